@@ -1,0 +1,1 @@
+//! Tier 1 of the tower: coroutine plumbing (work in progress).

@@ -1,0 +1,1 @@
+//! Tier 2 of the tower: the event loop (work in progress).

@@ -1,0 +1,74 @@
+//! The tower's workspace automation, run as `cargo xtask <command>`.
+//!
+//! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
+//! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers.
+
+mod bench;
+mod layering;
+mod loom;
+mod run;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci          fmt, clippy, tests (unit, integration, doc), layering, loom, bench compile
+  loom        run every loom model (bounded: LOOM_MAX_PREEMPTIONS, default 2)
+  bench       run the criterion benches and print the ratio table [--quick] [filter]
+  table       print the ratio table from the last bench run
+  layering    check that every tier depends only on tiers below it
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("loom") => loom::run(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("table") => bench::table(),
+        Some("layering") => layering::check(),
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The whole CI job, in the order that fails fastest.
+fn ci() -> Result<(), String> {
+    let started = std::time::Instant::now();
+    run::step("layering", layering::check)?;
+    run::step("fmt", || run::cargo(&["fmt", "--all", "--check"]))?;
+    run::step("clippy", || {
+        run::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+    })?;
+    run::step("tests", || {
+        if run::has_nextest() {
+            run::cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])
+        } else {
+            run::cargo(&["test", "--workspace", "--no-fail-fast"])
+        }
+    })?;
+    run::step("doc tests", || run::cargo(&["test", "--workspace", "--doc"]))?;
+    run::step("docs build", || {
+        run::cargo_env(
+            &["doc", "--workspace", "--no-deps"],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    })?;
+    run::step("loom", loom::run)?;
+    run::step("bench compile", || {
+        run::cargo(&["bench", "--package", "tower-benches", "--no-run"])
+    })?;
+    println!("xtask ci: all steps passed in {:.0?}", started.elapsed());
+    Ok(())
+}
