@@ -69,7 +69,10 @@ fn collect(group: &Path, prefix: &str, out: &mut Vec<(String, f64)>) {
 
 /// Prints the markdown table of the last run from `target/criterion/`.
 pub(crate) fn table() -> Result<(), String> {
-    let dir = run::root().join("target").join("criterion");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| run::root().join("target"));
+    let dir = target.join("criterion");
     let mut groups: Vec<_> = std::fs::read_dir(&dir)
         .map_err(|e| format!("no bench results in {}: {e}", dir.display()))?
         .filter_map(Result::ok)
