@@ -74,7 +74,7 @@ impl<T: ?Sized> Lock<T> {
 
     /// Acquires the lock if it is free and nobody waits.
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
-        self.sem.try_acquire().then_some(LockGuard { lock: self })
+        self.sem.try_acquire().then(|| LockGuard { lock: self })
     }
 
     /// Acquires the lock, blocking the thread (for synchronous code, never inside a task).

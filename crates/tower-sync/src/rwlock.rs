@@ -218,14 +218,14 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         self.raw
             .try_lock(READ)
-            .then_some(RwLockReadGuard { lock: self })
+            .then(|| RwLockReadGuard { lock: self })
     }
 
     /// Exclusive access if available now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         self.raw
             .try_lock(WRITE)
-            .then_some(RwLockWriteGuard { lock: self })
+            .then(|| RwLockWriteGuard { lock: self })
     }
 
     /// [`RwLock::read`], blocking the thread (never inside a task).

@@ -60,7 +60,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free and nobody waits.
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        self.raw.try_acquire().then_some(SemaphoreGuard {
+        self.raw.try_acquire().then(|| SemaphoreGuard {
             sem: &self.raw,
             bound: None,
         })
@@ -163,7 +163,7 @@ impl BoundedSemaphore {
 
     /// Takes a permit if one is free and nobody waits.
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        self.raw.try_acquire().then_some(SemaphoreGuard {
+        self.raw.try_acquire().then(|| SemaphoreGuard {
             sem: &self.raw,
             bound: Some(self.bound),
         })
