@@ -23,13 +23,13 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use event_listener::{Event as Listeners, EventListener};
 
 use crate::blocking::block_on;
 use crate::error::{BroadcastRecvError, BroadcastTryRecvError, SendError};
+use crate::loom::Arc;
 use crate::loom::Mutex;
 
 /// The ring and the counts, under one lock.

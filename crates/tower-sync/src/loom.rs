@@ -6,7 +6,13 @@
 //! way the crate relies on, because no crate code panics while holding one.
 
 #[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+#[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+/// Internal shared ownership (handles of queues and channels); public `_arc` APIs take
+/// `std::sync::Arc` and are not modelled.
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 

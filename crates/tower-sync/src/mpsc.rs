@@ -19,7 +19,6 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
@@ -28,6 +27,7 @@ use futures_core::Stream;
 
 use crate::blocking::block_on;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::loom::Arc;
 use crate::loom::{AtomicUsize, Ordering};
 
 /// What both ends share.

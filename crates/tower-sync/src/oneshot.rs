@@ -13,11 +13,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::blocking::block_on;
 use crate::error::{RecvError, SendError, TryRecvError};
+use crate::loom::Arc;
 use crate::loom::Mutex;
 
 /// The slot both halves share.

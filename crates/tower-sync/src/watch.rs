@@ -18,13 +18,13 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use event_listener::{Event as Listeners, EventListener};
 
 use crate::blocking::block_on;
 use crate::error::{RecvError, SendError};
+use crate::loom::Arc;
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering, RwLock, RwLockReadGuard};
 
 /// What both ends share.

@@ -16,9 +16,11 @@ fn set_is_never_missed() {
         let ev = Arc::new(Event::new());
         let e = ev.clone();
         let t = thread::spawn(move || e.set());
-        let mut w = Probe::new(async move { ev.wait().await });
+        let mut w = Probe::new(ev.wait());
         let first = w.poll().is_ready();
         t.join().unwrap();
         assert!(first || w.woken());
+        drop(w);
+        drop(ev);
     });
 }

@@ -57,7 +57,7 @@ fn join_sees_the_last_task_done() {
         q.get_nowait().unwrap();
         let q2 = q.clone();
         let t = thread::spawn(move || q2.task_done().unwrap());
-        let mut j = Probe::new(async move { q.join().await });
+        let mut j = Probe::new(q.join());
         let first = j.poll().is_ready();
         t.join().unwrap();
         assert!(first || j.woken());

@@ -7,7 +7,6 @@ mod store;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
@@ -17,6 +16,7 @@ pub use self::core::{Get, Join, Put};
 use self::store::Store;
 use crate::blocking::block_on;
 use crate::error::{QueueShutDown, TaskDoneError, TryGetError, TryPutError};
+use crate::loom::Arc;
 
 /// The methods the three queue kinds share.
 macro_rules! queue_methods {
