@@ -1,2 +1,47 @@
 //! The multi-threaded runtime: N worker threads, each running its own `tower_loop::EventLoop`,
-//! with `Send` tasks balanced between them by work stealing.
+//! with `Send` tasks balanced between them by work stealing (asyncio has one loop per thread;
+//! this is "many cores: many loops").
+//!
+//! - [`Builder`] starts the workers; [`Runtime`] owns them and shuts them down on drop;
+//!   [`Handle`] spawns onto them from anywhere.
+//! - [`Runtime::spawn`] / [`Handle::spawn`] run a `Send` future on some worker; [`spawn_local`]
+//!   runs a `!Send` one on the current thread's loop.
+//! - Inside, each worker has a bounded lock-free [`queue`] that others steal half of, a LIFO slot
+//!   for the task woken last, the global [`inject`]or, and [`idle`] bookkeeping of searching and
+//!   sleeping workers; a worker sleeps in its loop's reactor, so timers and I/O work on every
+//!   worker.
+//!
+//! ```
+//! use tower_task::runtime::Builder;
+//!
+//! let rt = Builder::new().worker_threads(2).build().unwrap();
+//! let total = rt
+//!     .block_on(async {
+//!         let tasks: Vec<_> = (0..100u64)
+//!             .map(|i| rt.spawn(async move { tower_coro::yield_now().await; i }))
+//!             .collect();
+//!         let mut total = 0;
+//!         for t in tasks {
+//!             total += t.await.unwrap();
+//!         }
+//!         total
+//!     })
+//!     .unwrap();
+//! assert_eq!(total, 4950);
+//! assert_eq!(rt.metrics().spawned(), 100);
+//! ```
+
+pub mod error;
+pub mod idle;
+pub mod inject;
+mod join;
+pub mod metrics;
+#[doc(hidden)]
+pub mod model;
+pub mod queue;
+mod rt;
+mod worker;
+
+pub use join::JoinHandle;
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub use rt::{Builder, Handle, Runtime, spawn_local};

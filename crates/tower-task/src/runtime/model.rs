@@ -1,0 +1,150 @@
+//! The scheduler without threads or event loops, for the loom models in `tests/loom_*.rs`: the
+//! same [`Worker`] code the runtime installs on each loop, driven by hand, with a custom
+//! wake-up in place of the loop's. Not a stable API.
+
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use async_task::Runnable;
+use tower_loop::{FILL_BUDGET, WorkSource};
+
+use super::join::JoinHandle;
+use super::metrics::RuntimeMetrics;
+use super::queue::Local;
+use super::rt::{Handle, spawn_on};
+use super::worker::{EnterGuard, Shared, Unpark, Worker};
+use crate::loom::Arc;
+
+/// A runtime's shared scheduler state, without threads.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    /// The shared state.
+    shared: Arc<Shared>,
+}
+
+/// What a model thread needs to become worker `index`.
+pub struct Seed {
+    /// The worker's index.
+    index: usize,
+    /// The owner end of its local queue.
+    local: Local<Runnable>,
+    /// The scheduler.
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Seed").field("index", &self.index).finish()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler for `n` workers, and the seeds to start them with.
+    pub fn new(n: usize) -> (Scheduler, Vec<Seed>) {
+        let (shared, locals) = Shared::new(n);
+        let seeds = locals
+            .into_iter()
+            .enumerate()
+            .map(|(index, local)| Seed {
+                index,
+                local,
+                shared: shared.clone(),
+            })
+            .collect();
+        (Scheduler { shared }, seeds)
+    }
+
+    /// Installs worker `i`'s wake-up (before any thread may need it).
+    pub fn set_unpark(&self, i: usize, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.shared.remotes[i]
+            .unpark
+            .set(Unpark::Custom(Box::new(f)));
+    }
+
+    /// Spawns a `Send` task, as [`Handle::spawn`] does.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on(&self.shared, future)
+    }
+
+    /// A handle to this scheduler.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle().metrics()
+    }
+
+    /// Begins shutdown and drops what the injector holds.
+    pub fn shutdown(&self) {
+        self.shared.begin_shutdown();
+        let left = self.shared.inject.drain();
+        drop(left);
+    }
+}
+
+impl Seed {
+    /// Becomes the worker on the calling thread (local scheduling goes to it from now on).
+    pub fn start(self) -> ModelWorker {
+        let worker = Rc::new(Worker::new(self.index, self.shared, self.local));
+        let guard = Worker::enter(&worker);
+        ModelWorker {
+            guard: Some(guard),
+            worker,
+        }
+    }
+}
+
+/// A worker driven by hand: what its loop would call, in the loop's order.
+pub struct ModelWorker {
+    /// Keeps the worker current on this thread.
+    guard: Option<EnterGuard>,
+    /// The worker.
+    worker: Rc<Worker>,
+}
+
+impl fmt::Debug for ModelWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelWorker")
+            .field("worker", &self.worker)
+            .finish()
+    }
+}
+
+impl ModelWorker {
+    /// One loop iteration: asks the worker for runnables and runs them. Returns what `fill`
+    /// returned (whether to ask again before parking).
+    pub fn run_once(&self) -> bool {
+        let mut batch = Vec::new();
+        let more = self.worker.fill(&mut |r| batch.push(r), FILL_BUDGET);
+        for r in batch {
+            r.run();
+        }
+        more
+    }
+
+    /// The loop is about to block: whether the worker lets it.
+    pub fn before_park(&self) -> bool {
+        self.worker.before_park()
+    }
+
+    /// The loop woke from blocking.
+    pub fn after_unpark(&self) {
+        self.worker.after_unpark();
+    }
+}
+
+impl Drop for ModelWorker {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.worker.drain();
+    }
+}

@@ -1,0 +1,520 @@
+//! [`Builder`], [`Runtime`] and [`Handle`]: starting the worker threads, spawning onto them,
+//! `block_on`, shutdown.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_task::WithInfo;
+use tower_coro::catch_unwind;
+use tower_loop::EventLoop;
+
+use super::error::{BlockOnError, BuildError, ContextError};
+use super::join::JoinHandle;
+use super::metrics::{RuntimeMetrics, WorkerMetrics};
+use super::worker::{self, Shared, Unpark, Worker};
+use crate::loom::{Arc, Ordering};
+
+/// Makes the thread name of a worker.
+type NameFn = Arc<dyn Fn() -> String + Send + Sync + 'static>;
+
+/// Configures and starts a [`Runtime`].
+///
+/// ```
+/// use tower_task::runtime::Builder;
+///
+/// let rt = Builder::new()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// let name = rt
+///     .block_on(rt.spawn(async { std::thread::current().name().map(String::from) }))
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(name.as_deref(), Some("my-worker"));
+/// ```
+pub struct Builder {
+    /// Number of workers; `None`: one per available core.
+    workers: Option<usize>,
+    /// Thread names.
+    name: NameFn,
+    /// Stack size of the worker threads, if not the default.
+    stack_size: Option<usize>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("stack_size", &self.stack_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per available core, threads named
+    /// `tower-worker`.
+    pub fn new() -> Builder {
+        Builder {
+            workers: None,
+            name: Arc::new(|| "tower-worker".to_owned()),
+            stack_size: None,
+        }
+    }
+
+    /// Runs `n` worker threads (`0` makes [`build`](Self::build) fail).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Names every worker thread `name`.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// Names each worker thread with what `f` returns (called once per thread, on the thread
+    /// calling [`build`](Self::build)).
+    pub fn thread_name_fn<F>(mut self, f: F) -> Self
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.name = Arc::new(f);
+        self
+    }
+
+    /// Sets the stack size of the worker threads, in bytes.
+    pub fn thread_stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the worker threads, each with its own event loop, and returns once all run.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroWorkers`] for `worker_threads(0)`; [`BuildError::Io`] if a thread or
+    /// an event loop could not be created (the threads already started are stopped and joined).
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        let n = match self.workers {
+            Some(0) => return Err(BuildError::ZeroWorkers),
+            Some(n) => n,
+            None => thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let (shared, locals) = Shared::new(n);
+        let (exit_tx, exit_rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let mut rt = Runtime {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            threads: Vec::with_capacity(n),
+            exit_rx,
+        };
+        for (index, local) in locals.into_iter().enumerate() {
+            let mut b = thread::Builder::new().name((self.name)());
+            if let Some(size) = self.stack_size {
+                b = b.stack_size(size);
+            }
+            let (shared, exit_tx, ready_tx) = (shared.clone(), exit_tx.clone(), ready_tx.clone());
+            let spawned = b.spawn(move || {
+                run_worker(index, shared, local, &ready_tx);
+                let _ = exit_tx.send(index);
+            });
+            match spawned {
+                Ok(t) => rt.threads.push(Some(t)),
+                // Dropping `rt` stops and joins the threads started so far.
+                Err(e) => return Err(BuildError::Io(e)),
+            }
+        }
+        drop(ready_tx);
+        for _ in 0..n {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(BuildError::Io(e)),
+                Err(_) => return Err(BuildError::Io(std::io::Error::other("worker exited"))),
+            }
+        }
+        Ok(rt)
+    }
+}
+
+/// The body of worker thread `index`: its loop, with the worker installed as work source,
+/// until shutdown stops the loop; then drop what is left on it.
+fn run_worker(
+    index: usize,
+    shared: Arc<Shared>,
+    local: super::queue::Local<async_task::Runnable>,
+    ready: &mpsc::Sender<std::io::Result<()>>,
+) {
+    let lp = match EventLoop::new() {
+        Ok(lp) => lp,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    // Set once, before `build` returns (nobody else sets slot `index`).
+    let _ = shared.remotes[index].unpark.set(Unpark::Loop(lp.handle()));
+    let worker = Rc::new(Worker::new(index, shared, local));
+    lp.set_work_source(Some(worker.clone()));
+    let guard = Worker::enter(&worker);
+    let _ = ready.send(Ok(()));
+    // Returns at shutdown (`LoopHandle::stop`).
+    let _ = lp.run_forever();
+    drop(guard);
+    lp.set_work_source(None);
+    worker.drain();
+    drop(worker);
+    // Drops `spawn_local` tasks, timers and registrations of this loop.
+    let _ = lp.close();
+}
+
+/// A multi-threaded runtime: N worker threads, each running its own event loop, with `Send`
+/// tasks balanced by work stealing. Dropping it shuts it down (see
+/// [`shutdown_timeout`](Self::shutdown_timeout)) and joins every worker.
+///
+/// ```
+/// use tower_task::runtime::Runtime;
+///
+/// let rt = Runtime::new().unwrap();
+/// let handles: Vec<_> = (0..10).map(|i| rt.spawn(async move { i * 2 })).collect();
+/// let sum = rt
+///     .block_on(async {
+///         let mut sum = 0;
+///         for h in handles {
+///             sum += h.await.unwrap();
+///         }
+///         sum
+///     })
+///     .unwrap();
+/// assert_eq!(sum, 90);
+/// ```
+pub struct Runtime {
+    /// The handle spawns go through.
+    handle: Handle,
+    /// Worker threads not yet joined.
+    threads: Vec<Option<thread::JoinHandle<()>>>,
+    /// Each worker sends its index here as the last thing it does.
+    exit_rx: mpsc::Receiver<usize>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .field("shared", &self.handle.shared)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> Result<Runtime, BuildError> {
+        Builder::new().build()
+    }
+
+    /// A `Send + Sync + Clone` handle to spawn onto this runtime from anywhere.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Spawns a `Send` task (see [`Handle::spawn`]).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `future` to completion on the calling thread (see [`Handle::block_on`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Handle::block_on`].
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, BlockOnError> {
+        self.handle.block_on(future)
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for the workers to finish: each worker's loop stops
+    /// after its current iteration, then drops the tasks queued on it (which cancels them and
+    /// frees their memory), its `spawn_local` tasks and timers; tasks woken after this point are
+    /// dropped when scheduled. Workers that have not exited by the deadline are detached.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Stops the workers and joins them (with an optional deadline).
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let shared = &self.handle.shared;
+        if self.threads.is_empty() {
+            return;
+        }
+        shared.begin_shutdown();
+        for remote in shared.remotes.iter() {
+            if let Some(Unpark::Loop(h)) = remote.unpark.get() {
+                h.stop();
+            }
+        }
+        // A runtime dropped on one of its own workers cannot wait for that worker.
+        let me = worker::with_current(shared, |w| w.map(|w| w.index));
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut waiting = self.threads.iter().filter(|t| t.is_some()).count();
+        if let Some(me) = me {
+            if self.threads[me].take().is_some() {
+                waiting -= 1;
+            }
+        }
+        let mut exited = vec![false; self.threads.len()];
+        while waiting > 0 {
+            let got = match deadline {
+                None => self.exit_rx.recv().ok(),
+                Some(d) => self
+                    .exit_rx
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                    .ok(),
+            };
+            match got {
+                Some(i) => {
+                    if Some(i) != me {
+                        exited[i] = true;
+                        waiting -= 1;
+                    }
+                }
+                None => break,
+            }
+        }
+        for (i, t) in self.threads.iter_mut().enumerate() {
+            if let Some(t) = t.take() {
+                if exited[i] {
+                    let _ = t.join();
+                }
+                // Else: past the deadline, detached.
+            }
+        }
+        self.threads.clear();
+        let left = shared.inject.drain();
+        drop(left);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The runtime entered by `block_on` on this thread.
+    static ENTERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    /// The runtime entered by `block_on` on this thread.
+    static ENTERED: RefCell<Option<Arc<Shared>>> = RefCell::new(None);
+}
+
+/// Restores the previously entered runtime on drop.
+struct Entered {
+    /// What was entered before.
+    prev: Option<Arc<Shared>>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let mine = ENTERED.try_with(|e| std::mem::replace(&mut *e.borrow_mut(), prev));
+        drop(mine);
+    }
+}
+
+/// A `Send + Sync + Clone` handle to a [`Runtime`]: spawn onto it and `block_on` from any
+/// thread. Spawning after the runtime shut down gives a handle whose task is cancelled.
+///
+/// ```
+/// use tower_task::runtime::{Builder, Handle};
+///
+/// let rt = Builder::new().worker_threads(2).build().unwrap();
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || handle.block_on(handle.spawn(async { 5 })))
+///     .join()
+///     .unwrap();
+/// assert_eq!(from_thread.unwrap().unwrap(), 5);
+/// // Inside the runtime, `Handle::current` finds it.
+/// let same = rt.block_on(rt.spawn(async { Handle::current().is_ok() })).unwrap();
+/// assert!(same.unwrap());
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    /// The runtime's shared state.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("shared", &self.shared)
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The runtime this code runs on: from a worker thread, or inside `block_on`.
+    ///
+    /// # Errors
+    ///
+    /// [`ContextError::NoRuntime`] elsewhere.
+    pub fn current() -> Result<Handle, ContextError> {
+        if let Some(shared) = worker::current_shared() {
+            return Ok(Handle { shared });
+        }
+        ENTERED
+            .try_with(|e| e.borrow().clone())
+            .ok()
+            .flatten()
+            .map(|shared| Handle { shared })
+            .ok_or(ContextError::NoRuntime)
+    }
+
+    /// Spawns a `Send` task. From one of the runtime's workers it goes to that worker's LIFO
+    /// slot (its previous occupant to the local queue), with no lock; from anywhere else, to the
+    /// global injector, waking one sleeping worker. A panic in the task is caught and handed to
+    /// whoever awaits the [`JoinHandle`].
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on(&self.shared, future)
+    }
+
+    /// Runs `future` to completion on the calling thread, on a fresh event loop (so it may use
+    /// timers, I/O and `spawn_local`), with this runtime entered ([`Handle::current`]). The
+    /// future need not be `Send`.
+    ///
+    /// # Errors
+    ///
+    /// [`BlockOnError::LoopRunning`] if called where an event loop already runs (a worker, a
+    /// task, another `block_on`); [`BlockOnError::Io`] if the loop cannot be created;
+    /// [`BlockOnError::Stopped`] if the future stopped its own loop.
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, BlockOnError> {
+        if tower_loop::get_running_loop().is_ok() {
+            return Err(BlockOnError::LoopRunning);
+        }
+        let lp = EventLoop::new().map_err(BlockOnError::Io)?;
+        let prev = ENTERED.with(|e| e.borrow_mut().replace(self.shared.clone()));
+        let entered = Entered { prev };
+        let out = lp.run_until_complete(future);
+        drop(entered);
+        let _ = lp.close();
+        out.map_err(|e| match e {
+            tower_loop::error::RunError::StoppedBeforeComplete => BlockOnError::Stopped,
+            _ => BlockOnError::LoopRunning,
+        })
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let shared = &self.shared;
+        RuntimeMetrics {
+            spawned_remote: shared.spawned_remote.load(Ordering::Relaxed),
+            injector_depth: shared.inject.len(),
+            searching: shared.idle.num_searching(),
+            unparked: shared.idle.num_unparked(),
+            workers: shared
+                .remotes
+                .iter()
+                .map(|r| WorkerMetrics::read(&r.counters, r.steal.len()))
+                .collect(),
+        }
+    }
+}
+
+/// The spawn path of every `Send` task: one allocation (the `async-task` task holding the
+/// future, wrapped in `catch_unwind`), then a local push on a worker of `shared`, or the
+/// injector.
+pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let s = shared.clone();
+    let (runnable, task) = async_task::spawn(
+        catch_unwind(AssertUnwindSafe(future)),
+        WithInfo(move |r, info| worker::schedule(&s, r, info)),
+    );
+    let mut runnable = Some(runnable);
+    worker::with_current(shared, |w| {
+        // Take the runnable only when there is a worker to give it to.
+        if let Some(w) = w {
+            if let Some(r) = runnable.take() {
+                w.count_spawn();
+                w.schedule_local(r, false);
+            }
+        }
+    });
+    if let Some(r) = runnable {
+        shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
+        shared.schedule_remote(r);
+    }
+    JoinHandle::new(task)
+}
+
+/// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or
+/// `block_on`'s): it is polled only on this thread, through the loop's own ready queue.
+///
+/// # Errors
+///
+/// [`ContextError::NoRunningLoop`] if no event loop runs on this thread.
+///
+/// ```
+/// use std::rc::Rc;
+/// use tower_task::runtime::{spawn_local, Builder};
+///
+/// let rt = Builder::new().worker_threads(1).build().unwrap();
+/// let out = rt.block_on(async {
+///     let shared = Rc::new(21); // not Send
+///     let s = shared.clone();
+///     spawn_local(async move { *s * 2 }).unwrap().await.unwrap()
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+pub fn spawn_local<F>(future: F) -> Result<JoinHandle<F::Output>, ContextError>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let lp = tower_loop::get_running_loop().map_err(|_| ContextError::NoRunningLoop)?;
+    let (runnable, task) = async_task::spawn_local(
+        catch_unwind(AssertUnwindSafe(future)),
+        lp.handle().scheduler(),
+    );
+    lp.schedule(runnable);
+    Ok(JoinHandle::new(task))
+}

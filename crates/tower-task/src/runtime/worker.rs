@@ -1,0 +1,454 @@
+//! A worker: the [`WorkSource`] installed on each worker thread's event loop, which feeds the
+//! loop from the LIFO slot, the local queue, the injector and other workers' queues, and decides
+//! when the worker may sleep.
+//!
+//! # Who may touch which field
+//!
+//! - [`Shared`] is reached by every thread through an `Arc`: the stealers, the injector and the
+//!   idle bookkeeping are thread-safe; `unpark[i]` is set once by worker `i` at start-up, before
+//!   the runtime is handed out, and only read afterwards.
+//! - [`Worker`] lives on its worker thread (`Rc`, `Cell`s): only that thread touches its LIFO
+//!   slot, its local queue's owner end and its flags. Other threads reach its queue only through
+//!   `Shared::remotes[i].steal`, and its loop only through `unpark[i]`.
+//!
+//! # One iteration of a worker's loop
+//!
+//! The loop asks [`Worker::fill`] for runnables once per iteration: the LIFO slot first (at most
+//! one per iteration, so a ping-pong pair cannot starve the queue behind it), then the local
+//! queue, and one task from the injector every iteration for fairness. A worker with nothing
+//! local takes a batch from the injector, else steals half of another worker's queue (if fewer
+//! than half the workers are searching already). When the loop is about to block,
+//! [`Worker::before_park`] makes a last search, then records the worker as sleeping (see
+//! [`idle`](super::idle)); the loop then blocks in its reactor, so timers and I/O keep working,
+//! and a notifier wakes it through the loop's cross-thread wake-up (a syscall only if it is
+//! really blocked).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use async_task::{Runnable, ScheduleInfo};
+use tower_loop::WorkSource;
+
+use super::idle::Idle;
+use super::inject::Inject;
+use super::metrics::{WorkerCounters, bump};
+use super::queue::{Local, Stealer};
+use crate::loom::{Arc, AtomicBool, Ordering};
+
+/// How a worker is woken from another thread.
+pub(crate) enum Unpark {
+    /// The worker's event loop: `LoopHandle::wake` (a syscall only if it is parked).
+    Loop(tower_loop::LoopHandle),
+    /// A custom wake-up (the loom models' parkers).
+    Custom(Box<dyn Fn() + Send + Sync>),
+}
+
+/// What other threads know of worker `i`.
+pub(crate) struct Remote {
+    /// Steals from its local queue.
+    pub(crate) steal: Stealer<Runnable>,
+    /// Wakes it; set once at start-up.
+    pub(crate) unpark: OnceLock<Unpark>,
+    /// Its statistics.
+    pub(crate) counters: WorkerCounters,
+}
+
+/// The state of a runtime shared by its workers and handles.
+pub(crate) struct Shared {
+    /// One entry per worker.
+    pub(crate) remotes: Box<[Remote]>,
+    /// Work from outside the workers, and local-queue overflow.
+    pub(crate) inject: Inject<Runnable>,
+    /// Searching and sleeping workers.
+    pub(crate) idle: Idle,
+    /// Set when shutdown begins: runnables scheduled from now on are dropped.
+    pub(crate) shutdown: AtomicBool,
+    /// Tasks spawned from outside the workers.
+    pub(crate) spawned_remote: crate::loom::StatU64,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("workers", &self.remotes.len())
+            .field("inject", &self.inject)
+            .field("idle", &self.idle)
+            .finish()
+    }
+}
+
+impl Shared {
+    /// Shared state for `n` workers, with their local queues' owner ends (to move to the
+    /// worker threads).
+    pub(crate) fn new(n: usize) -> (Arc<Shared>, Vec<Local<Runnable>>) {
+        let mut locals = Vec::with_capacity(n);
+        let remotes = (0..n)
+            .map(|_| {
+                let (local, steal) = super::queue::local();
+                locals.push(local);
+                Remote {
+                    steal,
+                    unpark: OnceLock::new(),
+                    counters: WorkerCounters::default(),
+                }
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            remotes,
+            inject: Inject::new(),
+            idle: Idle::new(n),
+            shutdown: AtomicBool::new(false),
+            spawned_remote: crate::loom::StatU64::new(0),
+        });
+        (shared, locals)
+    }
+
+    /// Wakes worker `i` (counted in its metrics).
+    pub(crate) fn unpark(&self, i: usize) {
+        let remote = &self.remotes[i];
+        remote.counters.unparks.fetch_add(1, Ordering::Relaxed);
+        match remote.unpark.get() {
+            Some(Unpark::Loop(handle)) => handle.wake(),
+            Some(Unpark::Custom(f)) => f(),
+            None => {}
+        }
+    }
+
+    /// After publishing shared work: wakes a sleeper if no one is searching.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.unpark(i);
+        }
+    }
+
+    /// Schedules `runnable` from a thread that is not one of this runtime's workers: the
+    /// injector, then wake a sleeper. During shutdown the runnable is dropped (its task is
+    /// cancelled).
+    pub(crate) fn schedule_remote(&self, runnable: Runnable) {
+        if self.shutdown.load(Ordering::Acquire) {
+            drop(runnable);
+            return;
+        }
+        match self.inject.push(runnable) {
+            Ok(()) => self.notify_parked(),
+            Err(runnable) => drop(runnable),
+        }
+    }
+
+    /// Whether any queue holds work (the last searcher's final check before sleeping).
+    fn work_pending(&self) -> bool {
+        !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
+    }
+
+    /// Begins shutdown: later schedules drop their runnables, the injector is closed.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.inject.close();
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The worker running on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    /// The worker running on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<Worker>>> = RefCell::new(None);
+}
+
+/// Calls `f` with the worker of `shared` running on this thread, or `None`.
+#[inline]
+pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let mut f = Some(f);
+    let r = CURRENT.try_with(|cur| {
+        let cur = cur.borrow();
+        let w = cur.as_deref().filter(|w| Arc::ptr_eq(&w.shared, shared));
+        // `try_with` runs this closure at most once.
+        f.take().map(|f| f(w))
+    });
+    match (r, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(None),
+        // Unreachable: either the closure ran `f`, or `f` is still here.
+        (_, None) => unreachable_none(),
+    }
+}
+
+/// The shared state of the runtime whose worker runs on this thread, if any.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    CURRENT
+        .try_with(|cur| cur.borrow().as_ref().map(|w| w.shared.clone()))
+        .ok()
+        .flatten()
+}
+
+/// Marks a branch that the caller's logic makes unreachable, without a panic path in release.
+#[cold]
+fn unreachable_none<R>() -> R {
+    unreachable!("with_current: the callback was neither run nor kept")
+}
+
+/// The `schedule` function of every `Send` task of a runtime: a local push on one of its
+/// workers (the LIFO slot for a wake, the back of the queue for a yield), the injector
+/// elsewhere.
+pub(crate) fn schedule(shared: &Arc<Shared>, runnable: Runnable, info: ScheduleInfo) {
+    let mut runnable = Some(runnable);
+    with_current(shared, |w| {
+        // Take the runnable only when there is a worker to give it to.
+        if let Some(w) = w {
+            if let Some(r) = runnable.take() {
+                w.schedule_local(r, info.woken_while_running);
+            }
+        }
+    });
+    if let Some(r) = runnable {
+        shared.schedule_remote(r);
+    }
+}
+
+/// One worker's thread-local state (see the module docs).
+pub(crate) struct Worker {
+    /// Its index in `shared.remotes`.
+    pub(crate) index: usize,
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+    /// The owner end of its local queue.
+    local: Local<Runnable>,
+    /// The task woken last by a task of this worker: runs first in the next iteration.
+    lifo: Cell<Option<Runnable>>,
+    /// This worker is counted as searching in `shared.idle`.
+    searching: Cell<bool>,
+    /// This worker recorded itself as sleeping in `shared.idle` and has not yet woken.
+    parked: Cell<bool>,
+    /// State of the xorshift generator that picks the first victim of a steal.
+    rng: Cell<u32>,
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("index", &self.index)
+            .field("local", &self.local)
+            .field("searching", &self.searching.get())
+            .field("parked", &self.parked.get())
+            .finish()
+    }
+}
+
+/// Makes a worker current on this thread until dropped.
+pub(crate) struct EnterGuard {
+    /// The worker made current.
+    prev: Option<Rc<Worker>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let mine = CURRENT.try_with(|cur| std::mem::replace(&mut *cur.borrow_mut(), prev));
+        // Dropped after the borrow ends: dropping the worker may drop tasks.
+        drop(mine);
+    }
+}
+
+impl Worker {
+    /// Worker `index` of `shared`, owning `local`.
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<Runnable>) -> Worker {
+        Worker {
+            index,
+            shared,
+            local,
+            lifo: Cell::new(None),
+            searching: Cell::new(false),
+            parked: Cell::new(false),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        }
+    }
+
+    /// Makes `this` the current worker of this thread (for local scheduling) until the guard
+    /// drops.
+    pub(crate) fn enter(this: &Rc<Worker>) -> EnterGuard {
+        let prev = CURRENT.with(|cur| cur.borrow_mut().replace(this.clone()));
+        EnterGuard { prev }
+    }
+
+    /// This worker's counters.
+    fn counters(&self) -> &WorkerCounters {
+        &self.shared.remotes[self.index].counters
+    }
+
+    /// Counts a spawn made on this worker.
+    pub(crate) fn count_spawn(&self) {
+        bump(&self.counters().spawned, 1);
+    }
+
+    /// Schedules `runnable` on this worker: a yield goes to the back of the local queue, any
+    /// other wake to the LIFO slot (its previous occupant to the back of the queue).
+    pub(crate) fn schedule_local(&self, runnable: Runnable, is_yield: bool) {
+        let pushed = if is_yield {
+            Some(runnable)
+        } else {
+            self.lifo.replace(Some(runnable))
+        };
+        if let Some(r) = pushed {
+            if self.local.push_back_or_overflow(r, &self.shared.inject) {
+                bump(&self.counters().overflows, 1);
+            }
+            // Spread the queue to a sleeping worker, if any (cheap check first).
+            if let Some(i) = self.shared.idle.worker_to_notify_hint() {
+                self.shared.unpark(i);
+            }
+        }
+    }
+
+    /// A pseudo-random number below `n` (n > 0).
+    fn rand(&self, n: usize) -> usize {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        (x as usize) % n
+    }
+
+    /// If this worker recorded itself as sleeping, records that it is awake again (searching if
+    /// a notifier woke it).
+    fn wake_up(&self) {
+        if self.parked.replace(false) {
+            let notified = self.shared.idle.transition_from_parked(self.index);
+            self.searching.set(notified);
+        }
+    }
+
+    /// Becomes a searcher (if allowed) and steals from other workers, then tries the injector.
+    /// The stolen tasks but the returned one land in the local queue.
+    fn search(&self) -> Option<Runnable> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = self.shared.remotes.len();
+        let start = self.rand(n);
+        for k in 0..n {
+            let i = (start + k) % n;
+            if i == self.index {
+                continue;
+            }
+            if let Some(r) = self.shared.remotes[i].steal.steal_into(&self.local) {
+                bump(&self.counters().steals, 1);
+                return Some(r);
+            }
+        }
+        self.shared.inject.pop()
+    }
+
+    /// Stops searching (work was found); wakes another worker if this was the last searcher.
+    fn end_search(&self) {
+        if self.searching.replace(false) && self.shared.idle.transition_from_searching() {
+            self.shared.notify_parked();
+        }
+    }
+
+    /// Drops every task queued on this worker (shutdown).
+    pub(crate) fn drain(&self) {
+        let lifo = self.lifo.take();
+        drop(lifo);
+        while let Some(r) = self.local.pop() {
+            drop(r);
+        }
+    }
+}
+
+impl WorkSource for Worker {
+    fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
+        self.wake_up();
+        let mut n = 0;
+        // Fairness: one task from the injector per iteration, when there is one.
+        if let Some(r) = self.shared.inject.pop() {
+            push(r);
+            n += 1;
+        }
+        if let Some(r) = self.lifo.take() {
+            push(r);
+            n += 1;
+        }
+        while n < budget {
+            match self.local.pop() {
+                Some(r) => {
+                    push(r);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n == 0 {
+            let workers = self.shared.remotes.len();
+            let want = (self.shared.inject.len() / workers + 1).min(budget);
+            n += self.shared.inject.pop_batch(want, &mut *push);
+            if n == 0 {
+                if let Some(r) = self.search() {
+                    push(r);
+                    n += 1;
+                    while n < budget {
+                        match self.local.pop() {
+                            Some(r) => {
+                                push(r);
+                                n += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        if n > 0 {
+            self.end_search();
+            bump(&self.counters().polls, n as u64);
+        }
+        // Tasks that just ran may wake others into our queues: ask again before blocking.
+        n > 0
+    }
+
+    fn before_park(&self) -> bool {
+        self.wake_up();
+        if self.lifo_is_some() || !self.local.is_empty() || !self.shared.inject.is_empty() {
+            return false;
+        }
+        if let Some(r) = self.search() {
+            self.lifo.set(Some(r));
+            return false;
+        }
+        let was_searching = self.searching.replace(false);
+        let last = self
+            .shared
+            .idle
+            .transition_to_parked(self.index, was_searching);
+        self.parked.set(true);
+        bump(&self.counters().parks, 1);
+        if last && self.shared.work_pending() {
+            // May pick this very worker: its loop then polls once more instead of blocking.
+            self.shared.notify_parked();
+        }
+        true
+    }
+
+    fn after_unpark(&self) {
+        self.wake_up();
+    }
+}
+
+impl Worker {
+    /// Whether the LIFO slot holds a task.
+    fn lifo_is_some(&self) -> bool {
+        let r = self.lifo.take();
+        let some = r.is_some();
+        self.lifo.set(r);
+        some
+    }
+}
