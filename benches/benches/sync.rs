@@ -1,0 +1,291 @@
+//! tower-sync against tokio::sync, async-lock and async-channel, all on one tokio
+//! current-thread runtime (the same executor for every id, so only the primitive differs).
+//!
+//! Groups: `queue_spsc` (1 producer / 1 consumer, 10^6 items, bound 1024), `queue_mpsc`
+//! (4 producers / 1 consumer, 10^6 items in all, bound 1024), `lock` (100 tasks × 1000
+//! lock/unlock of one lock), `semaphore` (1000 tasks × 100 acquires, 10 permits). Ids: `tower`
+//! (`tower_sync::Queue` / `Lock` / `Semaphore`), `tower-mpsc` (`tower_sync::mpsc`), `tokio`,
+//! `async-channel` / `async-lock`.
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Items per queue run.
+const ITEMS: usize = 1_000_000;
+/// Queue bound.
+const BOUND: usize = 1024;
+/// Producers in the mpsc workload.
+const PRODUCERS: usize = 4;
+
+/// Runs `tasks` to completion on `rt`, all spawned at once.
+fn run_all<F>(rt: &tokio::runtime::Runtime, tasks: Vec<F>)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(async {
+        let handles: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+}
+
+/// Boxed task body.
+type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// `producers` producers sending `ITEMS / producers` each, one consumer summing.
+fn queue_tasks(kind: &str, producers: usize) -> Vec<Task> {
+    let per = ITEMS / producers;
+    let total = per * producers;
+    let mut tasks: Vec<Task> = Vec::new();
+    match kind {
+        "tower" => {
+            let q = tower_sync::Queue::new(BOUND);
+            for _ in 0..producers {
+                let q = q.clone();
+                tasks.push(Box::pin(async move {
+                    for i in 0..per {
+                        q.put(i).await.unwrap();
+                    }
+                }));
+            }
+            tasks.push(Box::pin(async move {
+                let mut sum = 0usize;
+                for _ in 0..total {
+                    sum = sum.wrapping_add(q.get().await.unwrap());
+                }
+                black_box(sum);
+            }));
+        }
+        "tower-mpsc" => {
+            let (tx, mut rx) = tower_sync::mpsc::channel(BOUND);
+            for _ in 0..producers {
+                let tx = tx.clone();
+                tasks.push(Box::pin(async move {
+                    for i in 0..per {
+                        tx.send(i).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            tasks.push(Box::pin(async move {
+                let mut sum = 0usize;
+                while let Ok(v) = rx.recv().await {
+                    sum = sum.wrapping_add(v);
+                }
+                black_box(sum);
+            }));
+        }
+        "tokio" => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(BOUND);
+            for _ in 0..producers {
+                let tx = tx.clone();
+                tasks.push(Box::pin(async move {
+                    for i in 0..per {
+                        tx.send(i).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            tasks.push(Box::pin(async move {
+                let mut sum = 0usize;
+                while let Some(v) = rx.recv().await {
+                    sum = sum.wrapping_add(v);
+                }
+                black_box(sum);
+            }));
+        }
+        "async-channel" => {
+            let (tx, rx) = async_channel::bounded(BOUND);
+            for _ in 0..producers {
+                let tx = tx.clone();
+                tasks.push(Box::pin(async move {
+                    for i in 0..per {
+                        tx.send(i).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            tasks.push(Box::pin(async move {
+                let mut sum = 0usize;
+                while let Ok(v) = rx.recv().await {
+                    sum = sum.wrapping_add(v);
+                }
+                black_box(sum);
+            }));
+        }
+        _ => unreachable!(),
+    }
+    tasks
+}
+
+/// `queue_spsc` and `queue_mpsc`.
+fn queues(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+    for (group, producers) in [("queue_spsc", 1), ("queue_mpsc", PRODUCERS)] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for kind in ["tower", "tower-mpsc", "tokio", "async-channel"] {
+            g.bench_function(kind, |b| b.iter(|| run_all(&rt, queue_tasks(kind, producers))));
+        }
+        g.finish();
+    }
+}
+
+/// Lock workload sizes.
+const LOCK_TASKS: usize = 100;
+/// Lock/unlock pairs per task.
+const LOCK_ITERS: usize = 1000;
+
+/// `lock`: 100 tasks × 1000 lock/unlock of one lock.
+fn lock(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+    let mut g = c.benchmark_group("lock");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("tower", |b| {
+        b.iter(|| {
+            let m = Arc::new(tower_sync::Lock::new(0u64));
+            run_all(
+                &rt,
+                (0..LOCK_TASKS)
+                    .map(|_| {
+                        let m = m.clone();
+                        async move {
+                            for _ in 0..LOCK_ITERS {
+                                *m.lock().await += 1;
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            let m = Arc::new(tokio::sync::Mutex::new(0u64));
+            run_all(
+                &rt,
+                (0..LOCK_TASKS)
+                    .map(|_| {
+                        let m = m.clone();
+                        async move {
+                            for _ in 0..LOCK_ITERS {
+                                *m.lock().await += 1;
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.bench_function("async-lock", |b| {
+        b.iter(|| {
+            let m = Arc::new(async_lock::Mutex::new(0u64));
+            run_all(
+                &rt,
+                (0..LOCK_TASKS)
+                    .map(|_| {
+                        let m = m.clone();
+                        async move {
+                            for _ in 0..LOCK_ITERS {
+                                *m.lock().await += 1;
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.finish();
+}
+
+/// Semaphore workload sizes.
+const SEM_TASKS: usize = 1000;
+/// Acquires per task.
+const SEM_ITERS: usize = 100;
+/// Permits.
+const SEM_PERMITS: usize = 10;
+
+/// `semaphore`: 1000 tasks × 100 acquires, 10 permits.
+fn semaphore(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+    let mut g = c.benchmark_group("semaphore");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("tower", |b| {
+        b.iter(|| {
+            let s = Arc::new(tower_sync::Semaphore::new(SEM_PERMITS));
+            run_all(
+                &rt,
+                (0..SEM_TASKS)
+                    .map(|_| {
+                        let s = s.clone();
+                        async move {
+                            for _ in 0..SEM_ITERS {
+                                black_box(s.acquire().await);
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            let s = Arc::new(tokio::sync::Semaphore::new(SEM_PERMITS));
+            run_all(
+                &rt,
+                (0..SEM_TASKS)
+                    .map(|_| {
+                        let s = s.clone();
+                        async move {
+                            for _ in 0..SEM_ITERS {
+                                black_box(s.acquire().await.unwrap());
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.bench_function("async-lock", |b| {
+        b.iter(|| {
+            let s = Arc::new(async_lock::Semaphore::new(SEM_PERMITS));
+            run_all(
+                &rt,
+                (0..SEM_TASKS)
+                    .map(|_| {
+                        let s = s.clone();
+                        async move {
+                            for _ in 0..SEM_ITERS {
+                                black_box(s.acquire().await);
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, queues, lock, semaphore);
+criterion_main!(benches);
