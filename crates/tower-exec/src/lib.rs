@@ -40,6 +40,7 @@ mod executor;
 mod handoff;
 mod loom;
 mod pool;
+mod process;
 mod to_thread;
 
 pub use crate::cancel_token::CancelToken;
@@ -51,6 +52,11 @@ pub use crate::pool::{
     Builder as ThreadPoolBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREAD_NAME, ThreadPool,
     default_max_threads,
 };
+pub use crate::process::child::{Communicate, Output, Process, Wait};
+pub use crate::process::command::{
+    Command, Stdio, create_subprocess_exec, create_subprocess_shell,
+};
+pub use crate::process::pipe::{PipeReader, PipeWriter, Read, ReadToEnd, Write, WriteAll};
 pub use crate::to_thread::{
     Blocking, run_in_executor, run_in_executor_cancellable, to_thread, to_thread_cancellable,
 };

@@ -1,0 +1,341 @@
+//! [`Command`], the builder of a child process (what asyncio spreads over the keyword arguments
+//! of `create_subprocess_exec`), [`Stdio`], and asyncio's two entry points
+//! [`create_subprocess_exec`] and [`create_subprocess_shell`].
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio as StdStdio;
+
+use crate::error::InvalidStdio;
+use crate::process::child::Process;
+
+/// What a child's stdin, stdout or stderr is connected to (asyncio's `PIPE`, `DEVNULL`, `None`,
+/// `STDOUT`).
+///
+/// # Examples
+///
+/// ```
+/// use tower_exec::{Command, Stdio};
+///
+/// let mut cmd = Command::new("sh");
+/// cmd.arg("-c").arg("echo out; echo err >&2").stdout(Stdio::Pipe).stderr(Stdio::Stdout);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stdio {
+    /// The parent's own stream (asyncio's `None`, the default).
+    #[default]
+    Inherit,
+    /// A new pipe whose parent end is on the [`Process`] (asyncio's `PIPE`).
+    Pipe,
+    /// `/dev/null` (asyncio's `DEVNULL`).
+    DevNull,
+    /// For stderr only: the same destination as stdout (asyncio's `STDOUT`).
+    Stdout,
+}
+
+/// A builder for a child process, spawned onto the running event loop.
+///
+/// Each [`spawn`](Self::spawn) builds a fresh `std::process::Command`, so a `Command` can spawn
+/// many children and keeps no pipe ends open in the parent.
+///
+/// # Examples
+///
+/// ```
+/// use tower_exec::{Command, Stdio};
+/// use tower_loop::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let out = lp
+///     .run_until_complete(async {
+///         let mut child = Command::new("sh")
+///             .arg("-c")
+///             .arg("echo \"$GREETING from $(pwd)\"; exit 3")
+///             .env("GREETING", "hello")
+///             .current_dir("/")
+///             .stdout(Stdio::Pipe)
+///             .spawn()
+///             .unwrap();
+///         child.communicate(None).await.unwrap()
+///     })
+///     .unwrap();
+/// assert_eq!(out.stdout, b"hello from /\n");
+/// assert_eq!(out.returncode, 3);
+/// ```
+#[derive(Clone)]
+pub struct Command {
+    /// The program.
+    program: OsString,
+    /// Its arguments (after argv\[0\]).
+    args: Vec<OsString>,
+    /// The working directory, if not the parent's.
+    cwd: Option<PathBuf>,
+    /// Clear the environment before applying `env`.
+    env_clear: bool,
+    /// Variables to set (`Some`) or remove (`None`), in order.
+    env: Vec<(OsString, Option<OsString>)>,
+    /// stdin.
+    stdin: Stdio,
+    /// stdout.
+    stdout: Stdio,
+    /// stderr.
+    stderr: Stdio,
+    /// `setpgid(0, pgid)` in the child.
+    process_group: Option<i32>,
+    /// Kill the child (SIGKILL) if the `Process` is dropped while it runs.
+    kill_on_drop: bool,
+}
+
+impl Command {
+    /// A command running `program` (looked up in `PATH` if it has no slash), with no arguments,
+    /// the parent's environment, working directory and streams.
+    pub fn new(program: impl AsRef<OsStr>) -> Command {
+        Command {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            env_clear: false,
+            env: Vec::new(),
+            stdin: Stdio::Inherit,
+            stdout: Stdio::Inherit,
+            stderr: Stdio::Inherit,
+            process_group: None,
+            kill_on_drop: false,
+        }
+    }
+
+    /// A command running `cmd` through `/bin/sh -c` (asyncio's `create_subprocess_shell`). Quote
+    /// untrusted input yourself: the shell interprets `cmd`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cmd = tower_exec::Command::shell("exit 7");
+    /// assert!(format!("{cmd:?}").contains("/bin/sh"));
+    /// ```
+    pub fn shell(cmd: impl AsRef<OsStr>) -> Command {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(cmd);
+        c
+    }
+
+    /// Adds an argument.
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
+        self.env
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Removes an environment variable for the child.
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Starts the child with an empty environment (plus what [`env`](Self::env) adds).
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    /// The child's working directory (asyncio's `cwd=`).
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// The child's stdin. [`Stdio::Stdout`] is invalid here (spawn fails with `InvalidInput`).
+    pub fn stdin(&mut self, cfg: Stdio) -> &mut Command {
+        self.stdin = cfg;
+        self
+    }
+
+    /// The child's stdout. [`Stdio::Stdout`] is invalid here (spawn fails with `InvalidInput`).
+    pub fn stdout(&mut self, cfg: Stdio) -> &mut Command {
+        self.stdout = cfg;
+        self
+    }
+
+    /// The child's stderr; [`Stdio::Stdout`] sends it wherever stdout goes.
+    pub fn stderr(&mut self, cfg: Stdio) -> &mut Command {
+        self.stderr = cfg;
+        self
+    }
+
+    /// Puts the child in process group `pgid` (`0`: a new group led by the child, like asyncio's
+    /// `process_group=0`), so signals to the parent's group do not reach it.
+    pub fn process_group(&mut self, pgid: i32) -> &mut Command {
+        self.process_group = Some(pgid);
+        self
+    }
+
+    /// Kill the child with `SIGKILL` if its [`Process`] is dropped while it still runs (off by
+    /// default: asyncio leaves such a child running). Either way the child is reaped.
+    pub fn kill_on_drop(&mut self, on: bool) -> &mut Command {
+        self.kill_on_drop = on;
+        self
+    }
+
+    /// Starts the child, registering its pipes and pidfd with the running event loop.
+    ///
+    /// # Errors
+    ///
+    /// If no event loop runs on this thread; if a stream is misconfigured
+    /// ([`InvalidStdio`], `InvalidInput`); or what `fork`/`exec` report (e.g. `NotFound` for a
+    /// missing program).
+    pub fn spawn(&mut self) -> io::Result<Process> {
+        tower_loop::get_running_loop().map_err(io::Error::other)?;
+        for (stream, cfg) in [("stdin", self.stdin), ("stdout", self.stdout)] {
+            if cfg == Stdio::Stdout {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    InvalidStdio { stream },
+                ));
+            }
+        }
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args);
+        if let Some(cwd) = &self.cwd {
+            cmd.current_dir(cwd);
+        }
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(pgid) = self.process_group {
+            cmd.process_group(pgid);
+        }
+        cmd.stdin(std_stdio(self.stdin));
+        // stderr → stdout needs both to share one destination; for a pipe we make it ourselves.
+        let mut merged_reader: Option<OwnedFd> = None;
+        match (self.stdout, self.stderr) {
+            (Stdio::Pipe, Stdio::Stdout) => {
+                let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+                cmd.stdout(StdStdio::from(w.try_clone()?));
+                cmd.stderr(StdStdio::from(w));
+                merged_reader = Some(r);
+            }
+            (Stdio::Inherit, Stdio::Stdout) => {
+                cmd.stdout(StdStdio::inherit());
+                cmd.stderr(StdStdio::from(io::stdout().as_fd().try_clone_to_owned()?));
+            }
+            (stdout, Stdio::Stdout) => {
+                cmd.stdout(std_stdio(stdout));
+                cmd.stderr(std_stdio(stdout));
+            }
+            (stdout, stderr) => {
+                cmd.stdout(std_stdio(stdout));
+                cmd.stderr(std_stdio(stderr));
+            }
+        }
+        let child = cmd.spawn()?;
+        // Dropping the std command closes the parent's copies of the child's ends.
+        drop(cmd);
+        Process::from_std(child, merged_reader, self.kill_on_drop)
+    }
+}
+
+/// The std equivalent of a non-`Stdout` setting.
+fn std_stdio(cfg: Stdio) -> StdStdio {
+    match cfg {
+        Stdio::Inherit | Stdio::Stdout => StdStdio::inherit(),
+        Stdio::Pipe => StdStdio::piped(),
+        Stdio::DevNull => StdStdio::null(),
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("cwd", &self.cwd)
+            .field("env_clear", &self.env_clear)
+            .field("env", &self.env)
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .field("process_group", &self.process_group)
+            .field("kill_on_drop", &self.kill_on_drop)
+            .finish()
+    }
+}
+
+/// Starts `program` with `args` on the running loop, its streams inherited (asyncio's
+/// `create_subprocess_exec(program, *args)`); use [`Command`] for pipes and the other options.
+///
+/// # Errors
+///
+/// As [`Command::spawn`].
+///
+/// # Examples
+///
+/// ```
+/// use tower_exec::create_subprocess_exec;
+/// use tower_loop::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let rc = lp
+///     .run_until_complete(async {
+///         let mut p = create_subprocess_exec("sh", ["-c", "exit 4"]).unwrap();
+///         p.wait().await.unwrap()
+///     })
+///     .unwrap();
+/// assert_eq!(rc, 4);
+/// ```
+pub fn create_subprocess_exec<I, S>(program: impl AsRef<OsStr>, args: I) -> io::Result<Process>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(program).args(args).spawn()
+}
+
+/// Starts `cmd` through `/bin/sh -c` on the running loop, its streams inherited (asyncio's
+/// `create_subprocess_shell(cmd)`).
+///
+/// # Errors
+///
+/// As [`Command::spawn`].
+///
+/// # Examples
+///
+/// ```
+/// use tower_exec::create_subprocess_shell;
+/// use tower_loop::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let rc = lp
+///     .run_until_complete(async { create_subprocess_shell("exit 9").unwrap().wait().await.unwrap() })
+///     .unwrap();
+/// assert_eq!(rc, 9);
+/// ```
+pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> io::Result<Process> {
+    Command::shell(cmd).spawn()
+}

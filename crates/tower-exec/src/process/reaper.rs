@@ -1,0 +1,158 @@
+//! Reaping children: `waitpid` on a child known to have exited, learnt from its pidfd (Linux ≥
+//! 5.3, registered with the loop) or, where pidfds are missing, from polling with backoff; and the
+//! process-wide orphan reaper, a thread that reaps children whose [`Process`](crate::Process) was
+//! dropped while they ran, so no child is ever left a zombie.
+//!
+//! The orphan thread starts on the first orphan and then lives as long as the process. It
+//! blocks in `poll(2)` on a wake-up pipe and the orphans' pidfds (or, without pidfds, with a
+//! timeout that backs off from 1 ms to 100 ms).
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags, WaitOptions, pidfd_open, waitpid};
+
+use crate::loom::Mutex;
+
+/// What a reaped child's `waitpid` status means, as asyncio reports it: the exit code, or minus
+/// the signal that killed it; 255 when the status was lost (someone else reaped the child).
+pub(crate) fn returncode(status: rustix::process::WaitStatus) -> i32 {
+    if let Some(code) = status.exit_status() {
+        code
+    } else if let Some(sig) = status.terminating_signal() {
+        -sig
+    } else {
+        255
+    }
+}
+
+/// Whether pidfds work here (probed once). `TOWER_EXEC_NO_PIDFD=1` forces the fallback, so its
+/// tests can run on a kernel that has pidfds.
+pub(crate) fn pidfd_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        if std::env::var_os("TOWER_EXEC_NO_PIDFD").is_some_and(|v| v == "1") {
+            return false;
+        }
+        pidfd_open(rustix::process::getpid(), PidfdFlags::empty()).is_ok()
+    })
+}
+
+/// A pidfd for `pid`, if pidfds are available.
+pub(crate) fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    if pidfd_available() {
+        pidfd_open(pid, PidfdFlags::empty()).ok()
+    } else {
+        None
+    }
+}
+
+/// `waitpid(pid, WNOHANG)`: `Ok(Some(returncode))` if the child was reaped now, `Ok(None)` if it
+/// is still running. A child already reaped by someone else (`ECHILD`) reports 255, as asyncio
+/// does ("Unknown child process pid %d, will report returncode 255").
+pub(crate) fn try_reap(pid: Pid) -> io::Result<Option<i32>> {
+    loop {
+        match waitpid(Some(pid), WaitOptions::NOHANG) {
+            Ok(Some((_, status))) => return Ok(Some(returncode(status))),
+            Ok(None) => return Ok(None),
+            Err(Errno::INTR) => {}
+            Err(Errno::CHILD) => return Ok(Some(255)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A child nobody waits for any more.
+#[derive(Debug)]
+struct Orphan {
+    /// Its pid.
+    pid: Pid,
+    /// Its pidfd, if pidfds are available.
+    pidfd: Option<OwnedFd>,
+}
+
+/// The process-wide orphan reaper.
+#[derive(Debug)]
+struct Orphanage {
+    /// Orphans handed over and not yet seen by the thread.
+    inbox: Mutex<Vec<Orphan>>,
+    /// The write end of the wake-up pipe (non-blocking).
+    wake: OwnedFd,
+}
+
+/// The orphanage, started on first use; `None` if its thread could not be started.
+fn orphanage() -> Option<&'static Orphanage> {
+    static ORPHANAGE: OnceLock<Option<Orphanage>> = OnceLock::new();
+    ORPHANAGE
+        .get_or_init(|| {
+            let (read, write) = rustix::pipe::pipe_with(
+                rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+            )
+            .ok()?;
+            std::thread::Builder::new()
+                .name("tower-reaper".to_owned())
+                .spawn(move || reaper_thread(read))
+                .ok()?;
+            Some(Orphanage {
+                inbox: Mutex::new(Vec::new()),
+                wake: write,
+            })
+        })
+        .as_ref()
+}
+
+/// Hands a still-running child to the orphan reaper. If even that is impossible (no thread
+/// could ever be started), blocks until the child exits rather than leave a zombie.
+pub(crate) fn adopt(pid: Pid, pidfd: Option<OwnedFd>) {
+    match orphanage() {
+        Some(o) => {
+            o.inbox.lock().push(Orphan { pid, pidfd });
+            // A full pipe already means "wake up"; nothing else can fail meaningfully.
+            let _ = rustix::io::write(&o.wake, &[1]);
+        }
+        None => {
+            let _ = waitpid(Some(pid), WaitOptions::empty());
+        }
+    }
+}
+
+/// The body of the orphan thread: reap what has exited, then sleep until a pidfd fires, a new
+/// orphan arrives, or (for orphans without a pidfd) the backoff timeout passes.
+fn reaper_thread(wake: OwnedFd) {
+    let mut orphans: Vec<Orphan> = Vec::new();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        if let Some(o) = orphanage() {
+            orphans.append(&mut o.inbox.lock());
+        }
+        orphans.retain(|o| !matches!(try_reap(o.pid), Ok(Some(_)) | Err(_)));
+        let polling = orphans.iter().any(|o| o.pidfd.is_none());
+        if !polling {
+            backoff = Duration::from_millis(1);
+        }
+        let mut fds = Vec::with_capacity(orphans.len() + 1);
+        fds.push(PollFd::new(&wake, PollFlags::IN));
+        fds.extend(
+            orphans
+                .iter()
+                .filter_map(|o| o.pidfd.as_ref())
+                .map(|fd| PollFd::new(fd, PollFlags::IN)),
+        );
+        let timeout = polling.then(|| Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(backoff.subsec_nanos()),
+        });
+        let _ = poll(&mut fds, timeout.as_ref());
+        drop(fds);
+        if polling {
+            backoff = (backoff * 2).min(Duration::from_millis(100));
+        }
+        // Drain the wake-up pipe.
+        let mut buf = [0u8; 64];
+        while matches!(rustix::io::read(&wake, &mut buf), Ok(n) if n > 0) {}
+    }
+}
