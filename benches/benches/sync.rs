@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 
 /// Items per queue run.
 const ITEMS: usize = 1_000_000;
@@ -128,9 +128,7 @@ fn queue_tasks(kind: &str, producers: usize) -> Vec<Task> {
 
 /// `queue_spsc` and `queue_mpsc`.
 fn queues(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     for (group, producers) in [("queue_spsc", 1), ("queue_mpsc", PRODUCERS)] {
         let mut g = c.benchmark_group(group);
         g.sample_size(10)
@@ -148,69 +146,45 @@ const LOCK_TASKS: usize = 100;
 /// Lock/unlock pairs per task.
 const LOCK_ITERS: usize = 1000;
 
+/// One run of the `lock` workload with the lock of `kind`.
+fn run_lock(rt: &tokio::runtime::Runtime, kind: &str) {
+    /// 100 tasks × 1000 lock/unlock through `$lock`.
+    macro_rules! go {
+        ($m:expr) => {{
+            let m = Arc::new($m);
+            run_all(
+                rt,
+                (0..LOCK_TASKS)
+                    .map(|_| {
+                        let m = m.clone();
+                        async move {
+                            for _ in 0..LOCK_ITERS {
+                                *m.lock().await += 1;
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        }};
+    }
+    match kind {
+        "tower" => go!(tower_sync::Lock::new(0u64)),
+        "tokio" => go!(tokio::sync::Mutex::new(0u64)),
+        "async-lock" => go!(async_lock::Mutex::new(0u64)),
+        _ => unreachable!(),
+    }
+}
+
 /// `lock`: 100 tasks × 1000 lock/unlock of one lock.
 fn lock(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let mut g = c.benchmark_group("lock");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    g.bench_function("tower", |b| {
-        b.iter(|| {
-            let m = Arc::new(tower_sync::Lock::new(0u64));
-            run_all(
-                &rt,
-                (0..LOCK_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        async move {
-                            for _ in 0..LOCK_ITERS {
-                                *m.lock().await += 1;
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            let m = Arc::new(tokio::sync::Mutex::new(0u64));
-            run_all(
-                &rt,
-                (0..LOCK_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        async move {
-                            for _ in 0..LOCK_ITERS {
-                                *m.lock().await += 1;
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
-    g.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let m = Arc::new(async_lock::Mutex::new(0u64));
-            run_all(
-                &rt,
-                (0..LOCK_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        async move {
-                            for _ in 0..LOCK_ITERS {
-                                *m.lock().await += 1;
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
+    for kind in ["tower", "tokio", "async-lock"] {
+        g.bench_function(kind, |b| b.iter(|| run_lock(&rt, kind)));
+    }
     g.finish();
 }
 
@@ -221,71 +195,81 @@ const SEM_ITERS: usize = 100;
 /// Permits.
 const SEM_PERMITS: usize = 10;
 
+/// One run of the `semaphore` workload with the semaphore of `kind`.
+fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str) {
+    /// 1000 tasks × 100 acquires through `$sem`, each permit taken with `$acquire`.
+    macro_rules! go {
+        ($sem:expr, |$s:ident| $acquire:expr) => {{
+            let sem = Arc::new($sem);
+            run_all(
+                rt,
+                (0..SEM_TASKS)
+                    .map(|_| {
+                        let $s = sem.clone();
+                        async move {
+                            for _ in 0..SEM_ITERS {
+                                drop(black_box($acquire));
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        }};
+    }
+    match kind {
+        "tower" => go!(tower_sync::Semaphore::new(SEM_PERMITS), |s| s.acquire().await),
+        "tokio" => go!(tokio::sync::Semaphore::new(SEM_PERMITS), |s| s
+            .acquire()
+            .await
+            .unwrap()),
+        "async-lock" => go!(async_lock::Semaphore::new(SEM_PERMITS), |s| s.acquire().await),
+        _ => unreachable!(),
+    }
+}
+
 /// `semaphore`: 1000 tasks × 100 acquires, 10 permits.
 fn semaphore(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let mut g = c.benchmark_group("semaphore");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    g.bench_function("tower", |b| {
-        b.iter(|| {
-            let s = Arc::new(tower_sync::Semaphore::new(SEM_PERMITS));
-            run_all(
-                &rt,
-                (0..SEM_TASKS)
-                    .map(|_| {
-                        let s = s.clone();
-                        async move {
-                            for _ in 0..SEM_ITERS {
-                                black_box(s.acquire().await);
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            let s = Arc::new(tokio::sync::Semaphore::new(SEM_PERMITS));
-            run_all(
-                &rt,
-                (0..SEM_TASKS)
-                    .map(|_| {
-                        let s = s.clone();
-                        async move {
-                            for _ in 0..SEM_ITERS {
-                                black_box(s.acquire().await.unwrap());
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
-    g.bench_function("async-lock", |b| {
-        b.iter(|| {
-            let s = Arc::new(async_lock::Semaphore::new(SEM_PERMITS));
-            run_all(
-                &rt,
-                (0..SEM_TASKS)
-                    .map(|_| {
-                        let s = s.clone();
-                        async move {
-                            for _ in 0..SEM_ITERS {
-                                black_box(s.acquire().await);
-                            }
-                        }
-                    })
-                    .collect(),
-            );
-        })
-    });
+    for kind in ["tower", "tokio", "async-lock"] {
+        g.bench_function(kind, |b| b.iter(|| run_semaphore(&rt, kind)));
+    }
     g.finish();
 }
 
+/// The tokio current-thread runtime every id runs on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime")
+}
+
 criterion_group!(benches, queues, lock, semaphore);
-criterion_main!(benches);
+
+/// Criterion's main, plus a profiling mode for callgrind: `TOWER_SYNC_PROFILE=<group>/<id>`
+/// (and optionally `TOWER_SYNC_RUNS=n`) runs that workload n times (default 3) and exits.
+fn main() {
+    if let Ok(which) = std::env::var("TOWER_SYNC_PROFILE") {
+        let runs = std::env::var("TOWER_SYNC_RUNS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(3);
+        let rt = runtime();
+        let (group, kind) = which.split_once('/').expect("TOWER_SYNC_PROFILE=<group>/<id>");
+        for _ in 0..runs {
+            match group {
+                "queue_spsc" => run_all(&rt, queue_tasks(kind, 1)),
+                "queue_mpsc" => run_all(&rt, queue_tasks(kind, PRODUCERS)),
+                "lock" => run_lock(&rt, kind),
+                "semaphore" => run_semaphore(&rt, kind),
+                _ => panic!("unknown group {group}"),
+            }
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
