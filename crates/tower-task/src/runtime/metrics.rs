@@ -92,6 +92,8 @@ pub struct RuntimeMetrics {
     pub spawned_remote: u64,
     /// Tasks in the global injector at the time of the snapshot.
     pub injector_depth: usize,
+    /// `Send` tasks alive (spawned, not yet completed or dropped) at the time of the snapshot.
+    pub live_tasks: usize,
     /// Workers searching for work at the time of the snapshot.
     pub searching: usize,
     /// Workers awake at the time of the snapshot.
@@ -136,6 +138,7 @@ impl fmt::Debug for RuntimeMetrics {
             .field("parks", &self.parks())
             .field("unparks", &self.unparks())
             .field("injector_depth", &self.injector_depth)
+            .field("live_tasks", &self.live_tasks)
             .field("workers", &self.workers)
             .finish()
     }

@@ -38,6 +38,7 @@ mod join;
 pub mod metrics;
 #[doc(hidden)]
 pub mod model;
+mod owned;
 pub mod queue;
 mod rt;
 mod worker;

@@ -86,8 +86,7 @@ impl Scheduler {
     /// Begins shutdown and drops what the injector holds.
     pub fn shutdown(&self) {
         self.shared.begin_shutdown();
-        let left = self.shared.inject.drain();
-        drop(left);
+        self.shared.finish_shutdown();
     }
 }
 

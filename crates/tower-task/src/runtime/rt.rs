@@ -17,6 +17,7 @@ use tower_loop::EventLoop;
 use super::error::{BlockOnError, BuildError, ContextError};
 use super::join::JoinHandle;
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
+use super::owned::{Deregister, Tracked};
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::loom::{Arc, Ordering};
 
@@ -317,8 +318,7 @@ impl Runtime {
             }
         }
         self.threads.clear();
-        let left = shared.inject.drain();
-        drop(left);
+        shared.finish_shutdown();
     }
 }
 
@@ -445,6 +445,7 @@ impl Handle {
         RuntimeMetrics {
             spawned_remote: shared.spawned_remote.load(Ordering::Relaxed),
             injector_depth: shared.inject.len(),
+            live_tasks: shared.owned.len(),
             searching: shared.idle.num_searching(),
             unparked: shared.idle.num_unparked(),
             workers: shared
@@ -464,26 +465,46 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let s = shared.clone();
-    let (runnable, task) = async_task::spawn(
-        catch_unwind(AssertUnwindSafe(future)),
-        WithInfo(move |r, info| worker::schedule(&s, r, info)),
-    );
-    let mut runnable = Some(runnable);
+    let mut future = Some(future);
+    let mut spawned = None;
     worker::with_current(shared, |w| {
-        // Take the runnable only when there is a worker to give it to.
-        if let Some(w) = w {
-            if let Some(r) = runnable.take() {
-                w.count_spawn();
-                w.schedule_local(r, false);
-            }
+        let shard = match w {
+            Some(w) => w.index,
+            None => shared.spawned_remote.fetch_add(1, Ordering::Relaxed) as usize,
+        };
+        let Some(future) = future.take() else { return };
+        let ((runnable, task), registered) = shared.owned.insert_with(shard, |key| {
+            let s = shared.clone();
+            let tracked = Tracked {
+                future: catch_unwind(AssertUnwindSafe(future)),
+                guard: Deregister {
+                    key,
+                    shared: shared.clone(),
+                },
+            };
+            let (runnable, task) = async_task::spawn(
+                tracked,
+                WithInfo(move |r, info| worker::schedule(&s, r, info)),
+            );
+            let waker = runnable.waker();
+            ((runnable, task), waker)
+        });
+        if !registered {
+            // Shutdown has begun: the task is cancelled at once.
+            drop(runnable);
+        } else if let Some(w) = w {
+            w.count_spawn();
+            w.schedule_local(runnable, false);
+        } else {
+            shared.schedule_remote(runnable);
         }
+        spawned = Some(task);
     });
-    if let Some(r) = runnable {
-        shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
-        shared.schedule_remote(r);
+    match spawned {
+        Some(task) => JoinHandle::new(task),
+        // `with_current` always runs its callback.
+        None => JoinHandle::detached(),
     }
-    JoinHandle::new(task)
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

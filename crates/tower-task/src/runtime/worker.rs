@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) inject: Inject<Runnable>,
     /// Searching and sleeping workers.
     pub(crate) idle: Idle,
+    /// One waker per live task, for shutdown.
+    pub(crate) owned: super::owned::Owned,
     /// Set when shutdown begins: runnables scheduled from now on are dropped.
     pub(crate) shutdown: AtomicBool,
     /// Tasks spawned from outside the workers.
@@ -99,6 +101,7 @@ impl Shared {
             remotes,
             inject: Inject::new(),
             idle: Idle::new(n),
+            owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
             spawned_remote: crate::loom::StatU64::new(0),
         });
@@ -146,6 +149,16 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::Release);
         self.inject.close();
+    }
+
+    /// Ends shutdown: drops what the injector holds, then wakes every task still registered,
+    /// which (shutdown being set) drops it.
+    pub(crate) fn finish_shutdown(&self) {
+        let left = self.inject.drain();
+        drop(left);
+        for waker in self.owned.close() {
+            waker.wake();
+        }
     }
 }
 
