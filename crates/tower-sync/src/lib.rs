@@ -15,6 +15,14 @@
 //! - guards are RAII; `_arc` forms give guards that own an `Arc` of the primitive;
 //! - errors are types, in [`error`].
 //!
+//! How it is built: the fair primitives (`Lock`, the semaphores, `Condition`, `Barrier`,
+//! `RwLock`, the queues' getters and putters) keep their waiters in a FIFO list under a small
+//! mutex and *hand off* what they grant (the lock, a permit, a notification) to the oldest
+//! waiter, which is what makes arrival order and pass-on-cancel exact; `Lock` and the
+//! semaphores add a lock-free fast path when nobody waits. Broadcast-style wake-ups (`Event`,
+//! `join`, `watch`, `broadcast`) and the `mpsc` channel use `event-listener`, and `mpsc`
+//! buffers in a `concurrent-queue`. Every atomic and internal mutex goes through a loom shim.
+//!
 //! # Examples
 //!
 //! ```

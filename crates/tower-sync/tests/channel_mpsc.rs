@@ -109,3 +109,20 @@ fn blocking_forms_across_threads() {
     assert_eq!(got, (0..100).collect::<Vec<_>>());
     assert_eq!(rx.recv_blocking(), Err(RecvError));
 }
+
+// The receiver is a Stream: it yields values and ends when every sender is gone.
+#[test]
+fn receiver_stream_ends_when_senders_are_gone() {
+    use futures_core::Stream;
+    let (tx, mut rx) = mpsc::unbounded();
+    let mut next = || {
+        common::poll_once(std::future::poll_fn(|cx| {
+            std::pin::Pin::new(&mut rx).poll_next(cx)
+        }))
+    };
+    assert!(next().is_pending());
+    tx.try_send(1).unwrap();
+    assert_eq!(next(), std::task::Poll::Ready(Some(1)));
+    drop(tx);
+    assert_eq!(next(), std::task::Poll::Ready(None));
+}
