@@ -11,29 +11,57 @@
 //!   threads named `tower-blocking-N`); the [`Executor`] trait lets you pass your own;
 //!   [`shutdown_default_executor`] stops it.
 //!
+//! - **subprocesses** on the event loop: [`create_subprocess_exec`], [`create_subprocess_shell`]
+//!   and the [`Command`] builder ([`Stdio::Pipe`], [`Stdio::DevNull`], [`Stdio::Inherit`], stderr
+//!   → [`Stdio::Stdout`]; cwd, env, process group, kill-on-drop); [`Process`] with `pid`,
+//!   `returncode`, [`wait`](Process::wait), [`communicate`](Process::communicate) (feeds stdin and
+//!   drains stdout and stderr together), signals; its pipes are [`PipeWriter`]/[`PipeReader`]
+//!   (`futures-io` traits) on [`tower_loop::Async`]. Children are reaped through a pidfd (Linux ≥
+//!   5.3) registered with the loop, with a polling fallback, and a process-wide reaper for children
+//!   whose `Process` was dropped: never a zombie.
+//! - **debug mode** for blocking calls: [`blocking_call`] names a blocking call made on the loop
+//!   thread that exceeds the loop's slow-callback threshold.
+//!
 //! The blocking pool needs no event loop: its futures complete through their waker, so they run
-//! under `tower_loop`, [`tower_coro::block_on`] or any other executor.
+//! under `tower_loop`, [`tower_coro::block_on`] or any other executor. Subprocesses need a running
+//! `tower_loop::EventLoop` to spawn on.
+//!
+//! Loop close does not yet wait for the default executor (tower-loop has no close hook): call
+//! [`shutdown_default_executor`] before [`EventLoop::close`](tower_loop::EventLoop::close), as
+//! `asyncio.run` does.
 //!
 //! # Examples
 //!
 //! ```
-//! use tower_exec::to_thread;
+//! use std::time::Duration;
+//! use tower_exec::{Command, Stdio, shutdown_default_executor, to_thread};
 //! use tower_loop::EventLoop;
 //!
 //! let lp = EventLoop::new().unwrap();
-//! let (a, b) = lp
-//!     .run_until_complete(tower_coro::join(
-//!         to_thread(|| 6 * 7),
-//!         to_thread(|| "blocking work, off the loop"),
-//!     ))
+//! let (sum, out) = lp
+//!     .run_until_complete(async {
+//!         // Blocking work off the loop, and a child process, at the same time.
+//!         let sum = to_thread(|| (1..=100u32).sum::<u32>());
+//!         let mut child = Command::new("sh")
+//!             .args(["-c", "read line; echo \"got $line\""])
+//!             .stdin(Stdio::Pipe)
+//!             .stdout(Stdio::Pipe)
+//!             .spawn()
+//!             .unwrap();
+//!         let (sum, out) = tower_coro::join(sum, child.communicate(Some(b"hello\n"))).await;
+//!         shutdown_default_executor(Duration::from_secs(5)).await.unwrap();
+//!         (sum.unwrap(), out.unwrap())
+//!     })
 //!     .unwrap();
-//! assert_eq!(a.unwrap(), 42);
-//! assert_eq!(b.unwrap(), "blocking work, off the loop");
+//! assert_eq!(sum, 5050);
+//! assert_eq!(out.stdout, b"got hello\n");
+//! assert_eq!(out.returncode, 0);
 //! lp.close().unwrap();
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
 mod cancel_token;
+mod debug;
 mod default;
 pub mod error;
 mod executor;
@@ -44,6 +72,7 @@ mod process;
 mod to_thread;
 
 pub use crate::cancel_token::CancelToken;
+pub use crate::debug::blocking_call;
 pub use crate::default::{
     ShutdownDefaultExecutor, default_executor, set_default_executor, shutdown_default_executor,
 };
