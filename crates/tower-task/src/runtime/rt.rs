@@ -21,8 +21,8 @@ use super::owned::{Deregister, Tracked};
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::loom::{Arc, Ordering};
 
-/// Makes the thread name of a worker.
-type NameFn = Arc<dyn Fn() -> String + Send + Sync + 'static>;
+/// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
+type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
 
 /// Configures and starts a [`Runtime`].
 ///
@@ -70,7 +70,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             workers: None,
-            name: Arc::new(|| "tower-worker".to_owned()),
+            name: std::sync::Arc::new(|| "tower-worker".to_owned()),
             stack_size: None,
         }
     }
@@ -84,7 +84,7 @@ impl Builder {
     /// Names every worker thread `name`.
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        self.name = Arc::new(move || name.clone());
+        self.name = std::sync::Arc::new(move || name.clone());
         self
     }
 
@@ -94,7 +94,7 @@ impl Builder {
     where
         F: Fn() -> String + Send + Sync + 'static,
     {
-        self.name = Arc::new(f);
+        self.name = std::sync::Arc::new(f);
         self
     }
 

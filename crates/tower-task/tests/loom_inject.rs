@@ -1,0 +1,115 @@
+//! Loom model of the hand-offs between the injector, the LIFO slot, the local queue and a
+//! stealing worker: every task runs exactly once, none is lost.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+use tower_loop::park::ParkState;
+use tower_task::runtime::Handle;
+use tower_task::runtime::model::{ModelWorker, Scheduler};
+
+/// A worker's "reactor": the loop's park word plus a notification flag (the eventfd).
+#[derive(Default)]
+struct Reactor {
+    park: ParkState,
+    notified: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Reactor {
+    fn wake(&self) {
+        self.park.notify(|| {
+            *self.notified.lock().unwrap() = true;
+            self.cv.notify_one();
+        });
+    }
+
+    fn block(&self) {
+        let mut n = self.notified.lock().unwrap();
+        while !*n {
+            n = self.cv.wait(n).unwrap();
+        }
+        *n = false;
+    }
+}
+
+/// The worker loop's iteration structure, until `done` reaches `total`.
+fn run_worker(w: ModelWorker, reactor: &Reactor, done: &AtomicUsize, total: usize) {
+    let mut more = false;
+    while done.load(Ordering::SeqCst) < total {
+        if !more && w.before_park() && reactor.park.try_park() {
+            reactor.block();
+            reactor.park.unpark();
+            w.after_unpark();
+        }
+        reactor.park.begin_collect();
+        more = w.run_once();
+    }
+    drop(w);
+}
+
+/// Counts a task done; the last one wakes every worker so the model ends.
+#[derive(Clone)]
+struct Done {
+    count: Arc<AtomicUsize>,
+    runs: Arc<Vec<AtomicUsize>>,
+    total: usize,
+    reactors: Arc<Vec<Arc<Reactor>>>,
+}
+
+impl Done {
+    fn ran(&self, task: usize) {
+        self.runs[task].fetch_add(1, Ordering::SeqCst);
+        if self.count.fetch_add(1, Ordering::SeqCst) + 1 == self.total {
+            for r in self.reactors.iter() {
+                r.wake();
+            }
+        }
+    }
+}
+
+#[test]
+fn lifo_and_local_queue_hand_off_to_a_stealer() {
+    // Worker 0 runs task 0 (from the injector), which spawns tasks 1 and 2 locally: 1 goes to
+    // the LIFO slot, then to the queue when 2 takes the slot; worker 1 may steal 1 meanwhile.
+    loom::model(|| {
+        let total = 3;
+        let (sched, seeds) = Scheduler::new(2);
+        let reactors: Arc<Vec<Arc<Reactor>>> =
+            Arc::new((0..2).map(|_| Arc::new(Reactor::default())).collect());
+        for (i, r) in reactors.iter().enumerate() {
+            let r = r.clone();
+            sched.set_unpark(i, move || r.wake());
+        }
+        let done = Done {
+            count: Arc::new(AtomicUsize::new(0)),
+            runs: Arc::new((0..total).map(|_| AtomicUsize::new(0)).collect()),
+            total,
+            reactors: reactors.clone(),
+        };
+        let threads: Vec<_> = seeds
+            .into_iter()
+            .enumerate()
+            .map(|(i, seed)| {
+                let (reactor, count) = (reactors[i].clone(), done.count.clone());
+                thread::spawn(move || run_worker(seed.start(), &reactor, &count, total))
+            })
+            .collect();
+        let d = done.clone();
+        drop(sched.spawn(async move {
+            let h = Handle::current().unwrap();
+            let (d1, d2) = (d.clone(), d.clone());
+            drop(h.spawn(async move { d1.ran(1) }));
+            drop(h.spawn(async move { d2.ran(2) }));
+            d.ran(0);
+        }));
+        for t in threads {
+            t.join().unwrap();
+        }
+        for r in done.runs.iter() {
+            assert_eq!(r.load(Ordering::SeqCst), 1);
+        }
+        sched.shutdown();
+    });
+}
