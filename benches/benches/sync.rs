@@ -3,7 +3,9 @@
 //!
 //! Groups: `queue_spsc` (1 producer / 1 consumer, 10^6 items, bound 1024), `queue_mpsc`
 //! (4 producers / 1 consumer, 10^6 items in all, bound 1024), `lock` (100 tasks × 1000
-//! lock/unlock of one lock), `semaphore` (1000 tasks × 100 acquires, 10 permits). Ids: `tower`
+//! lock/unlock of one lock), `queue_mpsc_mt` (the 4/1 workload on tokio's multi-thread
+//! runtime, 2 workers, for cross-thread contention), `semaphore` (1000 tasks × 100 acquires,
+//! 10 permits). Ids: `tower`
 //! (`tower_sync::Queue` / `Lock` / `Semaphore`), `tower-mpsc` (`tower_sync::mpsc`), `tokio`,
 //! `async-channel` / `async-lock`.
 
@@ -139,6 +141,20 @@ fn queues(c: &mut Criterion) {
         }
         g.finish();
     }
+    // The same 4/1 workload on tokio's multi-thread runtime (2 workers): the queues under
+    // real cross-thread contention.
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime");
+    let mut g = c.benchmark_group("queue_mpsc_mt");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for kind in ["tower", "tower-mpsc", "tokio", "async-channel"] {
+        g.bench_function(kind, |b| b.iter(|| run_all(&mt, queue_tasks(kind, PRODUCERS))));
+    }
+    g.finish();
 }
 
 /// Lock workload sizes.

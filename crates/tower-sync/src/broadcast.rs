@@ -245,7 +245,12 @@ impl<T: Clone> Future for Recv<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let rx = &mut *self.rx;
         loop {
-            match rx.try_recv() {
+            let r = rx.try_recv();
+            if !matches!(r, Err(BroadcastTryRecvError::Empty)) {
+                // Unregister, or every later send would wake a receiver that is not waiting.
+                rx.listener = None;
+            }
+            match r {
                 Ok(v) => return Poll::Ready(Ok(v)),
                 Err(BroadcastTryRecvError::Lagged(n)) => {
                     return Poll::Ready(Err(BroadcastRecvError::Lagged(n)));

@@ -265,10 +265,15 @@ impl<T> Receiver<T> {
         loop {
             match chan.queue.pop() {
                 Ok(v) => {
+                    // Unregister, or every later send would notify a listener nobody polls.
+                    *listener = None;
                     chan.send_ops.notify(1.additional().relaxed());
                     return Poll::Ready(Ok(v));
                 }
-                Err(PopError::Closed) => return Poll::Ready(Err(RecvError)),
+                Err(PopError::Closed) => {
+                    *listener = None;
+                    return Poll::Ready(Err(RecvError));
+                }
                 Err(PopError::Empty) => {}
             }
             match listener.as_mut() {
