@@ -41,3 +41,23 @@ fn abort_races_a_waiting_party() {
         }
     });
 }
+
+// The last party arrives as a waiting party is dropped: either the round completed (and the
+// drop changes nothing) or the dropped party left first and the newcomer now waits alone.
+#[test]
+fn party_dropped_as_the_round_completes() {
+    loom::model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let ba = b.clone();
+        let mut a = Probe::new(async move { ba.wait().await });
+        a.pending();
+        let b2 = b.clone();
+        let t = thread::spawn(move || {
+            let mut last = Probe::new(async move { b2.wait().await });
+            last.poll().is_ready()
+        });
+        drop(a);
+        let tripped = t.join().unwrap();
+        assert_eq!(b.n_waiting(), 0, "tripped = {tripped}");
+    });
+}

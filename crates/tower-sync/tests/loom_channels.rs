@@ -75,3 +75,29 @@ fn watch_change_is_never_missed() {
         drop(tx);
     });
 }
+
+// mpsc: a sender waiting for room is dropped as the receiver frees it: the other waiting
+// sender gets the room (the wake-up is passed on).
+#[test]
+fn mpsc_waiting_sender_dropped_as_room_frees() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(0).unwrap();
+        let (ta, tb) = (tx.clone(), tx.clone());
+        let mut a = Probe::new(async move { ta.send(1).await });
+        let mut b = Probe::new(async move { tb.send(2).await });
+        a.pending();
+        b.pending();
+        let t = thread::spawn(move || {
+            let v = rx.try_recv().unwrap();
+            (v, rx)
+        });
+        drop(a);
+        let (v, mut rx) = t.join().unwrap();
+        assert_eq!(v, 0);
+        assert!(b.woken());
+        b.ready().unwrap();
+        assert_eq!(rx.try_recv(), Ok(2));
+        drop(tx);
+    });
+}
