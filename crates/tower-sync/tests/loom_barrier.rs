@@ -28,11 +28,15 @@ fn abort_races_a_waiting_party() {
     loom::model(|| {
         let b = Arc::new(Barrier::new(2));
         let b2 = b.clone();
-        let t = thread::spawn(move || b2.abort());
+        let t1 = thread::spawn(move || b2.abort());
         let bw = b.clone();
-        let mut w = Probe::new(async move { bw.wait().await });
-        let first = w.poll();
-        t.join().unwrap();
+        let t2 = thread::spawn(move || {
+            let mut w = Probe::new(async move { bw.wait().await });
+            let first = w.poll();
+            (first, w)
+        });
+        t1.join().unwrap();
+        let (first, mut w) = t2.join().unwrap();
         if first.is_pending() {
             assert!(w.woken());
             assert!(w.ready().is_err());
@@ -52,12 +56,13 @@ fn party_dropped_as_the_round_completes() {
         let mut a = Probe::new(async move { ba.wait().await });
         a.pending();
         let b2 = b.clone();
-        let t = thread::spawn(move || {
+        let t1 = thread::spawn(move || {
             let mut last = Probe::new(async move { b2.wait().await });
             last.poll().is_ready()
         });
-        drop(a);
-        let tripped = t.join().unwrap();
+        let t2 = thread::spawn(move || drop(a));
+        let tripped = t1.join().unwrap();
+        t2.join().unwrap();
         assert_eq!(b.n_waiting(), 0, "tripped = {tripped}");
     });
 }

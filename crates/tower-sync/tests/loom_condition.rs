@@ -26,9 +26,10 @@ fn notify_races_cancelled_waiter() {
         a.pending();
         b.pending();
         let c = cond.clone();
-        let t = thread::spawn(move || c.notify(1));
-        drop(a);
-        t.join().unwrap();
+        let t1 = thread::spawn(move || c.notify(1));
+        let t2 = thread::spawn(move || drop(a));
+        t1.join().unwrap();
+        t2.join().unwrap();
         assert!(b.woken());
         b.ready();
     });

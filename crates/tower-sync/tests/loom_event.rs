@@ -15,10 +15,15 @@ fn set_is_never_missed() {
     loom::model(|| {
         let ev = Arc::new(Event::new());
         let e = ev.clone();
-        let t = thread::spawn(move || e.set());
-        let mut w = Probe::new(ev.wait());
-        let first = w.poll().is_ready();
-        t.join().unwrap();
+        let t1 = thread::spawn(move || e.set());
+        let e2 = ev.clone();
+        let t2 = thread::spawn(move || {
+            let mut w = Probe::new(async move { e2.wait().await });
+            let first = w.poll().is_ready();
+            (first, w)
+        });
+        t1.join().unwrap();
+        let (first, w) = t2.join().unwrap();
         assert!(first || w.woken());
         drop(w);
         drop(ev);

@@ -32,9 +32,10 @@ fn waiter_dropped_as_it_is_handed_the_lock() {
         let held = lock.try_lock_arc().unwrap();
         let mut waiter = Probe::new(lock.lock_arc());
         waiter.pending();
-        let t = thread::spawn(move || drop(held));
-        drop(waiter);
-        t.join().unwrap();
+        let t1 = thread::spawn(move || drop(held));
+        let t2 = thread::spawn(move || drop(waiter));
+        t1.join().unwrap();
+        t2.join().unwrap();
         assert!(!lock.locked());
         assert!(lock.try_lock().is_some());
     });
@@ -50,9 +51,10 @@ fn next_waiter_woken_when_first_is_dropped() {
         let mut b = Probe::new(lock.lock_arc());
         a.pending();
         b.pending();
-        let t = thread::spawn(move || drop(held));
-        drop(a);
-        t.join().unwrap();
+        let t1 = thread::spawn(move || drop(held));
+        let t2 = thread::spawn(move || drop(a));
+        t1.join().unwrap();
+        t2.join().unwrap();
         assert!(b.woken());
         drop(b.ready());
     });

@@ -19,9 +19,10 @@ fn put_races_cancelled_getter() {
         a.pending();
         b.pending();
         let q2 = q.clone();
-        let t = thread::spawn(move || q2.put_nowait(1).unwrap());
-        drop(a);
-        t.join().unwrap();
+        let t1 = thread::spawn(move || q2.put_nowait(1).unwrap());
+        let t2 = thread::spawn(move || drop(a));
+        t1.join().unwrap();
+        t2.join().unwrap();
         assert!(b.woken());
         assert_eq!(b.ready(), Ok(1));
     });
@@ -39,9 +40,10 @@ fn get_races_cancelled_putter() {
         a.pending();
         b.pending();
         let q2 = q.clone();
-        let t = thread::spawn(move || q2.get_nowait().unwrap());
-        drop(a);
-        assert_eq!(t.join().unwrap(), 0);
+        let t1 = thread::spawn(move || q2.get_nowait().unwrap());
+        let t2 = thread::spawn(move || drop(a));
+        assert_eq!(t1.join().unwrap(), 0);
+        t2.join().unwrap();
         assert!(b.woken());
         b.ready().unwrap();
         assert_eq!(q.get_nowait(), Ok(2));
@@ -56,10 +58,14 @@ fn join_sees_the_last_task_done() {
         q.put_nowait(1).unwrap();
         q.get_nowait().unwrap();
         let q2 = q.clone();
-        let t = thread::spawn(move || q2.task_done().unwrap());
-        let mut j = Probe::new(q.join());
-        let first = j.poll().is_ready();
-        t.join().unwrap();
+        let t1 = thread::spawn(move || q2.task_done().unwrap());
+        let t2 = thread::spawn(move || {
+            let mut j = Probe::new(async move { q.join().await });
+            let first = j.poll().is_ready();
+            (first, j)
+        });
+        t1.join().unwrap();
+        let (first, j) = t2.join().unwrap();
         assert!(first || j.woken());
     });
 }

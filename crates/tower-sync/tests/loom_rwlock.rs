@@ -32,9 +32,10 @@ fn writer_dropped_as_reader_leaves() {
         let r = Probe::new(lock.read_arc()).ready();
         let mut w = Probe::new(lock.write_arc());
         w.pending();
-        let t = thread::spawn(move || drop(r));
-        drop(w);
-        t.join().unwrap();
+        let t1 = thread::spawn(move || drop(r));
+        let t2 = thread::spawn(move || drop(w));
+        t1.join().unwrap();
+        t2.join().unwrap();
         assert!(lock.try_write().is_some());
     });
 }

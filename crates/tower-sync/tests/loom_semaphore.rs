@@ -31,10 +31,11 @@ fn fast_paths_race() {
     loom::model(|| {
         let sem = Arc::new(BoundedSemaphore::new(1));
         sem.try_acquire().unwrap().forget();
-        let s = sem.clone();
-        let t = thread::spawn(move || s.release().unwrap());
-        let got = sem.try_acquire().map(|g| g.forget()).is_some();
-        t.join().unwrap();
+        let (s1, s2) = (sem.clone(), sem.clone());
+        let releaser = thread::spawn(move || s1.release().unwrap());
+        let taker = thread::spawn(move || s2.try_acquire().map(|g| g.forget()).is_some());
+        releaser.join().unwrap();
+        let got = taker.join().unwrap();
         assert_eq!(sem.available_permits(), if got { 0 } else { 1 });
     });
 }
