@@ -4,7 +4,9 @@
 //!   `to_thread` on its event loop, tokio's `spawn_blocking` (current-thread runtime), and the
 //!   `blocking` crate's `unblock` (on async-io's `block_on`). Each pool stays warm between
 //!   iterations (all keep idle threads for seconds).
-//! - `subprocess`: 200 × `/bin/true` spawned, then every exit status awaited — tower's `Command`,
+//! - `subprocess`: 200 × `/bin/true` spawned, then every exit status awaited — tower's `Command`
+//!   (`tower`: `spawn_off_loop`, asyncio's awaited `create_subprocess_exec`, forking on the
+//!   blocking pool; `tower-spawn-on-loop`: `spawn`, forking on the loop thread as the peers do),
 //!   `tokio::process`, `async-process`.
 
 // `criterion_group!` generates an undocumented public function.
@@ -84,7 +86,22 @@ fn subprocess(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("subprocess");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
+    // asyncio's way: `create_subprocess_exec` is awaited, the fork/exec runs off the loop.
     g.bench_function("tower", |b| {
+        b.iter(|| {
+            lp.run_until_complete(async {
+                let cmd = tower_exec::Command::new("/bin/true");
+                let spawns = (0..CHILDREN).map(|_| cmd.spawn_off_loop());
+                let mut children = tower_coro::try_join_all(spawns).await.unwrap();
+                for c in &mut children {
+                    assert_eq!(c.wait().await.unwrap(), 0);
+                }
+            })
+            .unwrap()
+        })
+    });
+    // The peers' way: fork/exec on the loop thread.
+    g.bench_function("tower-spawn-on-loop", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
                 let mut children: Vec<_> = (0..CHILDREN)

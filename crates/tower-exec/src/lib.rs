@@ -83,7 +83,7 @@ pub use crate::pool::{
 };
 pub use crate::process::child::{Communicate, Output, Process, Wait};
 pub use crate::process::command::{
-    Command, Stdio, create_subprocess_exec, create_subprocess_shell,
+    Command, Spawn, Stdio, create_subprocess_exec, create_subprocess_shell,
 };
 pub use crate::process::pipe::{PipeReader, PipeWriter, Read, ReadToEnd, Write, WriteAll};
 pub use crate::to_thread::{

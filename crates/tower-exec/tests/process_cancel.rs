@@ -99,3 +99,38 @@ fn kill_on_drop_kills_and_reaps() {
     });
     assert!(reaped_eventually(pid));
 }
+
+// Ports test_subprocess.py `test_cancel_make_subprocess_transport_exec`: cancelling
+// create_subprocess_exec never leaks the child — one already started is killed and reaped.
+#[test]
+fn dropped_spawn_leaks_no_child() {
+    let lp = EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        for _ in 0..20 {
+            let spawn = Command::new("sleep").arg("1000").spawn_off_loop();
+            // Poll once (the fork may or may not have happened yet), then drop.
+            let _ = select(spawn, yield_now()).await;
+        }
+    })
+    .unwrap();
+    lp.close().unwrap();
+    // Every `sleep 1000` we started is gone (killed and reaped), within a bounded wait.
+    let me = std::process::id().to_string();
+    let our_children = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+            .filter(|stat| {
+                let Some(close) = stat.rfind(')') else {
+                    return false;
+                };
+                stat[close + 2..].split(' ').nth(1) == Some(me.as_str())
+            })
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while our_children() > 0 {
+        assert!(Instant::now() < deadline, "children leaked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -28,16 +28,19 @@ fn blocked_child() -> tower_exec::Process {
 fn exit_codes_are_reported() {
     let (a, b, c) = run(async {
         let a = create_subprocess_shell("exit 7")
+            .await
             .unwrap()
             .wait()
             .await
             .unwrap();
         let b = create_subprocess_exec("sh", ["-c", "exit 0"])
+            .await
             .unwrap()
             .wait()
             .await
             .unwrap();
         let c = create_subprocess_exec("false", [""; 0])
+            .await
             .unwrap()
             .wait()
             .await
@@ -84,7 +87,7 @@ fn send_signal_reports_minus_the_signal() {
 #[test]
 fn signalling_a_reaped_child_is_process_lookup_error() {
     let err = run(async {
-        let mut p = create_subprocess_shell("exit 0").unwrap();
+        let mut p = create_subprocess_shell("exit 0").await.unwrap();
         p.wait().await.unwrap();
         p.kill().unwrap_err()
     });
@@ -115,7 +118,11 @@ fn process_group_zero_makes_the_child_a_group_leader() {
 // Ports test_subprocess.py `test_popen_error`: a missing program fails at spawn with NotFound.
 #[test]
 fn a_missing_program_is_not_found() {
-    let err = run(async { create_subprocess_exec("/nonexistent/program", [""; 0]).unwrap_err() });
+    let err = run(async {
+        create_subprocess_exec("/nonexistent/program", [""; 0])
+            .await
+            .unwrap_err()
+    });
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 

@@ -4,14 +4,19 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::Stdio as StdStdio;
+use std::task::{Context, Poll};
 
-use crate::error::InvalidStdio;
+use crate::error::{BlockingError, InvalidStdio};
 use crate::process::child::Process;
+use crate::process::reaper;
+use crate::to_thread::{Blocking, to_thread};
 
 /// What a child's stdin, stdout or stderr is connected to (asyncio's `PIPE`, `DEVNULL`, `None`,
 /// `STDOUT`).
@@ -197,7 +202,9 @@ impl Command {
         self
     }
 
-    /// Starts the child, registering its pipes and pidfd with the running event loop.
+    /// Starts the child on the calling thread, registering its pipes and pidfd with the running
+    /// event loop. The loop thread is blocked while the OS forks and execs (as with tokio and
+    /// async-process); [`spawn_off_loop`](Self::spawn_off_loop) avoids that.
     ///
     /// # Errors
     ///
@@ -206,6 +213,49 @@ impl Command {
     /// missing program).
     pub fn spawn(&mut self) -> io::Result<Process> {
         tower_loop::get_running_loop().map_err(io::Error::other)?;
+        self.spawn_std()?.register()
+    }
+
+    /// Starts the child from a thread of the default executor, so the loop keeps running while
+    /// the OS forks and execs, and many children start in parallel; resolves to the [`Process`],
+    /// registered with the loop that polls the future. This is what asyncio's
+    /// `create_subprocess_exec` does as a coroutine.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it resolves never leaks the child: a child already started is
+    /// killed and reaped (asyncio kills the process when `create_subprocess_exec` is cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_exec::Command;
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let rcs = lp
+    ///     .run_until_complete(async {
+    ///         let spawns = (0..4).map(|i| Command::shell(format!("exit {i}")).spawn_off_loop());
+    ///         let mut procs = tower_coro::try_join_all(spawns).await.unwrap();
+    ///         let mut rcs = Vec::new();
+    ///         for p in &mut procs {
+    ///             rcs.push(p.wait().await.unwrap());
+    ///         }
+    ///         rcs
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(rcs, [0, 1, 2, 3]);
+    /// ```
+    pub fn spawn_off_loop(&self) -> Spawn {
+        let cmd = self.clone();
+        Spawn {
+            spawning: to_thread(move || cmd.spawn_std()),
+            fallback: Some(self.clone()),
+        }
+    }
+
+    /// Forks and execs the child; no loop needed.
+    fn spawn_std(&self) -> io::Result<Spawned> {
         for (stream, cfg) in [("stdin", self.stdin), ("stdout", self.stdout)] {
             if cfg == Stdio::Stdout {
                 return Err(io::Error::new(
@@ -257,7 +307,86 @@ impl Command {
         let child = cmd.spawn()?;
         // Dropping the std command closes the parent's copies of the child's ends.
         drop(cmd);
-        Process::from_std(child, merged_reader, self.kill_on_drop)
+        Ok(Spawned {
+            child: Some(child),
+            merged_stdout: merged_reader,
+            kill_on_drop: self.kill_on_drop,
+        })
+    }
+}
+
+/// A started child not yet registered with a loop. Dropped unregistered (its `Spawn` future was
+/// cancelled), it kills the child and hands it to the orphan reaper.
+#[derive(Debug)]
+struct Spawned {
+    /// The child; `None` once registered.
+    child: Option<std::process::Child>,
+    /// The read end of a stdout+stderr pipe, when stderr goes to a stdout pipe.
+    merged_stdout: Option<OwnedFd>,
+    /// The `Command`'s setting.
+    kill_on_drop: bool,
+}
+
+impl Spawned {
+    /// Registers the child with the running loop.
+    fn register(mut self) -> io::Result<Process> {
+        let child = self.child.take().expect("registered once");
+        Process::from_std(child, self.merged_stdout.take(), self.kill_on_drop)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            let pid = rustix::process::Pid::from_child(&child);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            reaper::adopt(pid, reaper::open_pidfd(pid));
+        }
+    }
+}
+
+/// The future of [`Command::spawn_off_loop`], [`create_subprocess_exec`] and
+/// [`create_subprocess_shell`]: resolves to the started [`Process`].
+///
+/// # Cancel safety
+///
+/// Dropping it kills and reaps a child that was already started; nothing leaks.
+#[must_use = "the child may start anyway, but is killed if the future is dropped"]
+pub struct Spawn {
+    /// The fork/exec on the blocking pool.
+    spawning: Blocking<io::Result<Spawned>>,
+    /// The command, to spawn on the loop thread if the pool refuses the job.
+    fallback: Option<Command>,
+}
+
+impl Future for Spawn {
+    type Output = io::Result<Process>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<Process>> {
+        let this = self.get_mut();
+        let spawned = match Pin::new(&mut this.spawning).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(spawned)) => spawned,
+            Poll::Ready(Err(BlockingError::Panicked(payload))) => {
+                std::panic::resume_unwind(payload)
+            }
+            // The default executor was shut down: start the child here instead.
+            Poll::Ready(Err(BlockingError::Shutdown | BlockingError::Dropped)) => {
+                match this.fallback.take() {
+                    Some(cmd) => cmd.spawn_std(),
+                    None => Err(io::Error::other(BlockingError::Dropped.to_string())),
+                }
+            }
+        };
+        Poll::Ready(spawned.and_then(Spawned::register))
+    }
+}
+
+impl fmt::Debug for Spawn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spawn")
+            .field("spawning", &self.spawning)
+            .finish()
     }
 }
 
@@ -287,12 +416,13 @@ impl fmt::Debug for Command {
     }
 }
 
-/// Starts `program` with `args` on the running loop, its streams inherited (asyncio's
-/// `create_subprocess_exec(program, *args)`); use [`Command`] for pipes and the other options.
+/// Starts `program` with `args`, its streams inherited (asyncio's
+/// `await create_subprocess_exec(program, *args)`); use [`Command`] for pipes and the other
+/// options. The fork/exec runs on the blocking pool ([`Command::spawn_off_loop`]).
 ///
-/// # Errors
+/// # Cancel safety
 ///
-/// As [`Command::spawn`].
+/// Dropping the future kills and reaps a child already started.
 ///
 /// # Examples
 ///
@@ -303,26 +433,26 @@ impl fmt::Debug for Command {
 /// let lp = EventLoop::new().unwrap();
 /// let rc = lp
 ///     .run_until_complete(async {
-///         let mut p = create_subprocess_exec("sh", ["-c", "exit 4"]).unwrap();
+///         let mut p = create_subprocess_exec("sh", ["-c", "exit 4"]).await.unwrap();
 ///         p.wait().await.unwrap()
 ///     })
 ///     .unwrap();
 /// assert_eq!(rc, 4);
 /// ```
-pub fn create_subprocess_exec<I, S>(program: impl AsRef<OsStr>, args: I) -> io::Result<Process>
+pub fn create_subprocess_exec<I, S>(program: impl AsRef<OsStr>, args: I) -> Spawn
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(program).args(args).spawn()
+    Command::new(program).args(args).spawn_off_loop()
 }
 
-/// Starts `cmd` through `/bin/sh -c` on the running loop, its streams inherited (asyncio's
-/// `create_subprocess_shell(cmd)`).
+/// Starts `cmd` through `/bin/sh -c`, its streams inherited (asyncio's
+/// `await create_subprocess_shell(cmd)`). The fork/exec runs on the blocking pool.
 ///
-/// # Errors
+/// # Cancel safety
 ///
-/// As [`Command::spawn`].
+/// Dropping the future kills and reaps a child already started.
 ///
 /// # Examples
 ///
@@ -332,10 +462,10 @@ where
 ///
 /// let lp = EventLoop::new().unwrap();
 /// let rc = lp
-///     .run_until_complete(async { create_subprocess_shell("exit 9").unwrap().wait().await.unwrap() })
+///     .run_until_complete(async { create_subprocess_shell("exit 9").await.unwrap().wait().await.unwrap() })
 ///     .unwrap();
 /// assert_eq!(rc, 9);
 /// ```
-pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> io::Result<Process> {
-    Command::shell(cmd).spawn()
+pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> Spawn {
+    Command::shell(cmd).spawn_off_loop()
 }
