@@ -1,0 +1,258 @@
+//! The multi-threaded runtimes, 2 worker threads each: tower's work-stealing runtime against
+//! tokio's multi-thread runtime and smol's `async-executor` run on 2 threads.
+//!
+//! Every workload runs as one spawned root task (so its spawns are "from a worker" on every
+//! runtime), started and awaited from the bench thread with each runtime's `block_on`:
+//!
+//! - `spawn_mt`: spawn 10^5 tasks that return at once, await all.
+//! - `yield_mt`: 200 tasks × 1000 `yield_now` (the same executor-agnostic `tower_coro::yield_now`
+//!   future on every runtime).
+//! - `ping_pong_mt`: 1000 pairs; each pair's tasks exchange a ping and a pong through two
+//!   one-shot channels. The one-shot is the same tiny mutex-protected slot + waker on every
+//!   runtime (defined below), so only the scheduling differs.
+//! - `chained_spawn_mt`: a chain of 1000 tasks, each spawning the next (detached); the last
+//!   completes a one-shot the root awaits.
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use async_executor::Executor;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime};
+
+const WORKERS: usize = 2;
+const SPAWN_N: usize = 100_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS: usize = 1000;
+const PAIRS: usize = 1000;
+const CHAIN: usize = 1000;
+
+/// A one-shot channel: the value and the receiver's waker behind an uncontended mutex; the
+/// waker is woken after the lock is released.
+struct Slot<T> {
+    state: Mutex<(Option<T>, Option<Waker>)>,
+}
+
+struct Tx<T>(Arc<Slot<T>>);
+struct Rx<T>(Arc<Slot<T>>);
+
+fn oneshot<T>() -> (Tx<T>, Rx<T>) {
+    let s = Arc::new(Slot { state: Mutex::new((None, None)) });
+    (Tx(s.clone()), Rx(s))
+}
+
+impl<T> Tx<T> {
+    fn send(self, v: T) {
+        let waker = {
+            let mut g = self.0.state.lock().unwrap();
+            g.0 = Some(v);
+            g.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for Rx<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut g = self.0.state.lock().unwrap();
+        match g.0.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                g.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The four workloads, written once over a spawner expression `$h` with `$h.spawn(fut)`
+/// (returning something awaitable) and a way to detach a handle.
+macro_rules! workloads {
+    ($modname:ident, $handle:ty, $detach:expr) => {
+        mod $modname {
+            use super::*;
+
+            pub(super) async fn spawn_many(h: $handle) {
+                let hs: Vec<_> = (0..SPAWN_N).map(|_| h.spawn(async { black_box(1) })).collect();
+                for t in hs {
+                    let _ = t.await;
+                }
+            }
+
+            pub(super) async fn yield_many(h: $handle) {
+                let hs: Vec<_> = (0..YIELD_TASKS)
+                    .map(|_| {
+                        h.spawn(async {
+                            for _ in 0..YIELDS {
+                                tower_coro::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in hs {
+                    let _ = t.await;
+                }
+            }
+
+            pub(super) async fn ping_pong(h: $handle) {
+                let hs: Vec<_> = (0..PAIRS)
+                    .map(|_| {
+                        let h2 = h.clone();
+                        h.spawn(async move {
+                            let (ping_tx, ping_rx) = oneshot::<u32>();
+                            let (pong_tx, pong_rx) = oneshot::<u32>();
+                            let d = $detach;
+                            d(h2.spawn(async move {
+                                let v = ping_rx.await;
+                                pong_tx.send(v + 1);
+                            }));
+                            ping_tx.send(1);
+                            black_box(pong_rx.await)
+                        })
+                    })
+                    .collect();
+                for t in hs {
+                    let _ = t.await;
+                }
+            }
+
+            fn chain(h: $handle, n: usize, done: Tx<()>) {
+                if n == 0 {
+                    done.send(());
+                } else {
+                    let h2 = h.clone();
+                    let d = $detach;
+                    d(h.spawn(async move { chain(h2, n - 1, done) }));
+                }
+            }
+
+            pub(super) async fn chained_spawn(h: $handle) {
+                let (tx, rx) = oneshot();
+                chain(h, CHAIN, tx);
+                rx.await;
+            }
+        }
+    };
+}
+
+workloads!(tower_w, tower_task::runtime::Handle, |t: tower_task::runtime::JoinHandle<_>| drop(t));
+workloads!(tokio_w, tokio::runtime::Handle, |t: tokio::task::JoinHandle<_>| drop(t));
+workloads!(smol_w, Arc<Executor<'static>>, |t: async_executor::Task<_>| t.detach());
+
+/// smol's executor on `WORKERS` threads, stopped on drop.
+struct Smol {
+    ex: Arc<Executor<'static>>,
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Smol {
+    fn new() -> Smol {
+        let ex = Arc::new(Executor::new());
+        let (tx, rx) = async_channel::bounded::<()>(1);
+        let threads = (0..WORKERS)
+            .map(|_| {
+                let (ex, rx) = (ex.clone(), rx.clone());
+                std::thread::spawn(move || {
+                    let _ = futures_lite::future::block_on(ex.run(rx.recv()));
+                })
+            })
+            .collect();
+        Smol { ex, stop: Some(tx), threads }
+    }
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One group: the same workload on the three runtimes.
+fn group<TF, TkF, SF>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    tower: &tower_task::runtime::Runtime,
+    tokio: &tokio::runtime::Runtime,
+    smol: &Smol,
+    tower_work: impl Fn(tower_task::runtime::Handle) -> TF,
+    tokio_work: impl Fn(tokio::runtime::Handle) -> TkF,
+    smol_work: impl Fn(Arc<Executor<'static>>) -> SF,
+) where
+    TF: Future<Output = ()> + Send + 'static,
+    TkF: Future<Output = ()> + Send + 'static,
+    SF: Future<Output = ()> + Send + 'static,
+{
+    g.bench_function("tower", |b| {
+        b.iter(|| {
+            let h = tower.handle().clone();
+            tower.block_on(tower.spawn(tower_work(h))).unwrap().unwrap();
+        })
+    });
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            let h = tokio.handle().clone();
+            tokio.block_on(tokio.spawn(tokio_work(h))).unwrap();
+        })
+    });
+    g.bench_function("smol", |b| {
+        b.iter(|| {
+            let ex = smol.ex.clone();
+            futures_lite::future::block_on(smol.ex.spawn(smol_work(ex)));
+        })
+    });
+}
+
+fn runtime_mt(c: &mut Criterion) {
+    let tower = tower_task::runtime::Builder::new()
+        .worker_threads(WORKERS)
+        .build()
+        .expect("tower runtime");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .build()
+        .expect("tokio runtime");
+    let smol = Smol::new();
+
+    let mut g = c.benchmark_group("spawn_mt");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    group(&mut g, &tower, &tokio, &smol, tower_w::spawn_many, tokio_w::spawn_many, smol_w::spawn_many);
+    g.finish();
+
+    let mut g = c.benchmark_group("yield_mt");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    group(&mut g, &tower, &tokio, &smol, tower_w::yield_many, tokio_w::yield_many, smol_w::yield_many);
+    g.finish();
+
+    let mut g = c.benchmark_group("ping_pong_mt");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    group(&mut g, &tower, &tokio, &smol, tower_w::ping_pong, tokio_w::ping_pong, smol_w::ping_pong);
+    g.finish();
+
+    let mut g = c.benchmark_group("chained_spawn_mt");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    group(
+        &mut g,
+        &tower,
+        &tokio,
+        &smol,
+        tower_w::chained_spawn,
+        tokio_w::chained_spawn,
+        smol_w::chained_spawn,
+    );
+    g.finish();
+}
+
+criterion_group!(benches, runtime_mt);
+criterion_main!(benches);
