@@ -179,3 +179,37 @@ fn stdout_is_invalid_for_stdin() {
     });
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+// `AsyncWrite::poll_close` closes the pipe, so the child reads end-of-file (what
+// `futures::io::copy` followed by `close()` relies on; asyncio's `stdin.close()`).
+#[test]
+fn poll_close_sends_eof() {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    use futures_io::AsyncWrite;
+
+    let out = run(async {
+        let mut p = Command::new("cat")
+            .stdin(Stdio::Pipe)
+            .stdout(Stdio::Pipe)
+            .spawn()
+            .unwrap();
+        let stdin = p.stdin.as_mut().unwrap();
+        stdin.write_all(b"bye").await.unwrap();
+        poll_fn(|cx| Pin::new(&mut *stdin).poll_close(cx))
+            .await
+            .unwrap();
+        assert!(stdin.as_fd().is_none());
+        let mut out = Vec::new();
+        p.stdout
+            .as_mut()
+            .unwrap()
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        assert_eq!(p.wait().await.unwrap(), 0);
+        out
+    });
+    assert_eq!(out, b"bye");
+}

@@ -73,8 +73,8 @@ pub struct PipeReader {
 /// assert_eq!(out, b"echo");
 /// ```
 pub struct PipeWriter {
-    /// The registered fd.
-    io: Async<OwnedFd>,
+    /// The registered fd; `None` once closed through [`AsyncWrite::poll_close`].
+    io: Option<Async<OwnedFd>>,
 }
 
 /// Turns rustix's errno into std's error.
@@ -153,7 +153,7 @@ impl PipeWriter {
     /// Registers `fd` (made non-blocking) with the running loop.
     pub(crate) fn new(fd: OwnedFd) -> io::Result<PipeWriter> {
         Ok(PipeWriter {
-            io: Async::new(fd)?,
+            io: Some(Async::new(fd)?),
         })
     }
 
@@ -161,12 +161,16 @@ impl PipeWriter {
     ///
     /// # Errors
     ///
-    /// The OS error of `write` (`BrokenPipe` once the child closed its end), or the loop being
-    /// closed.
+    /// The OS error of `write` (`BrokenPipe` once the child closed its end, or once this end was
+    /// closed with [`AsyncWrite::poll_close`]), or the loop being closed.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let fut = self
-            .io
-            .write_with(|fd| rustix::io::write(fd, buf).map_err(os));
+        let Some(io) = &self.io else {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the pipe to the child's stdin was closed",
+            )));
+        };
+        let fut = io.write_with(|fd| rustix::io::write(fd, buf).map_err(os));
         pin!(fut).poll(cx)
     }
 
@@ -306,7 +310,8 @@ impl AsyncWrite for PipeWriter {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // The fd closes when the writer is dropped; `PipeWriter::close` does that by value.
+        // Closing the fd is what tells the child "end of input".
+        self.get_mut().io = None;
         Poll::Ready(Ok(()))
     }
 }
@@ -323,15 +328,10 @@ impl AsRawFd for PipeReader {
     }
 }
 
-impl AsFd for PipeWriter {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for PipeWriter {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_fd().as_raw_fd()
+impl PipeWriter {
+    /// The pipe's fd, or `None` once closed through [`AsyncWrite::poll_close`].
+    pub fn as_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.io.as_ref().map(AsFd::as_fd)
     }
 }
 
@@ -346,7 +346,7 @@ impl fmt::Debug for PipeReader {
 impl fmt::Debug for PipeWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeWriter")
-            .field("fd", &self.as_raw_fd())
+            .field("fd", &self.as_fd().map(|fd| fd.as_raw_fd()))
             .finish()
     }
 }
