@@ -75,6 +75,7 @@ pub use rwlock::{
 };
 pub use semaphore::{
     BoundedSemaphore, SemAcquire, SemAcquireArc, Semaphore, SemaphoreGuard, SemaphoreGuardArc,
+    SemaphoreKind,
 };
 
 /// Runs a future on the current thread; for this crate's doc examples only.

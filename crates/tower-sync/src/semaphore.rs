@@ -174,6 +174,30 @@ impl BoundedSemaphore {
         block_on(self.acquire())
     }
 
+    /// Takes a permit through an `Arc`, for a guard that outlives the borrow.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`Semaphore::acquire`].
+    pub fn acquire_arc(self: &Arc<Self>) -> SemAcquireArc<Self> {
+        SemAcquireArc {
+            sem: Some(self.clone()),
+            key: None,
+        }
+    }
+
+    /// [`BoundedSemaphore::try_acquire`] through an `Arc`.
+    pub fn try_acquire_arc(self: &Arc<Self>) -> Option<SemaphoreGuardArc<Self>> {
+        self.raw.try_acquire().then(|| SemaphoreGuardArc {
+            sem: Some(self.clone()),
+        })
+    }
+
+    /// [`BoundedSemaphore::acquire_arc`], blocking the thread.
+    pub fn acquire_arc_blocking(self: &Arc<Self>) -> SemaphoreGuardArc<Self> {
+        block_on(self.acquire_arc())
+    }
+
     /// Adds one permit, or fails if that would exceed the initial value.
     pub fn release(&self) -> Result<(), BoundedSemaphoreError> {
         if self.raw.release_bounded(self.bound) {
@@ -246,24 +270,67 @@ impl fmt::Debug for SemAcquire<'_> {
     }
 }
 
-/// The future of [`Semaphore::acquire_arc`].
+/// The semaphores an `Arc`-owning permit can come from: [`Semaphore`] and
+/// [`BoundedSemaphore`]. Sealed.
+pub trait SemaphoreKind: sealed::Sealed {}
+
+/// Seals [`SemaphoreKind`] and carries what the `_arc` forms need. The trait is nameable only
+/// inside the crate, so exposing the crate-private core through it is intended.
+#[allow(private_interfaces)]
+mod sealed {
+    use crate::raw_sem::RawSemaphore;
+
+    /// Access to the core and the bound.
+    pub trait Sealed {
+        /// The fair core.
+        fn raw(&self) -> &RawSemaphore;
+        /// Releases one permit the way this kind does.
+        fn give_back(&self);
+    }
+}
+
+#[allow(private_interfaces)]
+impl sealed::Sealed for Semaphore {
+    fn raw(&self) -> &RawSemaphore {
+        &self.raw
+    }
+
+    fn give_back(&self) {
+        self.raw.release();
+    }
+}
+impl SemaphoreKind for Semaphore {}
+
+#[allow(private_interfaces)]
+impl sealed::Sealed for BoundedSemaphore {
+    fn raw(&self) -> &RawSemaphore {
+        &self.raw
+    }
+
+    fn give_back(&self) {
+        self.raw.release_bounded(self.bound);
+    }
+}
+impl SemaphoreKind for BoundedSemaphore {}
+
+/// The future of [`Semaphore::acquire_arc`] and [`BoundedSemaphore::acquire_arc`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct SemAcquireArc {
-    /// The semaphore; taken when the guard is made.
-    sem: Option<Arc<Semaphore>>,
+pub struct SemAcquireArc<S: SemaphoreKind = Semaphore> {
+    /// The semaphore; moved into the guard.
+    sem: Option<Arc<S>>,
     /// Our place in the queue, once queued.
     key: Option<usize>,
 }
 
-impl Future for SemAcquireArc {
-    type Output = SemaphoreGuardArc;
+impl<S: SemaphoreKind> Future for SemAcquireArc<S> {
+    type Output = SemaphoreGuardArc<S>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let Some(sem) = this.sem.as_ref() else {
             return Poll::Pending;
         };
-        match sem.raw.poll_acquire(&mut this.key, cx) {
+        match sem.raw().poll_acquire(&mut this.key, cx) {
             Poll::Ready(()) => match this.sem.take() {
                 Some(sem) => Poll::Ready(SemaphoreGuardArc { sem: Some(sem) }),
                 None => Poll::Pending,
@@ -273,15 +340,15 @@ impl Future for SemAcquireArc {
     }
 }
 
-impl Drop for SemAcquireArc {
+impl<S: SemaphoreKind> Drop for SemAcquireArc<S> {
     fn drop(&mut self) {
         if let (Some(key), Some(sem)) = (self.key.take(), self.sem.as_ref()) {
-            sem.raw.cancel(key);
+            sem.raw().cancel(key);
         }
     }
 }
 
-impl fmt::Debug for SemAcquireArc {
+impl<S: SemaphoreKind> fmt::Debug for SemAcquireArc<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemAcquireArc")
             .field("queued", &self.key.is_some())
@@ -324,29 +391,29 @@ impl fmt::Debug for SemaphoreGuard<'_> {
     }
 }
 
-/// One permit of an `Arc<Semaphore>`; given back when dropped.
+/// One permit of an `Arc`-held semaphore; given back when dropped.
 #[must_use = "the permit is released as soon as the guard is dropped"]
-pub struct SemaphoreGuardArc {
+pub struct SemaphoreGuardArc<S: SemaphoreKind = Semaphore> {
     /// The semaphore; `None` once forgotten.
-    sem: Option<Arc<Semaphore>>,
+    sem: Option<Arc<S>>,
 }
 
-impl SemaphoreGuardArc {
+impl<S: SemaphoreKind> SemaphoreGuardArc<S> {
     /// Keeps the permit taken: dropping the guard will not give it back.
     pub fn forget(mut self) {
         self.sem = None;
     }
 }
 
-impl Drop for SemaphoreGuardArc {
+impl<S: SemaphoreKind> Drop for SemaphoreGuardArc<S> {
     fn drop(&mut self) {
         if let Some(sem) = self.sem.take() {
-            sem.raw.release();
+            sem.give_back();
         }
     }
 }
 
-impl fmt::Debug for SemaphoreGuardArc {
+impl<S: SemaphoreKind> fmt::Debug for SemaphoreGuardArc<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreGuardArc").finish_non_exhaustive()
     }

@@ -135,3 +135,14 @@ fn failed_try_acquire_changes_nothing() {
     assert!(sem.try_acquire().is_none());
     assert_eq!(sem.available_permits(), 0);
 }
+
+// BoundedSemaphore's Arc guards give their permit back within the bound.
+#[test]
+fn bounded_arc_guard_returns_its_permit() {
+    let sem = Arc::new(BoundedSemaphore::new(1));
+    let g = sem.try_acquire_arc().unwrap();
+    assert!(sem.try_acquire_arc().is_none());
+    drop(g);
+    assert_eq!(sem.available_permits(), 1);
+    assert!(sem.release().is_err());
+}
