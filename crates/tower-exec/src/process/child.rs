@@ -29,6 +29,9 @@ enum Exit {
 /// [`create_subprocess_exec`](crate::create_subprocess_exec) or
 /// [`create_subprocess_shell`](crate::create_subprocess_shell).
 ///
+/// Its pipes and pidfd are registered with the loop that spawned it: wait for it and use its
+/// pipes while that loop runs.
+///
 /// Dropping a `Process` whose child still runs leaves the child running (unless
 /// [`kill_on_drop`](crate::Command::kill_on_drop) was set) and hands it to a process-wide reaper,
 /// so it never lingers as a zombie.

@@ -219,7 +219,8 @@ impl Command {
     /// Starts the child from a thread of the default executor, so the loop keeps running while
     /// the OS forks and execs, and many children start in parallel; resolves to the [`Process`],
     /// registered with the loop that polls the future. This is what asyncio's
-    /// `create_subprocess_exec` does as a coroutine.
+    /// `create_subprocess_exec` does as a coroutine. The fork runs on the same default executor as
+    /// [`to_thread`]: while all its threads are busy with other work, the spawn waits its turn.
     ///
     /// # Cancel safety
     ///
