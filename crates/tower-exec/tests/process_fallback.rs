@@ -1,5 +1,5 @@
-//! The no-pidfd fallback (kernels before 5.3): exit noticed by polling `waitpid` with backoff on
-//! the loop's timers, orphans reaped by the reaper thread's timed polls. Forced here with
+//! The no-pidfd fallback (kernels before 5.3): exit noticed by a watcher thread blocked in
+//! `waitid(WNOWAIT)`, orphans reaped by the reaper thread's timed polls. Forced here with
 //! `TOWER_EXEC_NO_PIDFD=1`; one test in this file so the variable is set before any spawn.
 
 use std::time::{Duration, Instant};

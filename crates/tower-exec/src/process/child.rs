@@ -8,12 +8,12 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
-use tower_loop::{Async, Timer};
+use tower_loop::Async;
 
 use crate::error::ProcessLookupError;
+use crate::handoff::Receiver;
 use crate::process::pipe::{PipeReader, PipeWriter};
 use crate::process::reaper;
 
@@ -21,8 +21,9 @@ use crate::process::reaper;
 enum Exit {
     /// Its pidfd, registered with the loop: readable once the child has exited.
     Pidfd(Async<OwnedFd>),
-    /// No pidfd (old kernel): `waitpid` polled with backoff on the loop's timers.
-    Poll,
+    /// No pidfd (old kernel): a watcher thread, started at the first wait that has to sleep,
+    /// signals the exit.
+    Watcher(Option<Receiver<()>>),
 }
 
 /// A child process spawned by [`Command::spawn`](crate::Command::spawn),
@@ -87,7 +88,7 @@ impl Process {
             stdout: None,
             stderr: None,
             pid,
-            exit: Some(Exit::Poll),
+            exit: Some(Exit::Watcher(None)),
             returncode: None,
             kill_on_drop: true,
         };
@@ -128,10 +129,7 @@ impl Process {
     /// Dropping the future loses nothing: call `wait` again later (asyncio's
     /// `test_cancel_process_wait`).
     pub fn wait(&mut self) -> Wait<'_> {
-        Wait {
-            process: self,
-            backoff: Backoff::default(),
-        }
+        Wait { process: self }
     }
 
     /// Reaps the child if it has exited, without waiting; `Ok(None)` while it runs.
@@ -195,7 +193,6 @@ impl Process {
             stderr,
             out: Vec::new(),
             err: Vec::new(),
-            backoff: Backoff::default(),
             process: self,
         }
     }
@@ -221,7 +218,7 @@ impl Process {
             )),
             Some(Exit::Pidfd(fd)) => Ok(rustix::process::pidfd_send_signal(fd.get_ref(), signal)?),
             // Not reaped yet, so the pid still names our child (a zombie at worst).
-            Some(Exit::Poll) => Ok(rustix::process::kill_process(self.pid, signal)?),
+            Some(Exit::Watcher(_)) => Ok(rustix::process::kill_process(self.pid, signal)?),
         }
     }
 
@@ -250,12 +247,12 @@ impl Process {
     }
 
     /// Polls for the child's exit.
-    fn poll_wait(&mut self, cx: &mut Context<'_>, backoff: &mut Backoff) -> Poll<io::Result<i32>> {
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<i32>> {
         if let Some(rc) = self.returncode {
             return Poll::Ready(Ok(rc));
         }
         let pid = self.pid;
-        let res = match &self.exit {
+        let res = match &mut self.exit {
             Some(Exit::Pidfd(fd)) => {
                 // Readable once the child has exited; `WouldBlock` re-arms the wait.
                 let fut = fd.read_with(|_| match reaper::try_reap(pid) {
@@ -268,16 +265,27 @@ impl Process {
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            Some(Exit::Poll) | None => loop {
+            Some(Exit::Watcher(watcher)) => loop {
                 match reaper::try_reap(pid) {
                     Ok(Some(rc)) => break Ok(rc),
                     Ok(None) => {}
                     Err(e) => break Err(e),
                 }
-                if backoff.poll(cx).is_pending() {
-                    return Poll::Pending;
+                let receiver = match watcher {
+                    Some(r) => r,
+                    None => match reaper::watch_exit(pid) {
+                        Ok(r) => watcher.insert(r),
+                        Err(e) => break Err(e),
+                    },
+                };
+                match receiver.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    // The watcher saw the exit (or died): look again, with a new watcher if
+                    // the child is somehow still there.
+                    Poll::Ready(_) => *watcher = None,
                 }
             },
+            None => reaper::try_reap(pid).map(|rc| rc.unwrap_or(255)),
         };
         if let Ok(rc) = res {
             self.reaped(rc);
@@ -318,31 +326,6 @@ impl fmt::Debug for Process {
     }
 }
 
-/// The backoff timer of the no-pidfd fallback: 1 ms doubling to 50 ms.
-#[derive(Debug, Default)]
-struct Backoff {
-    /// The pending timer and the delay it was set for.
-    timer: Option<(Timer, Duration)>,
-}
-
-impl Backoff {
-    /// Ready when it is time to look again.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let (timer, delay) = self.timer.get_or_insert_with(|| {
-            (
-                Timer::after(Duration::from_millis(1)),
-                Duration::from_millis(1),
-            )
-        });
-        if Pin::new(&mut *timer).poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let next = (*delay * 2).min(Duration::from_millis(50));
-        self.timer = Some((Timer::after(next), next));
-        Poll::Ready(())
-    }
-}
-
 /// The future of [`Process::wait`]: resolves to the returncode.
 ///
 /// # Cancel safety
@@ -352,8 +335,6 @@ impl Backoff {
 pub struct Wait<'a> {
     /// The child.
     process: &'a mut Process,
-    /// The fallback's timer.
-    backoff: Backoff,
 }
 
 impl Future for Wait<'_> {
@@ -361,7 +342,7 @@ impl Future for Wait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<i32>> {
         let this = self.get_mut();
-        this.process.poll_wait(cx, &mut this.backoff)
+        this.process.poll_wait(cx)
     }
 }
 
@@ -412,8 +393,6 @@ pub struct Communicate<'a> {
     out: Vec<u8>,
     /// stderr so far.
     err: Vec<u8>,
-    /// The fallback's timer for the final wait.
-    backoff: Backoff,
 }
 
 /// Polls `pipe` to end-of-file into `buf`; clears `pipe` when done.
@@ -466,7 +445,7 @@ impl Future for Communicate<'_> {
         if this.stdin.is_some() || this.stdout.is_some() || this.stderr.is_some() {
             return Poll::Pending;
         }
-        let returncode = match this.process.poll_wait(cx, &mut this.backoff) {
+        let returncode = match this.process.poll_wait(cx) {
             Poll::Ready(Ok(rc)) => rc,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,

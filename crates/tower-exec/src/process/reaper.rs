@@ -1,6 +1,7 @@
 //! Reaping children: `waitpid` on a child known to have exited, learnt from its pidfd (Linux ≥
-//! 5.3, registered with the loop) or, where pidfds are missing, from polling with backoff; and the
-//! process-wide orphan reaper, a thread that reaps children whose [`Process`](crate::Process) was
+//! 5.3, registered with the loop) or, where pidfds are missing, from a watcher thread blocked in
+//! `waitid(WNOWAIT)` (asyncio's `ThreadedChildWatcher`, which observes the exit without reaping
+//! it, then wakes the waiting future); and the process-wide orphan reaper, a thread that reaps children whose [`Process`](crate::Process) was
 //! dropped while they ran, so no child is ever left a zombie.
 //!
 //! The orphan thread starts on the first orphan and then lives as long as the process. It
@@ -14,8 +15,11 @@ use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
-use rustix::process::{Pid, PidfdFlags, WaitOptions, pidfd_open, waitpid};
+use rustix::process::{
+    Pid, PidfdFlags, WaitId, WaitIdOptions, WaitOptions, pidfd_open, waitid, waitpid,
+};
 
+use crate::handoff::{Receiver, handoff};
 use crate::loom::Mutex;
 
 /// What a reaped child's `waitpid` status means, as asyncio reports it: the exit code, or minus
@@ -64,6 +68,28 @@ pub(crate) fn try_reap(pid: Pid) -> io::Result<Option<i32>> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Starts a thread that blocks until `pid` has exited — without reaping it — and then completes
+/// the returned cell (the no-pidfd way to learn of an exit without polling).
+///
+/// # Errors
+///
+/// If the thread cannot be started.
+pub(crate) fn watch_exit(pid: Pid) -> io::Result<Receiver<()>> {
+    let (completer, receiver) = handoff();
+    std::thread::Builder::new()
+        .name("tower-waitid".to_owned())
+        .spawn(move || {
+            // Returns once exited (or already reaped by someone else: nothing left to wait for);
+            // retried only when interrupted.
+            while let Err(Errno::INTR) = waitid(
+                WaitId::Pid(pid),
+                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+            ) {}
+            completer.complete(Ok(()));
+        })?;
+    Ok(receiver)
 }
 
 /// A child nobody waits for any more.
