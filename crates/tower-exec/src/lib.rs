@@ -17,8 +17,8 @@
 //!   `returncode`, [`wait`](Process::wait), [`communicate`](Process::communicate) (feeds stdin and
 //!   drains stdout and stderr together), signals; its pipes are [`PipeWriter`]/[`PipeReader`]
 //!   (`futures-io` traits) on [`tower_loop::Async`]. Children are reaped through a pidfd (Linux ≥
-//!   5.3) registered with the loop, with a watcher-thread fallback, and a process-wide reaper for children
-//!   whose `Process` was dropped: never a zombie.
+//!   5.3) registered with the loop, with a watcher-thread fallback, and a process-wide reaper for
+//!   children whose `Process` was dropped: never a zombie.
 //! - **debug mode** for blocking calls: [`blocking_call`] names a blocking call made on the loop
 //!   thread that exceeds the loop's slow-callback threshold.
 //!
