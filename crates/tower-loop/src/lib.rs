@@ -1,1 +1,70 @@
-//! Tier 2 of the tower: the event loop (work in progress).
+//! # tower-loop — Tier 2 of the tower: the event loop
+//!
+//! asyncio's event loop in Rust (`events.py`, `base_events.py`, the loop part of
+//! `selector_events.py`): one [`EventLoop`] per thread (`!Send`), reached from anywhere through a
+//! `Send + Sync` [`LoopHandle`], and by code it runs through [`get_running_loop`].
+//!
+//! It owns:
+//!
+//! - the **ready queue**, holding plain callbacks and `async_task::Runnable`s side by side
+//!   ([`EventLoop::call_soon`], [`LoopHandle::schedule`]);
+//! - the **timers** ([`EventLoop::call_later`], [`EventLoop::call_at`], and the [`Timer`]
+//!   future), cheap at 10^6 pending and mostly cancelled;
+//! - the **reactor** on `polling` ([`EventLoop::add_reader`], [`Async`]) and the low-level
+//!   socket methods;
+//! - cross-thread wake-ups ([`LoopHandle::call_soon_threadsafe`]) that cost a syscall only when
+//!   the loop is parked ([`park`]);
+//! - the exception handler, debug mode, virtual time ([`Builder::paused_clock`]) and the
+//!   [`WorkSource`] hook for the multi-threaded runtime.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_loop::{EventLoop, Timer};
+//!
+//! let lp = EventLoop::new().unwrap();
+//! let handle = lp.handle();
+//! let answer = lp
+//!     .run_until_complete(async move {
+//!         Timer::after(Duration::from_millis(1)).await;
+//!         // Spawn a task the way tier 4 does: async-task + the loop's scheduler.
+//!         let (runnable, task) = async_task::spawn(async { 6 * 7 }, handle.scheduler());
+//!         runnable.schedule();
+//!         task.await
+//!     })
+//!     .unwrap();
+//! assert_eq!(answer, 42);
+//! lp.close().unwrap();
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod async_fd;
+mod clock;
+mod context;
+mod debug;
+pub mod error;
+mod event_loop;
+mod exception;
+mod handle;
+mod io;
+mod loom;
+pub mod park;
+mod reactor;
+mod ready;
+mod signals;
+mod sock;
+mod sync;
+mod timer;
+mod timers;
+mod work_source;
+
+pub use async_fd::{Async, Readiness};
+pub use context::get_running_loop;
+pub use debug::DEFAULT_SLOW_CALLBACK_DURATION;
+pub use event_loop::{Builder, EventLoop};
+pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
+pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
+pub use timer::Timer;
+pub use work_source::{FILL_BUDGET, WorkSource};
+
+/// A task's runnable, as scheduled on the loop (re-exported from `async-task`).
+pub use async_task::Runnable;

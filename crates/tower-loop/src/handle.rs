@@ -1,0 +1,280 @@
+//! Handles: the cancellable results of `call_soon`/`call_later`/`call_soon_threadsafe`, and the
+//! `Send + Sync` [`LoopHandle`] that other threads (and tasks) use to reach a loop.
+
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::thread::ThreadId;
+use std::time::Instant;
+
+use async_task::Runnable;
+use concurrent_queue::ConcurrentQueue;
+use polling::Poller;
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::loom::{AtomicBool, Ordering};
+use crate::park::ParkState;
+use crate::reactor::SharedSources;
+use crate::ready::{Callback, Ready, Remote, SendCallback, SendCell};
+use crate::timers::TimerId;
+
+/// A callback scheduled with `call_soon` (asyncio's `Handle`). Dropping it does not cancel.
+pub struct Handle {
+    /// The callback cell shared with the ready queue.
+    pub(crate) cb: Rc<dyn Callback>,
+}
+
+impl Handle {
+    /// Cancels the callback: it will not run, and its closure is dropped now.
+    pub fn cancel(&self) {
+        self.cb.cancel();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.cb.is_cancelled()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("callback", &self.cb.name())
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// A callback scheduled with `call_later`/`call_at` (asyncio's `TimerHandle`).
+pub struct TimerHandle {
+    /// The callback cell shared with the timer queue.
+    pub(crate) cb: Rc<dyn Callback>,
+    /// When it is due.
+    pub(crate) when: Instant,
+    /// Its entry in the loop's timers (`None`: scheduled on a closed loop).
+    pub(crate) id: Option<TimerId>,
+    /// The loop, to remove the entry on cancel.
+    pub(crate) core: Weak<Core>,
+}
+
+impl TimerHandle {
+    /// Cancels the timer: the callback will not run; its closure and its timer entry are freed
+    /// now.
+    pub fn cancel(&self) {
+        self.cb.cancel();
+        if let (Some(core), Some(id)) = (self.core.upgrade(), self.id) {
+            let payload = core.timers.borrow_mut().cancel(id);
+            drop(payload);
+        }
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.cb.is_cancelled()
+    }
+
+    /// When the callback is scheduled to run (by the loop's clock).
+    pub fn when(&self) -> Instant {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("callback", &self.cb.name())
+            .field("when", &self.when)
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// A callback scheduled with `call_soon_threadsafe`; `Send + Sync`, cancellable from any thread.
+#[derive(Clone)]
+pub struct ThreadsafeHandle {
+    /// The callback cell shared with the loop.
+    pub(crate) cb: Arc<dyn SendCallback>,
+}
+
+impl ThreadsafeHandle {
+    /// Cancels the callback: it will not run, and its closure is dropped now.
+    pub fn cancel(&self) {
+        self.cb.cancel();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.cb.is_cancelled()
+    }
+}
+
+impl fmt::Debug for ThreadsafeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadsafeHandle")
+            .field("callback", &self.cb.name())
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// The half of a loop that other threads see.
+pub(crate) struct Shared {
+    /// Work handed over by other threads (and by this thread while the loop is not running).
+    pub(crate) injector: ConcurrentQueue<Remote>,
+    /// The park/notify protocol word.
+    pub(crate) park: ParkState,
+    /// The OS poller (epoll/kqueue); `Sync`, so `notify` and `modify` work from any thread.
+    pub(crate) poller: Poller,
+    /// The thread that owns (created) the loop.
+    pub(crate) owner: ThreadId,
+    /// Set by `close`.
+    pub(crate) closed: AtomicBool,
+    /// Readiness sources of [`Async`](crate::Async) values registered with this loop.
+    pub(crate) sources: SharedSources,
+}
+
+impl Shared {
+    /// Pushes `item` for the loop and wakes it if it is parked. Returns the item back if the
+    /// loop is closed.
+    pub(crate) fn push_remote(&self, item: Remote) -> Result<(), Remote> {
+        match self.injector.push(item) {
+            Ok(()) => {
+                self.wake();
+                Ok(())
+            }
+            Err(e) => Err(e.into_inner()),
+        }
+    }
+
+    /// Makes the loop run an iteration: a syscall only if it is parked in the reactor.
+    pub(crate) fn wake(&self) {
+        self.park.notify(|| {
+            // A failed notify leaves the loop to its timeout; nothing better can be done.
+            let _ = self.poller.notify();
+        });
+    }
+}
+
+/// A `Send + Sync + Clone` handle to an event loop: schedule work on it from any thread or
+/// task, stop it, wake it.
+///
+/// ```
+/// use tower_loop::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let handle = lp.handle();
+/// std::thread::spawn(move || {
+///     handle.call_soon_threadsafe(|| tower_loop::get_running_loop().unwrap().stop());
+/// });
+/// lp.run_forever().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    /// The shared half of the loop.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopHandle")
+            .field("owner", &self.shared.owner)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl LoopHandle {
+    /// Schedules `f` to run on the loop's thread in a later iteration (asyncio's
+    /// `call_soon_threadsafe`). If the loop is closed, `f` is dropped and the returned handle is
+    /// already cancelled.
+    pub fn call_soon_threadsafe<F>(&self, f: F) -> ThreadsafeHandle
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let cb = SendCell::new_arc(f);
+        if let Err(Remote::Callback(cb)) = self.shared.push_remote(Remote::Callback(cb.clone())) {
+            cb.cancel();
+        }
+        ThreadsafeHandle { cb }
+    }
+
+    /// Schedules a task's runnable on this loop: the `schedule` function of `async_task`.
+    ///
+    /// On the thread whose running loop is this loop it is a push onto the thread-local ready
+    /// queue (no lock, no atomic); from anywhere else it goes through the injector and costs a
+    /// `Poller::notify` syscall only if the loop is parked. A runnable scheduled on a closed loop
+    /// is dropped (which cancels its task).
+    pub fn schedule(&self, runnable: Runnable) {
+        let mut runnable = Some(runnable);
+        context::with_loop(&self.shared, |core| {
+            if let Some(core) = core {
+                if !core.closed.get() {
+                    if let Some(r) = runnable.take() {
+                        core.ready.borrow_mut().push_back(Ready::Runnable(r));
+                    }
+                }
+            }
+        });
+        if let Some(r) = runnable {
+            // Closed loop: the runnable comes back and is dropped here.
+            let _ = self.shared.push_remote(Remote::Runnable(r));
+        }
+    }
+
+    /// A `schedule` function for `async_task::spawn`/`spawn_local` that schedules on this loop.
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let (runnable, task) = async_task::spawn(async { 1 + 1 }, lp.handle().scheduler());
+    /// runnable.schedule();
+    /// assert_eq!(lp.run_until_complete(task).unwrap(), 2);
+    /// ```
+    pub fn scheduler(&self) -> impl Fn(Runnable) + Send + Sync + 'static {
+        let handle = self.clone();
+        move |runnable| handle.schedule(runnable)
+    }
+
+    /// Stops the loop from any thread: the current iteration finishes, then `run_forever`
+    /// returns (asyncio's `loop.call_soon_threadsafe(loop.stop)`).
+    pub fn stop(&self) {
+        let _ = self.shared.push_remote(Remote::Stop);
+    }
+
+    /// Makes the loop run one more iteration (a syscall only if it is parked). The
+    /// multi-threaded runtime calls this after handing a worker's loop work through its own
+    /// queues (see [`WorkSource`](crate::WorkSource)).
+    pub fn wake(&self) {
+        self.shared.wake();
+    }
+
+    /// Whether the loop was closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether this loop is the one running on the current thread.
+    pub fn is_current(&self) -> bool {
+        context::with_current(|cur| cur.is_some_and(|c| Arc::ptr_eq(&c.shared, &self.shared)))
+    }
+
+    /// Whether `self` and `other` are handles to the same loop.
+    pub fn same_loop(&self, other: &LoopHandle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Cancels a timer entry of this loop from wherever we are.
+    pub(crate) fn cancel_timer(&self, id: TimerId) {
+        let local = context::with_loop(&self.shared, |core| {
+            core.map(|core| {
+                let payload = core.timers.borrow_mut().cancel(id);
+                drop(payload);
+            })
+        });
+        if local.is_none() {
+            let _ = self.shared.push_remote(Remote::CancelTimer(id));
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The reactor on `polling`: the loop's fd registrations and the dispatch of readiness events.
+//!
+//! Two kinds of registrations share one poller, told apart by the key's top bit:
+//!
+//! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
+//!   keyed by the fd number, kept in a loop-local table. With a reader or writer callback the fd
+//!   is registered level-triggered (asyncio's selector semantics: the callback runs every
+//!   iteration while the fd is ready); with only `sock_*` waiters it is registered one-shot and
+//!   re-armed (one `epoll_ctl`) per wait, so a closed-and-reused fd number is never trusted.
+//! - **[`Async`](crate::Async) sources**, `Send`, keyed by `SOURCE_BIT | slab index`, registered
+//!   edge-triggered once for both directions; readiness is cached in the source until an
+//!   operation reports `WouldBlock`.
+//!
+//! Events are collected in batches (one `wait` per iteration into a reused `Events` buffer);
+//! callbacks go to the ready queue, and wakers are collected and woken after every borrow and
+//! lock is released.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use polling::{Event, Events, PollMode, Poller};
+
+use crate::event_loop::Core;
+use crate::ready::{Callback, Ready};
+use crate::sync::Lock;
+
+/// Keys with this bit set name an [`Async`](crate::Async) source.
+pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
+
+/// Readable direction bit.
+pub(crate) const READ: u8 = 0b01;
+/// Writable direction bit.
+pub(crate) const WRITE: u8 = 0b10;
+
+/// The loop-thread registration of one fd.
+#[derive(Default)]
+pub(crate) struct FdEntry {
+    /// `add_reader` callback.
+    reader: Option<Rc<dyn Callback>>,
+    /// `add_writer` callback.
+    writer: Option<Rc<dyn Callback>>,
+    /// A `sock_*` operation waiting for readability.
+    read_waiter: Option<Waker>,
+    /// A `sock_*` operation waiting for writability.
+    write_waiter: Option<Waker>,
+    /// What the kernel was last told: `None` if not (knowingly) registered; else the interest
+    /// bits and whether the registration is level-triggered (else one-shot).
+    armed: Option<(u8, bool)>,
+}
+
+impl FdEntry {
+    /// The interest bits this entry needs.
+    fn wanted(&self) -> u8 {
+        let mut bits = 0;
+        if self.reader.is_some() || self.read_waiter.is_some() {
+            bits |= READ;
+        }
+        if self.writer.is_some() || self.write_waiter.is_some() {
+            bits |= WRITE;
+        }
+        bits
+    }
+
+    /// Whether the entry has persistent callbacks (level-triggered mode).
+    fn level(&self) -> bool {
+        self.reader.is_some() || self.writer.is_some()
+    }
+}
+
+/// The loop-local half of the reactor.
+#[derive(Default)]
+pub(crate) struct LocalReactor {
+    /// The events buffer, reused every iteration.
+    events: RefCell<Option<Events>>,
+    /// Registrations keyed by fd.
+    fds: RefCell<HashMap<RawFd, FdEntry>>,
+    /// Wakers collected during dispatch, woken after; the buffer is reused.
+    wakers: RefCell<Vec<Waker>>,
+}
+
+/// Registers or re-arms `fd` with `bits` interest.
+fn arm(poller: &Poller, fd: RawFd, bits: u8, level: bool, known: bool) -> io::Result<()> {
+    let ev = Event::new(fd as usize, bits & READ != 0, bits & WRITE != 0);
+    let mode = if level {
+        PollMode::Level
+    } else {
+        PollMode::Oneshot
+    };
+    // SAFETY: the fd was given to us as an open `AsFd` when it was registered, and the caller of
+    // `add_reader`/`sock_*` keeps it open while registered (documented). If it was closed anyway,
+    // epoll_ctl fails with EBADF/ENOENT, which we handle; the number is never used as memory.
+    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let first = if known {
+        poller.modify_with_mode(bfd, ev, mode)
+    } else {
+        add(poller, fd, ev, mode)
+    };
+    match first {
+        Err(e) if known && e.raw_os_error() == Some(rustix::io::Errno::NOENT.raw_os_error()) => {
+            add(poller, fd, ev, mode)
+        }
+        Err(e) if !known && e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => {
+            poller.modify_with_mode(bfd, ev, mode)
+        }
+        r => r,
+    }
+}
+
+/// `Poller::add_with_mode` on a raw fd.
+fn add(poller: &Poller, fd: RawFd, ev: Event, mode: PollMode) -> io::Result<()> {
+    // SAFETY: `polling` requires the source to be deleted before it is closed; that matters on
+    // platforms that keep per-source state (IOCP). On epoll/kqueue, which this crate targets, the
+    // kernel drops the registration of a closed fd by itself and we treat ENOENT as "gone".
+    unsafe { poller.add_with_mode(fd, ev, mode) }
+}
+
+/// Removes `fd` from the poller, ignoring "not registered" and "bad fd".
+fn delete(poller: &Poller, fd: RawFd) {
+    // SAFETY: as in `arm`: a closed fd makes epoll_ctl fail, nothing worse.
+    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let _ = poller.delete(bfd);
+}
+
+impl LocalReactor {
+    /// `add_reader`/`add_writer`: installs `cb` for `dir`, replacing (and cancelling) the
+    /// previous one, and arms the fd level-triggered.
+    pub(crate) fn set_callback(
+        &self,
+        poller: &Poller,
+        fd: RawFd,
+        dir: u8,
+        cb: Option<Rc<dyn Callback>>,
+    ) -> io::Result<bool> {
+        let mut fds = self.fds.borrow_mut();
+        let entry = fds.entry(fd).or_default();
+        let slot = if dir == READ {
+            &mut entry.reader
+        } else {
+            &mut entry.writer
+        };
+        let had = slot.is_some();
+        let old = std::mem::replace(slot, cb);
+        if let Some(old) = &old {
+            old.cancel();
+        }
+        let res = self.sync(poller, fd, &mut fds);
+        drop(fds);
+        drop(old);
+        res.map(|()| had)
+    }
+
+    /// Brings the kernel's registration of `fd` in line with its entry (a syscall only when the
+    /// level-triggered interest changes; one-shot waits always re-arm).
+    fn sync(
+        &self,
+        poller: &Poller,
+        fd: RawFd,
+        fds: &mut HashMap<RawFd, FdEntry>,
+    ) -> io::Result<()> {
+        let Some(entry) = fds.get_mut(&fd) else {
+            return Ok(());
+        };
+        let bits = entry.wanted();
+        let level = entry.level();
+        if bits == 0 {
+            if let Some((_, true)) = entry.armed {
+                delete(poller, fd);
+                fds.remove(&fd);
+            } else if entry.armed.is_none() {
+                fds.remove(&fd);
+            }
+            return Ok(());
+        }
+        if level && entry.armed == Some((bits, true)) {
+            return Ok(());
+        }
+        let known = entry.armed.is_some();
+        match arm(poller, fd, bits, level, known) {
+            Ok(()) => {
+                entry.armed = Some((bits, level));
+                Ok(())
+            }
+            Err(e) => {
+                entry.armed = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// A `sock_*` wait: records `waker` for `dir` on `fd` and arms it. Returns `Ok(false)` if
+    /// the waiter was already taken (the fd became ready since the last call).
+    pub(crate) fn wait(
+        &self,
+        poller: &Poller,
+        fd: RawFd,
+        dir: u8,
+        waker: &Waker,
+        first: bool,
+    ) -> io::Result<bool> {
+        let mut fds = self.fds.borrow_mut();
+        let entry = fds.entry(fd).or_default();
+        let slot = if dir == READ {
+            &mut entry.read_waiter
+        } else {
+            &mut entry.write_waiter
+        };
+        if !first {
+            match slot {
+                None => return Ok(false),
+                Some(w) => {
+                    if !w.will_wake(waker) {
+                        w.clone_from(waker);
+                    }
+                    return Ok(true);
+                }
+            }
+        }
+        *slot = Some(waker.clone());
+        let res = self.sync(poller, fd, &mut fds);
+        if res.is_err() {
+            if let Some(entry) = fds.get_mut(&fd) {
+                let slot = if dir == READ {
+                    &mut entry.read_waiter
+                } else {
+                    &mut entry.write_waiter
+                };
+                *slot = None;
+            }
+        }
+        res.map(|()| true)
+    }
+
+    /// A `sock_*` wait was dropped before it completed.
+    pub(crate) fn cancel_wait(&self, fd: RawFd, dir: u8) {
+        let waker = {
+            let mut fds = self.fds.borrow_mut();
+            fds.get_mut(&fd).and_then(|e| {
+                if dir == READ {
+                    e.read_waiter.take()
+                } else {
+                    e.write_waiter.take()
+                }
+            })
+        };
+        drop(waker);
+    }
+
+    /// Waits for events (at most `timeout`) and dispatches them. Returns how many arrived.
+    pub(crate) fn poll(&self, core: &Core, timeout: Option<Duration>) -> usize {
+        let poller = &core.shared.poller;
+        let mut events_slot = self.events.borrow_mut();
+        let events = events_slot.get_or_insert_with(Events::new);
+        events.clear();
+        let n = poller.wait(events, timeout).unwrap_or(0);
+        if n == 0 {
+            return 0;
+        }
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        {
+            let mut fds = self.fds.borrow_mut();
+            let mut ready = core.ready.borrow_mut();
+            for ev in events.iter() {
+                if ev.key & SOURCE_BIT != 0 {
+                    core.shared
+                        .sources
+                        .dispatch(ev.key & !SOURCE_BIT, ev, &mut wakers);
+                    continue;
+                }
+                let fd = ev.key as RawFd;
+                let Some(entry) = fds.get_mut(&fd) else {
+                    continue;
+                };
+                if ev.readable {
+                    if let Some(cb) = &entry.reader {
+                        ready.push_back(Ready::Callback(cb.clone()));
+                    }
+                    wakers.extend(entry.read_waiter.take());
+                }
+                if ev.writable {
+                    if let Some(cb) = &entry.writer {
+                        ready.push_back(Ready::Callback(cb.clone()));
+                    }
+                    wakers.extend(entry.write_waiter.take());
+                }
+                match entry.armed {
+                    Some((_, false)) => {
+                        // One-shot: the kernel disarmed the fd. Re-arm for a remaining waiter.
+                        entry.armed = Some((0, false));
+                        let wanted = entry.wanted();
+                        if wanted != 0 && arm(poller, fd, wanted, entry.level(), true).is_ok() {
+                            entry.armed = Some((wanted, entry.level()));
+                        }
+                    }
+                    Some((bits, true)) if entry.wanted() != bits => {
+                        // Level-triggered with a direction nobody waits for any more (a served
+                        // waiter): drop that interest lazily, now that it fired.
+                        let wanted = entry.wanted();
+                        let level = entry.level();
+                        if wanted == 0 {
+                            delete(poller, fd);
+                            entry.armed = None;
+                        } else if arm(poller, fd, wanted, level, true).is_ok() {
+                            entry.armed = Some((wanted, level));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        drop(events_slot);
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        *self.wakers.borrow_mut() = wakers;
+        n
+    }
+
+    /// Drops every registration (loop close), returning the callbacks and wakers to drop.
+    pub(crate) fn clear(&self, poller: &Poller) -> Vec<FdEntry> {
+        let fds = std::mem::take(&mut *self.fds.borrow_mut());
+        fds.into_iter()
+            .map(|(fd, entry)| {
+                if entry.armed.is_some() {
+                    delete(poller, fd);
+                }
+                entry
+            })
+            .collect()
+    }
+}
+
+/// Cached readiness and wakers of an [`Async`](crate::Async) source.
+#[derive(Default)]
+pub(crate) struct SourceState {
+    /// `READ | WRITE` bits seen since last cleared.
+    pub(crate) ready: u8,
+    /// Bumped on every event, so a clear racing with a new event does not lose it.
+    pub(crate) tick: u64,
+    /// Tasks waiting for readability.
+    pub(crate) readers: Vec<Waker>,
+    /// Tasks waiting for writability.
+    pub(crate) writers: Vec<Waker>,
+}
+
+/// One [`Async`](crate::Async) registration.
+pub(crate) struct Source {
+    /// The registered fd.
+    pub(crate) fd: RawFd,
+    /// Its key (`SOURCE_BIT | index`).
+    pub(crate) key: usize,
+    /// Readiness and wakers, locked by the loop thread on events and by pollers.
+    pub(crate) state: Lock<SourceState>,
+}
+
+/// Sources by index, and the free indices.
+type Slab = (Vec<Option<Arc<Source>>>, Vec<usize>);
+
+/// The slab of [`Source`]s, shared with other threads (an `Async` may be polled anywhere).
+#[derive(Default)]
+pub(crate) struct SharedSources {
+    /// Entries and free list.
+    slab: Lock<Slab>,
+}
+
+impl SharedSources {
+    /// Registers `fd` edge-triggered for both directions.
+    pub(crate) fn insert(&self, poller: &Poller, fd: RawFd) -> io::Result<Arc<Source>> {
+        let mut slab = self.slab.lock();
+        let index = match slab.1.pop() {
+            Some(i) => i,
+            None => {
+                slab.0.push(None);
+                slab.0.len() - 1
+            }
+        };
+        let key = SOURCE_BIT | index;
+        let source = Arc::new(Source {
+            fd,
+            key,
+            state: Lock::new(SourceState::default()),
+        });
+        let mode = if poller.supports_edge() {
+            PollMode::Edge
+        } else {
+            PollMode::Level
+        };
+        if let Err(e) = add(poller, fd, Event::all(key), mode) {
+            slab.1.push(index);
+            return Err(e);
+        }
+        slab.0[index] = Some(source.clone());
+        Ok(source)
+    }
+
+    /// Deregisters `source`.
+    pub(crate) fn remove(&self, poller: &Poller, source: &Source) {
+        delete(poller, source.fd);
+        let mut slab = self.slab.lock();
+        let index = source.key & !SOURCE_BIT;
+        if let Some(slot) = slab.0.get_mut(index) {
+            if slot.as_ref().is_some_and(|s| std::ptr::eq(&**s, source)) {
+                *slot = None;
+                slab.1.push(index);
+            }
+        }
+    }
+
+    /// Records an event for source `index` and collects its wakers.
+    fn dispatch(&self, index: usize, ev: Event, wakers: &mut Vec<Waker>) {
+        let source = self.slab.lock().0.get(index).cloned().flatten();
+        let Some(source) = source else { return };
+        let mut st = source.state.lock();
+        st.tick = st.tick.wrapping_add(1);
+        if ev.readable {
+            st.ready |= READ;
+            wakers.append(&mut st.readers);
+        }
+        if ev.writable {
+            st.ready |= WRITE;
+            wakers.append(&mut st.writers);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! [`Timer`]: a waker-based sleep future on the running loop's timers, for tier 4's `sleep`,
+//! `timeout` and `wait_for`.
+//!
+//! Registering stores one timer entry (deadline + waker) in the loop's slab; re-polling with the
+//! same waker costs nothing; dropping cancels the entry. A `Timer` is `Send`: if the task owning
+//! it is polled on another loop's thread (the multi-threaded runtime moves tasks), the timer
+//! registers with that loop and cancels its old entry through the old loop's [`LoopHandle`]
+//! (a message on its injector; no lock).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::handle::LoopHandle;
+use crate::timers::{Payload, TimerId};
+
+/// Completes at a deadline by the running loop's clock (virtual time included).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_loop::{EventLoop, Timer};
+///
+/// let lp = EventLoop::builder().paused_clock().build().unwrap();
+/// let start = lp.time();
+/// let fired = lp.run_until_complete(Timer::after(Duration::from_secs(5))).unwrap();
+/// assert_eq!(fired - start, Duration::from_secs(5));
+/// ```
+///
+/// # Panics
+///
+/// Polling a `Timer` where no tower loop is running panics (there is no clock to wait on).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timer {
+    /// When it fires.
+    deadline: Deadline,
+    /// The loop and entry it is registered with, if any.
+    registration: Option<(LoopHandle, TimerId)>,
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.registration.is_some())
+            .finish()
+    }
+}
+
+/// When a [`Timer`] fires.
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    /// Never.
+    Never,
+    /// This long after its first poll (resolved then, by the polling loop's clock, as
+    /// `asyncio.sleep` measures from when it runs).
+    After(Duration),
+    /// At this instant.
+    At(Instant),
+}
+
+impl Timer {
+    /// Fires `delay` from now (by the running loop's clock if there is one).
+    ///
+    /// The delay is measured from the first poll (by the polling loop's clock), so a timer
+    /// created before the loop starts still waits the whole delay.
+    pub fn after(delay: Duration) -> Timer {
+        Timer {
+            deadline: Deadline::After(delay),
+            registration: None,
+        }
+    }
+
+    /// Fires at `deadline`.
+    pub fn at(deadline: Instant) -> Timer {
+        Timer {
+            deadline: Deadline::At(deadline),
+            registration: None,
+        }
+    }
+
+    /// Never fires.
+    pub fn never() -> Timer {
+        Timer {
+            deadline: Deadline::Never,
+            registration: None,
+        }
+    }
+
+    /// When it fires; `None` if it never fires or is a not-yet-polled [`Timer::after`].
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.deadline {
+            Deadline::At(at) => Some(at),
+            Deadline::Never | Deadline::After(_) => None,
+        }
+    }
+
+    /// Moves the deadline to `deadline` (a fired timer fires again then).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deregister();
+        self.deadline = Deadline::At(deadline);
+    }
+
+    /// Moves the deadline to `delay` from its next poll.
+    pub fn reset_after(&mut self, delay: Duration) {
+        self.deregister();
+        self.deadline = Deadline::After(delay);
+    }
+
+    /// Cancels the pending entry, wherever it is.
+    fn deregister(&mut self) {
+        if let Some((handle, id)) = self.registration.take() {
+            handle.cancel_timer(id);
+        }
+    }
+}
+
+impl Future for Timer {
+    type Output = Instant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        let this = &mut *self;
+        let core = context::current();
+        let Some(core) = core else {
+            panic!("tower_loop::Timer polled outside a running tower event loop");
+        };
+        let now = core.clock.now();
+        let deadline = match this.deadline {
+            Deadline::Never => return Poll::Pending,
+            Deadline::At(at) => at,
+            Deadline::After(d) => {
+                let at = now.checked_add(d);
+                this.deadline = at.map_or(Deadline::Never, Deadline::At);
+                match at {
+                    Some(at) => at,
+                    None => return Poll::Pending,
+                }
+            }
+        };
+        if now >= deadline {
+            this.deregister();
+            return Poll::Ready(deadline);
+        }
+        if let Some((handle, id)) = &this.registration {
+            if std::sync::Arc::ptr_eq(&handle.shared, &core.shared)
+                && core.timers.borrow_mut().update_waker(*id, cx.waker())
+            {
+                return Poll::Pending;
+            }
+        }
+        this.deregister();
+        let id = core
+            .timers
+            .borrow_mut()
+            .insert(deadline, Payload::Waker(cx.waker().clone()));
+        this.registration = Some((
+            LoopHandle {
+                shared: core.shared.clone(),
+            },
+            id,
+        ));
+        Poll::Pending
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}

@@ -1,0 +1,67 @@
+//! The extension point for the multi-threaded runtime: a source of extra runnables that the loop
+//! consults once per iteration, and that can veto or prepare the loop's parking.
+//!
+//! Tier 4 runs one loop per worker thread; `Send` tasks live in its work-stealing queues, not in
+//! the loop's ready queue. Installing a [`WorkSource`] on each worker's loop lets the worker feed
+//! its loop from those queues (local queue, LIFO slot, global injector, stealing), and track which
+//! workers are parked so it wakes one (through [`LoopHandle::wake`](crate::LoopHandle::wake))
+//! when it publishes new work.
+
+use async_task::Runnable;
+
+/// A source of runnables for one loop (see the module docs).
+///
+/// The loop calls, on its own thread, in this order within an iteration:
+///
+/// 1. [`before_park`](Self::before_park), only when the ready queue is empty and the loop is
+///    about to block in the reactor; returning `false` makes it poll with a zero timeout instead
+///    (a searching worker, or work seen at the last moment).
+/// 2. [`after_unpark`](Self::after_unpark), after a blocking poll returns (only if
+///    `before_park` returned `true`).
+/// 3. [`fill`](Self::fill), once per iteration after I/O and timers, before the ready batch runs:
+///    push at most `budget` runnables through `push`; return `true` if more work is left (the
+///    loop then will not block on its next iteration).
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::collections::VecDeque;
+/// use std::rc::Rc;
+/// use async_task::Runnable;
+/// use tower_loop::{EventLoop, WorkSource};
+///
+/// #[derive(Default)]
+/// struct Fifo(RefCell<VecDeque<Runnable>>);
+///
+/// impl WorkSource for Fifo {
+///     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
+///         let mut q = self.0.borrow_mut();
+///         for _ in 0..budget {
+///             match q.pop_front() {
+///                 Some(r) => push(r),
+///                 None => break,
+///             }
+///         }
+///         !q.is_empty()
+///     }
+///     fn before_park(&self) -> bool { self.0.borrow().is_empty() }
+///     fn after_unpark(&self) {}
+/// }
+///
+/// let lp = EventLoop::new().unwrap();
+/// let source = Rc::new(Fifo::default());
+/// lp.set_work_source(Some(source.clone()));
+/// let (runnable, task) = async_task::spawn(async { 7 }, |_| {});
+/// source.0.borrow_mut().push_back(runnable);
+/// assert_eq!(lp.run_until_complete(task).unwrap(), 7);
+/// ```
+pub trait WorkSource {
+    /// Pushes up to `budget` runnables; returns whether more are left.
+    fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool;
+    /// The loop is about to block: `true` lets it, `false` makes it poll without blocking.
+    fn before_park(&self) -> bool;
+    /// The loop returned from a blocking poll.
+    fn after_unpark(&self);
+}
+
+/// How many runnables the loop asks a [`WorkSource`] for per iteration.
+pub const FILL_BUDGET: usize = 64;
