@@ -37,6 +37,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod abstract_loop;
 mod async_fd;
 mod clock;
 mod context;
@@ -57,6 +58,7 @@ mod timer;
 mod timers;
 mod work_source;
 
+pub use abstract_loop::AbstractEventLoop;
 pub use async_fd::{Async, Readiness};
 pub use context::get_running_loop;
 pub use debug::DEFAULT_SLOW_CALLBACK_DURATION;
