@@ -41,11 +41,6 @@ impl<T> JoinHandle<T> {
         }
     }
 
-    /// A handle to no task (awaiting it gives `Cancelled`).
-    pub(crate) fn detached() -> Self {
-        JoinHandle { task: None }
-    }
-
     /// Whether the task has completed (or was cancelled).
     pub fn is_finished(&self) -> bool {
         self.task.as_ref().is_none_or(|t| t.is_finished())

@@ -2,9 +2,13 @@
 //! every task still pending, even one no one else will ever wake.
 //!
 //! `async-task` frees a pending task whose handle and wakers are all gone *without dropping its
-//! future*; holding one waker per live task here prevents that, and lets shutdown wake them all:
-//! each wake schedules the task, the schedule function sees the shutdown and drops the runnable,
-//! which drops the future (async-executor keeps its `active` slab for the same reason).
+//! future*; holding one waker per suspended task here prevents that, and lets shutdown wake them
+//! all: each wake schedules the task, the schedule function sees the shutdown and drops the
+//! runnable, which drops the future (async-executor keeps its `active` slab for the same reason).
+//!
+//! A task registers **the first time it returns `Pending`**, not at spawn: a task that completes
+//! in its first poll (most spawned tasks in fan-out code) never touches the registry, and a
+//! task that never ran is reachable through the queue that holds it.
 //!
 //! # Who may touch which field
 //!
@@ -21,7 +25,7 @@ use crate::loom::{Mutex, lock};
 /// Where a task's waker is registered: shard and slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
-    /// Shard index; `u32::MAX` for "not registered".
+    /// Shard index.
     shard: u32,
     /// Slot in the shard.
     slot: u32,
@@ -70,22 +74,15 @@ impl Owned {
         }
     }
 
-    /// Creates a task with `make` (given the key it will be registered under, or
-    /// [`Key::NONE`] if the registry is closed) and registers the waker `make` returns. Runs
-    /// `make` under the shard's lock: it must only allocate the task, not run user code.
-    /// Returns `make`'s value and whether the task was registered.
-    pub(crate) fn insert_with<R>(
-        &self,
-        shard: usize,
-        make: impl FnOnce(Key) -> (R, Waker),
-    ) -> (R, bool) {
+    /// Registers `waker` in shard `shard` (modulo the shard count); `None` if the registry is
+    /// closed (shutdown has begun).
+    pub(crate) fn insert(&self, shard: usize, waker: Waker) -> Option<Key> {
         let shard_index = shard % self.shards.len();
         let mut g = lock(&self.shards[shard_index]);
         if g.closed {
             drop(g);
-            let (r, waker) = make(Key::NONE);
             drop(waker);
-            return (r, false);
+            return None;
         }
         let slot = match g.free.pop() {
             Some(slot) => slot,
@@ -94,12 +91,11 @@ impl Owned {
                 (g.slots.len() - 1) as u32
             }
         };
-        let (r, waker) = make(Key {
+        g.slots[slot as usize] = Some(waker);
+        Some(Key {
             shard: shard_index as u32,
             slot,
-        });
-        g.slots[slot as usize] = Some(waker);
-        (r, true)
+        })
     }
 
     /// Unregisters `key`, returning its waker (for the caller to drop outside the lock).
@@ -141,12 +137,23 @@ impl Owned {
 }
 
 pin_project_lite::pin_project! {
-    /// A task's future with its registration: unregisters when the future is dropped (on
-    /// completion, or when the task is cancelled).
+    /// A task's future with its registration: registers the task's waker the first time the
+    /// future returns `Pending`, unregisters when the future is dropped (on completion, or when
+    /// the task is cancelled).
     pub(crate) struct Tracked<F> {
         #[pin]
         pub(crate) future: F,
-        pub(crate) guard: Deregister,
+        pub(crate) registration: Option<Deregister>,
+    }
+}
+
+impl<F> Tracked<F> {
+    /// Wraps `future`, unregistered.
+    pub(crate) fn new(future: F) -> Self {
+        Tracked {
+            future,
+            registration: None,
+        }
     }
 }
 
@@ -158,7 +165,12 @@ impl<F: std::future::Future> std::future::Future for Tracked<F> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
-        self.project().future.poll(cx)
+        let this = self.project();
+        let poll = this.future.poll(cx);
+        if poll.is_pending() && this.registration.is_none() {
+            *this.registration = super::worker::register_suspended(cx.waker());
+        }
+        poll
     }
 }
 
@@ -172,10 +184,8 @@ pub(crate) struct Deregister {
 
 impl Drop for Deregister {
     fn drop(&mut self) {
-        if self.key != Key::NONE {
-            // Dropped after the shard's lock is released.
-            let waker = self.shared.owned.remove(self.key);
-            drop(waker);
-        }
+        // Dropped after the shard's lock is released.
+        let waker = self.shared.owned.remove(self.key);
+        drop(waker);
     }
 }

@@ -17,7 +17,7 @@ use tower_loop::EventLoop;
 use super::error::{BlockOnError, BuildError, ContextError};
 use super::join::JoinHandle;
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
-use super::owned::{Deregister, Tracked};
+use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::loom::{Arc, Ordering};
 
@@ -465,46 +465,26 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let mut future = Some(future);
-    let mut spawned = None;
+    let s = shared.clone();
+    let (runnable, task) = async_task::spawn(
+        Tracked::new(catch_unwind(AssertUnwindSafe(future))),
+        WithInfo(move |r, info| worker::schedule(&s, r, info)),
+    );
+    let mut runnable = Some(runnable);
     worker::with_current(shared, |w| {
-        let shard = match w {
-            Some(w) => w.index,
-            None => shared.spawned_remote.fetch_add(1, Ordering::Relaxed) as usize,
-        };
-        let Some(future) = future.take() else { return };
-        let ((runnable, task), registered) = shared.owned.insert_with(shard, |key| {
-            let s = shared.clone();
-            let tracked = Tracked {
-                future: catch_unwind(AssertUnwindSafe(future)),
-                guard: Deregister {
-                    key,
-                    shared: shared.clone(),
-                },
-            };
-            let (runnable, task) = async_task::spawn(
-                tracked,
-                WithInfo(move |r, info| worker::schedule(&s, r, info)),
-            );
-            let waker = runnable.waker();
-            ((runnable, task), waker)
-        });
-        if !registered {
-            // Shutdown has begun: the task is cancelled at once.
-            drop(runnable);
-        } else if let Some(w) = w {
-            w.count_spawn();
-            w.schedule_local(runnable, false);
-        } else {
-            shared.schedule_remote(runnable);
+        // Take the runnable only when there is a worker to give it to.
+        if let Some(w) = w {
+            if let Some(r) = runnable.take() {
+                w.count_spawn();
+                w.schedule_local(r, false);
+            }
         }
-        spawned = Some(task);
     });
-    match spawned {
-        Some(task) => JoinHandle::new(task),
-        // `with_current` always runs its callback.
-        None => JoinHandle::detached(),
+    if let Some(r) = runnable {
+        shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
+        shared.schedule_remote(r);
     }
+    JoinHandle::new(task)
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

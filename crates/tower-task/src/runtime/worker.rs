@@ -200,6 +200,24 @@ pub(crate) fn current_shared() -> Option<Arc<Shared>> {
         .flatten()
 }
 
+/// Registers the waker of a task that just suspended on this thread's worker, in the worker's
+/// shard of the live-task registry (see [`owned`](super::owned)). `None` off a worker or once
+/// shutdown has begun.
+pub(crate) fn register_suspended(waker: &std::task::Waker) -> Option<super::owned::Deregister> {
+    CURRENT
+        .try_with(|cur| {
+            let cur = cur.borrow();
+            let w = cur.as_ref()?;
+            let key = w.shared.owned.insert(w.index, waker.clone())?;
+            Some(super::owned::Deregister {
+                key,
+                shared: w.shared.clone(),
+            })
+        })
+        .ok()
+        .flatten()
+}
+
 /// Marks a branch that the caller's logic makes unreachable, without a panic path in release.
 #[cold]
 fn unreachable_none<R>() -> R {
