@@ -234,7 +234,7 @@ async fn condition_cancel_after_notify(sp: Spawner) {
     second.await;
 }
 
-// test_locks.BarrierTests.test_wait_repeatedly + test_abort_barrier.
+// test_locks.BarrierTests.test_filling_tasks_wait_twice + test_abort_barrier.
 async fn barrier_rounds_then_abort(sp: Spawner) {
     let barrier = Arc::new(Barrier::new(3));
     let tasks: Vec<_> = (0..3)

@@ -10,8 +10,8 @@ use common::{Executor, Probe};
 use tower_sync::Barrier;
 use tower_sync::error::BrokenBarrierError;
 
-// BarrierTests.test_barrier / test_wait_more: all parties pass together with distinct
-// indices; nobody passes early.
+// BarrierTests.test_context_manager / test_filling_tasks_check_return_value: all parties pass
+// together with distinct indices; nobody passes early.
 #[test]
 fn parties_pass_together_with_distinct_indices() {
     let ex = Executor::new();
@@ -35,7 +35,8 @@ fn parties_pass_together_with_distinct_indices() {
     assert_eq!(barrier.n_waiting(), 0);
 }
 
-// BarrierTests.test_wait_repeatedly: the barrier can be used for several rounds.
+// BarrierTests.test_filling_tasks_wait_twice / test_filling_one_task_twice: the barrier can
+// be used for several rounds.
 #[test]
 fn several_rounds() {
     let barrier = Barrier::new(2);
