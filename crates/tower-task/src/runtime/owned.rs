@@ -31,14 +31,6 @@ pub(crate) struct Key {
     slot: u32,
 }
 
-impl Key {
-    /// A task that was not registered (spawned after shutdown began).
-    pub(crate) const NONE: Key = Key {
-        shard: u32::MAX,
-        slot: 0,
-    };
-}
-
 /// One shard of the registry.
 #[derive(Default)]
 struct Shard {
