@@ -29,15 +29,30 @@ pub(crate) struct RawSemaphore {
     state: AtomicUsize,
     /// The waiters, in arrival order; each grant is one permit.
     waiters: Mutex<WaitList<()>>,
+    /// The most free permits a release may leave (`MAX_PERMITS` unless bounded).
+    bound: usize,
 }
 
 impl RawSemaphore {
     /// A semaphore with `permits` free permits (at most [`MAX_PERMITS`]).
     pub(crate) fn new(permits: usize) -> Self {
+        Self::with_bound(permits, MAX_PERMITS)
+    }
+
+    /// A semaphore with `permits` free permits whose releases never leave more than `bound`
+    /// free (`BoundedSemaphore`).
+    pub(crate) fn with_bound(permits: usize, bound: usize) -> Self {
+        let permits = permits.min(MAX_PERMITS);
         Self {
-            state: AtomicUsize::new(permits.min(MAX_PERMITS) << 1),
+            state: AtomicUsize::new(permits << 1),
             waiters: Mutex::new(WaitList::new()),
+            bound: bound.min(MAX_PERMITS),
         }
+    }
+
+    /// The bound releases respect.
+    pub(crate) fn bound(&self) -> usize {
+        self.bound
     }
 
     /// Free permits (zero while anyone waits).
@@ -117,6 +132,7 @@ impl RawSemaphore {
         match list.remove(key) {
             Removed::Notified(()) => {
                 drop(list);
+                // The permit was taken from the count, so giving it back cannot exceed the bound.
                 self.release();
             }
             Removed::Waiting => {
@@ -127,14 +143,10 @@ impl RawSemaphore {
         }
     }
 
-    /// Returns one permit: to the oldest waiter if any, else to the free count.
-    pub(crate) fn release(&self) {
-        self.release_bounded(MAX_PERMITS);
-    }
-
-    /// Returns one permit unless nobody waits and the free count is already `bound`; false
-    /// (and nothing changed) in that case.
-    pub(crate) fn release_bounded(&self, bound: usize) -> bool {
+    /// Returns one permit: to the oldest waiter if any, else to the free count unless that is
+    /// already at the bound; false (and nothing changed) in that case.
+    pub(crate) fn release(&self) -> bool {
+        let bound = self.bound;
         loop {
             let mut s = self.state.load(Ordering::Relaxed);
             while s & WAITERS == 0 {

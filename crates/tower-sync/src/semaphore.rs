@@ -54,16 +54,14 @@ impl Semaphore {
         SemAcquire {
             sem: &self.raw,
             key: None,
-            bound: None,
         }
     }
 
     /// Takes a permit if one is free and nobody waits.
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        self.raw.try_acquire().then(|| SemaphoreGuard {
-            sem: &self.raw,
-            bound: None,
-        })
+        self.raw
+            .try_acquire()
+            .then(|| SemaphoreGuard { sem: &self.raw })
     }
 
     /// Takes a permit, blocking the thread (for synchronous code, never inside a task).
@@ -134,18 +132,15 @@ impl fmt::Debug for Semaphore {
 /// assert!(sem.release().is_err()); // released too many times
 /// ```
 pub struct BoundedSemaphore {
-    /// The fair core.
+    /// The fair core, bounded by the initial number of permits.
     raw: RawSemaphore,
-    /// The initial (and highest) number of free permits.
-    bound: usize,
 }
 
 impl BoundedSemaphore {
     /// A semaphore with `permits` free permits, which `release` may never exceed.
     pub fn new(permits: usize) -> Self {
-        let raw = RawSemaphore::new(permits);
-        let bound = raw.available();
-        Self { raw, bound }
+        let raw = RawSemaphore::with_bound(permits, permits);
+        Self { raw }
     }
 
     /// Takes a permit, waiting behind earlier waiters.
@@ -157,16 +152,14 @@ impl BoundedSemaphore {
         SemAcquire {
             sem: &self.raw,
             key: None,
-            bound: Some(self.bound),
         }
     }
 
     /// Takes a permit if one is free and nobody waits.
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
-        self.raw.try_acquire().then(|| SemaphoreGuard {
-            sem: &self.raw,
-            bound: Some(self.bound),
-        })
+        self.raw
+            .try_acquire()
+            .then(|| SemaphoreGuard { sem: &self.raw })
     }
 
     /// Takes a permit, blocking the thread.
@@ -200,10 +193,12 @@ impl BoundedSemaphore {
 
     /// Adds one permit, or fails if that would exceed the initial value.
     pub fn release(&self) -> Result<(), BoundedSemaphoreError> {
-        if self.raw.release_bounded(self.bound) {
+        if self.raw.release() {
             Ok(())
         } else {
-            Err(BoundedSemaphoreError { bound: self.bound })
+            Err(BoundedSemaphoreError {
+                bound: self.raw.bound(),
+            })
         }
     }
 
@@ -222,7 +217,7 @@ impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedSemaphore")
             .field("available", &self.raw.available())
-            .field("bound", &self.bound)
+            .field("bound", &self.raw.bound())
             .field("waiters", &self.raw.waiters())
             .finish()
     }
@@ -235,8 +230,6 @@ pub struct SemAcquire<'a> {
     sem: &'a RawSemaphore,
     /// Our place in the queue, once queued.
     key: Option<usize>,
-    /// The bound the guard respects when it releases.
-    bound: Option<usize>,
 }
 
 impl<'a> Future for SemAcquire<'a> {
@@ -245,10 +238,7 @@ impl<'a> Future for SemAcquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         match this.sem.poll_acquire(&mut this.key, cx) {
-            Poll::Ready(()) => Poll::Ready(SemaphoreGuard {
-                sem: this.sem,
-                bound: this.bound,
-            }),
+            Poll::Ready(()) => Poll::Ready(SemaphoreGuard { sem: this.sem }),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -308,7 +298,7 @@ impl sealed::Sealed for BoundedSemaphore {
     }
 
     fn give_back(&self) {
-        self.raw.release_bounded(self.bound);
+        self.raw.release();
     }
 }
 impl SemaphoreKind for BoundedSemaphore {}
@@ -361,8 +351,6 @@ impl<S: SemaphoreKind> fmt::Debug for SemAcquireArc<S> {
 pub struct SemaphoreGuard<'a> {
     /// The core.
     sem: &'a RawSemaphore,
-    /// For a bounded semaphore, the bound its release respects.
-    bound: Option<usize>,
 }
 
 impl SemaphoreGuard<'_> {
@@ -374,14 +362,9 @@ impl SemaphoreGuard<'_> {
 
 impl Drop for SemaphoreGuard<'_> {
     fn drop(&mut self) {
-        match self.bound {
-            // Cannot exceed the bound unless an explicit `release` already refilled it; then
-            // the permit is simply not added.
-            Some(bound) => {
-                self.sem.release_bounded(bound);
-            }
-            None => self.sem.release(),
-        }
+        // For a bounded semaphore this cannot exceed the bound unless an explicit `release`
+        // already refilled it; then the permit is simply not added.
+        self.sem.release();
     }
 }
 
