@@ -266,7 +266,8 @@ fn runtime() -> tokio::runtime::Runtime {
 criterion_group!(benches, queues, lock, semaphore);
 
 /// Criterion's main, plus a profiling mode for callgrind: `TOWER_SYNC_PROFILE=<group>/<id>`
-/// (and optionally `TOWER_SYNC_RUNS=n`) runs that workload n times (default 3) and exits.
+/// (and optionally `TOWER_SYNC_RUNS=n`) runs that workload n times (default 3) and exits;
+/// and `TOWER_SYNC_INTERLEAVED=<rounds>` (see [`interleaved`]).
 fn main() {
     if let Ok(which) = std::env::var("TOWER_SYNC_PROFILE") {
         let runs = std::env::var("TOWER_SYNC_RUNS")
@@ -286,6 +287,53 @@ fn main() {
         }
         return;
     }
+    if let Ok(rounds) = std::env::var("TOWER_SYNC_INTERLEAVED") {
+        interleaved(rounds.parse().unwrap_or(10));
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
+}
+
+/// `TOWER_SYNC_INTERLEAVED=<rounds>`: every id of every single-thread group, run round-robin
+/// `rounds` times; prints the best time of each and its ratio to the best peer. On a shared,
+/// noisy machine the minimum of interleaved runs is a steadier ratio than separate samples.
+fn interleaved(rounds: usize) {
+    let rt = runtime();
+    let groups: [(&str, &[&str]); 4] = [
+        ("queue_spsc", &["tower", "tower-mpsc", "tokio", "async-channel"]),
+        ("queue_mpsc", &["tower", "tower-mpsc", "tokio", "async-channel"]),
+        ("lock", &["tower", "tokio", "async-lock"]),
+        ("semaphore", &["tower", "tokio", "async-lock"]),
+    ];
+    println!("| group | id | best of {rounds} | / best peer |");
+    println!("|---|---|---|---|");
+    for (group, ids) in groups {
+        let mut best = vec![Duration::MAX; ids.len()];
+        for _ in 0..rounds {
+            for (i, id) in ids.iter().enumerate() {
+                let start = std::time::Instant::now();
+                match group {
+                    "queue_spsc" => run_all(&rt, queue_tasks(id, 1)),
+                    "queue_mpsc" => run_all(&rt, queue_tasks(id, PRODUCERS)),
+                    "lock" => run_lock(&rt, id),
+                    _ => run_semaphore(&rt, id),
+                }
+                best[i] = best[i].min(start.elapsed());
+            }
+        }
+        let peer = ids
+            .iter()
+            .zip(&best)
+            .filter(|(id, _)| !id.starts_with("tower"))
+            .map(|(_, t)| *t)
+            .min()
+            .unwrap_or(Duration::MAX);
+        for (id, t) in ids.iter().zip(&best) {
+            println!(
+                "| {group} | {id} | {t:.2?} | {:.2} |",
+                t.as_secs_f64() / peer.as_secs_f64()
+            );
+        }
+    }
 }
