@@ -227,7 +227,8 @@ impl Wake for MainWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
+        // An RMW (not a store), as in the loom model `flag_wake_is_not_lost`.
+        self.woken.swap(true, Ordering::AcqRel);
         self.shared.wake();
     }
 }
