@@ -1,9 +1,20 @@
 //! The tower: Python's `asyncio`, tier by tier, in Rust.
 //!
-//! This facade re-exports each tier behind a cargo feature of the same name (all on by default),
-//! so `tower_asyncio::coro` is tier 1 ([`tower_coro`]) and `tower_asyncio::r#loop` is tier 2
-//! ([`tower_loop`]). Depend on a single tier's crate instead to pull in only that tier.
+//! This facade re-exports each tier behind a cargo feature of the same name (all on by default):
+//!
+//! | module | feature | tier | asyncio |
+//! |---|---|---|---|
+//! | [`coro`] | `coro` | 1 — [`tower_coro`] | coroutines, `await` |
+//! | [`event_loop`] | `loop` | 2 — [`tower_loop`] | `events.py`, `base_events.py` |
+//! | [`future`] | `future` | 3 — [`tower_future`] | `futures.py` |
+//! | [`task`] | `task` | 4 — [`tower_task`] | `tasks.py`, `taskgroups.py`, `timeouts.py`, `runners.py` |
+//! | [`exec`] | `exec` | 5 — [`tower_exec`] | `run_in_executor`, `to_thread`, `subprocess.py` |
+//! | [`sync`] | `sync` | 6 — [`tower_sync`] | `queues.py`, `locks.py` |
+//!
+//! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
+//! that it needs).
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
 
 #[cfg(feature = "coro")]
 #[doc(inline)]
@@ -11,4 +22,20 @@ pub use tower_coro as coro;
 
 #[cfg(feature = "loop")]
 #[doc(inline)]
-pub use tower_loop as r#loop;
+pub use tower_loop as event_loop;
+
+#[cfg(feature = "future")]
+#[doc(inline)]
+pub use tower_future as future;
+
+#[cfg(feature = "task")]
+#[doc(inline)]
+pub use tower_task as task;
+
+#[cfg(feature = "exec")]
+#[doc(inline)]
+pub use tower_exec as exec;
+
+#[cfg(feature = "sync")]
+#[doc(inline)]
+pub use tower_sync as sync;
