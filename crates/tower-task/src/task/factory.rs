@@ -1,0 +1,94 @@
+//! The task factory hook of a loop (asyncio's `loop.set_task_factory`): eager start for every
+//! task spawned on the loop, and a hook called with each new task.
+//!
+//! tower-loop has no slot for it, so the factory lives in tower-task's thread-local table of
+//! loops (keyed by the loop; see `registry.rs`), set and read on the loop's thread.
+
+use std::fmt;
+use std::rc::Rc;
+
+use tower_loop::EventLoop;
+
+use super::header::TaskRef;
+use super::registry::with_loop;
+
+/// The hook a factory calls with each new task.
+pub(crate) type SpawnHook = Rc<dyn Fn(&TaskRef)>;
+
+/// What a loop does with each task spawned on it (asyncio's task factory). Rust cannot hand a
+/// factory an arbitrary future to wrap, so the factory is a set of choices: eager start, and a
+/// hook called with every new task (to name it, count it, log it).
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use tower_loop::EventLoop;
+/// use tower_task::{set_task_factory, spawn, TaskFactory};
+///
+/// let lp = EventLoop::new().unwrap();
+/// let spawned = Rc::new(Cell::new(0));
+/// let s = spawned.clone();
+/// set_task_factory(&lp, Some(TaskFactory::new().eager(true).on_spawn(move |_| s.set(s.get() + 1))));
+/// lp.run_until_complete(async {
+///     let t = spawn(async { 1 });
+///     assert!(t.done()); // eager: completed inside spawn
+/// })
+/// .unwrap();
+/// assert_eq!(spawned.get(), 1);
+/// ```
+#[derive(Clone, Default)]
+pub struct TaskFactory {
+    /// Start tasks eagerly.
+    pub(crate) eager: bool,
+    /// Called with each new task.
+    pub(crate) on_spawn: Option<SpawnHook>,
+}
+
+impl fmt::Debug for TaskFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskFactory")
+            .field("eager", &self.eager)
+            .field("on_spawn", &self.on_spawn.is_some())
+            .finish()
+    }
+}
+
+impl TaskFactory {
+    /// A factory that changes nothing.
+    pub fn new() -> Self {
+        TaskFactory::default()
+    }
+
+    /// asyncio's `eager_task_factory`: every task starts running inside `spawn`, up to its
+    /// first suspension; one that completes without suspending never touches the ready queue.
+    pub fn eager_task_factory() -> Self {
+        TaskFactory::new().eager(true)
+    }
+
+    /// Whether tasks start eagerly (a [`Builder::eager`](crate::Builder::eager) choice wins).
+    pub fn eager(mut self, on: bool) -> Self {
+        self.eager = on;
+        self
+    }
+
+    /// Calls `f` with each task spawned on the loop (after it was created, before `spawn`
+    /// returns; for an eager task, after its first poll).
+    pub fn on_spawn(mut self, f: impl Fn(&TaskRef) + 'static) -> Self {
+        self.on_spawn = Some(Rc::new(f));
+        self
+    }
+}
+
+/// Sets (or with `None` removes) the task factory of `lp` (asyncio's `loop.set_task_factory`).
+/// Call it on the loop's thread.
+pub fn set_task_factory(lp: &EventLoop, factory: Option<TaskFactory>) {
+    let handle = lp.handle();
+    let old = with_loop(lp, &handle, |e| std::mem::replace(&mut e.factory, factory));
+    drop(old);
+}
+
+/// The task factory of `lp`, if one was set (asyncio's `loop.get_task_factory`).
+pub fn get_task_factory(lp: &EventLoop) -> Option<TaskFactory> {
+    let handle = lp.handle();
+    with_loop(lp, &handle, |e| e.factory.clone())
+}

@@ -1,0 +1,161 @@
+//! [`Task`]: the typed handle `spawn` returns — await it for the output; dropping it detaches.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+
+use async_task::FallibleTask;
+
+use super::header::TaskRef;
+use super::wrapper::current_id;
+use crate::error::{Cancelled, TaskError};
+
+/// A spawned task (asyncio's `Task`). Awaiting it gives `Ok(output)`, or
+/// `Err(TaskError::Cancelled)` carrying the message of [`cancel`](TaskRef::cancel), or
+/// `Err(TaskError::Panicked)` if its future panicked (the loop and its other tasks go on).
+///
+/// Dropping a `Task` **detaches** it: the task keeps running (asyncio's semantics, and
+/// tokio's). Everything else a task offers — name, state, `cancel`, `cancelling`, `uncancel`,
+/// done callbacks — is on [`TaskRef`], which `Task` dereferences to.
+///
+/// ```
+/// use tower_loop::EventLoop;
+/// use tower_task::spawn;
+///
+/// let lp = EventLoop::new().unwrap();
+/// lp.run_until_complete(async {
+///     let t = spawn(async { 6 * 7 });
+///     assert!(!t.done());
+///     assert_eq!(t.await.unwrap(), 42);
+///
+///     let bad = spawn(async { if true { panic!("boom") } });
+///     assert!(bad.await.unwrap_err().is_panic());
+/// })
+/// .unwrap();
+/// ```
+#[must_use = "dropping a Task detaches it; await it to get its output"]
+pub struct Task<T> {
+    /// The `async-task` handle; `None` once its output was taken.
+    raw: Option<FallibleTask<Result<T, TaskError>>>,
+    /// The untyped handle.
+    task: TaskRef,
+}
+
+impl<T> Task<T> {
+    /// Wraps the handles of a freshly spawned task.
+    pub(crate) fn new(raw: async_task::Task<Result<T, TaskError>>, task: TaskRef) -> Self {
+        Task {
+            raw: Some(raw.fallible()),
+            task,
+        }
+    }
+
+    /// The untyped handle of this task.
+    pub fn task_ref(&self) -> &TaskRef {
+        &self.task
+    }
+
+    /// Takes the outcome if the task is done, without waiting (asyncio's `result()`; the
+    /// outcome can be taken once). `None` if the task is not done yet, or the outcome was
+    /// already taken.
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    /// use tower_task::{spawn, sleep};
+    ///
+    /// let lp = EventLoop::builder().paused_clock().build().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let mut t = spawn(async { 5 });
+    ///     assert!(t.result().is_none()); // not run yet
+    ///     sleep(std::time::Duration::from_millis(1)).await;
+    ///     assert_eq!(t.result().unwrap().unwrap(), 5);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn result(&mut self) -> Option<Result<T, TaskError>> {
+        if !self.task.done() {
+            return None;
+        }
+        let raw = self.raw.as_mut()?;
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(raw).poll(&mut cx) {
+            Poll::Pending => None,
+            Poll::Ready(out) => {
+                self.raw = None;
+                Some(self.outcome(out))
+            }
+        }
+    }
+
+    /// Detaches the task explicitly (the same as dropping the handle).
+    pub fn detach(self) {
+        drop(self);
+    }
+
+    /// Maps the raw output: `None` means the future was dropped without completing.
+    fn outcome(&self, out: Option<Result<T, TaskError>>) -> Result<T, TaskError> {
+        match out {
+            Some(r) => r,
+            None => {
+                let msg = self.task.header.cancel_msg();
+                let msg = msg.as_deref().or(Some("the event loop was closed"));
+                Err(TaskError::Cancelled(Cancelled::new(msg)))
+            }
+        }
+    }
+}
+
+impl<T> Deref for Task<T> {
+    type Target = TaskRef;
+
+    fn deref(&self) -> &TaskRef {
+        &self.task
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    /// # Panics
+    ///
+    /// If polled again after it returned `Ready` (or after [`result`](Task::result) took the
+    /// outcome).
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let me = current_id();
+        if me != 0 {
+            self.task.header.awaited_by.store(me, Ordering::Relaxed);
+        }
+        let raw = self
+            .raw
+            .as_mut()
+            .expect("tower_task::Task polled after it completed");
+        match Pin::new(raw).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(out) => {
+                self.raw = None;
+                Poll::Ready(self.outcome(out))
+            }
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(raw) = self.raw.take() {
+            raw.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.task.id())
+            .field("name", &self.task.get_name())
+            .field("state", &self.task.state())
+            .finish()
+    }
+}

@@ -1,0 +1,21 @@
+//! Tasks: the header, the handles, spawning, the current task, the per-loop registry.
+
+mod current;
+mod factory;
+mod handle;
+mod header;
+mod registry;
+mod spawn;
+mod wrapper;
+
+pub use current::{all_tasks, current_task};
+pub use factory::{TaskFactory, get_task_factory, set_task_factory};
+pub use handle::Task;
+pub use header::{TaskId, TaskRef, TaskState};
+pub use spawn::{Builder, create_task, spawn, spawn_local};
+
+#[allow(unused_imports)]
+pub(crate) use registry::{Registry, running_registry};
+
+mod sleep;
+pub use sleep::{Sleep, sleep, sleep_until};

@@ -1,0 +1,218 @@
+//! The per-loop task registry: the live tasks of one event loop (for `all_tasks`, the task
+//! tree, and freeing every task when the loop closes), and the thread-local table that finds a
+//! loop's registry and task factory from the running loop.
+//!
+//! A task's header holds the waker of its own task (for `cancel`), so a task that nothing else
+//! will ever wake would keep itself alive forever. The registry breaks that cycle when its loop
+//! closes: each registry registers a never-ready reader (one end of a socket pair) with its loop,
+//! whose callback owns a [`CloseHook`]; closing (or dropping) the loop drops every fd callback,
+//! and the hook wakes every live task. Their runnables are then scheduled on a closed loop,
+//! which drops them — and with them the futures. (tower-loop has no close hook yet; see
+//! docs/decisions/0004-task-registry-close-hook.md.)
+
+use std::cell::RefCell;
+use std::fmt;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tower_loop::{EventLoop, LoopHandle, get_running_loop};
+
+use super::factory::TaskFactory;
+use super::header::{Header, TaskRef};
+
+/// Slots of live tasks.
+#[derive(Default)]
+struct Slab {
+    /// One entry per slot; `None` is free.
+    entries: Vec<Option<Arc<Header>>>,
+    /// Free slots.
+    free: Vec<usize>,
+}
+
+/// The live tasks of one loop.
+pub(crate) struct Registry {
+    /// The loop: done callbacks are scheduled there.
+    pub(crate) handle: LoopHandle,
+    /// The tasks.
+    slab: Mutex<Slab>,
+    /// Set when the loop closed: no more tasks are registered.
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Locks the slab (poison-free: no user code runs under it).
+    fn slab(&self) -> MutexGuard<'_, Slab> {
+        self.slab.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a new header built by `make(slot)`.
+    pub(crate) fn insert(&self, make: impl FnOnce(usize) -> Header) -> Arc<Header> {
+        let mut slab = self.slab();
+        let slot = match slab.free.pop() {
+            Some(s) => s,
+            None => {
+                slab.entries.push(None);
+                slab.entries.len() - 1
+            }
+        };
+        let header = Arc::new(make(slot));
+        slab.entries[slot] = Some(header.clone());
+        header
+    }
+
+    /// Unregisters the task in `slot` (its future was dropped).
+    pub(crate) fn remove(&self, slot: usize) {
+        let old = {
+            let mut slab = self.slab();
+            match slab.entries.get_mut(slot).and_then(Option::take) {
+                Some(h) => {
+                    slab.free.push(slot);
+                    Some(h)
+                }
+                None => None,
+            }
+        };
+        drop(old);
+    }
+
+    /// The registered tasks, in slot order.
+    pub(crate) fn tasks(&self) -> Vec<TaskRef> {
+        self.slab()
+            .entries
+            .iter()
+            .flatten()
+            .map(|h| TaskRef { header: h.clone() })
+            .collect()
+    }
+
+    /// Schedules `f` on this registry's loop: `call_soon` on its thread, else
+    /// `call_soon_threadsafe` (dropped if the loop is closed).
+    pub(crate) fn schedule_callback(&self, f: impl FnOnce() + Send + 'static) {
+        if self.handle.is_current() {
+            if let Ok(lp) = get_running_loop() {
+                lp.call_soon(f);
+                return;
+            }
+        }
+        self.handle.call_soon_threadsafe(f);
+    }
+
+    /// The loop closed: forget every task and wake each one, so that its runnable is scheduled
+    /// on the closed loop and dropped with its future. Wakes after the lock is released.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let entries = std::mem::take(&mut self.slab().entries);
+        let wakers: Vec<_> = entries
+            .iter()
+            .flatten()
+            .filter_map(|h| h.waker.get().cloned())
+            .collect();
+        drop(entries);
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// Owned by the loop (inside a never-ready fd callback): frees the tasks when the loop drops
+/// its fd callbacks on close.
+struct CloseHook {
+    /// The registry to close.
+    registry: Arc<Registry>,
+    /// The socket pair whose first end is registered; kept open until the hook drops.
+    _fds: (UnixStream, UnixStream),
+}
+
+impl Drop for CloseHook {
+    fn drop(&mut self) {
+        self.registry.close();
+    }
+}
+
+/// A loop known to this thread.
+pub(crate) struct LoopEntry {
+    /// The loop.
+    pub(crate) handle: LoopHandle,
+    /// Its registry.
+    pub(crate) registry: Arc<Registry>,
+    /// Its task factory, if one was set.
+    pub(crate) factory: Option<TaskFactory>,
+}
+
+thread_local! {
+    /// The loops that ran tasks on this thread (closed ones are pruned).
+    static LOOPS: RefCell<Vec<LoopEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Creates the registry of `lp` and its close hook.
+fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
+    let registry = Arc::new(Registry {
+        handle: handle.clone(),
+        slab: Mutex::new(Slab::default()),
+        closed: AtomicBool::new(false),
+    });
+    if let Ok((a, b)) = UnixStream::pair() {
+        let fd = a.try_clone();
+        let hook = CloseHook {
+            registry: registry.clone(),
+            _fds: (a, b),
+        };
+        if let Ok(fd) = fd {
+            // The callback never runs: nothing is ever written to the other end.
+            let _ = lp.add_reader(&fd, move || {
+                let _ = &hook;
+            });
+        }
+    }
+    registry
+}
+
+/// Calls `f` with the entry of `lp` (whose handle is `handle`), creating it if needed.
+pub(crate) fn with_loop<R>(
+    lp: &EventLoop,
+    handle: &LoopHandle,
+    f: impl FnOnce(&mut LoopEntry) -> R,
+) -> R {
+    LOOPS.with(|loops| {
+        let mut loops = loops.borrow_mut();
+        if let Some(i) = loops.iter().position(|e| e.handle.same_loop(handle)) {
+            if i != 0 {
+                loops.swap(0, i);
+            }
+        } else {
+            loops.retain(|e| !e.handle.is_closed());
+            let registry = new_registry(lp, handle);
+            loops.insert(
+                0,
+                LoopEntry {
+                    handle: handle.clone(),
+                    registry,
+                    factory: None,
+                },
+            );
+        }
+        f(&mut loops[0])
+    })
+}
+
+/// The registry of the running loop, if any task was spawned on it.
+pub(crate) fn running_registry() -> Option<Arc<Registry>> {
+    let lp = get_running_loop().ok()?;
+    let handle = lp.handle();
+    LOOPS.with(|loops| {
+        loops
+            .borrow()
+            .iter()
+            .find(|e| e.handle.same_loop(&handle))
+            .map(|e| e.registry.clone())
+    })
+}
