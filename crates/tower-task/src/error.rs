@@ -183,3 +183,6 @@ impl std::error::Error for RunError {
         }
     }
 }
+
+// The combinators' errors (TimeoutError, TaskGroupError, ...), defined in combinators/error.rs.
+pub use crate::combinators::error::{Failure, GroupClosed, TaskGroupError, TimeoutError};

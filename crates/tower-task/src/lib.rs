@@ -5,9 +5,16 @@
 //! `Send` tasks between them by work stealing.
 #![doc(test(attr(deny(warnings))))]
 
+mod combinators;
 pub mod error;
 mod loom;
 pub mod runtime;
+
+pub use combinators::as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
+pub use combinators::timeout::{
+    Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope, timeout_scope_at,
+    wait_for,
+};
 
 mod task;
 

@@ -1,0 +1,176 @@
+//! The errors of the structured-concurrency combinators (asyncio's `TimeoutError`,
+//! `ExceptionGroup` and the `RuntimeError`s of `TaskGroup.create_task`), re-exported from
+//! [`crate::error`].
+
+use std::error::Error;
+use std::fmt;
+
+/// A deadline passed before the future completed (asyncio's `TimeoutError`).
+///
+/// Returned by [`timeout`](crate::timeout), [`timeout_at`](crate::timeout_at),
+/// [`wait_for`](crate::wait_for) and a timed [`as_completed`](crate::as_completed). The future
+/// that was cut short has been dropped (cancellation is drop).
+///
+/// ```
+/// use tower_task::error::TimeoutError;
+///
+/// assert_eq!(TimeoutError.to_string(), "deadline elapsed before the future completed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TimeoutError;
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline elapsed before the future completed")
+    }
+}
+
+impl Error for TimeoutError {}
+
+/// Why [`TaskGroup::create_task`](crate::TaskGroup::create_task) refused a task (asyncio's
+/// `RuntimeError("TaskGroup ... is shutting down")` / `"is finished"`). The future passed in has
+/// been dropped without being polled.
+///
+/// ```
+/// use tower_task::error::GroupClosed;
+///
+/// assert!(GroupClosed::ShuttingDown.to_string().contains("shutting down"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupClosed {
+    /// A child or the body failed (or the group was cancelled): the group is cancelling its
+    /// tasks and takes no new ones.
+    ShuttingDown,
+    /// The group has finished: its body and every child completed.
+    Finished,
+}
+
+impl fmt::Display for GroupClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupClosed::ShuttingDown => f.write_str(
+                "the TaskGroup is shutting down (a task failed or it was cancelled); \
+                 it accepts no new tasks",
+            ),
+            GroupClosed::Finished => {
+                f.write_str("the TaskGroup is finished; create the task in a new group")
+            }
+        }
+    }
+}
+
+impl Error for GroupClosed {}
+
+/// One failure collected by a [`TaskGroup`](crate::TaskGroup).
+///
+/// ```
+/// use tower_task::error::Failure;
+///
+/// let f: Failure<&str> = Failure::Child("boom");
+/// assert_eq!(f.to_string(), "a task failed: boom");
+/// assert_eq!(f.error(), Some(&"boom"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure<E> {
+    /// A child task returned `Err(e)`.
+    Child(E),
+    /// The group's body returned `Err(e)`.
+    Body(E),
+    /// A child task panicked; the panic's message.
+    Panic(String),
+}
+
+impl<E> Failure<E> {
+    /// The error value, unless this is a panic.
+    pub fn error(&self) -> Option<&E> {
+        match self {
+            Failure::Child(e) | Failure::Body(e) => Some(e),
+            Failure::Panic(_) => None,
+        }
+    }
+
+    /// The error value, unless this is a panic.
+    pub fn into_error(self) -> Option<E> {
+        match self {
+            Failure::Child(e) | Failure::Body(e) => Some(e),
+            Failure::Panic(_) => None,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Child(e) => write!(f, "a task failed: {e}"),
+            Failure::Body(e) => write!(f, "the group's body failed: {e}"),
+            Failure::Panic(msg) => write!(f, "a task panicked: {msg}"),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for Failure<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.error().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// Every failure of a [`TaskGroup`](crate::TaskGroup), in the order they happened (asyncio's
+/// `ExceptionGroup("unhandled errors in a TaskGroup", errors)`).
+///
+/// The first failure made the group cancel its other tasks and its body; failures that raced
+/// with it (a child failing in the same loop iteration, the body failing while a child did) are
+/// all here.
+///
+/// ```
+/// use tower_task::error::{Failure, TaskGroupError};
+///
+/// let e = TaskGroupError { errors: vec![Failure::Child("a"), Failure::Body("b")] };
+/// assert_eq!(
+///     e.to_string(),
+///     "unhandled errors in a TaskGroup (2 sub-errors): a task failed: a; the group's body failed: b"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskGroupError<E> {
+    /// The failures, oldest first; never empty when returned by a group.
+    pub errors: Vec<Failure<E>>,
+}
+
+impl<E> TaskGroupError<E> {
+    /// The errors returned by children and body (panics left out), oldest first.
+    pub fn errors(&self) -> impl Iterator<Item = &E> {
+        self.errors.iter().filter_map(Failure::error)
+    }
+
+    /// Number of failures.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Whether there are no failures (never the case for an error a group returned).
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "unhandled errors in a TaskGroup ({n} sub-error{})",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, e) in self.errors.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: Error + 'static> Error for TaskGroupError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.errors.first().map(|e| e as &(dyn Error + 'static))
+    }
+}

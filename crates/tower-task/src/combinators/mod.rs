@@ -1,0 +1,7 @@
+//! Tier 4's structured-concurrency combinators: [`timeout`](crate::timeout) and friends,
+//! [`as_completed`](crate::as_completed), and (on tasks) `TaskGroup`, `gather`, `wait`, `shield`.
+
+pub(crate) mod as_completed;
+pub(crate) mod error;
+mod set;
+pub(crate) mod timeout;
