@@ -87,8 +87,8 @@ impl<T: ?Sized> Condition<T> {
     /// # Cancel safety
     ///
     /// Dropping the future before it completes drops the guard (the lock is not held any more)
-    /// and leaves the wait queue; if it had been notified already, the notification passes to
-    /// the next waiter.
+    /// and leaves the wait queue; if it had been notified already (even if it was re-acquiring
+    /// the lock), the notification passes to the next waiter.
     pub fn wait<'a>(&self, guard: LockGuard<'a, T>) -> CondWait<'a, '_, T> {
         CondWait {
             cond: self,
@@ -252,8 +252,15 @@ impl<'a, T: ?Sized> Future for CondWait<'a, '_, T> {
 
 impl<T: ?Sized> Drop for CondWait<'_, '_, T> {
     fn drop(&mut self) {
-        if let WaitState::Waiting { key, .. } = self.state {
-            self.cond.cancel(key);
+        match self.state {
+            WaitState::Waiting { key, .. } => self.cond.cancel(key),
+            // Notified, but dropped before it could return: the notification is passed on
+            // (as asyncio 3.13 does for any cancellation after a notify; a spurious wake-up
+            // is allowed by the condition variable protocol, a lost one is not).
+            WaitState::Relock(_) => {
+                self.cond.notify(1);
+            }
+            WaitState::Start(_) | WaitState::Done => {}
         }
     }
 }

@@ -97,6 +97,28 @@ fn cancelled_while_reacquiring_leaves_the_lock_usable() {
     assert!(!cond.locked());
 }
 
+// ConditionTests.test_cancelled_error_re_aquire / gh-112202: a waiter notified and then
+// cancelled while re-acquiring the lock still passes its notification on.
+#[test]
+fn cancelled_while_reacquiring_passes_the_notification_on() {
+    let cond = Condition::new(());
+    let mut a = Probe::new(async { drop(cond.wait(cond.lock().await).await) });
+    let mut b = Probe::new(async { drop(cond.wait(cond.lock().await).await) });
+    a.pending();
+    b.pending();
+    let held = cond.get_lock().try_lock().unwrap();
+    cond.notify(1);
+    a.pending(); // notified; now queued on the lock
+    assert!(!b.woken());
+    drop(a);
+    assert!(
+        b.woken(),
+        "the notification was lost with the re-acquiring waiter"
+    );
+    drop(held);
+    b.ready();
+}
+
 // ConditionTests.test_wait_for: wait_for returns once the predicate holds, re-checking after
 // each notification.
 #[test]
