@@ -34,7 +34,7 @@ struct State {
 /// ```
 /// use tower_sync::Barrier;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let barrier = Barrier::new(1);
 /// assert_eq!(barrier.wait().await, Ok(0));
 /// barrier.abort();

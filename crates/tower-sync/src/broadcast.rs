@@ -7,7 +7,7 @@
 //! ```
 //! use tower_sync::error::BroadcastRecvError;
 //!
-//! # tower_sync::__block_on(async {
+//! # tower_coro::block_on(async {
 //! let (tx, mut a) = tower_sync::broadcast::channel(2);
 //! let mut b = tx.subscribe();
 //! for i in 0..3 {

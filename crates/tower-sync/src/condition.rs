@@ -27,7 +27,7 @@ use crate::waitlist::{Removed, WaitList, wake_all};
 /// use std::sync::Arc;
 /// use tower_sync::Condition;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let cond = Arc::new(Condition::new(false));
 /// let mut ready = cond.lock().await;
 /// *ready = true;

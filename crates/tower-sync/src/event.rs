@@ -20,7 +20,7 @@ use crate::loom::{AtomicBool, Ordering};
 /// ```
 /// use tower_sync::Event;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let event = Event::new();
 /// assert!(!event.is_set());
 /// event.set();

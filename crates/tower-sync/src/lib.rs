@@ -28,7 +28,7 @@
 //! ```
 //! use tower_sync::{Lock, Queue};
 //!
-//! # tower_sync::__block_on(async {
+//! # tower_coro::block_on(async {
 //! let queue = Queue::new(2);
 //! let total = Lock::new(0);
 //! queue.put(1).await.unwrap();
@@ -77,9 +77,3 @@ pub use semaphore::{
     BoundedSemaphore, SemAcquire, SemAcquireArc, Semaphore, SemaphoreGuard, SemaphoreGuardArc,
     SemaphoreKind,
 };
-
-/// Runs a future on the current thread; for this crate's doc examples only.
-#[doc(hidden)]
-pub fn __block_on<F: std::future::Future>(future: F) -> F::Output {
-    blocking::block_on(future)
-}

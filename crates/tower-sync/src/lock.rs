@@ -23,7 +23,7 @@ use crate::raw_sem::RawSemaphore;
 /// ```
 /// use tower_sync::Lock;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let lock = Lock::new(0);
 /// *lock.lock().await += 1;
 /// assert_eq!(*lock.lock().await, 1);

@@ -4,7 +4,7 @@
 //! # Examples
 //!
 //! ```
-//! # tower_sync::__block_on(async {
+//! # tower_coro::block_on(async {
 //! let (tx, mut rx) = tower_sync::mpsc::channel(8);
 //! let tx2 = tx.clone();
 //! tx.send(1).await.unwrap();

@@ -3,7 +3,7 @@
 //! # Examples
 //!
 //! ```
-//! # tower_sync::__block_on(async {
+//! # tower_coro::block_on(async {
 //! let (tx, rx) = tower_sync::oneshot::channel();
 //! tx.send(7).unwrap();
 //! assert_eq!(rx.await, Ok(7));

@@ -142,7 +142,7 @@ impl Raw {
 /// ```
 /// use tower_sync::RwLock;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let lock = RwLock::new(1);
 /// let r1 = lock.read().await;
 /// let r2 = lock.read().await;

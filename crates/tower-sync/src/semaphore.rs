@@ -22,7 +22,7 @@ use crate::raw_sem::RawSemaphore;
 /// ```
 /// use tower_sync::Semaphore;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let sem = Semaphore::new(2);
 /// let a = sem.acquire().await;
 /// let _b = sem.acquire().await;

@@ -4,7 +4,7 @@
 //! # Examples
 //!
 //! ```
-//! # tower_sync::__block_on(async {
+//! # tower_coro::block_on(async {
 //! let (tx, mut rx) = tower_sync::watch::channel("idle");
 //! tx.send("busy").unwrap();
 //! rx.changed().await.unwrap();

@@ -179,7 +179,7 @@ macro_rules! queue_methods {
 /// ```
 /// use tower_sync::Queue;
 ///
-/// # tower_sync::__block_on(async {
+/// # tower_coro::block_on(async {
 /// let queue = Queue::new(1);
 /// queue.put("a").await.unwrap();
 /// assert!(queue.full());
