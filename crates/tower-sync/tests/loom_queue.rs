@@ -69,3 +69,26 @@ fn join_sees_the_last_task_done() {
         assert!(first || j.woken());
     });
 }
+
+// shutdown races a getter's first poll: the getter either fails at once or is woken and fails.
+#[test]
+fn shutdown_races_a_getter() {
+    loom::model(|| {
+        let q = Queue::<u8>::new(0);
+        let (q1, q2) = (q.clone(), q.clone());
+        let t1 = thread::spawn(move || q1.shutdown(false));
+        let t2 = thread::spawn(move || {
+            let mut g = Probe::new(async move { q2.get().await });
+            let first = g.poll();
+            (first, g)
+        });
+        t1.join().unwrap();
+        let (first, mut g) = t2.join().unwrap();
+        if first.is_pending() {
+            assert!(g.woken());
+            assert!(g.ready().is_err());
+        } else {
+            assert!(matches!(first, std::task::Poll::Ready(Err(_))));
+        }
+    });
+}
