@@ -28,7 +28,9 @@ pub struct Cancelled {
 impl Cancelled {
     /// A cancellation carrying `msg`.
     pub fn new(msg: Option<&str>) -> Self {
-        Cancelled { msg: msg.map(Arc::from) }
+        Cancelled {
+            msg: msg.map(Arc::from),
+        }
     }
 
     /// The message given to `cancel(msg)`, if any.

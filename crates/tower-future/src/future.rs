@@ -94,7 +94,9 @@ pub struct LoopFuture<T> {
 
 impl<T> Clone for LoopFuture<T> {
     fn clone(&self) -> Self {
-        LoopFuture { inner: self.inner.clone() }
+        LoopFuture {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -187,7 +189,10 @@ impl<T: Send + 'static> LoopFuture<T> {
                 return Err(InvalidStateError::AlreadyDone);
             }
             st.outcome = outcome;
-            (std::mem::take(&mut st.wakers), std::mem::take(&mut st.callbacks))
+            (
+                std::mem::take(&mut st.wakers),
+                std::mem::take(&mut st.callbacks),
+            )
         };
         for w in wakers {
             w.wake();
@@ -261,7 +266,8 @@ impl<T: Send + 'static> LoopFuture<T> {
     /// assert_eq!(err.to_string(), "cancelled: no longer needed");
     /// ```
     pub fn cancel(&self, msg: Option<&str>) -> bool {
-        self.complete(Outcome::Cancelled(Cancelled::new(msg))).is_ok()
+        self.complete(Outcome::Cancelled(Cancelled::new(msg)))
+            .is_ok()
     }
 
     /// Whether the future was cancelled.
@@ -400,7 +406,9 @@ impl<T: Send + 'static> LoopFuture<T> {
     /// A `Send` completer that sets this future's result from any thread through the loop's
     /// `call_soon_threadsafe` (see [`wrap_future`]).
     pub fn completer(&self) -> Completer<T> {
-        Completer { fut: Some(self.clone()) }
+        Completer {
+            fut: Some(self.clone()),
+        }
     }
 }
 
@@ -434,7 +442,9 @@ pub struct Completer<T: Send + 'static> {
 
 impl<T: Send + 'static> fmt::Debug for Completer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Completer").field("used", &self.fut.is_none()).finish()
+        f.debug_struct("Completer")
+            .field("used", &self.fut.is_none())
+            .finish()
     }
 }
 

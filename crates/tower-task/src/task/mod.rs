@@ -19,3 +19,8 @@ pub(crate) use registry::{Registry, running_registry};
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};
+
+mod run;
+mod tree;
+pub use run::run;
+pub use tree::{TaskNode, TaskTree, install_task_tree_dump, task_tree, task_tree_of};

@@ -1,0 +1,99 @@
+//! The printable task tree (`python -m asyncio pstree`).
+
+use tower_loop::EventLoop;
+use tower_task::{Builder, TaskState, task_tree};
+
+// test_tools/test_asyncio pstree (Lib/test/test_asyncio/test_tools.py): names, states, who
+// spawned whom, who awaits whom
+#[test]
+fn the_tree_shows_names_states_parents_and_awaiters() {
+    let lp = EventLoop::new().unwrap();
+    let (text, tree) = lp
+        .run_until_complete(async {
+            let root = Builder::new()
+                .name("root")
+                .spawn(async {
+                    let a = Builder::new()
+                        .name("worker-a")
+                        .spawn(tower_coro::pending::<()>())
+                        .unwrap();
+                    let _b = Builder::new()
+                        .name("worker-b")
+                        .spawn(tower_coro::pending::<()>())
+                        .unwrap();
+                    let _ = a.await;
+                })
+                .unwrap();
+            for _ in 0..3 {
+                tower_coro::yield_now().await;
+            }
+            let tree = task_tree();
+            let text = tree.to_string();
+            root.cancel(None);
+            (text, tree)
+        })
+        .unwrap();
+    let root = tree.nodes().iter().find(|n| &*n.name == "root").unwrap();
+    let a = tree
+        .nodes()
+        .iter()
+        .find(|n| &*n.name == "worker-a")
+        .unwrap();
+    let b = tree
+        .nodes()
+        .iter()
+        .find(|n| &*n.name == "worker-b")
+        .unwrap();
+    assert_eq!(a.parent, Some(root.id));
+    assert_eq!(b.parent, Some(root.id));
+    assert_eq!(a.awaited_by, Some(root.id));
+    assert_eq!(b.awaited_by, None);
+    assert_eq!(root.state, TaskState::Suspended);
+    let expected = format!(
+        "task tree: 3 live task(s)\n\
+         └── #{r} \"root\" [suspended]\n    \
+             ├── #{a} \"worker-a\" [suspended] awaited by #{r}\n    \
+             └── #{b} \"worker-b\" [suspended]\n",
+        r = root.id,
+        a = a.id,
+        b = b.id
+    );
+    assert_eq!(text, expected);
+}
+
+// A task whose spawner is done is shown as a root.
+#[test]
+fn orphans_are_roots() {
+    let lp = EventLoop::new().unwrap();
+    let text = lp
+        .run_until_complete(async {
+            Builder::new()
+                .name("short-lived")
+                .spawn(async {
+                    Builder::new()
+                        .name("orphan")
+                        .spawn(tower_coro::pending::<()>())
+                        .unwrap()
+                        .detach();
+                })
+                .unwrap()
+                .await
+                .unwrap();
+            tower_coro::yield_now().await;
+            task_tree().to_string()
+        })
+        .unwrap();
+    assert!(
+        text.starts_with("task tree: 1 live task(s)\n└── #"),
+        "{text}"
+    );
+    assert!(text.contains("\"orphan\" [suspended]"), "{text}");
+}
+
+// install_task_tree_dump: the handler is installed on the loop (printing goes to stderr).
+#[test]
+fn the_dump_handler_installs_on_a_signal() {
+    let lp = EventLoop::new().unwrap();
+    tower_task::install_task_tree_dump(&lp, 12 /* SIGUSR2 */).unwrap();
+    assert!(lp.remove_signal_handler(12).unwrap());
+}
