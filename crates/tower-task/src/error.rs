@@ -185,4 +185,6 @@ impl std::error::Error for RunError {
 }
 
 // The combinators' errors (TimeoutError, TaskGroupError, ...), defined in combinators/error.rs.
-pub use crate::combinators::error::{Failure, GroupClosed, TaskGroupError, TimeoutError};
+pub use crate::combinators::error::{
+    CreateTaskError, Failure, GatherError, TaskGroupError, TimeoutError,
+};

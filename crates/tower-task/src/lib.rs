@@ -15,6 +15,7 @@ pub use combinators::timeout::{
     Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope, timeout_scope_at,
     wait_for,
 };
+pub use combinators::taskgroup::{TaskGroup, TaskGroupRun};
 
 mod task;
 

@@ -5,6 +5,8 @@
 use std::error::Error;
 use std::fmt;
 
+use crate::error::{SpawnError, TaskError};
+
 /// A deadline passed before the future completed (asyncio's `TimeoutError`).
 ///
 /// Returned by [`timeout`](crate::timeout), [`timeout_at`](crate::timeout_at),
@@ -32,34 +34,45 @@ impl Error for TimeoutError {}
 /// been dropped without being polled.
 ///
 /// ```
-/// use tower_task::error::GroupClosed;
+/// use tower_task::error::CreateTaskError;
 ///
-/// assert!(GroupClosed::ShuttingDown.to_string().contains("shutting down"));
+/// assert!(CreateTaskError::ShuttingDown.to_string().contains("shutting down"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupClosed {
-    /// A child or the body failed (or the group was cancelled): the group is cancelling its
-    /// tasks and takes no new ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CreateTaskError {
+    /// A child or the body failed, or the group's parent was cancelled (the group future was
+    /// dropped): the group is cancelling its tasks and takes no new ones.
     ShuttingDown,
     /// The group has finished: its body and every child completed.
     Finished,
+    /// The task could not be spawned (no tower event loop runs on this thread).
+    Spawn(SpawnError),
 }
 
-impl fmt::Display for GroupClosed {
+impl fmt::Display for CreateTaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GroupClosed::ShuttingDown => f.write_str(
+            CreateTaskError::ShuttingDown => f.write_str(
                 "the TaskGroup is shutting down (a task failed or it was cancelled); \
                  it accepts no new tasks",
             ),
-            GroupClosed::Finished => {
+            CreateTaskError::Finished => {
                 f.write_str("the TaskGroup is finished; create the task in a new group")
             }
+            CreateTaskError::Spawn(e) => write!(f, "the TaskGroup could not spawn the task: {e}"),
         }
     }
 }
 
-impl Error for GroupClosed {}
+impl Error for CreateTaskError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            CreateTaskError::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// One failure collected by a [`TaskGroup`](crate::TaskGroup).
 ///
@@ -172,5 +185,61 @@ impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
 impl<E: Error + 'static> Error for TaskGroupError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.errors.first().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// Why a child of [`try_gather`](crate::try_gather) gave no value: it returned `Err(e)`, or its
+/// task was cancelled or panicked.
+///
+/// ```
+/// use tower_task::error::GatherError;
+///
+/// let e: GatherError<&str> = GatherError::Failed("boom");
+/// assert_eq!(e.to_string(), "a gathered task failed: boom");
+/// ```
+#[derive(Debug)]
+pub enum GatherError<E> {
+    /// The child returned `Err(e)`.
+    Failed(E),
+    /// The child's task was cancelled or panicked.
+    Task(TaskError),
+}
+
+impl<E> GatherError<E> {
+    /// The child's error value, if it returned one.
+    pub fn failed(&self) -> Option<&E> {
+        match self {
+            GatherError::Failed(e) => Some(e),
+            GatherError::Task(_) => None,
+        }
+    }
+
+    /// Whether the child's task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, GatherError::Task(t) if t.is_cancelled())
+    }
+}
+
+impl<E> From<TaskError> for GatherError<E> {
+    fn from(e: TaskError) -> Self {
+        GatherError::Task(e)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for GatherError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatherError::Failed(e) => write!(f, "a gathered task failed: {e}"),
+            GatherError::Task(e) => write!(f, "a gathered task gave no value: {e}"),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for GatherError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            GatherError::Failed(e) => Some(e),
+            GatherError::Task(e) => Some(e),
+        }
     }
 }

@@ -4,4 +4,5 @@
 pub(crate) mod as_completed;
 pub(crate) mod error;
 mod set;
+pub(crate) mod taskgroup;
 pub(crate) mod timeout;

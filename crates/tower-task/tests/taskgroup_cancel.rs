@@ -1,0 +1,209 @@
+//! `TaskGroup`: the parent's cancellation, and tasks refused after shutdown. Ports of CPython's
+//! `test_asyncio/test_taskgroups.py`. Virtual time only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tower_loop::EventLoop;
+use tower_task::error::CreateTaskError;
+use tower_task::{TaskGroup, sleep, spawn};
+
+fn paused() -> EventLoop {
+    EventLoop::builder().paused_clock().build().unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}
+
+// test_taskgroup_11 / test_cancellation: cancelling the parent task (its future is dropped)
+// cancels every child; the parent's awaiter sees the cancellation.
+#[test]
+fn parent_cancellation_cancels_children() {
+    let lp = paused();
+    let (dropped, resumed) = (flag(), flag());
+    let (d, r2) = (dropped.clone(), resumed.clone());
+    lp.run_until_complete(async move {
+        let parent = spawn(TaskGroup::run(|tg| async move {
+            tg.spawn(async move {
+                let _flag = DropFlag(d);
+                sleep(secs(10)).await;
+                r2.store(true, Ordering::SeqCst);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            sleep(secs(10)).await;
+            Ok(())
+        }));
+        sleep(secs(1)).await;
+        parent.cancel(Some("stop"));
+        let out = parent.await;
+        assert!(out.unwrap_err().is_cancelled());
+        // Let the cancelled child's task run its cancellation.
+        sleep(secs(1)).await;
+    })
+    .unwrap();
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!resumed.load(Ordering::SeqCst));
+}
+
+// test_taskgroup_cancel_during_exit ("cancel during cleanup"): the body has returned and the
+// group is waiting for its children when the parent is cancelled: the children are cancelled.
+#[test]
+fn parent_cancelled_while_joining_cancels_children() {
+    let lp = paused();
+    let (dropped, body_done) = (flag(), flag());
+    let (d, b) = (dropped.clone(), body_done.clone());
+    lp.run_until_complete(async move {
+        let parent = spawn(TaskGroup::run(|tg| async move {
+            tg.spawn(async move {
+                let _flag = DropFlag(d);
+                sleep(secs(100)).await;
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            b.store(true, Ordering::SeqCst);
+            Ok(())
+        }));
+        sleep(secs(1)).await;
+        assert!(body_done.load(Ordering::SeqCst), "the group is joining");
+        parent.cancel(None);
+        assert!(parent.await.unwrap_err().is_cancelled());
+        sleep(secs(1)).await;
+        assert!(dropped.load(Ordering::SeqCst));
+    })
+    .unwrap();
+}
+
+// test_taskgroup_create_task_after_abort ("TaskGroup is shutting down"): once a child failed, a
+// new task is refused with a typed error, and its future is dropped unpolled.
+#[test]
+fn create_task_after_failure_is_refused() {
+    let lp = paused();
+    let refused = lp
+        .run_until_complete(async {
+            let mut kept = None;
+            let r = TaskGroup::run(|tg| {
+                kept = Some(tg.clone());
+                let tg2 = tg.clone();
+                async move {
+                    tg2.spawn(async { Err::<(), _>("boom") }).unwrap();
+                    sleep(secs(10)).await;
+                    Ok(())
+                }
+            })
+            .await;
+            assert!(r.is_err());
+            let tg = kept.unwrap();
+            assert!(tg.is_shutting_down());
+            tg.spawn(async { Ok(()) }).unwrap_err()
+        })
+        .unwrap();
+    assert_eq!(refused, CreateTaskError::Finished);
+}
+
+// test_taskgroup_create_task_while_aborting: during the abort (children still being cancelled),
+// create_task from a child's cleanup path is refused as ShuttingDown.
+#[test]
+fn create_task_while_aborting_is_shutting_down() {
+    let lp = paused();
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = seen.clone();
+    let r = lp
+        .run_until_complete(TaskGroup::run(|tg| async move {
+            let tg2 = tg.clone();
+            // A child whose drop (its cancellation) tries to add a task.
+            struct OnDrop(Option<Box<dyn FnOnce() + Send>>);
+            impl Drop for OnDrop {
+                fn drop(&mut self) {
+                    if let Some(f) = self.0.take() {
+                        f();
+                    }
+                }
+            }
+            tg.spawn(async move {
+                let _d = OnDrop(Some(Box::new(move || {
+                    let e = tg2.spawn(async { Ok::<_, &str>(()) }).unwrap_err();
+                    *s.lock().unwrap() = Some(e);
+                })));
+                sleep(secs(10)).await;
+                Ok(())
+            })
+            .unwrap();
+            tg.spawn(async {
+                sleep(secs(1)).await;
+                Err::<(), _>("boom")
+            })
+            .unwrap();
+            Ok(())
+        }))
+        .unwrap();
+    assert!(r.is_err());
+    assert_eq!(*seen.lock().unwrap(), Some(CreateTaskError::ShuttingDown));
+}
+
+// test_taskgroup_finished: after the group completed normally, create_task is refused as
+// "finished".
+#[test]
+fn create_task_after_finish_is_refused() {
+    let lp = paused();
+    let refused = lp
+        .run_until_complete(async {
+            let mut kept = None;
+            let r = TaskGroup::run(|tg| {
+                kept = Some(tg);
+                async { Ok::<_, ()>(()) }
+            })
+            .await;
+            assert!(r.is_ok());
+            kept.unwrap().spawn(async { Ok(()) }).unwrap_err()
+        })
+        .unwrap();
+    assert_eq!(refused, CreateTaskError::Finished);
+}
+
+// No task outlives its group: dropping the group future mid-body (the parent's cancellation
+// from a race) cancels the children, which never resume.
+#[test]
+fn dropped_group_leaves_no_child_running() {
+    let lp = paused();
+    let (dropped, resumed) = (flag(), flag());
+    let (d, r2) = (dropped.clone(), resumed.clone());
+    lp.run_until_complete(async move {
+        let group = TaskGroup::run(|tg| async move {
+            tg.spawn(async move {
+                let _flag = DropFlag(d);
+                sleep(secs(5)).await;
+                r2.store(true, Ordering::SeqCst);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            sleep(secs(100)).await;
+            Ok(())
+        });
+        let lost = tower_coro::race(async { group.await.is_ok() }, async {
+            sleep(secs(1)).await;
+            false
+        })
+        .await;
+        assert!(!lost);
+        sleep(secs(10)).await;
+    })
+    .unwrap();
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!resumed.load(Ordering::SeqCst));
+}

@@ -1,0 +1,222 @@
+//! `TaskGroup`: failures — abort on the first, collect them all. Ports of CPython's
+//! `test_asyncio/test_taskgroups.py`. Virtual time only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tower_loop::EventLoop;
+use tower_task::error::{Failure, TaskGroupError};
+use tower_task::{TaskFactory, TaskGroup, set_task_factory, sleep};
+
+fn paused() -> EventLoop {
+    EventLoop::builder().paused_clock().build().unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}
+
+// test_taskgroup_05 / test_children_cancel_on_error: a failing child cancels its siblings,
+// which are dropped without resuming.
+#[test]
+fn failing_child_cancels_siblings() {
+    let lp = paused();
+    let (dropped, resumed) = (flag(), flag());
+    let (d, r2) = (dropped.clone(), resumed.clone());
+    let r = lp
+        .run_until_complete(TaskGroup::run(|tg| async move {
+            let sibling = tg
+                .create_task(async move {
+                    let _flag = DropFlag(d);
+                    sleep(secs(10)).await;
+                    r2.store(true, Ordering::SeqCst);
+                    Ok(())
+                })
+                .unwrap();
+            tg.spawn(async {
+                sleep(secs(1)).await;
+                Err::<(), _>("boom")
+            })
+            .unwrap();
+            Ok(sibling)
+        }))
+        .unwrap();
+    let err = r.unwrap_err();
+    assert_eq!(err.errors, [Failure::Child("boom")]);
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!resumed.load(Ordering::SeqCst));
+}
+
+// test_taskgroup_06 / test_cancel_children_on_child_error: the body is cancelled (dropped) too.
+#[test]
+fn failing_child_cancels_the_body() {
+    let lp = paused();
+    let (dropped, resumed) = (flag(), flag());
+    let (d, r2) = (dropped.clone(), resumed.clone());
+    let r = lp
+        .run_until_complete(TaskGroup::run(|tg| async move {
+            let _flag = DropFlag(d);
+            tg.spawn(async {
+                sleep(secs(1)).await;
+                Err::<(), _>("boom")
+            })
+            .unwrap();
+            sleep(secs(10)).await;
+            r2.store(true, Ordering::SeqCst);
+            Ok(())
+        }))
+        .unwrap();
+    assert!(r.is_err());
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!resumed.load(Ordering::SeqCst));
+}
+
+// test_taskgroup_07/08 (several children raising): children failing in the same loop iteration
+// are all collected (the abort happens when the parent next runs, as asyncio's done callbacks).
+#[test]
+fn simultaneous_failures_are_all_collected() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(TaskGroup::run(|tg| async move {
+            for name in ["a", "b", "c"] {
+                tg.spawn(async move {
+                    sleep(secs(1)).await;
+                    Err::<(), _>(name)
+                })
+                .unwrap();
+            }
+            sleep(secs(10)).await;
+            Ok(())
+        }))
+        .unwrap();
+    let err = r.unwrap_err();
+    assert_eq!(err.errors().copied().collect::<Vec<_>>(), ["a", "b", "c"]);
+}
+
+// test_taskgroup_09: the body's own error cancels the children; only the body's error is
+// reported.
+#[test]
+fn body_error_cancels_children() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(async {
+            let mut handles = Vec::new();
+            let r = TaskGroup::run(|tg| {
+                let h = &mut handles;
+                async move {
+                    h.push(
+                        tg.create_task(async {
+                            sleep(secs(1)).await;
+                            Ok(42)
+                        })
+                        .unwrap(),
+                    );
+                    h.push(
+                        tg.create_task(async {
+                            sleep(secs(2)).await;
+                            Ok(11)
+                        })
+                        .unwrap(),
+                    );
+                    sleep(Duration::from_millis(100)).await;
+                    Err::<(), _>("ZeroDivisionError")
+                }
+            })
+            .await;
+            assert!(handles.iter().all(|t| t.cancelled()));
+            r
+        })
+        .unwrap();
+    assert_eq!(r.unwrap_err().errors, [Failure::Body("ZeroDivisionError")]);
+}
+
+// test_taskgroup_16 / "child and parent fail together": an eager child fails inside
+// create_task and the body then fails too; both are reported, the child's first.
+#[test]
+fn child_and_body_failing_together_are_both_reported() {
+    let lp = paused();
+    set_task_factory(&lp, Some(TaskFactory::eager_task_factory()));
+    let r = lp
+        .run_until_complete(TaskGroup::run(|tg| async move {
+            tg.spawn(async { Err::<(), _>("child") }).unwrap();
+            Err::<(), _>("body")
+        }))
+        .unwrap();
+    assert_eq!(
+        r.unwrap_err().errors,
+        [Failure::Child("child"), Failure::Body("body")]
+    );
+}
+
+// test_taskgroup_panic (BaseException in a child): a panicking child fails the group with its
+// message, and its own handle reports the panic.
+#[test]
+fn panicking_child_is_collected() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(async {
+            let mut handle = None;
+            let r = TaskGroup::run(|tg| {
+                handle = Some(
+                    tg.create_task(async {
+                        sleep(secs(1)).await;
+                        if true {
+                            panic!("kaboom");
+                        }
+                        Ok::<(), ()>(())
+                    })
+                    .unwrap(),
+                );
+                async { Ok(()) }
+            })
+            .await;
+            (r, handle.unwrap().await)
+        })
+        .unwrap();
+    let (r, child) = r;
+    assert_eq!(r.unwrap_err().errors, [Failure::Panic("kaboom".to_owned())]);
+    assert!(child.unwrap_err().is_panic());
+}
+
+// A failed child's handle gives Ok(None): its error went to the group.
+#[test]
+fn failed_child_handle_gives_none() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut handle = None;
+        let r = TaskGroup::run(|tg| {
+            handle = Some(tg.create_task(async { Err::<u8, _>("bad") }).unwrap());
+            async { Ok(()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(handle.unwrap().await.unwrap(), None);
+    })
+    .unwrap();
+}
+
+// The ExceptionGroup message lists every failure.
+#[test]
+fn error_group_displays_every_failure() {
+    let e = TaskGroupError {
+        errors: vec![Failure::Child("a"), Failure::Panic("p".into())],
+    };
+    assert_eq!(
+        e.to_string(),
+        "unhandled errors in a TaskGroup (2 sub-errors): a task failed: a; a task panicked: p"
+    );
+}
