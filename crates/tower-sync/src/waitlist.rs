@@ -79,6 +79,7 @@ impl<N> WaitList<N> {
     }
 
     /// No entry is waiting.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.waiting == 0
     }

@@ -99,7 +99,12 @@ impl<T> Shared<T> {
     fn push_locked(mut inner: MutexGuard<'_, Inner<T>>, item: T) {
         inner.store.push(item);
         inner.unfinished += 1;
-        let waker = inner.getters.notify_one(());
+        // The common case (nobody waiting) stays inline.
+        let waker = if inner.getters.is_empty() {
+            None
+        } else {
+            inner.getters.notify_one(())
+        };
         drop(inner);
         if let Some(w) = waker {
             w.wake();
@@ -109,7 +114,11 @@ impl<T> Shared<T> {
     /// Pops the next item, waking the oldest putter (there is room now).
     fn pop_locked(mut inner: MutexGuard<'_, Inner<T>>) -> Option<T> {
         let item = inner.store.pop()?;
-        let waker = inner.putters.notify_one(());
+        let waker = if inner.putters.is_empty() {
+            None
+        } else {
+            inner.putters.notify_one(())
+        };
         drop(inner);
         if let Some(w) = waker {
             w.wake();
