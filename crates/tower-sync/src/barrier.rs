@@ -29,6 +29,10 @@ struct State {
 /// before the round completes leaves it (the count goes down, as when an asyncio task waiting
 /// on a barrier is cancelled).
 ///
+/// Difference from asyncio: rounds are generations, so there is no "draining" or
+/// "resetting" phase in which newcomers wait for the previous round's parties to leave — a
+/// newcomer simply joins the next round. Results per party are the same.
+///
 /// # Examples
 ///
 /// ```
