@@ -3,6 +3,9 @@
 
 pub(crate) mod as_completed;
 pub(crate) mod error;
+pub(crate) mod gather;
 mod set;
+pub(crate) mod shield;
 pub(crate) mod taskgroup;
 pub(crate) mod timeout;
+pub(crate) mod wait;

@@ -1,0 +1,122 @@
+//! `shield`: await a task without letting your cancellation reach it (asyncio's `shield`).
+//!
+//! The future is spawned as a task and the [`Shield`] awaits its handle. Cancelling the awaiter
+//! (dropping the `Shield`, or the task awaiting it) only *detaches* the inner task, which runs
+//! on to completion (dropping a task handle detaches it). The awaiter itself still sees its
+//! cancellation — its task reports `Err(Cancelled)` — as asyncio's awaiter still gets
+//! `CancelledError`. Cancelling the inner task itself (through [`Shield::task_ref`]) does reach
+//! the awaiter, as `Err(TaskError::Cancelled)`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::error::TaskError;
+use crate::{Task, TaskRef, spawn};
+
+/// Runs `fut` as a task that survives the cancellation of whoever awaits it (asyncio's
+/// `shield(aw)`).
+///
+/// # Cancel safety
+///
+/// Dropping the [`Shield`] detaches the inner task: it keeps running, its output is dropped
+/// when it completes.
+///
+/// # Panics
+///
+/// If no tower event loop runs on this thread (the future is spawned at once).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tower_loop::EventLoop;
+/// use tower_task::{shield, sleep, spawn};
+///
+/// let lp = EventLoop::builder().paused_clock().build().unwrap();
+/// let saved = Arc::new(AtomicBool::new(false));
+/// let s = saved.clone();
+/// lp.run_until_complete(async move {
+///     let outer = spawn(async move {
+///         shield(async move {
+///             sleep(Duration::from_secs(5)).await;
+///             s.store(true, Ordering::SeqCst); // e.g. a commit that must not be torn
+///         })
+///         .await
+///     });
+///     sleep(Duration::from_secs(1)).await;
+///     outer.cancel(None);
+///     assert!(outer.await.unwrap_err().is_cancelled()); // the awaiter is cancelled...
+///     sleep(Duration::from_secs(10)).await;
+/// })
+/// .unwrap();
+/// assert!(saved.load(Ordering::SeqCst)); // ...the shielded work finished anyway
+/// ```
+pub fn shield<F>(fut: F) -> Shield<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Shield { task: spawn(fut) }
+}
+
+/// The future of [`shield`]: the inner task's outcome. Also made from an existing task with
+/// `Shield::from(task)` (asyncio shields a task as it is).
+///
+/// # Cancel safety
+///
+/// Dropping it detaches the inner task, which runs on.
+///
+/// # Examples
+///
+/// ```
+/// use tower_loop::EventLoop;
+/// use tower_task::{spawn, Shield};
+///
+/// let lp = EventLoop::new().unwrap();
+/// let v = lp.run_until_complete(async { Shield::from(spawn(async { 4 })).await });
+/// assert_eq!(v.unwrap().unwrap(), 4);
+/// ```
+#[must_use = "dropping a Shield detaches its task; await it to get the output"]
+pub struct Shield<T> {
+    /// The inner task.
+    task: Task<T>,
+}
+
+impl<T> fmt::Debug for Shield<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shield").field("task", &self.task).finish()
+    }
+}
+
+impl<T> Shield<T> {
+    /// The inner task's untyped handle (cancelling it does reach the awaiter).
+    pub fn task_ref(&self) -> &TaskRef {
+        self.task.task_ref()
+    }
+
+    /// Gives up the shield and returns the inner task's handle.
+    pub fn into_task(self) -> Task<T> {
+        self.task
+    }
+}
+
+impl<T> From<Task<T>> for Shield<T> {
+    fn from(task: Task<T>) -> Self {
+        Shield { task }
+    }
+}
+
+impl<T> Future for Shield<T> {
+    type Output = Result<T, TaskError>;
+
+    /// # Panics
+    ///
+    /// If polled again after it completed.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx)
+    }
+}
