@@ -554,7 +554,8 @@ impl EventLoop {
             }
         } else {
             let deadline = core.timers.borrow_mut().next_deadline();
-            let timeout = deadline.map(|d| d.saturating_duration_since(core.clock.now()));
+            let timeout =
+                deadline.map(|d| round_up_ms(d.saturating_duration_since(core.clock.now())));
             match (timeout, deadline) {
                 (Some(Duration::ZERO), _) => {
                     self.poll_io(Some(Duration::ZERO));
@@ -696,6 +697,14 @@ impl EventLoop {
             }
         }
     }
+}
+
+/// Rounds a blocking timeout up to whole milliseconds (epoll's own granularity, and tokio's
+/// timer resolution): timers fire at most 1 ms late, and timers due within the same millisecond
+/// fire in one iteration instead of one wake-up each.
+fn round_up_ms(d: Duration) -> Duration {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 /// A deadline that never comes (for overflowing `call_later` delays).

@@ -1,0 +1,186 @@
+//! Timers, single-thread: 10^5 sleeps with deadlines spread over 0..10 ms awaited concurrently
+//! (`timers_sleep_st`), and 10^5 timeouts registered and cancelled before they fire
+//! (`timers_timeout_st`); tower's loop vs tokio current-thread vs async-io (smol's reactor, on an
+//! `async-executor` `LocalExecutor`). Tasks on tower are spawned the way tier 4 will spawn them:
+//! `async_task::spawn_local` with the loop's `scheduler()`.
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower_loop::{EventLoop, LoopHandle, Timer};
+
+const N: usize = 100_000;
+
+/// The deadline of sleep `i`: spread over 0..10 ms.
+fn spread(i: usize) -> Duration {
+    Duration::from_micros((i % 10_000) as u64)
+}
+
+/// Spawns `f` on the loop behind `h` (tier 4's spawn, minus names and bookkeeping).
+fn spawn<F: Future + 'static>(h: &LoopHandle, f: F) -> async_task::Task<F::Output> {
+    let (r, t) = async_task::spawn_local(f, h.scheduler());
+    r.schedule();
+    t
+}
+
+/// Pending once (waking itself), then ready: the inner future of the timeouts.
+#[derive(Default)]
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// `timeout(fut, timer)`: the same combinator for every runtime, so only the timer differs.
+/// The inner future is polled first; the timer is registered on its first poll and dropped
+/// (cancelled) when the inner future wins.
+async fn with_timeout<F: Future, T: Future>(fut: F, timer: T) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut timer = std::pin::pin!(timer);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn sleeps(c: &mut Criterion) {
+    let mut g = c.benchmark_group("timers_sleep_st");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+
+    let lp = EventLoop::new().unwrap();
+    let h = lp.handle();
+    g.bench_function("tower", |b| {
+        b.iter(|| {
+            lp.run_until_complete(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|i| spawn(&h, async move { Timer::after(spread(i)).await }))
+                    .collect();
+                for t in tasks {
+                    t.await;
+                }
+            })
+            .unwrap()
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|i| tokio::spawn(async move { tokio::time::sleep(spread(i)).await }))
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            })
+        })
+    });
+
+    let ex = async_executor::LocalExecutor::new();
+    g.bench_function("async-io", |b| {
+        b.iter(|| {
+            async_io::block_on(ex.run(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|i| ex.spawn(async move { async_io::Timer::after(spread(i)).await }))
+                    .collect();
+                for t in tasks {
+                    t.await;
+                }
+            }))
+        })
+    });
+    g.finish();
+}
+
+fn timeouts(c: &mut Criterion) {
+    let mut g = c.benchmark_group("timers_timeout_st");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    let long = Duration::from_secs(60);
+
+    let lp = EventLoop::new().unwrap();
+    let h = lp.handle();
+    g.bench_function("tower", |b| {
+        b.iter(|| {
+            lp.run_until_complete(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|_| spawn(&h, with_timeout(YieldOnce::default(), Timer::after(long))))
+                    .collect();
+                for t in tasks {
+                    assert!(t.await.is_some());
+                }
+            })
+            .unwrap()
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|_| {
+                        tokio::spawn(with_timeout(YieldOnce::default(), tokio::time::sleep(long)))
+                    })
+                    .collect();
+                for t in tasks {
+                    assert!(t.await.unwrap().is_some());
+                }
+            })
+        })
+    });
+
+    let ex = async_executor::LocalExecutor::new();
+    g.bench_function("async-io", |b| {
+        b.iter(|| {
+            async_io::block_on(ex.run(async {
+                let tasks: Vec<_> = (0..N)
+                    .map(|_| {
+                        ex.spawn(with_timeout(
+                            YieldOnce::default(),
+                            async_io::Timer::after(long),
+                        ))
+                    })
+                    .collect();
+                for t in tasks {
+                    assert!(t.await.is_some());
+                }
+            }))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sleeps, timeouts);
+criterion_main!(benches);
