@@ -95,3 +95,19 @@ fn abandon_races_completion() {
         pool.shutdown(Duration::MAX).unwrap();
     });
 }
+
+// Two workers, two submitting threads: the idle/notified counters with more than one sleeper
+// (a notification consumed by the "wrong" worker still gets every job run), then shutdown joins
+// both workers.
+#[test]
+fn two_workers_two_submitters() {
+    loom::model(|| {
+        let pool = ThreadPool::builder().max_threads(2).build();
+        let p2 = pool.clone();
+        let t = thread::spawn(move || block_on(run_in_executor(&p2, || 1)).unwrap());
+        let mine = block_on(run_in_executor(&pool, || 2)).unwrap();
+        assert_eq!(t.join().unwrap() + mine, 3);
+        pool.shutdown(Duration::MAX).unwrap();
+        assert_eq!(pool.thread_count(), 0);
+    });
+}
