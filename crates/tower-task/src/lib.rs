@@ -11,15 +11,15 @@ mod loom;
 pub mod runtime;
 
 pub use combinators::as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
-pub use combinators::timeout::{
-    Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope, timeout_scope_at,
-    wait_for,
-};
 pub use combinators::gather::{
     Gather, GatherSettled, TryGather, gather, gather_settled, try_gather,
 };
 pub use combinators::shield::{Shield, shield};
 pub use combinators::taskgroup::{TaskGroup, TaskGroupRun};
+pub use combinators::timeout::{
+    Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope, timeout_scope_at,
+    wait_for,
+};
 pub use combinators::wait::{ReturnWhen, Wait, wait};
 
 mod task;

@@ -145,3 +145,27 @@ fn dropping_the_stream_drops_the_rest() {
     .unwrap();
     assert!(dropped.get());
 }
+
+// test_as_completed_with_timeout (tasks): spawned tasks given to as_completed are only
+// detached when the deadline drops them; they run on, as asyncio's tasks do.
+#[test]
+fn timeout_detaches_tasks_which_run_on() {
+    let lp = paused();
+    let finished = Rc::new(Cell::new(false));
+    let f = finished.clone();
+    lp.run_until_complete(async move {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = done.clone();
+        let slow = tower_task::spawn(async move {
+            tower_task::sleep(secs(10)).await;
+            d.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let got = stream::collect(as_completed([slow]).with_timeout(secs(1))).await;
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_err());
+        tower_task::sleep(secs(20)).await;
+        f.set(done.load(std::sync::atomic::Ordering::SeqCst));
+    })
+    .unwrap();
+    assert!(finished.get());
+}

@@ -207,3 +207,62 @@ fn dropped_group_leaves_no_child_running() {
     assert!(dropped.load(Ordering::SeqCst));
     assert!(!resumed.load(Ordering::SeqCst));
 }
+
+// test_timeout_taskgroup: a timeout around a group drops the group at the deadline; its
+// children are cancelled and the caller gets TimeoutError.
+#[test]
+fn timeout_around_group_cancels_children() {
+    let lp = paused();
+    let (dropped, resumed) = (flag(), flag());
+    let (d, r2) = (dropped.clone(), resumed.clone());
+    let r = lp
+        .run_until_complete(async move {
+            let r = tower_task::timeout(
+                Duration::from_millis(100),
+                TaskGroup::run(|tg| async move {
+                    tg.spawn(async move {
+                        let _flag = DropFlag(d);
+                        sleep(secs(2)).await;
+                        r2.store(true, Ordering::SeqCst);
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap();
+                    Ok(())
+                }),
+            )
+            .await;
+            sleep(secs(5)).await;
+            r
+        })
+        .unwrap();
+    assert_eq!(r.map(|_| ()), Err(tower_task::error::TimeoutError));
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!resumed.load(Ordering::SeqCst));
+}
+
+// test_taskgroup_uncancel / test_cancellation_after_child_error: the group's abort does not
+// cancel the parent task itself (asyncio uncancels it): the parent goes on after the group
+// with no cancellation pending.
+#[test]
+fn parent_goes_on_after_a_failed_group() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(async {
+            spawn(async {
+                let r = TaskGroup::run(|tg| async move {
+                    tg.spawn(async { Err::<(), _>("boom") }).unwrap();
+                    sleep(secs(10)).await;
+                    Ok(())
+                })
+                .await;
+                assert!(r.is_err());
+                let me = tower_task::current_task().unwrap();
+                assert_eq!(me.cancelling(), 0);
+                sleep(secs(1)).await; // the parent can still await
+                "parent finished"
+            })
+            .await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap(), "parent finished");
+}

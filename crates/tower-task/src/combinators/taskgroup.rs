@@ -633,6 +633,13 @@ where
         let errors = {
             let mut st = shared.lock();
             if this.body.is_some() || !st.children.is_empty() {
+                if !st.errors.is_empty() && matches!(st.phase, Phase::Running | Phase::Joining) {
+                    // A child (on another thread) failed after step 3, while no waker was
+                    // registered to hear it: come back at once to abort.
+                    drop(st);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 match &st.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => st.waker = Some(cx.waker().clone()),

@@ -156,6 +156,7 @@ pin_project! {
     /// # Panics
     ///
     /// Polling it where no tower event loop is running panics (there is no clock to wait on).
+    /// Polling it again after it completed does not panic: it gives `Err(TimeoutError)` again.
     ///
     /// # Examples
     ///
