@@ -43,9 +43,14 @@ fn work_spawned_on_one_worker_is_stolen_by_another() {
 
 #[test]
 fn an_idle_runtime_parks_its_workers() {
+    // Idle workers sleep in their reactor instead of spinning: once the work is done, every
+    // worker ends up parked (waited for as an event — the metrics — not with a sleep).
     let rt = Builder::new().worker_threads(2).build().unwrap();
     rt.block_on(rt.spawn(async {})).unwrap().unwrap();
-    // Workers go to sleep when they run out of work; each did at least once at start-up.
+    while rt.metrics().unparked > 0 {
+        std::thread::yield_now();
+    }
     let m = rt.metrics();
+    assert_eq!(m.searching, 0, "{m:?}");
     assert!(m.workers.iter().all(|w| w.parks >= 1), "{m:?}");
 }
