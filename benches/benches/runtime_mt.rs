@@ -1,6 +1,10 @@
 //! The multi-threaded runtimes, 2 worker threads each: tower's work-stealing runtime against
 //! tokio's multi-thread runtime and smol's `async-executor` run on 2 threads.
 //!
+//! tokio's runtime is built with `enable_all()` (its workers drive the I/O and timer drivers, as
+//! every tower worker runs a loop with timers and a reactor); smol's executor threads drive no
+//! reactor (async-io runs its own thread), as smol is normally used.
+//!
 //! Every workload runs as one spawned root task (so its spawns are "from a worker" on every
 //! runtime), started and awaited from the bench thread with each runtime's `block_on`:
 //!
@@ -219,8 +223,10 @@ fn runtime_mt(c: &mut Criterion) {
         .worker_threads(WORKERS)
         .build()
         .expect("tower runtime");
+    // `enable_all`: tokio's workers then drive an I/O and timer driver, as tower's loops do.
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
+        .enable_all()
         .build()
         .expect("tokio runtime");
     let smol = Smol::new();
