@@ -27,10 +27,15 @@ trait TimerQueue {
 /// Lazy-deletion heap over a slab.
 #[derive(Default)]
 struct Heap {
+    /// `(deadline, seq, slot)` entries, live and stale.
     heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
-    slots: Vec<u64>, // seq of the live entry, or u64::MAX
+    /// Per slot: the seq of its live entry, or `u64::MAX` when free.
+    slots: Vec<u64>,
+    /// Free slots.
     free: Vec<u32>,
+    /// Last sequence number handed out.
     seq: u64,
+    /// Live entries.
     live: usize,
 }
 
@@ -86,7 +91,9 @@ impl TimerQueue for Heap {
 /// BTreeMap with eager removal.
 #[derive(Default)]
 struct BTree {
+    /// `(deadline, seq)` → payload.
     map: BTreeMap<(u64, u64), u32>,
+    /// Last sequence number handed out.
     seq: u64,
 }
 
@@ -114,10 +121,15 @@ impl TimerQueue for BTree {
 
 /// Hashed wheel: 4096 one-ms slots; an entry fires when its slot comes round with rounds == 0.
 struct Wheel {
+    /// Entry ids per 1 ms slot (stale ids dropped when the slot comes round).
     slots: Vec<Vec<u32>>,
-    entries: Vec<(u64, u64)>, // (when, seq); seq u64::MAX = free
+    /// `(deadline, seq)` per entry id; seq `u64::MAX` marks a free id.
+    entries: Vec<(u64, u64)>,
+    /// Free entry ids.
     free: Vec<u32>,
+    /// Last sequence number handed out.
     seq: u64,
+    /// The next millisecond the wheel will process.
     now: u64,
 }
 
