@@ -537,6 +537,9 @@ impl EventLoop {
         let prev = context::set(Some(self.core.clone()));
         drop(prev);
         self.core.running.set(true);
+        // The first iteration polls I/O even if work is ready (asyncio's pre-stopped
+        // `run_forever` polls the selector once).
+        self.core.since_poll.set(EVENT_INTERVAL);
         Ok(RunGuard { core: &self.core })
     }
 

@@ -76,3 +76,19 @@ fn removed_reader_does_not_fire() {
     lp.run_forever().unwrap();
     assert_eq!(*fired.borrow(), 0);
 }
+
+// test_base_events.test_run_forever_pre_stopped: a pre-stopped run still polls I/O once and
+// runs the reader callbacks it makes ready.
+#[test]
+fn pre_stopped_run_polls_io_once() {
+    let lp = EventLoop::new().unwrap();
+    let (a, mut b) = UnixStream::pair().unwrap();
+    b.write_all(b"x").unwrap();
+    let fired = Rc::new(RefCell::new(0));
+    let f = fired.clone();
+    lp.add_reader(&a, move || *f.borrow_mut() += 1).unwrap();
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(*fired.borrow(), 1);
+    lp.remove_reader(&a).unwrap();
+}

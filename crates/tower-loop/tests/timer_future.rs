@@ -106,3 +106,33 @@ fn timer_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Timer>();
 }
+
+// A timer polled by one task and then awaited by another (its waker changes) wakes the second.
+#[test]
+fn timer_wakes_the_latest_waker() {
+    let lp = EventLoop::builder().paused_clock().build().unwrap();
+    let timer = lp
+        .run_until_complete(PollOnce(Some(Timer::after(Duration::from_secs(1)))))
+        .unwrap();
+    let (r, t) = async_task::spawn_local(timer, lp.handle().scheduler());
+    r.schedule();
+    let start = lp.time();
+    let fired = lp.run_until_complete(t).unwrap();
+    assert_eq!(fired - start, Duration::from_secs(1));
+    assert_eq!(lp.pending_timers(), 0);
+}
+
+// reset_after measures the new delay from the next poll.
+#[test]
+fn reset_after_measures_from_the_next_poll() {
+    let lp = EventLoop::builder().paused_clock().build().unwrap();
+    let start = lp.time();
+    let fired = lp
+        .run_until_complete(async {
+            let mut t = Timer::after(Duration::from_secs(100));
+            t.reset_after(Duration::from_secs(2));
+            t.await
+        })
+        .unwrap();
+    assert_eq!(fired - start, Duration::from_secs(2));
+}
