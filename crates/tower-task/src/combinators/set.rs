@@ -10,19 +10,23 @@
 //! `&mut self` methods; the ready list is shared with the slot wakers (any thread) behind a
 //! poison-free mutex that is never held while waking or polling.
 //!
-//! The wakers use `std::sync` directly rather than the loom shim: `Waker::from` needs std's
-//! `Arc`, and no loom model drives this set (it is single-owner; the only cross-thread part is
-//! "push an index, take a waker, wake after unlocking").
+//! The shared state (ready list, `queued` flags) comes from the crate's loom shim, so
+//! `tests/as_completed_loom.rs` checks the wake protocol under loom; only the `Arc` that turns a
+//! slot's state into a `Waker` is std's (`Waker::from` needs it), and it holds no state of its
+//! own. The protocol: a waker sets `queued` and, if it was clear, pushes its index and takes the
+//! owner's waker (waking it after unlocking); the owner swaps the list out under the lock, then
+//! clears each slot's `queued` flag *before* polling it, so a wake during or after that poll
+//! queues the slot again — no wake-up is lost.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::loom::{self, AtomicBool, Mutex, MutexGuard, Ordering};
+
 /// The list of slots woken since the owner last looked, and the owner's waker.
-#[derive(Default)]
 struct ReadyList {
     /// Guarded state; never held while waking or polling.
     state: Mutex<ReadyState>,
@@ -40,7 +44,14 @@ struct ReadyState {
 impl ReadyList {
     /// Locks the state, ignoring poisoning (no user code runs under this lock).
     fn lock(&self) -> MutexGuard<'_, ReadyState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        loom::lock(&self.state)
+    }
+
+    /// An empty list, shared.
+    fn new_shared() -> loom::Arc<ReadyList> {
+        loom::Arc::new(ReadyList {
+            state: Mutex::new(ReadyState::default()),
+        })
     }
 }
 
@@ -51,7 +62,7 @@ struct SlotWaker {
     /// Set while the index is on the ready list (so a slot is queued at most once).
     queued: AtomicBool,
     /// The set's ready list.
-    list: Arc<ReadyList>,
+    list: loom::Arc<ReadyList>,
 }
 
 impl Wake for SlotWaker {
@@ -92,7 +103,7 @@ pub(crate) struct FutureSet<F> {
     /// Members still pending.
     len: usize,
     /// Shared with every slot waker.
-    list: Arc<ReadyList>,
+    list: loom::Arc<ReadyList>,
     /// Scratch buffer the ready list is swapped into, kept to avoid reallocating.
     scratch: Vec<usize>,
 }
@@ -112,7 +123,7 @@ impl<F: Future> FutureSet<F> {
         FutureSet {
             slots: Vec::new(),
             len: 0,
-            list: Arc::default(),
+            list: ReadyList::new_shared(),
             scratch: Vec::new(),
         }
     }
