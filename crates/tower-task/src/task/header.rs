@@ -8,12 +8,13 @@
 //!   thread polling it; anyone reads it.
 //! - `must_cancel`/`num_cancels` are written by `cancel`/`uncancel` from anywhere and read by
 //!   the wrapper at each poll.
-//! - `waker` is set once, by the first poll; `cancel` and the loop-close hook wake it.
+//! - `waker` is set once, by the first poll that returns `Pending`; `cancel` and the
+//!   loop-close hook wake it.
 //! - `extra` (name, cancel message, done callbacks) is behind a poison-free mutex that never
 //!   runs user code while held.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 
@@ -290,6 +291,8 @@ impl TaskRef {
         }
         h.num_cancels.fetch_add(1, Ordering::AcqRel);
         h.must_cancel.store(true, Ordering::Release);
+        // Pairs with the fence after the wrapper publishes the waker (see `wrapper.rs`).
+        fence(Ordering::SeqCst);
         if let Some(w) = h.waker.get() {
             w.wake_by_ref();
         }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tower_loop::{EventLoop, get_running_loop};
+use tower_loop::{EventLoop, LoopHandle, get_running_loop};
 
 use super::handle::Task;
 use super::header::{Extra, Header, ST_PENDING, TaskId, TaskRef};
@@ -158,7 +158,7 @@ impl Builder {
     {
         let lp = get_running_loop()?;
         let handle = lp.handle();
-        self.spawn_with(&lp, future, |fut| {
+        self.spawn_with(&lp, handle, future, |fut, handle| {
             async_task::spawn(fut, move |r| handle.schedule(r))
         })
     }
@@ -175,7 +175,7 @@ impl Builder {
     {
         let lp = get_running_loop()?;
         let handle = lp.handle();
-        self.spawn_with(&lp, future, |fut| {
+        self.spawn_with(&lp, handle, future, |fut, handle| {
             async_task::spawn_local(fut, move |r| handle.schedule(r))
         })
     }
@@ -184,6 +184,7 @@ impl Builder {
     fn spawn_with<F, A>(
         self,
         lp: &EventLoop,
+        handle: LoopHandle,
         future: F,
         alloc: A,
     ) -> Result<Task<F::Output>, SpawnError>
@@ -191,18 +192,12 @@ impl Builder {
         F: Future,
         A: FnOnce(
             TaskFuture<F>,
+            LoopHandle,
         ) -> (
             async_task::Runnable,
             async_task::Task<Result<F::Output, crate::error::TaskError>>,
         ),
     {
-        let handle = lp.handle();
-        let (registry, factory) =
-            with_loop(lp, &handle, |e| (e.registry.clone(), e.factory.clone()));
-        drop(handle);
-        let eager = self
-            .eager
-            .unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
         let parent = match current_id() {
             0 => None,
             id => Some(TaskId(id)),
@@ -214,24 +209,30 @@ impl Builder {
                 ..Extra::default()
             })
         });
-        let reg = registry.clone();
-        let header = registry.insert(move |slot| Header {
-            id,
-            parent,
-            state: AtomicU8::new(ST_PENDING),
-            must_cancel: AtomicBool::new(false),
-            num_cancels: AtomicU32::new(0),
-            awaited_by: AtomicU64::new(0),
-            has_callbacks: AtomicBool::new(false),
-            waker: OnceLock::new(),
-            extra: Mutex::new(extra),
-            registry: reg,
-            slot,
+        let (header, factory) = with_loop(lp, &handle, |e| {
+            let reg = e.registry.clone();
+            let header = e.registry.insert(move |slot| Header {
+                id,
+                parent,
+                state: AtomicU8::new(ST_PENDING),
+                must_cancel: AtomicBool::new(false),
+                num_cancels: AtomicU32::new(0),
+                awaited_by: AtomicU64::new(0),
+                has_callbacks: AtomicBool::new(false),
+                waker: OnceLock::new(),
+                extra: Mutex::new(extra),
+                registry: reg,
+                slot,
+            });
+            (header, e.factory.clone())
         });
+        let eager = self
+            .eager
+            .unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
         let task_ref = TaskRef {
             header: header.clone(),
         };
-        let (runnable, raw) = alloc(TaskFuture::new(header, future));
+        let (runnable, raw) = alloc(TaskFuture::new(header, future), handle);
         let task = Task::new(raw, task_ref);
         if eager {
             runnable.run();

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{Ordering, fence};
 use std::task::{Context, Poll};
 
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
@@ -125,9 +125,6 @@ impl<F: Future> Future for TaskFuture<F> {
             return Poll::Pending;
         };
         let h = &*this.header;
-        if h.waker.get().is_none() {
-            let _ = h.waker.set(cx.waker().clone());
-        }
         h.state.store(ST_RUNNING, Ordering::Relaxed);
         let debug = match get_running_loop() {
             Ok(lp) if lp.get_debug() => {
@@ -160,7 +157,18 @@ impl<F: Future> Future for TaskFuture<F> {
         }
         match res {
             Ok(Poll::Pending) => {
-                this.header.state.store(ST_SUSPENDED, Ordering::Release);
+                let h = &*this.header;
+                h.state.store(ST_SUSPENDED, Ordering::Release);
+                // The waker is kept only by tasks that suspend (one that completes in its
+                // first poll never pays for it). A `cancel` that found no waker yet is seen
+                // here: both sides publish, fence, then look at the other's flag.
+                if h.waker.get().is_none() {
+                    let _ = h.waker.set(cx.waker().clone());
+                    fence(Ordering::SeqCst);
+                    if h.must_cancel.load(Ordering::Relaxed) {
+                        cx.waker().wake_by_ref();
+                    }
+                }
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
