@@ -204,7 +204,8 @@ impl LoopHandle {
     /// On the thread whose running loop is this loop it is a push onto the thread-local ready
     /// queue (no lock, no atomic); from anywhere else it goes through the injector and costs a
     /// `Poller::notify` syscall only if the loop is parked. A runnable scheduled on a closed loop
-    /// is dropped (which cancels its task).
+    /// is dropped on the loop's thread (which cancels its task) and leaked on any other thread
+    /// (a `spawn_local` task must not be dropped off its thread).
     pub fn schedule(&self, runnable: Runnable) {
         let mut runnable = Some(runnable);
         context::with_loop(&self.shared, |core| {
@@ -217,8 +218,16 @@ impl LoopHandle {
             }
         });
         if let Some(r) = runnable {
-            // Closed loop: the runnable comes back and is dropped here.
-            let _ = self.shared.push_remote(Remote::Runnable(r));
+            if let Err(Remote::Runnable(r)) = self.shared.push_remote(Remote::Runnable(r)) {
+                // The loop is closed. On its own thread, dropping cancels the task. Elsewhere a
+                // `spawn_local` task must not be dropped (async-task aborts the process), so the
+                // task is leaked: never polled, never freed.
+                if std::thread::current().id() == self.shared.owner {
+                    drop(r);
+                } else {
+                    std::mem::forget(r);
+                }
+            }
         }
     }
 

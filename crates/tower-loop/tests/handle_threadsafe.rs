@@ -73,3 +73,18 @@ fn threadsafe_call_on_closed_loop_is_dropped() {
     assert!(h.cancelled());
     assert!(handle.is_closed());
 }
+
+// A local task woken from another thread after its loop closed must not be dropped there
+// (async-task aborts the process if a `spawn_local` task is dropped off its thread): the
+// schedule is absorbed. Without that, this test binary aborts.
+#[test]
+fn scheduling_a_local_task_of_a_closed_loop_from_another_thread_is_harmless() {
+    let lp = EventLoop::new().unwrap();
+    let handle = lp.handle();
+    let (runnable, task) = async_task::spawn_local(async {}, move |r| handle.schedule(r));
+    task.detach();
+    lp.close().unwrap();
+    std::thread::spawn(move || runnable.schedule())
+        .join()
+        .unwrap();
+}
