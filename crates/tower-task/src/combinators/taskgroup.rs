@@ -1,49 +1,7 @@
 //! [`TaskGroup`]: structured concurrency — tasks that cannot outlive the block that made them,
 //! and whose first failure stops the rest (asyncio's `taskgroups.py`).
 //!
-//! # The state machine
-//!
-//! A group is one shared record (phase, live children, collected failures, the parent's waker)
-//! and the [`TaskGroupRun`] future that owns the body and runs in the parent task.
-//!
-//! ```text
-//!               body returns Ok(v)             last child ends
-//!   Running ─────────────────────────▶ Joining ──────────────────▶ Finished: Ok(v)
-//!      │                                  │
-//!      │ a child returns Err / panics,    │ a child returns Err / panics
-//!      │ or the body returns Err          │
-//!      ▼                                  ▼
-//!   Aborting ◀────────────────────────────┘
-//!      │  when the parent next runs: every child is cancelled (TaskRef::cancel), the body is
-//!      │  dropped without another poll, no task may be added; failures still arriving are kept
-//!      ▼  last child ends
-//!   Finished: Err(TaskGroupError { errors })     (the body's Ok value, if any, is dropped)
-//!
-//!   any phase but Finished ── TaskGroupRun dropped (the parent was cancelled) ──▶ every
-//!   child is cancelled; no task may be added.
-//! ```
-//!
-//! - **The first failure aborts the group when the parent task next runs**: the failing child
-//!   records its error and wakes the parent, whose poll cancels every child and drops the body
-//!   instead of polling it (asyncio's `_on_task_done`, itself run by `call_soon`, cancels the
-//!   children and the parent, and the body's next `await` raises `CancelledError`; here
-//!   cancellation is drop). So siblings already scheduled in the same loop iteration still take
-//!   that step, and their failures are collected too, as in asyncio. The body's own `Err`
-//!   aborts at once.
-//! - **Every failure is collected**, in the order it happened: children's `Err`s, children's
-//!   panics (as their message; the child's own handle still reports the panic), and the body's
-//!   `Err`. A child and the body that fail together — the body returns `Err` in the same poll in
-//!   which a child failed (an eager child, or a child on another worker thread) — are both
-//!   reported, as asyncio reports a body that raises after a child failed.
-//! - **No task outlives its group.** The group future completes only when every child has ended.
-//!   If the parent is cancelled (the [`TaskGroupRun`] dropped, during the body or while joining),
-//!   every child is cancelled; each child's future is dropped at its next poll, which happens
-//!   before any of them runs again.
-//! - **`create_task`** is refused once the group is shutting down (`Aborting`, or dropped) and
-//!   once it is finished (asyncio's two `RuntimeError`s), as a typed
-//!   [`CreateTaskError`]; while `Joining`, children may still add siblings.
-//! - A child's failure that arrives after the group future was dropped has nobody to report to
-//!   and is dropped.
+//! The abort-on-first-error state machine is documented on [`TaskGroup`].
 //!
 //! Who touches what: the body and the `TaskGroupRun` fields belong to the parent task; the shared
 //! record is behind a poison-free mutex touched by the parent, every child's guard and every
@@ -178,8 +136,7 @@ impl<E> Drop for ChildGuard<E> {
 /// add siblings. Made by [`TaskGroup::run`].
 ///
 /// Children return `Result<T, E>`: the first `Err` (or panic) cancels the other children and the
-/// body, and the group returns every failure in a [`TaskGroupError`]. See the
-/// [module docs](self) for the state machine.
+/// body, and the group returns every failure in a [`TaskGroupError`], as described below.
 ///
 /// ```
 /// use std::time::Duration;
@@ -216,6 +173,51 @@ impl<E> Drop for ChildGuard<E> {
 ///     .unwrap();
 /// assert_eq!(r.unwrap_err().errors().collect::<Vec<_>>(), [&"boom"]);
 /// ```
+///
+/// # The state machine
+///
+/// A group is one shared record (phase, live children, collected failures, the parent's waker)
+/// and the [`TaskGroupRun`] future that owns the body and runs in the parent task.
+///
+/// ```text
+///               body returns Ok(v)             last child ends
+///   Running ─────────────────────────▶ Joining ──────────────────▶ Finished: Ok(v)
+///      │                                  │
+///      │ a child returns Err / panics,    │ a child returns Err / panics
+///      │ or the body returns Err          │
+///      ▼                                  ▼
+///   Aborting ◀────────────────────────────┘
+///      │  when the parent next runs: every child is cancelled (TaskRef::cancel), the body is
+///      │  dropped without another poll, no task may be added; failures still arriving are kept
+///      ▼  last child ends
+///   Finished: Err(TaskGroupError { errors })     (the body's Ok value, if any, is dropped)
+///
+///   any phase but Finished ── TaskGroupRun dropped (the parent was cancelled) ──▶ every
+///   child is cancelled; no task may be added.
+/// ```
+///
+/// - **The first failure aborts the group when the parent task next runs**: the failing child
+///   records its error and wakes the parent, whose poll cancels every child and drops the body
+///   instead of polling it (asyncio's `_on_task_done`, itself run by `call_soon`, cancels the
+///   children and the parent, and the body's next `await` raises `CancelledError`; here
+///   cancellation is drop). So siblings already scheduled in the same loop iteration still take
+///   that step, and their failures are collected too, as in asyncio. The body's own `Err`
+///   aborts at once.
+/// - **Every failure is collected**, in the order it happened: children's `Err`s, children's
+///   panics (as their message; the child's own handle still reports the panic), and the body's
+///   `Err`. A child and the body that fail together — the body returns `Err` in the same poll in
+///   which a child failed (an eager child, or a child on another worker thread) — are both
+///   reported, as asyncio reports a body that raises after a child failed.
+/// - **No task outlives its group.** The group future completes only when every child has ended.
+///   If the parent is cancelled (the [`TaskGroupRun`] dropped, during the body or while joining),
+///   every child is cancelled; each child's future is dropped at its next poll, which happens
+///   before any of them runs again.
+/// - **`create_task`** is refused once the group is shutting down (`Aborting`, or dropped) and
+///   once it is finished (asyncio's two `RuntimeError`s), as a typed
+///   [`CreateTaskError`]; while `Joining`, children may still add siblings.
+/// - A child's failure that arrives after the group future was dropped has nobody to report to
+///   and is dropped.
+///
 pub struct TaskGroup<E> {
     /// The shared record.
     shared: Arc<Shared<E>>,

@@ -7,16 +7,7 @@
 //! and the caller gets `Err(TimeoutError)`. Each deadline is one [`tower_loop::Timer`] entry,
 //! cancelled when the timeout completes or is dropped; [`Timeout`] allocates nothing else.
 //!
-//! # Who wins when the deadline and the result arrive together
-//!
-//! asyncio lets a block run until its first suspension whatever the deadline (a `timeout(0)` around
-//! a block that never awaits returns normally) and, once the deadline has passed, cancels the
-//! block at its next resumption. The same here: the first poll always polls the inner future
-//! (so an already-complete future, or one that finishes without suspending, gives `Ok` even with
-//! a deadline in the past); every later poll checks the deadline *first*. So in nested timeouts
-//! whose deadlines have both passed when the task wakes, the outer one reports and the inner
-//! future is dropped unpolled (asyncio's `test_nested_timeouts_concurrent`), and a future woken
-//! at the very instant of its deadline loses (asyncio's timer callback is queued before it).
+//! Who wins when the deadline and the result arrive together is documented on [`Timeout`].
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -148,6 +139,17 @@ pin_project! {
     /// [`when`](Self::when), [`reschedule`](Self::reschedule) and
     /// [`expired`](Self::expired) are asyncio's. To reschedule from *inside* the future, use
     /// [`timeout_scope`], whose body gets a [`TimeoutHandle`].
+    ///
+    /// # Who wins when the deadline and the result arrive together
+    ///
+    /// asyncio lets a block run until its first suspension whatever the deadline (a `timeout(0)` around
+    /// a block that never awaits returns normally) and, once the deadline has passed, cancels the
+    /// block at its next resumption. The same here: the first poll always polls the inner future
+    /// (so an already-complete future, or one that finishes without suspending, gives `Ok` even with
+    /// a deadline in the past); every later poll checks the deadline *first*. So in nested timeouts
+    /// whose deadlines have both passed when the task wakes, the outer one reports and the inner
+    /// future is dropped unpolled (asyncio's `test_nested_timeouts_concurrent`), and a future woken
+    /// at the very instant of its deadline loses (asyncio's timer callback is queued before it).
     ///
     /// # Cancel safety
     ///
