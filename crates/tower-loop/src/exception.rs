@@ -1,9 +1,10 @@
 //! The loop's exception handler: what a panicking callback or task poll, or a slow callback in
 //! debug mode, is reported to (asyncio's `call_exception_handler`).
 
-use std::any::Any;
 use std::fmt;
 use std::time::Duration;
+
+use tower_coro::{PanicPayload, panic_message};
 
 use crate::EventLoop;
 
@@ -28,8 +29,8 @@ pub struct ExceptionContext {
     pub message: String,
     /// What kind of event this is.
     pub kind: ContextKind,
-    /// The panic payload, if a panic is reported.
-    pub payload: Option<Box<dyn Any + Send>>,
+    /// The panic payload, if a panic is reported (tier 1's `PanicPayload`).
+    pub payload: Option<PanicPayload>,
     /// What was running: a callback's closure type name, or `"a task poll"`.
     pub source: Option<&'static str>,
 }
@@ -72,8 +73,8 @@ impl fmt::Display for ExceptionContext {
         if let Some(source) = self.source {
             write!(f, " (while running {source})")?;
         }
-        if let Some(msg) = self.panic_message() {
-            write!(f, ": {msg}")?;
+        if let Some(payload) = &self.payload {
+            write!(f, ": {}", panic_message(payload))?;
         }
         Ok(())
     }

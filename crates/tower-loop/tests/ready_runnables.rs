@@ -51,7 +51,7 @@ fn many_tasks_run_to_completion() {
         let c = count.clone();
         let (r, t) = async_task::spawn_local(
             async move {
-                tower_coro_yield().await;
+                tower_coro::yield_now().await;
                 *c.borrow_mut() += 1;
             },
             lp.handle().scheduler(),
@@ -66,19 +66,4 @@ fn many_tasks_run_to_completion() {
     })
     .unwrap();
     assert_eq!(*count.borrow(), 1000);
-}
-
-/// Yields once (self-wake), without depending on tier 1's API.
-async fn tower_coro_yield() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
