@@ -86,6 +86,11 @@ pub struct CallbackId(u64);
 ///     .unwrap();
 /// assert_eq!(out.unwrap(), 42);
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping an awaiting clone mid-way changes nothing: the cell keeps its outcome for the
+/// other clones (a stale waker may stay registered until the future completes).
 #[must_use = "futures do nothing unless awaited"]
 pub struct LoopFuture<T> {
     /// The shared cell.

@@ -101,7 +101,7 @@ impl Panicked {
         }
     }
 
-    /// The panic message ("Box<dyn Any>" if the payload is not a string).
+    /// The panic message (`"Box<dyn Any>"` if the payload is not a string).
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -3,6 +3,31 @@
 //!
 //! The [`runtime`] module runs one `tower_loop::EventLoop` per worker thread and balances
 //! `Send` tasks between them by work stealing.
+//!
+//! Tasks on one loop: [`spawn`]/[`create_task`] (or [`Builder`] for a name and eager start)
+//! give a [`Task`]; awaiting it gives `Result<T, TaskError>`, dropping it detaches the task,
+//! [`cancel`](TaskRef::cancel) drops its future at its next suspension point. [`current_task`],
+//! [`all_tasks`] and [`task_tree`] show what runs; [`sleep`] waits on the loop's clock; [`run`]
+//! is `asyncio.run`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_task::{Builder, error::TaskError, run, sleep, spawn, task_tree};
+//!
+//! let out = run(async {
+//!     let worker = Builder::new().name("worker").spawn(async {
+//!         sleep(Duration::from_millis(5)).await;
+//!         2
+//!     }).unwrap();
+//!     let stuck = spawn(tower_coro::pending::<()>());
+//!     sleep(Duration::from_millis(1)).await;
+//!     assert!(task_tree().to_string().contains("\"worker\" [suspended]"));
+//!     stuck.cancel(Some("not needed"));
+//!     assert!(matches!(stuck.await, Err(TaskError::Cancelled(_))));
+//!     worker.await.unwrap() * 21
+//! });
+//! assert_eq!(out.unwrap(), 42);
+//! ```
 #![doc(test(attr(deny(warnings))))]
 
 mod combinators;

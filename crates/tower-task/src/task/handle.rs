@@ -36,6 +36,12 @@ use crate::error::{Cancelled, TaskError};
 /// })
 /// .unwrap();
 /// ```
+///
+/// # Cancel safety
+///
+/// Dropping a `Task` (or a future awaiting it) mid-way loses nothing: the task keeps running
+/// and its output is dropped when it completes. To stop the task, call
+/// [`cancel`](TaskRef::cancel).
 #[must_use = "dropping a Task detaches it; await it to get its output"]
 pub struct Task<T> {
     /// The `async-task` handle; `None` once its output was taken.

@@ -136,6 +136,12 @@ struct CloseHook {
 impl Drop for CloseHook {
     fn drop(&mut self) {
         self.registry.close();
+        // Forget the closed loop (its handle keeps the poller's fd open).
+        let _ = LOOPS.try_with(|loops| {
+            if let Ok(mut loops) = loops.try_borrow_mut() {
+                loops.retain(|e| !Arc::ptr_eq(&e.registry, &self.registry));
+            }
+        });
     }
 }
 
