@@ -35,6 +35,25 @@
 //! assert_eq!(answer, 42);
 //! lp.close().unwrap();
 //! ```
+//!
+//! ## Map of the crate
+//!
+//! | file | idea |
+//! |---|---|
+//! | `event_loop.rs` | [`EventLoop`], [`Builder`], one iteration (`_run_once`) |
+//! | `ready.rs` | the ready queue's entries: callbacks and runnables |
+//! | `handle.rs` | [`Handle`], [`TimerHandle`], [`ThreadsafeHandle`], [`LoopHandle`] |
+//! | `context.rs` | the thread-local running loop, [`get_running_loop`] |
+//! | `timers.rs` / `timer.rs` | the timer heap (docs/decisions/0001) / the [`Timer`] future |
+//! | `clock.rs` | real or paused (virtual) time |
+//! | `reactor.rs` | `polling` registrations and event dispatch |
+//! | `io.rs` / `async_fd.rs` / `sock.rs` | `add_reader`… / [`Async`] / `sock_*` |
+//! | `signals.rs` | `add_signal_handler` (self-pipe) |
+//! | `exception.rs` / `debug.rs` | the exception handler / slow-callback reports |
+//! | `park.rs` | the park/notify protocol, loom-checked |
+//! | `work_source.rs` | the [`WorkSource`] hook for the multi-threaded runtime |
+//! | `abstract_loop.rs` | the [`AbstractEventLoop`] trait |
+//! | `error.rs`, `loom.rs`, `sync.rs` | errors; the loom shim; a poison-free lock |
 #![doc(test(attr(deny(warnings))))]
 
 mod abstract_loop;
