@@ -94,7 +94,9 @@ impl<T> Sender<T> {
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.chan.queue.push(value) {
             Ok(()) => {
-                self.chan.recv_ops.notify(1.additional().relaxed());
+                // One receiver: "at least one notified" suffices, and is a no-op while it
+                // already is (the push's SeqCst CAS orders it before the listener check).
+                self.chan.recv_ops.notify(1.relaxed());
                 Ok(())
             }
             Err(PushError::Full(v)) => Err(TrySendError::Full(v)),
@@ -174,7 +176,7 @@ impl<T> Future for Send<'_, T> {
             };
             match this.chan.queue.push(value) {
                 Ok(()) => {
-                    this.chan.recv_ops.notify(1.additional().relaxed());
+                    this.chan.recv_ops.notify(1.relaxed());
                     return Poll::Ready(Ok(()));
                 }
                 Err(PushError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
