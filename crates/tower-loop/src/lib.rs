@@ -84,6 +84,7 @@ pub use debug::DEFAULT_SLOW_CALLBACK_DURATION;
 pub use event_loop::{Builder, EventLoop};
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
+pub use sock::{SockAccept, SockConnect, SockRecv, SockRecvInto, SockSendAll};
 pub use timer::Timer;
 pub use work_source::{FILL_BUDGET, WorkSource};
 

@@ -1,6 +1,7 @@
 //! The loop's sock_* methods over loopback TCP (test_sock_lowlevel.py:
 //! test_sock_client_ops, test_sock_accept, test_huge_content, test_sock_connect_fail).
 
+use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 
 use tower_loop::EventLoop;
@@ -105,4 +106,31 @@ fn connect_to_a_closed_port_fails() {
         })
         .unwrap();
     assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+// test_sock_lowlevel cancellation (test_sock_recv_racing / cancelled sock_recv): a dropped
+// sock_recv takes nothing; a later one gets the bytes.
+#[test]
+fn dropped_recv_loses_nothing() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let lp = EventLoop::new().unwrap();
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let l2 = lp.clone();
+    let got = lp
+        .run_until_complete(async move {
+            let mut buf = [0u8; 8];
+            {
+                let mut recv = l2.sock_recv_into(&a, &mut buf);
+                let pending = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::pin::Pin::new(&mut recv).poll(cx).is_pending())
+                })
+                .await;
+                assert!(pending);
+            }
+            b.write_all(b"late").unwrap();
+            l2.sock_recv(&a, 8).await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(got, b"late");
 }
