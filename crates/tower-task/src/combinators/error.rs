@@ -140,7 +140,8 @@ impl<E: Error + 'static> Error for Failure<E> {
 /// let e = TaskGroupError { errors: vec![Failure::Child("a"), Failure::Body("b")] };
 /// assert_eq!(
 ///     e.to_string(),
-///     "unhandled errors in a TaskGroup (2 sub-errors): a task failed: a; the group's body failed: b"
+///     "unhandled errors in a TaskGroup (2 sub-errors): \
+///      a task failed: a; the group's body failed: b"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

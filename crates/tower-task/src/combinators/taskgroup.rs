@@ -455,7 +455,8 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// let lp = EventLoop::new().unwrap();
     /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
-    ///     let t = tg.create_task_with(Builder::new().name("child"), async { Ok::<_, ()>(1) }).unwrap();
+    ///     let b = Builder::new().name("child");
+    ///     let t = tg.create_task_with(b, async { Ok::<_, ()>(1) }).unwrap();
     ///     assert_eq!(&*t.get_name(), "child");
     ///     Ok(t.await.unwrap())
     /// }));

@@ -84,7 +84,8 @@ pub(crate) fn timer_after(delay: Duration) -> Timer {
 /// let lp = EventLoop::builder().paused_clock().build().unwrap();
 /// lp.run_until_complete(async {
 ///     let now = get_running_loop().unwrap().time();
-///     let r = timeout_at(now + Duration::from_secs(5), Timer::after(Duration::from_secs(10))).await;
+///     let slow = Timer::after(Duration::from_secs(10));
+///     let r = timeout_at(now + Duration::from_secs(5), slow).await;
 ///     assert!(r.is_err());
 ///     assert_eq!(timeout_at(None, async { "no deadline" }).await, Ok("no deadline"));
 /// })
@@ -142,14 +143,15 @@ pin_project! {
     ///
     /// # Who wins when the deadline and the result arrive together
     ///
-    /// asyncio lets a block run until its first suspension whatever the deadline (a `timeout(0)` around
-    /// a block that never awaits returns normally) and, once the deadline has passed, cancels the
-    /// block at its next resumption. The same here: the first poll always polls the inner future
-    /// (so an already-complete future, or one that finishes without suspending, gives `Ok` even with
-    /// a deadline in the past); every later poll checks the deadline *first*. So in nested timeouts
-    /// whose deadlines have both passed when the task wakes, the outer one reports and the inner
-    /// future is dropped unpolled (asyncio's `test_nested_timeouts_concurrent`), and a future woken
-    /// at the very instant of its deadline loses (asyncio's timer callback is queued before it).
+    /// asyncio lets a block run until its first suspension whatever the deadline (a
+    /// `timeout(0)` around a block that never awaits returns normally) and, once the deadline
+    /// has passed, cancels the block at its next resumption. The same here: the first poll
+    /// always polls the inner future (so an already-complete future, or one that finishes
+    /// without suspending, gives `Ok` even with a deadline in the past); every later poll checks
+    /// the deadline *first*. So in nested timeouts whose deadlines have both passed when the
+    /// task wakes, the outer one reports and the inner future is dropped unpolled (asyncio's
+    /// `test_nested_timeouts_concurrent`), and a future woken at the very instant of its
+    /// deadline loses (asyncio's timer callback is queued before it).
     ///
     /// # Cancel safety
     ///
@@ -170,7 +172,8 @@ pin_project! {
     /// let lp = EventLoop::builder().paused_clock().build().unwrap();
     /// lp.run_until_complete(async {
     ///     // Box::pin makes the inner future Unpin, so the Timeout can be used by `&mut`.
-    ///     let mut t = timeout(Duration::from_secs(1), Box::pin(Timer::after(Duration::from_secs(3))));
+    ///     let inner = Box::pin(Timer::after(Duration::from_secs(3)));
+    ///     let mut t = timeout(Duration::from_secs(1), inner);
     ///     let later = t.when().unwrap() + Duration::from_secs(9);
     ///     t.reschedule(Some(later));
     ///     assert!((&mut t).await.is_ok());

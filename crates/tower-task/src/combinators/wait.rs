@@ -81,7 +81,8 @@ fn lock(m: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
 ///         .into();
 ///     let (done, pending) = wait(tasks, ReturnWhen::FirstCompleted, None).await;
 ///     assert_eq!((done.len(), pending.len()), (1, 2));
-///     let (done, pending) = wait(pending, ReturnWhen::AllCompleted, Some(Duration::from_secs(2))).await;
+///     let two = Some(Duration::from_secs(2));
+///     let (done, pending) = wait(pending, ReturnWhen::AllCompleted, two).await;
 ///     assert_eq!((done.len(), pending.len()), (0, 2)); // timed out; nothing cancelled
 ///     for t in pending { t.cancel(None); }
 /// })
