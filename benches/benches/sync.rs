@@ -137,7 +137,9 @@ fn queues(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
         for kind in ["tower", "tower-mpsc", "tokio", "async-channel"] {
-            g.bench_function(kind, |b| b.iter(|| run_all(&rt, queue_tasks(kind, producers))));
+            g.bench_function(kind, |b| {
+                b.iter(|| run_all(&rt, queue_tasks(kind, producers)))
+            });
         }
         g.finish();
     }
@@ -152,7 +154,9 @@ fn queues(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     for kind in ["tower", "tower-mpsc", "tokio", "async-channel"] {
-        g.bench_function(kind, |b| b.iter(|| run_all(&mt, queue_tasks(kind, PRODUCERS))));
+        g.bench_function(kind, |b| {
+            b.iter(|| run_all(&mt, queue_tasks(kind, PRODUCERS)))
+        });
     }
     g.finish();
 }
@@ -233,12 +237,16 @@ fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str) {
         }};
     }
     match kind {
-        "tower" => go!(tower_sync::Semaphore::new(SEM_PERMITS), |s| s.acquire().await),
+        "tower" => go!(tower_sync::Semaphore::new(SEM_PERMITS), |s| s
+            .acquire()
+            .await),
         "tokio" => go!(tokio::sync::Semaphore::new(SEM_PERMITS), |s| s
             .acquire()
             .await
             .unwrap()),
-        "async-lock" => go!(async_lock::Semaphore::new(SEM_PERMITS), |s| s.acquire().await),
+        "async-lock" => go!(async_lock::Semaphore::new(SEM_PERMITS), |s| s
+            .acquire()
+            .await),
         _ => unreachable!(),
     }
 }
@@ -275,7 +283,9 @@ fn main() {
             .and_then(|n| n.parse().ok())
             .unwrap_or(3);
         let rt = runtime();
-        let (group, kind) = which.split_once('/').expect("TOWER_SYNC_PROFILE=<group>/<id>");
+        let (group, kind) = which
+            .split_once('/')
+            .expect("TOWER_SYNC_PROFILE=<group>/<id>");
         for _ in 0..runs {
             match group {
                 "queue_spsc" => run_all(&rt, queue_tasks(kind, 1)),
@@ -301,8 +311,14 @@ fn main() {
 fn interleaved(rounds: usize) {
     let rt = runtime();
     let groups: [(&str, &[&str]); 4] = [
-        ("queue_spsc", &["tower", "tower-mpsc", "tokio", "async-channel"]),
-        ("queue_mpsc", &["tower", "tower-mpsc", "tokio", "async-channel"]),
+        (
+            "queue_spsc",
+            &["tower", "tower-mpsc", "tokio", "async-channel"],
+        ),
+        (
+            "queue_mpsc",
+            &["tower", "tower-mpsc", "tokio", "async-channel"],
+        ),
         ("lock", &["tower", "tokio", "async-lock"]),
         ("semaphore", &["tower", "tokio", "async-lock"]),
     ];

@@ -52,13 +52,19 @@ fn fmt_time(ns: f64) -> String {
 
 /// Collects `(id, mean)` for every benchmark under a group directory (ids may nest one level).
 fn collect(group: &Path, prefix: &str, out: &mut Vec<(String, f64)>) {
-    let Ok(entries) = std::fs::read_dir(group) else { return };
+    let Ok(entries) = std::fs::read_dir(group) else {
+        return;
+    };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
         if name == "report" || !e.path().is_dir() {
             continue;
         }
-        let id = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let id = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         if let Some(ns) = mean_ns(&e.path()) {
             out.push((id, ns));
         } else {
@@ -85,14 +91,19 @@ pub(crate) fn table() -> Result<(), String> {
         let mut rows = Vec::new();
         collect(&g.path(), "", &mut rows);
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let ours: Vec<_> = rows.iter().filter(|(id, _)| id.starts_with("tower")).collect();
+        let ours: Vec<_> = rows
+            .iter()
+            .filter(|(id, _)| id.starts_with("tower"))
+            .collect();
         let floor = rows.iter().find(|(id, _)| id.starts_with("floor"));
         let best = rows
             .iter()
             .filter(|(id, _)| !id.starts_with("tower") && !id.starts_with("floor"))
             .min_by(|a, b| a.1.total_cmp(&b.1));
         for (id, ns) in ours {
-            let peer = best.map_or("-".to_owned(), |(pid, pns)| format!("{pid} {}", fmt_time(*pns)));
+            let peer = best.map_or("-".to_owned(), |(pid, pns)| {
+                format!("{pid} {}", fmt_time(*pns))
+            });
             let ratio = best.map_or("-".to_owned(), |(_, pns)| format!("{:.2}", ns / pns));
             let fl = floor.map_or("-".to_owned(), |(_, f)| fmt_time(*f));
             let fr = floor.map_or("-".to_owned(), |(_, f)| format!("{:.2}", ns / f));

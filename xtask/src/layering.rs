@@ -64,7 +64,10 @@ fn deps(manifest: &str) -> Vec<Dep> {
                 };
                 if let Some(dev) = kind {
                     if let Some(name) = parts.get(i + 1) {
-                        out.push(Dep { name: name.trim_matches('"').to_owned(), dev });
+                        out.push(Dep {
+                            name: name.trim_matches('"').to_owned(),
+                            dev,
+                        });
                     } else {
                         section = Some(dev);
                     }
@@ -95,9 +98,13 @@ pub(crate) fn check() -> Result<(), String> {
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let manifest = entry.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
         let Some(own) = tier(&name) else {
-            problems.push(format!("{name}: not a known tier (add it to xtask/src/layering.rs)"));
+            problems.push(format!(
+                "{name}: not a known tier (add it to xtask/src/layering.rs)"
+            ));
             continue;
         };
         for dep in deps(&text) {

@@ -16,7 +16,9 @@ pub(crate) fn run() -> Result<(), String> {
     entries.sort_by_key(|e| e.file_name());
     for krate in entries {
         let tests = krate.path().join("tests");
-        let Ok(files) = std::fs::read_dir(&tests) else { continue };
+        let Ok(files) = std::fs::read_dir(&tests) else {
+            continue;
+        };
         let mut names: Vec<String> = files
             .filter_map(Result::ok)
             .filter_map(|f| f.file_name().into_string().ok())
@@ -42,8 +44,7 @@ pub(crate) fn run() -> Result<(), String> {
     let target = target.to_string_lossy().into_owned();
     args.push("--target-dir".into());
     args.push(target);
-    let preemptions =
-        std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".to_owned());
+    let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "2".to_owned());
     let rustflags = match std::env::var("RUSTFLAGS") {
         Ok(f) if !f.is_empty() => format!("{f} --cfg loom"),
         _ => "--cfg loom".to_owned(),

@@ -49,7 +49,14 @@ fn ci() -> Result<(), String> {
     run::step("layering", layering::check)?;
     run::step("fmt", || run::cargo(&["fmt", "--all", "--check"]))?;
     run::step("clippy", || {
-        run::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+        run::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
     })?;
     run::step("tests", || {
         if run::has_nextest() {
@@ -58,7 +65,9 @@ fn ci() -> Result<(), String> {
             run::cargo(&["test", "--workspace", "--no-fail-fast"])
         }
     })?;
-    run::step("doc tests", || run::cargo(&["test", "--workspace", "--doc"]))?;
+    run::step("doc tests", || {
+        run::cargo(&["test", "--workspace", "--doc"])
+    })?;
     run::step("docs build", || {
         run::cargo_env(
             &["doc", "--workspace", "--no-deps"],
