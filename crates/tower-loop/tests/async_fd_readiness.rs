@@ -63,3 +63,31 @@ fn async_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Async<UnixStream>>();
 }
+
+// The multi-threaded runtime moves tasks: an Async registered with loop A is awaited by a task
+// on loop B (another thread); A's reactor delivers the readiness, B's task wakes.
+#[test]
+fn async_registered_on_one_loop_is_awaited_on_another() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let a_thread = std::thread::spawn(move || {
+        let a = EventLoop::new().unwrap();
+        tx.send(a.handle()).unwrap();
+        a.run_forever().unwrap();
+    });
+    let a_handle = rx.recv().unwrap();
+    let (x, mut y) = UnixStream::pair().unwrap();
+    let x = Async::with_handle(x, &a_handle).unwrap();
+    let b = EventLoop::new().unwrap();
+    // Written after the task's first poll found nothing (the main future is polled before the
+    // iteration's callbacks): the task must wait for A's reactor.
+    b.call_soon(move || y.write_all(b"hi").unwrap());
+    let n = b
+        .run_until_complete(async {
+            let mut buf = [0u8; 4];
+            x.read_with(|mut s| s.read(&mut buf)).await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(n, 2);
+    a_handle.stop();
+    a_thread.join().unwrap();
+}
