@@ -42,8 +42,8 @@ pub use combinators::gather::{
 pub use combinators::shield::{Shield, shield};
 pub use combinators::taskgroup::{TaskGroup, TaskGroupRun};
 pub use combinators::timeout::{
-    Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope, timeout_scope_at,
-    wait_for,
+    CancelOnDrop, Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope,
+    timeout_scope_at, wait_for, wait_for_task,
 };
 pub use combinators::wait::{ReturnWhen, Wait, wait};
 

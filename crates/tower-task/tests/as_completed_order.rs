@@ -116,7 +116,7 @@ fn simultaneous_completions_are_all_yielded() {
     assert_eq!(got, [1, 1, 1]);
 }
 
-// test_as_completed_nontask_without_loop / empty input: the stream is over at once.
+// No CPython test of its own: an empty input ends the stream at once.
 #[test]
 fn empty_input_ends_at_once() {
     let got: Vec<u8> = tower_coro::block_on(stream::collect(as_completed(Vec::<
@@ -125,7 +125,8 @@ fn empty_input_ends_at_once() {
     assert!(got.is_empty());
 }
 
-// Dropping the stream drops the futures not yet complete (for tasks: detaches them).
+// No CPython counterpart ("cancellation is drop"): dropping the stream drops the futures not
+// yet complete.
 #[test]
 fn dropping_the_stream_drops_the_rest() {
     let lp = paused();

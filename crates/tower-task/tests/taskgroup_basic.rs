@@ -43,7 +43,7 @@ fn children_results_through_handles() {
     assert_eq!(t2.result().unwrap().unwrap(), Some(11));
 }
 
-// test_taskgroup_02: the group waits for children still running when the body returns.
+// test_taskgroup_01/02: the group waits for children still running when the body returns.
 #[test]
 fn waits_for_children_after_the_body() {
     let lp = paused();
@@ -91,7 +91,7 @@ fn cancelled_child_is_not_a_failure() {
     assert_eq!(t2.result().unwrap().unwrap(), Some(11));
 }
 
-// test_taskgroup_empty: a group with no tasks returns the body's value.
+// No CPython test of its own: a group with no task returns its body's value.
 #[test]
 fn empty_group_returns_body_value() {
     let lp = paused();
@@ -101,7 +101,7 @@ fn empty_group_returns_body_value() {
     assert_eq!(r, Ok(7));
 }
 
-// test_taskgroup_children_create_tasks: a child may add siblings while the group joins.
+// test_taskgroup_24: a child may add siblings (through the group) while the group joins.
 #[test]
 fn children_may_add_siblings_while_joining() {
     let lp = paused();

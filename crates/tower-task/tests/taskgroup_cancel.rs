@@ -30,7 +30,7 @@ fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
-// test_taskgroup_11 / test_cancellation: cancelling the parent task (its future is dropped)
+// test_cancellation / test_taskgroup_07: cancelling the parent task (its future is dropped)
 // cancels every child; the parent's awaiter sees the cancellation.
 #[test]
 fn parent_cancellation_cancels_children() {
@@ -61,8 +61,8 @@ fn parent_cancellation_cancels_children() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_taskgroup_cancel_during_exit ("cancel during cleanup"): the body has returned and the
-// group is waiting for its children when the parent is cancelled: the children are cancelled.
+// test_taskgroup_22 ("cancel during cleanup"): the body has returned and the group is waiting
+// for its children when the parent is cancelled: the children are cancelled.
 #[test]
 fn parent_cancelled_while_joining_cancels_children() {
     let lp = paused();
@@ -89,8 +89,8 @@ fn parent_cancelled_while_joining_cancels_children() {
     .unwrap();
 }
 
-// test_taskgroup_create_task_after_abort ("TaskGroup is shutting down"): once a child failed, a
-// new task is refused with a typed error, and its future is dropped unpolled.
+// asyncio's create_task RuntimeError("... is finished") (taskgroups.py): once a failed group
+// has finished, a new task is refused with a typed error and its future dropped unpolled.
 #[test]
 fn create_task_after_failure_is_refused() {
     let lp = paused();
@@ -116,7 +116,7 @@ fn create_task_after_failure_is_refused() {
     assert_eq!(refused, CreateTaskError::Finished);
 }
 
-// test_taskgroup_create_task_while_aborting: during the abort (children still being cancelled),
+// asyncio's create_task RuntimeError("... is shutting down") (taskgroups.py): during the abort,
 // create_task from a child's cleanup path is refused as ShuttingDown.
 #[test]
 fn create_task_while_aborting_is_shutting_down() {
@@ -156,8 +156,7 @@ fn create_task_while_aborting_is_shutting_down() {
     assert_eq!(*seen.lock().unwrap(), Some(CreateTaskError::ShuttingDown));
 }
 
-// test_taskgroup_finished: after the group completed normally, create_task is refused as
-// "finished".
+// asyncio's create_task RuntimeError("... is finished"): after the group completed normally.
 #[test]
 fn create_task_after_finish_is_refused() {
     let lp = paused();
@@ -176,8 +175,8 @@ fn create_task_after_finish_is_refused() {
     assert_eq!(refused, CreateTaskError::Finished);
 }
 
-// No task outlives its group: dropping the group future mid-body (the parent's cancellation
-// from a race) cancels the children, which never resume.
+// test_taskgroup_11/12 (the parent cancelled mid-body; here by a race dropping the group): no
+// task outlives its group; the children never resume.
 #[test]
 fn dropped_group_leaves_no_child_running() {
     let lp = paused();
@@ -208,8 +207,8 @@ fn dropped_group_leaves_no_child_running() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_timeout_taskgroup: a timeout around a group drops the group at the deadline; its
-// children are cancelled and the caller gets TimeoutError.
+// test_timeouts.py test_timeout_taskgroup (without its crash in cleanup, which a Rust drop
+// cannot do): a timeout around a group drops it; its children are cancelled; TimeoutError.
 #[test]
 fn timeout_around_group_cancels_children() {
     let lp = paused();
@@ -240,9 +239,9 @@ fn timeout_around_group_cancels_children() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_taskgroup_uncancel / test_cancellation_after_child_error: the group's abort does not
-// cancel the parent task itself (asyncio uncancels it): the parent goes on after the group
-// with no cancellation pending.
+// taskgroups.py's `_parent_cancel_requested` + uncancel (test_taskgroup_04's `NUM += 10` is not
+// reached only because the ExceptionGroup propagates): the abort does not leave the parent task
+// cancelled; it goes on after the group with no cancellation pending.
 #[test]
 fn parent_goes_on_after_a_failed_group() {
     let lp = paused();

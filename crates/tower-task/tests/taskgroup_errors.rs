@@ -30,8 +30,7 @@ fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
-// test_taskgroup_05 / test_children_cancel_on_error: a failing child cancels its siblings,
-// which are dropped without resuming.
+// test_taskgroup_04: a failing child cancels its siblings, which are dropped without resuming.
 #[test]
 fn failing_child_cancels_siblings() {
     let lp = paused();
@@ -61,7 +60,7 @@ fn failing_child_cancels_siblings() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_taskgroup_06 / test_cancel_children_on_child_error: the body is cancelled (dropped) too.
+// test_cancel_children_on_child_error (runner_cancel): the body is cancelled (dropped) too.
 #[test]
 fn failing_child_cancels_the_body() {
     let lp = paused();
@@ -85,8 +84,9 @@ fn failing_child_cancels_the_body() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_taskgroup_07/08 (several children raising): children failing in the same loop iteration
-// are all collected (the abort happens when the parent next runs, as asyncio's done callbacks).
+// test_cancel_children_on_child_error (three foo1 raising together): children failing in the
+// same loop iteration are all collected (the abort happens when the parent next runs, as with
+// asyncio's done callbacks).
 #[test]
 fn simultaneous_failures_are_all_collected() {
     let lp = paused();
@@ -144,8 +144,9 @@ fn body_error_cancels_children() {
     assert_eq!(r.unwrap_err().errors, [Failure::Body("ZeroDivisionError")]);
 }
 
-// test_taskgroup_16 / "child and parent fail together": an eager child fails inside
-// create_task and the body then fails too; both are reported, the child's first.
+// test_taskgroup_19 (child and body fail together): there the body raises in its `finally`
+// while being cancelled; a dropped Rust body cannot fail, so here an eager child fails inside
+// create_task and the body then returns Err in the same poll. Both are reported, child first.
 #[test]
 fn child_and_body_failing_together_are_both_reported() {
     let lp = paused();
@@ -162,8 +163,8 @@ fn child_and_body_failing_together_are_both_reported() {
     );
 }
 
-// test_taskgroup_panic (BaseException in a child): a panicking child fails the group with its
-// message, and its own handle reports the panic.
+// test_taskgroup_21a (a BaseException in a child; here a panic): the group fails with the
+// panic's message, and the child's own handle reports the panic.
 #[test]
 fn panicking_child_is_collected() {
     let lp = paused();
@@ -192,7 +193,7 @@ fn panicking_child_is_collected() {
     assert!(child.unwrap_err().is_panic());
 }
 
-// A failed child's handle gives Ok(None): its error went to the group.
+// No CPython counterpart: a failed child's handle gives Ok(None); its error went to the group.
 #[test]
 fn failed_child_handle_gives_none() {
     let lp = paused();
@@ -209,7 +210,7 @@ fn failed_child_handle_gives_none() {
     .unwrap();
 }
 
-// The ExceptionGroup message lists every failure.
+// No CPython counterpart: the ExceptionGroup-like message lists every failure.
 #[test]
 fn error_group_displays_every_failure() {
     let e = TaskGroupError {

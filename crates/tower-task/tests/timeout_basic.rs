@@ -36,7 +36,7 @@ fn expires_when_body_outlives_deadline() {
     assert_eq!(r.map(|_| ()), Err(TimeoutError));
 }
 
-// test_timeout_not_triggered: a body finishing first gives its value.
+// test_timeout_not_called: a body finishing first gives its value.
 #[test]
 fn body_finishing_first_gives_its_value() {
     let lp = paused();
@@ -49,7 +49,8 @@ fn body_finishing_first_gives_its_value() {
     assert_eq!(r, Ok(42));
 }
 
-// test_timeout_basic + "cancellation is drop": the body is dropped before the timeout returns.
+// test_waiter_cancelled ("cancellation is drop"): the body is dropped before the timeout
+// returns.
 #[test]
 fn expiry_drops_the_body_before_returning() {
     let lp = paused();
@@ -71,8 +72,7 @@ fn expiry_drops_the_body_before_returning() {
     assert!(dropped.get());
 }
 
-// test_timeout_zero / test_timeout_in_the_past_sleep: a deadline in the past cancels the body at
-// its first suspension.
+// test_timeout_zero: a zero deadline cancels the body at its first suspension.
 #[test]
 fn past_deadline_cancels_at_first_suspension() {
     let lp = paused();
@@ -88,8 +88,9 @@ fn past_deadline_cancels_at_first_suspension() {
     assert!(!resumed.get());
 }
 
-// test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero: a body that never suspends
-// completes even with a zero deadline (asyncio delivers the cancellation only at an await).
+// No CPython test of its own: asyncio delivers a timeout's cancellation only at an await, so a
+// block with none completes even with a zero deadline (what makes
+// test_wait_for_timeout_less_then_0_or_0_future_done give the value).
 #[test]
 fn body_that_never_suspends_completes_despite_past_deadline() {
     let lp = paused();
@@ -109,7 +110,7 @@ fn timeout_at_none_never_expires() {
     assert!(r.is_ok());
 }
 
-// test_timeout_at: an absolute deadline on the loop's clock.
+// test_timeout_at_basic: an absolute deadline on the loop's clock.
 #[test]
 fn timeout_at_absolute_deadline_expires() {
     let lp = paused();
@@ -122,8 +123,8 @@ fn timeout_at_absolute_deadline_expires() {
     assert!(r.is_err());
 }
 
-// test_timeout_when / test_timeout_reschedule: when() reports the deadline; reschedule later lets
-// a body finish that would otherwise have expired.
+// test_reschedule: when() reports the deadline; rescheduling later lets a body finish that
+// would otherwise have expired.
 #[test]
 fn reschedule_later_lets_body_finish() {
     let lp = paused();
@@ -142,8 +143,7 @@ fn reschedule_later_lets_body_finish() {
     assert!(r.is_ok());
 }
 
-// test_timeout_reschedule (earlier): moving the deadline earlier expires a body that would
-// otherwise have finished.
+// test_reschedule (moved earlier): a body that would have finished expires.
 #[test]
 fn reschedule_earlier_expires_body() {
     let lp = paused();
@@ -160,7 +160,7 @@ fn reschedule_earlier_expires_body() {
     assert!(r.is_err());
 }
 
-// test_timeout_disabled via reschedule(None): the deadline is removed.
+// test_reschedule (reschedule(None)): the deadline is removed.
 #[test]
 fn reschedule_none_disables_deadline() {
     let lp = paused();
@@ -175,7 +175,7 @@ fn reschedule_none_disables_deadline() {
     assert!(r.is_ok());
 }
 
-// test_timeout_reschedule after a first poll: the pending timer entry is moved, not duplicated.
+// test_reschedule (while pending): the registered timer entry is moved, not duplicated.
 #[test]
 fn reschedule_between_polls_moves_the_timer() {
     let lp = paused();
@@ -199,7 +199,7 @@ fn reschedule_between_polls_moves_the_timer() {
     assert_eq!(lp.pending_timers(), 0);
 }
 
-// test_timeout_expired: expired() is false before, true after the deadline.
+// test_timeout_basic (cm.expired()): false before, true after the deadline.
 #[test]
 fn expired_reports_the_deadline() {
     let lp = paused();
@@ -213,7 +213,7 @@ fn expired_reports_the_deadline() {
     .unwrap();
 }
 
-// Dropping a timeout cancels its timer entry (no leak of 10^6 dead entries).
+// No CPython counterpart: dropping a timeout cancels its timer entry (no leak of dead entries).
 #[test]
 fn dropping_cancels_the_timer_entry() {
     let lp = paused();
@@ -230,4 +230,46 @@ fn dropping_cancels_the_timer_entry() {
     })
     .unwrap();
     assert_eq!(lp.pending_timers(), 0);
+}
+
+// test_timeout_zero_sleep_zero: a zero deadline and a body that suspends once (sleep(0)):
+// TimeoutError.
+#[test]
+fn zero_deadline_and_one_yield_times_out() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(timeout(Duration::ZERO, tower_coro::yield_now()))
+        .unwrap();
+    assert_eq!(r, Err(TimeoutError));
+}
+
+// test_timeout_in_the_past_sleep_zero: a deadline in the past and one yield: TimeoutError.
+#[test]
+fn past_deadline_and_one_yield_times_out() {
+    let lp = paused();
+    lp.advance(secs(100));
+    let r = lp
+        .run_until_complete(async {
+            let past = get_running_loop().unwrap().time() - secs(11);
+            timeout_at(past, tower_coro::yield_now()).await
+        })
+        .unwrap();
+    assert_eq!(r, Err(TimeoutError));
+}
+
+// test_outer_task_is_not_cancelled: the task that ran an expired timeout is not cancelled.
+#[test]
+fn outer_task_is_not_cancelled() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let t = tower_task::spawn(async {
+            timeout(Duration::from_millis(1), tower_task::sleep(secs(10)))
+                .await
+                .is_err()
+        });
+        let probe = t.task_ref().clone();
+        assert!(t.await.unwrap());
+        assert!(probe.done() && !probe.cancelled());
+    })
+    .unwrap();
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use tower_loop::{EventLoop, Timer};
+use tower_loop::{EventLoop, Timer, get_running_loop};
 use tower_task::error::TimeoutError;
-use tower_task::timeout;
+use tower_task::{timeout, timeout_at};
 
 fn paused() -> EventLoop {
     EventLoop::builder().paused_clock().build().unwrap()
@@ -16,8 +16,8 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-// test_nested_timeouts (inner shorter): the inner timeout reports; the outer body goes on and
-// the outer timeout does not fire.
+// test_nested_timeouts_loop_busy (first half): the inner timeout reports; the outer body goes
+// on and the outer timeout does not fire.
 #[test]
 fn inner_expires_first_reports_to_inner_level() {
     let lp = paused();
@@ -31,8 +31,8 @@ fn inner_expires_first_reports_to_inner_level() {
     assert_eq!(r, Ok("outer body went on"));
 }
 
-// test_nested_timeouts (outer shorter): the outer timeout reports; the inner never completes
-// (it is dropped with the outer body).
+// test_nested_timeouts ("only the topmost context manager should raise TimeoutError"), outer
+// shorter: the outer reports; the inner is dropped with the outer body.
 #[test]
 fn outer_expires_first_reports_to_outer_level() {
     let lp = paused();
@@ -73,7 +73,7 @@ fn both_expired_outer_reports() {
     assert!(!inner_reported);
 }
 
-// Three levels, middle one shortest: only the middle one reports.
+// No CPython counterpart: three levels, the middle one shortest: only the middle one reports.
 #[test]
 fn middle_of_three_reports() {
     let lp = paused();
@@ -87,4 +87,24 @@ fn middle_of_three_reports() {
         }))
         .unwrap();
     assert_eq!(r, Ok(Err(TimeoutError)));
+}
+
+// test_nested_timeouts: both with the same deadline: only the topmost one reports.
+#[test]
+fn same_deadline_topmost_reports() {
+    let lp = paused();
+    let mut inner_reported = false;
+    let r = lp
+        .run_until_complete(async {
+            let deadline = get_running_loop().unwrap().time() + Duration::from_millis(10);
+            timeout_at(deadline, async {
+                let inner = timeout_at(deadline, Timer::after(secs(10))).await;
+                inner_reported = true;
+                inner
+            })
+            .await
+        })
+        .unwrap();
+    assert_eq!(r.map(|_| ()), Err(TimeoutError));
+    assert!(!inner_reported);
 }

@@ -15,7 +15,7 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-// test_timeout_reschedule: the body moves its own deadline later and finishes.
+// test_reschedule (from inside the block): the body moves its deadline later and finishes.
 #[test]
 fn body_reschedules_later_and_finishes() {
     let lp = paused();
@@ -29,7 +29,7 @@ fn body_reschedules_later_and_finishes() {
     assert_eq!(r, Ok("finished"));
 }
 
-// test_timeout_reschedule (earlier, from inside): the body shortens its deadline and expires.
+// test_reschedule (earlier, from inside): the body shortens its deadline and expires.
 #[test]
 fn body_reschedules_earlier_and_expires() {
     let lp = paused();
@@ -42,7 +42,7 @@ fn body_reschedules_earlier_and_expires() {
     assert_eq!(r, Err(TimeoutError));
 }
 
-// test_timeout_disabled + reschedule: a scope entered with no deadline gets one later.
+// test_timeout_disabled + test_reschedule: a scope entered with no deadline gets one later.
 #[test]
 fn none_then_deadline_expires() {
     let lp = paused();
@@ -57,7 +57,7 @@ fn none_then_deadline_expires() {
     assert_eq!(r, Err(TimeoutError));
 }
 
-// test_timeout_reschedule(None): the deadline is removed from inside.
+// test_reschedule (reschedule(None)): the deadline is removed from inside.
 #[test]
 fn reschedule_none_from_inside_disables() {
     let lp = paused();
@@ -71,7 +71,8 @@ fn reschedule_none_from_inside_disables() {
     assert_eq!(r, Ok(7));
 }
 
-// A reschedule from outside the body (a loop callback) wakes the scope and takes effect.
+// test_reschedule (from another task; here a loop callback): it wakes the scope and takes
+// effect.
 #[test]
 fn reschedule_from_a_callback_wakes_the_scope() {
     let lp = paused();
@@ -89,7 +90,8 @@ fn reschedule_from_a_callback_wakes_the_scope() {
     assert!(r.is_err());
 }
 
-// test_timeout_expired / test_timeout_not_expired: the handle outlives the scope and reports.
+// test_timeout_basic / test_timeout_not_called (cm.expired() after the block): the handle
+// outlives the scope and reports.
 #[test]
 fn handle_reports_expired_after_the_scope() {
     let lp = paused();
@@ -111,14 +113,15 @@ fn handle_reports_expired_after_the_scope() {
         assert!(r.is_ok());
         let cm = kept.unwrap();
         assert!(!cm.expired());
-        // test_timeout_reschedule after exit: nothing left to move; no effect, no panic.
+        // test_timeout_finished: rescheduling after exit; asyncio raises RuntimeError, here it is
+        // a no-op.
         cm.reschedule(Some(cm.now()));
         assert!(!cm.expired());
     })
     .unwrap();
 }
 
-// test_timeout_at: an absolute deadline through timeout_scope_at; when() reports it.
+// test_timeout_at_basic: an absolute deadline through timeout_scope_at; when() reports it.
 #[test]
 fn scope_at_reports_when_and_expires() {
     let lp = paused();
@@ -133,4 +136,24 @@ fn scope_at_reports_when_and_expires() {
         })
         .unwrap();
     assert_eq!(r, Err(TimeoutError));
+}
+
+// test_foreign_cancel_doesnt_timeout_if_not_expired: the task running the scope is cancelled
+// before the deadline: the scope is dropped, and it reports not expired.
+#[test]
+fn foreign_cancel_is_not_a_timeout() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = tower_task::spawn(timeout_scope(Some(secs(10)), move |cm| {
+            tx.send(cm).unwrap();
+            Timer::after(secs(100))
+        }));
+        tower_task::sleep(secs(1)).await;
+        t.cancel(None);
+        assert!(t.await.unwrap_err().is_cancelled());
+        let cm = rx.recv().unwrap();
+        assert!(!cm.expired());
+    })
+    .unwrap();
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tower_loop::{EventLoop, Timer};
 use tower_task::error::TimeoutError;
-use tower_task::wait_for;
+use tower_task::{sleep, spawn, wait_for, wait_for_task};
 
 fn paused() -> EventLoop {
     EventLoop::builder().paused_clock().build().unwrap()
@@ -100,8 +100,7 @@ fn drops_inner_on_expiry_before_returning() {
     assert!(!resumed.get());
 }
 
-// test_wait_for_with_global_loop / test_wait_for_blocking: the value of a successful wait is
-// returned and the inner future is dropped with it (no lingering timer).
+// test_wait_for_blocking: the value of a successful wait is returned, and no timer is left.
 #[test]
 fn success_leaves_no_timer_behind() {
     let lp = paused();
@@ -112,8 +111,8 @@ fn success_leaves_no_timer_behind() {
     assert_eq!(lp.pending_timers(), 0);
 }
 
-// test_wait_for_cancellation_race_condition: cancelling the waiter (dropping the wait_for)
-// drops the inner future too.
+// test_cancel_wait_for: cancelling the waiter (dropping the wait_for) drops the inner future
+// too.
 #[test]
 fn dropping_wait_for_drops_inner() {
     let lp = paused();
@@ -136,4 +135,86 @@ fn dropping_wait_for_drops_inner() {
     })
     .unwrap();
     assert!(dropped.get());
+}
+
+// test_wait_for: waiting for a *task* with asyncio's semantics — on timeout the task is
+// cancelled (its future dropped, `foo_running` back to false).
+#[test]
+fn wait_for_task_cancels_the_task_on_timeout() {
+    let lp = paused();
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r2 = running.clone();
+    lp.run_until_complete(async move {
+        struct Running(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let t = spawn(async move {
+            r2.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _running = Running(r2);
+            sleep(secs(3600)).await;
+            "done"
+        });
+        let probe = t.task_ref().clone();
+        let r = wait_for_task(t, Duration::from_millis(100)).await;
+        assert_eq!(r.map(|_| ()), Err(TimeoutError));
+        sleep(secs(1)).await;
+        assert!(probe.done() && probe.cancelled());
+    })
+    .unwrap();
+    assert!(!running.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+// test_cancel_wait_for (Python issue #23219): cancelling the wait also cancels the task.
+#[test]
+fn cancelling_wait_for_task_cancels_the_task() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let task = spawn(tower_coro::pending::<()>());
+        let probe = task.task_ref().clone();
+        let wait = spawn(wait_for_task(task, secs(60)));
+        sleep(secs(1)).await;
+        wait.cancel(None);
+        assert!(wait.await.unwrap_err().is_cancelled());
+        sleep(secs(1)).await;
+        assert!(probe.cancelled());
+    })
+    .unwrap();
+}
+
+// WaitForShieldTests.test_shielded_timeout: plain wait_for on a task only detaches it on
+// timeout (a dropped handle detaches), so the task runs on to completion, as a shielded task
+// does in asyncio.
+#[test]
+fn wait_for_on_a_task_detaches_it_on_timeout() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let task = spawn(async {
+            sleep(secs(1)).await;
+            "done"
+        });
+        let probe = task.task_ref().clone();
+        let r = wait_for(task, Duration::from_millis(10)).await;
+        assert!(r.is_err());
+        assert!(!probe.done() && !probe.cancelled());
+        sleep(secs(2)).await;
+        assert!(probe.done() && !probe.cancelled());
+    })
+    .unwrap();
+}
+
+// test_wait_for_blocking / test_wait_for_issue86296: a finished task waited for gives its value.
+#[test]
+fn wait_for_task_gives_the_value_of_a_finished_task() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(async {
+            let t = spawn(async { "done" });
+            sleep(secs(1)).await;
+            wait_for_task(t, Duration::ZERO).await
+        })
+        .unwrap();
+    assert_eq!(r.unwrap().unwrap(), "done");
 }

@@ -20,6 +20,8 @@ use pin_project_lite::pin_project;
 use tower_loop::Timer;
 
 use super::error::TimeoutError;
+use crate::error::TaskError;
+use crate::{Task, TaskRef};
 
 /// Runs `fut` with a deadline `delay` from now; at the deadline `fut` is dropped and the result
 /// is `Err(TimeoutError)` (asyncio's `async with asyncio.timeout(delay)`).
@@ -106,8 +108,11 @@ pub fn timeout_at<F: IntoFuture>(
 /// [`Timeout`] future as [`timeout`], arguments in asyncio's order.
 ///
 /// As in asyncio 3.12, `wait_for` is "`timeout` around one await": `fut` runs in the caller's
-/// task (spawn it first, and pass the task, to let it run on after a timeout — dropping a task
-/// handle detaches it).
+/// task. Given a [`Task`], expiry drops the handle, which *detaches* the task (it runs on, as a
+/// shielded task does in asyncio); [`wait_for_task`] cancels it instead, as asyncio's `wait_for`
+/// does. Unlike asyncio's special case for `timeout <= 0`, a zero timeout still polls `fut` once:
+/// a ready future or finished task gives its value (as in asyncio), and a future that does not
+/// complete in that poll is dropped (asyncio would not start a coroutine at all).
 ///
 /// # Cancel safety
 ///
@@ -131,6 +136,106 @@ pub fn timeout_at<F: IntoFuture>(
 pub fn wait_for<F: IntoFuture>(fut: F, timeout: Duration) -> Timeout<F::IntoFuture> {
     self::timeout(timeout, fut)
 }
+
+/// Waits for a *task* for at most `timeout`, cancelling it on expiry — and if the wait itself is
+/// dropped — as asyncio's `wait_for(task, timeout)` does (`test_wait_for`, and Python issue
+/// #23219: cancelling the wait cancels the task).
+///
+/// [`wait_for`] given a [`Task`] only drops the handle on expiry, which *detaches* the task (the
+/// tower's rule: a dropped handle detaches); use this to get asyncio's cancellation instead.
+/// The output is the task's own outcome inside the timeout's: `Ok(Ok(v))`, `Ok(Err(TaskError))`
+/// if the task was cancelled or panicked meanwhile, `Err(TimeoutError)` on expiry.
+///
+/// # Cancel safety
+///
+/// On expiry, or if the returned future is dropped, the task is cancelled (`TaskRef::cancel`):
+/// its future is dropped at its next poll. A task already done is left as it is.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_loop::EventLoop;
+/// use tower_task::{sleep, spawn, wait_for_task};
+///
+/// let lp = EventLoop::builder().paused_clock().build().unwrap();
+/// lp.run_until_complete(async {
+///     let t = spawn(async { sleep(Duration::from_secs(60)).await });
+///     let probe = t.task_ref().clone();
+///     assert!(wait_for_task(t, Duration::from_secs(1)).await.is_err());
+///     sleep(Duration::from_secs(1)).await;
+///     assert!(probe.cancelled());
+/// })
+/// .unwrap();
+/// ```
+pub fn wait_for_task<T>(task: Task<T>, timeout: Duration) -> Timeout<CancelOnDrop<T>> {
+    self::timeout(timeout, CancelOnDrop { task })
+}
+
+/// A task handle that cancels its task if dropped before the task is done (asyncio's awaiting
+/// side of cancellation: a cancelled awaiter cancels what it awaits). Made by
+/// [`wait_for_task`], or `CancelOnDrop::from(task)`. Awaiting it gives the task's outcome.
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the task unless the task is done.
+///
+/// ```
+/// use tower_loop::EventLoop;
+/// use tower_task::{spawn, CancelOnDrop};
+///
+/// let lp = EventLoop::new().unwrap();
+/// let v = lp.run_until_complete(async { CancelOnDrop::from(spawn(async { 2 })).await });
+/// assert_eq!(v.unwrap().unwrap(), 2);
+/// ```
+#[must_use = "dropping it cancels the task; await it to get the output"]
+pub struct CancelOnDrop<T> {
+    /// The task.
+    task: Task<T>,
+}
+
+impl<T> fmt::Debug for CancelOnDrop<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelOnDrop")
+            .field("task", &self.task)
+            .finish()
+    }
+}
+
+impl<T> From<Task<T>> for CancelOnDrop<T> {
+    fn from(task: Task<T>) -> Self {
+        CancelOnDrop { task }
+    }
+}
+
+impl<T> CancelOnDrop<T> {
+    /// The task's untyped handle.
+    pub fn task_ref(&self) -> &TaskRef {
+        self.task.task_ref()
+    }
+}
+
+impl<T> Future for CancelOnDrop<T> {
+    type Output = Result<T, TaskError>;
+
+    /// # Panics
+    ///
+    /// If polled again after it completed.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx)
+    }
+}
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        if !self.task.done() {
+            self.task.cancel(Some(WAIT_CANCEL_MSG));
+        }
+    }
+}
+
+/// Message given to a task cancelled by [`wait_for_task`].
+const WAIT_CANCEL_MSG: &str = "wait_for timed out or was cancelled";
 
 pin_project! {
     /// A future with a deadline: [`timeout`], [`timeout_at`], [`wait_for`] (asyncio's
