@@ -30,8 +30,7 @@ fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
-// test_gather / GatherTestsBase.test_result: results in input order, whatever the completion
-// order.
+// test_gather / GatherTestsBase: results in input order, whatever the completion order.
 #[test]
 fn results_in_input_order() {
     let lp = paused();
@@ -47,7 +46,7 @@ fn results_in_input_order() {
     assert_eq!(out.unwrap(), [5, 1, 3, 2, 4]);
 }
 
-// test_gather_empty / test_constructor_empty_sequence: nothing to gather, an empty list.
+// GatherTestsBase.test_constructor_empty_sequence: nothing to gather, an empty list.
 #[test]
 fn empty_input_gives_empty_list() {
     let lp = paused();
@@ -78,8 +77,8 @@ fn settled_returns_every_outcome() {
     assert_eq!(*out[2].as_ref().unwrap(), 2);
 }
 
-// GatherTestsBase.test_return_exceptions with errors as values: try_gather-settled is
-// gather_settled of Results: Errs are kept, in order.
+// GatherTestsBase.test_return_exceptions with errors as values: gather_settled of futures
+// returning Result keeps each Err in its place.
 #[test]
 fn settled_keeps_err_values() {
     let lp = paused();
@@ -125,7 +124,8 @@ fn first_error_returned_others_not_cancelled() {
     assert!(finished.load(Ordering::SeqCst), "the other task ran on");
 }
 
-// test_gather with a panicking child: gather returns the task error.
+// GatherTestsBase.test_one_exception with a panic (a raised exception): gather returns the
+// task error.
 #[test]
 fn panic_ends_gather_with_task_error() {
     let lp = paused();
@@ -144,8 +144,8 @@ fn panic_ends_gather_with_task_error() {
     assert!(r.unwrap_err().is_panic());
 }
 
-// test_cancel_gather / GatherTestsBase.test_cancel: cancelling the gather (dropping it) cancels
-// every child still running.
+// test_cancel_gather_1/2: cancelling the gather (here: the task awaiting it) cancels every
+// child still running.
 #[test]
 fn dropping_gather_cancels_children() {
     let lp = paused();
@@ -170,7 +170,7 @@ fn dropping_gather_cancels_children() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// try_gather: all Ok gives the values in input order.
+// GatherTestsBase (try_gather, every child Ok): the values in input order.
 #[test]
 fn try_gather_all_ok() {
     let lp = paused();

@@ -35,8 +35,8 @@ fn gives_inner_result() {
     assert_eq!(r.unwrap(), 42);
 }
 
-// test_shield_effect: cancelling the outer task (the shield's awaiter) does not cancel the
-// inner; the outer still sees its cancellation.
+// test_shield_effect / test_shield_cancel_outer: cancelling the outer task (the shield's
+// awaiter) does not cancel the inner; the outer still sees its cancellation.
 #[test]
 fn inner_survives_outer_cancellation() {
     let lp = paused();
@@ -80,8 +80,7 @@ fn without_shield_inner_is_cancelled() {
     assert!(!finished.load(Ordering::SeqCst));
 }
 
-// test_shield_exception / test_shield_cancel_inner: cancelling the inner task itself does reach
-// the awaiter.
+// test_shield_cancel_inner: cancelling the inner task itself does reach the awaiter.
 #[test]
 fn inner_cancellation_reaches_the_awaiter() {
     let lp = paused();
@@ -98,7 +97,7 @@ fn inner_cancellation_reaches_the_awaiter() {
     assert!(r.unwrap_err().is_cancelled());
 }
 
-// test_shield_shortcut / a task shielded as it is.
+// test_shield_shortcut: a task is shielded as it is.
 #[test]
 fn shields_an_existing_task() {
     let lp = paused();

@@ -69,7 +69,8 @@ fn first_completed_returns_after_one() {
     .unwrap();
 }
 
-// test_wait_first_exception: returns as soon as one task raises (panics).
+// test_wait_first_exception_in_wait: returns as soon as one task raises (here: panics) while
+// waiting; a task that merely finished first does not end a FIRST_EXCEPTION wait.
 #[test]
 fn first_exception_returns_on_a_panic() {
     let lp = paused();
@@ -97,8 +98,8 @@ fn first_exception_returns_on_a_panic() {
     .unwrap();
 }
 
-// test_wait_first_exception_in_wait / without any exception: FIRST_EXCEPTION behaves as
-// ALL_COMPLETED.
+// asyncio's wait docs (FIRST_EXCEPTION with no exception is ALL_COMPLETED); the shape of
+// test_wait_with_exception without the exception.
 #[test]
 fn first_exception_without_exception_waits_for_all() {
     let lp = paused();
@@ -135,7 +136,7 @@ fn timeout_returns_partial_split() {
     .unwrap();
 }
 
-// test_wait_first_completed with timeout: the timeout comes first.
+// test_wait_with_timeout (FIRST_COMPLETED, the timeout first): nothing done, nothing cancelled.
 #[test]
 fn first_completed_with_timeout_may_return_nothing_done() {
     let lp = paused();
@@ -149,7 +150,7 @@ fn first_completed_with_timeout_may_return_nothing_done() {
     .unwrap();
 }
 
-// test_wait_really_done: tasks already done return at once.
+// test_wait ("doing it again should take no time"): tasks already done return at once.
 #[test]
 fn already_done_tasks_return_at_once() {
     let lp = paused();
@@ -160,6 +161,26 @@ fn already_done_tasks_return_at_once() {
         let (done, pending) = wait(vec![t], ReturnWhen::FirstCompleted, None).await;
         assert_eq!(values(done), [0]);
         assert!(pending.is_empty());
+    })
+    .unwrap();
+}
+
+// test_wait_first_exception: a task that has already raised ends a FIRST_EXCEPTION wait at once.
+#[test]
+fn first_exception_already_raised_returns_at_once() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let bad = spawn(async {
+            if true {
+                panic!("err");
+            }
+            0
+        });
+        sleep(secs(1)).await;
+        assert!(bad.done());
+        let (done, pending) = wait(vec![bad, sleeper(10)], ReturnWhen::FirstException, None).await;
+        assert_eq!((done.len(), pending.len()), (1, 1));
+        pending[0].cancel(None);
     })
     .unwrap();
 }
