@@ -68,12 +68,15 @@ pub(crate) struct Core {
     pub(crate) since_poll: Cell<usize>,
     /// Signal handlers and the self-pipe.
     pub(crate) signals: RefCell<SignalState>,
+    /// [`EventLoop::on_close`] hooks, run once, in registration order, when the loop closes.
+    pub(crate) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
 }
 
 impl Core {
     /// Releases everything the loop holds (close and drop): remote work, ready work, timers,
     /// registrations. Items are dropped after every borrow is released.
     fn release(&self) {
+        self.run_close_hooks();
         self.shared.closed.store(true, Ordering::Release);
         self.shared.injector.close();
         let mut remote = Vec::new();
@@ -91,6 +94,27 @@ impl Core {
         drop(ws);
         let handler = self.handler.borrow_mut().take();
         drop(handler);
+    }
+}
+
+impl Core {
+    /// Runs the `on_close` hooks (each once; a hook may register another, which runs too). A
+    /// hook that panics is reported to the default exception handler and the rest still run.
+    fn run_close_hooks(&self) {
+        loop {
+            let hooks = std::mem::take(&mut *self.close_hooks.borrow_mut());
+            if hooks.is_empty() {
+                return;
+            }
+            for hook in hooks {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(hook)) {
+                    let mut ctx = ExceptionContext::new("an on_close hook panicked");
+                    ctx.kind = ContextKind::Panic;
+                    ctx.payload = Some(payload);
+                    default_handler(&ctx);
+                }
+            }
+        }
     }
 }
 
@@ -168,6 +192,7 @@ impl Builder {
             more_work: Cell::new(false),
             since_poll: Cell::new(0),
             signals: RefCell::new(SignalState::default()),
+            close_hooks: RefCell::new(Vec::new()),
         };
         core.debug.enabled.set(self.debug);
         let core = Rc::new(core);
@@ -423,6 +448,30 @@ impl EventLoop {
     /// Whether a `run_*` call is in progress.
     pub fn is_running(&self) -> bool {
         self.core.running.get()
+    }
+
+    /// Registers `hook` to run when the loop closes (by [`close`](Self::close), or when the last
+    /// `EventLoop` clone is dropped unclosed), before its pending work is dropped — the place for
+    /// a higher tier to release what it keeps per loop (tasks, executors). Hooks run once, in
+    /// registration order; on an already closed loop, `hook` runs at once.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// lp.on_close(move || flag.set(true));
+    /// lp.close().unwrap();
+    /// assert!(ran.get());
+    /// ```
+    pub fn on_close<F: FnOnce() + 'static>(&self, hook: F) {
+        if self.core.closed.get() {
+            hook();
+        } else {
+            self.core.close_hooks.borrow_mut().push(Box::new(hook));
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
