@@ -1,5 +1,5 @@
-//! Loom model of the wake protocol under `as_completed` (and `gather`, `wait`'s sibling
-//! `FutureSet`): futures completed and woken from other threads while the owner polls are all
+//! Loom model of the wake protocol of `FutureSet`, the engine under `as_completed` and the
+//! gathers: futures completed and woken from other threads while the owner polls are all
 //! yielded, and the owner is never left asleep with a woken future unpolled (no lost wake-up).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release -p tower-task

@@ -1,6 +1,5 @@
 //! `FutureSet`: a set of futures each polled only when its own waker fired (the internal engine
-//! of `as_completed`, `gather`, `wait` and `TaskGroup`; tokio's `IdleNotifiedSet`, asyncio's
-//! done callbacks).
+//! of `as_completed` and the gathers; tokio's `IdleNotifiedSet`, asyncio's done callbacks).
 //!
 //! Each slot owns a boxed future and a waker that, when woken, pushes the slot's index on a
 //! shared ready list and wakes the set's owner. A poll of the set polls only the slots on that
