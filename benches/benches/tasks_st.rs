@@ -286,21 +286,37 @@ fn idle_bytes(which: &str) -> f64 {
 /// Runs `workload:runtime` once (for `valgrind --tool=callgrind`).
 fn profile(spec: &str) {
     let (work, rt) = spec.split_once(':').unwrap_or((spec, "tower"));
+    let iters: usize = std::env::var("TASKS_ST_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     macro_rules! on {
         ($f:ident) => {
             match rt {
                 "tower" => {
                     let lp = tower_loop::EventLoop::new().unwrap();
-                    lp.run_until_complete(tower_w::$f()).unwrap();
+                    for _ in 0..iters {
+                        lp.run_until_complete(tower_w::$f()).unwrap();
+                    }
                 }
                 "tokio" => {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .build()
                         .unwrap();
-                    rt.block_on(tokio_w::$f());
+                    for _ in 0..iters {
+                        rt.block_on(tokio_w::$f());
+                    }
                 }
-                "smol" => smol_block_on(smol_w::$f()),
-                _ => tower_benches::floor::block_on(floor_w::$f()),
+                "smol" => {
+                    for _ in 0..iters {
+                        smol_block_on(smol_w::$f());
+                    }
+                }
+                _ => {
+                    for _ in 0..iters {
+                        tower_benches::floor::block_on(floor_w::$f());
+                    }
+                }
             }
         };
     }
@@ -319,7 +335,7 @@ fn main() {
         println!("{:.0}", idle_bytes(&which));
         return;
     }
-    // TASKS_ST_PROFILE=<workload>:<runtime> runs one workload once, for callgrind.
+    // TASKS_ST_PROFILE=<workload>:<runtime> runs one workload (TASKS_ST_ITERS times), for callgrind.
     if let Ok(spec) = std::env::var("TASKS_ST_PROFILE") {
         profile(&spec);
         return;

@@ -38,3 +38,26 @@ fn ids_increase_in_spawn_order() {
     })
     .unwrap();
 }
+
+// A finished task's record is reused by the next spawn on the thread: nothing of the old task
+// (name, cancellation, callbacks) may leak into the new one.
+#[test]
+fn a_new_task_never_inherits_a_finished_tasks_name_or_cancellation() {
+    let lp = EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        for _ in 0..3 {
+            let t = Builder::new()
+                .name("old")
+                .spawn(tower_coro::pending::<()>())
+                .unwrap();
+            t.cancel(Some("old cancel"));
+            let _ = t.await;
+        }
+        let t = spawn(async { 1 });
+        assert_eq!(&*t.get_name(), format!("Task-{}", t.id()));
+        assert_eq!(t.cancelling(), 0);
+        assert!(!t.cancelled());
+        assert_eq!(t.await.unwrap(), 1);
+    })
+    .unwrap();
+}

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -9,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
-use super::header::TaskRef;
+use super::header::{TaskRef, recycle};
 use super::wrapper::current_id;
 use crate::error::{Cancelled, TaskError};
 
@@ -46,8 +47,8 @@ use crate::error::{Cancelled, TaskError};
 pub struct Task<T> {
     /// The `async-task` handle; `None` once its output was taken.
     raw: Option<FallibleTask<Result<T, TaskError>>>,
-    /// The untyped handle.
-    task: TaskRef,
+    /// The untyped handle; taken (and its header recycled) only in `Drop`.
+    task: ManuallyDrop<TaskRef>,
 }
 
 impl<T> Task<T> {
@@ -55,7 +56,7 @@ impl<T> Task<T> {
     pub(crate) fn new(raw: async_task::Task<Result<T, TaskError>>, task: TaskRef) -> Self {
         Task {
             raw: Some(raw.fallible()),
-            task,
+            task: ManuallyDrop::new(task),
         }
     }
 
@@ -153,6 +154,9 @@ impl<T> Drop for Task<T> {
         if let Some(raw) = self.raw.take() {
             raw.detach();
         }
+        // SAFETY: `task` is not used after this: we are in `drop`.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        recycle(task.header);
     }
 }
 

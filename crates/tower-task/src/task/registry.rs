@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tower_loop::{EventLoop, LoopHandle, get_running_loop};
 
 use super::factory::TaskFactory;
-use super::header::{Header, TaskRef};
+use super::header::{Header, TaskRef, new_header, purge_pool, recycle};
 
 /// Slots of live tasks.
 #[derive(Default)]
@@ -65,7 +65,7 @@ impl Registry {
                 slab.entries.len() - 1
             }
         };
-        let header = Arc::new(make(slot));
+        let header = new_header(make(slot));
         slab.entries[slot] = Some(header.clone());
         header
     }
@@ -82,7 +82,9 @@ impl Registry {
                 None => None,
             }
         };
-        drop(old);
+        if let Some(h) = old {
+            recycle(h);
+        }
     }
 
     /// The registered tasks, in slot order.
@@ -105,6 +107,11 @@ impl Registry {
             }
         }
         self.handle.call_soon_threadsafe(f);
+    }
+
+    /// Whether the loop closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The loop closed: forget every task and wake each one, so that its runnable is scheduled
@@ -136,6 +143,7 @@ struct CloseHook {
 impl Drop for CloseHook {
     fn drop(&mut self) {
         self.registry.close();
+        purge_pool(&self.registry);
         // Forget the closed loop (its handle keeps the poller's fd open).
         let _ = LOOPS.try_with(|loops| {
             if let Ok(mut loops) = loops.try_borrow_mut() {

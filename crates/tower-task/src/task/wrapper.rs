@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::task::{Context, Poll};
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
 use super::header::{
-    Header, ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, TaskRef,
+    Header, ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, TaskRef, recycle,
 };
 use crate::error::{Cancelled, Panicked, TaskError};
 
@@ -74,8 +75,8 @@ impl Drop for CurrentGuard {
 
 /// The user's future and its header.
 pub(crate) struct TaskFuture<F> {
-    /// The task's record.
-    header: Arc<Header>,
+    /// The task's record; taken (and recycled) only in `Drop`.
+    header: ManuallyDrop<Arc<Header>>,
     /// The user's future; `None` once completed or cancelled. Structurally pinned.
     fut: Option<F>,
 }
@@ -84,7 +85,7 @@ impl<F> TaskFuture<F> {
     /// Wraps `fut`.
     pub(crate) fn new(header: Arc<Header>, fut: F) -> Self {
         TaskFuture {
-            header,
+            header: ManuallyDrop::new(header),
             fut: Some(fut),
         }
     }
@@ -101,7 +102,7 @@ impl<F> TaskFuture<F> {
     /// Marks the task done with `state` and schedules its callbacks.
     fn finish(&self, state: u8) {
         TaskRef {
-            header: self.header.clone(),
+            header: Arc::clone(&self.header),
         }
         .finish(state);
     }
@@ -201,5 +202,8 @@ impl<F> Drop for TaskFuture<F> {
             drop(cbs);
         }
         self.header.registry.remove(self.header.slot);
+        // SAFETY: `header` is not used after this: we are in `drop`.
+        let header = unsafe { ManuallyDrop::take(&mut self.header) };
+        recycle(header);
     }
 }
