@@ -13,6 +13,23 @@
 //!
 //! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
 //! that it needs).
+//!
+//! The names a program reaches for first are also here at the top, as `import asyncio` has
+//! them: [`run`], [`sleep`], [`spawn`], [`TaskGroup`], [`timeout`], [`Queue`], [`to_thread`], ...
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let answer = tower_asyncio::run(async {
+//!     let task = tower_asyncio::spawn(async {
+//!         tower_asyncio::sleep(Duration::from_millis(1)).await;
+//!         6 * 7
+//!     });
+//!     task.await.unwrap()
+//! })
+//! .unwrap();
+//! assert_eq!(answer, 42);
+//! ```
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -39,3 +56,24 @@ pub use tower_exec as exec;
 #[cfg(feature = "sync")]
 #[doc(inline)]
 pub use tower_sync as sync;
+
+#[cfg(feature = "loop")]
+#[doc(inline)]
+pub use tower_loop::{EventLoop, get_running_loop};
+
+#[cfg(feature = "task")]
+#[doc(inline)]
+pub use tower_task::{
+    Task, TaskGroup, all_tasks, as_completed, create_task, current_task, gather, run, shield,
+    sleep, spawn, spawn_local, task_tree, timeout, timeout_at, wait, wait_for,
+};
+
+#[cfg(feature = "exec")]
+#[doc(inline)]
+pub use tower_exec::{create_subprocess_exec, create_subprocess_shell, run_in_executor, to_thread};
+
+#[cfg(feature = "sync")]
+#[doc(inline)]
+pub use tower_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue, Semaphore,
+};
