@@ -85,8 +85,8 @@ pub(crate) fn purge_pool(registry: &Arc<Registry>) {
     drop(spares);
 }
 
-/// A task's id: unique within the process, increasing in spawn order (asyncio numbers its
-/// default names the same way: `Task-1`, `Task-2`, ...).
+/// A task's id: unique within the process, increasing in spawn order on each thread (asyncio
+/// numbers its default names the same way: `Task-1`, `Task-2`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub(crate) u64);
 
@@ -417,18 +417,21 @@ impl TaskRef {
                 .push(Box::new(f));
         }
     }
+}
 
-    /// Marks the task done with `state` and schedules its done callbacks on the running loop.
-    pub(crate) fn finish(&self, state: u8) {
-        let h = &*self.header;
-        h.state.store(state, Ordering::SeqCst);
-        if h.has_callbacks.load(Ordering::SeqCst) {
-            let cbs = h.extra().as_mut().map(|e| std::mem::take(&mut e.callbacks));
-            let Some(cbs) = cbs else { return };
-            for cb in cbs {
-                let me = self.clone();
-                h.registry.schedule_callback(move || cb(&me));
-            }
+/// Marks the task of `header` done with `state` and schedules its done callbacks (cloning the
+/// `Arc` only for them).
+pub(crate) fn finish(header: &Arc<Header>, state: u8) {
+    let h = &**header;
+    h.state.store(state, Ordering::SeqCst);
+    if h.has_callbacks.load(Ordering::SeqCst) {
+        let cbs = h.extra().as_mut().map(|e| std::mem::take(&mut e.callbacks));
+        let Some(cbs) = cbs else { return };
+        for cb in cbs {
+            let me = TaskRef {
+                header: header.clone(),
+            };
+            h.registry.schedule_callback(move || cb(&me));
         }
     }
 }

@@ -20,13 +20,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tower_loop::{EventLoop, LoopHandle, get_running_loop};
 
 use super::factory::TaskFactory;
-use super::header::{Header, TaskRef, new_header, purge_pool, recycle};
+use super::header::{Header, TaskRef, new_header, purge_pool};
 
 /// Slots of live tasks.
+///
+/// An entry is the address of a header (`Arc::as_ptr`), not an `Arc`: registering a task
+/// costs no reference count. The invariant that makes the addresses usable: an entry is
+/// present only while the task's future (`TaskFuture`, which owns an `Arc` of the header)
+/// exists, because its `Drop` removes the entry, under the lock, before releasing that `Arc`.
+/// So while the lock is held, every entry points at a live header.
 #[derive(Default)]
 struct Slab {
     /// One entry per slot; `None` is free.
-    entries: Vec<Option<Arc<Header>>>,
+    entries: Vec<Option<usize>>,
     /// Free slots.
     free: Vec<usize>,
 }
@@ -66,34 +72,34 @@ impl Registry {
             }
         };
         let header = new_header(make(slot));
-        slab.entries[slot] = Some(header.clone());
+        slab.entries[slot] = Some(Arc::as_ptr(&header) as usize);
         header
     }
 
     /// Unregisters the task in `slot` (its future was dropped).
     pub(crate) fn remove(&self, slot: usize) {
-        let old = {
-            let mut slab = self.slab();
-            match slab.entries.get_mut(slot).and_then(Option::take) {
-                Some(h) => {
-                    slab.free.push(slot);
-                    Some(h)
-                }
-                None => None,
-            }
-        };
-        if let Some(h) = old {
-            recycle(h);
+        let mut slab = self.slab();
+        if slab.entries.get_mut(slot).and_then(Option::take).is_some() {
+            slab.free.push(slot);
         }
     }
 
     /// The registered tasks, in slot order.
     pub(crate) fn tasks(&self) -> Vec<TaskRef> {
-        self.slab()
-            .entries
+        let slab = self.slab();
+        slab.entries
             .iter()
             .flatten()
-            .map(|h| TaskRef { header: h.clone() })
+            .map(|&addr| {
+                let ptr = addr as *const Header;
+                // SAFETY: the lock is held, so the entry's header is alive (see `Slab`); we
+                // take one more reference to it, which `from_raw` then owns.
+                let header = unsafe {
+                    Arc::increment_strong_count(ptr);
+                    Arc::from_raw(ptr)
+                };
+                TaskRef { header }
+            })
             .collect()
     }
 
@@ -118,13 +124,22 @@ impl Registry {
     /// on the closed loop and dropped with its future. Wakes after the lock is released.
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let entries = std::mem::take(&mut self.slab().entries);
-        let wakers: Vec<_> = entries
-            .iter()
-            .flatten()
-            .filter_map(|h| h.waker.get().cloned())
-            .collect();
-        drop(entries);
+        let wakers: Vec<_> = {
+            let mut slab = self.slab();
+            let wakers = slab
+                .entries
+                .iter()
+                .flatten()
+                .filter_map(|&addr| {
+                    // SAFETY: the lock is held, so the entry's header is alive (see `Slab`).
+                    let header = unsafe { &*(addr as *const Header) };
+                    header.waker.get().cloned()
+                })
+                .collect();
+            slab.entries.clear();
+            slab.free.clear();
+            wakers
+        };
         for w in wakers {
             w.wake();
         }

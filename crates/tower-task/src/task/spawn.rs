@@ -2,6 +2,7 @@
 //! eager tasks. A task is one `async_task` allocation scheduled with the loop's `schedule` (a
 //! push on the loop's ready queue) plus its header.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,8 +15,33 @@ use super::registry::with_loop;
 use super::wrapper::{TaskFuture, current_id};
 use crate::error::SpawnError;
 
-/// The next task id (ids start at 1; 0 means "no task" in atomics).
+/// The next block of task ids (ids start at 1; 0 means "no task" in atomics).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many ids a thread takes from [`NEXT_ID`] at once.
+const ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    /// This thread's block of ids: the next one and the end of the block.
+    static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// A fresh task id: unique in the process, increasing on each thread (one atomic operation
+/// per [`ID_BLOCK`] spawns).
+fn next_id() -> TaskId {
+    let id = IDS.try_with(|ids| {
+        let (next, end) = ids.get();
+        if next < end {
+            ids.set((next + 1, end));
+            next
+        } else {
+            let start = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            ids.set((start + 1, start + ID_BLOCK));
+            start
+        }
+    });
+    TaskId(id.unwrap_or_else(|_| NEXT_ID.fetch_add(1, Ordering::Relaxed)))
+}
 
 /// Spawns `future` as a task on the running loop (asyncio's `create_task`) and schedules it:
 /// it starts in a later loop iteration (or at once, with an eager task factory).
@@ -202,7 +228,7 @@ impl Builder {
             0 => None,
             id => Some(TaskId(id)),
         };
-        let id = TaskId(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        let id = next_id();
         let extra = self.name.map(|n| {
             Box::new(Extra {
                 name: Some(Arc::from(n)),

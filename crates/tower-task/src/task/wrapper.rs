@@ -15,7 +15,8 @@ use std::task::{Context, Poll};
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
 use super::header::{
-    Header, ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, TaskRef, recycle,
+    Header, ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, TaskRef, finish,
+    recycle,
 };
 use crate::error::{Cancelled, Panicked, TaskError};
 
@@ -101,10 +102,7 @@ impl<F> TaskFuture<F> {
 
     /// Marks the task done with `state` and schedules its callbacks.
     fn finish(&self, state: u8) {
-        TaskRef {
-            header: Arc::clone(&self.header),
-        }
-        .finish(state);
+        finish(&self.header, state);
     }
 }
 
