@@ -46,6 +46,13 @@ pub(crate) fn new_header(header: Header) -> Arc<Header> {
 /// task's waker, its name and callbacks) and keeps the allocation for the next spawn on this
 /// thread.
 pub(crate) fn recycle(mut arc: Arc<Header>) {
+    // Only a thread whose pool has room pays for the uniqueness check.
+    let room = POOL
+        .try_with(|p| p.try_borrow().is_ok_and(|p| p.len() < POOL_MAX))
+        .unwrap_or(false);
+    if !room {
+        return;
+    }
     let Some(h) = Arc::get_mut(&mut arc) else {
         return;
     };
