@@ -28,7 +28,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_executor::Executor;
-use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime};
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
 
 const WORKERS: usize = 2;
 const SPAWN_N: usize = 100_000;
@@ -47,7 +49,9 @@ struct Tx<T>(Arc<Slot<T>>);
 struct Rx<T>(Arc<Slot<T>>);
 
 fn oneshot<T>() -> (Tx<T>, Rx<T>) {
-    let s = Arc::new(Slot { state: Mutex::new((None, None)) });
+    let s = Arc::new(Slot {
+        state: Mutex::new((None, None)),
+    });
     (Tx(s.clone()), Rx(s))
 }
 
@@ -86,7 +90,9 @@ macro_rules! workloads {
             use super::*;
 
             pub(super) async fn spawn_many(h: $handle) {
-                let hs: Vec<_> = (0..SPAWN_N).map(|_| h.spawn(async { black_box(1) })).collect();
+                let hs: Vec<_> = (0..SPAWN_N)
+                    .map(|_| h.spawn(async { black_box(1) }))
+                    .collect();
                 for t in hs {
                     let _ = t.await;
                 }
@@ -148,9 +154,19 @@ macro_rules! workloads {
     };
 }
 
-workloads!(tower_w, tower_task::runtime::Handle, |t: tower_task::runtime::JoinHandle<_>| drop(t));
-workloads!(tokio_w, tokio::runtime::Handle, |t: tokio::task::JoinHandle<_>| drop(t));
-workloads!(smol_w, Arc<Executor<'static>>, |t: async_executor::Task<_>| t.detach());
+workloads!(
+    tower_w,
+    tower_task::runtime::Handle,
+    |t: tower_task::runtime::JoinHandle<_>| drop(t)
+);
+workloads!(
+    tokio_w,
+    tokio::runtime::Handle,
+    |t: tokio::task::JoinHandle<_>| drop(t)
+);
+workloads!(smol_w, Arc<Executor<'static>>, |t: async_executor::Task<
+    _,
+>| t.detach());
 
 /// smol's executor on `WORKERS` threads, stopped on drop.
 struct Smol {
@@ -171,7 +187,11 @@ impl Smol {
                 })
             })
             .collect();
-        Smol { ex, stop: Some(tx), threads }
+        Smol {
+            ex,
+            stop: Some(tx),
+            threads,
+        }
     }
 }
 
@@ -233,17 +253,41 @@ fn runtime_mt(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("spawn_mt");
     g.sample_size(10).measurement_time(Duration::from_secs(2));
-    group(&mut g, &tower, &tokio, &smol, tower_w::spawn_many, tokio_w::spawn_many, smol_w::spawn_many);
+    group(
+        &mut g,
+        &tower,
+        &tokio,
+        &smol,
+        tower_w::spawn_many,
+        tokio_w::spawn_many,
+        smol_w::spawn_many,
+    );
     g.finish();
 
     let mut g = c.benchmark_group("yield_mt");
     g.sample_size(10).measurement_time(Duration::from_secs(2));
-    group(&mut g, &tower, &tokio, &smol, tower_w::yield_many, tokio_w::yield_many, smol_w::yield_many);
+    group(
+        &mut g,
+        &tower,
+        &tokio,
+        &smol,
+        tower_w::yield_many,
+        tokio_w::yield_many,
+        smol_w::yield_many,
+    );
     g.finish();
 
     let mut g = c.benchmark_group("ping_pong_mt");
     g.sample_size(10).measurement_time(Duration::from_secs(2));
-    group(&mut g, &tower, &tokio, &smol, tower_w::ping_pong, tokio_w::ping_pong, smol_w::ping_pong);
+    group(
+        &mut g,
+        &tower,
+        &tokio,
+        &smol,
+        tower_w::ping_pong,
+        tokio_w::ping_pong,
+        smol_w::ping_pong,
+    );
     g.finish();
 
     let mut g = c.benchmark_group("chained_spawn_mt");
