@@ -110,3 +110,45 @@ fn two_stealers_and_the_owner() {
         assert_eq!(got, [0, 1, 2, 3]);
     });
 }
+
+#[test]
+fn two_stealers_while_the_owner_pushes() {
+    // The owner keeps pushing (into slots a finished steal freed) while two thieves race: the
+    // single-steal-in-flight rule is what keeps a slot from being overwritten mid-copy.
+    loom::model(|| {
+        let inject = loom::sync::Arc::new(Inject::new());
+        let (local, stealer) = queue::local();
+        for i in 0..3 {
+            local.push_back_or_overflow(i, &inject);
+        }
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let stealer = stealer.clone();
+                thread::spawn(move || {
+                    let (mine, _s) = queue::local();
+                    let mut got = Vec::new();
+                    if let Some(x) = stealer.steal_into(&mine) {
+                        got.push(x);
+                    }
+                    while let Some(x) = mine.pop() {
+                        got.push(x);
+                    }
+                    got
+                })
+            })
+            .collect();
+        for i in 3..5 {
+            local.push_back_or_overflow(i, &inject);
+        }
+        let mut got = Vec::new();
+        for t in thieves {
+            got.extend(t.join().unwrap());
+        }
+        while let Some(x) = local.pop() {
+            got.push(x);
+        }
+        got.extend(drain(&inject));
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+    });
+}
