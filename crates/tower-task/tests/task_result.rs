@@ -84,3 +84,38 @@ fn spawn_local_runs_a_non_send_future() {
 fn builder_spawn_outside_a_loop_is_an_error() {
     assert!(tower_task::Builder::new().spawn(async {}).is_err());
 }
+
+// test_tasks.py: test_exception_logging / "Task exception was never retrieved" (a detached
+// task's panic goes to the loop's exception handler, with the task's name)
+#[test]
+fn a_detached_tasks_panic_is_reported_to_the_exception_handler() {
+    use std::sync::{Arc, Mutex};
+    let lp = EventLoop::new().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    lp.set_exception_handler(move |_, ctx| s.lock().unwrap().push(ctx.message.clone()));
+    lp.run_until_complete(async {
+        tower_task::Builder::new()
+            .name("lonely")
+            .spawn(async {
+                tower_coro::yield_now().await;
+                panic!("nobody listens");
+            })
+            .unwrap()
+            .detach();
+        // An awaited task's panic goes to its awaiter, not to the handler.
+        let awaited = spawn(async {
+            tower_coro::yield_now().await;
+            panic!("caught by the awaiter");
+        });
+        assert!(awaited.await.unwrap_err().is_panic());
+        tower_coro::yield_now().await;
+    })
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].contains("\"lonely\"") && seen[0].contains("nobody listens"),
+        "{seen:?}"
+    );
+}

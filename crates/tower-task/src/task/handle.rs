@@ -152,6 +152,7 @@ impl<T> Future for Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
+            self.task.header.detached.store(true, Ordering::Release);
             raw.detach();
         }
         // SAFETY: `task` is not used after this: we are in `drop`.

@@ -211,6 +211,9 @@ pub(crate) struct Header {
     pub(crate) awaited_by: AtomicU64,
     /// Set (under `extra`'s lock) once a done callback was added.
     pub(crate) has_callbacks: AtomicBool,
+    /// Its `Task` handle was dropped before the output was taken: nobody will see a panic
+    /// unless the loop's exception handler is told.
+    pub(crate) detached: AtomicBool,
     /// The task's own waker, from its first poll: `cancel` and the loop-close hook wake it.
     pub(crate) waker: OnceLock<Waker>,
     /// Name, cancel message, callbacks.

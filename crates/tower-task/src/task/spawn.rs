@@ -245,6 +245,7 @@ impl Builder {
                 num_cancels: AtomicU32::new(0),
                 awaited_by: AtomicU64::new(0),
                 has_callbacks: AtomicBool::new(false),
+                detached: AtomicBool::new(false),
                 waker: OnceLock::new(),
                 extra: Mutex::new(extra),
                 registry: reg,

@@ -177,8 +177,23 @@ impl<F: Future> Future for TaskFuture<F> {
             }
             Err(payload) => {
                 this.drop_future();
+                let panicked = Panicked::new(payload);
+                if this.header.detached.load(Ordering::Acquire) {
+                    // asyncio's "Task exception was never retrieved": nobody awaits it.
+                    if let Ok(lp) = get_running_loop() {
+                        let mut ctx = ExceptionContext::new(format!(
+                            "task {:?} (id {}) panicked and nobody awaits it: {}",
+                            this.header.name(),
+                            this.header.id,
+                            panicked.message()
+                        ));
+                        ctx.kind = ContextKind::Panic;
+                        ctx.source = Some("a task poll");
+                        lp.call_exception_handler(&ctx);
+                    }
+                }
                 this.finish(ST_PANICKED);
-                Poll::Ready(Err(TaskError::Panicked(Panicked::new(payload))))
+                Poll::Ready(Err(TaskError::Panicked(panicked)))
             }
         }
     }
