@@ -114,13 +114,14 @@ pub(crate) fn check() -> Result<(), String> {
                     dep.name
                 ));
             }
-            if let Some(t) = tier(&dep.name) {
-                if !dep.dev && t >= own {
-                    problems.push(format!(
-                        "{name} (tier {own}) depends on {} (tier {t}); tiers depend only downward",
-                        dep.name
-                    ));
-                }
+            if let Some(t) = tier(&dep.name)
+                && !dep.dev
+                && t >= own
+            {
+                problems.push(format!(
+                    "{name} (tier {own}) depends on {} (tier {t}); tiers depend only downward",
+                    dep.name
+                ));
             }
         }
     }

@@ -602,7 +602,11 @@ impl EventLoop {
             || core.more_work.get();
         if has_work {
             if core.since_poll.get() >= EVENT_INTERVAL {
-                self.poll_io(Some(Duration::ZERO));
+                if core.reactor.has_registrations(core) {
+                    self.poll_io(Some(Duration::ZERO));
+                } else {
+                    core.since_poll.set(0);
+                }
             }
         } else {
             let deadline = core.timers.borrow_mut().next_deadline();
@@ -686,8 +690,11 @@ impl EventLoop {
     /// order (bounded by the number pending when it started).
     fn fire_timers(&self) {
         let core = &*self.core;
-        let now = core.clock.now();
         let n = core.timers.borrow().len();
+        if n == 0 {
+            return;
+        }
+        let now = core.clock.now();
         for _ in 0..n {
             let due = core.timers.borrow_mut().pop_due(now);
             match due {

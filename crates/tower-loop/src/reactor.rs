@@ -128,6 +128,12 @@ fn delete(poller: &Poller, fd: RawFd) {
 }
 
 impl LocalReactor {
+    /// Whether a zero-timeout poll could report anything but a cross-thread wake-up (which the
+    /// park word carries while the loop runs): any fd callback/waiter or `Async` source.
+    pub(crate) fn has_registrations(&self, core: &Core) -> bool {
+        !self.fds.borrow().is_empty() || !core.shared.sources.is_empty()
+    }
+
     /// `add_reader`/`add_writer`: installs `cb` for `dir`, replacing (and cancelling) the
     /// previous one, and arms the fd level-triggered.
     pub(crate) fn set_callback(
@@ -369,6 +375,12 @@ pub(crate) struct SharedSources {
 }
 
 impl SharedSources {
+    /// Whether no source is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        let slab = self.slab.lock();
+        slab.0.len() == slab.1.len()
+    }
+
     /// Registers `fd` edge-triggered for both directions.
     pub(crate) fn insert(&self, poller: &Poller, fd: RawFd) -> io::Result<Arc<Source>> {
         let mut slab = self.slab.lock();
