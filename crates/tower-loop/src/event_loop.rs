@@ -627,11 +627,12 @@ impl EventLoop {
                     if may_park && core.shared.park.try_park() {
                         self.poll_io(timeout);
                         core.shared.park.unpark();
-                        if let Some(w) = &ws {
-                            w.after_unpark();
-                        }
                     } else {
                         self.poll_io(Some(Duration::ZERO));
+                    }
+                    // Every `before_park` that said yes is answered, blocked or not.
+                    if may_park && let Some(w) = &ws {
+                        w.after_unpark();
                     }
                 }
             }

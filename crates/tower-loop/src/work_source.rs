@@ -59,7 +59,9 @@ pub trait WorkSource {
     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool;
     /// The loop is about to block: `true` lets it, `false` makes it poll without blocking.
     fn before_park(&self) -> bool;
-    /// The loop returned from a blocking poll.
+    /// The loop is past the poll that followed a `before_park` returning `true` — called after
+    /// every such `before_park`, whether the loop blocked or a wake-up already pending let it go
+    /// on at once, so a source can always undo what `before_park` prepared.
     fn after_unpark(&self);
 }
 
