@@ -90,7 +90,10 @@ async fn lock_cancellation(sp: Spawner) {
     for t in tasks {
         t.await;
     }
-    assert!(lock.try_lock().is_some(), "a cancelled waiter stranded the lock");
+    assert!(
+        lock.try_lock().is_some(),
+        "a cancelled waiter stranded the lock"
+    );
 }
 
 // Mutual exclusion under contention with suspension inside the critical section.
@@ -346,7 +349,9 @@ async fn queue_get_cancelled_race(sp: Spawner) {
 // --- the runtimes ------------------------------------------------------------------------
 
 fn tokio_current_thread(body: fn(Spawner) -> BoxFut) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let sp = Spawner(Arc::new(|f| {
