@@ -64,9 +64,43 @@ pub use tower_loop::{EventLoop, get_running_loop};
 #[cfg(feature = "task")]
 #[doc(inline)]
 pub use tower_task::{
-    Task, TaskGroup, all_tasks, as_completed, create_task, current_task, gather, run, shield,
-    sleep, spawn, spawn_local, task_tree, timeout, timeout_at, wait, wait_for,
+    Task, TaskGroup, all_tasks, as_completed, create_task, current_task, gather, shield, sleep,
+    spawn, spawn_local, task_tree, timeout, timeout_at, wait, wait_for,
 };
+
+/// How long [`run`] waits for the default executor's threads at the end (asyncio's
+/// `THREAD_JOIN_TIMEOUT`).
+#[cfg(all(feature = "task", feature = "exec"))]
+pub const THREAD_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `main` on a fresh event loop and tears everything down, as `asyncio.run(main())` does:
+/// leftover tasks are cancelled and drained, the default executor is shut down (waiting up to
+/// [`THREAD_JOIN_TIMEOUT`] for its threads; with the `exec` feature), and the loop is closed.
+///
+/// # Errors
+///
+/// [`task::error::RunError`] if a loop is already running on this thread or could not be made.
+///
+/// # Examples
+///
+/// ```
+/// let out = tower_asyncio::run(async {
+///     tower_asyncio::to_thread(|| 2 + 2).await.unwrap()
+/// })
+/// .unwrap();
+/// assert_eq!(out, 4);
+/// ```
+#[cfg(feature = "task")]
+pub fn run<F: std::future::Future>(main: F) -> Result<F::Output, tower_task::error::RunError> {
+    #[cfg(feature = "exec")]
+    let main = async move {
+        let out = main.await;
+        // A timeout leaves the stragglers running detached, as asyncio's warning does.
+        let _ = tower_exec::shutdown_default_executor(THREAD_JOIN_TIMEOUT).await;
+        out
+    };
+    tower_task::run(main)
+}
 
 #[cfg(feature = "exec")]
 #[doc(inline)]

@@ -59,8 +59,8 @@ pub fn set_default_executor(pool: ThreadPool) -> Option<ThreadPool> {
 /// `loop.shutdown_default_executor(timeout)`). The wait runs on a helper thread, so the loop
 /// keeps running meanwhile. The next [`to_thread`](crate::to_thread) starts a fresh pool.
 ///
-/// tower-loop's `close()` does not call this (it has no close hook yet): call it before closing
-/// the loop, as `asyncio.run` does.
+/// `tower_asyncio::run` calls this before it closes its loop, as `asyncio.run` does; a program
+/// that drives an `EventLoop` by hand calls it before `close()`.
 ///
 /// # Cancel safety
 ///
