@@ -97,13 +97,15 @@ fn lifo_and_local_queue_hand_off_to_a_stealer() {
             })
             .collect();
         let d = done.clone();
-        drop(sched.spawn(async move {
-            let h = Handle::current().unwrap();
+        let inner = sched.clone();
+        sched.spawn(async move {
+            // On a worker: the runtime is current, and spawns are local pushes.
+            assert!(Handle::current().is_ok());
             let (d1, d2) = (d.clone(), d.clone());
-            drop(h.spawn(async move { d1.ran(1) }));
-            drop(h.spawn(async move { d2.ran(2) }));
+            inner.spawn(async move { d1.ran(1) });
+            inner.spawn(async move { d2.ran(2) });
             d.ran(0);
-        }));
+        });
         for t in threads {
             t.join().unwrap();
         }

@@ -98,7 +98,7 @@ fn remote_spawn_reaches_a_sleeping_worker() {
     loom::model(|| {
         model(1, 1, |sched, done, reactors| {
             let (done, reactors) = (done.clone(), reactors.clone());
-            drop(sched.spawn(async move { finish(&done, 1, &reactors) }));
+            sched.spawn(async move { finish(&done, 1, &reactors) });
         });
     });
 }
@@ -109,7 +109,7 @@ fn remote_spawn_while_the_last_searcher_parks() {
     loom::model(|| {
         model(2, 1, |sched, done, reactors| {
             let (done, reactors) = (done.clone(), reactors.clone());
-            drop(sched.spawn(async move { finish(&done, 1, &reactors) }));
+            sched.spawn(async move { finish(&done, 1, &reactors) });
         });
     });
 }

@@ -1,9 +1,7 @@
-//! The runtime's errors: building it, entering it, joining its tasks.
+//! The runtime's errors: building it, entering it (a task's errors are `crate::error::TaskError`).
 
 use std::fmt;
 use std::io;
-
-use tower_coro::{PanicPayload, panic_message};
 
 /// [`Builder::build`](super::Builder::build) failed.
 #[derive(Debug)]
@@ -57,7 +55,7 @@ impl fmt::Display for BlockOnError {
         match self {
             BlockOnError::LoopRunning => f.write_str(
                 "block_on called on a thread that already runs an event loop; spawn the future \
-                 and await its JoinHandle instead",
+                 and await its Task instead",
             ),
             BlockOnError::Io(e) => write!(f, "could not create an event loop for block_on: {e}"),
             BlockOnError::Stopped => f.write_str(
@@ -101,54 +99,3 @@ impl fmt::Display for ContextError {
 }
 
 impl std::error::Error for ContextError {}
-
-/// Awaiting a [`JoinHandle`](super::JoinHandle) did not give the task's output.
-#[non_exhaustive]
-pub enum JoinError {
-    /// The task's future panicked; the payload is the panic's value.
-    Panic(PanicPayload),
-    /// The task was dropped before it completed (its runtime shut down).
-    Cancelled,
-}
-
-impl JoinError {
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self, JoinError::Panic(_))
-    }
-
-    /// Whether the task was cancelled.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
-    }
-
-    /// The panic's payload, if the task panicked (to re-raise it with `resume_unwind`).
-    pub fn into_panic(self) -> Option<PanicPayload> {
-        match self {
-            JoinError::Panic(p) => Some(p),
-            JoinError::Cancelled => None,
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Panic(p) => f.debug_tuple("Panic").field(&panic_message(p)).finish(),
-            JoinError::Cancelled => f.write_str("Cancelled"),
-        }
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Panic(p) => write!(f, "the task panicked: {}", panic_message(p)),
-            JoinError::Cancelled => {
-                f.write_str("the task was cancelled before it completed (its runtime shut down)")
-            }
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}

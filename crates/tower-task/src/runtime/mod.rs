@@ -34,7 +34,6 @@
 pub mod error;
 pub mod idle;
 pub mod inject;
-mod join;
 pub mod metrics;
 #[doc(hidden)]
 pub mod model;
@@ -43,6 +42,9 @@ pub mod queue;
 mod rt;
 mod worker;
 
-pub use join::JoinHandle;
+/// The handle [`Runtime::spawn`] returns: the task core's [`Task`](crate::Task) (kept as a
+/// name for code written against the first runtime).
+pub type JoinHandle<T> = crate::Task<T>;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub(crate) use rt::entered;
 pub use rt::{Builder, Handle, Runtime, spawn_local};

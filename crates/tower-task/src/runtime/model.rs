@@ -9,10 +9,9 @@ use std::rc::Rc;
 use async_task::Runnable;
 use tower_loop::{FILL_BUDGET, WorkSource};
 
-use super::join::JoinHandle;
 use super::metrics::RuntimeMetrics;
 use super::queue::Local;
-use super::rt::{Handle, spawn_on};
+use super::rt::{Handle, spawn_raw};
 use super::worker::{EnterGuard, Shared, Unpark, Worker};
 use crate::loom::Arc;
 
@@ -62,13 +61,14 @@ impl Scheduler {
             .set(Unpark::Custom(Box::new(f)));
     }
 
-    /// Spawns a `Send` task, as [`Handle::spawn`] does.
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    /// Spawns a detached `Send` task, scheduled as [`Handle::spawn`] schedules (a bare
+    /// `async_task` task: no task header, no loop).
+    pub fn spawn<F>(&self, future: F)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(&self.shared, future)
+        spawn_raw(&self.shared, future);
     }
 
     /// A handle to this scheduler.

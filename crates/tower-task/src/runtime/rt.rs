@@ -1,25 +1,24 @@
 //! [`Builder`], [`Runtime`] and [`Handle`]: starting the worker threads, spawning onto them,
 //! `block_on`, shutdown.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use async_task::WithInfo;
-use tower_coro::catch_unwind;
 use tower_loop::EventLoop;
 
 use super::error::{BlockOnError, BuildError, ContextError};
-use super::join::JoinHandle;
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
 use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
+use crate::Task;
 use crate::loom::{Arc, Ordering};
+use crate::task::{adopt_registry, loop_registry, spawn_hooked};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -171,6 +170,8 @@ fn run_worker(
     };
     // Set once, before `build` returns (nobody else sets slot `index`).
     let _ = shared.remotes[index].unpark.set(Unpark::Loop(lp.handle()));
+    let registry = shared.registry.get_or_init(|| loop_registry(&lp)).clone();
+    adopt_registry(&lp, registry);
     let worker = Rc::new(Worker::new(index, shared, local));
     lp.set_work_source(Some(worker.clone()));
     let guard = Worker::enter(&worker);
@@ -239,7 +240,7 @@ impl Runtime {
     }
 
     /// Spawns a `Send` task (see [`Handle::spawn`]).
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -340,6 +341,32 @@ loom::thread_local! {
     static ENTERED: RefCell<Option<Arc<Shared>>> = RefCell::new(None);
 }
 
+thread_local! {
+    /// How many runtime contexts (a worker, `block_on`) are entered on this thread: the one
+    /// thread-local read `tower_task::spawn` pays to know whether to spawn onto a runtime.
+    static IN_RUNTIME: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A worker or `block_on` entered a runtime on this thread.
+pub(crate) fn enter_runtime() {
+    let _ = IN_RUNTIME.try_with(|c| c.set(c.get() + 1));
+}
+
+/// Undoes [`enter_runtime`].
+pub(crate) fn leave_runtime() {
+    let _ = IN_RUNTIME.try_with(|c| c.set(c.get().saturating_sub(1)));
+}
+
+/// The runtime entered on this thread (a worker's, or `block_on`'s), if any: where
+/// `tower_task::spawn` sends `Send` tasks.
+#[inline]
+pub(crate) fn entered() -> Option<Handle> {
+    if IN_RUNTIME.try_with(Cell::get).unwrap_or(0) == 0 {
+        return None;
+    }
+    Handle::current().ok()
+}
+
 /// Restores the previously entered runtime on drop.
 struct Entered {
     /// What was entered before.
@@ -348,6 +375,7 @@ struct Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
+        leave_runtime();
         let prev = self.prev.take();
         let mine = ENTERED.try_with(|e| std::mem::replace(&mut *e.borrow_mut(), prev));
         drop(mine);
@@ -402,16 +430,40 @@ impl Handle {
             .ok_or(ContextError::NoRuntime)
     }
 
-    /// Spawns a `Send` task. From one of the runtime's workers it goes to that worker's LIFO
-    /// slot (its previous occupant to the local queue), with no lock; from anywhere else, to the
-    /// global injector, waking one sleeping worker. A panic in the task is caught and handed to
-    /// whoever awaits the [`JoinHandle`].
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    /// Spawns a `Send` task and returns its [`Task`] handle (the same as
+    /// [`tower_task::spawn`](crate::spawn)'s: cancel with a message, name, done callbacks;
+    /// awaiting gives `Result<T, TaskError>`; dropping detaches). From one of the runtime's
+    /// workers it goes to that worker's LIFO slot (its previous occupant to the local queue),
+    /// with no lock; from anywhere else, to the global injector, waking one sleeping worker.
+    /// A panic in the task is caught and handed to whoever awaits the handle.
+    ///
+    /// Inside the runtime (a task, or `block_on`), plain [`tower_task::spawn`](crate::spawn)
+    /// and [`tower_task::Builder::spawn`](crate::Builder::spawn) come here too.
+    ///
+    /// The task is registered in the runtime's one registry: [`all_tasks`](crate::all_tasks)
+    /// and [`task_tree`](crate::task_tree) on any worker see every task of the runtime, and
+    /// done callbacks run on the first worker's loop. (`block_on`'s own loop keeps its own
+    /// registry: its `spawn_local` tasks are freed when it closes.)
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(&self.shared, future)
+        spawn_on(&self.shared, None, None, future)
+    }
+
+    /// [`spawn`](Self::spawn) with a name and an eagerness choice (from a [`crate::Builder`]).
+    pub(crate) fn spawn_task<F>(
+        &self,
+        name: Option<String>,
+        eager: Option<bool>,
+        future: F,
+    ) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on(&self.shared, name, eager, future)
     }
 
     /// Runs `future` to completion on the calling thread, on a fresh event loop (so it may use
@@ -429,6 +481,7 @@ impl Handle {
         }
         let lp = EventLoop::new().map_err(BlockOnError::Io)?;
         let prev = ENTERED.with(|e| e.borrow_mut().replace(self.shared.clone()));
+        enter_runtime();
         let entered = Entered { prev };
         let out = lp.run_until_complete(future);
         drop(entered);
@@ -457,19 +510,50 @@ impl Handle {
     }
 }
 
-/// The spawn path of every `Send` task: one allocation (the `async-task` task holding the
-/// future, wrapped in `catch_unwind`), then a local push on a worker of `shared`, or the
-/// injector.
-pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
+/// The spawn path of every `Send` task: one `async_task` allocation (the task core's wrapper
+/// around the future, with the runtime's schedule function) plus the task's header, then a
+/// local push on a worker of `shared`, or the injector.
+pub(crate) fn spawn_on<F>(
+    shared: &Arc<Shared>,
+    name: Option<String>,
+    eager: Option<bool>,
+    future: F,
+) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let lp = tower_loop::get_running_loop().ok();
+    let Some(registry) = shared.registry.get().cloned() else {
+        no_registry()
+    };
     let s = shared.clone();
-    let (runnable, task) = async_task::spawn(
-        Tracked::new(catch_unwind(AssertUnwindSafe(future))),
-        WithInfo(move |r, info| worker::schedule(&s, r, info)),
-    );
+    spawn_hooked(
+        name,
+        eager,
+        lp.as_ref(),
+        registry,
+        future,
+        move |fut| {
+            async_task::spawn(
+                Tracked::new(fut),
+                WithInfo(move |r, info| worker::schedule(&s, r, info)),
+            )
+        },
+        |r| schedule_first(shared, r),
+    )
+}
+
+/// Every worker sets its registry before `build` returns; only the loom models (which spawn
+/// with [`spawn_raw`]) run without.
+#[cold]
+fn no_registry() -> ! {
+    unreachable!("tower_task::runtime: a runtime without worker loops")
+}
+
+/// Schedules a new task for the first time: a worker's LIFO slot from one of `shared`'s
+/// workers, else the injector.
+fn schedule_first(shared: &Arc<Shared>, runnable: async_task::Runnable) {
     let mut runnable = Some(runnable);
     worker::with_current(shared, |w| {
         // Take the runnable only when there is a worker to give it to.
@@ -484,7 +568,22 @@ where
         shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
         shared.schedule_remote(r);
     }
-    JoinHandle::new(task)
+}
+
+/// The scheduler alone, for the loom models: a bare `async_task` task (no header, no loop),
+/// detached, scheduled as [`spawn_on`] schedules.
+pub(crate) fn spawn_raw<F>(shared: &Arc<Shared>, future: F)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let s = shared.clone();
+    let (runnable, task) = async_task::spawn(
+        Tracked::new(future),
+        WithInfo(move |r, info| worker::schedule(&s, r, info)),
+    );
+    task.detach();
+    schedule_first(shared, runnable);
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or
@@ -506,16 +605,12 @@ where
 /// });
 /// assert_eq!(out.unwrap(), 42);
 /// ```
-pub fn spawn_local<F>(future: F) -> Result<JoinHandle<F::Output>, ContextError>
+pub fn spawn_local<F>(future: F) -> Result<Task<F::Output>, ContextError>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let lp = tower_loop::get_running_loop().map_err(|_| ContextError::NoRunningLoop)?;
-    let (runnable, task) = async_task::spawn_local(
-        catch_unwind(AssertUnwindSafe(future)),
-        lp.handle().scheduler(),
-    );
-    lp.schedule(runnable);
-    Ok(JoinHandle::new(task))
+    crate::Builder::new()
+        .spawn_local(future)
+        .map_err(|_| ContextError::NoRunningLoop)
 }

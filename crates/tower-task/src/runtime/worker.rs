@@ -69,6 +69,10 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Tasks spawned from outside the workers.
     pub(crate) spawned_remote: crate::loom::StatU64,
+    /// The runtime's task registry (for `all_tasks`, the task tree, done callbacks): the
+    /// registry of the first worker loop to start, adopted by every worker loop; set once at
+    /// start-up.
+    pub(crate) registry: OnceLock<std::sync::Arc<crate::task::Registry>>,
 }
 
 impl fmt::Debug for Shared {
@@ -104,6 +108,7 @@ impl Shared {
             owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
             spawned_remote: crate::loom::StatU64::new(0),
+            registry: OnceLock::new(),
         });
         (shared, locals)
     }
@@ -279,6 +284,7 @@ pub(crate) struct EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        super::rt::leave_runtime();
         let prev = self.prev.take();
         let mine = CURRENT.try_with(|cur| std::mem::replace(&mut *cur.borrow_mut(), prev));
         // Dropped after the borrow ends: dropping the worker may drop tasks.
@@ -304,6 +310,7 @@ impl Worker {
     /// drops.
     pub(crate) fn enter(this: &Rc<Worker>) -> EnterGuard {
         let prev = CURRENT.with(|cur| cur.borrow_mut().replace(this.clone()));
+        super::rt::enter_runtime();
         EnterGuard { prev }
     }
 

@@ -5,6 +5,7 @@ mod factory;
 mod handle;
 mod header;
 mod registry;
+mod rt_hook;
 mod spawn;
 mod wrapper;
 
@@ -16,6 +17,7 @@ pub use spawn::{Builder, create_task, spawn, spawn_local};
 
 #[allow(unused_imports)]
 pub(crate) use registry::{Registry, running_registry};
+pub(crate) use rt_hook::{adopt_registry, loop_registry, spawn_hooked};
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};

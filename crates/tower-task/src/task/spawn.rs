@@ -28,7 +28,7 @@ thread_local! {
 
 /// A fresh task id: unique in the process, increasing on each thread (one atomic operation
 /// per [`ID_BLOCK`] spawns).
-fn next_id() -> TaskId {
+pub(crate) fn next_id() -> TaskId {
     let id = IDS.try_with(|ids| {
         let (next, end) = ids.get();
         if next < end {
@@ -182,6 +182,11 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // Runtime hook: inside a multi-thread runtime (a worker, `block_on`), `Send` tasks go
+        // to its work-stealing queues (one thread-local flag read otherwise).
+        if let Some(rt) = crate::runtime::entered() {
+            return Ok(rt.spawn_task(self.name, self.eager, future));
+        }
         let lp = get_running_loop()?;
         let handle = lp.handle();
         self.spawn_with(&lp, handle, future, |fut, handle| {
