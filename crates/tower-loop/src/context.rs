@@ -1,6 +1,6 @@
 //! The thread-local "running loop" (asyncio's `_running_loop`), set while a loop runs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
@@ -14,6 +14,69 @@ thread_local! {
     /// Every live loop created on this thread (running or not), so that work handed to a loop
     /// from its own thread while it is not running goes straight to its ready queue.
     static OWNED: RefCell<Vec<Weak<Core>>> = const { RefCell::new(Vec::new()) };
+    /// The hot-path view of [`CURRENT`]: the running loop's core as a raw pointer (null: none)
+    /// and whether it is in debug mode. Written only by [`set`] and [`set_debug_flag`]; the
+    /// pointer is valid while it is non-null, because `CURRENT` holds an `Rc` of that core for
+    /// exactly as long.
+    static FAST: Fast = const {
+        Fast {
+            core: Cell::new(std::ptr::null()),
+            debug: Cell::new(false),
+        }
+    };
+}
+
+/// See [`FAST`].
+struct Fast {
+    /// `Rc::as_ptr` of the running loop's core, or null.
+    core: Cell<*const Core>,
+    /// The running loop's debug mode.
+    debug: Cell<bool>,
+}
+
+/// Calls `f` with the running loop's core if it is the loop whose shared half is `shared`
+/// (a thread-local read and a pointer comparison); `None` otherwise (or during thread
+/// teardown).
+#[inline]
+pub(crate) fn with_running_if<R>(shared: &Arc<Shared>, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let ptr = FAST.try_with(|c| c.core.get()).ok()?;
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `FAST.core` points at the core that `CURRENT` holds an `Rc` of (both
+    // are written together by `set`), and `CURRENT` is not cleared while `f` runs: `set` is
+    // called only by `EventLoop::enter` and `RunGuard::drop`, never from a callback or task
+    // that `f` could run (`f` only pushes onto a queue).
+    let core = unsafe { &*ptr };
+    if Arc::ptr_eq(&core.shared, shared) {
+        Some(f(core))
+    } else {
+        None
+    }
+}
+
+/// Whether the loop running on this thread is in debug mode (a thread-local read; `false`
+/// when no loop runs). What a task's wrapper checks on every poll.
+///
+/// ```
+/// use tower_loop::{EventLoop, running_loop_debug};
+///
+/// assert!(!running_loop_debug());
+/// let lp = EventLoop::builder().debug(true).build().unwrap();
+/// lp.run_until_complete(async { assert!(running_loop_debug()) }).unwrap();
+/// ```
+#[inline]
+pub fn running_loop_debug() -> bool {
+    FAST.try_with(|c| c.debug.get()).unwrap_or(false)
+}
+
+/// Updates the cached debug flag if `core` is the running loop (from `set_debug`).
+pub(crate) fn set_debug_flag(core: &Core, on: bool) {
+    let _ = FAST.try_with(|c| {
+        if std::ptr::eq(c.core.get(), core) {
+            c.debug.set(on);
+        }
+    });
 }
 
 /// Records a loop created on this thread.
@@ -70,7 +133,16 @@ pub(crate) fn current() -> Option<Rc<Core>> {
 
 /// Installs `core` as this thread's running loop; the caller checked that none is.
 pub(crate) fn set(core: Option<Rc<Core>>) -> Option<Rc<Core>> {
-    CURRENT.with(|cur| std::mem::replace(&mut *cur.borrow_mut(), core))
+    let (ptr, debug) = match &core {
+        Some(c) => (Rc::as_ptr(c), c.debug.enabled.get()),
+        None => (std::ptr::null(), false),
+    };
+    let prev = CURRENT.with(|cur| std::mem::replace(&mut *cur.borrow_mut(), core));
+    FAST.with(|c| {
+        c.core.set(ptr);
+        c.debug.set(debug);
+    });
+    prev
 }
 
 /// The event loop running on this thread (asyncio's `get_running_loop`).

@@ -544,6 +544,7 @@ impl EventLoop {
     /// [`slow_callback_duration`](Self::slow_callback_duration).
     pub fn set_debug(&self, on: bool) {
         self.core.debug.enabled.set(on);
+        context::set_debug_flag(&self.core, on);
     }
 
     /// Whether debug mode is on.
@@ -712,6 +713,7 @@ impl EventLoop {
     fn run_item(&self, item: Ready) {
         let core = &*self.core;
         let start = core.debug.enabled.get().then(|| core.clock.now());
+        let mut label = None;
         let (source, result) = match item {
             Ready::Callback(cb) => {
                 if cb.is_cancelled() {
@@ -725,12 +727,18 @@ impl EventLoop {
                 }
                 (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run())))
             }
-            Ready::Runnable(r) => (
-                "a task poll",
-                catch_unwind(AssertUnwindSafe(|| {
+            Ready::Runnable(r) => {
+                if start.is_some() {
+                    drop(crate::debug::take_poll_label());
+                }
+                let res = catch_unwind(AssertUnwindSafe(|| {
                     r.run();
-                })),
-            ),
+                }));
+                if start.is_some() {
+                    label = crate::debug::take_poll_label();
+                }
+                ("a task poll", res)
+            }
         };
         if let Err(payload) = result {
             let ctx = ExceptionContext {
@@ -746,7 +754,8 @@ impl EventLoop {
             if elapsed >= core.debug.slow_callback_duration.get() {
                 let ctx = ExceptionContext {
                     message: format!(
-                        "executing {source} took {:.3} seconds",
+                        "executing {} took {:.3} seconds",
+                        label.as_deref().unwrap_or(source),
                         elapsed.as_secs_f64()
                     ),
                     kind: ContextKind::SlowCallback { elapsed },

@@ -207,7 +207,18 @@ impl LoopHandle {
     /// is dropped on the loop's thread (which cancels its task) and leaked on any other thread
     /// (a `spawn_local` task must not be dropped off its thread).
     pub fn schedule(&self, runnable: Runnable) {
+        // The common case: woken on the loop's own thread while it runs.
         let mut runnable = Some(runnable);
+        let pushed = context::with_running_if(&self.shared, |core| {
+            if !core.closed.get() {
+                if let Some(r) = runnable.take() {
+                    core.ready.borrow_mut().push_back(Ready::Runnable(r));
+                }
+            }
+        });
+        if pushed.is_some() && runnable.is_none() {
+            return;
+        }
         context::with_loop(&self.shared, |core| {
             if let Some(core) = core {
                 if !core.closed.get() {

@@ -72,3 +72,38 @@ fn no_report_without_debug_mode() {
     .unwrap();
     assert_eq!(*reports.lock().unwrap(), 0);
 }
+
+// test_base_events.py: test_run_once_logging — one slow poll, one report (the loop times it
+// and the task only names it; no second, nameless "a task poll" report).
+#[test]
+fn a_slow_task_poll_is_reported_once() {
+    let lp = EventLoop::builder()
+        .paused_clock()
+        .debug(true)
+        .build()
+        .unwrap();
+    lp.set_slow_callback_duration(Duration::from_millis(50));
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(move |_, ctx| {
+        if matches!(ctx.kind, ContextKind::SlowCallback { .. }) {
+            r.lock().unwrap().push(ctx.message.clone());
+        }
+    });
+    lp.run_until_complete(async {
+        Builder::new()
+            .name("slowpoke")
+            .spawn(async {
+                get_running_loop()
+                    .unwrap()
+                    .advance(Duration::from_millis(200));
+            })
+            .unwrap()
+            .await
+            .unwrap();
+    })
+    .unwrap();
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].contains("\"slowpoke\""), "{reports:?}");
+}

@@ -4,16 +4,18 @@
 //!
 //! A task's header holds the waker of its own task (for `cancel`), so a task that nothing else
 //! will ever wake would keep itself alive forever. The registry breaks that cycle when its loop
-//! closes: each registry registers a never-ready reader (one end of a socket pair) with its loop,
-//! whose callback owns a [`CloseHook`]; closing (or dropping) the loop drops every fd callback,
-//! and the hook wakes every live task. Their runnables are then scheduled on a closed loop,
-//! which drops them — and with them the futures. (tower-loop has no close hook yet; the fd
-//! trick costs one socket pair and one idle registration per loop that ran a task. A
-//! `EventLoop::on_close` hook in tier 2 would replace it.)
+//! closes: an [`EventLoop::on_close`] hook wakes every live task before the loop drops its
+//! pending work; their runnables are then scheduled on a closed loop, which drops them — and
+//! with them the futures.
+//!
+//! A loop is per thread, so the registry is too, mostly: inserts and removes on the loop's own
+//! thread (every single-thread spawn) touch a plain `RefCell`ed slab with no lock. Only the
+//! multi-thread runtime inserts from, or finishes tasks on, other threads; those go through a
+//! mutex-protected side (a second slab, and the removals of owner-slab slots), which the owner
+//! thread reads under that mutex whenever it looks at addresses (`tasks`, `close`).
 
 use std::cell::RefCell;
 use std::fmt;
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -27,8 +29,8 @@ use super::header::{Header, TaskRef, new_header, purge_pool};
 /// An entry is the address of a header (`Arc::as_ptr`), not an `Arc`: registering a task
 /// costs no reference count. The invariant that makes the addresses usable: an entry is
 /// present only while the task's future (`TaskFuture`, which owns an `Arc` of the header)
-/// exists, because its `Drop` removes the entry, under the lock, before releasing that `Arc`.
-/// So while the lock is held, every entry points at a live header.
+/// exists, because its `Drop` removes the entry before releasing that `Arc` — on the owner
+/// thread directly, elsewhere under the registry's `remote` mutex (see [`Registry::tasks`]).
 #[derive(Default)]
 struct Slab {
     /// One entry per slot; `None` is free.
@@ -37,12 +39,71 @@ struct Slab {
     free: Vec<usize>,
 }
 
+impl Slab {
+    /// Stores `addr`, returns its slot.
+    fn insert_with(&mut self, make: impl FnOnce(usize) -> usize) -> usize {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.entries.push(None);
+                self.entries.len() - 1
+            }
+        };
+        self.entries[slot] = Some(make(slot));
+        slot
+    }
+
+    /// Frees `slot`.
+    fn remove(&mut self, slot: usize) {
+        if self.entries.get_mut(slot).and_then(Option::take).is_some() {
+            self.free.push(slot);
+        }
+    }
+}
+
+/// The high bit of a slot: the entry is in the remote slab.
+const REMOTE_BIT: usize = 1 << (usize::BITS - 1);
+
+/// What other threads touch, behind the mutex.
+#[derive(Default)]
+struct RemoteSide {
+    /// Tasks registered from other threads.
+    slab: Slab,
+    /// Owner-slab slots whose tasks were dropped on other threads, not yet freed.
+    removed: Vec<usize>,
+}
+
+thread_local! {
+    /// A per-thread byte whose address identifies the thread (cheaper than `ThreadId`).
+    static MARK: u8 = const { 0 };
+}
+
+/// This thread's identity: the address of its [`MARK`] (0 during thread teardown).
+fn thread_mark() -> usize {
+    MARK.try_with(|m| std::ptr::from_ref(m) as usize)
+        .unwrap_or(0)
+}
+
+/// The owner-thread slab: a `RefCell` that only the registry's owner thread touches.
+struct OwnerSlab(RefCell<Slab>);
+
+// SAFETY: the `RefCell` is borrowed only on the thread whose mark is `Registry::owner` (every
+// access goes through `Registry::local`, which checks), so it is never shared between threads;
+// moving or dropping it elsewhere is fine (`Slab` is plain data).
+unsafe impl Sync for OwnerSlab {}
+
 /// The live tasks of one loop.
 pub(crate) struct Registry {
     /// The loop: done callbacks are scheduled there.
     pub(crate) handle: LoopHandle,
-    /// The tasks.
-    slab: Mutex<Slab>,
+    /// The [`thread_mark`] of the loop's thread.
+    owner: usize,
+    /// Tasks registered on the owner thread.
+    local: OwnerSlab,
+    /// Tasks registered elsewhere, and removals from elsewhere.
+    remote: Mutex<RemoteSide>,
+    /// Set when `remote.removed` is not empty (checked on the owner's inserts).
+    has_removed: AtomicBool,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
 }
@@ -56,51 +117,73 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Locks the slab (poison-free: no user code runs under it).
-    fn slab(&self) -> MutexGuard<'_, Slab> {
-        self.slab.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The owner-thread slab, if this is the owner thread.
+    fn local(&self) -> Option<&RefCell<Slab>> {
+        (thread_mark() == self.owner).then_some(&self.local.0)
+    }
+
+    /// Locks the remote side (poison-free: no user code runs under it).
+    fn remote(&self) -> MutexGuard<'_, RemoteSide> {
+        self.remote.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Frees the owner-slab slots removed on other threads (owner thread, `remote` locked).
+    fn drain_removed(local: &mut Slab, remote: &mut RemoteSide) {
+        for slot in remote.removed.drain(..) {
+            local.remove(slot);
+        }
     }
 
     /// Registers a new header built by `make(slot)`.
     pub(crate) fn insert(&self, make: impl FnOnce(usize) -> Header) -> Arc<Header> {
-        let mut slab = self.slab();
-        let slot = match slab.free.pop() {
-            Some(s) => s,
-            None => {
-                slab.entries.push(None);
-                slab.entries.len() - 1
-            }
+        let mut header = None;
+        let build = |slot: usize| {
+            let h = new_header(make(slot));
+            let addr = Arc::as_ptr(&h) as usize;
+            header = Some(h);
+            addr
         };
-        let header = new_header(make(slot));
-        slab.entries[slot] = Some(Arc::as_ptr(&header) as usize);
-        header
+        if let Some(local) = self.local() {
+            let mut local = local.borrow_mut();
+            if self.has_removed.swap(false, Ordering::Acquire) {
+                Self::drain_removed(&mut local, &mut self.remote());
+            }
+            local.insert_with(build);
+        } else {
+            self.remote()
+                .slab
+                .insert_with(|slot| build(slot | REMOTE_BIT));
+        }
+        header.expect("insert_with calls make")
     }
 
-    /// Unregisters the task in `slot` (its future was dropped).
+    /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
     pub(crate) fn remove(&self, slot: usize) {
-        let mut slab = self.slab();
-        if slab.entries.get_mut(slot).and_then(Option::take).is_some() {
-            slab.free.push(slot);
+        if slot & REMOTE_BIT != 0 {
+            self.remote().slab.remove(slot & !REMOTE_BIT);
+        } else if let Some(local) = self.local() {
+            local.borrow_mut().remove(slot);
+        } else {
+            self.remote().removed.push(slot);
+            self.has_removed.store(true, Ordering::Release);
         }
     }
 
-    /// The registered tasks, in slot order.
+    /// The registered tasks, in slot order (owner thread's first). Off the owner thread (which
+    /// nothing does today) only the remote ones.
     pub(crate) fn tasks(&self) -> Vec<TaskRef> {
-        let slab = self.slab();
-        slab.entries
-            .iter()
-            .flatten()
-            .map(|&addr| {
-                let ptr = addr as *const Header;
-                // SAFETY: the lock is held, so the entry's header is alive (see `Slab`); we
-                // take one more reference to it, which `from_raw` then owns.
-                let header = unsafe {
-                    Arc::increment_strong_count(ptr);
-                    Arc::from_raw(ptr)
-                };
-                TaskRef { header }
-            })
-            .collect()
+        let mut remote = self.remote();
+        let mut out = Vec::new();
+        // The lock is held while addresses are read: a task dropped on another thread removes
+        // its entry under it before releasing its header, so every entry left after the drain
+        // points at a live header (see `Slab`).
+        if let Some(local) = self.local() {
+            let mut local = local.borrow_mut();
+            Self::drain_removed(&mut local, &mut remote);
+            out.extend(local.entries.iter().flatten().map(|&a| task_ref(a)));
+        }
+        out.extend(remote.slab.entries.iter().flatten().map(|&a| task_ref(a)));
+        out
     }
 
     /// Schedules `f` on this registry's loop: `call_soon` on its thread, else
@@ -120,25 +203,31 @@ impl Registry {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// The loop closed: forget every task and wake each one, so that its runnable is scheduled
-    /// on the closed loop and dropped with its future. Wakes after the lock is released.
+    /// The loop closed (its `on_close` hook, on the owner thread): forget every task and wake
+    /// each one, so that its runnable is scheduled on the closed loop and dropped with its
+    /// future. Wakes after the lock is released.
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
         let wakers: Vec<_> = {
-            let mut slab = self.slab();
-            let wakers = slab
-                .entries
-                .iter()
-                .flatten()
-                .filter_map(|&addr| {
-                    // SAFETY: the lock is held, so the entry's header is alive (see `Slab`).
+            let mut remote = self.remote();
+            let mut addrs = Vec::new();
+            if let Some(local) = self.local() {
+                let mut local = local.borrow_mut();
+                Self::drain_removed(&mut local, &mut remote);
+                addrs.extend(local.entries.drain(..).flatten());
+                local.free.clear();
+            }
+            addrs.extend(remote.slab.entries.drain(..).flatten());
+            remote.slab.free.clear();
+            addrs
+                .into_iter()
+                .filter_map(|addr| {
+                    // SAFETY: the lock is held and removals were drained, so the entry's
+                    // header is alive (see `Slab` and `tasks`).
                     let header = unsafe { &*(addr as *const Header) };
                     header.waker.get().cloned()
                 })
-                .collect();
-            slab.entries.clear();
-            slab.free.clear();
-            wakers
+                .collect()
         };
         for w in wakers {
             w.wake();
@@ -146,26 +235,16 @@ impl Registry {
     }
 }
 
-/// Owned by the loop (inside a never-ready fd callback): frees the tasks when the loop drops
-/// its fd callbacks on close.
-struct CloseHook {
-    /// The registry to close.
-    registry: Arc<Registry>,
-    /// The socket pair whose first end is registered; kept open until the hook drops.
-    _fds: (UnixStream, UnixStream),
-}
-
-impl Drop for CloseHook {
-    fn drop(&mut self) {
-        self.registry.close();
-        purge_pool(&self.registry);
-        // Forget the closed loop (its handle keeps the poller's fd open).
-        let _ = LOOPS.try_with(|loops| {
-            if let Ok(mut loops) = loops.try_borrow_mut() {
-                loops.retain(|e| !Arc::ptr_eq(&e.registry, &self.registry));
-            }
-        });
-    }
+/// A [`TaskRef`] of the header at `addr`: one more reference to it.
+fn task_ref(addr: usize) -> TaskRef {
+    let ptr = addr as *const Header;
+    // SAFETY: called by `tasks` with the remote lock held after draining removals, so the
+    // entry's header is alive (see `Slab`); we take one more reference, which `from_raw` owns.
+    let header = unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    };
+    TaskRef { header }
 }
 
 /// A loop known to this thread.
@@ -187,22 +266,23 @@ thread_local! {
 fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
     let registry = Arc::new(Registry {
         handle: handle.clone(),
-        slab: Mutex::new(Slab::default()),
+        owner: thread_mark(),
+        local: OwnerSlab(RefCell::new(Slab::default())),
+        remote: Mutex::new(RemoteSide::default()),
+        has_removed: AtomicBool::new(false),
         closed: AtomicBool::new(false),
     });
-    if let Ok((a, b)) = UnixStream::pair() {
-        let fd = a.try_clone();
-        let hook = CloseHook {
-            registry: registry.clone(),
-            _fds: (a, b),
-        };
-        if let Ok(fd) = fd {
-            // The callback never runs: nothing is ever written to the other end.
-            let _ = lp.add_reader(&fd, move || {
-                let _ = &hook;
-            });
-        }
-    }
+    let reg = registry.clone();
+    lp.on_close(move || {
+        reg.close();
+        purge_pool(&reg);
+        // Forget the closed loop (its handle keeps the poller's fd open).
+        let _ = LOOPS.try_with(|loops| {
+            if let Ok(mut loops) = loops.try_borrow_mut() {
+                loops.retain(|e| !Arc::ptr_eq(&e.registry, &reg));
+            }
+        });
+    });
     registry
 }
 

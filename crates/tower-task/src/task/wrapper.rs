@@ -1,7 +1,8 @@
 //! The future a task's `async_task` allocation actually runs: the user's future plus its
 //! header. Each poll sets the current task (a pointer write), honours a pending cancellation by
 //! dropping the user's future, turns a panic into a value, keeps the state byte, and in debug
-//! mode reports a poll slower than the loop's `slow_callback_duration`, naming the task.
+//! mode names the task for the loop's slow-poll report (the loop times the poll and reports it
+//! once; see `tower_loop::set_poll_label`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -125,35 +126,19 @@ impl<F: Future> Future for TaskFuture<F> {
         };
         let h = &*this.header;
         h.state.store(ST_RUNNING, Ordering::Relaxed);
-        let debug = match get_running_loop() {
-            Ok(lp) if lp.get_debug() => {
-                let start = lp.time();
-                Some((lp, start))
-            }
-            _ => None,
-        };
+        if tower_loop::running_loop_debug() {
+            // The loop times the poll and, if it is slow, reports it under this name.
+            tower_loop::set_poll_label(format!(
+                "task {:?} (id {})",
+                this.header.name(),
+                this.header.id
+            ));
+        }
         let guard = CurrentGuard::enter(&this.header);
         // SAFETY: see above; `fut` lives in the pinned `TaskFuture` and is not moved.
         let fut = unsafe { Pin::new_unchecked(fut) };
         let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         drop(guard);
-        if let Some((lp, start)) = debug {
-            let elapsed = lp.time().saturating_duration_since(start);
-            if elapsed >= lp.slow_callback_duration() {
-                let name = this.header.name();
-                let ctx = ExceptionContext {
-                    message: format!(
-                        "executing task {name:?} (id {}) took {:.3} seconds in one poll",
-                        this.header.id,
-                        elapsed.as_secs_f64()
-                    ),
-                    kind: ContextKind::SlowCallback { elapsed },
-                    payload: None,
-                    source: Some("a task poll"),
-                };
-                lp.call_exception_handler(&ctx);
-            }
-        }
         match res {
             Ok(Poll::Pending) => {
                 let h = &*this.header;
