@@ -157,7 +157,7 @@ macro_rules! workloads {
 workloads!(
     tower_w,
     tower_task::runtime::Handle,
-    |t: tower_task::runtime::JoinHandle<_>| drop(t)
+    |t: tower_task::Task<_>| drop(t)
 );
 workloads!(
     tokio_w,
