@@ -657,6 +657,12 @@ impl EventLoop {
                 Some(item) => self.run_item(item),
                 None => break,
             }
+            // The work source's LIFO task, woken by the item just run, runs now.
+            if let Some(w) = &ws {
+                while let Some(r) = w.next_in_batch() {
+                    self.run_item(Ready::Runnable(r));
+                }
+            }
         }
         core.since_poll.set(core.since_poll.get() + ntodo);
     }

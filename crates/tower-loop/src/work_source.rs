@@ -21,6 +21,7 @@ use async_task::Runnable;
 /// 3. [`fill`](Self::fill), once per iteration after I/O and timers, before the ready batch runs:
 ///    push at most `budget` runnables through `push`; return `true` if more work is left (the
 ///    loop then will not block on its next iteration).
+/// 4. [`next_in_batch`](Self::next_in_batch), after each item of the ready batch.
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -63,6 +64,14 @@ pub trait WorkSource {
     /// every such `before_park`, whether the loop blocked or a wake-up already pending let it go
     /// on at once, so a source can always undo what `before_park` prepared.
     fn after_unpark(&self);
+    /// A runnable to run at once, right after the item of the ready batch that the loop just
+    /// ran: the task that item woke last (a message-passing partner, a freshly spawned child),
+    /// so it runs while its data is hot instead of one iteration later. The loop asks after
+    /// each item of its batch, and again after running what it got; the source bounds how many
+    /// it hands out per [`fill`](Self::fill), for fairness. The default hands out nothing.
+    fn next_in_batch(&self) -> Option<Runnable> {
+        None
+    }
 }
 
 /// How many runnables the loop asks a [`WorkSource`] for per iteration.

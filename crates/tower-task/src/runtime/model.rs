@@ -119,13 +119,17 @@ impl fmt::Debug for ModelWorker {
 }
 
 impl ModelWorker {
-    /// One loop iteration: asks the worker for runnables and runs them. Returns what `fill`
-    /// returned (whether to ask again before parking).
+    /// One loop iteration: asks the worker for runnables and runs them, each followed by the
+    /// LIFO tasks the worker hands out in the batch. Returns what `fill` returned (whether to
+    /// ask again before parking).
     pub fn run_once(&self) -> bool {
         let mut batch = Vec::new();
         let more = self.worker.fill(&mut |r| batch.push(r), FILL_BUDGET);
         for r in batch {
             r.run();
+            while let Some(r) = self.worker.next_in_batch() {
+                r.run();
+            }
         }
         more
     }

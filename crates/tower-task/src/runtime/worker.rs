@@ -13,10 +13,11 @@
 //!
 //! # One iteration of a worker's loop
 //!
-//! The loop asks [`Worker::fill`] for runnables once per iteration: the LIFO slot first (at most
-//! one per iteration, so a ping-pong pair cannot starve the queue behind it), then the local
-//! queue, and one task from the injector every iteration for fairness. A worker with nothing
-//! local takes a batch from the injector, else steals half of another worker's queue (if fewer
+//! The loop asks [`Worker::fill`] for runnables once per iteration: the LIFO slot first, then
+//! the local queue, and one task from the injector every iteration for fairness. Within the
+//! batch, after each task the loop asks [`Worker::next_in_batch`] for the task it woke into the
+//! LIFO slot and runs it at once (at most `MAX_LIFO_IN_BATCH` per iteration, so a ping-pong pair
+//! cannot starve the queue behind it). A worker with nothing local takes a batch from the injector, else steals half of another worker's queue (if fewer
 //! than half the workers are searching already). When the loop is about to block,
 //! [`Worker::before_park`] makes a last search, then records the worker as sleeping (see
 //! [`idle`](super::idle)); the loop then blocks in its reactor, so timers and I/O keep working,
@@ -255,8 +256,11 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     /// The owner end of its local queue.
     local: Local<Runnable>,
-    /// The task woken last by a task of this worker: runs first in the next iteration.
+    /// The task woken last by a task of this worker: runs right after the task that woke it
+    /// (up to [`MAX_LIFO_IN_BATCH`] times per iteration), else first in the next iteration.
     lifo: Cell<Option<Runnable>>,
+    /// LIFO tasks still allowed to run inside the current batch (reset by `fill`).
+    lifo_budget: Cell<u32>,
     /// This worker is counted as searching in `shared.idle`.
     searching: Cell<bool>,
     /// This worker recorded itself as sleeping in `shared.idle` and has not yet woken.
@@ -300,6 +304,7 @@ impl Worker {
             shared,
             local,
             lifo: Cell::new(None),
+            lifo_budget: Cell::new(0),
             searching: Cell::new(false),
             parked: Cell::new(false),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -403,9 +408,26 @@ impl Worker {
     }
 }
 
+/// How many LIFO tasks a worker runs inside one batch, right after their wakers (tokio's
+/// `MAX_LIFO_POLLS_PER_TICK`): enough for a ping-pong pair or a spawn chain to go on without a
+/// loop iteration per step, few enough that the queue behind them is not starved.
+const MAX_LIFO_IN_BATCH: u32 = 3;
+
 impl WorkSource for Worker {
+    fn next_in_batch(&self) -> Option<Runnable> {
+        let left = self.lifo_budget.get();
+        if left == 0 {
+            return None;
+        }
+        let r = self.lifo.take()?;
+        self.lifo_budget.set(left - 1);
+        bump(&self.counters().polls, 1);
+        Some(r)
+    }
+
     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
         self.wake_up();
+        self.lifo_budget.set(MAX_LIFO_IN_BATCH);
         let mut n = 0;
         // Fairness: one task from the injector per iteration, when there is one.
         if let Some(r) = self.shared.inject.pop() {
