@@ -4,8 +4,13 @@
 //!
 //! - [`Builder`] starts the workers; [`Runtime`] owns them and shuts them down on drop;
 //!   [`Handle`] spawns onto them from anywhere.
-//! - [`Runtime::spawn`] / [`Handle::spawn`] run a `Send` future on some worker; [`spawn_local`]
-//!   runs a `!Send` one on the current thread's loop.
+//! - [`Runtime::spawn`] / [`Handle::spawn`] run a `Send` future on some worker and return the
+//!   task core's [`Task`](crate::Task) (cancel with a message, names, done callbacks); inside
+//!   the runtime (a task, or `block_on`) plain [`tower_task::spawn`](crate::spawn) does the same,
+//!   so `TaskGroup`, `gather` and `shield` are balanced over the workers. [`spawn_local`] (and
+//!   [`tower_task::spawn_local`](crate::spawn_local)) run a `!Send` future on the current
+//!   thread's loop. `current_task`, `all_tasks` and the task tree on any worker see every task
+//!   of the runtime.
 //! - Inside, each worker has a bounded lock-free [`queue`] that others steal half of, a LIFO slot
 //!   for the task woken last, the global [`inject`]or, and [`idle`] bookkeeping of searching and
 //!   sleeping workers; a worker sleeps in its loop's reactor, so timers and I/O work on every
