@@ -1,6 +1,7 @@
 //! `TaskGroup`, `gather` and `timeout` on the multi-threaded runtime (one loop per worker):
-//! children spawned from a worker run on that worker's loop; the group's shared record is
-//! `Send + Sync`, so a group future can itself be spawned onto any worker.
+//! children spawned from a worker go to the runtime's work-stealing queues (so any worker may
+//! run them); the group's shared record is `Send + Sync`, so a group future can itself be
+//! spawned onto any worker.
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //!
 //! # Who may touch which field
 //!
-//! Each [`WorkerCounters`] field except `unparks` is written only by its worker thread, with a
+//! Each `WorkerCounters` field except `unparks` is written only by its worker thread, with a
 //! relaxed load and store (no read-modify-write on the hot path); `unparks` is incremented by
 //! whichever thread wakes the worker. Anyone may read them, relaxed: a snapshot is a hint, not a
 //! consistent cut.

@@ -1,5 +1,5 @@
 //! The scheduler without threads or event loops, for the loom models in `tests/loom_*.rs`: the
-//! same [`Worker`] code the runtime installs on each loop, driven by hand, with a custom
+//! same `Worker` code the runtime installs on each loop, driven by hand, with a custom
 //! wake-up in place of the loop's. Not a stable API.
 
 use std::fmt;
