@@ -111,3 +111,8 @@ pub use tower_exec::{create_subprocess_exec, create_subprocess_shell, run_in_exe
 pub use tower_sync::{
     Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue, Semaphore,
 };
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
