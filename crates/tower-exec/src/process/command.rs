@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use crate::error::{BlockingError, InvalidStdio};
 use crate::process::child::Process;
 use crate::process::reaper;
-use crate::to_thread::{Blocking, to_thread};
+use crate::to_thread::{Blocking, to_thread_cancellable};
 
 /// What a child's stdin, stdout or stderr is connected to (asyncio's `PIPE`, `DEVNULL`, `None`,
 /// `STDOUT`).
@@ -220,7 +220,7 @@ impl Command {
     /// the OS forks and execs, and many children start in parallel; resolves to the [`Process`],
     /// registered with the loop that polls the future. This is what asyncio's
     /// `create_subprocess_exec` does as a coroutine. The fork runs on the same default executor as
-    /// [`to_thread`]: while all its threads are busy with other work, the spawn waits its turn.
+    /// [`to_thread`](crate::to_thread): while all its threads are busy with other work, the spawn waits its turn.
     ///
     /// # Cancel safety
     ///
@@ -250,7 +250,17 @@ impl Command {
     pub fn spawn_off_loop(&self) -> Spawn {
         let cmd = self.clone();
         Spawn {
-            spawning: to_thread(move || cmd.spawn_std()),
+            // A spawn dropped before the pool reaches it never forks; one dropped mid-fork is
+            // killed and reaped when its abandoned result drops (`Spawned`'s `Drop`).
+            spawning: to_thread_cancellable(move |token| {
+                if token.is_cancelled() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "the spawn was dropped before it started",
+                    ));
+                }
+                cmd.spawn_std()
+            }),
             fallback: Some(self.clone()),
         }
     }
