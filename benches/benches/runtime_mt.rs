@@ -22,9 +22,7 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_executor::Executor;
@@ -32,55 +30,14 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 
+use tower_benches::oneshot::{Tx, oneshot};
+
 const WORKERS: usize = 2;
 const SPAWN_N: usize = 100_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1000;
 const PAIRS: usize = 1000;
 const CHAIN: usize = 1000;
-
-/// A one-shot channel: the value and the receiver's waker behind an uncontended mutex; the
-/// waker is woken after the lock is released.
-struct Slot<T> {
-    state: Mutex<(Option<T>, Option<Waker>)>,
-}
-
-struct Tx<T>(Arc<Slot<T>>);
-struct Rx<T>(Arc<Slot<T>>);
-
-fn oneshot<T>() -> (Tx<T>, Rx<T>) {
-    let s = Arc::new(Slot {
-        state: Mutex::new((None, None)),
-    });
-    (Tx(s.clone()), Rx(s))
-}
-
-impl<T> Tx<T> {
-    fn send(self, v: T) {
-        let waker = {
-            let mut g = self.0.state.lock().unwrap();
-            g.0 = Some(v);
-            g.1.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-impl<T> Future for Rx<T> {
-    type Output = T;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut g = self.0.state.lock().unwrap();
-        match g.0.take() {
-            Some(v) => Poll::Ready(v),
-            None => {
-                g.1 = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
 
 /// The four workloads, written once over a spawner expression `$h` with `$h.spawn(fut)`
 /// (returning something awaitable) and a way to detach a handle.

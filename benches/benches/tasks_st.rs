@@ -16,12 +16,11 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+
+use tower_benches::oneshot::{Tx, oneshot};
 
 const SPAWN_N: usize = 100_000;
 const YIELD_TASKS: usize = 200;
@@ -29,47 +28,6 @@ const YIELDS: usize = 1000;
 const PAIRS: usize = 1000;
 const CHAIN: usize = 1000;
 const IDLE_TASKS: usize = 100_000;
-
-/// A one-shot channel: the value and the receiver's waker behind an uncontended mutex.
-struct Slot<T> {
-    state: Mutex<(Option<T>, Option<Waker>)>,
-}
-struct Tx<T>(Arc<Slot<T>>);
-struct Rx<T>(Arc<Slot<T>>);
-
-fn oneshot<T>() -> (Tx<T>, Rx<T>) {
-    let s = Arc::new(Slot {
-        state: Mutex::new((None, None)),
-    });
-    (Tx(s.clone()), Rx(s))
-}
-
-impl<T> Tx<T> {
-    fn send(self, v: T) {
-        let waker = {
-            let mut g = self.0.state.lock().unwrap();
-            g.0 = Some(v);
-            g.1.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-impl<T> Future for Rx<T> {
-    type Output = T;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut g = self.0.state.lock().unwrap();
-        match g.0.take() {
-            Some(v) => Poll::Ready(v),
-            None => {
-                g.1 = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
 
 thread_local! {
     /// smol's local executor for this thread (leaked: it lives as long as the bench).

@@ -10,3 +10,4 @@
 //! over the floor's says how close a path is to nothing at all (BENCHMARKS.md).
 
 pub mod floor;
+pub mod oneshot;
