@@ -3,20 +3,14 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use tower_coro::stream;
-use tower_loop::{EventLoop, Timer};
+use tower_loop::Timer;
 use tower_task::as_completed;
 use tower_task::error::TimeoutError;
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 /// Sets its flag when dropped.
 struct DropFlag(Rc<Cell<bool>>);

@@ -1,34 +1,13 @@
 //! `gather`, `gather_settled`, `try_gather`: ports of CPython's `test_tasks.py` gather
 //! scenarios (`test_gather*`, `GatherTestsBase`). Virtual time only.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use tower_loop::EventLoop;
 use tower_task::error::GatherError;
 use tower_task::{gather, gather_settled, sleep, spawn, try_gather};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
-}
+mod common;
+use common::{DropFlag, flag, paused, secs};
 
 // test_gather / GatherTestsBase: results in input order, whatever the completion order.
 #[test]

@@ -1,23 +1,11 @@
 //! `shield`: ports of CPython's `test_tasks.py` `test_shield*` scenarios. Virtual time only.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use tower_loop::EventLoop;
 use tower_task::{Shield, shield, sleep, spawn};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
-}
+mod common;
+use common::{flag, paused, secs};
 
 // test_shield_result: the shield gives the inner result.
 #[test]

@@ -3,18 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use tower_loop::EventLoop;
 use tower_task::{TaskGroup, sleep};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 // test_taskgroup_01: children's results are available through their handles.
 #[test]

@@ -2,33 +2,14 @@
 //! `test_asyncio/test_taskgroups.py`. Virtual time only.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tower_loop::EventLoop;
 use tower_task::error::CreateTaskError;
 use tower_task::{TaskGroup, sleep, spawn};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
-}
+mod common;
+use common::{DropFlag, flag, paused, secs};
 
 // test_cancellation / test_taskgroup_07: cancelling the parent task (its future is dropped)
 // cancels every child; the parent's awaiter sees the cancellation.

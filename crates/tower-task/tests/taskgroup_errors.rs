@@ -1,34 +1,14 @@
 //! `TaskGroup`: failures — abort on the first, collect them all. Ports of CPython's
 //! `test_asyncio/test_taskgroups.py`. Virtual time only.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tower_loop::EventLoop;
 use tower_task::error::{Failure, TaskGroupError};
 use tower_task::{TaskFactory, TaskGroup, set_task_factory, sleep};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
-}
+mod common;
+use common::{DropFlag, flag, paused, secs};
 
 // test_taskgroup_04: a failing child cancels its siblings, which are dropped without resuming.
 #[test]

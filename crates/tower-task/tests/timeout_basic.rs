@@ -5,13 +5,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tower_loop::{EventLoop, Timer, get_running_loop};
+use tower_loop::{Timer, get_running_loop};
 use tower_task::error::TimeoutError;
 use tower_task::{timeout, timeout_at};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
+mod common;
+use common::{paused, secs};
 
 /// Sets its flag when dropped.
 struct DropFlag(Rc<Cell<bool>>);
@@ -20,10 +19,6 @@ impl Drop for DropFlag {
     fn drop(&mut self) {
         self.0.set(true);
     }
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
 }
 
 // test_timeout_basic: a body sleeping past the deadline gets TimeoutError.

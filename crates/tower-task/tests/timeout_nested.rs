@@ -4,17 +4,12 @@
 
 use std::time::Duration;
 
-use tower_loop::{EventLoop, Timer, get_running_loop};
+use tower_loop::{Timer, get_running_loop};
 use tower_task::error::TimeoutError;
 use tower_task::{timeout, timeout_at};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 // test_nested_timeouts_loop_busy (first half): the inner timeout reports; the outer body goes
 // on and the outer timeout does not fire.

@@ -1,19 +1,12 @@
 //! `timeout_scope` and its `TimeoutHandle` (asyncio's `async with timeout(d) as cm:`): ports of
 //! CPython's `test_timeouts.py` reschedule/expired scenarios. Virtual time only.
 
-use std::time::Duration;
-
-use tower_loop::{EventLoop, Timer, get_running_loop};
+use tower_loop::{Timer, get_running_loop};
 use tower_task::error::TimeoutError;
 use tower_task::{timeout_scope, timeout_scope_at};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 // test_reschedule (from inside the block): the body moves its deadline later and finishes.
 #[test]

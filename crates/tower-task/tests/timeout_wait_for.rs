@@ -4,17 +4,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tower_loop::{EventLoop, Timer};
+use tower_loop::Timer;
 use tower_task::error::TimeoutError;
 use tower_task::{sleep, spawn, wait_for, wait_for_task};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 /// Sets its flag when dropped.
 struct DropFlag(Rc<Cell<bool>>);

@@ -1,18 +1,10 @@
 //! `wait`: ports of CPython's `test_tasks.py` `test_wait*` scenarios (FIRST_COMPLETED,
 //! FIRST_EXCEPTION, ALL_COMPLETED, with timeout). Virtual time only.
 
-use std::time::Duration;
-
-use tower_loop::EventLoop;
 use tower_task::{ReturnWhen, Task, sleep, spawn, wait};
 
-fn paused() -> EventLoop {
-    EventLoop::builder().paused_clock().build().unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+mod common;
+use common::{paused, secs};
 
 fn sleeper(s: u64) -> Task<u64> {
     spawn(async move {
