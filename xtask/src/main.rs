@@ -60,7 +60,21 @@ fn ci() -> Result<(), String> {
     })?;
     run::step("tests", || {
         if run::has_nextest() {
-            run::cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])
+            // On CI, the `ci` profile of .config/nextest.toml retries a failed test and reports
+            // it as FLAKY instead of failing the run.
+            let profile = if std::env::var_os("CI").is_some() {
+                "ci"
+            } else {
+                "default"
+            };
+            run::cargo(&[
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-fail-fast",
+                "--profile",
+                profile,
+            ])
         } else {
             run::cargo(&["test", "--workspace", "--no-fail-fast"])
         }
