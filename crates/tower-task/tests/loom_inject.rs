@@ -2,52 +2,14 @@
 //! stealing worker: every task runs exactly once, none is lost.
 #![cfg(loom)]
 
+use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
-use tower_loop::park::ParkState;
 use tower_task::runtime::Handle;
-use tower_task::runtime::model::{ModelWorker, Scheduler};
+use tower_task::runtime::model::Scheduler;
 
-/// A worker's "reactor": the loop's park word plus a notification flag (the eventfd).
-#[derive(Default)]
-struct Reactor {
-    park: ParkState,
-    notified: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Reactor {
-    fn wake(&self) {
-        self.park.notify(|| {
-            *self.notified.lock().unwrap() = true;
-            self.cv.notify_one();
-        });
-    }
-
-    fn block(&self) {
-        let mut n = self.notified.lock().unwrap();
-        while !*n {
-            n = self.cv.wait(n).unwrap();
-        }
-        *n = false;
-    }
-}
-
-/// The worker loop's iteration structure, until `done` reaches `total`.
-fn run_worker(w: ModelWorker, reactor: &Reactor, done: &AtomicUsize, total: usize) {
-    let mut more = false;
-    while done.load(Ordering::SeqCst) < total {
-        if !more && w.before_park() && reactor.park.try_park() {
-            reactor.block();
-            reactor.park.unpark();
-            w.after_unpark();
-        }
-        reactor.park.begin_collect();
-        more = w.run_once();
-    }
-    drop(w);
-}
+mod loom_common;
+use loom_common::{Reactor, run_worker};
 
 /// Counts a task done; the last one wakes every worker so the model ends.
 #[derive(Clone)]

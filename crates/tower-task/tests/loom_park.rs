@@ -3,54 +3,13 @@
 //! searching worker goes to sleep is still run.
 #![cfg(loom)]
 
+use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
-use tower_loop::park::ParkState;
-use tower_task::runtime::model::{ModelWorker, Scheduler};
+use tower_task::runtime::model::Scheduler;
 
-/// A worker's "reactor": the loop's park word plus a notification flag (the eventfd).
-#[derive(Default)]
-struct Reactor {
-    park: ParkState,
-    notified: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Reactor {
-    /// What `LoopHandle::wake` does: a "syscall" only if the loop is parked.
-    fn wake(&self) {
-        self.park.notify(|| {
-            *self.notified.lock().unwrap() = true;
-            self.cv.notify_one();
-        });
-    }
-
-    /// Blocks until the "eventfd" is signalled, then consumes it.
-    fn block(&self) {
-        let mut n = self.notified.lock().unwrap();
-        while !*n {
-            n = self.cv.wait(n).unwrap();
-        }
-        *n = false;
-    }
-}
-
-/// The worker loop's iteration structure (`EventLoop::run_once` with a work source), until
-/// `done` reaches `total`.
-fn run_worker(w: ModelWorker, reactor: &Reactor, done: &AtomicUsize, total: usize) {
-    let mut more = false;
-    while done.load(Ordering::SeqCst) < total {
-        if !more && w.before_park() && reactor.park.try_park() {
-            reactor.block();
-            reactor.park.unpark();
-            w.after_unpark();
-        }
-        reactor.park.begin_collect();
-        more = w.run_once();
-    }
-    drop(w);
-}
+mod loom_common;
+use loom_common::{Reactor, run_worker};
 
 /// `n` workers on threads, plus what `spawner` spawns from the main thread; every task bumps
 /// `done` and the last one wakes every worker so they exit.

@@ -1,0 +1,55 @@
+//! The worker harness shared by the runtime's loom models: a worker's "reactor" (the loop's
+//! park word plus an eventfd stand-in) and the loop's iteration structure around a work source.
+#![allow(dead_code)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Condvar, Mutex};
+use tower_loop::park::ParkState;
+use tower_task::runtime::model::ModelWorker;
+
+/// A worker's "reactor": the loop's park word plus a notification flag (the eventfd).
+#[derive(Default)]
+pub(crate) struct Reactor {
+    pub(crate) park: ParkState,
+    notified: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Reactor {
+    /// What `LoopHandle::wake` does: a "syscall" only if the loop is parked.
+    pub(crate) fn wake(&self) {
+        self.park.notify(|| {
+            *self.notified.lock().unwrap() = true;
+            self.cv.notify_one();
+        });
+    }
+
+    /// Blocks until the "eventfd" is signalled, then consumes it.
+    fn block(&self) {
+        let mut n = self.notified.lock().unwrap();
+        while !*n {
+            n = self.cv.wait(n).unwrap();
+        }
+        *n = false;
+    }
+}
+
+/// The worker loop's iteration structure (`EventLoop::run_once` with a work source), until
+/// `done` reaches `total`.
+pub(crate) fn run_worker(w: ModelWorker, reactor: &Reactor, done: &AtomicUsize, total: usize) {
+    let mut more = false;
+    while done.load(Ordering::SeqCst) < total {
+        // As the loop does: every `before_park` that says yes is answered by `after_unpark`,
+        // whether the loop blocked or a pending wake-up let it go on at once.
+        if !more && w.before_park() {
+            if reactor.park.try_park() {
+                reactor.block();
+                reactor.park.unpark();
+            }
+            w.after_unpark();
+        }
+        reactor.park.begin_collect();
+        more = w.run_once();
+    }
+    drop(w);
+}
