@@ -20,6 +20,7 @@ use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 use polling::Poller;
 
+use crate::any_runnable::AnyRunnable;
 use crate::clock::Clock;
 use crate::context;
 use crate::debug::DebugSettings;
@@ -370,15 +371,16 @@ impl EventLoop {
         }
     }
 
-    /// Schedules a task's runnable on this loop's ready queue (same thread: no lock, no atomic).
-    pub fn schedule(&self, runnable: Runnable) {
+    /// Schedules a task's runnable (of any metadata type) on this loop's ready queue (same
+    /// thread: no lock, no atomic).
+    pub fn schedule<M: Send + Sync + 'static>(&self, runnable: Runnable<M>) {
         if self.core.closed.get() {
             drop(runnable);
         } else {
             self.core
                 .ready
                 .borrow_mut()
-                .push_back(Ready::Runnable(runnable));
+                .push_back(Ready::Runnable(AnyRunnable::new(runnable)));
         }
     }
 

@@ -11,6 +11,7 @@ use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 use polling::Poller;
 
+use crate::any_runnable::AnyRunnable;
 use crate::context;
 use crate::event_loop::Core;
 use crate::loom::{AtomicBool, Ordering};
@@ -206,9 +207,9 @@ impl LoopHandle {
     /// `Poller::notify` syscall only if the loop is parked. A runnable scheduled on a closed loop
     /// is dropped on the loop's thread (which cancels its task) and leaked on any other thread
     /// (a `spawn_local` task must not be dropped off its thread).
-    pub fn schedule(&self, runnable: Runnable) {
+    pub fn schedule<M: Send + Sync + 'static>(&self, runnable: Runnable<M>) {
         // The common case: woken on the loop's own thread while it runs.
-        let mut runnable = Some(runnable);
+        let mut runnable = Some(AnyRunnable::new(runnable));
         let pushed = context::with_running_if(&self.shared, |core| {
             if !core.closed.get() {
                 if let Some(r) = runnable.take() {
@@ -239,6 +240,51 @@ impl LoopHandle {
                     std::mem::forget(r);
                 }
             }
+        }
+    }
+
+    /// Schedules `runnable` only if this loop is the one running on the current thread (a
+    /// push onto its ready queue, no atomic); otherwise hands it back. For a `schedule`
+    /// function that finds its loop in the task's own metadata: the fast path needs no
+    /// reference count, and the caller takes one (clones the handle) only for the slow path,
+    /// where the task may run — and be freed — on the loop's thread before
+    /// [`schedule`](Self::schedule) returns.
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let h = lp.handle();
+    /// let (runnable, task) = async_task::spawn(async { 5 }, |_| {});
+    /// // No loop runs on this thread: the runnable comes back.
+    /// let runnable = h.try_schedule_local(runnable).unwrap_err();
+    /// let out = lp.run_until_complete(async move {
+    ///     assert!(h.try_schedule_local(runnable).is_ok());
+    ///     task.await
+    /// });
+    /// assert_eq!(out.unwrap(), 5);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The runnable, unscheduled, if this loop is not running on this thread (or is closed).
+    pub fn try_schedule_local<M: Send + Sync + 'static>(
+        &self,
+        runnable: Runnable<M>,
+    ) -> Result<(), Runnable<M>> {
+        let mut runnable = Some(runnable);
+        let _ = context::with_running_if(&self.shared, |core| {
+            if !core.closed.get() {
+                if let Some(r) = runnable.take() {
+                    core.ready
+                        .borrow_mut()
+                        .push_back(Ready::Runnable(AnyRunnable::new(r)));
+                }
+            }
+        });
+        match runnable {
+            None => Ok(()),
+            Some(r) => Err(r),
         }
     }
 

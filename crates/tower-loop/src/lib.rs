@@ -6,7 +6,7 @@
 //!
 //! It owns:
 //!
-//! - the **ready queue**, holding plain callbacks and `async_task::Runnable`s side by side
+//! - the **ready queue**, holding plain callbacks and tasks (`async_task::Runnable`s of any metadata, as [`AnyRunnable`]) side by side
 //!   ([`EventLoop::call_soon`], [`LoopHandle::schedule`]);
 //! - the **timers** ([`EventLoop::call_later`], [`EventLoop::call_at`], and the [`Timer`]
 //!   future), cheap at 10^6 pending and mostly cancelled;
@@ -57,6 +57,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod abstract_loop;
+mod any_runnable;
 mod async_fd;
 mod clock;
 mod context;
@@ -78,6 +79,7 @@ mod timers;
 mod work_source;
 
 pub use abstract_loop::AbstractEventLoop;
+pub use any_runnable::AnyRunnable;
 pub use async_fd::{Async, Readiness};
 pub use context::{get_running_loop, running_loop_debug};
 pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, set_poll_label};

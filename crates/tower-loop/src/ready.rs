@@ -1,4 +1,4 @@
-//! The ready queue: plain callbacks and `async_task::Runnable`s side by side, FIFO.
+//! The ready queue: plain callbacks and tasks (`AnyRunnable`s) side by side, FIFO.
 //!
 //! Callbacks are reference-counted cells holding the closure and its cancelled flag (one
 //! allocation per `call_soon`); a runnable is pushed as is (no allocation beyond the task).
@@ -8,8 +8,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use async_task::Runnable;
-
+use crate::any_runnable::AnyRunnable;
 use crate::loom::{AtomicBool, Ordering};
 use crate::sync::Lock;
 use crate::timers::TimerId;
@@ -159,7 +158,7 @@ pub(crate) enum Ready {
     /// A callback sent from another thread.
     Remote(Arc<dyn SendCallback>),
     /// A task to poll.
-    Runnable(Runnable),
+    Runnable(AnyRunnable),
 }
 
 /// The loop-local FIFO of ready work.
@@ -168,7 +167,7 @@ pub(crate) type ReadyQueue = RefCell<VecDeque<Ready>>;
 /// What other threads push into a loop's injector.
 pub(crate) enum Remote {
     /// A task woken from another thread.
-    Runnable(Runnable),
+    Runnable(AnyRunnable),
     /// `call_soon_threadsafe`.
     Callback(Arc<dyn SendCallback>),
     /// Cancel a timer entry of this loop (a [`Timer`](crate::Timer) dropped or moved elsewhere).

@@ -7,7 +7,7 @@
 //! workers are parked so it wakes one (through [`LoopHandle::wake`](crate::LoopHandle::wake))
 //! when it publishes new work.
 
-use async_task::Runnable;
+use crate::AnyRunnable;
 
 /// A source of runnables for one loop (see the module docs).
 ///
@@ -28,17 +28,17 @@ use async_task::Runnable;
 /// use std::collections::VecDeque;
 /// use std::rc::Rc;
 /// use async_task::Runnable;
-/// use tower_loop::{EventLoop, WorkSource};
+/// use tower_loop::{AnyRunnable, EventLoop, WorkSource};
 ///
 /// #[derive(Default)]
 /// struct Fifo(RefCell<VecDeque<Runnable>>);
 ///
 /// impl WorkSource for Fifo {
-///     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
+///     fn fill(&self, push: &mut dyn FnMut(AnyRunnable), budget: usize) -> bool {
 ///         let mut q = self.0.borrow_mut();
 ///         for _ in 0..budget {
 ///             match q.pop_front() {
-///                 Some(r) => push(r),
+///                 Some(r) => push(r.into()),
 ///                 None => break,
 ///             }
 ///         }
@@ -57,7 +57,7 @@ use async_task::Runnable;
 /// ```
 pub trait WorkSource {
     /// Pushes up to `budget` runnables; returns whether more are left.
-    fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool;
+    fn fill(&self, push: &mut dyn FnMut(AnyRunnable), budget: usize) -> bool;
     /// The loop is about to block: `true` lets it, `false` makes it poll without blocking.
     fn before_park(&self) -> bool;
     /// The loop is past the poll that followed a `before_park` returning `true` — called after
@@ -69,7 +69,7 @@ pub trait WorkSource {
     /// so it runs while its data is hot instead of one iteration later. The loop asks after
     /// each item of its batch, and again after running what it got; the source bounds how many
     /// it hands out per [`fill`](Self::fill), for fairness. The default hands out nothing.
-    fn next_in_batch(&self) -> Option<Runnable> {
+    fn next_in_batch(&self) -> Option<AnyRunnable> {
         None
     }
 }

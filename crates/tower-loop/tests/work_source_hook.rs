@@ -24,13 +24,13 @@ struct Toy {
 }
 
 impl WorkSource for Toy {
-    fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
+    fn fill(&self, push: &mut dyn FnMut(tower_loop::AnyRunnable), budget: usize) -> bool {
         self.fills.set(self.fills.get() + 1);
         self.budget.set(self.budget.get().max(budget));
         let mut q = self.queue.borrow_mut();
         for _ in 0..budget {
             match q.pop_front() {
-                Some(r) => push(r),
+                Some(r) => push(r.into()),
                 None => break,
             }
         }

@@ -85,6 +85,13 @@ impl From<Cancelled> for TaskError {
 /// A task's future panicked: holds the panic payload (take it with
 /// [`into_payload`](Self::into_payload)) and its message.
 pub struct Panicked {
+    /// Boxed, so that a task's output slot (`Result<T, TaskError>`, in every task's allocation)
+    /// stays small: panics are rare.
+    inner: Box<PanickedInner>,
+}
+
+/// What [`Panicked`] holds.
+struct PanickedInner {
     /// The panic message, if the payload was a string.
     message: String,
     /// The payload; behind a mutex only so that the error is `Sync` (it is never locked: the
@@ -96,33 +103,39 @@ impl Panicked {
     /// Wraps a panic payload.
     pub(crate) fn new(payload: PanicPayload) -> Self {
         Panicked {
-            message: panic_message(&payload).to_owned(),
-            payload: Mutex::new(payload),
+            inner: Box::new(PanickedInner {
+                message: panic_message(&payload).to_owned(),
+                payload: Mutex::new(payload),
+            }),
         }
     }
 
     /// The panic message (`"Box<dyn Any>"` if the payload is not a string).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The panic payload, to `std::panic::resume_unwind` it.
     pub fn into_payload(self) -> PanicPayload {
-        self.payload.into_inner().unwrap_or_else(|p| p.into_inner())
+        let inner = *self.inner;
+        inner
+            .payload
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl fmt::Debug for Panicked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Panicked")
-            .field("message", &self.message)
+            .field("message", &self.inner.message)
             .finish()
     }
 }
 
 impl fmt::Display for Panicked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the task panicked: {}", self.message)
+        write!(f, "the task panicked: {}", self.inner.message)
     }
 }
 

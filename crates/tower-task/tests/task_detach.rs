@@ -45,8 +45,9 @@ fn pending_tasks_left_on_a_closed_loop_are_dropped() {
     let l = live.clone();
     let kept = lp
         .run_until_complete(async move {
-            // Polled and suspended forever, nothing else will wake it (only its own header
-            // holds its waker).
+            // Polled and suspended forever: no waker of it exists, only the reference its
+            // loop's registry holds (without it, async-task would free the task and leak the
+            // future right after this poll).
             let a = Live::new(&l);
             spawn(async move {
                 let _a = a;
@@ -68,10 +69,10 @@ fn pending_tasks_left_on_a_closed_loop_are_dropped() {
             }))
         })
         .unwrap();
-    assert!(
-        live.load(Ordering::SeqCst) > 0,
-        "live {}",
-        live.load(Ordering::SeqCst)
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        3,
+        "all three futures are alive"
     );
     lp.close().unwrap();
     assert_eq!(

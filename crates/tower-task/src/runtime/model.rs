@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
-use async_task::Runnable;
+use tower_loop::AnyRunnable as Runnable;
 use tower_loop::{FILL_BUDGET, WorkSource};
 
 use super::metrics::RuntimeMetrics;

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_task::WithInfo;
+use async_task::{Runnable, WithInfo};
 use tower_loop::EventLoop;
 
 use super::error::{BlockOnError, BuildError, ContextError};
@@ -18,7 +18,7 @@ use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{adopt_registry, loop_registry, spawn_hooked};
+use crate::task::{Header, adopt_registry, loop_registry, spawn_hooked};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -158,7 +158,7 @@ impl Builder {
 fn run_worker(
     index: usize,
     shared: Arc<Shared>,
-    local: super::queue::Local<async_task::Runnable>,
+    local: super::queue::Local<tower_loop::AnyRunnable>,
     ready: &mpsc::Sender<std::io::Result<()>>,
 ) {
     let lp = match EventLoop::new() {
@@ -534,13 +534,13 @@ where
         lp.as_ref(),
         registry,
         future,
-        move |fut| {
-            async_task::spawn(
-                Tracked::new(fut),
-                WithInfo(move |r, info| worker::schedule(&s, r, info)),
+        move |builder, unbound| {
+            builder.spawn(
+                move |h| Tracked::new(unbound.bind(h)),
+                WithInfo(move |r: Runnable<Header>, info| worker::schedule(&s, r.into(), info)),
             )
         },
-        |r| schedule_first(shared, r),
+        |r| schedule_first(shared, r.into()),
     )
 }
 
@@ -553,7 +553,7 @@ fn no_registry() -> ! {
 
 /// Schedules a new task for the first time: a worker's LIFO slot from one of `shared`'s
 /// workers, else the injector.
-fn schedule_first(shared: &Arc<Shared>, runnable: async_task::Runnable) {
+fn schedule_first(shared: &Arc<Shared>, runnable: tower_loop::AnyRunnable) {
     let mut runnable = Some(runnable);
     worker::with_current(shared, |w| {
         // Take the runnable only when there is a worker to give it to.
@@ -580,10 +580,10 @@ where
     let s = shared.clone();
     let (runnable, task) = async_task::spawn(
         Tracked::new(future),
-        WithInfo(move |r, info| worker::schedule(&s, r, info)),
+        WithInfo(move |r: Runnable, info| worker::schedule(&s, r.into(), info)),
     );
     task.detach();
-    schedule_first(shared, runnable);
+    schedule_first(shared, runnable.into());
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

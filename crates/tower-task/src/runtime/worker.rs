@@ -29,7 +29,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use async_task::{Runnable, ScheduleInfo};
+use async_task::ScheduleInfo;
+use tower_loop::AnyRunnable as Runnable;
 use tower_loop::WorkSource;
 
 use super::idle::Idle;

@@ -1,7 +1,7 @@
 //! [`current_task`] and [`all_tasks`].
 
-use super::header::TaskRef;
-use super::registry::running_registry;
+use super::registry::running_tasks;
+use super::task_ref::TaskRef;
 use super::wrapper;
 
 /// The task being polled on this thread, if any (asyncio's `current_task()`): a pointer read,
@@ -44,8 +44,5 @@ pub fn current_task() -> Option<TaskRef> {
 /// .unwrap();
 /// ```
 pub fn all_tasks() -> Vec<TaskRef> {
-    match running_registry() {
-        Some(r) => r.tasks().into_iter().filter(|t| !t.done()).collect(),
-        None => Vec::new(),
-    }
+    running_tasks().into_iter().filter(|t| !t.done()).collect()
 }

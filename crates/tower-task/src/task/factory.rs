@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use tower_loop::EventLoop;
 
-use super::header::TaskRef;
 use super::registry::with_loop;
+use super::task_ref::TaskRef;
 
 /// The hook a factory calls with each new task.
 pub(crate) type SpawnHook = Rc<dyn Fn(&TaskRef)>;

@@ -10,7 +10,9 @@ use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
-use super::header::{TaskRef, recycle};
+use super::header::Header;
+use super::spawn::RawTask;
+use super::task_ref::TaskRef;
 use super::wrapper::current_id;
 use crate::error::{Cancelled, TaskError};
 
@@ -45,18 +47,25 @@ use crate::error::{Cancelled, TaskError};
 /// [`cancel`](TaskRef::cancel).
 #[must_use = "dropping a Task detaches it; await it to get its output"]
 pub struct Task<T> {
-    /// The `async-task` handle; `None` once its output was taken.
-    raw: Option<FallibleTask<Result<T, TaskError>>>,
-    /// The untyped handle; taken (and its header recycled) only in `Drop`.
+    /// The `async-task` handle, kept until this handle drops: its task reference keeps the
+    /// allocation (and so the header `task` points at) alive.
+    raw: ManuallyDrop<FallibleTask<Result<T, TaskError>, Header>>,
+    /// Whether the output was taken (then `raw` must not be polled again).
+    taken: bool,
+    /// The untyped handle, borrowing `raw`'s reference count: never dropped (see `new`).
     task: ManuallyDrop<TaskRef>,
 }
 
 impl<T> Task<T> {
     /// Wraps the handles of a freshly spawned task.
-    pub(crate) fn new(raw: async_task::Task<Result<T, TaskError>>, task: TaskRef) -> Self {
+    pub(crate) fn new(raw: RawTask<T>, header: &Header) -> Self {
         Task {
-            raw: Some(raw.fallible()),
-            task: ManuallyDrop::new(task),
+            raw: ManuallyDrop::new(raw.fallible()),
+            taken: false,
+            // SAFETY: this `TaskRef` owns no reference count; it is valid while `raw` keeps
+            // the allocation alive, which is as long as `self` (`raw` is dropped only in our
+            // `Drop`, and the `TaskRef` is never dropped, only borrowed).
+            task: ManuallyDrop::new(unsafe { TaskRef::borrowed(header) }),
         }
     }
 
@@ -86,12 +95,14 @@ impl<T> Task<T> {
         if !self.task.done() {
             return None;
         }
-        let raw = self.raw.as_mut()?;
+        if self.taken {
+            return None;
+        }
         let mut cx = Context::from_waker(Waker::noop());
-        match Pin::new(raw).poll(&mut cx) {
+        match Pin::new(&mut *self.raw).poll(&mut cx) {
             Poll::Pending => None,
             Poll::Ready(out) => {
-                self.raw = None;
+                self.taken = true;
                 Some(self.outcome(out))
             }
         }
@@ -107,7 +118,7 @@ impl<T> Task<T> {
         match out {
             Some(r) => r,
             None => {
-                let msg = self.task.header.cancel_msg();
+                let msg = self.task.header().cancel_msg();
                 let msg = msg.as_deref().or(Some("the event loop was closed"));
                 Err(TaskError::Cancelled(Cancelled::new(msg)))
             }
@@ -133,16 +144,13 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = current_id();
         if me != 0 {
-            self.task.header.awaited_by.store(me, Ordering::Relaxed);
+            self.task.header().awaited_by.store(me, Ordering::Relaxed);
         }
-        let raw = self
-            .raw
-            .as_mut()
-            .expect("tower_task::Task polled after it completed");
-        match Pin::new(raw).poll(cx) {
+        assert!(!self.taken, "tower_task::Task polled after it completed");
+        match Pin::new(&mut *self.raw).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(out) => {
-                self.raw = None;
+                self.taken = true;
                 Poll::Ready(self.outcome(out))
             }
         }
@@ -151,13 +159,14 @@ impl<T> Future for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if let Some(raw) = self.raw.take() {
-            self.task.header.detached.store(true, Ordering::Release);
-            raw.detach();
+        if !self.taken {
+            self.task.header().detached.store(true, Ordering::Release);
         }
-        // SAFETY: `task` is not used after this: we are in `drop`.
-        let task = unsafe { ManuallyDrop::take(&mut self.task) };
-        recycle(task.header);
+        // The borrowed `task` goes with `raw`'s reference count, unused after this.
+        // SAFETY: `raw` is not used after this: we are in `drop`.
+        let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
+        // Detaching: the task keeps running (dropping an `async_task::Task` would cancel it).
+        raw.detach();
     }
 }
 

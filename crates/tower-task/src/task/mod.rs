@@ -7,16 +7,20 @@ mod header;
 mod registry;
 mod rt_hook;
 mod spawn;
+mod state;
+mod task_ref;
 mod wrapper;
 
 pub use current::{all_tasks, current_task};
 pub use factory::{TaskFactory, get_task_factory, set_task_factory};
 pub use handle::Task;
-pub use header::{TaskId, TaskRef, TaskState};
 pub use spawn::{Builder, create_task, spawn, spawn_local};
+pub use state::{TaskId, TaskState};
+pub use task_ref::TaskRef;
 
+pub(crate) use header::Header;
 #[allow(unused_imports)]
-pub(crate) use registry::{Registry, running_registry};
+pub(crate) use registry::Registry;
 pub(crate) use rt_hook::{adopt_registry, loop_registry, spawn_hooked};
 
 mod sleep;

@@ -18,19 +18,22 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop};
 
 use super::factory::TaskFactory;
-use super::header::{Header, TaskRef, new_header, purge_pool};
+use super::header::Header;
+use super::task_ref::TaskRef;
 
 /// Slots of live tasks.
 ///
-/// An entry is the address of a header (`Arc::as_ptr`), not an `Arc`: registering a task
-/// costs no reference count. The invariant that makes the addresses usable: an entry is
-/// present only while the task's future (`TaskFuture`, which owns an `Arc` of the header)
-/// exists, because its `Drop` removes the entry before releasing that `Arc` — on the owner
-/// thread directly, elsewhere under the registry's `remote` mutex (see [`Registry::tasks`]).
+/// An entry is the address of a task's header (inside the task's allocation): registering a
+/// task costs no reference count. The invariant that makes the addresses usable: an entry is
+/// present only while the task's future (`TaskFuture`, which lives in the same allocation)
+/// exists, because its `Drop` removes the entry — on the owner thread directly, elsewhere
+/// under the registry's `remote` mutex (see [`Registry::tasks`]) — and async-task frees the
+/// allocation only after the future is dropped.
 #[derive(Default)]
 struct Slab {
     /// One entry per slot; `None` is free.
@@ -41,16 +44,17 @@ struct Slab {
 
 impl Slab {
     /// Stores `addr`, returns its slot.
-    fn insert_with(&mut self, make: impl FnOnce(usize) -> usize) -> usize {
-        let slot = match self.free.pop() {
-            Some(s) => s,
+    fn insert(&mut self, addr: usize) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                self.entries[slot] = Some(addr);
+                slot
+            }
             None => {
-                self.entries.push(None);
+                self.entries.push(Some(addr));
                 self.entries.len() - 1
             }
-        };
-        self.entries[slot] = Some(make(slot));
-        slot
+        }
     }
 
     /// Frees `slot`.
@@ -134,27 +138,19 @@ impl Registry {
         }
     }
 
-    /// Registers a new header built by `make(slot)`.
-    pub(crate) fn insert(&self, make: impl FnOnce(usize) -> Header) -> Arc<Header> {
-        let mut header = None;
-        let build = |slot: usize| {
-            let h = new_header(make(slot));
-            let addr = Arc::as_ptr(&h) as usize;
-            header = Some(h);
-            addr
-        };
+    /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
+    /// which calls [`remove`](Self::remove) with the slot returned here).
+    pub(crate) fn insert(&self, addr: *const Header) -> usize {
+        let addr = addr as usize;
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
             if self.has_removed.swap(false, Ordering::Acquire) {
                 Self::drain_removed(&mut local, &mut self.remote());
             }
-            local.insert_with(build);
+            local.insert(addr)
         } else {
-            self.remote()
-                .slab
-                .insert_with(|slot| build(slot | REMOTE_BIT));
+            self.remote().slab.insert(addr) | REMOTE_BIT
         }
-        header.expect("insert_with calls make")
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
@@ -198,11 +194,6 @@ impl Registry {
         self.handle.call_soon_threadsafe(f);
     }
 
-    /// Whether the loop closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
     /// The loop closed (its `on_close` hook, on the owner thread): forget every task and wake
     /// each one, so that its runnable is scheduled on the closed loop and dropped with its
     /// future. Wakes after the lock is released.
@@ -221,11 +212,12 @@ impl Registry {
             remote.slab.free.clear();
             addrs
                 .into_iter()
-                .filter_map(|addr| {
+                .map(|addr| {
                     // SAFETY: the lock is held and removals were drained, so the entry's
                     // header is alive (see `Slab` and `tasks`).
                     let header = unsafe { &*(addr as *const Header) };
-                    header.waker.get().cloned()
+                    // An owning waker: it keeps the task alive until it is woken below.
+                    Waker::clone(&header.home())
                 })
                 .collect()
         };
@@ -235,24 +227,24 @@ impl Registry {
     }
 }
 
-/// A [`TaskRef`] of the header at `addr`: one more reference to it.
+/// A [`TaskRef`] of the header at `addr`: one more reference to its task.
 fn task_ref(addr: usize) -> TaskRef {
-    let ptr = addr as *const Header;
     // SAFETY: called by `tasks` with the remote lock held after draining removals, so the
-    // entry's header is alive (see `Slab`); we take one more reference, which `from_raw` owns.
-    let header = unsafe {
-        Arc::increment_strong_count(ptr);
-        Arc::from_raw(ptr)
-    };
-    TaskRef { header }
+    // entry's header is alive (see `Slab`); `TaskRef::new` takes its own reference count.
+    let header = unsafe { &*(addr as *const Header) };
+    TaskRef::new(header)
 }
 
 /// A loop known to this thread.
 pub(crate) struct LoopEntry {
     /// The loop.
     pub(crate) handle: LoopHandle,
-    /// Its registry.
+    /// Its registry: the tasks spawned on it (`spawn`, `spawn_local`); their schedule function
+    /// finds the loop here (`Registry::handle`).
     pub(crate) registry: Arc<Registry>,
+    /// Another registry whose tasks the loop also lists (`all_tasks`, the task tree): on a
+    /// runtime worker's loop, the runtime's.
+    pub(crate) also: Option<Arc<Registry>>,
     /// Its task factory, if one was set.
     pub(crate) factory: Option<TaskFactory>,
 }
@@ -275,7 +267,6 @@ fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
     let reg = registry.clone();
     lp.on_close(move || {
         reg.close();
-        purge_pool(&reg);
         // Forget the closed loop (its handle keeps the poller's fd open).
         let _ = LOOPS.try_with(|loops| {
             if let Ok(mut loops) = loops.try_borrow_mut() {
@@ -306,6 +297,7 @@ pub(crate) fn with_loop<R>(
                 LoopEntry {
                     handle: handle.clone(),
                     registry,
+                    also: None,
                     factory: None,
                 },
             );
@@ -314,15 +306,52 @@ pub(crate) fn with_loop<R>(
     })
 }
 
-/// The registry of the running loop, if any task was spawned on it.
-pub(crate) fn running_registry() -> Option<Arc<Registry>> {
-    let lp = get_running_loop().ok()?;
+/// The registered tasks of a loop: those of its own registry, then of `also`.
+fn tasks_of(own: &Registry, also: Option<&Registry>) -> Vec<TaskRef> {
+    let mut out = own.tasks();
+    if let Some(also) = also {
+        out.extend(also.tasks());
+    }
+    out
+}
+
+/// The registered tasks of `lp` (creating its entry if needed).
+pub(crate) fn loop_tasks(lp: &EventLoop) -> Vec<TaskRef> {
     let handle = lp.handle();
-    LOOPS.with(|loops| {
+    let (own, also) = with_loop(lp, &handle, |e| (e.registry.clone(), e.also.clone()));
+    tasks_of(&own, also.as_deref())
+}
+
+/// The registered tasks of the running loop (none if no loop runs or none was spawned).
+pub(crate) fn running_tasks() -> Vec<TaskRef> {
+    let Ok(lp) = get_running_loop() else {
+        return Vec::new();
+    };
+    let handle = lp.handle();
+    let found = LOOPS.with(|loops| {
         loops
             .borrow()
             .iter()
             .find(|e| e.handle.same_loop(&handle))
-            .map(|e| e.registry.clone())
-    })
+            .map(|e| (e.registry.clone(), e.also.clone()))
+    });
+    match found {
+        Some((own, also)) => tasks_of(&own, also.as_deref()),
+        None => Vec::new(),
+    }
+}
+
+/// A registry on `lp`'s thread, freed when `lp` closes, that is not `lp`'s own: the
+/// multi-thread runtime's (its tasks are scheduled by the runtime, not through the registry's
+/// loop; done callbacks run on `lp`).
+pub(crate) fn shared_registry(lp: &EventLoop) -> Arc<Registry> {
+    new_registry(lp, &lp.handle())
+}
+
+/// Makes the loop `lp` also list the tasks of `registry` (a runtime worker's loop lists the
+/// runtime's tasks).
+pub(crate) fn also_list(lp: &EventLoop, registry: Arc<Registry>) {
+    let handle = lp.handle();
+    let old = with_loop(lp, &handle, |e| e.also.replace(registry));
+    drop(old);
 }

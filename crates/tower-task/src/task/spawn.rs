@@ -1,19 +1,26 @@
 //! Spawning: [`spawn`]/[`create_task`], [`spawn_local`], and the [`Builder`] for named and
-//! eager tasks. A task is one `async_task` allocation scheduled with the loop's `schedule` (a
-//! push on the loop's ready queue) plus its header.
+//! eager tasks; and [`spawn_in`], the one path every task (the runtime's too) is made by. A
+//! task is one `async_task` allocation with its [`Header`] as metadata, scheduled with the
+//! loop's `schedule` (a push on the loop's ready queue).
 
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tower_loop::{EventLoop, LoopHandle, get_running_loop};
+use async_task::Runnable;
+use tower_loop::{LoopHandle, get_running_loop};
 
+use super::factory::TaskFactory;
 use super::handle::Task;
-use super::header::{Extra, Header, ST_PENDING, TaskId, TaskRef};
-use super::registry::with_loop;
-use super::wrapper::{TaskFuture, current_id};
-use crate::error::SpawnError;
+use super::header::{Extra, Header};
+use super::registry::{Registry, with_loop};
+use super::state::TaskId;
+use super::wrapper::{Unbound, current_id};
+use crate::error::{SpawnError, TaskError};
+
+/// The `async_task` handle of a task whose output is `T`.
+pub(crate) type RawTask<T> = async_task::Task<Result<T, TaskError>, Header>;
 
 /// The next block of task ids (ids start at 1; 0 means "no task" in atomics).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -189,9 +196,17 @@ impl Builder {
         }
         let lp = get_running_loop()?;
         let handle = lp.handle();
-        self.spawn_with(&lp, handle, future, |fut, handle| {
-            async_task::spawn(fut, move |r| handle.schedule(r))
-        })
+        let (registry, factory) =
+            with_loop(&lp, &handle, |e| (e.registry.clone(), e.factory.clone()));
+        Ok(spawn_in(
+            self.name,
+            self.eager,
+            factory,
+            registry,
+            future,
+            |builder, unbound| builder.spawn(move |h| unbound.bind(h), schedule_home),
+            |r| lp.schedule(r),
+        ))
     }
 
     /// Spawns a `!Send` `future` on the running loop; it stays on this thread.
@@ -206,74 +221,85 @@ impl Builder {
     {
         let lp = get_running_loop()?;
         let handle = lp.handle();
-        self.spawn_with(&lp, handle, future, |fut, handle| {
-            async_task::spawn_local(fut, move |r| handle.schedule(r))
-        })
+        let (registry, factory) =
+            with_loop(&lp, &handle, |e| (e.registry.clone(), e.factory.clone()));
+        Ok(spawn_in(
+            self.name,
+            self.eager,
+            factory,
+            registry,
+            future,
+            |builder, unbound| builder.spawn_local(move |h| unbound.bind(h), schedule_home),
+            |r| lp.schedule(r),
+        ))
     }
+}
 
-    /// The common part: header, registry, wrapper, then schedule or run eagerly.
-    fn spawn_with<F, A>(
-        self,
-        lp: &EventLoop,
-        handle: LoopHandle,
-        future: F,
-        alloc: A,
-    ) -> Result<Task<F::Output>, SpawnError>
-    where
-        F: Future,
-        A: FnOnce(
-            TaskFuture<F>,
-            LoopHandle,
-        ) -> (
-            async_task::Runnable,
-            async_task::Task<Result<F::Output, crate::error::TaskError>>,
-        ),
-    {
-        let parent = match current_id() {
-            0 => None,
-            id => Some(TaskId(id)),
-        };
-        let id = next_id();
-        let extra = self.name.map(|n| {
-            Box::new(Extra {
-                name: Some(Arc::from(n)),
-                ..Extra::default()
-            })
-        });
-        let (header, factory) = with_loop(lp, &handle, |e| {
-            let reg = e.registry.clone();
-            let header = e.registry.insert(move |slot| Header {
-                id,
-                parent,
-                state: AtomicU8::new(ST_PENDING),
-                must_cancel: AtomicBool::new(false),
-                num_cancels: AtomicU32::new(0),
-                awaited_by: AtomicU64::new(0),
-                has_callbacks: AtomicBool::new(false),
-                detached: AtomicBool::new(false),
-                waker: OnceLock::new(),
-                extra: Mutex::new(extra),
-                registry: reg,
-                slot,
-            });
-            (header, e.factory.clone())
-        });
-        let eager = self
-            .eager
-            .unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
-        let task_ref = TaskRef {
-            header: header.clone(),
-        };
-        let (runnable, raw) = alloc(TaskFuture::new(header, future), handle);
-        let task = Task::new(raw, task_ref);
-        if eager {
-            runnable.run();
-        } else {
-            lp.schedule(runnable);
-        }
-        if let Some(hook) = factory.and_then(|f| f.on_spawn) {
-            hook(&task);
-        }
-        Ok(task)
+/// The schedule function of every loop task. It captures nothing — so async-task takes no
+/// extra reference count around each wake-up, as it does for a schedule closure with state —
+/// and finds the task's loop in its header (the registry of the loop it was spawned on).
+fn schedule_home(runnable: Runnable<Header>) {
+    // The handle lives in the registry the header holds an `Arc` of, inside the task's
+    // allocation, which is alive while `runnable` exists. `try_schedule_local` either hands
+    // `runnable` back (we own it again, so the handle is still alive for the slow path) or
+    // pushes it onto this thread's ready queue, from which it cannot run (nor its task be
+    // freed) before this function returns, and the handle is not used after that push.
+    let handle: *const LoopHandle = &runnable.metadata().registry.handle;
+    // SAFETY: see above: `handle` is alive for every use below.
+    let handle = unsafe { &*handle };
+    if let Err(runnable) = handle.try_schedule_local(runnable) {
+        let handle = handle.clone();
+        handle.schedule(runnable);
     }
+}
+
+/// Makes a task: its header (registered in `registry`) and `async_task` allocation — `alloc`
+/// calls the `async_task` builder it is given with the caller's schedule function and
+/// `unbound.bind` as the future — then starts it: eagerly (`eager`, else the `factory`
+/// decides) inside this call, or by handing its runnable to `first`. Calls the factory's
+/// `on_spawn` hook last.
+pub(crate) fn spawn_in<F, A, S>(
+    name: Option<String>,
+    eager: Option<bool>,
+    factory: Option<TaskFactory>,
+    registry: Arc<Registry>,
+    future: F,
+    alloc: A,
+    first: S,
+) -> Task<F::Output>
+where
+    F: Future,
+    A: FnOnce(async_task::Builder<Header>, Unbound<F>) -> (Runnable<Header>, RawTask<F::Output>),
+    S: FnOnce(Runnable<Header>),
+{
+    let extra = name.map(|n| {
+        Box::new(Extra {
+            name: Some(Arc::from(n)),
+            ..Extra::default()
+        })
+    });
+    let header = Header::new(next_id(), current_id(), extra, registry);
+    let (runnable, raw) = alloc(
+        async_task::Builder::new().metadata(header),
+        Unbound::new(future),
+    );
+    let h = runnable.metadata();
+    // The registry's reference count: a waker the header keeps the parts of (its home waker)
+    // and that `TaskFuture`'s drop releases, so a task nothing else references lives until its
+    // future is dropped (async-task frees a task without wakers, leaking its future).
+    let waker = runnable.waker();
+    h.set_home(&waker);
+    std::mem::forget(waker);
+    h.slot.store(h.registry.insert(h), Ordering::Relaxed);
+    let task = Task::new(raw, h);
+    let eager = eager.unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
+    if eager {
+        runnable.run();
+    } else {
+        first(runnable);
+    }
+    if let Some(hook) = factory.and_then(|f| f.on_spawn) {
+        hook(&task);
+    }
+    task
 }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use tower_loop::EventLoop;
 use tower_loop::error::SignalError;
 
-use super::header::{TaskId, TaskRef, TaskState};
-use super::registry::{running_registry, with_loop};
+use super::registry::{loop_tasks, running_tasks};
+use super::state::{TaskId, TaskState};
+use super::task_ref::TaskRef;
 
 /// One task in a [`TaskTree`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +138,7 @@ impl fmt::Display for TaskTree {
 
 /// The task tree of the running loop (empty outside a loop).
 pub fn task_tree() -> TaskTree {
-    match running_registry() {
-        Some(r) => TaskTree::from_tasks(r.tasks()),
-        None => TaskTree::default(),
-    }
+    TaskTree::from_tasks(running_tasks())
 }
 
 /// The task tree of `lp` (call it on the loop's thread; the loop need not be running).
@@ -152,9 +150,7 @@ pub fn task_tree() -> TaskTree {
 /// assert!(tower_task::task_tree_of(&lp).is_empty());
 /// ```
 pub fn task_tree_of(lp: &EventLoop) -> TaskTree {
-    let handle = lp.handle();
-    let registry = with_loop(lp, &handle, |e| e.registry.clone());
-    TaskTree::from_tasks(registry.tasks())
+    TaskTree::from_tasks(loop_tasks(lp))
 }
 
 /// Prints the task tree of `lp` to stderr whenever the process receives `signal` (opt-in,

@@ -6,24 +6,23 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
-use super::header::{
-    Header, ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, TaskRef, finish,
-    recycle,
-};
+use super::header::Header;
+use super::state::{ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED};
+use super::task_ref::TaskRef;
 use crate::error::{Cancelled, Panicked, TaskError};
 
 thread_local! {
     /// The header of the task being polled on this thread (null: none). Written by
-    /// [`TaskFuture::poll`], which holds an `Arc` of that header for as long as it is set.
+    /// [`TaskFuture::poll`] (and its drop) for as long as that future, which lives in the same
+    /// allocation as the header, is being polled or dropped.
     static CURRENT: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
 }
 
@@ -33,14 +32,12 @@ pub(crate) fn current() -> Option<TaskRef> {
     if ptr.is_null() {
         return None;
     }
-    // SAFETY: `ptr` came from `Arc::as_ptr` of a header whose `TaskFuture` is being polled
-    // (or dropped) further up this thread's stack; that `TaskFuture` owns an `Arc` of it and
-    // resets `CURRENT` before giving it up (`CurrentGuard`), so the count is at least one here.
-    let header = unsafe {
-        Arc::increment_strong_count(ptr);
-        Arc::from_raw(ptr)
-    };
-    Some(TaskRef { header })
+    // SAFETY: `ptr` is the header of the task whose `TaskFuture` is being polled (or dropped)
+    // further up this thread's stack; the header lives in that task's allocation, which is
+    // alive while its future is, and `CurrentGuard` resets `CURRENT` before the poll or drop
+    // returns.
+    let header = unsafe { &*ptr };
+    Some(TaskRef::new(header))
 }
 
 /// The id of the task being polled on this thread (0: none), without touching its count.
@@ -62,8 +59,8 @@ struct CurrentGuard {
 
 impl CurrentGuard {
     /// Makes `header` the current task.
-    fn enter(header: &Arc<Header>) -> CurrentGuard {
-        let prev = CURRENT.with(|c| c.replace(Arc::as_ptr(header)));
+    fn enter(header: &Header) -> CurrentGuard {
+        let prev = CURRENT.with(|c| c.replace(std::ptr::from_ref(header)));
         CurrentGuard { prev }
     }
 }
@@ -75,35 +72,58 @@ impl Drop for CurrentGuard {
     }
 }
 
+/// A pointer to a task's header, from inside the same allocation.
+struct HeaderPtr(NonNull<Header>);
+
+// SAFETY: `Header` is `Send + Sync`; the pointer is only dereferenced by the `TaskFuture` that
+// holds it, which lives in the allocation the header lives in (see `TaskFuture::header`).
+unsafe impl Send for HeaderPtr {}
+
 /// The user's future and its header.
 pub(crate) struct TaskFuture<F> {
-    /// The task's record; taken (and recycled) only in `Drop`.
-    header: ManuallyDrop<Arc<Header>>,
+    /// The task's record, in the same `async_task` allocation as this future.
+    header: HeaderPtr,
     /// The user's future; `None` once completed or cancelled. Structurally pinned.
     fut: Option<F>,
 }
 
-impl<F> TaskFuture<F> {
-    /// Wraps `fut`.
-    pub(crate) fn new(header: Arc<Header>, fut: F) -> Self {
+/// The user's future before its task is allocated: [`bind`](Unbound::bind) makes the
+/// [`TaskFuture`] once async-task hands over the header's final address (the `async_task`
+/// future closure).
+pub(crate) struct Unbound<F>(F);
+
+impl<F> Unbound<F> {
+    /// Wraps the user's future.
+    pub(crate) fn new(fut: F) -> Self {
+        Unbound(fut)
+    }
+
+    /// The task's future, for the header at `header` (async-task's metadata of the same
+    /// allocation).
+    pub(crate) fn bind(self, header: &Header) -> TaskFuture<F> {
         TaskFuture {
-            header: ManuallyDrop::new(header),
-            fut: Some(fut),
+            header: HeaderPtr(NonNull::from(header)),
+            fut: Some(self.0),
         }
+    }
+}
+
+impl<F> TaskFuture<F> {
+    /// The header.
+    fn header(&self) -> &Header {
+        // SAFETY: async-task allocates the metadata (the header) and this future in one
+        // allocation, drops the future before the metadata, and never moves either; so the
+        // header is alive for as long as `self` is.
+        unsafe { self.header.0.as_ref() }
     }
 
     /// Drops the user's future in place with the task current (its destructors may ask).
     fn drop_future(&mut self) {
         if self.fut.is_some() {
-            let _g = CurrentGuard::enter(&self.header);
+            let _g = CurrentGuard::enter(self.header());
             // Dropping in place is what `Pin` allows: the value is not moved first.
             self.fut = None;
         }
-    }
-
-    /// Marks the task done with `state` and schedules its callbacks.
-    fn finish(&self, state: u8) {
-        finish(&self.header, state);
     }
 }
 
@@ -112,64 +132,52 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is never moved out while pinned: it is only polled through
-        // `Pin::new_unchecked` below and dropped in place (`drop_future`); the header is not
-        // structurally pinned.
+        // `Pin::new_unchecked` below and dropped in place (`drop_future`); the header pointer
+        // is not structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.header.must_cancel.load(Ordering::Acquire) {
-            let msg = this.header.cancel_msg();
+        // SAFETY: as in `TaskFuture::header` (not borrowed through `this`, which is mutated).
+        let h: &Header = unsafe { this.header.0.as_ref() };
+        if h.must_cancel.load(Ordering::Acquire) {
+            let msg = h.cancel_msg();
             this.drop_future();
-            this.finish(ST_CANCELLED);
+            h.finish(ST_CANCELLED);
             return Poll::Ready(Err(TaskError::Cancelled(Cancelled::new(msg.as_deref()))));
         }
         let Some(fut) = this.fut.as_mut() else {
             return Poll::Pending;
         };
-        let h = &*this.header;
         h.state.store(ST_RUNNING, Ordering::Relaxed);
         if tower_loop::running_loop_debug() {
             // The loop times the poll and, if it is slow, reports it under this name.
-            tower_loop::set_poll_label(format!(
-                "task {:?} (id {})",
-                this.header.name(),
-                this.header.id
-            ));
+            tower_loop::set_poll_label(format!("task {:?} (id {})", h.name(), h.id));
         }
-        let guard = CurrentGuard::enter(&this.header);
+        let guard = CurrentGuard::enter(h);
         // SAFETY: see above; `fut` lives in the pinned `TaskFuture` and is not moved.
         let fut = unsafe { Pin::new_unchecked(fut) };
         let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         drop(guard);
         match res {
             Ok(Poll::Pending) => {
-                let h = &*this.header;
+                // A `cancel` meanwhile woke the task (async-task runs it again after this
+                // poll), so nothing more to do here.
                 h.state.store(ST_SUSPENDED, Ordering::Release);
-                // The waker is kept only by tasks that suspend (one that completes in its
-                // first poll never pays for it). A `cancel` that found no waker yet is seen
-                // here: both sides publish, fence, then look at the other's flag.
-                if h.waker.get().is_none() {
-                    let _ = h.waker.set(cx.waker().clone());
-                    fence(Ordering::SeqCst);
-                    if h.must_cancel.load(Ordering::Relaxed) {
-                        cx.waker().wake_by_ref();
-                    }
-                }
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
                 this.drop_future();
-                this.finish(ST_FINISHED);
+                h.finish(ST_FINISHED);
                 Poll::Ready(Ok(v))
             }
             Err(payload) => {
                 this.drop_future();
                 let panicked = Panicked::new(payload);
-                if this.header.detached.load(Ordering::Acquire) {
+                if h.detached.load(Ordering::Acquire) {
                     // asyncio's "Task exception was never retrieved": nobody awaits it.
                     if let Ok(lp) = get_running_loop() {
                         let mut ctx = ExceptionContext::new(format!(
                             "task {:?} (id {}) panicked and nobody awaits it: {}",
-                            this.header.name(),
-                            this.header.id,
+                            h.name(),
+                            h.id,
                             panicked.message()
                         ));
                         ctx.kind = ContextKind::Panic;
@@ -177,7 +185,7 @@ impl<F: Future> Future for TaskFuture<F> {
                         lp.call_exception_handler(&ctx);
                     }
                 }
-                this.finish(ST_PANICKED);
+                h.finish(ST_PANICKED);
                 Poll::Ready(Err(TaskError::Panicked(panicked)))
             }
         }
@@ -188,20 +196,19 @@ impl<F> Drop for TaskFuture<F> {
     fn drop(&mut self) {
         // Dropped unfinished: its runnable was dropped (the loop closed) or `async_task`
         // cancelled it.
-        if !self.header.is_done() {
+        if !self.header().is_done() {
             self.drop_future();
-            self.header.state.store(ST_CANCELLED, Ordering::SeqCst);
+            let h = self.header();
+            h.state.store(ST_CANCELLED, Ordering::SeqCst);
             // Callbacks of a task dropped with its loop are dropped unrun.
-            let cbs = self
-                .header
-                .extra()
-                .as_mut()
-                .map(|e| std::mem::take(&mut e.callbacks));
+            let cbs = h.extra().as_mut().map(|e| std::mem::take(&mut e.callbacks));
             drop(cbs);
         }
-        self.header.registry.remove(self.header.slot);
-        // SAFETY: `header` is not used after this: we are in `drop`.
-        let header = unsafe { ManuallyDrop::take(&mut self.header) };
-        recycle(header);
+        let h = self.header();
+        h.registry.remove(h.slot.load(Ordering::Relaxed));
+        // Release the registry's reference count (taken in `spawn_in`). Whoever is dropping
+        // this future (a runnable being run or dropped) holds another, so the allocation —
+        // and `h` — outlive this call.
+        drop(std::mem::ManuallyDrop::into_inner(h.home()));
     }
 }

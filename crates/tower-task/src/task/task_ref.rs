@@ -1,0 +1,252 @@
+//! [`TaskRef`]: the untyped handle to a task that introspection (`current_task`, `all_tasks`,
+//! done callbacks) hands out and that [`Task`](crate::Task) dereferences to.
+//!
+//! A `TaskRef` is one pointer, to the task's [`Header`] inside the task's `async_task`
+//! allocation, and owns one reference count of that allocation — a waker reference count:
+//! cloning the task's home waker ([`Header::home`]) takes one, dropping an owning copy of it
+//! releases one. So a `TaskRef` keeps the header readable after the task is done, and nothing
+//! else: once the task completes, its future is gone.
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Waker;
+
+use super::header::Header;
+use super::state::{ST_FINISHED, TaskId, TaskState};
+
+/// An untyped handle to a task: what [`current_task`](crate::current_task),
+/// [`all_tasks`](crate::all_tasks) and done callbacks give (asyncio's `Task` object seen from
+/// outside). Cheap to clone; does not keep the task's future alive once it is done.
+///
+/// ```
+/// use tower_loop::EventLoop;
+/// use tower_task::{current_task, Builder};
+///
+/// let lp = EventLoop::new().unwrap();
+/// lp.run_until_complete(async {
+///     let t = Builder::new().name("worker").spawn(async {
+///         current_task().unwrap().get_name().to_string()
+///     }).unwrap();
+///     assert_eq!(t.await.unwrap(), "worker");
+/// })
+/// .unwrap();
+/// ```
+pub struct TaskRef {
+    /// The task's header, inside its allocation; this handle owns one reference count of it
+    /// (see the module docs).
+    header: NonNull<Header>,
+}
+
+// SAFETY: a `TaskRef` is a reference count of a task allocation plus a pointer to its
+// `Header`, which is `Send + Sync` (atomics, a mutex, an `Arc`); async-task's reference counts
+// may be taken and released on any thread (they are waker reference counts).
+unsafe impl Send for TaskRef {}
+// SAFETY: as above; `&TaskRef` gives only `&Header`.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// A new handle to the task whose header is `header`: one more reference count.
+    pub(crate) fn new(header: &Header) -> TaskRef {
+        // Cloning the home waker takes a reference count of the allocation (async-task's
+        // `clone_waker`); the clone's parts are the home waker's, so forgetting it and
+        // releasing through the home waker in `Drop` is the same as dropping it.
+        let owned = Waker::clone(&header.home());
+        debug_assert_eq!(owned.data(), header.home().data());
+        std::mem::forget(owned);
+        TaskRef {
+            header: NonNull::from(header),
+        }
+    }
+
+    /// A `TaskRef` of the task of `header` that owns no reference count.
+    ///
+    /// # Safety
+    ///
+    /// The result must never be dropped (keep it in a `ManuallyDrop`), and must not be used
+    /// after the allocation of `header` may have been freed: its owner holds another
+    /// reference (a `Task` handle) for as long as it uses it.
+    pub(crate) unsafe fn borrowed(header: &Header) -> TaskRef {
+        TaskRef {
+            header: NonNull::from(header),
+        }
+    }
+
+    /// The task's header.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: this handle holds a reference count of the allocation that contains the
+        // header (or, made by `borrowed`, its owner does), so it is alive as long as `self`.
+        unsafe { self.header.as_ref() }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        TaskRef::new(self.header())
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // Read the parts before the count is released (the release may free the allocation).
+        let home = self.header().home();
+        // Releasing the reference this handle holds: dropping an owning copy of the home waker
+        // is async-task's `drop_waker` on this task.
+        drop(ManuallyDrop::into_inner(home));
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.header().id)
+            .field("name", &self.header().name())
+            .field("state", &self.header().state())
+            .finish()
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl TaskRef {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    /// The task's name (asyncio's `get_name`; default `Task-<id>`).
+    pub fn get_name(&self) -> Arc<str> {
+        self.header().name()
+    }
+
+    /// Renames the task (asyncio's `set_name`).
+    pub fn set_name(&self, name: impl Into<String>) {
+        let name: Arc<str> = Arc::from(name.into());
+        let old = self
+            .header()
+            .extra()
+            .get_or_insert_with(Default::default)
+            .name
+            .replace(name);
+        drop(old);
+    }
+
+    /// Where the task is in its life.
+    pub fn state(&self) -> TaskState {
+        self.header().state()
+    }
+
+    /// Whether the task is done: finished, cancelled or panicked (asyncio's `done`).
+    pub fn done(&self) -> bool {
+        self.header().is_done()
+    }
+
+    /// Whether the task ended cancelled (asyncio's `cancelled`).
+    pub fn cancelled(&self) -> bool {
+        self.header().state() == TaskState::Cancelled
+    }
+
+    /// The id of the task that spawned this one, if it was spawned from a task.
+    pub fn parent_id(&self) -> Option<TaskId> {
+        match self.header().parent {
+            0 => None,
+            id => Some(TaskId(id)),
+        }
+    }
+
+    /// The id of the task last seen awaiting this task's handle, if any.
+    pub fn awaited_by(&self) -> Option<TaskId> {
+        match self.header().awaited_by.load(Ordering::Relaxed) {
+            0 => None,
+            id => Some(TaskId(id)),
+        }
+    }
+
+    /// Requests cancellation (asyncio's `cancel(msg)`): returns `false` if the task is already
+    /// done; otherwise counts the request (see [`cancelling`](Self::cancelling)) and wakes the
+    /// task so that its future is dropped at its next suspension point — before its first poll
+    /// if it has not started. Whoever awaits the task gets `Err(TaskError::Cancelled)` carrying
+    /// `msg`. A task that completes in the poll during which it was cancelled keeps its value.
+    pub fn cancel(&self, msg: Option<&str>) -> bool {
+        let h = self.header();
+        if h.is_done() {
+            return false;
+        }
+        if let Some(m) = msg {
+            let old = h
+                .extra()
+                .get_or_insert_with(Default::default)
+                .cancel_msg
+                .replace(m.to_owned());
+            drop(old);
+        }
+        h.num_cancels.fetch_add(1, Ordering::AcqRel);
+        h.must_cancel.store(true, Ordering::Release);
+        // async-task's wake: a task that is scheduled or running already runs again (and sees
+        // `must_cancel` at the start of that poll); an idle one is scheduled now.
+        h.home().wake_by_ref();
+        true
+    }
+
+    /// How many cancellation requests are pending (asyncio's `cancelling()`): incremented by
+    /// [`cancel`](Self::cancel), decremented by [`uncancel`](Self::uncancel).
+    pub fn cancelling(&self) -> u32 {
+        self.header().num_cancels.load(Ordering::Acquire)
+    }
+
+    /// Withdraws one cancellation request and returns how many are left (asyncio's
+    /// `uncancel()`). When none is left before the task's next poll, the task is not cancelled
+    /// after all.
+    pub fn uncancel(&self) -> u32 {
+        let h = self.header();
+        let mut cur = h.num_cancels.load(Ordering::Acquire);
+        loop {
+            if cur == 0 {
+                return 0;
+            }
+            match h
+                .num_cancels
+                .compare_exchange(cur, cur - 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if cur == 1 {
+                        h.must_cancel.store(false, Ordering::Release);
+                    }
+                    return cur - 1;
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Adds a callback run on the task's loop (scheduled with `call_soon`, never inline) once
+    /// the task is done, with this handle (asyncio's `add_done_callback`). Callbacks run in the
+    /// order they were added; if the task is already done, the callback is scheduled now.
+    /// Callbacks of a task dropped because its loop closed are dropped unrun.
+    pub fn add_done_callback<F>(&self, f: F)
+    where
+        F: FnOnce(&TaskRef) + Send + 'static,
+    {
+        let h = self.header();
+        let mut extra = h.extra();
+        h.has_callbacks.store(true, Ordering::SeqCst);
+        if h.state.load(Ordering::SeqCst) >= ST_FINISHED {
+            drop(extra);
+            let me = self.clone();
+            h.registry.schedule_callback(move || f(&me));
+        } else {
+            extra
+                .get_or_insert_with(Default::default)
+                .callbacks
+                .push(Box::new(f));
+        }
+    }
+}
