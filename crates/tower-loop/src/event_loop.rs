@@ -371,6 +371,20 @@ impl EventLoop {
         }
     }
 
+    /// Whether `handle` is a handle to this loop (a pointer compare; no clone of the handle).
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    ///
+    /// let a = EventLoop::new().unwrap();
+    /// let b = EventLoop::new().unwrap();
+    /// assert!(a.is_same_loop(&a.handle()));
+    /// assert!(!a.is_same_loop(&b.handle()));
+    /// ```
+    pub fn is_same_loop(&self, handle: &LoopHandle) -> bool {
+        handle.is_shared(&self.core.shared)
+    }
+
     /// Schedules a task's runnable (of any metadata type) on this loop's ready queue (same
     /// thread: no lock, no atomic).
     pub fn schedule<M: Send + Sync + 'static>(&self, runnable: Runnable<M>) {

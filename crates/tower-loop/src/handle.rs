@@ -326,6 +326,11 @@ impl LoopHandle {
         context::with_current(|cur| cur.is_some_and(|c| Arc::ptr_eq(&c.shared, &self.shared)))
     }
 
+    /// Whether this handle's loop state is `shared`.
+    pub(crate) fn is_shared(&self, shared: &Arc<Shared>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
+    }
+
     /// Whether `self` and `other` are handles to the same loop.
     pub fn same_loop(&self, other: &LoopHandle) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
