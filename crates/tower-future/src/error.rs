@@ -21,21 +21,22 @@ pub type Exception = Arc<dyn Error + Send + Sync + 'static>;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Cancelled {
-    /// The message given to `cancel`.
-    msg: Option<Arc<str>>,
+    /// The message given to `cancel` (a thin pointer: a task's output slot holds a
+    /// `Cancelled`, so its size is part of every task's allocation).
+    msg: Option<Arc<String>>,
 }
 
 impl Cancelled {
     /// A cancellation carrying `msg`.
     pub fn new(msg: Option<&str>) -> Self {
         Cancelled {
-            msg: msg.map(Arc::from),
+            msg: msg.map(|m| Arc::new(m.to_owned())),
         }
     }
 
     /// The message given to `cancel(msg)`, if any.
     pub fn message(&self) -> Option<&str> {
-        self.msg.as_deref()
+        self.msg.as_deref().map(String::as_str)
     }
 }
 

@@ -27,7 +27,8 @@ use super::task_ref::TaskRef;
 /// A done callback of a task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 
-/// The rarely used, lock-protected part of a header (allocated on first use).
+/// The rarely used, lock-protected part of a header (allocated on first use, see
+/// [`ExtraSlot`]).
 #[derive(Default)]
 pub(crate) struct Extra {
     /// `set_name`/`Builder::name`; `None`: the default `Task-<id>`.
@@ -36,6 +37,63 @@ pub(crate) struct Extra {
     pub(crate) cancel_msg: Option<String>,
     /// Done callbacks in registration order.
     pub(crate) callbacks: Vec<DoneCallback>,
+}
+
+/// A header's pointer to its [`Extra`]: null until a name, a cancel message or a done callback
+/// needs one (most tasks never do), so the header carries one word instead of a mutex and a
+/// box.
+pub(crate) struct ExtraSlot(AtomicPtr<Mutex<Extra>>);
+
+impl ExtraSlot {
+    /// A slot holding `extra`, if given.
+    fn new(extra: Option<Box<Extra>>) -> ExtraSlot {
+        let ptr = match extra {
+            Some(e) => Box::into_raw(Box::new(Mutex::new(*e))),
+            None => ptr::null_mut(),
+        };
+        ExtraSlot(AtomicPtr::new(ptr))
+    }
+
+    /// The mutex, if allocated.
+    fn get(&self) -> Option<&Mutex<Extra>> {
+        let ptr = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` (in `new` or `get_or_alloc`),
+        // is published with release/acquire, and is freed only in `Drop`, which takes
+        // `&mut self`: it outlives `&self`.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The mutex, allocated on first use (racing allocators agree on one; the loser frees
+    /// its own).
+    fn get_or_alloc(&self) -> &Mutex<Extra> {
+        if let Some(m) = self.get() {
+            return m;
+        }
+        let fresh = Box::into_raw(Box::new(Mutex::new(Extra::default())));
+        match self
+            .0
+            .compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: we just installed `fresh` (from `Box::into_raw`); freed only in `Drop`.
+            Ok(_) => unsafe { &*fresh },
+            Err(theirs) => {
+                // SAFETY: `fresh` was never shared: the exchange failed.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: as in `get`: `theirs` is the installed, non-null pointer.
+                unsafe { &*theirs }
+            }
+        }
+    }
+}
+
+impl Drop for ExtraSlot {
+    fn drop(&mut self) {
+        let ptr = *self.0.get_mut();
+        if !ptr.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and nobody else can reach it now.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    }
 }
 
 /// The record of one task (see the module docs for who writes which field).
@@ -58,7 +116,7 @@ pub(crate) struct Header {
     /// unless the loop's exception handler is told.
     pub(crate) detached: AtomicBool,
     /// Name, cancel message, callbacks.
-    pub(crate) extra: Mutex<Option<Box<Extra>>>,
+    extra: ExtraSlot,
     /// The registry of the loop (or runtime) it was spawned on.
     pub(crate) registry: Arc<Registry>,
     /// Its slot in `registry`.
@@ -86,7 +144,7 @@ impl Header {
             must_cancel: AtomicBool::new(false),
             has_callbacks: AtomicBool::new(false),
             detached: AtomicBool::new(false),
-            extra: Mutex::new(extra),
+            extra: ExtraSlot::new(extra),
             registry,
             slot: AtomicUsize::new(0),
             home_data: AtomicPtr::new(ptr::null_mut()),
@@ -117,9 +175,17 @@ impl Header {
         ManuallyDrop::new(unsafe { Waker::new(data, &*vtable) })
     }
 
-    /// Locks `extra`, ignoring poisoning (no user code runs under it).
-    pub(crate) fn extra(&self) -> MutexGuard<'_, Option<Box<Extra>>> {
-        self.extra.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Locks `extra` (allocating it on first use), ignoring poisoning (no user code runs
+    /// under it).
+    pub(crate) fn extra(&self) -> MutexGuard<'_, Extra> {
+        let m = self.extra.get_or_alloc();
+        m.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks `extra` if it was ever allocated.
+    pub(crate) fn extra_if_any(&self) -> Option<MutexGuard<'_, Extra>> {
+        let m = self.extra.get()?;
+        Some(m.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The state.
@@ -134,7 +200,7 @@ impl Header {
 
     /// The name (the default is `Task-<id>`).
     pub(crate) fn name(&self) -> Arc<str> {
-        match self.extra().as_ref().and_then(|e| e.name.clone()) {
+        match self.extra_if_any().and_then(|e| e.name.clone()) {
             Some(n) => n,
             None => Arc::from(format!("Task-{}", self.id.0)),
         }
@@ -142,7 +208,7 @@ impl Header {
 
     /// The message of the pending cancellation.
     pub(crate) fn cancel_msg(&self) -> Option<String> {
-        self.extra().as_ref().and_then(|e| e.cancel_msg.clone())
+        self.extra_if_any().and_then(|e| e.cancel_msg.clone())
     }
 
     /// Marks the task done with `state` and schedules its done callbacks (each with its own
@@ -151,9 +217,8 @@ impl Header {
         self.state.store(state, Ordering::SeqCst);
         if self.has_callbacks.load(Ordering::SeqCst) {
             let cbs = self
-                .extra()
-                .as_mut()
-                .map(|e| std::mem::take(&mut e.callbacks));
+                .extra_if_any()
+                .map(|mut e| std::mem::take(&mut e.callbacks));
             let Some(cbs) = cbs else { return };
             for cb in cbs {
                 let me = TaskRef::new(self);

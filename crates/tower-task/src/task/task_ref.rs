@@ -130,12 +130,7 @@ impl TaskRef {
     /// Renames the task (asyncio's `set_name`).
     pub fn set_name(&self, name: impl Into<String>) {
         let name: Arc<str> = Arc::from(name.into());
-        let old = self
-            .header()
-            .extra()
-            .get_or_insert_with(Default::default)
-            .name
-            .replace(name);
+        let old = self.header().extra().name.replace(name);
         drop(old);
     }
 
@@ -181,11 +176,7 @@ impl TaskRef {
             return false;
         }
         if let Some(m) = msg {
-            let old = h
-                .extra()
-                .get_or_insert_with(Default::default)
-                .cancel_msg
-                .replace(m.to_owned());
+            let old = h.extra().cancel_msg.replace(m.to_owned());
             drop(old);
         }
         h.num_cancels.fetch_add(1, Ordering::AcqRel);
@@ -243,10 +234,7 @@ impl TaskRef {
             let me = self.clone();
             h.registry.schedule_callback(move || f(&me));
         } else {
-            extra
-                .get_or_insert_with(Default::default)
-                .callbacks
-                .push(Box::new(f));
+            extra.callbacks.push(Box::new(f));
         }
     }
 }

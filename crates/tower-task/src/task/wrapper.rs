@@ -201,7 +201,9 @@ impl<F> Drop for TaskFuture<F> {
             let h = self.header();
             h.state.store(ST_CANCELLED, Ordering::SeqCst);
             // Callbacks of a task dropped with its loop are dropped unrun.
-            let cbs = h.extra().as_mut().map(|e| std::mem::take(&mut e.callbacks));
+            let cbs = h
+                .extra_if_any()
+                .map(|mut e| std::mem::take(&mut e.callbacks));
             drop(cbs);
         }
         let h = self.header();
