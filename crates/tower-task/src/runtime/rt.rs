@@ -527,7 +527,7 @@ where
     let Some(registry) = shared.registry.get().cloned() else {
         no_registry()
     };
-    let s = shared.clone();
+    let s = worker::Sched::for_spawn(shared);
     spawn_hooked(
         name,
         eager,
@@ -537,7 +537,7 @@ where
         move |fut| {
             async_task::spawn(
                 Tracked::new(fut),
-                WithInfo(move |r, info| worker::schedule(&s, r, info)),
+                WithInfo(move |r, info| worker::schedule(s.shared(), r, info)),
             )
         },
         |r| schedule_first(shared, r),
@@ -577,10 +577,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let s = shared.clone();
+    let s = worker::Sched::for_spawn(shared);
     let (runnable, task) = async_task::spawn(
         Tracked::new(future),
-        WithInfo(move |r, info| worker::schedule(&s, r, info)),
+        WithInfo(move |r, info| worker::schedule(s.shared(), r, info)),
     );
     task.detach();
     schedule_first(shared, runnable);

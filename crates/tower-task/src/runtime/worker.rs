@@ -198,6 +198,47 @@ impl Shared {
     }
 }
 
+/// What the tasks spawned on one worker hold to reach their runtime: one per worker, so that
+/// the reference count a spawn increments and a task's end decrements lies on lines that
+/// worker mostly touches alone, instead of on the runtime-wide `Arc<Shared>` that every
+/// worker's spawns and task drops would otherwise bounce between cores. Padded to its own
+/// lines.
+#[repr(align(128))]
+pub(crate) struct Spawner {
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The runtime reference a task's schedule function holds: its spawning worker's
+/// [`Spawner`], or the runtime itself for a task spawned from outside the workers.
+pub(crate) enum Sched {
+    /// Spawned on a worker.
+    Worker(Arc<Spawner>),
+    /// Spawned from outside the workers.
+    Remote(Arc<Shared>),
+}
+
+impl Sched {
+    /// The reference for a task spawned now on `shared`: the current worker's spawner when
+    /// this thread is one of its workers.
+    #[inline]
+    pub(crate) fn for_spawn(shared: &Arc<Shared>) -> Sched {
+        with_current(shared, |w| match w {
+            Some(w) => Sched::Worker(w.spawner.clone()),
+            None => Sched::Remote(shared.clone()),
+        })
+    }
+
+    /// The runtime.
+    #[inline]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        match self {
+            Sched::Worker(s) => &s.shared,
+            Sched::Remote(s) => s,
+        }
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
     /// The worker running on this thread, if any.
@@ -247,7 +288,7 @@ pub(crate) fn register_suspended(waker: &std::task::Waker) -> Option<super::owne
             let key = w.shared.owned.insert(w.index, waker.clone())?;
             Some(super::owned::Deregister {
                 key,
-                shared: w.shared.clone(),
+                spawner: w.spawner.clone(),
             })
         })
         .ok()
@@ -284,6 +325,8 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     /// The runtime.
     pub(crate) shared: Arc<Shared>,
+    /// What tasks spawned (or registered) on this worker hold to reach the runtime.
+    spawner: Arc<Spawner>,
     /// The owner end of its local queue.
     local: Local<Runnable>,
     /// The task woken last by a task of this worker: runs right after the task that woke it
@@ -331,6 +374,9 @@ impl Worker {
     pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<Runnable>) -> Worker {
         Worker {
             index,
+            spawner: Arc::new(Spawner {
+                shared: shared.clone(),
+            }),
             shared,
             local,
             lifo: Cell::new(None),
