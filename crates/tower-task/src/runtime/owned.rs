@@ -170,14 +170,15 @@ impl<F: std::future::Future> std::future::Future for Tracked<F> {
 pub(crate) struct Deregister {
     /// The registration.
     pub(crate) key: Key,
-    /// The runtime holding the registry.
-    pub(crate) shared: crate::loom::Arc<super::worker::Shared>,
+    /// The runtime holding the registry, through the registering worker's spawner (whose
+    /// reference count that worker mostly touches alone).
+    pub(crate) spawner: crate::loom::Arc<super::worker::Spawner>,
 }
 
 impl Drop for Deregister {
     fn drop(&mut self) {
         // Dropped after the shard's lock is released.
-        let waker = self.shared.owned.remove(self.key);
+        let waker = self.spawner.shared.owned.remove(self.key);
         drop(waker);
     }
 }

@@ -527,7 +527,7 @@ where
     let Some(registry) = shared.registry.get().cloned() else {
         no_registry()
     };
-    let s = shared.clone();
+    let s = worker::Sched::for_spawn(shared);
     spawn_hooked(
         name,
         eager,
@@ -537,7 +537,9 @@ where
         move |builder, unbound| {
             builder.spawn(
                 move |h| Tracked::new(unbound.bind(h)),
-                WithInfo(move |r: Runnable<Header>, info| worker::schedule(&s, r.into(), info)),
+                WithInfo(move |r: Runnable<Header>, info| {
+                    worker::schedule(s.shared(), r.into(), info)
+                }),
             )
         },
         |r| schedule_first(shared, r.into()),
@@ -577,10 +579,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let s = shared.clone();
+    let s = worker::Sched::for_spawn(shared);
     let (runnable, task) = async_task::spawn(
         Tracked::new(future),
-        WithInfo(move |r: Runnable, info| worker::schedule(&s, r.into(), info)),
+        WithInfo(move |r: Runnable, info| worker::schedule(s.shared(), r.into(), info)),
     );
     task.detach();
     schedule_first(shared, runnable.into());

@@ -47,30 +47,60 @@ pub(crate) enum Unpark {
     Custom(Box<dyn Fn() + Send + Sync>),
 }
 
-/// What other threads know of worker `i`.
+/// Aligns (and so pads) `T` to 128 bytes — two cache lines, as the adjacent-line prefetcher
+/// pulls lines in pairs — so that what one thread writes often shares no line with what
+/// another thread reads or writes (false sharing).
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for CachePadded<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What other threads know of worker `i`. Each entry, and its counters within it, sit on their
+/// own cache lines: the owner bumps its counters on every poll, other workers read `steal` and
+/// `unpark` when they search or wake it.
 pub(crate) struct Remote {
     /// Steals from its local queue.
     pub(crate) steal: Stealer<Runnable>,
     /// Wakes it; set once at start-up.
     pub(crate) unpark: OnceLock<Unpark>,
-    /// Its statistics.
-    pub(crate) counters: WorkerCounters,
+    /// Its statistics (written by the owner on every poll).
+    pub(crate) counters: CachePadded<WorkerCounters>,
 }
 
 /// The state of a runtime shared by its workers and handles.
+///
+/// Aligned to 128 bytes so that, inside the `Arc`, the reference counts (changed at every
+/// runtime spawn and task drop, on different workers) have their own lines; the fields written
+/// often by several threads (`inject`, `idle`) are padded onto lines of their own too, away from
+/// the read-mostly ones (`remotes`, `registry`, `shutdown`).
+#[repr(align(128))]
 pub(crate) struct Shared {
     /// One entry per worker.
-    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) remotes: Box<[CachePadded<Remote>]>,
     /// Work from outside the workers, and local-queue overflow.
-    pub(crate) inject: Inject<Runnable>,
+    pub(crate) inject: CachePadded<Inject<Runnable>>,
     /// Searching and sleeping workers.
-    pub(crate) idle: Idle,
+    pub(crate) idle: CachePadded<Idle>,
     /// One waker per live task, for shutdown.
     pub(crate) owned: super::owned::Owned,
     /// Set when shutdown begins: runnables scheduled from now on are dropped.
     pub(crate) shutdown: AtomicBool,
-    /// Tasks spawned from outside the workers.
-    pub(crate) spawned_remote: crate::loom::StatU64,
+    /// Tasks spawned from outside the workers (written by those spawners: own lines).
+    pub(crate) spawned_remote: CachePadded<crate::loom::StatU64>,
     /// The runtime's task registry (for `all_tasks`, the task tree, done callbacks): the
     /// registry of the first worker loop to start, adopted by every worker loop; set once at
     /// start-up.
@@ -96,20 +126,20 @@ impl Shared {
             .map(|_| {
                 let (local, steal) = super::queue::local();
                 locals.push(local);
-                Remote {
+                CachePadded(Remote {
                     steal,
                     unpark: OnceLock::new(),
-                    counters: WorkerCounters::default(),
-                }
+                    counters: CachePadded::default(),
+                })
             })
             .collect();
         let shared = Arc::new(Shared {
             remotes,
-            inject: Inject::new(),
-            idle: Idle::new(n),
+            inject: CachePadded(Inject::new()),
+            idle: CachePadded(Idle::new(n)),
             owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
-            spawned_remote: crate::loom::StatU64::new(0),
+            spawned_remote: CachePadded(crate::loom::StatU64::new(0)),
             registry: OnceLock::new(),
         });
         (shared, locals)
@@ -169,6 +199,47 @@ impl Shared {
     }
 }
 
+/// What the tasks spawned on one worker hold to reach their runtime: one per worker, so that
+/// the reference count a spawn increments and a task's end decrements lies on lines that
+/// worker mostly touches alone, instead of on the runtime-wide `Arc<Shared>` that every
+/// worker's spawns and task drops would otherwise bounce between cores. Padded to its own
+/// lines.
+#[repr(align(128))]
+pub(crate) struct Spawner {
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The runtime reference a task's schedule function holds: its spawning worker's
+/// [`Spawner`], or the runtime itself for a task spawned from outside the workers.
+pub(crate) enum Sched {
+    /// Spawned on a worker.
+    Worker(Arc<Spawner>),
+    /// Spawned from outside the workers.
+    Remote(Arc<Shared>),
+}
+
+impl Sched {
+    /// The reference for a task spawned now on `shared`: the current worker's spawner when
+    /// this thread is one of its workers.
+    #[inline]
+    pub(crate) fn for_spawn(shared: &Arc<Shared>) -> Sched {
+        with_current(shared, |w| match w {
+            Some(w) => Sched::Worker(w.spawner.clone()),
+            None => Sched::Remote(shared.clone()),
+        })
+    }
+
+    /// The runtime.
+    #[inline]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        match self {
+            Sched::Worker(s) => &s.shared,
+            Sched::Remote(s) => s,
+        }
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
     /// The worker running on this thread, if any.
@@ -218,7 +289,7 @@ pub(crate) fn register_suspended(waker: &std::task::Waker) -> Option<super::owne
             let key = w.shared.owned.insert(w.index, waker.clone())?;
             Some(super::owned::Deregister {
                 key,
-                shared: w.shared.clone(),
+                spawner: w.spawner.clone(),
             })
         })
         .ok()
@@ -255,6 +326,8 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     /// The runtime.
     pub(crate) shared: Arc<Shared>,
+    /// What tasks spawned (or registered) on this worker hold to reach the runtime.
+    spawner: Arc<Spawner>,
     /// The owner end of its local queue.
     local: Local<Runnable>,
     /// The task woken last by a task of this worker: runs right after the task that woke it
@@ -302,6 +375,9 @@ impl Worker {
     pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<Runnable>) -> Worker {
         Worker {
             index,
+            spawner: Arc::new(Spawner {
+                shared: shared.clone(),
+            }),
             shared,
             local,
             lifo: Cell::new(None),
