@@ -423,7 +423,11 @@ impl EventLoop {
         let core = &*self.core;
         loop {
             self.run_once(&|| main.woken.load(Ordering::Acquire), &mut || {
-                if out.is_none() && main.woken.swap(false, Ordering::AcqRel) {
+                // A load first: the swap (a locked instruction) only when woken.
+                if out.is_none()
+                    && main.woken.load(Ordering::Relaxed)
+                    && main.woken.swap(false, Ordering::AcqRel)
+                {
                     if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                         out = Some(v);
                         core.stopping.set(true);

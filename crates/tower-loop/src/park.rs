@@ -77,6 +77,12 @@ impl ParkState {
     /// Loop side, before draining remote work: clears both bits. Returns whether `NOTIFIED` was
     /// set (there may be remote work to collect).
     pub fn begin_collect(&self) -> bool {
+        // Nothing set (the common case of a busy loop): no read-modify-write. A notification
+        // that lands just after this load is seen by the next `begin_collect`, or makes the
+        // next `try_park` fail — as one landing just after the swap would.
+        if self.state.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         self.state.swap(0, Ordering::AcqRel) & NOTIFIED != 0
     }
 
