@@ -48,6 +48,10 @@ pub use combinators::timeout::{
 pub use combinators::wait::{ReturnWhen, Wait, wait};
 
 mod task;
+/// The task registry's slot table, for the loom models (`tests/loom_registry.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use task::slots;
 
 pub use task::{
     Builder, Sleep, Task, TaskFactory, TaskId, TaskRef, TaskState, all_tasks, create_task,

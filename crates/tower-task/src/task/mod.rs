@@ -6,6 +6,10 @@ mod handle;
 mod header;
 mod registry;
 mod rt_hook;
+#[cfg(not(loom))]
+mod slots;
+#[cfg(loom)]
+pub mod slots;
 mod spawn;
 mod state;
 mod task_ref;

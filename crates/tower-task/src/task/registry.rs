@@ -12,102 +12,36 @@
 //! thread (every single-thread spawn) touch a plain `RefCell`ed slab with no lock. Only the
 //! multi-thread runtime inserts from, or finishes tasks on, other threads; those go through a
 //! mutex-protected side (a second slab, and the removals of owner-slab slots), which the owner
-//! thread reads under that mutex whenever it looks at addresses (`tasks`, `close`).
+//! thread reads under that mutex whenever it looks at addresses (`tasks`, `close`). That
+//! protocol lives in [`slots`](super::slots), which knows nothing of tasks (and is loom-checked
+//! by `tests/loom_registry.rs`).
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop};
 
 use super::factory::TaskFactory;
 use super::header::Header;
+use super::slots::Slots;
 use super::task_ref::TaskRef;
 
-/// Slots of live tasks.
-///
-/// An entry is the address of a task's header (inside the task's allocation): registering a
-/// task costs no reference count. The invariant that makes the addresses usable: an entry is
-/// present only while the task's future (`TaskFuture`, which lives in the same allocation)
-/// exists, because its `Drop` removes the entry — on the owner thread directly, elsewhere
-/// under the registry's `remote` mutex (see [`Registry::tasks`]) — and async-task frees the
-/// allocation only after the future is dropped.
-#[derive(Default)]
-struct Slab {
-    /// One entry per slot; `None` is free.
-    entries: Vec<Option<usize>>,
-    /// Free slots.
-    free: Vec<usize>,
-}
-
-impl Slab {
-    /// Stores `addr`, returns its slot.
-    fn insert(&mut self, addr: usize) -> usize {
-        match self.free.pop() {
-            Some(slot) => {
-                self.entries[slot] = Some(addr);
-                slot
-            }
-            None => {
-                self.entries.push(Some(addr));
-                self.entries.len() - 1
-            }
-        }
-    }
-
-    /// Frees `slot`.
-    fn remove(&mut self, slot: usize) {
-        if self.entries.get_mut(slot).and_then(Option::take).is_some() {
-            self.free.push(slot);
-        }
-    }
-}
-
-/// The high bit of a slot: the entry is in the remote slab.
-const REMOTE_BIT: usize = 1 << (usize::BITS - 1);
-
-/// What other threads touch, behind the mutex.
-#[derive(Default)]
-struct RemoteSide {
-    /// Tasks registered from other threads.
-    slab: Slab,
-    /// Owner-slab slots whose tasks were dropped on other threads, not yet freed.
-    removed: Vec<usize>,
-}
-
-thread_local! {
-    /// A per-thread byte whose address identifies the thread (cheaper than `ThreadId`).
-    static MARK: u8 = const { 0 };
-}
-
-/// This thread's identity: the address of its [`MARK`] (0 during thread teardown).
-fn thread_mark() -> usize {
-    MARK.try_with(|m| std::ptr::from_ref(m) as usize)
-        .unwrap_or(0)
-}
-
-/// The owner-thread slab: a `RefCell` that only the registry's owner thread touches.
-struct OwnerSlab(RefCell<Slab>);
-
-// SAFETY: the `RefCell` is borrowed only on the thread whose mark is `Registry::owner` (every
-// access goes through `Registry::local`, which checks), so it is never shared between threads;
-// moving or dropping it elsewhere is fine (`Slab` is plain data).
-unsafe impl Sync for OwnerSlab {}
-
 /// The live tasks of one loop.
+///
+/// An entry of `slots` is the address of a task's header (inside the task's allocation):
+/// registering a task costs no reference count. The invariant that makes the addresses usable:
+/// an entry is present only while the task's future (`TaskFuture`, which lives in the same
+/// allocation) exists, because its `Drop` removes the entry — on the owner thread directly,
+/// elsewhere under the slots' mutex (see [`Slots::for_each`]) — and async-task frees the
+/// allocation only after the future is dropped.
 pub(crate) struct Registry {
     /// The loop: done callbacks are scheduled there.
     pub(crate) handle: LoopHandle,
-    /// The [`thread_mark`] of the loop's thread.
-    owner: usize,
-    /// Tasks registered on the owner thread.
-    local: OwnerSlab,
-    /// Tasks registered elsewhere, and removals from elsewhere.
-    remote: Mutex<RemoteSide>,
-    /// Set when `remote.removed` is not empty (checked on the owner's inserts).
-    has_removed: AtomicBool,
+    /// The registered headers' addresses, owned by the loop's thread.
+    slots: Slots,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
 }
@@ -121,64 +55,25 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The owner-thread slab, if this is the owner thread.
-    fn local(&self) -> Option<&RefCell<Slab>> {
-        (thread_mark() == self.owner).then_some(&self.local.0)
-    }
-
-    /// Locks the remote side (poison-free: no user code runs under it).
-    fn remote(&self) -> MutexGuard<'_, RemoteSide> {
-        self.remote.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Frees the owner-slab slots removed on other threads (owner thread, `remote` locked).
-    fn drain_removed(local: &mut Slab, remote: &mut RemoteSide) {
-        for slot in remote.removed.drain(..) {
-            local.remove(slot);
-        }
-    }
-
     /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
     /// which calls [`remove`](Self::remove) with the slot returned here).
     pub(crate) fn insert(&self, addr: *const Header) -> usize {
-        let addr = addr as usize;
-        if let Some(local) = self.local() {
-            let mut local = local.borrow_mut();
-            if self.has_removed.swap(false, Ordering::Acquire) {
-                Self::drain_removed(&mut local, &mut self.remote());
-            }
-            local.insert(addr)
-        } else {
-            self.remote().slab.insert(addr) | REMOTE_BIT
-        }
+        self.slots.insert(addr as usize)
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
     pub(crate) fn remove(&self, slot: usize) {
-        if slot & REMOTE_BIT != 0 {
-            self.remote().slab.remove(slot & !REMOTE_BIT);
-        } else if let Some(local) = self.local() {
-            local.borrow_mut().remove(slot);
-        } else {
-            self.remote().removed.push(slot);
-            self.has_removed.store(true, Ordering::Release);
-        }
+        self.slots.remove(slot);
     }
 
     /// The registered tasks, in slot order (owner thread's first). Off the owner thread (which
     /// nothing does today) only the remote ones.
     pub(crate) fn tasks(&self) -> Vec<TaskRef> {
-        let mut remote = self.remote();
         let mut out = Vec::new();
-        // The lock is held while addresses are read: a task dropped on another thread removes
-        // its entry under it before releasing its header, so every entry left after the drain
-        // points at a live header (see `Slab`).
-        if let Some(local) = self.local() {
-            let mut local = local.borrow_mut();
-            Self::drain_removed(&mut local, &mut remote);
-            out.extend(local.entries.iter().flatten().map(|&a| task_ref(a)));
-        }
-        out.extend(remote.slab.entries.iter().flatten().map(|&a| task_ref(a)));
+        // `for_each` holds the slots' mutex while it hands out addresses, after draining the
+        // removals from other threads: a task dropped on another thread removes its entry
+        // under it before releasing its header, so every address points at a live header.
+        self.slots.for_each(|a| out.push(task_ref(a)));
         out
     }
 
@@ -199,28 +94,14 @@ impl Registry {
     /// future. Wakes after the lock is released.
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let wakers: Vec<_> = {
-            let mut remote = self.remote();
-            let mut addrs = Vec::new();
-            if let Some(local) = self.local() {
-                let mut local = local.borrow_mut();
-                Self::drain_removed(&mut local, &mut remote);
-                addrs.extend(local.entries.drain(..).flatten());
-                local.free.clear();
-            }
-            addrs.extend(remote.slab.entries.drain(..).flatten());
-            remote.slab.free.clear();
-            addrs
-                .into_iter()
-                .map(|addr| {
-                    // SAFETY: the lock is held and removals were drained, so the entry's
-                    // header is alive (see `Slab` and `tasks`).
-                    let header = unsafe { &*(addr as *const Header) };
-                    // An owning waker: it keeps the task alive until it is woken below.
-                    Waker::clone(&header.home())
-                })
-                .collect()
-        };
+        let mut wakers = Vec::new();
+        self.slots.take_all(|addr| {
+            // SAFETY: `take_all` holds the slots' mutex and drained the removals, so the
+            // entry's header is alive (see `Registry`).
+            let header = unsafe { &*(addr as *const Header) };
+            // An owning waker: it keeps the task alive until it is woken below.
+            wakers.push(Waker::clone(&header.home()));
+        });
         for w in wakers {
             w.wake();
         }
@@ -229,8 +110,8 @@ impl Registry {
 
 /// A [`TaskRef`] of the header at `addr`: one more reference to its task.
 fn task_ref(addr: usize) -> TaskRef {
-    // SAFETY: called by `tasks` with the remote lock held after draining removals, so the
-    // entry's header is alive (see `Slab`); `TaskRef::new` takes its own reference count.
+    // SAFETY: called by `tasks` from `Slots::for_each` (mutex held, removals drained), so the
+    // entry's header is alive (see `Registry`); `TaskRef::new` takes its own reference count.
     let header = unsafe { &*(addr as *const Header) };
     TaskRef::new(header)
 }
@@ -258,10 +139,7 @@ thread_local! {
 fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
     let registry = Arc::new(Registry {
         handle: handle.clone(),
-        owner: thread_mark(),
-        local: OwnerSlab(RefCell::new(Slab::default())),
-        remote: Mutex::new(RemoteSide::default()),
-        has_removed: AtomicBool::new(false),
+        slots: Slots::new(),
         closed: AtomicBool::new(false),
     });
     let reg = registry.clone();
