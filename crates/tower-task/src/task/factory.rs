@@ -82,13 +82,11 @@ impl TaskFactory {
 /// Sets (or with `None` removes) the task factory of `lp` (asyncio's `loop.set_task_factory`).
 /// Call it on the loop's thread.
 pub fn set_task_factory(lp: &EventLoop, factory: Option<TaskFactory>) {
-    let handle = lp.handle();
-    let old = with_loop(lp, &handle, |e| std::mem::replace(&mut e.factory, factory));
+    let old = with_loop(lp, |e| std::mem::replace(&mut e.factory, factory));
     drop(old);
 }
 
 /// The task factory of `lp`, if one was set (asyncio's `loop.get_task_factory`).
 pub fn get_task_factory(lp: &EventLoop) -> Option<TaskFactory> {
-    let handle = lp.handle();
-    with_loop(lp, &handle, |e| e.factory.clone())
+    with_loop(lp, |e| e.factory.clone())
 }

@@ -155,25 +155,22 @@ fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
     registry
 }
 
-/// Calls `f` with the entry of `lp` (whose handle is `handle`), creating it if needed.
-pub(crate) fn with_loop<R>(
-    lp: &EventLoop,
-    handle: &LoopHandle,
-    f: impl FnOnce(&mut LoopEntry) -> R,
-) -> R {
+/// Calls `f` with the entry of `lp`, creating it if needed.
+pub(crate) fn with_loop<R>(lp: &EventLoop, f: impl FnOnce(&mut LoopEntry) -> R) -> R {
     LOOPS.with(|loops| {
         let mut loops = loops.borrow_mut();
-        if let Some(i) = loops.iter().position(|e| e.handle.same_loop(handle)) {
+        if let Some(i) = loops.iter().position(|e| lp.is_same_loop(&e.handle)) {
             if i != 0 {
                 loops.swap(0, i);
             }
         } else {
             loops.retain(|e| !e.handle.is_closed());
-            let registry = new_registry(lp, handle);
+            let handle = lp.handle();
+            let registry = new_registry(lp, &handle);
             loops.insert(
                 0,
                 LoopEntry {
-                    handle: handle.clone(),
+                    handle,
                     registry,
                     also: None,
                     factory: None,
@@ -195,8 +192,7 @@ fn tasks_of(own: &Registry, also: Option<&Registry>) -> Vec<TaskRef> {
 
 /// The registered tasks of `lp` (creating its entry if needed).
 pub(crate) fn loop_tasks(lp: &EventLoop) -> Vec<TaskRef> {
-    let handle = lp.handle();
-    let (own, also) = with_loop(lp, &handle, |e| (e.registry.clone(), e.also.clone()));
+    let (own, also) = with_loop(lp, |e| (e.registry.clone(), e.also.clone()));
     tasks_of(&own, also.as_deref())
 }
 
@@ -205,12 +201,11 @@ pub(crate) fn running_tasks() -> Vec<TaskRef> {
     let Ok(lp) = get_running_loop() else {
         return Vec::new();
     };
-    let handle = lp.handle();
     let found = LOOPS.with(|loops| {
         loops
             .borrow()
             .iter()
-            .find(|e| e.handle.same_loop(&handle))
+            .find(|e| lp.is_same_loop(&e.handle))
             .map(|e| (e.registry.clone(), e.also.clone()))
     });
     match found {
@@ -229,7 +224,6 @@ pub(crate) fn shared_registry(lp: &EventLoop) -> Arc<Registry> {
 /// Makes the loop `lp` also list the tasks of `registry` (a runtime worker's loop lists the
 /// runtime's tasks).
 pub(crate) fn also_list(lp: &EventLoop, registry: Arc<Registry>) {
-    let handle = lp.handle();
-    let old = with_loop(lp, &handle, |e| e.also.replace(registry));
+    let old = with_loop(lp, |e| e.also.replace(registry));
     drop(old);
 }

@@ -47,9 +47,6 @@ where
     A: FnOnce(async_task::Builder<Header>, Unbound<F>) -> (Runnable<Header>, RawTask<F::Output>),
     S: FnOnce(Runnable<Header>),
 {
-    let factory = lp.and_then(|lp| {
-        let handle = lp.handle();
-        with_loop(lp, &handle, |e| e.factory.clone())
-    });
+    let factory = lp.and_then(|lp| with_loop(lp, |e| e.factory.clone()));
     spawn_in(name, eager, factory, registry, future, alloc, first)
 }

@@ -48,8 +48,7 @@ pub fn run<F: Future>(main: F) -> Result<F::Output, RunError> {
 /// Cancels the tasks left on `lp` and runs it until they are done (asyncio's
 /// `_cancel_all_tasks`).
 pub(crate) fn cancel_all_tasks(lp: &EventLoop) {
-    let handle = lp.handle();
-    let registry = with_loop(lp, &handle, |e| e.registry.clone());
+    let registry = with_loop(lp, |e| e.registry.clone());
     for _ in 0..DRAIN_ROUNDS {
         let tasks: Vec<_> = registry.tasks().into_iter().filter(|t| !t.done()).collect();
         if tasks.is_empty() {

@@ -173,7 +173,11 @@ impl Slots {
     pub fn insert(&self, addr: usize) -> usize {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
-            if self.has_removed.swap(false, Ordering::Acquire) {
+            // A load first: no locked instruction on the common path (nothing removed
+            // elsewhere); a flag set just after the load is seen by the next insert.
+            if self.has_removed.load(Ordering::Relaxed)
+                && self.has_removed.swap(false, Ordering::Acquire)
+            {
                 Self::drain_removed(&mut local, &mut self.remote());
             }
             local.insert(addr)

@@ -195,9 +195,7 @@ impl Builder {
             return Ok(rt.spawn_task(self.name, self.eager, future));
         }
         let lp = get_running_loop()?;
-        let handle = lp.handle();
-        let (registry, factory) =
-            with_loop(&lp, &handle, |e| (e.registry.clone(), e.factory.clone()));
+        let (registry, factory) = with_loop(&lp, |e| (e.registry.clone(), e.factory.clone()));
         Ok(spawn_in(
             self.name,
             self.eager,
@@ -220,9 +218,7 @@ impl Builder {
         F::Output: 'static,
     {
         let lp = get_running_loop()?;
-        let handle = lp.handle();
-        let (registry, factory) =
-            with_loop(&lp, &handle, |e| (e.registry.clone(), e.factory.clone()));
+        let (registry, factory) = with_loop(&lp, |e| (e.registry.clone(), e.factory.clone()));
         Ok(spawn_in(
             self.name,
             self.eager,
