@@ -93,7 +93,7 @@ impl Scheduler {
 impl Seed {
     /// Becomes the worker on the calling thread (local scheduling goes to it from now on).
     pub fn start(self) -> ModelWorker {
-        let worker = Rc::new(Worker::new(self.index, self.shared, self.local));
+        let worker = Rc::new(Worker::new(self.index, self.shared, self.local, None));
         let guard = Worker::enter(&worker);
         ModelWorker {
             guard: Some(guard),

@@ -18,7 +18,7 @@ use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{Header, adopt_registry, loop_registry, spawn_hooked};
+use crate::task::{Header, list_runtime_tasks, spawn_hooked, worker_registry};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -170,9 +170,10 @@ fn run_worker(
     };
     // Set once, before `build` returns (nobody else sets slot `index`).
     let _ = shared.remotes[index].unpark.set(Unpark::Loop(lp.handle()));
-    let registry = shared.registry.get_or_init(|| loop_registry(&lp)).clone();
-    adopt_registry(&lp, registry);
-    let worker = Rc::new(Worker::new(index, shared, local));
+    let registry = worker_registry(&lp);
+    let _ = shared.registries[index].set(registry.clone());
+    list_runtime_tasks(&lp, shared.registries.clone());
+    let worker = Rc::new(Worker::new(index, shared, local, Some(registry)));
     lp.set_work_source(Some(worker.clone()));
     let guard = Worker::enter(&worker);
     let _ = ready.send(Ok(()));
@@ -440,10 +441,11 @@ impl Handle {
     /// Inside the runtime (a task, or `block_on`), plain [`tower_task::spawn`](crate::spawn)
     /// and [`tower_task::Builder::spawn`](crate::Builder::spawn) come here too.
     ///
-    /// The task is registered in the runtime's one registry: [`all_tasks`](crate::all_tasks)
-    /// and [`task_tree`](crate::task_tree) on any worker see every task of the runtime, and
-    /// done callbacks run on the first worker's loop. (`block_on`'s own loop keeps its own
-    /// registry: its `spawn_local` tasks are freed when it closes.)
+    /// The task is registered in the registry of the worker that spawns it (of the first
+    /// worker, from outside): [`all_tasks`](crate::all_tasks) and
+    /// [`task_tree`](crate::task_tree) on any worker see every task of the runtime, and done
+    /// callbacks run on that worker's loop. (`block_on`'s own loop keeps its own registry: its
+    /// `spawn_local` tasks are freed when it closes.)
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -524,7 +526,10 @@ where
     F::Output: Send + 'static,
 {
     let lp = tower_loop::get_running_loop().ok();
-    let Some(registry) = shared.registry.get().cloned() else {
+    // The spawning worker's registry (its owner thread: no lock), else the first worker's.
+    let registry = worker::with_current(shared, |w| w.and_then(|w| w.registry.clone()))
+        .or_else(|| shared.registries.iter().find_map(|r| r.get().cloned()));
+    let Some(registry) = registry else {
         no_registry()
     };
     let s = worker::Sched::for_spawn(shared);

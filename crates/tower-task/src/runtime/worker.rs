@@ -101,10 +101,10 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Tasks spawned from outside the workers (written by those spawners: own lines).
     pub(crate) spawned_remote: CachePadded<crate::loom::StatU64>,
-    /// The runtime's task registry (for `all_tasks`, the task tree, done callbacks): the
-    /// registry of the first worker loop to start, adopted by every worker loop; set once at
-    /// start-up.
-    pub(crate) registry: OnceLock<std::sync::Arc<crate::task::Registry>>,
+    /// The task registries of the worker loops, one slot per worker, set as each starts: a
+    /// task spawned on a worker is registered in that worker's (lock-free: its owner thread),
+    /// one spawned from outside in the first one set; every worker loop lists them all.
+    pub(crate) registries: crate::task::RegistrySet,
 }
 
 impl fmt::Debug for Shared {
@@ -140,7 +140,7 @@ impl Shared {
             owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
             spawned_remote: CachePadded(crate::loom::StatU64::new(0)),
-            registry: OnceLock::new(),
+            registries: (0..n).map(|_| OnceLock::new()).collect(),
         });
         (shared, locals)
     }
@@ -341,6 +341,9 @@ pub(crate) struct Worker {
     parked: Cell<bool>,
     /// State of the xorshift generator that picks the first victim of a steal.
     rng: Cell<u32>,
+    /// The task registry of this worker's loop (`None` in the loom models, which have no
+    /// loops).
+    pub(crate) registry: Option<std::sync::Arc<crate::task::Registry>>,
 }
 
 impl fmt::Debug for Worker {
@@ -372,7 +375,12 @@ impl Drop for EnterGuard {
 
 impl Worker {
     /// Worker `index` of `shared`, owning `local`.
-    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<Runnable>) -> Worker {
+    pub(crate) fn new(
+        index: usize,
+        shared: Arc<Shared>,
+        local: Local<Runnable>,
+        registry: Option<std::sync::Arc<crate::task::Registry>>,
+    ) -> Worker {
         Worker {
             index,
             spawner: Arc::new(Spawner {
@@ -385,6 +393,7 @@ impl Worker {
             searching: Cell::new(false),
             parked: Cell::new(false),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            registry,
         }
     }
 

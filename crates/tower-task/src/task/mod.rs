@@ -25,7 +25,8 @@ pub use task_ref::TaskRef;
 pub(crate) use header::Header;
 #[allow(unused_imports)]
 pub(crate) use registry::Registry;
-pub(crate) use rt_hook::{adopt_registry, loop_registry, spawn_hooked};
+pub(crate) use registry::RegistrySet;
+pub(crate) use rt_hook::{list_runtime_tasks, spawn_hooked, worker_registry};
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -18,7 +18,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 
@@ -123,9 +123,9 @@ pub(crate) struct LoopEntry {
     /// Its registry: the tasks spawned on it (`spawn`, `spawn_local`); their schedule function
     /// finds the loop here (`Registry::handle`).
     pub(crate) registry: Arc<Registry>,
-    /// Another registry whose tasks the loop also lists (`all_tasks`, the task tree): on a
+    /// Other registries whose tasks the loop also lists (`all_tasks`, the task tree): on a
     /// runtime worker's loop, the runtime's.
-    pub(crate) also: Option<Arc<Registry>>,
+    pub(crate) also: Option<RegistrySet>,
     /// Its task factory, if one was set.
     pub(crate) factory: Option<TaskFactory>,
 }
@@ -181,11 +181,18 @@ pub(crate) fn with_loop<R>(lp: &EventLoop, f: impl FnOnce(&mut LoopEntry) -> R) 
     })
 }
 
-/// The registered tasks of a loop: those of its own registry, then of `also`.
-fn tasks_of(own: &Registry, also: Option<&Registry>) -> Vec<TaskRef> {
+/// The registries of a multi-thread runtime's worker loops, one slot per worker (set as each
+/// worker starts): every worker loop lists them all.
+pub(crate) type RegistrySet = Arc<[OnceLock<Arc<Registry>>]>;
+
+/// The registered tasks of a loop: those of its own registry, then of the other registries in
+/// `also`.
+fn tasks_of(own: &Arc<Registry>, also: Option<&RegistrySet>) -> Vec<TaskRef> {
     let mut out = own.tasks();
-    if let Some(also) = also {
-        out.extend(also.tasks());
+    for other in also.iter().flat_map(|set| set.iter()).filter_map(OnceLock::get) {
+        if !Arc::ptr_eq(other, own) {
+            out.extend(other.tasks());
+        }
     }
     out
 }
@@ -193,7 +200,7 @@ fn tasks_of(own: &Registry, also: Option<&Registry>) -> Vec<TaskRef> {
 /// The registered tasks of `lp` (creating its entry if needed).
 pub(crate) fn loop_tasks(lp: &EventLoop) -> Vec<TaskRef> {
     let (own, also) = with_loop(lp, |e| (e.registry.clone(), e.also.clone()));
-    tasks_of(&own, also.as_deref())
+    tasks_of(&own, also.as_ref())
 }
 
 /// The registered tasks of the running loop (none if no loop runs or none was spawned).
@@ -209,21 +216,19 @@ pub(crate) fn running_tasks() -> Vec<TaskRef> {
             .map(|e| (e.registry.clone(), e.also.clone()))
     });
     match found {
-        Some((own, also)) => tasks_of(&own, also.as_deref()),
+        Some((own, also)) => tasks_of(&own, also.as_ref()),
         None => Vec::new(),
     }
 }
 
-/// A registry on `lp`'s thread, freed when `lp` closes, that is not `lp`'s own: the
-/// multi-thread runtime's (its tasks are scheduled by the runtime, not through the registry's
-/// loop; done callbacks run on `lp`).
-pub(crate) fn shared_registry(lp: &EventLoop) -> Arc<Registry> {
-    new_registry(lp, &lp.handle())
+/// The registry of `lp` (created on first use): where tasks spawned on it are registered.
+pub(crate) fn own_registry(lp: &EventLoop) -> Arc<Registry> {
+    with_loop(lp, |e| e.registry.clone())
 }
 
-/// Makes the loop `lp` also list the tasks of `registry` (a runtime worker's loop lists the
-/// runtime's tasks).
-pub(crate) fn also_list(lp: &EventLoop, registry: Arc<Registry>) {
-    let old = with_loop(lp, |e| e.also.replace(registry));
+/// Makes the loop `lp` also list the tasks of the registries in `set` (a runtime worker's loop
+/// lists every worker's).
+pub(crate) fn also_list(lp: &EventLoop, set: RegistrySet) {
+    let old = with_loop(lp, |e| e.also.replace(set));
     drop(old);
 }

@@ -1,9 +1,10 @@
 //! The hook the multi-thread runtime (`crate::runtime`) spawns through: the same header,
 //! wrapper and [`Task`] handle as [`Builder::spawn`](crate::Builder::spawn), with the
 //! runtime's own `async_task` allocation (its schedule function), its own first schedule, and
-//! the runtime's one registry (so `all_tasks` and the task tree on any worker see every task of
-//! the runtime: each worker loop adopts that registry, [`adopt_registry`]). Kept apart from
-//! `spawn.rs` so that the single-thread path is not touched.
+//! the registry of the worker that spawns (each worker loop lists every worker's registry, so
+//! `all_tasks` and the task tree on any worker see every task of the runtime,
+//! [`list_runtime_tasks`]). Kept apart from `spawn.rs` so that the single-thread path is not
+//! touched.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,20 +14,20 @@ use tower_loop::EventLoop;
 
 use super::handle::Task;
 use super::header::Header;
-use super::registry::{Registry, also_list, shared_registry, with_loop};
+use super::registry::{Registry, RegistrySet, also_list, own_registry, with_loop};
 use super::spawn::{RawTask, spawn_in};
 use super::wrapper::Unbound;
 
-/// The runtime's registry, on its first worker's loop `lp` (see [`shared_registry`]).
-pub(crate) fn loop_registry(lp: &EventLoop) -> Arc<Registry> {
-    shared_registry(lp)
+/// The registry of the worker loop `lp`: the worker registers the `Send` tasks spawned on it
+/// there (no lock: it is the registry's owner thread), beside the loop's `spawn_local` tasks.
+pub(crate) fn worker_registry(lp: &EventLoop) -> Arc<Registry> {
+    own_registry(lp)
 }
 
-/// Makes the worker loop `lp` list the runtime's tasks (`all_tasks`, the task tree) beside
-/// its own `spawn_local` tasks, which stay in its own registry (their schedule function finds
-/// their loop there).
-pub(crate) fn adopt_registry(lp: &EventLoop, registry: Arc<Registry>) {
-    also_list(lp, registry);
+/// Makes the worker loop `lp` list the tasks of every worker of its runtime (`all_tasks`, the
+/// task tree), not only its own.
+pub(crate) fn list_runtime_tasks(lp: &EventLoop, set: RegistrySet) {
+    also_list(lp, set);
 }
 
 /// Spawns `future` as a task registered in `registry` (with the task factory of `lp`, the loop
