@@ -18,7 +18,7 @@ use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{Header, list_runtime_tasks, spawn_hooked, worker_registry};
+use crate::task::{Header, factory_of, list_runtime_tasks, spawn_in, worker_registry};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -533,10 +533,10 @@ where
         no_registry()
     };
     let s = worker::Sched::for_spawn(shared);
-    spawn_hooked(
+    spawn_in(
         name,
         eager,
-        lp.as_ref(),
+        factory_of(lp.as_ref()),
         registry,
         future,
         move |builder, unbound| {

@@ -23,10 +23,9 @@ pub use state::{TaskId, TaskState};
 pub use task_ref::TaskRef;
 
 pub(crate) use header::Header;
-#[allow(unused_imports)]
-pub(crate) use registry::Registry;
-pub(crate) use registry::RegistrySet;
-pub(crate) use rt_hook::{list_runtime_tasks, spawn_hooked, worker_registry};
+pub(crate) use registry::{Registry, RegistrySet};
+pub(crate) use rt_hook::{factory_of, list_runtime_tasks, worker_registry};
+pub(crate) use spawn::spawn_in;
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -18,8 +18,8 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop};
@@ -189,7 +189,11 @@ pub(crate) type RegistrySet = Arc<[OnceLock<Arc<Registry>>]>;
 /// `also`.
 fn tasks_of(own: &Arc<Registry>, also: Option<&RegistrySet>) -> Vec<TaskRef> {
     let mut out = own.tasks();
-    for other in also.iter().flat_map(|set| set.iter()).filter_map(OnceLock::get) {
+    for other in also
+        .iter()
+        .flat_map(|set| set.iter())
+        .filter_map(OnceLock::get)
+    {
         if !Arc::ptr_eq(other, own) {
             out.extend(other.tasks());
         }

@@ -194,17 +194,9 @@ impl Builder {
         if let Some(rt) = crate::runtime::entered() {
             return Ok(rt.spawn_task(self.name, self.eager, future));
         }
-        let lp = get_running_loop()?;
-        let (registry, factory) = with_loop(&lp, |e| (e.registry.clone(), e.factory.clone()));
-        Ok(spawn_in(
-            self.name,
-            self.eager,
-            factory,
-            registry,
-            future,
-            |builder, unbound| builder.spawn(move |h| unbound.bind(h), schedule_home),
-            |r| lp.schedule(r),
-        ))
+        self.on_running_loop(future, |builder, unbound| {
+            builder.spawn(move |h| unbound.bind(h), schedule_home)
+        })
     }
 
     /// Spawns a `!Send` `future` on the running loop; it stays on this thread.
@@ -217,6 +209,21 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.on_running_loop(future, |builder, unbound| {
+            builder.spawn_local(move |h| unbound.bind(h), schedule_home)
+        })
+    }
+
+    /// The common part of `spawn` and `spawn_local`: a task of the running loop (its registry,
+    /// its task factory), allocated by `alloc`, first scheduled on the loop's ready queue.
+    fn on_running_loop<F, A>(self, future: F, alloc: A) -> Result<Task<F::Output>, SpawnError>
+    where
+        F: Future,
+        A: FnOnce(
+            async_task::Builder<Header>,
+            Unbound<F>,
+        ) -> (Runnable<Header>, RawTask<F::Output>),
+    {
         let lp = get_running_loop()?;
         let (registry, factory) = with_loop(&lp, |e| (e.registry.clone(), e.factory.clone()));
         Ok(spawn_in(
@@ -225,7 +232,7 @@ impl Builder {
             factory,
             registry,
             future,
-            |builder, unbound| builder.spawn_local(move |h| unbound.bind(h), schedule_home),
+            alloc,
             |r| lp.schedule(r),
         ))
     }
