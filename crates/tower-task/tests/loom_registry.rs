@@ -35,14 +35,14 @@ impl Tasks {
         })
     }
 
-    /// Task `i`'s address.
+    /// Task `i`'s address (non-zero and even, as the slots require).
     fn addr(i: usize) -> usize {
-        i + 1
+        (i + 1) * 8
     }
 
     /// The task at `addr`, asserting that it was not freed (a reader dereferences `addr`).
     fn deref(&self, addr: usize) -> usize {
-        let i = addr - 1;
+        let i = addr / 8 - 1;
         assert!(
             self.alive[i].load(SeqCst),
             "a reader was handed the address of freed task {i}"

@@ -22,42 +22,115 @@ use std::fmt;
 
 use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering, lock};
 
-/// Slots of addresses.
-#[derive(Default)]
+/// Entries per page of a [`Slab`] (a page is 4 KiB).
+const PAGE: usize = 512;
+
+/// The low bit of an entry: the slot is free, and the other bits hold the next free slot.
+const FREE: usize = 1;
+
+/// The end of the free list.
+const NIL: usize = usize::MAX >> 1;
+
+/// Slots of addresses, in pages that are allocated as the slab grows and kept.
+///
+/// An entry is an address (non-zero, even) or a link of the free list (`next << 1 | FREE`), so
+/// the slab needs no second table of free slots. Paging rather than one growing `Vec`: growth
+/// never copies the table, and the pages, allocated among the tasks whose headers they index
+/// and kept for the next ones, stay above them in the heap — a burst of tasks that all finish
+/// leaves no free block at the top of the heap for the allocator to hand back to the kernel,
+/// only to fault it in again on the next burst.
 struct Slab {
-    /// One entry per slot; `None` is free.
-    entries: Vec<Option<usize>>,
-    /// Free slots.
-    free: Vec<usize>,
+    /// The pages.
+    pages: Vec<Box<[usize; PAGE]>>,
+    /// The first free slot, or [`NIL`].
+    free: usize,
+}
+
+impl Default for Slab {
+    fn default() -> Self {
+        Slab {
+            pages: Vec::new(),
+            free: NIL,
+        }
+    }
 }
 
 impl Slab {
-    /// Stores `addr`, returns its slot.
+    /// The entry of `slot`, if that page exists.
+    fn entry(&mut self, slot: usize) -> Option<&mut usize> {
+        self.pages
+            .get_mut(slot / PAGE)
+            .map(|page| &mut page[slot % PAGE])
+    }
+
+    /// Stores `addr` (non-zero, even), returns its slot.
     fn insert(&mut self, addr: usize) -> usize {
-        match self.free.pop() {
-            Some(slot) => {
-                self.entries[slot] = Some(addr);
-                slot
-            }
-            None => {
-                self.entries.push(Some(addr));
-                self.entries.len() - 1
-            }
+        debug_assert!(
+            addr != 0 && addr & FREE == 0,
+            "slots hold non-zero even addresses"
+        );
+        if self.free == NIL {
+            self.grow();
         }
+        let slot = self.free;
+        let next = match self.entry(slot) {
+            Some(e) => std::mem::replace(e, addr) >> 1,
+            None => unreachable_free_list(),
+        };
+        self.free = next;
+        slot
     }
 
-    /// Frees `slot`.
+    /// Adds a page, all of it free, in front of the free list.
+    fn grow(&mut self) {
+        let base = self.pages.len() * PAGE;
+        let rest = self.free;
+        let page = Box::new(std::array::from_fn(|i| {
+            let next = if i + 1 < PAGE { base + i + 1 } else { rest };
+            next << 1 | FREE
+        }));
+        self.pages.push(page);
+        self.free = base;
+    }
+
+    /// Frees `slot` (nothing if it is free already or was never handed out).
     fn remove(&mut self, slot: usize) {
-        if self.entries.get_mut(slot).and_then(Option::take).is_some() {
-            self.free.push(slot);
+        let free = self.free;
+        if let Some(e) = self.entry(slot) {
+            if *e & FREE == 0 {
+                *e = free << 1 | FREE;
+                self.free = slot;
+            }
         }
     }
 
-    /// Empties the slab, passing each address to `f`.
-    fn take_all(&mut self, f: &mut impl FnMut(usize)) {
-        self.entries.drain(..).flatten().for_each(&mut *f);
-        self.free.clear();
+    /// The stored addresses, in slot order.
+    fn addresses(&self) -> impl Iterator<Item = usize> + '_ {
+        self.pages
+            .iter()
+            .flat_map(|page| page.iter())
+            .copied()
+            .filter(|&e| e & FREE == 0)
     }
+
+    /// Empties the slab (keeping its pages), passing each address to `f`.
+    fn take_all(&mut self, f: &mut impl FnMut(usize)) {
+        self.addresses().for_each(&mut *f);
+        let n = self.pages.len() * PAGE;
+        for slot in 0..n {
+            let next = if slot + 1 < n { slot + 1 } else { NIL };
+            if let Some(e) = self.entry(slot) {
+                *e = next << 1 | FREE;
+            }
+        }
+        self.free = if n == 0 { NIL } else { 0 };
+    }
+}
+
+/// The free list pointed past the last page: it only links slots of existing pages.
+#[cold]
+fn unreachable_free_list() -> ! {
+    unreachable!("tower_task: the registry's free list points past its pages")
 }
 
 /// The high bit of a slot: the entry is in the remote slab.
@@ -169,7 +242,8 @@ impl Slots {
         }
     }
 
-    /// Stores `addr`, returns its slot (for [`remove`](Self::remove), on any thread).
+    /// Stores `addr` (non-zero and even: an aligned address), returns its slot (for
+    /// [`remove`](Self::remove), on any thread).
     pub fn insert(&self, addr: usize) -> usize {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
@@ -208,9 +282,9 @@ impl Slots {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
             Self::drain_removed(&mut local, &mut remote);
-            local.entries.iter().flatten().copied().for_each(&mut f);
+            local.addresses().for_each(&mut f);
         }
-        remote.slab.entries.iter().flatten().copied().for_each(f);
+        remote.slab.addresses().for_each(f);
     }
 
     /// Empties the set, calling `f` with each address as [`for_each`](Self::for_each) does.
@@ -223,5 +297,72 @@ impl Slots {
             local.take_all(&mut f);
         }
         remote.slab.take_all(&mut f);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{PAGE, Slab, Slots};
+
+    fn addr(i: usize) -> usize {
+        (i + 1) * 8
+    }
+
+    #[test]
+    fn a_slab_grows_by_pages_and_reuses_freed_slots() {
+        let mut slab = Slab::default();
+        let n = 2 * PAGE + 3;
+        let slots: Vec<usize> = (0..n).map(|i| slab.insert(addr(i))).collect();
+        assert_eq!(slab.pages.len(), 3);
+        let mut sorted = slots.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), n, "every live slot is distinct");
+        slab.remove(slots[7]);
+        slab.remove(slots[7]); // twice: the second is a no-op
+        slab.remove(usize::MAX >> 2); // never handed out: ignored
+        assert_eq!(slab.addresses().count(), n - 1);
+        assert!(!slab.addresses().any(|a| a == addr(7)));
+        assert_eq!(
+            slab.insert(addr(10_000)),
+            slots[7],
+            "the freed slot is reused first"
+        );
+        assert_eq!(slab.pages.len(), 3, "no page added while one is free");
+    }
+
+    #[test]
+    fn take_all_empties_and_keeps_the_pages() {
+        let mut slab = Slab::default();
+        for i in 0..PAGE + 1 {
+            slab.insert(addr(i));
+        }
+        let mut taken = Vec::new();
+        slab.take_all(&mut |a| taken.push(a));
+        assert_eq!(taken.len(), PAGE + 1);
+        assert_eq!(slab.addresses().count(), 0);
+        for i in 0..2 * PAGE {
+            slab.insert(addr(i));
+        }
+        assert_eq!(
+            slab.pages.len(),
+            2,
+            "the kept pages are filled before a new one"
+        );
+    }
+
+    #[test]
+    fn slots_list_what_the_owner_inserted() {
+        let slots = Slots::new();
+        let a = slots.insert(addr(0));
+        let b = slots.insert(addr(1));
+        slots.remove(a);
+        let mut seen = Vec::new();
+        slots.for_each(|x| seen.push(x));
+        assert_eq!(seen, [addr(1)]);
+        slots.remove(b);
+        let mut seen = Vec::new();
+        slots.take_all(|x| seen.push(x));
+        assert!(seen.is_empty());
     }
 }
