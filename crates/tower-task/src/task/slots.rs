@@ -57,6 +57,7 @@ impl Default for Slab {
 
 impl Slab {
     /// The entry of `slot`, if that page exists.
+    #[inline]
     fn entry(&mut self, slot: usize) -> Option<&mut usize> {
         self.pages
             .get_mut(slot / PAGE)
@@ -64,6 +65,7 @@ impl Slab {
     }
 
     /// Stores `addr` (non-zero, even), returns its slot.
+    #[inline]
     fn insert(&mut self, addr: usize) -> usize {
         debug_assert!(
             addr != 0 && addr & FREE == 0,
@@ -94,6 +96,7 @@ impl Slab {
     }
 
     /// Frees `slot` (nothing if it is free already or was never handed out).
+    #[inline]
     fn remove(&mut self, slot: usize) {
         let free = self.free;
         if let Some(e) = self.entry(slot) {
@@ -153,6 +156,7 @@ std::thread_local! {
 
 /// This thread's identity: the address of its [`MARK`] (0 during thread teardown).
 #[cfg(not(loom))]
+#[inline]
 fn thread_mark() -> usize {
     MARK.try_with(|m| std::ptr::from_ref(m) as usize)
         .unwrap_or(0)
@@ -221,11 +225,13 @@ impl Slots {
     }
 
     /// Whether this is the owner thread.
+    #[inline]
     pub fn is_owner(&self) -> bool {
         thread_mark() == self.owner
     }
 
     /// The owner-thread slab, if this is the owner thread.
+    #[inline]
     fn local(&self) -> Option<&RefCell<Slab>> {
         self.is_owner().then_some(&self.local.0)
     }
@@ -244,6 +250,7 @@ impl Slots {
 
     /// Stores `addr` (non-zero and even: an aligned address), returns its slot (for
     /// [`remove`](Self::remove), on any thread).
+    #[inline]
     pub fn insert(&self, addr: usize) -> usize {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
@@ -262,6 +269,7 @@ impl Slots {
 
     /// Forgets the address in `slot` (returned by [`insert`](Self::insert)): once this returns,
     /// no reader is handed that address.
+    #[inline]
     pub fn remove(&self, slot: usize) {
         if slot & REMOTE_BIT != 0 {
             self.remote().slab.remove(slot & !REMOTE_BIT);
