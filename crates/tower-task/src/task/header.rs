@@ -129,6 +129,7 @@ pub(crate) struct Header {
 
 impl Header {
     /// A header for a task not yet allocated: `set_home` and `slot` follow at once.
+    #[inline]
     pub(crate) fn new(
         id: TaskId,
         parent: u64,
@@ -154,6 +155,7 @@ impl Header {
 
     /// Records `waker`, a waker of the task this header belongs to, as the task's home waker
     /// (called once, right after the allocation, before the task is shared).
+    #[inline]
     pub(crate) fn set_home(&self, waker: &Waker) {
         self.home_data
             .store(waker.data().cast_mut(), Ordering::Relaxed);
@@ -164,6 +166,7 @@ impl Header {
     /// A waker of this task that holds no reference count: valid to use (wake by reference,
     /// clone) while the header is borrowed, because the header lives inside the task's
     /// allocation. Never to be dropped (`ManuallyDrop`); a clone is an ordinary owning waker.
+    #[inline]
     pub(crate) fn home(&self) -> ManuallyDrop<Waker> {
         let data = self.home_data.load(Ordering::Relaxed);
         let vtable = self.home_vtable.load(Ordering::Relaxed);
