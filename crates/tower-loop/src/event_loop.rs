@@ -422,18 +422,21 @@ impl EventLoop {
         let mut out = None;
         let core = &*self.core;
         loop {
-            self.run_once(&|| main.woken.load(Ordering::Acquire), &mut || {
-                // A load first: the swap (a locked instruction) only when woken.
-                if out.is_none()
-                    && main.woken.load(Ordering::Relaxed)
-                    && main.woken.swap(false, Ordering::AcqRel)
-                {
-                    if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                        out = Some(v);
-                        core.stopping.set(true);
+            self.run_once(
+                || main.woken.load(Ordering::Acquire),
+                || {
+                    // A load first: the swap (a locked instruction) only when woken.
+                    if out.is_none()
+                        && main.woken.load(Ordering::Relaxed)
+                        && main.woken.swap(false, Ordering::AcqRel)
+                    {
+                        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                            out = Some(v);
+                            core.stopping.set(true);
+                        }
                     }
-                }
-            });
+                },
+            );
             if core.stopping.get() {
                 break;
             }
@@ -452,7 +455,7 @@ impl EventLoop {
         let _guard = self.enter()?;
         self.core.stopping.set(stop_early);
         loop {
-            self.run_once(&|| false, &mut || {});
+            self.run_once(|| false, || {});
             if self.core.stopping.get() {
                 return Ok(());
             }
@@ -614,7 +617,8 @@ impl EventLoop {
     }
 
     /// One iteration (asyncio's `_run_once`).
-    fn run_once(&self, main_woken: &dyn Fn() -> bool, poll_main: &mut dyn FnMut()) {
+    #[inline]
+    fn run_once(&self, main_woken: impl Fn() -> bool, mut poll_main: impl FnMut()) {
         let core = &*self.core;
         let ws = core.work_source.borrow().clone();
         let has_work = !core.ready.borrow().is_empty()

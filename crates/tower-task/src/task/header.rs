@@ -46,6 +46,7 @@ pub(crate) struct ExtraSlot(AtomicPtr<Mutex<Extra>>);
 
 impl ExtraSlot {
     /// A slot holding `extra`, if given.
+    #[inline]
     fn new(extra: Option<Box<Extra>>) -> ExtraSlot {
         let ptr = match extra {
             Some(e) => Box::into_raw(Box::new(Mutex::new(*e))),
@@ -55,6 +56,7 @@ impl ExtraSlot {
     }
 
     /// The mutex, if allocated.
+    #[inline]
     fn get(&self) -> Option<&Mutex<Extra>> {
         let ptr = self.0.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Box::into_raw` (in `new` or `get_or_alloc`),
@@ -87,6 +89,7 @@ impl ExtraSlot {
 }
 
 impl Drop for ExtraSlot {
+    #[inline]
     fn drop(&mut self) {
         let ptr = *self.0.get_mut();
         if !ptr.is_null() {

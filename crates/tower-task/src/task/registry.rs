@@ -57,11 +57,13 @@ impl fmt::Debug for Registry {
 impl Registry {
     /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
     /// which calls [`remove`](Self::remove) with the slot returned here).
+    #[inline]
     pub(crate) fn insert(&self, addr: *const Header) -> usize {
         self.slots.insert(addr as usize)
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
+    #[inline]
     pub(crate) fn remove(&self, slot: usize) {
         self.slots.remove(slot);
     }
