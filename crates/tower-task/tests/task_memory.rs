@@ -90,8 +90,61 @@ fn a_loop_of_tasks() -> Vec<Task<()>> {
     kept
 }
 
+/// The tests of this file count one process-wide number: they run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runtime tasks of every kind; the runtime is shut down (and its workers joined) on return.
+fn a_runtime_of_tasks() {
+    let rt = tower_task::runtime::Builder::new()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let kept = rt
+        .block_on(async {
+            let mut kept = Vec::new();
+            let done: Vec<_> = (0..200).map(|_| spawn(async {})).collect();
+            for t in done {
+                t.await.unwrap();
+            }
+            for _ in 0..100 {
+                spawn(async {}).detach();
+                spawn(tower_coro::pending::<()>()).detach();
+            }
+            for _ in 0..10 {
+                kept.push(spawn(tower_coro::pending::<()>()));
+            }
+            tower_task::sleep(std::time::Duration::from_millis(1)).await;
+            kept
+        })
+        .unwrap();
+    drop(rt);
+    assert!(
+        kept.iter().all(|t| t.done()),
+        "kept tasks are done after shutdown"
+    );
+}
+
+#[test]
+fn every_runtime_task_allocation_is_freed_after_shutdown() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    a_runtime_of_tasks();
+    let before = LIVE.load(Ordering::SeqCst);
+    a_runtime_of_tasks();
+    let after = LIVE.load(Ordering::SeqCst);
+    assert_eq!(
+        after - before,
+        0,
+        "bytes still allocated after the runtime and its tasks are gone"
+    );
+}
+
 #[test]
 fn every_task_allocation_is_freed_after_close() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // The task that panics on purpose stays quiet (printing a panic caches what it needs).
     std::panic::set_hook(Box::new(|_| {}));
     // A first round warms up what stays for the thread's life (thread-local tables).
