@@ -3,6 +3,10 @@
 //! One criterion group per workload and flavour (`spawn_st`, `spawn_mt`). In a group, ids starting
 //! with `tower` are ours, `floor` is the floor executor, and anything else is a peer, so each row
 //! compares tower with the best peer of the same flavour, measured in the same run.
+//!
+//! `--rounds N` runs the benches N times and prints, per row, the median ratio and each round's
+//! ratio: on a shared or virtual machine one run's ratio can move by ±0.3, and the median of
+//! a few rounds, each compared within its own run, is the figure to report.
 
 use crate::run;
 use std::path::Path;
@@ -10,9 +14,16 @@ use std::path::Path;
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut cargo_args: Vec<&str> = vec!["bench", "--package", "tower-benches"];
     let mut extra: Vec<&str> = Vec::new();
-    for a in args {
-        if a == "--quick" {
-            extra.push("--quick");
+    let mut rounds = 1usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--rounds" {
+            let n = it
+                .next()
+                .ok_or("--rounds needs a number")?
+                .parse::<usize>()
+                .map_err(|e| format!("--rounds: {e}"))?;
+            rounds = n.max(1);
         } else {
             extra.push(a);
         }
@@ -21,8 +32,35 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cargo_args.push("--");
         cargo_args.extend(extra);
     }
-    run::cargo(&cargo_args)?;
-    table()
+    if rounds == 1 {
+        run::cargo(&cargo_args)?;
+        return table();
+    }
+    // (group, id) -> the ratio of each round, in order.
+    let mut seen: Vec<((String, String), Vec<f64>)> = Vec::new();
+    for round in 1..=rounds {
+        eprintln!("==> xtask: bench round {round} of {rounds}");
+        let started = std::time::SystemTime::now();
+        run::cargo(&cargo_args)?;
+        // Only the groups this round measured (a filter leaves the others' old results).
+        for row in last_run()?.into_iter().filter(|r| r.measured >= started) {
+            let Some(ratio) = row.ratio() else { continue };
+            let key = (row.group.clone(), row.id.clone());
+            match seen.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(ratio),
+                None => seen.push((key, vec![ratio])),
+            }
+        }
+    }
+    println!("| group | id | tower / best peer, median of {rounds} | each round |");
+    println!("|---|---|---|---|");
+    for ((group, id), mut ratios) in seen {
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!("| {group} | {id} | {median:.2} | {} |", each.join(", "));
+    }
+    Ok(())
 }
 
 /// The mean of one criterion measurement, in nanoseconds.
@@ -73,8 +111,31 @@ fn collect(group: &Path, prefix: &str, out: &mut Vec<(String, f64)>) {
     }
 }
 
-/// Prints the markdown table of the last run from `target/criterion/`.
-pub(crate) fn table() -> Result<(), String> {
+/// One row of the table: a tower id of a group, with the group's best peer and floor.
+struct Row {
+    /// The criterion group.
+    group: String,
+    /// The tower id.
+    id: String,
+    /// Its mean.
+    ns: f64,
+    /// The fastest peer of the group and its mean.
+    best: Option<(String, f64)>,
+    /// The floor's mean.
+    floor: Option<f64>,
+    /// When the tower id's result was written.
+    measured: std::time::SystemTime,
+}
+
+impl Row {
+    /// `tower / best peer`.
+    fn ratio(&self) -> Option<f64> {
+        self.best.as_ref().map(|(_, b)| self.ns / b)
+    }
+}
+
+/// The rows of the last run, from `$CARGO_TARGET_DIR/criterion/`.
+fn last_run() -> Result<Vec<Row>, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| run::root().join("target"));
@@ -85,34 +146,57 @@ pub(crate) fn table() -> Result<(), String> {
         .filter(|e| e.path().is_dir() && e.file_name() != "report")
         .collect();
     groups.sort_by_key(|e| e.file_name());
-    println!("| group | tower | best peer | tower / best peer | floor | tower / floor |");
-    println!("|---|---|---|---|---|---|");
+    let mut out = Vec::new();
     for g in groups {
         let mut rows = Vec::new();
         collect(&g.path(), "", &mut rows);
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let ours: Vec<_> = rows
+        let floor = rows
             .iter()
-            .filter(|(id, _)| id.starts_with("tower"))
-            .collect();
-        let floor = rows.iter().find(|(id, _)| id.starts_with("floor"));
+            .find(|(id, _)| id.starts_with("floor"))
+            .map(|(_, f)| *f);
         let best = rows
             .iter()
             .filter(|(id, _)| !id.starts_with("tower") && !id.starts_with("floor"))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        for (id, ns) in ours {
-            let peer = best.map_or("-".to_owned(), |(pid, pns)| {
-                format!("{pid} {}", fmt_time(*pns))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .cloned();
+        for (id, ns) in rows.iter().filter(|(id, _)| id.starts_with("tower")) {
+            let estimates = g.path().join(id).join("new").join("estimates.json");
+            let measured = std::fs::metadata(&estimates)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+            out.push(Row {
+                group: g.file_name().to_string_lossy().into_owned(),
+                id: id.clone(),
+                ns: *ns,
+                best: best.clone(),
+                floor,
+                measured,
             });
-            let ratio = best.map_or("-".to_owned(), |(_, pns)| format!("{:.2}", ns / pns));
-            let fl = floor.map_or("-".to_owned(), |(_, f)| fmt_time(*f));
-            let fr = floor.map_or("-".to_owned(), |(_, f)| format!("{:.2}", ns / f));
-            println!(
-                "| {} | {id} {} | {peer} | {ratio} | {fl} | {fr} |",
-                g.file_name().to_string_lossy(),
-                fmt_time(*ns)
-            );
         }
+    }
+    Ok(out)
+}
+
+/// Prints the markdown table of the last run from `target/criterion/`.
+pub(crate) fn table() -> Result<(), String> {
+    println!("| group | tower | best peer | tower / best peer | floor | tower / floor |");
+    println!("|---|---|---|---|---|---|");
+    for row in last_run()? {
+        let peer = row.best.as_ref().map_or("-".to_owned(), |(pid, pns)| {
+            format!("{pid} {}", fmt_time(*pns))
+        });
+        let ratio = row.ratio().map_or("-".to_owned(), |r| format!("{r:.2}"));
+        let fl = row.floor.map_or("-".to_owned(), fmt_time);
+        let fr = row
+            .floor
+            .map_or("-".to_owned(), |f| format!("{:.2}", row.ns / f));
+        println!(
+            "| {} | {} {} | {peer} | {ratio} | {fl} | {fr} |",
+            row.group,
+            row.id,
+            fmt_time(row.ns)
+        );
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ usage: cargo xtask <command>
 commands:
   ci          fmt, clippy, tests (unit, integration, doc), layering, loom, bench compile
   loom        run every loom model (bounded: LOOM_MAX_PREEMPTIONS, default 2)
-  bench       run the criterion benches and print the ratio table [--quick] [filter]
+  bench       run the criterion benches and print the ratio table [--rounds N] [--quick] [filter]
   table       print the ratio table from the last bench run
   layering    check that every tier depends only on tiers below it
 ";
