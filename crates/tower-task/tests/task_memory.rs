@@ -124,42 +124,33 @@ fn a_runtime_of_tasks() {
     );
 }
 
-#[test]
-fn every_runtime_task_allocation_is_freed_after_shutdown() {
+/// Runs `round` twice (the first warms up what stays for the thread's or process's life:
+/// thread-local tables, the panic hook) and checks that the second leaves nothing allocated.
+fn second_round_frees_everything(round: impl Fn()) {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    a_runtime_of_tasks();
+    round();
     let before = LIVE.load(Ordering::SeqCst);
-    a_runtime_of_tasks();
+    round();
     let after = LIVE.load(Ordering::SeqCst);
-    assert_eq!(
-        after - before,
-        0,
-        "bytes still allocated after the runtime and its tasks are gone"
-    );
+    assert_eq!(after - before, 0, "bytes still allocated after a round");
+}
+
+#[test]
+fn every_runtime_task_allocation_is_freed_after_shutdown() {
+    second_round_frees_everything(a_runtime_of_tasks);
 }
 
 #[test]
 fn every_task_allocation_is_freed_after_close() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // The task that panics on purpose stays quiet (printing a panic caches what it needs).
     std::panic::set_hook(Box::new(|_| {}));
-    // A first round warms up what stays for the thread's life (thread-local tables).
-    drop(a_loop_of_tasks());
-    let before = LIVE.load(Ordering::SeqCst);
-    let kept = a_loop_of_tasks();
-    assert!(
-        kept.iter().all(|t| t.done()),
-        "kept tasks are done (cancelled) after close"
-    );
-    drop(kept);
-    let after = LIVE.load(Ordering::SeqCst);
-    assert_eq!(
-        after - before,
-        0,
-        "bytes still allocated after the loop and its tasks are gone"
-    );
+    second_round_frees_everything(|| {
+        let kept = a_loop_of_tasks();
+        assert!(
+            kept.iter().all(|t| t.done()),
+            "kept tasks are done (cancelled) after close"
+        );
+    });
 }
