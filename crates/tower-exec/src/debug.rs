@@ -10,7 +10,9 @@ use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 /// running loop is in debug mode and `f` took at least its
 /// [`slow_callback_duration`](tower_loop::EventLoop::slow_callback_duration), reports it by
 /// `name` to the loop's exception handler (kind [`ContextKind::SlowCallback`], `source` =
-/// `name`), with a hint to move it to [`to_thread`](crate::to_thread).
+/// `name`), with a hint to move it to [`to_thread`](crate::to_thread). Inside a callback or
+/// task poll (which the loop itself times and reports when slow) there is one report for the
+/// stall: the loop's report of that item, naming the call and with `source` = `name`.
 ///
 /// Outside debug mode, or with no running loop, it only calls `f` (no clock read).
 ///
@@ -45,14 +47,19 @@ pub fn blocking_call<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     let out = f();
     let elapsed = start.elapsed();
     if elapsed >= lp.slow_callback_duration() {
-        let mut ctx = ExceptionContext::new(format!(
+        let detail = format!(
             "blocking call {name} on the loop thread took {:.3} seconds; run it with \
              tower_exec::to_thread instead",
             elapsed.as_secs_f64()
-        ));
-        ctx.kind = ContextKind::SlowCallback { elapsed };
-        ctx.source = Some(name);
-        lp.call_exception_handler(&ctx);
+        );
+        // Inside a callback or task poll that the loop times, the loop's one report of that
+        // item names this call; elsewhere (`run_until_complete`'s own future) report it here.
+        if !tower_loop::add_poll_detail(detail.clone(), name) {
+            let mut ctx = ExceptionContext::new(detail);
+            ctx.kind = ContextKind::SlowCallback { elapsed };
+            ctx.source = Some(name);
+            lp.call_exception_handler(&ctx);
+        }
     }
     out
 }

@@ -52,3 +52,36 @@ fn a_fast_call_is_not_reported() {
         .unwrap();
     assert!(!seen.borrow().iter().any(|(src, _)| *src == Some("quick")));
 }
+
+// Inside a callback (or a task poll), which the loop itself times: one report for the stall
+// (the loop's, of the callback), naming the call and with the call as its source — not a
+// second report.
+#[test]
+fn a_slow_blocking_call_inside_a_callback_is_reported_once() {
+    let lp = EventLoop::builder().debug(true).build().unwrap();
+    lp.set_slow_callback_duration(Duration::ZERO);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    lp.set_exception_handler(move |_, ctx| {
+        if matches!(ctx.kind, ContextKind::SlowCallback { .. }) {
+            s.borrow_mut().push((ctx.source, ctx.message.clone()));
+        }
+    });
+    lp.call_soon(|| {
+        blocking_call("load model", || 1);
+    });
+    lp.run_until_complete(tower_coro::yield_now()).unwrap();
+    let seen = seen.borrow();
+    let about_the_call: Vec<_> = seen
+        .iter()
+        .filter(|(_, m)| m.contains("load model"))
+        .collect();
+    assert_eq!(about_the_call.len(), 1, "{seen:?}");
+    let (source, message) = about_the_call[0];
+    assert_eq!(*source, Some("load model"));
+    assert!(message.starts_with("executing "), "{message}");
+    assert!(
+        message.contains("; inside it, blocking call load model"),
+        "{message}"
+    );
+}

@@ -71,6 +71,59 @@ pub fn set_poll_label(label: String) {
     });
 }
 
+thread_local! {
+    /// While the loop times an item in debug mode: what ran inside it and was slow on its own
+    /// (`add_poll_detail`), for the item's one report. `None`: no item is being timed.
+    static POLL_DETAILS: RefCell<Option<Vec<(String, &'static str)>>> = const { RefCell::new(None) };
+}
+
+/// Adds `detail` (for example "blocking call read config took 0.250 seconds") to the slow-item
+/// report of the callback or task poll that the loop is timing on this thread in debug mode,
+/// and returns `true`; the loop then reports that item once, naming `detail`, with `source` as
+/// the report's source. Returns `false` when no item is being timed (debug mode off, no loop,
+/// or code the loop does not time, such as `run_until_complete`'s own future): the caller
+/// reports on its own. This is how tier 5's `blocking_call` avoids a second report for the
+/// same stall.
+///
+/// ```
+/// // No loop runs here: nothing is being timed.
+/// assert!(!tower_loop::add_poll_detail("a detail".to_string(), "example"));
+/// ```
+pub fn add_poll_detail(detail: String, source: &'static str) -> bool {
+    POLL_DETAILS
+        .try_with(|d| match d.try_borrow_mut() {
+            Ok(mut d) => match d.as_mut() {
+                Some(v) => {
+                    v.push((detail, source));
+                    true
+                }
+                None => false,
+            },
+            Err(_) => false,
+        })
+        .unwrap_or(false)
+}
+
+/// Starts collecting details for an item the loop times; returns what was being collected
+/// before (restored by [`end_details`]).
+pub(crate) fn begin_details() -> Option<Vec<(String, &'static str)>> {
+    POLL_DETAILS
+        .try_with(|d| d.replace(Some(Vec::new())))
+        .ok()
+        .flatten()
+}
+
+/// Stops collecting; returns the item's details and restores `prev`.
+pub(crate) fn end_details(
+    prev: Option<Vec<(String, &'static str)>>,
+) -> Vec<(String, &'static str)> {
+    POLL_DETAILS
+        .try_with(|d| d.replace(prev))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// Takes the label set by [`set_poll_label`] during the last poll, if any.
 pub(crate) fn take_poll_label() -> Option<String> {
     POLL_LABEL

@@ -742,21 +742,22 @@ impl EventLoop {
     /// Runs one ready item, catching a panic and timing it in debug mode.
     fn run_item(&self, item: Ready) {
         let core = &*self.core;
+        let cancelled = match &item {
+            Ready::Callback(cb) => cb.is_cancelled(),
+            Ready::Remote(cb) => cb.is_cancelled(),
+            Ready::Runnable(_) => false,
+        };
+        if cancelled {
+            return;
+        }
         let start = core.debug.enabled.get().then(|| core.clock.now());
+        // Debug mode: what ran inside this item and was slow on its own (`add_poll_detail`)
+        // goes into this item's one report.
+        let prev_details = start.is_some().then(crate::debug::begin_details);
         let mut label = None;
         let (source, result) = match item {
-            Ready::Callback(cb) => {
-                if cb.is_cancelled() {
-                    return;
-                }
-                (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run())))
-            }
-            Ready::Remote(cb) => {
-                if cb.is_cancelled() {
-                    return;
-                }
-                (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run())))
-            }
+            Ready::Callback(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+            Ready::Remote(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
             Ready::Runnable(r) => {
                 if start.is_some() {
                     drop(crate::debug::take_poll_label());
@@ -770,6 +771,9 @@ impl EventLoop {
                 ("a task poll", res)
             }
         };
+        let details = prev_details
+            .map(crate::debug::end_details)
+            .unwrap_or_default();
         if let Err(payload) = result {
             let ctx = ExceptionContext {
                 message: format!("panic in {source}"),
@@ -782,15 +786,20 @@ impl EventLoop {
         if let Some(start) = start {
             let elapsed = core.clock.now().saturating_duration_since(start);
             if elapsed >= core.debug.slow_callback_duration.get() {
+                let mut message = format!(
+                    "executing {} took {:.3} seconds",
+                    label.as_deref().unwrap_or(source),
+                    elapsed.as_secs_f64()
+                );
+                for (detail, _) in &details {
+                    message.push_str("; inside it, ");
+                    message.push_str(detail);
+                }
                 let ctx = ExceptionContext {
-                    message: format!(
-                        "executing {} took {:.3} seconds",
-                        label.as_deref().unwrap_or(source),
-                        elapsed.as_secs_f64()
-                    ),
+                    message,
                     kind: ContextKind::SlowCallback { elapsed },
                     payload: None,
-                    source: Some(source),
+                    source: Some(details.first().map_or(source, |d| d.1)),
                 };
                 self.call_exception_handler(&ctx);
             }

@@ -82,7 +82,7 @@ pub use abstract_loop::AbstractEventLoop;
 pub use any_runnable::AnyRunnable;
 pub use async_fd::{Async, Readiness};
 pub use context::{get_running_loop, running_loop_debug};
-pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, set_poll_label};
+pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, add_poll_detail, set_poll_label};
 pub use event_loop::{Builder, EventLoop};
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};

@@ -64,3 +64,40 @@ fn slow_callback_duration_defaults_to_100ms_and_is_settable() {
     lp.set_debug(true);
     assert!(lp.get_debug());
 }
+
+// What ran inside a slow item and was slow on its own (tier 5's blocking calls) is named in
+// that item's one report, whose source it becomes; outside a timed item nothing is collected.
+#[test]
+fn a_detail_added_inside_a_slow_callback_is_named_in_its_report() {
+    let lp = EventLoop::builder()
+        .paused_clock()
+        .debug(true)
+        .build()
+        .unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    lp.set_exception_handler(move |_, ctx| s.borrow_mut().push((ctx.source, ctx.message.clone())));
+    let l2 = lp.clone();
+    lp.call_soon(move || {
+        assert!(tower_loop::add_poll_detail(
+            "a slow part".to_string(),
+            "the part"
+        ));
+        l2.advance(Duration::from_millis(150));
+        l2.stop();
+    });
+    lp.run_forever().unwrap();
+    let seen = seen.take();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, Some("the part"));
+    assert!(
+        seen[0].1.ends_with("; inside it, a slow part"),
+        "{}",
+        seen[0].1
+    );
+    // run_until_complete's own future is not an item the loop times.
+    let timed = lp
+        .run_until_complete(async { tower_loop::add_poll_detail("x".to_string(), "x") })
+        .unwrap();
+    assert!(!timed);
+}
