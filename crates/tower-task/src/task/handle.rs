@@ -12,6 +12,7 @@ use async_task::FallibleTask;
 
 use super::header::Header;
 use super::spawn::RawTask;
+use super::state::ST_TAKEN;
 use super::task_ref::TaskRef;
 use super::wrapper::current_id;
 use crate::error::{Cancelled, TaskError};
@@ -50,8 +51,6 @@ pub struct Task<T> {
     /// The `async-task` handle, kept until this handle drops: its task reference keeps the
     /// allocation (and so the header `task` points at) alive.
     raw: ManuallyDrop<FallibleTask<Result<T, TaskError>, Header>>,
-    /// Whether the output was taken (then `raw` must not be polled again).
-    taken: bool,
     /// The untyped handle, borrowing `raw`'s reference count: never dropped (see `new`).
     task: ManuallyDrop<TaskRef>,
 }
@@ -61,7 +60,6 @@ impl<T> Task<T> {
     pub(crate) fn new(raw: RawTask<T>, header: &Header) -> Self {
         Task {
             raw: ManuallyDrop::new(raw.fallible()),
-            taken: false,
             // SAFETY: this `TaskRef` owns no reference count; it is valid while `raw` keeps
             // the allocation alive, which is as long as `self` (`raw` is dropped only in our
             // `Drop`, and the `TaskRef` is never dropped, only borrowed).
@@ -95,14 +93,14 @@ impl<T> Task<T> {
         if !self.task.done() {
             return None;
         }
-        if self.taken {
+        if self.taken() {
             return None;
         }
         let mut cx = Context::from_waker(Waker::noop());
         match Pin::new(&mut *self.raw).poll(&mut cx) {
             Poll::Pending => None,
             Poll::Ready(out) => {
-                self.taken = true;
+                self.mark_taken();
                 Some(self.outcome(out))
             }
         }
@@ -111,6 +109,18 @@ impl<T> Task<T> {
     /// Detaches the task explicitly (the same as dropping the handle).
     pub fn detach(self) {
         drop(self);
+    }
+
+    /// Whether the outcome was taken (then `raw` must not be polled again).
+    fn taken(&self) -> bool {
+        self.task.header().state.load(Ordering::Acquire) & ST_TAKEN != 0
+    }
+
+    /// Records that the outcome was taken. The task is done, so nothing else writes its state
+    /// byte any more: a plain store keeps the final state and adds the flag.
+    fn mark_taken(&self) {
+        let state = &self.task.header().state;
+        state.store(state.load(Ordering::Acquire) | ST_TAKEN, Ordering::Release);
     }
 
     /// Maps the raw output: `None` means the future was dropped without completing.
@@ -146,11 +156,11 @@ impl<T> Future for Task<T> {
         if me != 0 {
             self.task.header().awaited_by.store(me, Ordering::Relaxed);
         }
-        assert!(!self.taken, "tower_task::Task polled after it completed");
+        assert!(!self.taken(), "tower_task::Task polled after it completed");
         match Pin::new(&mut *self.raw).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(out) => {
-                self.taken = true;
+                self.mark_taken();
                 Poll::Ready(self.outcome(out))
             }
         }
@@ -159,7 +169,7 @@ impl<T> Future for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if !self.taken {
+        if !self.taken() {
             self.task.header().detached.store(true, Ordering::Release);
         }
         // The borrowed `task` goes with `raw`'s reference count, unused after this.
@@ -177,5 +187,14 @@ impl<T> fmt::Debug for Task<T> {
             .field("name", &self.task.get_name())
             .field("state", &self.task.state())
             .finish()
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// A handle is two words: the `async_task` handle and the header pointer (the "outcome
+    /// taken" flag lives in the header's state byte). Bytes per idle task count it.
+    #[test]
+    fn a_task_handle_is_two_words() {
+        assert_eq!(size_of::<super::Task<u64>>(), 2 * size_of::<usize>());
     }
 }

@@ -50,7 +50,7 @@ impl TaskState {
 
     /// Decodes the header's state byte.
     pub(crate) fn from_u8(v: u8) -> TaskState {
-        match v {
+        match v & !ST_TAKEN {
             ST_PENDING => TaskState::Pending,
             ST_RUNNING => TaskState::Running,
             ST_SUSPENDED => TaskState::Suspended,
@@ -91,3 +91,7 @@ pub(crate) const ST_FINISHED: u8 = 3;
 pub(crate) const ST_CANCELLED: u8 = 4;
 /// State byte: panicked.
 pub(crate) const ST_PANICKED: u8 = 5;
+/// A flag on the state byte: the task's `Task` handle took its outcome. Set once, by the handle,
+/// after the task is done (when nothing else writes the byte any more); it keeps the handle one
+/// word smaller than a field of its own would.
+pub(crate) const ST_TAKEN: u8 = 0x80;
