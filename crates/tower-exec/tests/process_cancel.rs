@@ -107,7 +107,14 @@ fn dropped_spawn_leaks_no_child() {
     let lp = EventLoop::new().unwrap();
     lp.run_until_complete(async {
         for _ in 0..20 {
-            let spawn = Command::new("sleep").arg("1000").spawn_off_loop();
+            // `kill_on_drop`: when the pool forks fast enough for the spawn to complete inside
+            // the `select`, the caller gets the `Process`, and dropping a `Process` leaves its
+            // child running unless asked (asyncio's behaviour); the dropped-spawn path kills
+            // its child either way.
+            let spawn = Command::new("sleep")
+                .arg("1000")
+                .kill_on_drop(true)
+                .spawn_off_loop();
             // Poll once (the fork may or may not have happened yet), then drop.
             let _ = select(spawn, yield_now()).await;
         }
