@@ -13,6 +13,16 @@ struct Meta {
     drops: Arc<AtomicUsize>,
 }
 
+impl Meta {
+    /// Metadata tagged `tag`, counting its drop in `drops`.
+    fn new(tag: u64, drops: &Arc<AtomicUsize>) -> Meta {
+        Meta {
+            tag,
+            drops: drops.clone(),
+        }
+    }
+}
+
 impl Drop for Meta {
     fn drop(&mut self) {
         self.drops.fetch_add(1, Ordering::SeqCst);
@@ -25,10 +35,7 @@ fn a_task_with_metadata_runs_and_sees_it() {
     let drops = Arc::new(AtomicUsize::new(0));
     let h = lp.handle();
     let (runnable, task) = async_task::Builder::new()
-        .metadata(Meta {
-            tag: 41,
-            drops: drops.clone(),
-        })
+        .metadata(Meta::new(41, &drops))
         .spawn(
             |m: &Meta| {
                 let tag = m.tag;
@@ -75,10 +82,7 @@ fn a_task_woken_from_another_thread_runs_on_the_loop() {
 fn a_dropped_any_runnable_drops_its_future() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (runnable, task) = async_task::Builder::new()
-        .metadata(Meta {
-            tag: 0,
-            drops: drops.clone(),
-        })
+        .metadata(Meta::new(0, &drops))
         .spawn(|_: &Meta| std::future::pending::<()>(), |_| {});
     let any = AnyRunnable::from(runnable);
     drop(task);
@@ -94,10 +98,7 @@ fn tasks_left_on_a_closed_loop_are_freed() {
     for _ in 0..3 {
         let h = lp.handle();
         let (runnable, task) = async_task::Builder::new()
-            .metadata(Meta {
-                tag: 0,
-                drops: drops.clone(),
-            })
+            .metadata(Meta::new(0, &drops))
             .spawn(
                 |_: &Meta| std::future::pending::<()>(),
                 move |r| h.schedule(r),

@@ -18,7 +18,7 @@ use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{Header, factory_of, list_runtime_tasks, spawn_in, worker_registry};
+use crate::task::{Header, also_list, get_task_factory, own_registry, spawn_in};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -170,9 +170,11 @@ fn run_worker(
     };
     // Set once, before `build` returns (nobody else sets slot `index`).
     let _ = shared.remotes[index].unpark.set(Unpark::Loop(lp.handle()));
-    let registry = worker_registry(&lp);
+    // The worker registers the `Send` tasks spawned on it in its loop's own registry (its
+    // owner thread: no lock), and its loop lists every worker's (`all_tasks`, the task tree).
+    let registry = own_registry(&lp);
     let _ = shared.registries[index].set(registry.clone());
-    list_runtime_tasks(&lp, shared.registries.clone());
+    also_list(&lp, shared.registries.clone());
     let worker = Rc::new(Worker::new(index, shared, local, Some(registry)));
     lp.set_work_source(Some(worker.clone()));
     let guard = Worker::enter(&worker);
@@ -536,7 +538,7 @@ where
     spawn_in(
         name,
         eager,
-        factory_of(lp.as_ref()),
+        lp.as_ref().and_then(get_task_factory),
         registry,
         future,
         move |builder, unbound| {

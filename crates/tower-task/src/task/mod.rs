@@ -5,7 +5,6 @@ mod factory;
 mod handle;
 mod header;
 mod registry;
-mod rt_hook;
 #[cfg(not(loom))]
 mod slots;
 #[cfg(loom)]
@@ -24,7 +23,7 @@ pub use task_ref::TaskRef;
 
 pub(crate) use header::Header;
 pub(crate) use registry::{Registry, RegistrySet};
-pub(crate) use rt_hook::{factory_of, list_runtime_tasks, worker_registry};
+pub(crate) use registry::{also_list, own_registry};
 pub(crate) use spawn::spawn_in;
 
 mod sleep;
