@@ -10,7 +10,7 @@ use crate::handle::Shared;
 
 thread_local! {
     /// The loop running on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
     /// Every live loop created on this thread (running or not), so that work handed to a loop
     /// from its own thread while it is not running goes straight to its ready queue.
     static OWNED: RefCell<Vec<Weak<Core>>> = const { RefCell::new(Vec::new()) };
@@ -119,7 +119,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Core>>) -> R) -> R {
     let mut f = Some(f);
     match CURRENT.try_with(|cur| {
         let cur = cur.borrow();
-        (f.take().expect("called once"))(cur.as_ref())
+        (f.take().expect("called once"))(cur.as_ref().map(EventLoop::core))
     }) {
         Ok(r) => r,
         Err(_) => (f.take().expect("not called by try_with"))(None),
@@ -137,12 +137,13 @@ pub(crate) fn set(core: Option<Rc<Core>>) -> Option<Rc<Core>> {
         Some(c) => (Rc::as_ptr(c), c.debug.enabled.get()),
         None => (std::ptr::null(), false),
     };
-    let prev = CURRENT.with(|cur| std::mem::replace(&mut *cur.borrow_mut(), core));
+    let new = core.map(EventLoop::from_core);
+    let prev = CURRENT.with(|cur| std::mem::replace(&mut *cur.borrow_mut(), new));
     FAST.with(|c| {
         c.core.set(ptr);
         c.debug.set(debug);
     });
-    prev
+    prev.map(|lp| lp.core().clone())
 }
 
 /// The event loop running on this thread (asyncio's `get_running_loop`).
@@ -159,4 +160,36 @@ pub(crate) fn set(core: Option<Rc<Core>>) -> Option<Rc<Core>> {
 /// ```
 pub fn get_running_loop() -> Result<EventLoop, NoRunningLoop> {
     current().map(EventLoop::from_core).ok_or(NoRunningLoop)
+}
+
+/// Calls `f` with the event loop running on this thread, borrowed: [`get_running_loop`]
+/// without the clone (a reference count taken and released), for hot paths such as a spawn.
+///
+/// `f` may use the loop freely, spawn and run callbacks' code included; the running loop
+/// cannot change while `f` runs (a loop cannot start on a thread where one runs).
+///
+/// # Errors
+///
+/// [`NoRunningLoop`] if no loop runs on this thread (`f` is not called).
+///
+/// ```
+/// use tower_loop::{with_running_loop, EventLoop};
+///
+/// assert!(with_running_loop(|_| ()).is_err());
+/// let lp = EventLoop::new().unwrap();
+/// lp.run_until_complete(async {
+///     let running = with_running_loop(|lp| lp.is_running()).unwrap();
+///     assert!(running);
+/// })
+/// .unwrap();
+/// ```
+#[inline]
+pub fn with_running_loop<R>(f: impl FnOnce(&EventLoop) -> R) -> Result<R, NoRunningLoop> {
+    // During thread teardown `try_with` fails and `f` is dropped uncalled, as it is when no
+    // loop runs: the caller gets `NoRunningLoop` either way.
+    CURRENT
+        .try_with(move |cur| cur.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+        .ok_or(NoRunningLoop)
 }

@@ -4,6 +4,7 @@
 //! collect remote work, fire due timers, ask the work source, then run exactly the items that
 //! were ready at that point — callbacks scheduled meanwhile run in the next iteration.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
@@ -71,6 +72,8 @@ pub(crate) struct Core {
     pub(crate) signals: RefCell<SignalState>,
     /// [`EventLoop::on_close`] hooks, run once, in registration order, when the loop closes.
     pub(crate) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// Higher tiers' per-loop data ([`EventLoop::attached`]).
+    pub(crate) attached: crate::attached::Attached,
 }
 
 impl Core {
@@ -95,6 +98,8 @@ impl Core {
         drop(ws);
         let handler = self.handler.borrow_mut().take();
         drop(handler);
+        let attached = self.attached.take();
+        drop(attached);
     }
 }
 
@@ -194,6 +199,7 @@ impl Builder {
             since_poll: Cell::new(0),
             signals: RefCell::new(SignalState::default()),
             close_hooks: RefCell::new(Vec::new()),
+            attached: crate::attached::Attached::default(),
         };
         core.debug.enabled.set(self.debug);
         let core = Rc::new(core);
@@ -719,13 +725,20 @@ impl EventLoop {
     }
 
     /// Moves due `call_later` callbacks to the ready queue and wakes due timers, in deadline
-    /// order (bounded by the number pending when it started).
+    /// order (bounded by the number pending when it started). Inline: most iterations of a
+    /// busy loop have no timer, and pay one load for it.
+    #[inline]
     fn fire_timers(&self) {
-        let core = &*self.core;
-        let n = core.timers.borrow().len();
-        if n == 0 {
-            return;
+        let n = self.core.timers.borrow().len();
+        if n != 0 {
+            self.fire_due_timers(n);
         }
+    }
+
+    /// [`fire_timers`](Self::fire_timers) with `n` timers pending.
+    #[inline(never)]
+    fn fire_due_timers(&self, n: usize) {
+        let core = &*self.core;
         let now = core.clock.now();
         for _ in 0..n {
             let due = core.timers.borrow_mut().pop_due(now);
@@ -739,8 +752,47 @@ impl EventLoop {
         }
     }
 
-    /// Runs one ready item, catching a panic and timing it in debug mode.
+    /// Runs one ready item, catching a panic (and, in debug mode, timing it: see
+    /// [`run_item_debug`](Self::run_item_debug)).
+    #[inline]
     fn run_item(&self, item: Ready) {
+        if self.core.debug.enabled.get() {
+            return self.run_item_debug(item);
+        }
+        let (source, result) = match item {
+            Ready::Runnable(r) => (
+                "a task poll",
+                catch_unwind(AssertUnwindSafe(|| {
+                    r.run();
+                })),
+            ),
+            Ready::Callback(cb) if cb.is_cancelled() => return,
+            Ready::Remote(cb) if cb.is_cancelled() => return,
+            Ready::Callback(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+            Ready::Remote(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+        };
+        if let Err(payload) = result {
+            self.report_panic(source, payload);
+        }
+    }
+
+    /// Reports the panic of a ready item to the exception handler.
+    #[cold]
+    #[inline(never)]
+    fn report_panic(&self, source: &'static str, payload: Box<dyn Any + Send>) {
+        let ctx = ExceptionContext {
+            message: format!("panic in {source}"),
+            kind: ContextKind::Panic,
+            payload: Some(payload),
+            source: Some(source),
+        };
+        self.call_exception_handler(&ctx);
+    }
+
+    /// [`run_item`](Self::run_item) in debug mode: times the item and reports it if it ran
+    /// longer than `slow_callback_duration`, naming what ran inside it (`add_poll_detail`).
+    #[inline(never)]
+    fn run_item_debug(&self, item: Ready) {
         let core = &*self.core;
         let cancelled = match &item {
             Ready::Callback(cb) => cb.is_cancelled(),
@@ -750,59 +802,45 @@ impl EventLoop {
         if cancelled {
             return;
         }
-        let start = core.debug.enabled.get().then(|| core.clock.now());
-        // Debug mode: what ran inside this item and was slow on its own (`add_poll_detail`)
-        // goes into this item's one report.
-        let prev_details = start.is_some().then(crate::debug::begin_details);
+        let start = core.clock.now();
+        // What ran inside this item and was slow on its own (`add_poll_detail`) goes into this
+        // item's one report.
+        let prev_details = crate::debug::begin_details();
         let mut label = None;
         let (source, result) = match item {
             Ready::Callback(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
             Ready::Remote(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
             Ready::Runnable(r) => {
-                if start.is_some() {
-                    drop(crate::debug::take_poll_label());
-                }
+                drop(crate::debug::take_poll_label());
                 let res = catch_unwind(AssertUnwindSafe(|| {
                     r.run();
                 }));
-                if start.is_some() {
-                    label = crate::debug::take_poll_label();
-                }
+                label = crate::debug::take_poll_label();
                 ("a task poll", res)
             }
         };
-        let details = prev_details
-            .map(crate::debug::end_details)
-            .unwrap_or_default();
+        let details = crate::debug::end_details(prev_details);
         if let Err(payload) = result {
+            self.report_panic(source, payload);
+        }
+        let elapsed = core.clock.now().saturating_duration_since(start);
+        if elapsed >= core.debug.slow_callback_duration.get() {
+            let mut message = format!(
+                "executing {} took {:.3} seconds",
+                label.as_deref().unwrap_or(source),
+                elapsed.as_secs_f64()
+            );
+            for (detail, _) in &details {
+                message.push_str("; inside it, ");
+                message.push_str(detail);
+            }
             let ctx = ExceptionContext {
-                message: format!("panic in {source}"),
-                kind: ContextKind::Panic,
-                payload: Some(payload),
-                source: Some(source),
+                message,
+                kind: ContextKind::SlowCallback { elapsed },
+                payload: None,
+                source: Some(details.first().map_or(source, |d| d.1)),
             };
             self.call_exception_handler(&ctx);
-        }
-        if let Some(start) = start {
-            let elapsed = core.clock.now().saturating_duration_since(start);
-            if elapsed >= core.debug.slow_callback_duration.get() {
-                let mut message = format!(
-                    "executing {} took {:.3} seconds",
-                    label.as_deref().unwrap_or(source),
-                    elapsed.as_secs_f64()
-                );
-                for (detail, _) in &details {
-                    message.push_str("; inside it, ");
-                    message.push_str(detail);
-                }
-                let ctx = ExceptionContext {
-                    message,
-                    kind: ContextKind::SlowCallback { elapsed },
-                    payload: None,
-                    source: Some(details.first().map_or(source, |d| d.1)),
-                };
-                self.call_exception_handler(&ctx);
-            }
         }
     }
 }

@@ -43,7 +43,8 @@
 //! | `event_loop.rs` | [`EventLoop`], [`Builder`], one iteration (`_run_once`) |
 //! | `ready.rs` | the ready queue's entries: callbacks and runnables |
 //! | `handle.rs` | [`Handle`], [`TimerHandle`], [`ThreadsafeHandle`], [`LoopHandle`] |
-//! | `context.rs` | the thread-local running loop, [`get_running_loop`] |
+//! | `context.rs` | the thread-local running loop, [`get_running_loop`], [`with_running_loop`] |
+//! | `attached.rs` | higher tiers' per-loop data, [`EventLoop::attached`] |
 //! | `timers.rs` / `timer.rs` | the timer heap (docs/decisions/0001) / the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time |
 //! | `reactor.rs` | `polling` registrations and event dispatch |
@@ -59,6 +60,7 @@
 mod abstract_loop;
 mod any_runnable;
 mod async_fd;
+mod attached;
 mod clock;
 mod context;
 mod debug;
@@ -81,7 +83,7 @@ mod work_source;
 pub use abstract_loop::AbstractEventLoop;
 pub use any_runnable::AnyRunnable;
 pub use async_fd::{Async, Readiness};
-pub use context::{get_running_loop, running_loop_debug};
+pub use context::{get_running_loop, running_loop_debug, with_running_loop};
 pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, add_poll_detail, set_poll_label};
 pub use event_loop::{Builder, EventLoop};
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};

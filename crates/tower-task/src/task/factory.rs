@@ -1,15 +1,16 @@
 //! The task factory hook of a loop (asyncio's `loop.set_task_factory`): eager start for every
 //! task spawned on the loop, and a hook called with each new task.
 //!
-//! tower-loop has no slot for it, so the factory lives in tower-task's thread-local table of
-//! loops (keyed by the loop; see `registry.rs`), set and read on the loop's thread.
+//! tower-loop cannot name the type, so the factory lives in tier 4's data attached to the loop
+//! (`LoopTasks` in `registry.rs`, through `EventLoop::attached`), set and read on the loop's
+//! thread.
 
 use std::fmt;
 use std::rc::Rc;
 
 use tower_loop::EventLoop;
 
-use super::registry::with_loop;
+use super::registry::loop_tasks_of;
 use super::task_ref::TaskRef;
 
 /// The hook a factory calls with each new task.
@@ -82,11 +83,11 @@ impl TaskFactory {
 /// Sets (or with `None` removes) the task factory of `lp` (asyncio's `loop.set_task_factory`).
 /// Call it on the loop's thread.
 pub fn set_task_factory(lp: &EventLoop, factory: Option<TaskFactory>) {
-    let old = with_loop(lp, |e| std::mem::replace(&mut e.factory, factory));
+    let old = loop_tasks_of(lp).factory.replace(factory);
     drop(old);
 }
 
 /// The task factory of `lp`, if one was set (asyncio's `loop.get_task_factory`).
 pub fn get_task_factory(lp: &EventLoop) -> Option<TaskFactory> {
-    with_loop(lp, |e| e.factory.clone())
+    loop_tasks_of(lp).factory.borrow().clone()
 }

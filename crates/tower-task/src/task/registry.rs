@@ -1,6 +1,6 @@
 //! The per-loop task registry: the live tasks of one event loop (for `all_tasks`, the task
-//! tree, and freeing every task when the loop closes), and the thread-local table that finds a
-//! loop's registry and task factory from the running loop.
+//! tree, and freeing every task when the loop closes), kept with the loop's task factory in the
+//! loop's attached data ([`LoopTasks`]).
 //!
 //! A task's header holds the waker of its own task (for `cancel`), so a task that nothing else
 //! will ever wake would keep itself alive forever. The registry breaks that cycle when its loop
@@ -17,12 +17,13 @@
 //! by `tests/loom_registry.rs`).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
-use tower_loop::{EventLoop, LoopHandle, get_running_loop};
+use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 
 use super::factory::TaskFactory;
 use super::header::Header;
@@ -118,69 +119,40 @@ fn task_ref(addr: usize) -> TaskRef {
     TaskRef::new(header)
 }
 
-/// A loop known to this thread.
-pub(crate) struct LoopEntry {
-    /// The loop.
-    pub(crate) handle: LoopHandle,
+/// What tier 4 keeps per event loop ([`EventLoop::attached`]).
+pub(crate) struct LoopTasks {
     /// Its registry: the tasks spawned on it (`spawn`, `spawn_local`); their schedule function
     /// finds the loop here (`Registry::handle`).
     pub(crate) registry: Arc<Registry>,
     /// Other registries whose tasks the loop also lists (`all_tasks`, the task tree): on a
-    /// runtime worker's loop, the runtime's.
-    pub(crate) also: Option<RegistrySet>,
+    /// runtime worker's loop, every worker's.
+    pub(crate) also: RefCell<Option<RegistrySet>>,
     /// Its task factory, if one was set.
-    pub(crate) factory: Option<TaskFactory>,
+    pub(crate) factory: RefCell<Option<TaskFactory>>,
 }
 
-thread_local! {
-    /// The loops that ran tasks on this thread (closed ones are pruned).
-    static LOOPS: RefCell<Vec<LoopEntry>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Creates the registry of `lp` and its close hook.
-fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
-    let registry = Arc::new(Registry {
-        handle: handle.clone(),
-        slots: Slots::new(),
-        closed: AtomicBool::new(false),
-    });
-    let reg = registry.clone();
-    lp.on_close(move || {
-        reg.close();
-        // Forget the closed loop (its handle keeps the poller's fd open).
-        let _ = LOOPS.try_with(|loops| {
-            if let Ok(mut loops) = loops.try_borrow_mut() {
-                loops.retain(|e| !Arc::ptr_eq(&e.registry, &reg));
-            }
+impl LoopTasks {
+    /// The tasks of `lp`: a fresh registry, closed by an `on_close` hook of `lp`.
+    fn new(lp: &EventLoop) -> LoopTasks {
+        let registry = Arc::new(Registry {
+            handle: lp.handle(),
+            slots: Slots::new(),
+            closed: AtomicBool::new(false),
         });
-    });
-    registry
+        let reg = registry.clone();
+        lp.on_close(move || reg.close());
+        LoopTasks {
+            registry,
+            also: RefCell::new(None),
+            factory: RefCell::new(None),
+        }
+    }
 }
 
-/// Calls `f` with the entry of `lp`, creating it if needed.
-pub(crate) fn with_loop<R>(lp: &EventLoop, f: impl FnOnce(&mut LoopEntry) -> R) -> R {
-    LOOPS.with(|loops| {
-        let mut loops = loops.borrow_mut();
-        if let Some(i) = loops.iter().position(|e| lp.is_same_loop(&e.handle)) {
-            if i != 0 {
-                loops.swap(0, i);
-            }
-        } else {
-            loops.retain(|e| !e.handle.is_closed());
-            let handle = lp.handle();
-            let registry = new_registry(lp, &handle);
-            loops.insert(
-                0,
-                LoopEntry {
-                    handle,
-                    registry,
-                    also: None,
-                    factory: None,
-                },
-            );
-        }
-        f(&mut loops[0])
-    })
+/// The tasks of `lp` (made on first use).
+#[inline]
+pub(crate) fn loop_tasks_of(lp: &EventLoop) -> Rc<LoopTasks> {
+    lp.attached(|| LoopTasks::new(lp))
 }
 
 /// The registries of a multi-thread runtime's worker loops, one slot per worker (set as each
@@ -205,36 +177,24 @@ fn tasks_of(own: &Arc<Registry>, also: Option<&RegistrySet>) -> Vec<TaskRef> {
 
 /// The registered tasks of `lp` (creating its entry if needed).
 pub(crate) fn loop_tasks(lp: &EventLoop) -> Vec<TaskRef> {
-    let (own, also) = with_loop(lp, |e| (e.registry.clone(), e.also.clone()));
-    tasks_of(&own, also.as_ref())
+    let tasks = loop_tasks_of(lp);
+    let also = tasks.also.borrow().clone();
+    tasks_of(&tasks.registry, also.as_ref())
 }
 
-/// The registered tasks of the running loop (none if no loop runs or none was spawned).
+/// The registered tasks of the running loop (none if no loop runs).
 pub(crate) fn running_tasks() -> Vec<TaskRef> {
-    let Ok(lp) = get_running_loop() else {
-        return Vec::new();
-    };
-    let found = LOOPS.with(|loops| {
-        loops
-            .borrow()
-            .iter()
-            .find(|e| lp.is_same_loop(&e.handle))
-            .map(|e| (e.registry.clone(), e.also.clone()))
-    });
-    match found {
-        Some((own, also)) => tasks_of(&own, also.as_ref()),
-        None => Vec::new(),
-    }
+    with_running_loop(loop_tasks).unwrap_or_default()
 }
 
 /// The registry of `lp` (created on first use): where tasks spawned on it are registered.
 pub(crate) fn own_registry(lp: &EventLoop) -> Arc<Registry> {
-    with_loop(lp, |e| e.registry.clone())
+    loop_tasks_of(lp).registry.clone()
 }
 
 /// Makes the loop `lp` also list the tasks of the registries in `set` (a runtime worker's loop
 /// lists every worker's).
 pub(crate) fn also_list(lp: &EventLoop, set: RegistrySet) {
-    let old = with_loop(lp, |e| e.also.replace(set));
+    let old = loop_tasks_of(lp).also.replace(Some(set));
     drop(old);
 }

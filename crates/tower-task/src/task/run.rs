@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use tower_loop::EventLoop;
 
-use super::registry::with_loop;
+use super::registry::own_registry;
 use crate::error::RunError;
 
 /// How many cancel-and-drain rounds `run` makes (tasks spawned while draining get cancelled
@@ -48,7 +48,7 @@ pub fn run<F: Future>(main: F) -> Result<F::Output, RunError> {
 /// Cancels the tasks left on `lp` and runs it until they are done (asyncio's
 /// `_cancel_all_tasks`).
 pub(crate) fn cancel_all_tasks(lp: &EventLoop) {
-    let registry = with_loop(lp, |e| e.registry.clone());
+    let registry = own_registry(lp);
     for _ in 0..DRAIN_ROUNDS {
         let tasks: Vec<_> = registry.tasks().into_iter().filter(|t| !t.done()).collect();
         if tasks.is_empty() {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_task::Runnable;
-use tower_loop::{LoopHandle, get_running_loop};
+use tower_loop::{LoopHandle, with_running_loop};
 
 use super::factory::TaskFactory;
 use super::handle::Task;
 use super::header::{Extra, Header};
-use super::registry::{Registry, with_loop};
+use super::registry::{Registry, loop_tasks_of};
 use super::state::TaskId;
 use super::wrapper::{Unbound, current_id};
 use crate::error::{SpawnError, TaskError};
@@ -224,17 +224,20 @@ impl Builder {
             Unbound<F>,
         ) -> (Runnable<Header>, RawTask<F::Output>),
     {
-        let lp = get_running_loop()?;
-        let (registry, factory) = with_loop(&lp, |e| (e.registry.clone(), e.factory.clone()));
-        Ok(spawn_in(
-            self.name,
-            self.eager,
-            factory,
-            registry,
-            future,
-            alloc,
-            |r| lp.schedule(r),
-        ))
+        let spawned = with_running_loop(|lp| {
+            let tasks = loop_tasks_of(lp);
+            let factory = tasks.factory.borrow().clone();
+            spawn_in(
+                self.name,
+                self.eager,
+                factory,
+                tasks.registry.clone(),
+                future,
+                alloc,
+                |r| lp.schedule(r),
+            )
+        });
+        Ok(spawned?)
     }
 }
 
