@@ -91,6 +91,7 @@ unsafe impl Sync for AnyRunnable {}
 
 impl AnyRunnable {
     /// Erases the metadata type of `runnable`.
+    #[inline]
     pub fn new<M: Send + Sync + 'static>(runnable: Runnable<M>) -> AnyRunnable {
         AnyRunnable {
             ptr: Runnable::into_raw(runnable),
@@ -99,6 +100,7 @@ impl AnyRunnable {
     }
 
     /// Runs the task once (`Runnable::run`); returns whether it was woken while it ran.
+    #[inline]
     pub fn run(self) -> bool {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `ptr` came from `into_raw` of a `Runnable<M>` whose functions `vtable`

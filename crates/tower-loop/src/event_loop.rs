@@ -393,6 +393,7 @@ impl EventLoop {
 
     /// Schedules a task's runnable (of any metadata type) on this loop's ready queue (same
     /// thread: no lock, no atomic).
+    #[inline]
     pub fn schedule<M: Send + Sync + 'static>(&self, runnable: Runnable<M>) {
         if self.core.closed.get() {
             drop(runnable);
@@ -753,8 +754,9 @@ impl EventLoop {
     }
 
     /// Runs one ready item, catching a panic (and, in debug mode, timing it: see
-    /// [`run_item_debug`](Self::run_item_debug)).
-    #[inline]
+    /// [`run_item_debug`](Self::run_item_debug)). Always inlined into the iteration: it is
+    /// the per-item hot path, and a call frame for it was ~17 instructions per item.
+    #[inline(always)]
     fn run_item(&self, item: Ready) {
         if self.core.debug.enabled.get() {
             return self.run_item_debug(item);

@@ -76,6 +76,7 @@ impl ParkState {
 
     /// Loop side, before draining remote work: clears both bits. Returns whether `NOTIFIED` was
     /// set (there may be remote work to collect).
+    #[inline]
     pub fn begin_collect(&self) -> bool {
         // Nothing set (the common case of a busy loop): no read-modify-write. A notification
         // that lands just after this load is seen by the next `begin_collect`, or makes the

@@ -35,6 +35,7 @@ thread_local! {
 
 /// A fresh task id: unique in the process, increasing on each thread (one atomic operation
 /// per [`ID_BLOCK`] spawns).
+#[inline]
 pub(crate) fn next_id() -> TaskId {
     let id = IDS.try_with(|ids| {
         let (next, end) = ids.get();

@@ -41,6 +41,7 @@ pub(crate) fn current() -> Option<TaskRef> {
 }
 
 /// The id of the task being polled on this thread (0: none), without touching its count.
+#[inline]
 pub(crate) fn current_id() -> u64 {
     let ptr = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
     if ptr.is_null() {
