@@ -126,10 +126,13 @@ fn a_runtime_of_tasks() {
 
 /// Runs `round` twice (the first warms up what stays for the thread's or process's life:
 /// thread-local tables, the panic hook) and checks that the second leaves nothing allocated.
-fn second_round_frees_everything(round: impl Fn()) {
+/// `prepare` runs first, under the same lock: whatever it allocates or frees (a panic hook
+/// replaced) must not land inside another test's count.
+fn second_round_frees_everything(prepare: impl FnOnce(), round: impl Fn()) {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    prepare();
     round();
     let before = LIVE.load(Ordering::SeqCst);
     round();
@@ -139,14 +142,14 @@ fn second_round_frees_everything(round: impl Fn()) {
 
 #[test]
 fn every_runtime_task_allocation_is_freed_after_shutdown() {
-    second_round_frees_everything(a_runtime_of_tasks);
+    second_round_frees_everything(|| {}, a_runtime_of_tasks);
 }
 
 #[test]
 fn every_task_allocation_is_freed_after_close() {
     // The task that panics on purpose stays quiet (printing a panic caches what it needs).
-    std::panic::set_hook(Box::new(|_| {}));
-    second_round_frees_everything(|| {
+    let quiet = || std::panic::set_hook(Box::new(|_| {}));
+    second_round_frees_everything(quiet, || {
         let kept = a_loop_of_tasks();
         assert!(
             kept.iter().all(|t| t.done()),

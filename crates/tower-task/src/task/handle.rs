@@ -10,8 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
-use super::header::Header;
-use super::spawn::RawTask;
+use super::header::{F_DETACHED, Header};
 use super::state::ST_TAKEN;
 use super::task_ref::TaskRef;
 use super::wrapper::current_id;
@@ -49,27 +48,37 @@ use crate::error::{Cancelled, TaskError};
 #[must_use = "dropping a Task detaches it; await it to get its output"]
 pub struct Task<T> {
     /// The `async-task` handle, kept until this handle drops: its task reference keeps the
-    /// allocation (and so the header `task` points at) alive.
+    /// allocation (and the header in it) alive. It is one word, the allocation's address, and
+    /// so also the [`TaskRef`] this handle dereferences to (see [`Task::task_ref`]).
     raw: ManuallyDrop<FallibleTask<Result<T, TaskError>, Header>>,
-    /// The untyped handle, borrowing `raw`'s reference count: never dropped (see `new`).
-    task: ManuallyDrop<TaskRef>,
 }
 
 impl<T> Task<T> {
-    /// Wraps the handles of a freshly spawned task.
-    pub(crate) fn new(raw: RawTask<T>, header: &Header) -> Self {
+    /// Wraps the handle of a freshly spawned task (which went through
+    /// `layout::check_spawned`).
+    pub(crate) fn new(raw: FallibleTask<Result<T, TaskError>, Header>) -> Self {
         Task {
-            raw: ManuallyDrop::new(raw.fallible()),
-            // SAFETY: this `TaskRef` owns no reference count; it is valid while `raw` keeps
-            // the allocation alive, which is as long as `self` (`raw` is dropped only in our
-            // `Drop`, and the `TaskRef` is never dropped, only borrowed).
-            task: ManuallyDrop::new(unsafe { TaskRef::borrowed(header) }),
+            raw: ManuallyDrop::new(raw),
         }
     }
 
     /// The untyped handle of this task.
+    #[inline]
     pub fn task_ref(&self) -> &TaskRef {
-        &self.task
+        // The `TaskRef` read below is only ever borrowed (never dropped, never copied out), so
+        // it uses the reference count `raw` holds, which lasts as long as `self` (`raw` is
+        // released only in our `Drop`).
+        let raw: *const FallibleTask<Result<T, TaskError>, Header> = &*self.raw;
+        // SAFETY: a `FallibleTask` is one word, the task allocation's address (verified for
+        // this task by `layout::check_spawned`), and `TaskRef` is a `repr(transparent)`
+        // `NonNull<()>` of that address: the bytes are a valid `TaskRef`, borrowed (above).
+        unsafe { &*raw.cast::<TaskRef>() }
+    }
+
+    /// The task's header.
+    #[inline]
+    fn header(&self) -> &Header {
+        self.task_ref().header()
     }
 
     /// Takes the outcome if the task is done, without waiting (asyncio's `result()`; the
@@ -90,7 +99,7 @@ impl<T> Task<T> {
     /// .unwrap();
     /// ```
     pub fn result(&mut self) -> Option<Result<T, TaskError>> {
-        if !self.task.done() {
+        if !self.header().is_done() {
             return None;
         }
         if self.taken() {
@@ -113,13 +122,13 @@ impl<T> Task<T> {
 
     /// Whether the outcome was taken (then `raw` must not be polled again).
     fn taken(&self) -> bool {
-        self.task.header().state.load(Ordering::Acquire) & ST_TAKEN != 0
+        self.header().state.load(Ordering::Acquire) & ST_TAKEN != 0
     }
 
     /// Records that the outcome was taken. The task is done, so nothing else writes its state
     /// byte any more: a plain store keeps the final state and adds the flag.
     fn mark_taken(&self) {
-        let state = &self.task.header().state;
+        let state = &self.header().state;
         state.store(state.load(Ordering::Acquire) | ST_TAKEN, Ordering::Release);
     }
 
@@ -128,7 +137,7 @@ impl<T> Task<T> {
         match out {
             Some(r) => r,
             None => {
-                let msg = self.task.header().cancel_msg();
+                let msg = self.header().cancel_msg();
                 let msg = msg.as_deref().or(Some("the event loop was closed"));
                 Err(TaskError::Cancelled(Cancelled::new(msg)))
             }
@@ -139,8 +148,9 @@ impl<T> Task<T> {
 impl<T> Deref for Task<T> {
     type Target = TaskRef;
 
+    #[inline]
     fn deref(&self) -> &TaskRef {
-        &self.task
+        self.task_ref()
     }
 }
 
@@ -154,7 +164,7 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = current_id();
         if me != 0 {
-            self.task.header().awaited_by.store(me, Ordering::Relaxed);
+            self.header().awaited_by.store(me, Ordering::Relaxed);
         }
         assert!(!self.taken(), "tower_task::Task polled after it completed");
         match Pin::new(&mut *self.raw).poll(cx) {
@@ -170,9 +180,8 @@ impl<T> Future for Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if !self.taken() {
-            self.task.header().detached.store(true, Ordering::Release);
+            self.header().flags.fetch_or(F_DETACHED, Ordering::Release);
         }
-        // The borrowed `task` goes with `raw`'s reference count, unused after this.
         // SAFETY: `raw` is not used after this: we are in `drop`.
         let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
         // Detaching: the task keeps running (dropping an `async_task::Task` would cancel it).
@@ -183,18 +192,19 @@ impl<T> Drop for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("id", &self.task.id())
-            .field("name", &self.task.get_name())
-            .field("state", &self.task.state())
+            .field("id", &self.header().id)
+            .field("name", &self.header().name())
+            .field("state", &self.header().state())
             .finish()
     }
 }
 #[cfg(test)]
 mod tests {
-    /// A handle is two words: the `async_task` handle and the header pointer (the "outcome
-    /// taken" flag lives in the header's state byte). Bytes per idle task count it.
+    /// A handle is one word, the `async_task` handle (the header is found from it, the
+    /// "outcome taken" flag lives in the header's state byte). Bytes per idle task count it.
     #[test]
-    fn a_task_handle_is_two_words() {
-        assert_eq!(size_of::<super::Task<u64>>(), 2 * size_of::<usize>());
+    fn a_task_handle_is_one_word() {
+        assert_eq!(size_of::<super::Task<u64>>(), size_of::<usize>());
+        assert_eq!(size_of::<Option<super::Task<u64>>>(), size_of::<usize>());
     }
 }

@@ -2,24 +2,32 @@
 //! task's own allocation (one allocation per task) and as long as it.
 //!
 //! Who touches what:
-//! - `id`, `parent`, `registry` are written before the task exists; `slot` and the home waker
-//!   (`home_data`/`home_vtable`) right after the allocation, before the task is scheduled,
+//! - `id`, `parent`, `registry` are written before the task exists; `slot` and the home waker's
+//!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
 //!   registered or handed out — every later reader got the task through something that
 //!   published it (the registry's lock, a queue, a channel).
 //! - `state` is written only by the task's own future (the wrapper in `wrapper.rs`), on the
 //!   thread polling it; anyone reads it.
-//! - `must_cancel`/`num_cancels` are written by `cancel`/`uncancel` from anywhere and read by
-//!   the wrapper at each poll.
-//! - `extra` (name, cancel message, done callbacks) is behind a poison-free mutex that never
-//!   runs user code while held.
+//! - `flags` (`F_*`) are set from anywhere with atomic read-modify-writes: `F_CANCEL` by
+//!   `cancel`/`uncancel` under `extra`'s lock (together with the count it mirrors, read by the
+//!   wrapper at each poll), `F_CALLBACKS` under that lock, `F_DETACHED` by the `Task` handle.
+//! - `extra` (name, cancel message and count, done callbacks) is behind a poison-free mutex
+//!   that never runs user code while held.
+//!
+//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 56 bytes, so a task allocation
+//! is async-task's 32-byte header, our 56, async-task's `propagate_panic` flag (padded to 8),
+//! the schedule function (0 for loop tasks) and the future/output union (at least 24 bytes:
+//! the output slot is `Result<Result<T, TaskError>, Panic>`): 120 bytes, a 128-byte malloc
+//! chunk, for an idle task.
 
 use std::mem::ManuallyDrop;
 use std::ptr;
 use std::sync::atomic::Ordering;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{RawWakerVTable, Waker};
 
+use super::layout;
 use super::registry::Registry;
 use super::state::{ST_FINISHED, ST_PENDING, TaskId, TaskState};
 use super::task_ref::TaskRef;
@@ -37,6 +45,9 @@ pub(crate) struct Extra {
     pub(crate) cancel_msg: Option<String>,
     /// Done callbacks in registration order.
     pub(crate) callbacks: Vec<DoneCallback>,
+    /// asyncio's `_num_cancels_requested`; the header's `F_CANCEL` is set exactly while it is
+    /// not 0 (both change together, under the lock).
+    pub(crate) num_cancels: u32,
 }
 
 /// A header's pointer to its [`Extra`]: null until a name, a cancel message or a done callback
@@ -99,6 +110,15 @@ impl Drop for ExtraSlot {
     }
 }
 
+/// Header flag: a cancellation is requested (`Extra::num_cancels` is not 0): the wrapper drops
+/// the future at its next poll.
+pub(crate) const F_CANCEL: u8 = 1;
+/// Header flag: a done callback was added (set under `extra`'s lock).
+pub(crate) const F_CALLBACKS: u8 = 2;
+/// Header flag: its `Task` handle was dropped before the output was taken: nobody will see a
+/// panic unless the loop's exception handler is told.
+pub(crate) const F_DETACHED: u8 = 4;
+
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {
     /// The task's id.
@@ -107,27 +127,19 @@ pub(crate) struct Header {
     pub(crate) parent: u64,
     /// Id of the task last seen awaiting this one's handle (0: none).
     pub(crate) awaited_by: AtomicU64,
-    /// asyncio's `_num_cancels_requested`.
-    pub(crate) num_cancels: AtomicU32,
-    /// `ST_*`.
-    pub(crate) state: AtomicU8,
-    /// A cancellation is requested: the wrapper drops the future at its next poll.
-    pub(crate) must_cancel: AtomicBool,
-    /// Set (under `extra`'s lock) once a done callback was added.
-    pub(crate) has_callbacks: AtomicBool,
-    /// Its `Task` handle was dropped before the output was taken: nobody will see a panic
-    /// unless the loop's exception handler is told.
-    pub(crate) detached: AtomicBool,
-    /// Name, cancel message, callbacks.
+    /// Name, cancel message and count, callbacks.
     extra: ExtraSlot,
     /// The registry of the loop (or runtime) it was spawned on.
     pub(crate) registry: Arc<Registry>,
-    /// Its slot in `registry`.
-    pub(crate) slot: AtomicUsize,
-    /// The data pointer of a waker of this task (its allocation), see [`Header::home`].
-    home_data: AtomicPtr<()>,
-    /// The vtable of that waker.
+    /// The vtable of this task's wakers, see [`Header::home`] (their data pointer is the
+    /// task's allocation, found from the header's own address: `layout::task_of`).
     home_vtable: AtomicPtr<RawWakerVTable>,
+    /// Its slot in `registry` (`Registry::insert`).
+    pub(crate) slot: AtomicU32,
+    /// `ST_*`.
+    pub(crate) state: AtomicU8,
+    /// `F_*`.
+    pub(crate) flags: AtomicU8,
 }
 
 impl Header {
@@ -143,25 +155,21 @@ impl Header {
             id,
             parent,
             awaited_by: AtomicU64::new(0),
-            num_cancels: AtomicU32::new(0),
-            state: AtomicU8::new(ST_PENDING),
-            must_cancel: AtomicBool::new(false),
-            has_callbacks: AtomicBool::new(false),
-            detached: AtomicBool::new(false),
             extra: ExtraSlot::new(extra),
             registry,
-            slot: AtomicUsize::new(0),
-            home_data: AtomicPtr::new(ptr::null_mut()),
             home_vtable: AtomicPtr::new(ptr::null_mut()),
+            slot: AtomicU32::new(0),
+            state: AtomicU8::new(ST_PENDING),
+            flags: AtomicU8::new(0),
         }
     }
 
-    /// Records `waker`, a waker of the task this header belongs to, as the task's home waker
-    /// (called once, right after the allocation, before the task is shared).
+    /// Records the vtable of `waker`, a waker of the task this header belongs to, for the
+    /// task's home waker (called once, right after the allocation and `layout::check_spawned`,
+    /// before the task is shared).
     #[inline]
     pub(crate) fn set_home(&self, waker: &Waker) {
-        self.home_data
-            .store(waker.data().cast_mut(), Ordering::Relaxed);
+        debug_assert_eq!(waker.data(), layout::task_of(self).as_ptr().cast_const());
         self.home_vtable
             .store(ptr::from_ref(waker.vtable()).cast_mut(), Ordering::Relaxed);
     }
@@ -171,13 +179,15 @@ impl Header {
     /// allocation. Never to be dropped (`ManuallyDrop`); a clone is an ordinary owning waker.
     #[inline]
     pub(crate) fn home(&self) -> ManuallyDrop<Waker> {
-        let data = self.home_data.load(Ordering::Relaxed);
+        let data = layout::task_of(self).as_ptr().cast_const();
         let vtable = self.home_vtable.load(Ordering::Relaxed);
         debug_assert!(!vtable.is_null(), "a task header used before set_home");
-        // SAFETY: `set_home` stored the parts of a waker of this task before the header was
-        // reachable by anyone who calls this (module docs); that waker's vtable is `'static`
-        // and its data is this task's allocation, alive while `self` is borrowed. The result
-        // is never dropped, so it consumes no reference count.
+        // `data`: the task's wakers carry the task's allocation as their data (checked at
+        // spawn by `layout::check_spawned`), which `task_of` finds from this header; it is
+        // alive while `self` is borrowed.
+        // SAFETY: `set_home` stored the `'static` vtable of a waker of this task before the
+        // header was reachable by any caller (module docs); `data` is that waker's data (see
+        // above). Never dropped (`ManuallyDrop`), so it consumes no reference count.
         ManuallyDrop::new(unsafe { Waker::new(data, &*vtable) })
     }
 
@@ -192,6 +202,12 @@ impl Header {
     pub(crate) fn extra_if_any(&self) -> Option<MutexGuard<'_, Extra>> {
         let m = self.extra.get()?;
         Some(m.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether flag `f` (`F_*`) is set.
+    #[inline]
+    pub(crate) fn flag(&self, f: u8, order: Ordering) -> bool {
+        self.flags.load(order) & f != 0
     }
 
     /// The state.
@@ -219,17 +235,47 @@ impl Header {
 
     /// Marks the task done with `state` and schedules its done callbacks (each with its own
     /// [`TaskRef`]).
+    #[inline]
     pub(crate) fn finish(&self, state: u8) {
         self.state.store(state, Ordering::SeqCst);
-        if self.has_callbacks.load(Ordering::SeqCst) {
-            let cbs = self
-                .extra_if_any()
-                .map(|mut e| std::mem::take(&mut e.callbacks));
-            let Some(cbs) = cbs else { return };
-            for cb in cbs {
-                let me = TaskRef::new(self);
-                self.registry.schedule_callback(move || cb(&me));
-            }
+        if self.flag(F_CALLBACKS, Ordering::SeqCst) {
+            self.schedule_callbacks();
         }
+    }
+
+    /// Schedules the done callbacks (`finish`'s rare part, kept out of the task's poll).
+    #[inline(never)]
+    fn schedule_callbacks(&self) {
+        let cbs = self
+            .extra_if_any()
+            .map(|mut e| std::mem::take(&mut e.callbacks));
+        let Some(cbs) = cbs else { return };
+        for cb in cbs {
+            let me = TaskRef::new(self);
+            self.registry.schedule_callback(move || cb(&me));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Header;
+    use crate::task::layout::HEADER_OFFSET;
+
+    /// The sizes bytes per task are made of (64-bit targets): the header is seven words
+    /// (`id`, `parent`, `awaited_by`, `extra`, `registry`, `home_vtable`, then the slot, the
+    /// state and the flags in one), 40 bytes less than async-task's 32-byte header put in
+    /// front of it and its `propagate_panic` flag after it (padded to a word).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn sizes() {
+        assert_eq!(size_of::<Header>(), 56);
+        // Where rustc puts it in async-task's header (8 today: right after the state word).
+        let offset = HEADER_OFFSET;
+        assert!(offset <= 32 + 8, "header at {offset}");
+        assert_eq!(
+            size_of::<super::super::layout::AsyncTaskHeader>(),
+            32 + 56 + 8
+        );
     }
 }

@@ -4,6 +4,7 @@ mod current;
 mod factory;
 mod handle;
 mod header;
+mod layout;
 mod registry;
 #[cfg(not(loom))]
 mod slots;

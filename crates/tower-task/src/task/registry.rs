@@ -59,14 +59,16 @@ impl Registry {
     /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
     /// which calls [`remove`](Self::remove) with the slot returned here).
     #[inline]
-    pub(crate) fn insert(&self, addr: *const Header) -> usize {
-        self.slots.insert(addr as usize)
+    pub(crate) fn insert(&self, addr: *const Header) -> u32 {
+        // A slot is below 2^32: an index below 2^31 (`Slots` stops there) and `REMOTE_BIT`,
+        // which is bit 31.
+        self.slots.insert(addr as usize) as u32
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
     #[inline]
-    pub(crate) fn remove(&self, slot: usize) {
-        self.slots.remove(slot);
+    pub(crate) fn remove(&self, slot: u32) {
+        self.slots.remove(slot as usize);
     }
 
     /// The registered tasks, in slot order (owner thread's first). Off the owner thread (which

@@ -86,6 +86,9 @@ impl Slab {
     /// Adds a page, all of it free, in front of the free list.
     fn grow(&mut self) {
         let base = self.pages.len() * PAGE;
+        if base + PAGE > MAX_SLOTS {
+            too_many_slots();
+        }
         let rest = self.free;
         let page = Box::new(std::array::from_fn(|i| {
             let next = if i + 1 < PAGE { base + i + 1 } else { rest };
@@ -135,8 +138,20 @@ fn unreachable_free_list() -> ! {
     unreachable!("tower_task: the registry's free list points past its pages")
 }
 
-/// The high bit of a slot: the entry is in the remote slab.
-pub const REMOTE_BIT: usize = 1 << (usize::BITS - 1);
+/// The high bit of a slot: the entry is in the remote slab. Bit 31, so that a slot fits in a
+/// `u32` (the task header stores it in one).
+pub const REMOTE_BIT: usize = 1 << 31;
+
+/// How many slots a slab holds at most: slot numbers stay below [`REMOTE_BIT`] (2^31 live
+/// tasks of one loop would be hundreds of GiB of task allocations).
+const MAX_SLOTS: usize = REMOTE_BIT;
+
+/// A slab asked to hold more than [`MAX_SLOTS`] addresses.
+#[cold]
+#[inline(never)]
+fn too_many_slots() -> ! {
+    panic!("tower_task: more than 2^31 live tasks on one event loop")
+}
 
 /// What other threads touch, behind the mutex.
 #[derive(Default)]

@@ -14,6 +14,7 @@ use tower_loop::{LoopHandle, with_running_loop};
 use super::factory::TaskFactory;
 use super::handle::Task;
 use super::header::{Extra, Header};
+use super::layout;
 use super::registry::{Registry, loop_tasks_of};
 use super::state::TaskId;
 use super::wrapper::{Unbound, current_id};
@@ -290,15 +291,19 @@ where
         async_task::Builder::new().metadata(header),
         Unbound::new(future),
     );
+    let raw = raw.fallible();
     let h = runnable.metadata();
-    // The registry's reference count: a waker the header keeps the parts of (its home waker)
-    // and that `TaskFuture`'s drop releases, so a task nothing else references lives until its
-    // future is dropped (async-task frees a task without wakers, leaking its future).
+    // The registry's reference count: a waker the header keeps the vtable of (its home waker,
+    // whose data is the allocation `layout::task_of` finds) and that `TaskFuture`'s drop
+    // releases, so a task nothing else references lives until its future is dropped
+    // (async-task frees a task without wakers, leaking its future).
     let waker = runnable.waker();
+    // Before anything derives the allocation from the header, or reads `raw` as a `TaskRef`.
+    layout::check_spawned(h, &waker, &raw);
     h.set_home(&waker);
     std::mem::forget(waker);
     h.slot.store(h.registry.insert(h), Ordering::Relaxed);
-    let task = Task::new(raw, h);
+    let task = Task::new(raw);
     let eager = eager.unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
     if eager {
         runnable.run();

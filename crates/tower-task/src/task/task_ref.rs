@@ -1,8 +1,9 @@
 //! [`TaskRef`]: the untyped handle to a task that introspection (`current_task`, `all_tasks`,
 //! done callbacks) hands out and that [`Task`](crate::Task) dereferences to.
 //!
-//! A `TaskRef` is one pointer, to the task's [`Header`] inside the task's `async_task`
-//! allocation, and owns one reference count of that allocation — a waker reference count:
+//! A `TaskRef` is one pointer, to the task's `async_task` allocation (the pointer an
+//! `async_task::Task` and the task's wakers hold; the [`Header`] is at a fixed offset in it,
+//! see [`layout`](super::layout)), and owns one reference count of that allocation — a waker reference count:
 //! cloning the task's home waker ([`Header::home`]) takes one, dropping an owning copy of it
 //! releases one. So a `TaskRef` keeps the header readable after the task is done, and nothing
 //! else: once the task completes, its future is gone.
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::header::Header;
+use super::header::{F_CALLBACKS, F_CANCEL, Header};
+use super::layout;
 use super::state::{ST_FINISHED, TaskId, TaskState};
 
 /// An untyped handle to a task: what [`current_task`](crate::current_task),
@@ -34,10 +36,13 @@ use super::state::{ST_FINISHED, TaskId, TaskState};
 /// })
 /// .unwrap();
 /// ```
+// `repr(transparent)`: a `&FallibleTask` of the task is read as a `&TaskRef` (`Task<T>`'s
+// `Deref`): both are this one pointer.
+#[repr(transparent)]
 pub struct TaskRef {
-    /// The task's header, inside its allocation; this handle owns one reference count of it
-    /// (see the module docs).
-    header: NonNull<Header>,
+    /// The task's allocation (its header is inside); this handle owns one reference count of
+    /// it (see the module docs).
+    task: NonNull<()>,
 }
 
 // SAFETY: a `TaskRef` is a reference count of a task allocation plus a pointer to its
@@ -57,28 +62,17 @@ impl TaskRef {
         debug_assert_eq!(owned.data(), header.home().data());
         std::mem::forget(owned);
         TaskRef {
-            header: NonNull::from(header),
-        }
-    }
-
-    /// A `TaskRef` of the task of `header` that owns no reference count.
-    ///
-    /// # Safety
-    ///
-    /// The result must never be dropped (keep it in a `ManuallyDrop`), and must not be used
-    /// after the allocation of `header` may have been freed: its owner holds another
-    /// reference (a `Task` handle) for as long as it uses it.
-    pub(crate) unsafe fn borrowed(header: &Header) -> TaskRef {
-        TaskRef {
-            header: NonNull::from(header),
+            task: layout::task_of(header),
         }
     }
 
     /// The task's header.
+    #[inline]
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: this handle holds a reference count of the allocation that contains the
-        // header (or, made by `borrowed`, its owner does), so it is alive as long as `self`.
-        unsafe { self.header.as_ref() }
+        // SAFETY: this handle holds a reference count of the allocation (or, read from a
+        // `Task<T>`'s async-task handle, that handle does), so the
+        // allocation and the header inside it are alive as long as `self`.
+        unsafe { layout::header_of(self.task).as_ref() }
     }
 }
 
@@ -110,7 +104,7 @@ impl fmt::Debug for TaskRef {
 
 impl PartialEq for TaskRef {
     fn eq(&self, other: &Self) -> bool {
-        self.header == other.header
+        self.task == other.task
     }
 }
 
@@ -175,14 +169,15 @@ impl TaskRef {
         if h.is_done() {
             return false;
         }
-        if let Some(m) = msg {
-            let old = h.extra().cancel_msg.replace(m.to_owned());
-            drop(old);
-        }
-        h.num_cancels.fetch_add(1, Ordering::AcqRel);
-        h.must_cancel.store(true, Ordering::Release);
+        let mut extra = h.extra();
+        let old = msg.and_then(|m| extra.cancel_msg.replace(m.to_owned()));
+        extra.num_cancels = extra.num_cancels.saturating_add(1);
+        // Release: the wrapper that sees the flag sees the message too.
+        h.flags.fetch_or(F_CANCEL, Ordering::Release);
+        drop(extra);
+        drop(old);
         // async-task's wake: a task that is scheduled or running already runs again (and sees
-        // `must_cancel` at the start of that poll); an idle one is scheduled now.
+        // `F_CANCEL` at the start of that poll); an idle one is scheduled now.
         h.home().wake_by_ref();
         true
     }
@@ -190,7 +185,7 @@ impl TaskRef {
     /// How many cancellation requests are pending (asyncio's `cancelling()`): incremented by
     /// [`cancel`](Self::cancel), decremented by [`uncancel`](Self::uncancel).
     pub fn cancelling(&self) -> u32 {
-        self.header().num_cancels.load(Ordering::Acquire)
+        self.header().extra_if_any().map_or(0, |e| e.num_cancels)
     }
 
     /// Withdraws one cancellation request and returns how many are left (asyncio's
@@ -198,24 +193,18 @@ impl TaskRef {
     /// after all.
     pub fn uncancel(&self) -> u32 {
         let h = self.header();
-        let mut cur = h.num_cancels.load(Ordering::Acquire);
-        loop {
-            if cur == 0 {
-                return 0;
-            }
-            match h
-                .num_cancels
-                .compare_exchange(cur, cur - 1, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    if cur == 1 {
-                        h.must_cancel.store(false, Ordering::Release);
-                    }
-                    return cur - 1;
-                }
-                Err(actual) => cur = actual,
-            }
+        let Some(mut extra) = h.extra_if_any() else {
+            return 0;
+        };
+        if extra.num_cancels == 0 {
+            return 0;
         }
+        extra.num_cancels -= 1;
+        if extra.num_cancels == 0 {
+            // Under the lock, with the count: a concurrent `cancel` sets it again after this.
+            h.flags.fetch_and(!F_CANCEL, Ordering::Release);
+        }
+        extra.num_cancels
     }
 
     /// Adds a callback run on the task's loop (scheduled with `call_soon`, never inline) once
@@ -228,7 +217,7 @@ impl TaskRef {
     {
         let h = self.header();
         let mut extra = h.extra();
-        h.has_callbacks.store(true, Ordering::SeqCst);
+        h.flags.fetch_or(F_CALLBACKS, Ordering::SeqCst);
         if h.state.load(Ordering::SeqCst) >= ST_FINISHED {
             drop(extra);
             let me = self.clone();

@@ -4,6 +4,7 @@
 //! mode names the task for the loop's slow-poll report (the loop times the poll and reports it
 //! once; see `tower_loop::set_poll_label`).
 
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,7 +15,7 @@ use std::task::{Context, Poll};
 
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
-use super::header::Header;
+use super::header::{F_CANCEL, F_DETACHED, Header};
 use super::state::{ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED};
 use super::task_ref::TaskRef;
 use crate::error::{Cancelled, Panicked, TaskError};
@@ -71,6 +72,14 @@ impl Drop for CurrentGuard {
         let prev = self.prev;
         let _ = CURRENT.try_with(|c| c.set(prev));
     }
+}
+
+/// Debug mode: names the poll about to run; the loop times it and, if it is slow, reports it
+/// under this name (out of line: debug mode is rare).
+#[cold]
+#[inline(never)]
+fn label_poll(h: &Header) {
+    tower_loop::set_poll_label(format!("task {:?} (id {})", h.name(), h.id));
 }
 
 /// A pointer to a task's header, from inside the same allocation.
@@ -138,19 +147,15 @@ impl<F: Future> Future for TaskFuture<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as in `TaskFuture::header` (not borrowed through `this`, which is mutated).
         let h: &Header = unsafe { this.header.0.as_ref() };
-        if h.must_cancel.load(Ordering::Acquire) {
-            let msg = h.cancel_msg();
-            this.drop_future();
-            h.finish(ST_CANCELLED);
-            return Poll::Ready(Err(TaskError::Cancelled(Cancelled::new(msg.as_deref()))));
+        if h.flag(F_CANCEL, Ordering::Acquire) {
+            return this.cancel_now();
         }
         let Some(fut) = this.fut.as_mut() else {
             return Poll::Pending;
         };
         h.state.store(ST_RUNNING, Ordering::Relaxed);
         if tower_loop::running_loop_debug() {
-            // The loop times the poll and, if it is slow, reports it under this name.
-            tower_loop::set_poll_label(format!("task {:?} (id {})", h.name(), h.id));
+            label_poll(h);
         }
         let guard = CurrentGuard::enter(h);
         // SAFETY: see above; `fut` lives in the pinned `TaskFuture` and is not moved.
@@ -169,27 +174,50 @@ impl<F: Future> Future for TaskFuture<F> {
                 h.finish(ST_FINISHED);
                 Poll::Ready(Ok(v))
             }
-            Err(payload) => {
-                this.drop_future();
-                let panicked = Panicked::new(payload);
-                if h.detached.load(Ordering::Acquire) {
-                    // asyncio's "Task exception was never retrieved": nobody awaits it.
-                    if let Ok(lp) = get_running_loop() {
-                        let mut ctx = ExceptionContext::new(format!(
-                            "task {:?} (id {}) panicked and nobody awaits it: {}",
-                            h.name(),
-                            h.id,
-                            panicked.message()
-                        ));
-                        ctx.kind = ContextKind::Panic;
-                        ctx.source = Some("a task poll");
-                        lp.call_exception_handler(&ctx);
-                    }
-                }
-                h.finish(ST_PANICKED);
-                Poll::Ready(Err(TaskError::Panicked(panicked)))
+            Err(payload) => Poll::Ready(Err(this.panicked(payload))),
+        }
+    }
+}
+
+impl<F> TaskFuture<F> {
+    /// A cancellation is pending at the start of a poll: drops the user's future and
+    /// finishes the task cancelled (rare: out of line, so the poll stays small).
+    #[cold]
+    #[inline(never)]
+    fn cancel_now(&mut self) -> Poll<Result<F::Output, TaskError>>
+    where
+        F: Future,
+    {
+        let msg = self.header().cancel_msg();
+        self.drop_future();
+        self.header().finish(ST_CANCELLED);
+        Poll::Ready(Err(TaskError::Cancelled(Cancelled::new(msg.as_deref()))))
+    }
+
+    /// The user's future panicked with `payload`: drops it, reports the panic if nobody awaits
+    /// the task, and finishes the task panicked (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn panicked(&mut self, payload: Box<dyn Any + Send>) -> TaskError {
+        self.drop_future();
+        let h = self.header();
+        let panicked = Panicked::new(payload);
+        if h.flag(F_DETACHED, Ordering::Acquire) {
+            // asyncio's "Task exception was never retrieved": nobody awaits it.
+            if let Ok(lp) = get_running_loop() {
+                let mut ctx = ExceptionContext::new(format!(
+                    "task {:?} (id {}) panicked and nobody awaits it: {}",
+                    h.name(),
+                    h.id,
+                    panicked.message()
+                ));
+                ctx.kind = ContextKind::Panic;
+                ctx.source = Some("a task poll");
+                lp.call_exception_handler(&ctx);
             }
         }
+        h.finish(ST_PANICKED);
+        TaskError::Panicked(panicked)
     }
 }
 
