@@ -115,3 +115,34 @@ fn completed_tasks_leave_no_registration_behind() {
     .unwrap();
     assert_eq!(rt.metrics().live_tasks, 0);
 }
+
+#[test]
+fn live_tasks_counts_every_task_not_yet_dropped() {
+    // Pending tasks (spawned from outside and from a worker, never woken) are live until
+    // shutdown drops them; a finished task is not.
+    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..5 {
+        let tx = tx.clone();
+        drop(rt.spawn(async move {
+            tx.send(()).unwrap();
+            tower_coro::pending::<()>().await;
+        }));
+    }
+    let inner = rt
+        .block_on(rt.spawn(async move {
+            for _ in 0..3 {
+                let tx = tx.clone();
+                drop(tower_task::spawn(async move {
+                    tx.send(()).unwrap();
+                    tower_coro::pending::<()>().await;
+                }));
+            }
+        }))
+        .unwrap();
+    inner.unwrap();
+    for _ in 0..8 {
+        rx.recv().unwrap();
+    }
+    assert_eq!(rt.metrics().live_tasks, 8);
+}

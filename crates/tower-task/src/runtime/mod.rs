@@ -37,12 +37,12 @@
 //! ```
 
 pub mod error;
+mod exit;
 pub mod idle;
 pub mod inject;
 pub mod metrics;
 #[doc(hidden)]
 pub mod model;
-mod owned;
 pub mod queue;
 mod rt;
 mod worker;

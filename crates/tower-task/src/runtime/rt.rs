@@ -14,7 +14,6 @@ use tower_loop::EventLoop;
 
 use super::error::{BlockOnError, BuildError, ContextError};
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
-use super::owned::Tracked;
 use super::worker::{self, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
@@ -175,7 +174,8 @@ fn run_worker(
     let registry = own_registry(&lp);
     let _ = shared.registries[index].set(registry.clone());
     also_list(&lp, shared.registries.clone());
-    let worker = Rc::new(Worker::new(index, shared, local, Some(registry)));
+    shared.exit.started(index);
+    let worker = Rc::new(Worker::new(index, shared.clone(), local, Some(registry)));
     lp.set_work_source(Some(worker.clone()));
     let guard = Worker::enter(&worker);
     let _ = ready.send(Ok(()));
@@ -185,7 +185,14 @@ fn run_worker(
     lp.set_work_source(None);
     worker.drain();
     drop(worker);
-    // Drops `spawn_local` tasks, timers and registrations of this loop.
+    // No task of the runtime is polled once every worker got here (see `exit`).
+    shared.exit.stopped(index);
+    shared.exit.wait_all_stopped();
+    drop(shared);
+    // Drops `spawn_local` tasks, timers and registrations of this loop, and (the registry's
+    // close hook) wakes every task registered in its registry: with the worker gone and
+    // `shutdown` set, each wake-up drops the task's runnable and so its future. This is how
+    // shutdown reaches a pending task that nothing else would ever wake.
     let _ = lp.close();
 }
 
@@ -267,8 +274,11 @@ impl Runtime {
 
     /// Shuts down, waiting at most `timeout` for the workers to finish: each worker's loop stops
     /// after its current iteration, then drops the tasks queued on it (which cancels them and
-    /// frees their memory), its `spawn_local` tasks and timers; tasks woken after this point are
-    /// dropped when scheduled. Workers that have not exited by the deadline are detached.
+    /// frees their memory), and closes: that drops its `spawn_local` tasks and timers, and every
+    /// `Send` task registered on it, pending ones included (each is woken, and dropped when
+    /// scheduled); tasks woken after this point are dropped when scheduled. Workers that have
+    /// not exited by the deadline are detached (their tasks are dropped when, if ever, they
+    /// exit).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
@@ -280,6 +290,10 @@ impl Runtime {
             return;
         }
         shared.begin_shutdown();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(d) = deadline {
+            shared.exit.set_deadline(d);
+        }
         for remote in shared.remotes.iter() {
             if let Some(Unpark::Loop(h)) = remote.unpark.get() {
                 h.stop();
@@ -287,7 +301,10 @@ impl Runtime {
         }
         // A runtime dropped on one of its own workers cannot wait for that worker.
         let me = worker::with_current(shared, |w| w.map(|w| w.index));
-        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(me) = me {
+            // The other workers do not wait for this one before closing their loops.
+            shared.exit.stopped(me);
+        }
         let mut waiting = self.threads.iter().filter(|t| t.is_some()).count();
         if let Some(me) = me {
             if self.threads[me].take().is_some() {
@@ -502,7 +519,12 @@ impl Handle {
         RuntimeMetrics {
             spawned_remote: shared.spawned_remote.load(Ordering::Relaxed),
             injector_depth: shared.inject.len(),
-            live_tasks: shared.owned.len(),
+            live_tasks: shared
+                .registries
+                .iter()
+                .filter_map(|r| r.get())
+                .map(|r| r.len())
+                .sum(),
             searching: shared.idle.num_searching(),
             unparked: shared.idle.num_unparked(),
             workers: shared
@@ -543,7 +565,7 @@ where
         future,
         move |builder, unbound| {
             builder.spawn(
-                move |h| Tracked::new(unbound.bind(h)),
+                move |h| unbound.bind(h),
                 WithInfo(move |r: Runnable<Header>, info| {
                     worker::schedule(s.shared(), r.into(), info)
                 }),
@@ -588,7 +610,7 @@ where
 {
     let s = worker::Sched::for_spawn(shared);
     let (runnable, task) = async_task::spawn(
-        Tracked::new(future),
+        future,
         WithInfo(move |r: Runnable, info| worker::schedule(s.shared(), r.into(), info)),
     );
     task.detach();

@@ -95,10 +95,10 @@ pub(crate) struct Shared {
     pub(crate) inject: CachePadded<Inject<Runnable>>,
     /// Searching and sleeping workers.
     pub(crate) idle: CachePadded<Idle>,
-    /// One waker per live task, for shutdown.
-    pub(crate) owned: super::owned::Owned,
     /// Set when shutdown begins: runnables scheduled from now on are dropped.
     pub(crate) shutdown: AtomicBool,
+    /// The workers' exit rendezvous: no worker loop closes before every worker stopped polling.
+    pub(crate) exit: super::exit::Exit,
     /// Tasks spawned from outside the workers (written by those spawners: own lines).
     pub(crate) spawned_remote: CachePadded<crate::loom::StatU64>,
     /// The task registries of the worker loops, one slot per worker, set as each starts: a
@@ -137,8 +137,8 @@ impl Shared {
             remotes,
             inject: CachePadded(Inject::new()),
             idle: CachePadded(Idle::new(n)),
-            owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
+            exit: super::exit::Exit::new(n),
             spawned_remote: CachePadded(crate::loom::StatU64::new(0)),
             registries: (0..n).map(|_| OnceLock::new()).collect(),
         });
@@ -188,14 +188,17 @@ impl Shared {
         self.inject.close();
     }
 
-    /// Ends shutdown: drops what the injector holds, then wakes every task still registered,
-    /// which (shutdown being set) drops it.
+    /// Ends shutdown (the workers have exited): drops what the injector holds.
+    ///
+    /// The tasks that are not queued anywhere (pending, their wakers held by whatever they wait
+    /// on, or by nothing) were dropped by the workers themselves: each closes its loop as it
+    /// exits, and the loop's task registry — in which every task of the runtime is registered
+    /// — wakes every task it holds (see [`Registry`](crate::task::Registry)); the wake-up
+    /// comes to the runtime's schedule function, which sees `shutdown` and drops the runnable,
+    /// and with it the future.
     pub(crate) fn finish_shutdown(&self) {
         let left = self.inject.drain();
         drop(left);
-        for waker in self.owned.close() {
-            waker.wake();
-        }
     }
 }
 
@@ -274,24 +277,6 @@ pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worke
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     CURRENT
         .try_with(|cur| cur.borrow().as_ref().map(|w| w.shared.clone()))
-        .ok()
-        .flatten()
-}
-
-/// Registers the waker of a task that just suspended on this thread's worker, in the worker's
-/// shard of the live-task registry (see [`owned`](super::owned)). `None` off a worker or once
-/// shutdown has begun.
-pub(crate) fn register_suspended(waker: &std::task::Waker) -> Option<super::owned::Deregister> {
-    CURRENT
-        .try_with(|cur| {
-            let cur = cur.borrow();
-            let w = cur.as_ref()?;
-            let key = w.shared.owned.insert(w.index, waker.clone())?;
-            Some(super::owned::Deregister {
-                key,
-                spawner: w.spawner.clone(),
-            })
-        })
         .ok()
         .flatten()
 }

@@ -68,6 +68,11 @@ impl Registry {
         self.slots.remove(slot);
     }
 
+    /// How many tasks are registered (a snapshot, on any thread).
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The registered tasks, in slot order (owner thread's first). Off the owner thread (which
     /// nothing does today) only the remote ones.
     pub(crate) fn tasks(&self) -> Vec<TaskRef> {
