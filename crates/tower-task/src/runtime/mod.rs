@@ -53,3 +53,4 @@ pub type JoinHandle<T> = crate::Task<T>;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub(crate) use rt::entered;
 pub use rt::{Builder, Handle, Runtime, spawn_local};
+pub(crate) use worker::RuntimeLink;

@@ -14,10 +14,10 @@ use tower_loop::EventLoop;
 
 use super::error::{BlockOnError, BuildError, ContextError};
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
-use super::worker::{self, Shared, Unpark, Worker};
+use super::worker::{self, RuntimeLink, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{Header, also_list, get_task_factory, own_registry, spawn_in};
+use crate::task::{also_list, get_task_factory, own_registry, spawn_in};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -172,6 +172,9 @@ fn run_worker(
     // The worker registers the `Send` tasks spawned on it in its loop's own registry (its
     // owner thread: no lock), and its loop lists every worker's (`all_tasks`, the task tree).
     let registry = own_registry(&lp);
+    // Before the registry is published (and any task registered in it): the schedule
+    // function of the runtime's tasks finds the runtime through it.
+    let _ = registry.runtime.set(RuntimeLink::new(&shared));
     let _ = shared.registries[index].set(registry.clone());
     also_list(&lp, shared.registries.clone());
     shared.exit.started(index);
@@ -537,8 +540,9 @@ impl Handle {
 }
 
 /// The spawn path of every `Send` task: one `async_task` allocation (the task core's wrapper
-/// around the future, with the runtime's schedule function) plus the task's header, then a
-/// local push on a worker of `shared`, or the injector.
+/// around the future, with the runtime's schedule function, which captures nothing) plus the
+/// task's header, then a local push on a worker of `shared`, or the injector. One lookup of
+/// the current worker serves both the registry and the first schedule.
 pub(crate) fn spawn_on<F>(
     shared: &Arc<Shared>,
     name: Option<String>,
@@ -550,28 +554,23 @@ where
     F::Output: Send + 'static,
 {
     let lp = tower_loop::get_running_loop().ok();
+    let worker = worker::current(shared);
     // The spawning worker's registry (its owner thread: no lock), else the first worker's.
-    let registry = worker::with_current(shared, |w| w.and_then(|w| w.registry.clone()))
+    let registry = worker
+        .as_ref()
+        .and_then(|w| w.registry.clone())
         .or_else(|| shared.registries.iter().find_map(|r| r.get().cloned()));
     let Some(registry) = registry else {
         no_registry()
     };
-    let s = worker::Sched::for_spawn(shared);
     spawn_in(
         name,
         eager,
         lp.as_ref().and_then(get_task_factory),
         registry,
         future,
-        move |builder, unbound| {
-            builder.spawn(
-                move |h| unbound.bind(h),
-                WithInfo(move |r: Runnable<Header>, info| {
-                    worker::schedule(s.shared(), r.into(), info)
-                }),
-            )
-        },
-        |r| schedule_first(shared, r.into()),
+        |builder, unbound| builder.spawn(move |h| unbound.bind(h), WithInfo(worker::schedule_task)),
+        |r| schedule_first(shared, worker.as_deref(), r.into()),
     )
 }
 
@@ -582,39 +581,41 @@ fn no_registry() -> ! {
     unreachable!("tower_task::runtime: a runtime without worker loops")
 }
 
-/// Schedules a new task for the first time: a worker's LIFO slot from one of `shared`'s
-/// workers, else the injector.
-fn schedule_first(shared: &Arc<Shared>, runnable: tower_loop::AnyRunnable) {
-    let mut runnable = Some(runnable);
-    worker::with_current(shared, |w| {
-        // Take the runnable only when there is a worker to give it to.
-        if let Some(w) = w {
-            if let Some(r) = runnable.take() {
-                w.count_spawn();
-                w.schedule_local(r, false);
-            }
+/// Schedules a new task for the first time: the LIFO slot of `worker` (this thread's worker of
+/// `shared`, if it is one), else the injector.
+fn schedule_first(
+    shared: &Arc<Shared>,
+    worker: Option<&Worker>,
+    runnable: tower_loop::AnyRunnable,
+) {
+    match worker {
+        Some(w) => {
+            w.count_spawn();
+            w.schedule_local(runnable, false);
         }
-    });
-    if let Some(r) = runnable {
-        shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
-        shared.schedule_remote(r);
+        None => {
+            shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
+            shared.schedule_remote(runnable);
+        }
     }
 }
 
 /// The scheduler alone, for the loom models: a bare `async_task` task (no header, no loop),
-/// detached, scheduled as [`spawn_on`] schedules.
+/// detached, scheduled as [`spawn_on`] schedules (its schedule function holds the runtime,
+/// having no header to find it through).
 pub(crate) fn spawn_raw<F>(shared: &Arc<Shared>, future: F)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let s = worker::Sched::for_spawn(shared);
+    let s = shared.clone();
     let (runnable, task) = async_task::spawn(
         future,
-        WithInfo(move |r: Runnable, info| worker::schedule(s.shared(), r.into(), info)),
+        WithInfo(move |r: Runnable, info| worker::schedule(&s, r.into(), info)),
     );
     task.detach();
-    schedule_first(shared, runnable.into());
+    let worker = worker::current(shared);
+    schedule_first(shared, worker.as_deref(), runnable.into());
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

@@ -44,6 +44,9 @@ pub(crate) struct Registry {
     slots: Slots,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
+    /// On a multi-thread runtime's worker loop, the runtime (set as the worker starts, before
+    /// any task is registered): the runtime's schedule function finds it here.
+    pub(crate) runtime: OnceLock<crate::runtime::RuntimeLink>,
 }
 
 impl fmt::Debug for Registry {
@@ -148,6 +151,7 @@ fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
         handle: handle.clone(),
         slots: Slots::new(),
         closed: AtomicBool::new(false),
+        runtime: OnceLock::new(),
     });
     let reg = registry.clone();
     lp.on_close(move || {
