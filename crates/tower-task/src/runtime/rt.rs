@@ -553,20 +553,28 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let lp = tower_loop::get_running_loop().ok();
     let worker = worker::current(shared);
     // The spawning worker's registry (its owner thread: no lock), else the first worker's.
-    let registry = worker
-        .as_ref()
-        .and_then(|w| w.registry.clone())
+    let own = worker.as_ref().and_then(|w| w.registry.as_ref());
+    let registry = own
+        .cloned()
         .or_else(|| shared.registries.iter().find_map(|r| r.get().cloned()));
     let Some(registry) = registry else {
         no_registry()
     };
+    // The running loop's task factory. On a worker the running loop is the worker's (one loop
+    // runs per thread), whose registry says whether it has one: most spawns skip the lookup.
+    let factory = match own {
+        Some(r) if !r.has_factory() => None,
+        _ => tower_loop::get_running_loop()
+            .ok()
+            .as_ref()
+            .and_then(get_task_factory),
+    };
     spawn_in(
         name,
         eager,
-        lp.as_ref().and_then(get_task_factory),
+        factory,
         registry,
         future,
         |builder, unbound| builder.spawn(move |h| unbound.bind(h), WithInfo(worker::schedule_task)),

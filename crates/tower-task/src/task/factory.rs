@@ -82,7 +82,10 @@ impl TaskFactory {
 /// Sets (or with `None` removes) the task factory of `lp` (asyncio's `loop.set_task_factory`).
 /// Call it on the loop's thread.
 pub fn set_task_factory(lp: &EventLoop, factory: Option<TaskFactory>) {
-    let old = with_loop(lp, |e| std::mem::replace(&mut e.factory, factory));
+    let old = with_loop(lp, |e| {
+        e.registry.set_has_factory(factory.is_some());
+        std::mem::replace(&mut e.factory, factory)
+    });
     drop(old);
 }
 

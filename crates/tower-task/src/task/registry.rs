@@ -44,6 +44,9 @@ pub(crate) struct Registry {
     slots: Slots,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
+    /// The loop has a task factory (a copy of `LoopEntry::factory.is_some()`, written on the
+    /// loop's thread): a runtime worker's spawns skip the factory lookup when it is unset.
+    has_factory: AtomicBool,
     /// On a multi-thread runtime's worker loop, the runtime (set as the worker starts, before
     /// any task is registered): the runtime's schedule function finds it here.
     pub(crate) runtime: OnceLock<crate::runtime::RuntimeLink>,
@@ -69,6 +72,17 @@ impl Registry {
     #[inline]
     pub(crate) fn remove(&self, slot: usize) {
         self.slots.remove(slot);
+    }
+
+    /// Whether the loop has a task factory (see `has_factory`).
+    #[inline]
+    pub(crate) fn has_factory(&self) -> bool {
+        self.has_factory.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the loop has a task factory (`set_task_factory`, on the loop's thread).
+    pub(crate) fn set_has_factory(&self, on: bool) {
+        self.has_factory.store(on, Ordering::Relaxed);
     }
 
     /// How many tasks are registered (a snapshot, on any thread).
@@ -151,6 +165,7 @@ fn new_registry(lp: &EventLoop, handle: &LoopHandle) -> Arc<Registry> {
         handle: handle.clone(),
         slots: Slots::new(),
         closed: AtomicBool::new(false),
+        has_factory: AtomicBool::new(false),
         runtime: OnceLock::new(),
     });
     let reg = registry.clone();
