@@ -115,3 +115,102 @@ fn completed_tasks_leave_no_registration_behind() {
     .unwrap();
     assert_eq!(rt.metrics().live_tasks, 0);
 }
+
+#[test]
+fn live_tasks_counts_every_task_not_yet_dropped() {
+    // Pending tasks (spawned from outside and from a worker, never woken) are live until
+    // shutdown drops them; a finished task is not.
+    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..5 {
+        let tx = tx.clone();
+        drop(rt.spawn(async move {
+            tx.send(()).unwrap();
+            tower_coro::pending::<()>().await;
+        }));
+    }
+    let inner = rt
+        .block_on(rt.spawn(async move {
+            for _ in 0..3 {
+                let tx = tx.clone();
+                drop(tower_task::spawn(async move {
+                    tx.send(()).unwrap();
+                    tower_coro::pending::<()>().await;
+                }));
+            }
+        }))
+        .unwrap();
+    inner.unwrap();
+    for _ in 0..8 {
+        rx.recv().unwrap();
+    }
+    assert_eq!(rt.metrics().live_tasks, 8);
+}
+
+/// Parks its task for good, handing its waker out once.
+fn park_and_hand_out_waker(
+    tx: std::sync::mpsc::Sender<std::task::Waker>,
+) -> impl std::future::Future<Output = ()> {
+    let mut tx = Some(tx);
+    std::future::poll_fn(move |cx| {
+        if let Some(tx) = tx.take() {
+            tx.send(cx.waker().clone()).unwrap();
+        }
+        std::task::Poll::Pending
+    })
+}
+
+#[test]
+fn a_wake_from_another_thread_after_the_runtime_is_dropped_does_nothing() {
+    // The task's waker outlives the runtime: shutdown dropped the task's future, and a later
+    // wake-up from a thread that never was a worker neither schedules nor frees anything twice.
+    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = DropCounter(dropped.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    drop(rt.spawn(async move {
+        let _d = d;
+        park_and_hand_out_waker(tx).await;
+    }));
+    let waker = rx.recv().unwrap();
+    drop(rt);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    std::thread::spawn(move || {
+        waker.wake_by_ref();
+        waker.wake();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_wake_from_another_thread_runs_the_task_on_a_worker() {
+    // The remote path of the runtime's schedule function: the injector, then a worker.
+    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let woken = Arc::new(AtomicUsize::new(0));
+    let w = woken.clone();
+    let task = rt.spawn(async move {
+        let mut tx = Some(tx);
+        std::future::poll_fn(move |cx| {
+            if w.load(Ordering::SeqCst) > 0 {
+                return std::task::Poll::Ready(std::thread::current().name().map(String::from));
+            }
+            if let Some(tx) = tx.take() {
+                tx.send(cx.waker().clone()).unwrap();
+            }
+            std::task::Poll::Pending
+        })
+        .await
+    });
+    let waker = rx.recv().unwrap();
+    std::thread::spawn(move || {
+        woken.store(1, Ordering::SeqCst);
+        waker.wake();
+    })
+    .join()
+    .unwrap();
+    let name = rt.block_on(task).unwrap().unwrap();
+    assert_eq!(name.as_deref(), Some("tower-worker"));
+}

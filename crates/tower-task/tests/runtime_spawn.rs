@@ -94,3 +94,46 @@ fn zero_workers_is_an_error() {
         tower_task::runtime::error::BuildError::ZeroWorkers
     ));
 }
+
+// test_eager_task_factory.py: test_eager_task_factory_set, on a runtime worker's loop: a task
+// factory set on the worker's loop applies to the spawns made on it, and removing it stops that.
+#[test]
+fn a_task_factory_on_a_worker_loop_applies_to_its_spawns() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let rt = tower_task::runtime::Builder::new()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    let out = rt
+        .block_on(rt.spawn(async move {
+            let (tasks, eager_done, counts) = {
+                let lp = tower_loop::get_running_loop().unwrap();
+                let before = tower_task::spawn(async {});
+                let c0 = s.load(Ordering::SeqCst);
+                let s2 = s.clone();
+                let factory = tower_task::TaskFactory::eager_task_factory().on_spawn(move |_| {
+                    s2.fetch_add(1, Ordering::SeqCst);
+                });
+                tower_task::set_task_factory(&lp, Some(factory));
+                // Eager: it ran to completion inside `spawn`.
+                let eager = tower_task::spawn(async {});
+                let eager_done = eager.done();
+                let c1 = s.load(Ordering::SeqCst);
+                tower_task::set_task_factory(&lp, None);
+                let after = tower_task::spawn(async {});
+                let c2 = s.load(Ordering::SeqCst);
+                ([before, eager, after], eager_done, (c0, c1, c2))
+            };
+            for t in tasks {
+                t.await.unwrap();
+            }
+            (eager_done, counts)
+        }))
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, (true, (0, 1, 1)));
+}

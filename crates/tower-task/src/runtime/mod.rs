@@ -15,6 +15,11 @@
 //!   for the task woken last, the global [`inject`]or, and [`idle`] bookkeeping of searching and
 //!   sleeping workers; a worker sleeps in its loop's reactor, so timers and I/O work on every
 //!   worker.
+//! - Every `Send` task is registered in the task registry of the worker loop that spawned it
+//!   (of the first worker's, from outside); the registry links back to the runtime, which is
+//!   how a task's schedule function, capturing nothing, finds it. At shutdown each worker
+//!   closes its loop once no worker polls any more (`exit`), and the registry's close drops
+//!   every task it holds, pending ones included.
 //!
 //! ```
 //! use tower_task::runtime::Builder;
@@ -37,12 +42,12 @@
 //! ```
 
 pub mod error;
+mod exit;
 pub mod idle;
 pub mod inject;
 pub mod metrics;
 #[doc(hidden)]
 pub mod model;
-mod owned;
 pub mod queue;
 mod rt;
 mod worker;
@@ -53,3 +58,4 @@ pub type JoinHandle<T> = crate::Task<T>;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub(crate) use rt::entered;
 pub use rt::{Builder, Handle, Runtime, spawn_local};
+pub(crate) use worker::RuntimeLink;

@@ -63,6 +63,12 @@ impl Scheduler {
 
     /// Spawns a detached `Send` task, scheduled as [`Handle::spawn`] schedules (a bare
     /// `async_task` task: no task header, no loop).
+    ///
+    /// The task is registered nowhere: a real runtime task is registered in its worker loop's
+    /// task registry, whose close drops it at shutdown even if it is pending; a model task is
+    /// dropped at shutdown only if it is queued (a worker's queue when its [`ModelWorker`]
+    /// drops, the injector at [`shutdown`](Self::shutdown)). So a model leaves no task pending
+    /// (loom would report its leak).
     pub fn spawn<F>(&self, future: F)
     where
         F: Future + Send + 'static,

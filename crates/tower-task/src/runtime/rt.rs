@@ -14,11 +14,10 @@ use tower_loop::EventLoop;
 
 use super::error::{BlockOnError, BuildError, ContextError};
 use super::metrics::{RuntimeMetrics, WorkerMetrics};
-use super::owned::Tracked;
-use super::worker::{self, Shared, Unpark, Worker};
+use super::worker::{self, RuntimeLink, Shared, Unpark, Worker};
 use crate::Task;
 use crate::loom::{Arc, Ordering};
-use crate::task::{Header, also_list, get_task_factory, own_registry, spawn_in};
+use crate::task::{also_list, get_task_factory, own_registry, spawn_in};
 
 /// Makes the thread name of a worker (a std `Arc`: configuration, never modelled by loom).
 type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
@@ -173,9 +172,13 @@ fn run_worker(
     // The worker registers the `Send` tasks spawned on it in its loop's own registry (its
     // owner thread: no lock), and its loop lists every worker's (`all_tasks`, the task tree).
     let registry = own_registry(&lp);
+    // Before the registry is published (and any task registered in it): the schedule
+    // function of the runtime's tasks finds the runtime through it.
+    let _ = registry.runtime.set(RuntimeLink::new(&shared));
     let _ = shared.registries[index].set(registry.clone());
     also_list(&lp, shared.registries.clone());
-    let worker = Rc::new(Worker::new(index, shared, local, Some(registry)));
+    shared.exit.started(index);
+    let worker = Rc::new(Worker::new(index, shared.clone(), local, Some(registry)));
     lp.set_work_source(Some(worker.clone()));
     let guard = Worker::enter(&worker);
     let _ = ready.send(Ok(()));
@@ -185,7 +188,14 @@ fn run_worker(
     lp.set_work_source(None);
     worker.drain();
     drop(worker);
-    // Drops `spawn_local` tasks, timers and registrations of this loop.
+    // No task of the runtime is polled once every worker got here (see `exit`).
+    shared.exit.stopped(index);
+    shared.exit.wait_all_stopped();
+    drop(shared);
+    // Drops `spawn_local` tasks, timers and registrations of this loop, and (the registry's
+    // close hook) wakes every task registered in its registry: with the worker gone and
+    // `shutdown` set, each wake-up drops the task's runnable and so its future. This is how
+    // shutdown reaches a pending task that nothing else would ever wake.
     let _ = lp.close();
 }
 
@@ -267,8 +277,11 @@ impl Runtime {
 
     /// Shuts down, waiting at most `timeout` for the workers to finish: each worker's loop stops
     /// after its current iteration, then drops the tasks queued on it (which cancels them and
-    /// frees their memory), its `spawn_local` tasks and timers; tasks woken after this point are
-    /// dropped when scheduled. Workers that have not exited by the deadline are detached.
+    /// frees their memory), and closes: that drops its `spawn_local` tasks and timers, and every
+    /// `Send` task registered on it, pending ones included (each is woken, and dropped when
+    /// scheduled); tasks woken after this point are dropped when scheduled. Workers that have
+    /// not exited by the deadline are detached (their tasks are dropped when, if ever, they
+    /// exit).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
@@ -280,6 +293,10 @@ impl Runtime {
             return;
         }
         shared.begin_shutdown();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(d) = deadline {
+            shared.exit.set_deadline(d);
+        }
         for remote in shared.remotes.iter() {
             if let Some(Unpark::Loop(h)) = remote.unpark.get() {
                 h.stop();
@@ -287,7 +304,10 @@ impl Runtime {
         }
         // A runtime dropped on one of its own workers cannot wait for that worker.
         let me = worker::with_current(shared, |w| w.map(|w| w.index));
-        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(me) = me {
+            // The other workers do not wait for this one before closing their loops.
+            shared.exit.stopped(me);
+        }
         let mut waiting = self.threads.iter().filter(|t| t.is_some()).count();
         if let Some(me) = me {
             if self.threads[me].take().is_some() {
@@ -502,7 +522,12 @@ impl Handle {
         RuntimeMetrics {
             spawned_remote: shared.spawned_remote.load(Ordering::Relaxed),
             injector_depth: shared.inject.len(),
-            live_tasks: shared.owned.len(),
+            live_tasks: shared
+                .registries
+                .iter()
+                .filter_map(|r| r.get())
+                .map(|r| r.len())
+                .sum(),
             searching: shared.idle.num_searching(),
             unparked: shared.idle.num_unparked(),
             workers: shared
@@ -515,8 +540,9 @@ impl Handle {
 }
 
 /// The spawn path of every `Send` task: one `async_task` allocation (the task core's wrapper
-/// around the future, with the runtime's schedule function) plus the task's header, then a
-/// local push on a worker of `shared`, or the injector.
+/// around the future, with the runtime's schedule function, which captures nothing) plus the
+/// task's header, then a local push on a worker of `shared`, or the injector. One lookup of
+/// the current worker serves both the registry and the first schedule.
 pub(crate) fn spawn_on<F>(
     shared: &Arc<Shared>,
     name: Option<String>,
@@ -527,29 +553,32 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let lp = tower_loop::get_running_loop().ok();
+    let worker = worker::current(shared);
     // The spawning worker's registry (its owner thread: no lock), else the first worker's.
-    let registry = worker::with_current(shared, |w| w.and_then(|w| w.registry.clone()))
+    let own = worker.as_ref().and_then(|w| w.registry.as_ref());
+    let registry = own
+        .cloned()
         .or_else(|| shared.registries.iter().find_map(|r| r.get().cloned()));
     let Some(registry) = registry else {
         no_registry()
     };
-    let s = worker::Sched::for_spawn(shared);
+    // The running loop's task factory. On a worker the running loop is the worker's (one loop
+    // runs per thread), whose registry says whether it has one: most spawns skip the lookup.
+    let factory = match own {
+        Some(r) if !r.has_factory() => None,
+        _ => tower_loop::get_running_loop()
+            .ok()
+            .as_ref()
+            .and_then(get_task_factory),
+    };
     spawn_in(
         name,
         eager,
-        lp.as_ref().and_then(get_task_factory),
+        factory,
         registry,
         future,
-        move |builder, unbound| {
-            builder.spawn(
-                move |h| Tracked::new(unbound.bind(h)),
-                WithInfo(move |r: Runnable<Header>, info| {
-                    worker::schedule(s.shared(), r.into(), info)
-                }),
-            )
-        },
-        |r| schedule_first(shared, r.into()),
+        |builder, unbound| builder.spawn(move |h| unbound.bind(h), WithInfo(worker::schedule_task)),
+        |r| schedule_first(shared, worker.as_deref(), r.into()),
     )
 }
 
@@ -560,39 +589,41 @@ fn no_registry() -> ! {
     unreachable!("tower_task::runtime: a runtime without worker loops")
 }
 
-/// Schedules a new task for the first time: a worker's LIFO slot from one of `shared`'s
-/// workers, else the injector.
-fn schedule_first(shared: &Arc<Shared>, runnable: tower_loop::AnyRunnable) {
-    let mut runnable = Some(runnable);
-    worker::with_current(shared, |w| {
-        // Take the runnable only when there is a worker to give it to.
-        if let Some(w) = w {
-            if let Some(r) = runnable.take() {
-                w.count_spawn();
-                w.schedule_local(r, false);
-            }
+/// Schedules a new task for the first time: the LIFO slot of `worker` (this thread's worker of
+/// `shared`, if it is one), else the injector.
+fn schedule_first(
+    shared: &Arc<Shared>,
+    worker: Option<&Worker>,
+    runnable: tower_loop::AnyRunnable,
+) {
+    match worker {
+        Some(w) => {
+            w.count_spawn();
+            w.schedule_local(runnable, false);
         }
-    });
-    if let Some(r) = runnable {
-        shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
-        shared.schedule_remote(r);
+        None => {
+            shared.spawned_remote.fetch_add(1, Ordering::Relaxed);
+            shared.schedule_remote(runnable);
+        }
     }
 }
 
 /// The scheduler alone, for the loom models: a bare `async_task` task (no header, no loop),
-/// detached, scheduled as [`spawn_on`] schedules.
+/// detached, scheduled as [`spawn_on`] schedules (its schedule function holds the runtime,
+/// having no header to find it through).
 pub(crate) fn spawn_raw<F>(shared: &Arc<Shared>, future: F)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let s = worker::Sched::for_spawn(shared);
+    let s = shared.clone();
     let (runnable, task) = async_task::spawn(
-        Tracked::new(future),
-        WithInfo(move |r: Runnable, info| worker::schedule(s.shared(), r.into(), info)),
+        future,
+        WithInfo(move |r: Runnable, info| worker::schedule(&s, r.into(), info)),
     );
     task.detach();
-    schedule_first(shared, runnable.into());
+    let worker = worker::current(shared);
+    schedule_first(shared, worker.as_deref(), runnable.into());
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

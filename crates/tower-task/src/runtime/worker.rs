@@ -38,6 +38,7 @@ use super::inject::Inject;
 use super::metrics::{WorkerCounters, bump};
 use super::queue::{Local, Stealer};
 use crate::loom::{Arc, AtomicBool, Ordering};
+use crate::task::Header;
 
 /// How a worker is woken from another thread.
 pub(crate) enum Unpark {
@@ -83,10 +84,10 @@ pub(crate) struct Remote {
 
 /// The state of a runtime shared by its workers and handles.
 ///
-/// Aligned to 128 bytes so that, inside the `Arc`, the reference counts (changed at every
-/// runtime spawn and task drop, on different workers) have their own lines; the fields written
-/// often by several threads (`inject`, `idle`) are padded onto lines of their own too, away from
-/// the read-mostly ones (`remotes`, `registry`, `shutdown`).
+/// Aligned to 128 bytes so that, inside the `Arc`, the reference counts (changed by handles,
+/// and by wake-ups from outside the workers, which upgrade a task's weak link) have their own
+/// lines; the fields written often by several threads (`inject`, `idle`) are padded onto lines
+/// of their own too, away from the read-mostly ones (`remotes`, `registries`, `shutdown`).
 #[repr(align(128))]
 pub(crate) struct Shared {
     /// One entry per worker.
@@ -95,10 +96,10 @@ pub(crate) struct Shared {
     pub(crate) inject: CachePadded<Inject<Runnable>>,
     /// Searching and sleeping workers.
     pub(crate) idle: CachePadded<Idle>,
-    /// One waker per live task, for shutdown.
-    pub(crate) owned: super::owned::Owned,
     /// Set when shutdown begins: runnables scheduled from now on are dropped.
     pub(crate) shutdown: AtomicBool,
+    /// The workers' exit rendezvous: no worker loop closes before every worker stopped polling.
+    pub(crate) exit: super::exit::Exit,
     /// Tasks spawned from outside the workers (written by those spawners: own lines).
     pub(crate) spawned_remote: CachePadded<crate::loom::StatU64>,
     /// The task registries of the worker loops, one slot per worker, set as each starts: a
@@ -137,8 +138,8 @@ impl Shared {
             remotes,
             inject: CachePadded(Inject::new()),
             idle: CachePadded(Idle::new(n)),
-            owned: super::owned::Owned::new(n),
             shutdown: AtomicBool::new(false),
+            exit: super::exit::Exit::new(n),
             spawned_remote: CachePadded(crate::loom::StatU64::new(0)),
             registries: (0..n).map(|_| OnceLock::new()).collect(),
         });
@@ -188,56 +189,70 @@ impl Shared {
         self.inject.close();
     }
 
-    /// Ends shutdown: drops what the injector holds, then wakes every task still registered,
-    /// which (shutdown being set) drops it.
+    /// Ends shutdown (the workers have exited): drops what the injector holds.
+    ///
+    /// The tasks that are not queued anywhere (pending, their wakers held by whatever they wait
+    /// on, or by nothing) were dropped by the workers themselves: each closes its loop as it
+    /// exits, and the loop's task registry — in which every task of the runtime is registered
+    /// — wakes every task it holds (see [`Registry`](crate::task::Registry)); the wake-up
+    /// comes to the runtime's schedule function, which sees `shutdown` and drops the runnable,
+    /// and with it the future.
     pub(crate) fn finish_shutdown(&self) {
         let left = self.inject.drain();
         drop(left);
-        for waker in self.owned.close() {
-            waker.wake();
+    }
+}
+
+/// What a worker loop's task registry keeps of its runtime (`Registry::runtime`, set once as
+/// the worker starts): how the schedule function of a runtime task, which captures nothing,
+/// finds the runtime from the task's header (`header.registry`).
+pub(crate) struct RuntimeLink {
+    /// The runtime's address: only compared with the current worker's, never dereferenced.
+    id: usize,
+    /// The runtime, for wake-ups from threads that are not its workers. Weak: the runtime owns
+    /// the registries (`Shared::registries`), and a task may outlive the runtime.
+    #[cfg(not(loom))]
+    shared: std::sync::Weak<Shared>,
+    /// Under loom, whose `Arc` has no `Weak`, a strong reference (a cycle through
+    /// `Shared::registries`). Never made there: the models spawn bare tasks ([`spawn_raw`]
+    /// (super::rt::spawn_raw)), without registries or loops.
+    #[cfg(loom)]
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RuntimeLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeLink")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeLink {
+    /// The link to `shared`.
+    pub(crate) fn new(shared: &Arc<Shared>) -> RuntimeLink {
+        RuntimeLink {
+            id: runtime_id(shared),
+            #[cfg(not(loom))]
+            shared: Arc::downgrade(shared),
+            #[cfg(loom)]
+            shared: shared.clone(),
         }
     }
-}
 
-/// What the tasks spawned on one worker hold to reach their runtime: one per worker, so that
-/// the reference count a spawn increments and a task's end decrements lies on lines that
-/// worker mostly touches alone, instead of on the runtime-wide `Arc<Shared>` that every
-/// worker's spawns and task drops would otherwise bounce between cores. Padded to its own
-/// lines.
-#[repr(align(128))]
-pub(crate) struct Spawner {
-    /// The runtime.
-    pub(crate) shared: Arc<Shared>,
-}
-
-/// The runtime reference a task's schedule function holds: its spawning worker's
-/// [`Spawner`], or the runtime itself for a task spawned from outside the workers.
-pub(crate) enum Sched {
-    /// Spawned on a worker.
-    Worker(Arc<Spawner>),
-    /// Spawned from outside the workers.
-    Remote(Arc<Shared>),
-}
-
-impl Sched {
-    /// The reference for a task spawned now on `shared`: the current worker's spawner when
-    /// this thread is one of its workers.
-    #[inline]
-    pub(crate) fn for_spawn(shared: &Arc<Shared>) -> Sched {
-        with_current(shared, |w| match w {
-            Some(w) => Sched::Worker(w.spawner.clone()),
-            None => Sched::Remote(shared.clone()),
-        })
+    /// The runtime, unless it is gone (every `Runtime`, `Handle` and worker dropped).
+    fn upgrade(&self) -> Option<Arc<Shared>> {
+        #[cfg(not(loom))]
+        return self.shared.upgrade();
+        #[cfg(loom)]
+        return Some(self.shared.clone());
     }
+}
 
-    /// The runtime.
-    #[inline]
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        match self {
-            Sched::Worker(s) => &s.shared,
-            Sched::Remote(s) => s,
-        }
-    }
+/// The identity of a runtime: its shared state's address.
+#[inline]
+fn runtime_id(shared: &Arc<Shared>) -> usize {
+    Arc::as_ptr(shared) as usize
 }
 
 #[cfg(not(loom))]
@@ -252,13 +267,14 @@ loom::thread_local! {
     static CURRENT: RefCell<Option<Rc<Worker>>> = RefCell::new(None);
 }
 
-/// Calls `f` with the worker of `shared` running on this thread, or `None`.
+/// Calls `f` with the worker of runtime `id` ([`runtime_id`]) running on this thread, or
+/// `None`.
 #[inline]
-pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worker>) -> R) -> R {
+fn with_current_id<R>(id: usize, f: impl FnOnce(Option<&Worker>) -> R) -> R {
     let mut f = Some(f);
     let r = CURRENT.try_with(|cur| {
         let cur = cur.borrow();
-        let w = cur.as_deref().filter(|w| Arc::ptr_eq(&w.shared, shared));
+        let w = cur.as_deref().filter(|w| runtime_id(&w.shared) == id);
         // `try_with` runs this closure at most once.
         f.take().map(|f| f(w))
     });
@@ -270,28 +286,31 @@ pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worke
     }
 }
 
-/// The shared state of the runtime whose worker runs on this thread, if any.
-pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+/// Calls `f` with the worker of `shared` running on this thread, or `None`.
+#[inline]
+pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    with_current_id(runtime_id(shared), f)
+}
+
+/// The worker of `shared` running on this thread, if any (one thread-local lookup, for a
+/// spawn that needs the worker twice: its registry, then its queue).
+#[inline]
+pub(crate) fn current(shared: &Arc<Shared>) -> Option<Rc<Worker>> {
     CURRENT
-        .try_with(|cur| cur.borrow().as_ref().map(|w| w.shared.clone()))
+        .try_with(|cur| {
+            cur.borrow()
+                .as_ref()
+                .filter(|w| Arc::ptr_eq(&w.shared, shared))
+                .cloned()
+        })
         .ok()
         .flatten()
 }
 
-/// Registers the waker of a task that just suspended on this thread's worker, in the worker's
-/// shard of the live-task registry (see [`owned`](super::owned)). `None` off a worker or once
-/// shutdown has begun.
-pub(crate) fn register_suspended(waker: &std::task::Waker) -> Option<super::owned::Deregister> {
+/// The shared state of the runtime whose worker runs on this thread, if any.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     CURRENT
-        .try_with(|cur| {
-            let cur = cur.borrow();
-            let w = cur.as_ref()?;
-            let key = w.shared.owned.insert(w.index, waker.clone())?;
-            Some(super::owned::Deregister {
-                key,
-                spawner: w.spawner.clone(),
-            })
-        })
+        .try_with(|cur| cur.borrow().as_ref().map(|w| w.shared.clone()))
         .ok()
         .flatten()
 }
@@ -302,20 +321,63 @@ fn unreachable_none<R>() -> R {
     unreachable!("with_current: the callback was neither run nor kept")
 }
 
-/// The `schedule` function of every `Send` task of a runtime: a local push on one of its
-/// workers (the LIFO slot for a wake, the back of the queue for a yield), the injector
-/// elsewhere.
-pub(crate) fn schedule(shared: &Arc<Shared>, runnable: Runnable, info: ScheduleInfo) {
+/// Schedules `runnable` on the worker of runtime `id` running on this thread, if any: a local
+/// push (the LIFO slot for a wake, the back of the queue for a yield). Elsewhere, hands it
+/// back.
+#[inline]
+fn schedule_local<R: Into<Runnable>>(id: usize, runnable: R, info: ScheduleInfo) -> Option<R> {
     let mut runnable = Some(runnable);
-    with_current(shared, |w| {
+    with_current_id(id, |w| {
         // Take the runnable only when there is a worker to give it to.
         if let Some(w) = w {
             if let Some(r) = runnable.take() {
-                w.schedule_local(r, info.woken_while_running);
+                w.schedule_local(r.into(), info.woken_while_running);
             }
         }
     });
-    if let Some(r) = runnable {
+    runnable
+}
+
+/// The schedule function of every `Send` task of a runtime (`WithInfo(schedule_task)`). It
+/// captures nothing — so async-task takes no extra reference count around each wake-up, as it
+/// does for a schedule closure with state — and finds the runtime through the task's header:
+/// the registry of the worker loop it was spawned on links to it ([`RuntimeLink`]). On one
+/// of the runtime's workers, a local push (an address compare finds it); elsewhere, the
+/// injector of the runtime, if it still exists (else the runnable is dropped, and with it
+/// the task's future).
+pub(crate) fn schedule_task(runnable: async_task::Runnable<Header>, info: ScheduleInfo) {
+    let Some(id) = runnable.metadata().registry.runtime.get().map(|l| l.id) else {
+        // Not a worker loop's registry (`spawn_on` never makes such a task): its loop's.
+        return crate::task::schedule_home(runnable);
+    };
+    if let Some(runnable) = schedule_local(id, runnable, info) {
+        schedule_task_remote(runnable);
+    }
+}
+
+/// The remote path of [`schedule_task`] (out of line: the common case is the local push).
+#[cold]
+#[inline(never)]
+fn schedule_task_remote(runnable: async_task::Runnable<Header>) {
+    let shared = runnable
+        .metadata()
+        .registry
+        .runtime
+        .get()
+        .and_then(RuntimeLink::upgrade);
+    match shared {
+        Some(shared) => shared.schedule_remote(runnable.into()),
+        // The runtime is gone (it dropped the task's queues already): dropping the runnable
+        // drops the future, as the runtime's shutdown would have.
+        None => drop(runnable),
+    }
+}
+
+/// The schedule function of a task spawned with [`spawn_raw`](super::rt::spawn_raw) (the loom
+/// models' bare tasks, which have no header), whose closure holds the runtime: as
+/// [`schedule_task`].
+pub(crate) fn schedule(shared: &Arc<Shared>, runnable: Runnable, info: ScheduleInfo) {
+    if let Some(r) = schedule_local(runtime_id(shared), runnable, info) {
         shared.schedule_remote(r);
     }
 }
@@ -326,8 +388,6 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     /// The runtime.
     pub(crate) shared: Arc<Shared>,
-    /// What tasks spawned (or registered) on this worker hold to reach the runtime.
-    spawner: Arc<Spawner>,
     /// The owner end of its local queue.
     local: Local<Runnable>,
     /// The task woken last by a task of this worker: runs right after the task that woke it
@@ -383,9 +443,6 @@ impl Worker {
     ) -> Worker {
         Worker {
             index,
-            spawner: Arc::new(Spawner {
-                shared: shared.clone(),
-            }),
             shared,
             local,
             lifo: Cell::new(None),

@@ -83,7 +83,9 @@ impl TaskFactory {
 /// Sets (or with `None` removes) the task factory of `lp` (asyncio's `loop.set_task_factory`).
 /// Call it on the loop's thread.
 pub fn set_task_factory(lp: &EventLoop, factory: Option<TaskFactory>) {
-    let old = loop_tasks_of(lp).factory.replace(factory);
+    let tasks = loop_tasks_of(lp);
+    tasks.registry.set_has_factory(factory.is_some());
+    let old = tasks.factory.replace(factory);
     drop(old);
 }
 

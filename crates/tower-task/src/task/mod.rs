@@ -25,7 +25,7 @@ pub use task_ref::TaskRef;
 pub(crate) use header::Header;
 pub(crate) use registry::{Registry, RegistrySet};
 pub(crate) use registry::{also_list, own_registry};
-pub(crate) use spawn::spawn_in;
+pub(crate) use spawn::{schedule_home, spawn_in};
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -45,6 +45,12 @@ pub(crate) struct Registry {
     slots: Slots,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
+    /// The loop has a task factory (a copy of `LoopTasks::factory.is_some()`, written on the
+    /// loop's thread): a runtime worker's spawns skip the factory lookup when it is unset.
+    has_factory: AtomicBool,
+    /// On a multi-thread runtime's worker loop, the runtime (set as the worker starts, before
+    /// any task is registered): the runtime's schedule function finds it here.
+    pub(crate) runtime: OnceLock<crate::runtime::RuntimeLink>,
 }
 
 impl fmt::Debug for Registry {
@@ -69,6 +75,22 @@ impl Registry {
     #[inline]
     pub(crate) fn remove(&self, slot: u32) {
         self.slots.remove(slot as usize);
+    }
+
+    /// Whether the loop has a task factory (see `has_factory`).
+    #[inline]
+    pub(crate) fn has_factory(&self) -> bool {
+        self.has_factory.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the loop has a task factory (`set_task_factory`, on the loop's thread).
+    pub(crate) fn set_has_factory(&self, on: bool) {
+        self.has_factory.store(on, Ordering::Relaxed);
+    }
+
+    /// How many tasks are registered (a snapshot, on any thread).
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
     }
 
     /// The registered tasks, in slot order (owner thread's first). Off the owner thread (which
@@ -140,6 +162,8 @@ impl LoopTasks {
             handle: lp.handle(),
             slots: Slots::new(),
             closed: AtomicBool::new(false),
+            has_factory: AtomicBool::new(false),
+            runtime: OnceLock::new(),
         });
         let reg = registry.clone();
         lp.on_close(move || reg.close());

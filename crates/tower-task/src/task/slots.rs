@@ -44,6 +44,8 @@ struct Slab {
     pages: Vec<Box<[usize; PAGE]>>,
     /// The first free slot, or [`NIL`].
     free: usize,
+    /// How many addresses are stored.
+    len: usize,
 }
 
 impl Default for Slab {
@@ -51,6 +53,7 @@ impl Default for Slab {
         Slab {
             pages: Vec::new(),
             free: NIL,
+            len: 0,
         }
     }
 }
@@ -80,6 +83,7 @@ impl Slab {
             None => unreachable_free_list(),
         };
         self.free = next;
+        self.len += 1;
         slot
     }
 
@@ -106,6 +110,7 @@ impl Slab {
             if *e & FREE == 0 {
                 *e = free << 1 | FREE;
                 self.free = slot;
+                self.len -= 1;
             }
         }
     }
@@ -129,6 +134,7 @@ impl Slab {
             page.fill(NIL << 1 | FREE);
         }
         self.free = NIL;
+        self.len = 0;
     }
 }
 
@@ -210,6 +216,10 @@ pub struct Slots {
     remote: Mutex<RemoteSide>,
     /// Set when `remote.removed` is not empty (checked on the owner's inserts).
     has_removed: AtomicBool,
+    /// A copy of the owner slab's `len`, stored by the owner after each change (a plain store:
+    /// only the owner writes it), for [`len`](Slots::len) on other threads. A statistic, so a
+    /// std atomic even under loom (never read to decide anything).
+    owner_len: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for Slots {
@@ -235,6 +245,7 @@ impl Slots {
             local: OwnerSlab(RefCell::new(Slab::default())),
             remote: Mutex::new(RemoteSide::default()),
             has_removed: AtomicBool::new(false),
+            owner_len: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -256,10 +267,28 @@ impl Slots {
     }
 
     /// Frees the owner-slab slots removed on other threads (owner thread, `remote` locked).
-    fn drain_removed(local: &mut Slab, remote: &mut RemoteSide) {
+    fn drain_removed(&self, local: &mut Slab, remote: &mut RemoteSide) {
         for slot in remote.removed.drain(..) {
             local.remove(slot);
         }
+        self.publish_len(local);
+    }
+
+    /// Publishes the owner slab's length for [`len`](Self::len) (owner thread).
+    #[inline]
+    fn publish_len(&self, local: &Slab) {
+        self.owner_len
+            .store(local.len, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many addresses are stored, on any thread: a snapshot, exact when nothing is
+    /// inserted or removed meanwhile (for metrics).
+    pub fn len(&self) -> usize {
+        let remote = self.remote();
+        // Read under the mutex, which the owner holds when it applies the queued removals:
+        // those are counted once, either in `removed` or no longer in `owner_len`.
+        let owner = self.owner_len.load(std::sync::atomic::Ordering::Relaxed);
+        (owner + remote.slab.len).saturating_sub(remote.removed.len())
     }
 
     /// Stores `addr` (non-zero and even: an aligned address), returns its slot (for
@@ -273,9 +302,11 @@ impl Slots {
             if self.has_removed.load(Ordering::Relaxed)
                 && self.has_removed.swap(false, Ordering::Acquire)
             {
-                Self::drain_removed(&mut local, &mut self.remote());
+                self.drain_removed(&mut local, &mut self.remote());
             }
-            local.insert(addr)
+            let slot = local.insert(addr);
+            self.publish_len(&local);
+            slot
         } else {
             self.remote().slab.insert(addr) | REMOTE_BIT
         }
@@ -288,7 +319,9 @@ impl Slots {
         if slot & REMOTE_BIT != 0 {
             self.remote().slab.remove(slot & !REMOTE_BIT);
         } else if let Some(local) = self.local() {
-            local.borrow_mut().remove(slot);
+            let mut local = local.borrow_mut();
+            local.remove(slot);
+            self.publish_len(&local);
         } else {
             self.remote().removed.push(slot);
             self.has_removed.store(true, Ordering::Release);
@@ -303,7 +336,7 @@ impl Slots {
         let mut remote = self.remote();
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
-            Self::drain_removed(&mut local, &mut remote);
+            self.drain_removed(&mut local, &mut remote);
             local.addresses().for_each(&mut f);
         }
         remote.slab.addresses().for_each(f);
@@ -315,8 +348,9 @@ impl Slots {
         let mut remote = self.remote();
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
-            Self::drain_removed(&mut local, &mut remote);
+            self.drain_removed(&mut local, &mut remote);
             local.take_all(&mut f);
+            self.publish_len(&local);
         }
         remote.slab.take_all(&mut f);
     }
@@ -370,6 +404,28 @@ mod tests {
         slab.remove(old[0]);
         slab.remove(old[PAGE]);
         assert_eq!(slab.addresses().collect::<Vec<_>>(), [addr(9_999)]);
+    }
+
+    #[test]
+    fn len_counts_owner_and_remote_entries_on_any_thread() {
+        let slots = std::sync::Arc::new(Slots::new());
+        let a = slots.insert(addr(0));
+        let _b = slots.insert(addr(1));
+        let s = slots.clone();
+        let (remote, len_elsewhere) = std::thread::spawn(move || {
+            let r = s.insert(addr(2));
+            // Removed off the owner thread: queued until the owner applies it.
+            s.remove(a);
+            (r, s.len())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(len_elsewhere, 2);
+        assert_eq!(slots.len(), 2);
+        slots.remove(remote);
+        assert_eq!(slots.len(), 1);
+        slots.take_all(|_| {});
+        assert_eq!(slots.len(), 0);
     }
 
     #[test]

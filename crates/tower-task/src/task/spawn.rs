@@ -246,7 +246,7 @@ impl Builder {
 /// The schedule function of every loop task. It captures nothing — so async-task takes no
 /// extra reference count around each wake-up, as it does for a schedule closure with state —
 /// and finds the task's loop in its header (the registry of the loop it was spawned on).
-fn schedule_home(runnable: Runnable<Header>) {
+pub(crate) fn schedule_home(runnable: Runnable<Header>) {
     // The handle lives in the registry the header holds an `Arc` of, inside the task's
     // allocation, which is alive while `runnable` exists. `try_schedule_local` either hands
     // `runnable` back (we own it again, so the handle is still alive for the slow path) or
