@@ -241,13 +241,28 @@ fn idle_bytes(which: &str) -> f64 {
     (after.saturating_sub(before)) as f64 / IDLE_TASKS as f64
 }
 
-/// Runs `workload:runtime` once (for `valgrind --tool=callgrind`).
+/// Runs `workload:runtime` `TASKS_ST_ITERS` times (for `valgrind --tool=callgrind`, or for
+/// wall time outside criterion). `a+b:runtime` runs workload `a` once first, then `b`: a
+/// workload measured in the heap another one left, as in criterion's one process.
 fn profile(spec: &str) {
     let (work, rt) = spec.split_once(':').unwrap_or((spec, "tower"));
     let iters: usize = std::env::var("TASKS_ST_ITERS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    match work.split_once('+') {
+        Some((first, then)) => {
+            profile_one(first, rt, 1);
+            let start = std::time::Instant::now();
+            profile_one(then, rt, iters);
+            eprintln!("{then} after {first} on {rt}: {:?}", start.elapsed());
+        }
+        None => profile_one(work, rt, iters),
+    }
+}
+
+/// Runs workload `work` on runtime `rt`, `iters` times.
+fn profile_one(work: &str, rt: &str, iters: usize) {
     macro_rules! on {
         ($f:ident) => {
             match rt {
