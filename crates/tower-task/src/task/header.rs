@@ -144,7 +144,7 @@ pub(crate) struct Header {
 
 impl Header {
     /// A header for a task not yet allocated: `set_home` and `slot` follow at once.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(
         id: TaskId,
         parent: u64,

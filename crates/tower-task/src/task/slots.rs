@@ -293,7 +293,7 @@ impl Slots {
 
     /// Stores `addr` (non-zero and even: an aligned address), returns its slot (for
     /// [`remove`](Self::remove), on any thread).
-    #[inline]
+    #[inline(always)]
     pub fn insert(&self, addr: usize) -> usize {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
@@ -314,7 +314,7 @@ impl Slots {
 
     /// Forgets the address in `slot` (returned by [`insert`](Self::insert)): once this returns,
     /// no reader is handed that address.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&self, slot: usize) {
         if slot & REMOTE_BIT != 0 {
             self.remote().slab.remove(slot & !REMOTE_BIT);
