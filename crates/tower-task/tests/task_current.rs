@@ -1,7 +1,7 @@
 //! `current_task` and `all_tasks`.
 
 use tower_loop::EventLoop;
-use tower_task::{all_tasks, current_task, spawn};
+use tower_task::{TaskId, all_tasks, current_task, spawn};
 
 // test_tasks.py: test_current_task (None outside tasks, the task inside it)
 #[test]
@@ -21,6 +21,46 @@ fn current_task_is_the_polled_task_and_none_outside() {
         assert_eq!(a.await.unwrap(), ida);
         assert_eq!(b.await.unwrap(), idb);
         assert!(current_task().is_none());
+    })
+    .unwrap();
+}
+
+/// A future that is ready at its first poll and records, when it is dropped, which task was
+/// current.
+struct RecordsCurrentOnDrop(std::sync::Arc<std::sync::Mutex<Option<Option<TaskId>>>>);
+
+impl std::future::Future for RecordsCurrentOnDrop {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for RecordsCurrentOnDrop {
+    fn drop(&mut self) {
+        let id = current_task().map(|t| t.id());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id);
+    }
+}
+
+// A task's future is dropped with the task current (asyncio runs a coroutine's `finally`
+// blocks inside the task): here, the drop of a future that just completed.
+#[test]
+fn a_completed_future_is_dropped_with_its_task_current() {
+    let lp = EventLoop::new().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let rec = RecordsCurrentOnDrop(seen.clone());
+    lp.run_until_complete(async move {
+        let t = spawn(rec);
+        let id = t.id();
+        t.await.unwrap();
+        let seen = *seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert_eq!(seen, Some(Some(id)));
     })
     .unwrap();
 }

@@ -161,6 +161,11 @@ impl<F: Future> Future for TaskFuture<F> {
         // SAFETY: see above; `fut` lives in the pinned `TaskFuture` and is not moved.
         let fut = unsafe { Pin::new_unchecked(fut) };
         let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        if let Ok(Poll::Ready(_)) = res {
+            // The finished future is dropped in place (as `drop_future` does) under the poll's
+            // own guard: the task is still current for its destructors.
+            this.fut = None;
+        }
         drop(guard);
         match res {
             Ok(Poll::Pending) => {
@@ -170,7 +175,6 @@ impl<F: Future> Future for TaskFuture<F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
-                this.drop_future();
                 h.finish(ST_FINISHED);
                 Poll::Ready(Ok(v))
             }
