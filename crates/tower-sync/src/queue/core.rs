@@ -143,15 +143,21 @@ impl<T> Shared<T> {
 
     /// After a push (`Side::Get`) or pop (`Side::Put`): wakes the oldest waiter of `side`, if
     /// any is queued.
+    #[inline]
     fn notify(&self, side: Side) {
         fence(Ordering::SeqCst);
         let count = match side {
             Side::Get => &self.getters_waiting,
             Side::Put => &self.putters_waiting,
         };
-        if count.load(Ordering::Relaxed) == 0 {
-            return;
+        if count.load(Ordering::Relaxed) != 0 {
+            self.wake_oldest(side);
         }
+    }
+
+    /// Wakes the oldest waiter of `side`, if any is still queued.
+    #[cold]
+    fn wake_oldest(&self, side: Side) {
         let mut w = self.lock();
         let (list, count) = self.list(&mut w, side);
         let waker = list.notify_one(());
@@ -182,6 +188,7 @@ impl<T> Shared<T> {
     }
 
     /// Pushes `item` (counting it unfinished) and wakes the oldest getter.
+    #[inline]
     fn push(&self, item: T) -> Result<(), PushError<T>> {
         self.unfinished.0.fetch_add(1, Ordering::SeqCst);
         match self.store.push(item) {
@@ -201,6 +208,7 @@ impl<T> Shared<T> {
     }
 
     /// Pops the next item and wakes the oldest putter (there is room now).
+    #[inline]
     fn pop(&self) -> Result<T, PopError> {
         let item = self.store.pop()?;
         self.notify(Side::Put);
@@ -226,11 +234,23 @@ impl<T> Shared<T> {
     /// For a queued waiter of `side` (entry `key`): `Some(true)` if it was notified (its entry
     /// is gone), `None` if it is still waiting (its waker refreshed); `Some(false)` if it was
     /// not queued at all.
+    #[inline]
     fn check(&self, side: Side, key: &mut Option<usize>, waker: &Waker) -> Option<bool> {
-        let k = match *key {
-            None => return Some(false),
-            Some(k) => k,
-        };
+        match *key {
+            None => Some(false),
+            Some(k) => self.check_queued(side, key, k, waker),
+        }
+    }
+
+    /// [`check`](Self::check) for a waiter queued as `k`.
+    #[cold]
+    fn check_queued(
+        &self,
+        side: Side,
+        key: &mut Option<usize>,
+        k: usize,
+        waker: &Waker,
+    ) -> Option<bool> {
         let mut w = self.lock();
         let (list, _) = self.list(&mut w, side);
         if list.take_notified(k).is_some() {

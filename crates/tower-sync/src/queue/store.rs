@@ -98,6 +98,7 @@ impl<T> Store<T> {
     }
 
     /// Items held.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
             Self::Ring(q) => q.len(),
@@ -107,6 +108,7 @@ impl<T> Store<T> {
 
     /// Adds an item unless the store is closed or full (checked in that order, as asyncio's
     /// `put_nowait` does).
+    #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), PushError<T>> {
         match self {
             Self::Ring(q) => q.push(item),
@@ -125,6 +127,7 @@ impl<T> Store<T> {
     }
 
     /// Removes the next item in retrieval order; `Closed` only once closed and empty.
+    #[inline]
     pub(crate) fn pop(&self) -> Result<T, PopError> {
         match self {
             Self::Ring(q) => q.pop(),
