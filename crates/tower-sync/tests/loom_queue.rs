@@ -6,7 +6,7 @@ mod common;
 
 use common::Probe;
 use loom::thread;
-use tower_sync::Queue;
+use tower_sync::{LifoQueue, Queue};
 
 // A put races the cancellation of the first getter: the second getter is woken and gets it.
 #[test]
@@ -178,5 +178,52 @@ fn shutdown_races_a_putter_queueing() {
             }
         };
         assert_eq!(res.map_err(|e| e.0), Err(5));
+    });
+}
+
+// Two gets from two threads, two queued putters on a full queue: each get wakes one putter,
+// so both put.
+#[test]
+fn two_gets_wake_two_putters() {
+    loom::model(|| {
+        let q = Queue::new(2);
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        let (qa, qb) = (q.clone(), q.clone());
+        let mut a = Probe::new(async move { qa.put(3).await });
+        let mut b = Probe::new(async move { qb.put(4).await });
+        a.pending();
+        b.pending();
+        let (q1, q2) = (q.clone(), q.clone());
+        let t1 = thread::spawn(move || q1.get_nowait().unwrap());
+        let t2 = thread::spawn(move || q2.get_nowait().unwrap());
+        let mut got = [t1.join().unwrap(), t2.join().unwrap()];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        assert!(a.woken() && b.woken());
+        a.ready().unwrap();
+        b.ready().unwrap();
+        assert_eq!((q.get_nowait(), q.get_nowait()), (Ok(3), Ok(4)));
+    });
+}
+
+// The mutex-guarded stores run the same protocol: a put on a LifoQueue races a getter's
+// first poll, and the getter is never left asleep with the item in the queue.
+#[test]
+fn lifo_put_races_a_getter_queueing() {
+    loom::model(|| {
+        let q = LifoQueue::new(0);
+        let q2 = q.clone();
+        let t1 = thread::spawn(move || q2.put_nowait(7).unwrap());
+        let mut g = Probe::new(async move { q.get().await });
+        let first = g.poll();
+        t1.join().unwrap();
+        match first {
+            std::task::Poll::Ready(v) => assert_eq!(v, Ok(7)),
+            std::task::Poll::Pending => {
+                assert!(g.woken());
+                assert_eq!(g.ready(), Ok(7));
+            }
+        }
     });
 }
