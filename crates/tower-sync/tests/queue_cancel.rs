@@ -136,3 +136,55 @@ fn stream_yields_until_shutdown() {
     assert_eq!(next(), std::task::Poll::Ready(Some(2)));
     assert_eq!(next(), std::task::Poll::Ready(None));
 }
+
+// QueueGetTests.test_why_are_getters_waiting: several puts with several getters waiting wake
+// one getter each, in the order they came, and none is left waiting with an item there.
+#[test]
+fn getters_are_not_left_waiting_with_items() {
+    let q = Queue::new(0);
+    let mut a = Probe::new(q.get());
+    let mut b = Probe::new(q.get());
+    let mut c = Probe::new(q.get());
+    a.pending();
+    b.pending();
+    c.pending();
+    q.put_nowait(1).unwrap();
+    q.put_nowait(2).unwrap();
+    assert!(a.woken() && b.woken() && !c.woken());
+    assert_eq!((a.ready(), b.ready()), (Ok(1), Ok(2)));
+    c.pending();
+}
+
+// QueuePutTests.test_cancelled_puts_not_being_held_in_self_putters.
+#[test]
+fn cancelled_putter_leaves_no_trace() {
+    let q = Queue::new(1);
+    q.put_nowait(0).unwrap();
+    let mut a = Probe::new(q.put(1));
+    a.pending();
+    drop(a);
+    assert!(format!("{q:?}").contains("putters: 0"));
+    assert_eq!(q.get_nowait(), Ok(0));
+    assert!(q.empty());
+}
+
+// A woken putter whose room was taken by a `put_nowait` keeps its place at the head: the next
+// room goes to it, not to the putter queued behind it.
+#[test]
+fn robbed_putter_keeps_its_place() {
+    let q = Queue::new(1);
+    q.put_nowait(0).unwrap();
+    let mut a = Probe::new(q.put(1));
+    let mut b = Probe::new(q.put(2));
+    a.pending();
+    b.pending();
+    assert_eq!(q.get_nowait(), Ok(0));
+    q.put_nowait(9).unwrap();
+    a.pending();
+    assert_eq!(q.get_nowait(), Ok(9));
+    a.ready().unwrap();
+    b.pending();
+    assert_eq!(q.get_nowait(), Ok(1));
+    b.ready().unwrap();
+    assert_eq!(q.get_nowait(), Ok(2));
+}

@@ -94,3 +94,73 @@ fn blocking_put_and_get_across_threads() {
     t.join().unwrap();
     assert_eq!(got, (0..100).collect::<Vec<_>>());
 }
+
+// QueueBasicTests.test_maxsize with a bound too large to allocate up front: the queue still
+// holds exactly `maxsize` items, in FIFO order, and allocates only for what it holds.
+#[test]
+fn huge_maxsize_is_honoured_without_preallocating() {
+    let q = Queue::new(usize::MAX / 2);
+    assert_eq!(q.maxsize(), usize::MAX / 2);
+    for i in 0..1000 {
+        q.put_nowait(i).unwrap();
+    }
+    assert!(!q.full());
+    assert_eq!(q.qsize(), 1000);
+    let got: Vec<_> = (0..1000).map(|_| q.get_nowait().unwrap()).collect();
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    // A bound just over the ring's budget behaves like any other.
+    let q = Queue::new(1 << 17);
+    for i in 0..(1 << 17) {
+        q.put_nowait(i).unwrap();
+    }
+    assert!(q.full());
+    assert!(matches!(q.put_nowait(0), Err(TryPutError::Full(_))));
+    assert_eq!(q.get_nowait(), Ok(0));
+}
+
+// QueuePutTests.test_nonblocking_put_exception, then _QueueJoinTestMixin.test_task_done_underflow:
+// a put refused for lack of room leaves no unfinished task behind.
+#[test]
+fn refused_put_is_not_unfinished() {
+    let q = Queue::new(1);
+    q.put_nowait(1).unwrap();
+    assert!(matches!(
+        q.put_nowait(2),
+        Err(TryPutError::Full(QueueFull(2)))
+    ));
+    assert_eq!(q.get_nowait(), Ok(1));
+    q.task_done().unwrap();
+    assert!(q.task_done().is_err());
+    q.join_blocking();
+}
+
+// Many producer threads, one consumer thread, a small bound (every path: waiting putters,
+// waiting getter, both queued at once): every item arrives once, each producer's in order.
+#[test]
+fn producers_and_consumer_on_threads_lose_nothing() {
+    const PRODUCERS: usize = 4;
+    const PER: usize = 2000;
+    let q = Queue::new(4);
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER {
+                    q.put_blocking((p, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = [0; PRODUCERS];
+    for _ in 0..PRODUCERS * PER {
+        let (p, i) = q.get_blocking().unwrap();
+        assert_eq!(i, next[p], "producer {p}'s items out of order");
+        next[p] += 1;
+        q.task_done().unwrap();
+    }
+    for t in producers {
+        t.join().unwrap();
+    }
+    assert!(q.empty());
+    q.join_blocking();
+}

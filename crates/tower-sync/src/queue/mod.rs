@@ -4,7 +4,6 @@
 mod core;
 mod store;
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -198,7 +197,7 @@ impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items; 0 means unbounded (as in asyncio).
     pub fn new(maxsize: usize) -> Self {
         Self {
-            shared: Arc::new(Shared::new(Store::Fifo(VecDeque::new()), maxsize)),
+            shared: Arc::new(Shared::new(Store::fifo(maxsize), maxsize)),
         }
     }
 
@@ -231,7 +230,7 @@ impl<T> LifoQueue<T> {
     /// A queue holding at most `maxsize` items; 0 means unbounded.
     pub fn new(maxsize: usize) -> Self {
         Self {
-            shared: Arc::new(Shared::new(Store::Lifo(Vec::new()), maxsize)),
+            shared: Arc::new(Shared::new(Store::lifo(maxsize), maxsize)),
         }
     }
 }
@@ -260,7 +259,7 @@ impl<T: Ord> PriorityQueue<T> {
     /// A queue holding at most `maxsize` items; 0 means unbounded.
     pub fn new(maxsize: usize) -> Self {
         Self {
-            shared: Arc::new(Shared::new(Store::heap(), maxsize)),
+            shared: Arc::new(Shared::new(Store::heap(maxsize), maxsize)),
         }
     }
 }
