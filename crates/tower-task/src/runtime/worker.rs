@@ -16,9 +16,10 @@
 //! The loop asks [`Worker::fill`] for runnables once per iteration: the LIFO slot first, then
 //! the local queue, and one task from the injector every iteration for fairness. Within the
 //! batch, after each task the loop asks [`Worker::next_in_batch`] for the task it woke into the
-//! LIFO slot and runs it at once (at most `MAX_LIFO_IN_BATCH` per iteration, so a ping-pong pair
-//! cannot starve the queue behind it). A worker with nothing local takes a batch from the injector, else steals half of another worker's queue (if fewer
-//! than half the workers are searching already). When the loop is about to block,
+//! LIFO slot and runs it at once (at most `MAX_LIFO_IN_BATCH` in a row after each batch item,
+//! so a ping-pong pair cannot starve the queue behind it). A worker with nothing local takes
+//! a batch from the injector, else steals half of another worker's queue (if fewer than half
+//! the workers are searching already). When the loop is about to block,
 //! [`Worker::before_park`] makes a last search, then records the worker as sleeping (see
 //! [`idle`](super::idle)); the loop then blocks in its reactor, so timers and I/O keep working,
 //! and a notifier wakes it through the loop's cross-thread wake-up (a syscall only if it is
@@ -405,9 +406,12 @@ pub(crate) struct Worker {
     /// The owner end of its local queue.
     local: Local<Runnable>,
     /// The task woken last by a task of this worker: runs right after the task that woke it
-    /// (up to [`MAX_LIFO_IN_BATCH`] times per iteration), else first in the next iteration.
+    /// (up to [`MAX_LIFO_IN_BATCH`] in a row after each batch item), else after the next batch
+    /// item, or first in the next iteration.
     lifo: Cell<Option<Runnable>>,
-    /// LIFO tasks still allowed to run inside the current batch (reset by `fill`).
+    /// LIFO tasks still allowed to run after the current batch item (reset when a run of them
+    /// ends, and by `fill`); `MAX_LIFO_IN_BATCH - lifo_budget` of them ran in the current run,
+    /// and are counted in the metrics when it ends.
     lifo_budget: Cell<u32>,
     /// This worker is counted as searching in `shared.idle`.
     searching: Cell<bool>,
@@ -463,7 +467,7 @@ impl Worker {
             shared,
             local,
             lifo: Cell::new(None),
-            lifo_budget: Cell::new(0),
+            lifo_budget: Cell::new(MAX_LIFO_IN_BATCH),
             searching: Cell::new(false),
             parked: Cell::new(false),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -573,21 +577,34 @@ impl Worker {
     }
 }
 
-/// How many LIFO tasks a worker runs inside one batch, right after their wakers (tokio's
-/// `MAX_LIFO_POLLS_PER_TICK`): enough for a ping-pong pair or a spawn chain to go on without a
-/// loop iteration per step, few enough that the queue behind them is not starved.
+/// How many LIFO tasks a worker runs in a row after one item of its loop's batch, right after
+/// their wakers (tokio's `MAX_LIFO_POLLS_PER_TICK`, which tokio also counts per task taken
+/// from the queue): enough for a ping-pong pair or a spawn chain to go on without waiting for
+/// the rest of the batch, few enough that the queue behind them is not starved (the next
+/// batch item runs after at most this many; a task left in the slot runs after it, or goes to
+/// the back of the queue if that item wakes another).
 const MAX_LIFO_IN_BATCH: u32 = 3;
 
 impl WorkSource for Worker {
     fn next_in_batch(&self) -> Option<Runnable> {
         let left = self.lifo_budget.get();
-        if left == 0 {
-            return None;
+        let r = if left == 0 { None } else { self.lifo.take() };
+        match r {
+            Some(r) => {
+                self.lifo_budget.set(left - 1);
+                Some(r)
+            }
+            None => {
+                // The loop's run of LIFO tasks after this batch item ends here (the loop asks
+                // until it gets `None`): count its polls at once, and give the next batch item
+                // a fresh budget.
+                if left != MAX_LIFO_IN_BATCH {
+                    bump(&self.counters().polls, u64::from(MAX_LIFO_IN_BATCH - left));
+                    self.lifo_budget.set(MAX_LIFO_IN_BATCH);
+                }
+                None
+            }
         }
-        let r = self.lifo.take()?;
-        self.lifo_budget.set(left - 1);
-        bump(&self.counters().polls, 1);
-        Some(r)
     }
 
     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
