@@ -124,3 +124,46 @@ fn ping_pong_pairs_complete() {
         .unwrap();
     assert_eq!(total, (0..100).sum::<u32>());
 }
+
+#[test]
+fn a_child_spawned_by_each_task_of_a_long_batch_runs_right_after_its_parent() {
+    // test_tasks' ping-pong again, many pairs in one loop iteration: the LIFO budget is per
+    // task taken from the queue (as tokio counts it), not per iteration, so the sixth parent's
+    // child runs right after it just as the first one's does.
+    const N: usize = 6;
+    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let l = log.clone();
+    rt.block_on(rt.spawn(async move {
+        let h = Handle::current().unwrap();
+        let done: Arc<Mutex<Slot>> = Arc::default();
+        let children = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for i in 0..N {
+            let (h2, ll, done, children) = (h.clone(), l.clone(), done.clone(), children.clone());
+            h.spawn(async move {
+                // Twice to the back of the queue: every parent is queued, in one batch, when
+                // they log and spawn below.
+                tower_coro::yield_now().await;
+                tower_coro::yield_now().await;
+                ll.lock().unwrap().push(format!("parent {i}"));
+                h2.spawn(async move {
+                    ll.lock().unwrap().push(format!("child {i}"));
+                    if children.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == N {
+                        send(&done, 0);
+                    }
+                })
+                .detach();
+            })
+            .detach();
+        }
+        Recv(done).await;
+    }))
+    .unwrap()
+    .unwrap();
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 2 * N);
+    for pair in log.chunks(2) {
+        let parent = pair[0].strip_prefix("parent ");
+        assert_eq!(parent, pair[1].strip_prefix("child "), "{log:?}");
+    }
+}

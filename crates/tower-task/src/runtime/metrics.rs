@@ -43,7 +43,9 @@ pub(crate) fn bump(counter: &StatU64, n: u64) {
 pub struct WorkerMetrics {
     /// `Send` tasks spawned from code running on this worker.
     pub spawned: u64,
-    /// Task polls run by this worker.
+    /// Task polls run by this worker. The polls of the tasks it runs from its LIFO slot right
+    /// after their wakers are counted when such a run ends (at most three), so a snapshot
+    /// taken while the worker is busy may lag by that many.
     pub polls: u64,
     /// Successful steals (each moves up to half of another worker's queue).
     pub steals: u64,

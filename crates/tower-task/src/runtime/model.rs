@@ -12,7 +12,7 @@ use tower_loop::{FILL_BUDGET, WorkSource};
 use super::metrics::RuntimeMetrics;
 use super::queue::Local;
 use super::rt::{Handle, spawn_raw};
-use super::worker::{EnterGuard, Shared, Unpark, Worker};
+use super::worker::{Shared, Unpark, Worker};
 use crate::loom::Arc;
 
 /// A runtime's shared scheduler state, without threads.
@@ -97,22 +97,18 @@ impl Scheduler {
 }
 
 impl Seed {
-    /// Becomes the worker on the calling thread (local scheduling goes to it from now on).
+    /// Becomes the worker on the calling thread: inside each of its [`ModelWorker`]'s calls,
+    /// as inside a real worker's loop, local scheduling goes to it.
     pub fn start(self) -> ModelWorker {
         let worker = Rc::new(Worker::new(self.index, self.shared, self.local, None));
-        let guard = Worker::enter(&worker);
-        ModelWorker {
-            guard: Some(guard),
-            worker,
-        }
+        ModelWorker { worker }
     }
 }
 
 /// A worker driven by hand: what its loop would call, in the loop's order.
 pub struct ModelWorker {
-    /// Keeps the worker current on this thread.
-    guard: Option<EnterGuard>,
-    /// The worker.
+    /// The worker (current on this thread inside each call, as a real worker is inside its
+    /// loop's `run_forever`).
     worker: Rc<Worker>,
 }
 
@@ -129,31 +125,33 @@ impl ModelWorker {
     /// LIFO tasks the worker hands out in the batch. Returns what `fill` returned (whether to
     /// ask again before parking).
     pub fn run_once(&self) -> bool {
-        let mut batch = Vec::new();
-        let more = self.worker.fill(&mut |r| batch.push(r), FILL_BUDGET);
-        for r in batch {
-            r.run();
-            while let Some(r) = self.worker.next_in_batch() {
+        let w = &*self.worker;
+        w.enter(|| {
+            let mut batch = Vec::new();
+            let more = w.fill(&mut |r| batch.push(r), FILL_BUDGET);
+            for r in batch {
                 r.run();
+                while let Some(r) = w.next_in_batch() {
+                    r.run();
+                }
             }
-        }
-        more
+            more
+        })
     }
 
     /// The loop is about to block: whether the worker lets it.
     pub fn before_park(&self) -> bool {
-        self.worker.before_park()
+        self.worker.enter(|| self.worker.before_park())
     }
 
     /// The loop woke from blocking.
     pub fn after_unpark(&self) {
-        self.worker.after_unpark();
+        self.worker.enter(|| self.worker.after_unpark());
     }
 }
 
 impl Drop for ModelWorker {
     fn drop(&mut self) {
-        drop(self.guard.take());
         self.worker.drain();
     }
 }

@@ -180,11 +180,11 @@ fn run_worker(
     shared.exit.started(index);
     let worker = Rc::new(Worker::new(index, shared.clone(), local, Some(registry)));
     lp.set_work_source(Some(worker.clone()));
-    let guard = Worker::enter(&worker);
-    let _ = ready.send(Ok(()));
-    // Returns at shutdown (`LoopHandle::stop`).
-    let _ = lp.run_forever();
-    drop(guard);
+    worker.enter(|| {
+        let _ = ready.send(Ok(()));
+        // Returns at shutdown (`LoopHandle::stop`).
+        let _ = lp.run_forever();
+    });
     lp.set_work_source(None);
     worker.drain();
     drop(worker);
@@ -541,8 +541,9 @@ impl Handle {
 
 /// The spawn path of every `Send` task: one `async_task` allocation (the task core's wrapper
 /// around the future, with the runtime's schedule function, which captures nothing) plus the
-/// task's header, then a local push on a worker of `shared`, or the injector. One lookup of
-/// the current worker serves both the registry and the first schedule.
+/// task's header, then a local push on a worker of `shared`, or the injector. The current
+/// worker is found by a compare of a thread-local (`worker::with_current`), once for the
+/// registry and once for the first schedule.
 pub(crate) fn spawn_on<F>(
     shared: &Arc<Shared>,
     name: Option<String>,
@@ -553,23 +554,29 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let worker = worker::current(shared);
-    // The spawning worker's registry (its owner thread: no lock), else the first worker's.
-    let own = worker.as_ref().and_then(|w| w.registry.as_ref());
-    let registry = own
-        .cloned()
-        .or_else(|| shared.registries.iter().find_map(|r| r.get().cloned()));
-    let Some(registry) = registry else {
-        no_registry()
+    // The spawning worker's registry (its owner thread: no lock), and whether its loop has a
+    // task factory.
+    let own = worker::with_current(shared, |w| {
+        w.and_then(|w| w.registry.as_ref())
+            .map(|r| (r.clone(), r.has_factory()))
+    });
+    let (registry, own_factory) = match own {
+        Some((r, has_factory)) => (r, has_factory),
+        // Not on a worker of `shared`: the first worker's registry.
+        None => match shared.registries.iter().find_map(|r| r.get().cloned()) {
+            Some(r) => (r, true),
+            None => no_registry(),
+        },
     };
     // The running loop's task factory. On a worker the running loop is the worker's (one loop
     // runs per thread), whose registry says whether it has one: most spawns skip the lookup.
-    let factory = match own {
-        Some(r) if !r.has_factory() => None,
-        _ => tower_loop::get_running_loop()
+    let factory = if own_factory {
+        tower_loop::get_running_loop()
             .ok()
             .as_ref()
-            .and_then(get_task_factory),
+            .and_then(get_task_factory)
+    } else {
+        None
     };
     spawn_in(
         name,
@@ -578,7 +585,9 @@ where
         registry,
         future,
         |builder, unbound| builder.spawn(move |h| unbound.bind(h), WithInfo(worker::schedule_task)),
-        |r| schedule_first(shared, worker.as_deref(), r.into()),
+        // Looked up again (a compare of a thread-local): spawning may have run user code (a
+        // task factory, an eager first poll).
+        |r| worker::with_current(shared, |w| schedule_first(shared, w, r.into())),
     )
 }
 
@@ -622,8 +631,7 @@ where
         WithInfo(move |r: Runnable, info| worker::schedule(&s, r.into(), info)),
     );
     task.detach();
-    let worker = worker::current(shared);
-    schedule_first(shared, worker.as_deref(), runnable.into());
+    worker::with_current(shared, |w| schedule_first(shared, w, runnable.into()));
 }
 
 /// Spawns a `!Send` task on the event loop running on this thread (a runtime worker's, or

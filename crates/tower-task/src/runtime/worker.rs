@@ -16,17 +16,17 @@
 //! The loop asks [`Worker::fill`] for runnables once per iteration: the LIFO slot first, then
 //! the local queue, and one task from the injector every iteration for fairness. Within the
 //! batch, after each task the loop asks [`Worker::next_in_batch`] for the task it woke into the
-//! LIFO slot and runs it at once (at most `MAX_LIFO_IN_BATCH` per iteration, so a ping-pong pair
-//! cannot starve the queue behind it). A worker with nothing local takes a batch from the injector, else steals half of another worker's queue (if fewer
-//! than half the workers are searching already). When the loop is about to block,
+//! LIFO slot and runs it at once (at most `MAX_LIFO_IN_BATCH` in a row after each batch item,
+//! so a ping-pong pair cannot starve the queue behind it). A worker with nothing local takes
+//! a batch from the injector, else steals half of another worker's queue (if fewer than half
+//! the workers are searching already). When the loop is about to block,
 //! [`Worker::before_park`] makes a last search, then records the worker as sleeping (see
 //! [`idle`](super::idle)); the loop then blocks in its reactor, so timers and I/O keep working,
 //! and a notifier wakes it through the loop's cross-thread wake-up (a syscall only if it is
 //! really blocked).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use async_task::ScheduleInfo;
@@ -255,35 +255,70 @@ fn runtime_id(shared: &Arc<Shared>) -> usize {
     Arc::as_ptr(shared) as usize
 }
 
+/// The worker running on this thread: what [`Worker::enter`] sets for the length of its call.
+///
+/// Two plain cells, not a `RefCell<Option<Rc<Worker>>>`: a wake-up on a worker reads the
+/// runtime id and compares it (a thread-local read and a compare), and reads the pointer only
+/// when the ids match, without a borrow flag or a reference count.
+struct Current {
+    /// The running worker, or null. Non-null only inside [`Worker::enter`], which borrows the
+    /// worker for its whole call (see the SAFETY argument in [`with_current_id`]).
+    worker: Cell<*const Worker>,
+    /// The [`runtime_id`] of the running worker's runtime, or 0 (no runtime has address 0).
+    id: Cell<usize>,
+}
+
+impl Current {
+    /// No worker running.
+    const fn new() -> Current {
+        Current {
+            worker: Cell::new(std::ptr::null()),
+            id: Cell::new(0),
+        }
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
-    /// The worker running on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+    /// The worker running on this thread, if any (see [`Current`]).
+    static CURRENT: Current = const { Current::new() };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    /// The worker running on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<Worker>>> = RefCell::new(None);
+    /// The worker running on this thread, if any (see [`Current`]).
+    static CURRENT: Current = Current::new();
 }
 
 /// Calls `f` with the worker of runtime `id` ([`runtime_id`]) running on this thread, or
 /// `None`.
 #[inline]
 fn with_current_id<R>(id: usize, f: impl FnOnce(Option<&Worker>) -> R) -> R {
-    let mut f = Some(f);
-    let r = CURRENT.try_with(|cur| {
-        let cur = cur.borrow();
-        let w = cur.as_deref().filter(|w| runtime_id(&w.shared) == id);
-        // `try_with` runs this closure at most once.
-        f.take().map(|f| f(w))
-    });
-    match (r, f) {
-        (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(None),
-        // Unreachable: either the closure ran `f`, or `f` is still here.
-        (_, None) => unreachable_none(),
+    let ptr = CURRENT
+        .try_with(|c| {
+            if c.id.get() == id {
+                c.worker.get()
+            } else {
+                std::ptr::null()
+            }
+        })
+        .unwrap_or(std::ptr::null());
+    if ptr.is_null() {
+        return f(None);
     }
+    // Why the pointer is valid: `CURRENT` is written only by `Worker::enter`, which stores
+    // `self` (a `&Worker` borrowed for the whole call), calls its closure, and restores the
+    // previous value when the closure returns or unwinds (`Restore`, a guard local to
+    // `enter`). Those scopes nest as calls do, so a non-null value read here was stored by an
+    // `enter` frame still on this thread's stack (had it returned, we would read the value it
+    // restored); its worker stays borrowed until that frame returns, which is after `f`
+    // returns, as `f` runs deeper on the same stack. A nested `enter` inside `f` changes
+    // `CURRENT`, not the worker behind `ptr`. The cell is thread-local: no other thread
+    // reads it.
+    // SAFETY: `ptr` is non-null, so it points at a worker borrowed by an `enter` frame below
+    // this one on this thread's stack, alive until after `f` returns (argument above).
+    let w = unsafe { &*ptr };
+    f(Some(w))
 }
 
 /// Calls `f` with the worker of `shared` running on this thread, or `None`.
@@ -292,33 +327,13 @@ pub(crate) fn with_current<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Worke
     with_current_id(runtime_id(shared), f)
 }
 
-/// The worker of `shared` running on this thread, if any (one thread-local lookup, for a
-/// spawn that needs the worker twice: its registry, then its queue).
-#[inline]
-pub(crate) fn current(shared: &Arc<Shared>) -> Option<Rc<Worker>> {
-    CURRENT
-        .try_with(|cur| {
-            cur.borrow()
-                .as_ref()
-                .filter(|w| Arc::ptr_eq(&w.shared, shared))
-                .cloned()
-        })
-        .ok()
-        .flatten()
-}
-
 /// The shared state of the runtime whose worker runs on this thread, if any.
 pub(crate) fn current_shared() -> Option<Arc<Shared>> {
-    CURRENT
-        .try_with(|cur| cur.borrow().as_ref().map(|w| w.shared.clone()))
-        .ok()
-        .flatten()
-}
-
-/// Marks a branch that the caller's logic makes unreachable, without a panic path in release.
-#[cold]
-fn unreachable_none<R>() -> R {
-    unreachable!("with_current: the callback was neither run nor kept")
+    let id = CURRENT.try_with(|c| c.id.get()).unwrap_or(0);
+    if id == 0 {
+        return None;
+    }
+    with_current_id(id, |w| w.map(|w| w.shared.clone()))
 }
 
 /// Schedules `runnable` on the worker of runtime `id` running on this thread, if any: a local
@@ -391,9 +406,12 @@ pub(crate) struct Worker {
     /// The owner end of its local queue.
     local: Local<Runnable>,
     /// The task woken last by a task of this worker: runs right after the task that woke it
-    /// (up to [`MAX_LIFO_IN_BATCH`] times per iteration), else first in the next iteration.
+    /// (up to [`MAX_LIFO_IN_BATCH`] in a row after each batch item), else after the next batch
+    /// item, or first in the next iteration.
     lifo: Cell<Option<Runnable>>,
-    /// LIFO tasks still allowed to run inside the current batch (reset by `fill`).
+    /// LIFO tasks still allowed to run after the current batch item (reset when a run of them
+    /// ends, and by `fill`); `MAX_LIFO_IN_BATCH - lifo_budget` of them ran in the current run,
+    /// and are counted in the metrics when it ends.
     lifo_budget: Cell<u32>,
     /// This worker is counted as searching in `shared.idle`.
     searching: Cell<bool>,
@@ -417,19 +435,22 @@ impl fmt::Debug for Worker {
     }
 }
 
-/// Makes a worker current on this thread until dropped.
-pub(crate) struct EnterGuard {
-    /// The worker made current.
-    prev: Option<Rc<Worker>>,
+/// Restores the previous current worker when [`Worker::enter`]'s call ends (returns or
+/// unwinds).
+struct Restore {
+    /// The worker current before.
+    worker: *const Worker,
+    /// Its runtime id.
+    id: usize,
 }
 
-impl Drop for EnterGuard {
+impl Drop for Restore {
     fn drop(&mut self) {
         super::rt::leave_runtime();
-        let prev = self.prev.take();
-        let mine = CURRENT.try_with(|cur| std::mem::replace(&mut *cur.borrow_mut(), prev));
-        // Dropped after the borrow ends: dropping the worker may drop tasks.
-        drop(mine);
+        let _ = CURRENT.try_with(|c| {
+            c.worker.set(self.worker);
+            c.id.set(self.id);
+        });
     }
 }
 
@@ -446,7 +467,7 @@ impl Worker {
             shared,
             local,
             lifo: Cell::new(None),
-            lifo_budget: Cell::new(0),
+            lifo_budget: Cell::new(MAX_LIFO_IN_BATCH),
             searching: Cell::new(false),
             parked: Cell::new(false),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
@@ -454,12 +475,17 @@ impl Worker {
         }
     }
 
-    /// Makes `this` the current worker of this thread (for local scheduling) until the guard
-    /// drops.
-    pub(crate) fn enter(this: &Rc<Worker>) -> EnterGuard {
-        let prev = CURRENT.with(|cur| cur.borrow_mut().replace(this.clone()));
+    /// Runs `f` with this worker current on this thread (local scheduling goes to it, and
+    /// [`with_current`] finds it), then restores what was current before, also if `f` unwinds.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let prev = CURRENT.with(|c| Restore {
+            worker: c.worker.replace(self),
+            id: c.id.replace(runtime_id(&self.shared)),
+        });
         super::rt::enter_runtime();
-        EnterGuard { prev }
+        let out = f();
+        drop(prev);
+        out
     }
 
     /// This worker's counters.
@@ -551,21 +577,34 @@ impl Worker {
     }
 }
 
-/// How many LIFO tasks a worker runs inside one batch, right after their wakers (tokio's
-/// `MAX_LIFO_POLLS_PER_TICK`): enough for a ping-pong pair or a spawn chain to go on without a
-/// loop iteration per step, few enough that the queue behind them is not starved.
+/// How many LIFO tasks a worker runs in a row after one item of its loop's batch, right after
+/// their wakers (tokio's `MAX_LIFO_POLLS_PER_TICK`, which tokio also counts per task taken
+/// from the queue): enough for a ping-pong pair or a spawn chain to go on without waiting for
+/// the rest of the batch, few enough that the queue behind them is not starved (the next
+/// batch item runs after at most this many; a task left in the slot runs after it, or goes to
+/// the back of the queue if that item wakes another).
 const MAX_LIFO_IN_BATCH: u32 = 3;
 
 impl WorkSource for Worker {
     fn next_in_batch(&self) -> Option<Runnable> {
         let left = self.lifo_budget.get();
-        if left == 0 {
-            return None;
+        let r = if left == 0 { None } else { self.lifo.take() };
+        match r {
+            Some(r) => {
+                self.lifo_budget.set(left - 1);
+                Some(r)
+            }
+            None => {
+                // The loop's run of LIFO tasks after this batch item ends here (the loop asks
+                // until it gets `None`): count its polls at once, and give the next batch item
+                // a fresh budget.
+                if left != MAX_LIFO_IN_BATCH {
+                    bump(&self.counters().polls, u64::from(MAX_LIFO_IN_BATCH - left));
+                    self.lifo_budget.set(MAX_LIFO_IN_BATCH);
+                }
+                None
+            }
         }
-        let r = self.lifo.take()?;
-        self.lifo_budget.set(left - 1);
-        bump(&self.counters().polls, 1);
-        Some(r)
     }
 
     fn fill(&self, push: &mut dyn FnMut(Runnable), budget: usize) -> bool {
