@@ -39,12 +39,6 @@ use crate::work_source::{FILL_BUDGET, WorkSource};
 /// Poll the reactor (zero timeout) at least once per this many ready items, for I/O fairness.
 const EVENT_INTERVAL: usize = 61;
 
-/// The ready-queue capacity (entries) a loop keeps once a burst has drained: an iteration that
-/// ran more items than this and left the queue empty gives the rest of the capacity back, as
-/// asyncio's deque frees its blocks while it empties (a burst of 10^5 spawns would otherwise
-/// pin 2.4 MB of queue for the loop's life).
-const KEEP_READY_CAPACITY: usize = 1024;
-
 /// The loop-thread half of an event loop.
 pub(crate) struct Core {
     /// The half other threads reach through [`LoopHandle`].
@@ -702,20 +696,6 @@ impl EventLoop {
             }
         }
         core.since_poll.set(core.since_poll.get() + ntodo);
-        if ntodo > KEEP_READY_CAPACITY {
-            self.release_drained_capacity();
-        }
-    }
-
-    /// Shrinks the ready queue back to [`KEEP_READY_CAPACITY`] if it is empty (after a big
-    /// iteration: out of line, never on a small one's path).
-    #[cold]
-    #[inline(never)]
-    fn release_drained_capacity(&self) {
-        let mut ready = self.core.ready.borrow_mut();
-        if ready.is_empty() && ready.capacity() > KEEP_READY_CAPACITY {
-            ready.shrink_to(KEEP_READY_CAPACITY);
-        }
     }
 
     /// Polls the reactor and dispatches its events; returns the number of events.
