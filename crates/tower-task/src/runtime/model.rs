@@ -155,3 +155,30 @@ impl Drop for ModelWorker {
         self.worker.drain();
     }
 }
+
+/// The workers' exit rendezvous (`runtime/exit.rs`) alone, for `tests/loom_exit.rs`: a worker
+/// closes its loop (and so drops the tasks of its registry) only once no worker polls.
+#[derive(Debug)]
+pub struct ExitModel(super::exit::Exit);
+
+impl ExitModel {
+    /// The rendezvous of `n` workers, none started.
+    pub fn new(n: usize) -> ExitModel {
+        ExitModel(super::exit::Exit::new(n))
+    }
+
+    /// Worker `i` may poll tasks from now on.
+    pub fn started(&self, i: usize) {
+        self.0.started(i);
+    }
+
+    /// Worker `i` polls no task any more.
+    pub fn stopped(&self, i: usize) {
+        self.0.stopped(i);
+    }
+
+    /// Blocks until no worker polls.
+    pub fn wait_all_stopped(&self) {
+        self.0.wait_all_stopped();
+    }
+}
