@@ -105,13 +105,7 @@ fn put_races_a_getter_queueing() {
         let mut g = Probe::new(async move { q.get().await });
         let first = g.poll();
         t1.join().unwrap();
-        match first {
-            std::task::Poll::Ready(v) => assert_eq!(v, Ok(7)),
-            std::task::Poll::Pending => {
-                assert!(g.woken());
-                assert_eq!(g.ready(), Ok(7));
-            }
-        }
+        assert_eq!(g.settle(first), Ok(7));
     });
 }
 
@@ -170,13 +164,7 @@ fn shutdown_races_a_putter_queueing() {
         let mut p = Probe::new(async move { q.put(5).await });
         let first = p.poll();
         t1.join().unwrap();
-        let res = match first {
-            std::task::Poll::Ready(r) => r,
-            std::task::Poll::Pending => {
-                assert!(p.woken());
-                p.ready()
-            }
-        };
+        let res = p.settle(first);
         assert_eq!(res.map_err(|e| e.0), Err(5));
     });
 }
@@ -218,12 +206,6 @@ fn lifo_put_races_a_getter_queueing() {
         let mut g = Probe::new(async move { q.get().await });
         let first = g.poll();
         t1.join().unwrap();
-        match first {
-            std::task::Poll::Ready(v) => assert_eq!(v, Ok(7)),
-            std::task::Poll::Pending => {
-                assert!(g.woken());
-                assert_eq!(g.ready(), Ok(7));
-            }
-        }
+        assert_eq!(g.settle(first), Ok(7));
     });
 }

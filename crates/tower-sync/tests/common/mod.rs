@@ -75,6 +75,19 @@ impl<F: Future> Probe<F> {
     pub fn woken(&self) -> bool {
         self.wakes.count() > 0
     }
+
+    /// The output, given `first` (an earlier poll's result): that result if it was ready, else
+    /// the next poll's, which must follow a wake-up (no wake-up may be lost).
+    #[track_caller]
+    pub fn settle(&mut self, first: Poll<F::Output>) -> F::Output {
+        match first {
+            Poll::Ready(v) => v,
+            Poll::Pending => {
+                assert!(self.woken(), "pending without a wake-up");
+                self.ready()
+            }
+        }
+    }
 }
 
 /// Polls a fresh future once with a waker that does nothing.
