@@ -571,10 +571,9 @@ where
     // The running loop's task factory. On a worker the running loop is the worker's (one loop
     // runs per thread), whose registry says whether it has one: most spawns skip the lookup.
     let factory = if own_factory {
-        tower_loop::get_running_loop()
+        tower_loop::with_running_loop(get_task_factory)
             .ok()
-            .as_ref()
-            .and_then(get_task_factory)
+            .flatten()
     } else {
         None
     };
