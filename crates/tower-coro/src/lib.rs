@@ -8,8 +8,12 @@
 //! value ([`catch_unwind`]), and the [`stream`] helpers the tower uses. It depends on std,
 //! `futures-core` and `pin-project-lite` only, and works under any executor.
 //!
-//! Cancellation is drop: a future dropped before it completes stops at its last suspension
-//! point; each combinator's `# Cancel safety` section says what it drops and when.
+//! Two kinds of cancellation meet here. Rust's own is drop: a future dropped before it completes
+//! stops at its last suspension point; each combinator's `# Cancel safety` section says what it
+//! drops and when. asyncio's is a request delivered into the task (its `CancelledError`), which
+//! the tiers above build on the [`cancel`] module: the request reaches the innermost
+//! cancellation-aware `.await` of the task's poll, which may pass it on, catch it or raise it
+//! further out; [`error::Cancelled`] is what it carries.
 //!
 //! # Examples
 //!
@@ -31,6 +35,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod block_on;
+pub mod cancel;
 mod either;
 pub mod error;
 mod join;

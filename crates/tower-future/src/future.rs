@@ -87,6 +87,14 @@ pub struct CallbackId(u64);
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 ///
+/// # Cancellation
+///
+/// Cancelling a task that awaits a `LoopFuture` cancels the future, as asyncio's
+/// `Task.cancel` cancels the future its task waits on: every other awaiter sees
+/// `FutureError::Cancelled`, and the cancellation goes on out of the task's `.await` to the
+/// nearest `catch_cancel` (or ends the task). A future that is cancelled by anyone else gives
+/// its awaiters `Err(FutureError::Cancelled)` as a value.
+///
 /// # Cancel safety
 ///
 /// Dropping an awaiting clone mid-way changes nothing: the cell keeps its outcome for the
@@ -421,18 +429,45 @@ impl<T: Clone + Send + 'static> Future for LoopFuture<T> {
     type Output = Result<T, FutureError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if tower_coro::cancel::requested() && self.pass_cancel_on() {
+            return Poll::Pending;
+        }
         let mut st = self.inner.lock();
         match &st.outcome {
             Outcome::Pending => {
                 if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
                     st.wakers.push(cx.waker().clone());
                 }
+                drop(st);
+                tower_coro::cancel::suspended_aware();
                 Poll::Pending
             }
             Outcome::Value(v) => Poll::Ready(Ok(v.clone())),
             Outcome::Exception(e) => Poll::Ready(Err(FutureError::Exception(e.clone()))),
             Outcome::Cancelled(c) => Poll::Ready(Err(FutureError::Cancelled(c.clone()))),
         }
+    }
+}
+
+impl<T: Clone + Send + 'static> LoopFuture<T> {
+    /// The task awaiting this future is being cancelled and this await is where it is
+    /// suspended (`tower_coro::cancel`): as asyncio's `Task.cancel` cancels the future its task
+    /// waits on, cancel it, then raise the cancellation on out of the await — also if the
+    /// future already had a value, which is then not returned (asyncio raises at that await
+    /// too). A future that failed keeps its error: it is returned and the request goes on to
+    /// the next aware await. Returns whether the cancellation was raised (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn pass_cancel_on(&self) -> bool {
+        if matches!(self.inner.lock().outcome, Outcome::Exception(_)) {
+            return false;
+        }
+        let Some(c) = tower_coro::cancel::take() else {
+            return false;
+        };
+        self.cancel(c.message());
+        tower_coro::cancel::raise(c);
+        true
     }
 }
 

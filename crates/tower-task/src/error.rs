@@ -36,6 +36,9 @@ pub enum TaskError {
     Cancelled(Cancelled),
     /// The task's future panicked; the loop and its other tasks went on.
     Panicked(Panicked),
+    /// A task awaited its own handle, which could never complete (asyncio's `RuntimeError:
+    /// Task cannot await on itself`); the task goes on.
+    AwaitedItself,
 }
 
 impl TaskError {
@@ -53,7 +56,7 @@ impl TaskError {
     pub fn into_panic(self) -> Option<PanicPayload> {
         match self {
             TaskError::Panicked(p) => Some(p.into_payload()),
-            TaskError::Cancelled(_) => None,
+            TaskError::Cancelled(_) | TaskError::AwaitedItself => None,
         }
     }
 }
@@ -63,6 +66,9 @@ impl fmt::Display for TaskError {
         match self {
             TaskError::Cancelled(c) => write!(f, "the task was {c}"),
             TaskError::Panicked(p) => p.fmt(f),
+            TaskError::AwaitedItself => {
+                f.write_str("a task awaited its own handle, which can never complete")
+            }
         }
     }
 }
@@ -72,6 +78,7 @@ impl std::error::Error for TaskError {
         match self {
             TaskError::Cancelled(c) => Some(c),
             TaskError::Panicked(p) => Some(p),
+            TaskError::AwaitedItself => None,
         }
     }
 }

@@ -36,6 +36,7 @@ mod loom;
 pub mod runtime;
 
 pub use combinators::as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
+pub use combinators::catch::{CatchCancel, Reraise, catch_cancel, reraise};
 pub use combinators::gather::{
     Gather, GatherSettled, TryGather, gather, gather_settled, try_gather,
 };

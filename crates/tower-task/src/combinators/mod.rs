@@ -2,6 +2,7 @@
 //! [`as_completed`](crate::as_completed), and (on tasks) `TaskGroup`, `gather`, `wait`, `shield`.
 
 pub(crate) mod as_completed;
+pub(crate) mod catch;
 pub(crate) mod error;
 pub(crate) mod gather;
 mod set;

@@ -1,10 +1,11 @@
 //! `shield`: await a task without letting your cancellation reach it (asyncio's `shield`).
 //!
-//! The future is spawned as a task and the [`Shield`] awaits its handle. Cancelling the awaiter
-//! (dropping the `Shield`, or the task awaiting it) only *detaches* the inner task, which runs
-//! on to completion (dropping a task handle detaches it). The awaiter itself still sees its
-//! cancellation — its task reports `Err(Cancelled)` — as asyncio's awaiter still gets
-//! `CancelledError`. Cancelling the inner task itself (through [`Shield::task_ref`]) does reach
+//! The future is spawned as a task and the [`Shield`] awaits its handle. Cancelling the task
+//! awaiting it raises the cancellation at the `.await` at once (catch it with
+//! [`catch_cancel`](crate::catch_cancel), as asyncio's awaiter gets `CancelledError`) and does
+//! not reach the inner task: dropping the `Shield` then *detaches* it, and it runs on to
+//! completion. This is the one combinator that does not wait for what it awaits when
+//! cancelled — that is what it is for. Cancelling the inner task itself (through [`Shield::task_ref`]) does reach
 //! the awaiter, as `Err(TaskError::Cancelled)`.
 
 use std::fmt;
@@ -117,6 +118,16 @@ impl<T> Future for Shield<T> {
     ///
     /// If polled again after it completed.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.task).poll(cx)
+        if let Some(c) = tower_coro::cancel::take() {
+            // The awaiter is being cancelled: it sees its cancellation now, the inner task
+            // is not told (asyncio's shield: the outer future is cancelled, not the inner).
+            tower_coro::cancel::raise(c);
+            return Poll::Pending;
+        }
+        let out = self.task.poll_output(cx);
+        if out.is_pending() {
+            tower_coro::cancel::suspended_aware();
+        }
+        out
     }
 }

@@ -10,8 +10,8 @@ use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
-use super::header::{F_DETACHED, Header};
-use super::state::ST_TAKEN;
+use super::header::{F_DETACHED, F_PASSED, Header};
+use super::state::{ST_TAKEN, TaskState};
 use super::task_ref::TaskRef;
 use super::wrapper::current_id;
 use crate::error::{Cancelled, TaskError};
@@ -39,6 +39,18 @@ use crate::error::{Cancelled, TaskError};
 /// })
 /// .unwrap();
 /// ```
+///
+/// # Cancellation
+///
+/// Cancelling a task that awaits a `Task` passes the cancellation on, as asyncio does: the
+/// awaited task is cancelled in turn (with the same message) and the await keeps waiting for
+/// it. If it ends cancelled, the cancellation goes on out of the awaiting task's `.await` to
+/// the nearest [`catch_cancel`](crate::catch_cancel) (or ends that task cancelled too); if it
+/// handles the cancellation and returns a value, or fails, the await returns that. A task that
+/// was cancelled by anyone else gives `Err(TaskError::Cancelled)` as a value.
+///
+/// A task awaiting its own handle gets `Err(TaskError::AwaitedItself)` at once (asyncio raises
+/// `RuntimeError`) instead of waiting forever.
 ///
 /// # Cancel safety
 ///
@@ -164,9 +176,37 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = current_id();
         if me != 0 {
+            if me == self.header().id.0 {
+                return Poll::Ready(Err(TaskError::AwaitedItself));
+            }
             self.header().awaited_by.store(me, Ordering::Relaxed);
         }
-        assert!(!self.taken(), "tower_task::Task polled after it completed");
+        if self.taken() {
+            return self.polled_again();
+        }
+        if tower_coro::cancel::requested() {
+            return self.take_request(cx);
+        }
+        match self.poll_output(cx) {
+            Poll::Pending => {
+                tower_coro::cancel::suspended_aware();
+                Poll::Pending
+            }
+            Poll::Ready(Err(TaskError::Cancelled(c)))
+                if self.header().flag(F_PASSED, Ordering::Acquire) =>
+            {
+                tower_coro::cancel::raise(c);
+                Poll::Pending
+            }
+            Poll::Ready(out) => Poll::Ready(out),
+        }
+    }
+}
+
+impl<T> Task<T> {
+    /// Polls for the output without taking part in cancellation delivery (for combinators
+    /// that wait on tasks and decide themselves what a cancellation does to them).
+    pub(crate) fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
         match Pin::new(&mut *self.raw).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(out) => {
@@ -174,6 +214,57 @@ impl<T> Future for Task<T> {
                 Poll::Ready(self.outcome(out))
             }
         }
+    }
+
+    /// The awaiting task is being cancelled and this await is where it is suspended
+    /// (`tower_coro::cancel`): if the awaited task still runs, pass the cancellation on to it
+    /// (it is cancelled with the same message and waited for; when it ends cancelled, the
+    /// await raises it on); if it is done, the await raises the cancellation at once, as
+    /// asyncio's does, unless the task panicked: that error is returned and the request goes
+    /// on to the next aware await (rare: out of line).
+    #[cold]
+    #[inline(never)]
+    fn take_request(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+        if self.done() {
+            let out = self.poll_output(cx);
+            if let Poll::Ready(Err(e @ TaskError::Panicked(_))) = out {
+                return Poll::Ready(Err(e));
+            }
+            if let Some(c) = tower_coro::cancel::take() {
+                tower_coro::cancel::raise(c);
+            }
+            return Poll::Pending;
+        }
+        if let Some(c) = tower_coro::cancel::take() {
+            self.header().flags.fetch_or(F_PASSED, Ordering::AcqRel);
+            self.cancel(c.message());
+        }
+        match self.poll_output(cx) {
+            Poll::Ready(Err(TaskError::Cancelled(c))) => {
+                tower_coro::cancel::raise(c);
+                Poll::Pending
+            }
+            Poll::Ready(out) => Poll::Ready(out),
+            Poll::Pending => {
+                tower_coro::cancel::suspended_aware();
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Polled after its output was taken: a raise of a passed-on cancellation goes on (a
+    /// combinator that does not know about cancellation may poll it once more); anything
+    /// else is a misuse.
+    #[cold]
+    #[inline(never)]
+    fn polled_again(&self) -> Poll<Result<T, TaskError>> {
+        let h = self.header();
+        if h.flag(F_PASSED, Ordering::Acquire) && h.state() == TaskState::Cancelled {
+            let msg = h.cancel_msg();
+            tower_coro::cancel::raise(Cancelled::new(msg.as_deref()));
+            return Poll::Pending;
+        }
+        panic!("tower_task::Task polled after it completed");
     }
 }
 

@@ -6,11 +6,13 @@
 //!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
 //!   registered or handed out — every later reader got the task through something that
 //!   published it (the registry's lock, a queue, a channel).
-//! - `state` is written only by the task's own future (the wrapper in `wrapper.rs`), on the
-//!   thread polling it; anyone reads it.
+//! - `state` is written by the task's own future (the wrapper in `wrapper.rs`), on the thread
+//!   polling it, and once more by the `Task` handle, which sets `ST_TAKEN` after the task is
+//!   done (when the wrapper writes it no more); anyone reads it.
 //! - `flags` (`F_*`) are set from anywhere with atomic read-modify-writes: `F_CANCEL` by
-//!   `cancel`/`uncancel` under `extra`'s lock (together with the count it mirrors, read by the
-//!   wrapper at each poll), `F_CALLBACKS` under that lock, `F_DETACHED` by the `Task` handle.
+//!   `cancel`/`uncancel` under `extra`'s lock (together with the count), read and cleared by
+//!   the wrapper when it delivers the request; `F_CALLBACKS` under that lock; `F_DETACHED` and
+//!   `F_PASSED` by the `Task` handle.
 //! - `extra` (name, cancel message and count, done callbacks) is behind a poison-free mutex
 //!   that never runs user code while held.
 //!
@@ -110,14 +112,19 @@ impl Drop for ExtraSlot {
     }
 }
 
-/// Header flag: a cancellation is requested (`Extra::num_cancels` is not 0): the wrapper drops
-/// the future at its next poll.
+/// Header flag: a cancellation request waits to be delivered (asyncio's `_must_cancel`): set by
+/// `cancel` with the count it adds to; the wrapper clears it when its next poll delivers the
+/// request (`tower_coro::cancel::deliver`), `uncancel` when the count drops to 0.
 pub(crate) const F_CANCEL: u8 = 1;
 /// Header flag: a done callback was added (set under `extra`'s lock).
 pub(crate) const F_CALLBACKS: u8 = 2;
 /// Header flag: its `Task` handle was dropped before the output was taken: nobody will see a
 /// panic unless the loop's exception handler is told.
 pub(crate) const F_DETACHED: u8 = 4;
+/// Header flag: the task awaiting this one's handle passed its own cancellation on to it; when
+/// this task ends cancelled, that await raises the cancellation on out of the awaiting task
+/// (set by the handle's poll, the only one that reads it).
+pub(crate) const F_PASSED: u8 = 8;
 
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {

@@ -306,7 +306,11 @@ where
     let task = Task::new(raw);
     let eager = eager.unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
     if eager {
-        runnable.run();
+        // Inside the spawner's poll: the new task must not see a cancellation that poll is
+        // delivering (its own, if any, it delivers itself).
+        let ((), _) = tower_coro::cancel::isolate(|| {
+            runnable.run();
+        });
     } else {
         first(runnable);
     }

@@ -33,7 +33,8 @@ pub enum TaskState {
     Suspended,
     /// Completed with a value.
     Finished,
-    /// Cancelled (its future was dropped).
+    /// Cancelled: the cancellation reached the task itself (nothing in it caught it), or the
+    /// task was dropped with its loop.
     Cancelled,
     /// Its future panicked.
     Panicked,
@@ -53,7 +54,7 @@ impl TaskState {
         match v & !ST_TAKEN {
             ST_PENDING => TaskState::Pending,
             ST_RUNNING => TaskState::Running,
-            ST_SUSPENDED => TaskState::Suspended,
+            ST_SUSPENDED | ST_SUSPENDED_AWARE => TaskState::Suspended,
             ST_FINISHED => TaskState::Finished,
             ST_CANCELLED => TaskState::Cancelled,
             _ => TaskState::Panicked,
@@ -83,14 +84,19 @@ impl fmt::Display for TaskState {
 pub(crate) const ST_PENDING: u8 = 0;
 /// State byte: inside a poll.
 pub(crate) const ST_RUNNING: u8 = 1;
-/// State byte: returned `Pending`.
+/// State byte: returned `Pending`, with nothing cancellation-aware suspended in the future (a
+/// cancellation request drops the future without polling it).
 pub(crate) const ST_SUSPENDED: u8 = 2;
+/// State byte: returned `Pending` with a cancellation-aware await suspended in the future (a
+/// cancellation request is delivered through a poll; `tower_coro::cancel`). Always
+/// `ST_SUSPENDED + 1`.
+pub(crate) const ST_SUSPENDED_AWARE: u8 = 3;
 /// State byte: completed with a value (this and the following are "done").
-pub(crate) const ST_FINISHED: u8 = 3;
+pub(crate) const ST_FINISHED: u8 = 4;
 /// State byte: cancelled.
-pub(crate) const ST_CANCELLED: u8 = 4;
+pub(crate) const ST_CANCELLED: u8 = 5;
 /// State byte: panicked.
-pub(crate) const ST_PANICKED: u8 = 5;
+pub(crate) const ST_PANICKED: u8 = 6;
 /// A flag on the state byte: the task's `Task` handle took its outcome. Set once, by the handle,
 /// after the task is done (when nothing else writes the byte any more); it keeps the handle one
 /// word smaller than a field of its own would.

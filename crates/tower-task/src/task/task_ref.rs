@@ -203,6 +203,11 @@ impl TaskRef {
         if extra.num_cancels == 0 {
             // Under the lock, with the count: a concurrent `cancel` sets it again after this.
             h.flags.fetch_and(!F_CANCEL, Ordering::Release);
+            if super::wrapper::current_id() == h.id.0 {
+                // The task uncancels itself while its poll delivers the request: nothing is
+                // left to deliver (asyncio 3.13 clears `_must_cancel` here).
+                tower_coro::cancel::withdraw();
+            }
         }
         extra.num_cancels
     }

@@ -1,8 +1,9 @@
 //! The future a task's `async_task` allocation actually runs: the user's future plus its
-//! header. Each poll sets the current task (a pointer write), honours a pending cancellation by
-//! dropping the user's future, turns a panic into a value, keeps the state byte, and in debug
-//! mode names the task for the loop's slow-poll report (the loop times the poll and reports it
-//! once; see `tower_loop::set_poll_label`).
+//! header. Each poll sets the current task (a pointer write), delivers a pending cancellation
+//! request through the poll (`tower_coro::cancel`) and ends the task cancelled if nothing in
+//! the future takes it or a cancellation is raised out of it (the backstop), turns a panic into
+//! a value, keeps the state byte, and in debug mode names the task for the loop's slow-poll
+//! report (the loop times the poll and reports it once; see `tower_loop::set_poll_label`).
 
 use std::any::Any;
 use std::cell::Cell;
@@ -15,8 +16,12 @@ use std::task::{Context, Poll};
 
 use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
+use tower_coro::cancel::{self, Delivery};
+
 use super::header::{F_CANCEL, F_DETACHED, Header};
-use super::state::{ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED};
+use super::state::{
+    ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, ST_SUSPENDED_AWARE,
+};
 use super::task_ref::TaskRef;
 use crate::error::{Cancelled, Panicked, TaskError};
 
@@ -135,6 +140,14 @@ impl<F> TaskFuture<F> {
             self.fut = None;
         }
     }
+
+    /// [`drop_future`](Self::drop_future), catching a panic of the future's destructors so
+    /// that the task still finishes: its done callbacks run and its awaiters wake. (A drop that
+    /// unwinds still leaves `fut` as `None`: an assignment's new value is written even when
+    /// dropping the old one panics.)
+    fn drop_future_caught(&mut self) -> Result<(), Box<dyn Any + Send>> {
+        catch_unwind(AssertUnwindSafe(|| self.drop_future()))
+    }
 }
 
 impl<F: Future> Future for TaskFuture<F> {
@@ -142,68 +155,158 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is never moved out while pinned: it is only polled through
-        // `Pin::new_unchecked` below and dropped in place (`drop_future`); the header pointer
-        // is not structurally pinned.
+        // `Pin::new_unchecked` (`poll_user`) and dropped in place (`drop_future`); the header
+        // pointer is not structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as in `TaskFuture::header` (not borrowed through `this`, which is mutated).
         let h: &Header = unsafe { this.header.0.as_ref() };
         if h.flag(F_CANCEL, Ordering::Acquire) {
-            return this.cancel_now();
+            return this.poll_delivering(cx);
         }
-        let Some(fut) = this.fut.as_mut() else {
+        if this.fut.is_none() {
             return Poll::Pending;
+        }
+        let mark = cancel::mark();
+        let res = this.poll_user(cx);
+        if cancel::in_flight() {
+            // A cancellation raised out of the future that nothing in it caught.
+            if let Some(c) = cancel::take_escaped() {
+                return this.backstop(res, c);
+            }
+        }
+        this.settle(res, mark)
+    }
+}
+
+/// One poll of the user's future: its outcome, or the payload of its panic.
+type Polled<T> = Result<Poll<T>, Box<dyn Any + Send>>;
+
+impl<F: Future> TaskFuture<F> {
+    /// Polls the user's future once with the task current, catching a panic; a future that
+    /// completed is dropped in place before this returns.
+    #[inline(always)]
+    fn poll_user(&mut self, cx: &mut Context<'_>) -> Polled<F::Output> {
+        // SAFETY: as in `TaskFuture::header` (not borrowed through `self`, which is mutated).
+        let h: &Header = unsafe { self.header.0.as_ref() };
+        let Some(fut) = self.fut.as_mut() else {
+            return Ok(Poll::Pending);
         };
         h.state.store(ST_RUNNING, Ordering::Relaxed);
         if tower_loop::running_loop_debug() {
             label_poll(h);
         }
         let guard = CurrentGuard::enter(h);
-        // SAFETY: see above; `fut` lives in the pinned `TaskFuture` and is not moved.
+        // SAFETY: `fut` lives in the pinned `TaskFuture` and is not moved (see `poll`).
         let fut = unsafe { Pin::new_unchecked(fut) };
         let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         if let Ok(Poll::Ready(_)) = res {
             // The finished future is dropped in place (as `drop_future` does) under the poll's
             // own guard: the task is still current for its destructors.
-            this.fut = None;
+            self.fut = None;
         }
         drop(guard);
+        res
+    }
+
+    /// Turns a poll's outcome into the task's: suspended, finished or panicked.
+    #[inline(always)]
+    fn settle(
+        &mut self,
+        res: Polled<F::Output>,
+        mark: cancel::Mark,
+    ) -> Poll<Result<F::Output, TaskError>> {
         match res {
             Ok(Poll::Pending) => {
                 // A `cancel` meanwhile woke the task (async-task runs it again after this
-                // poll), so nothing more to do here.
-                h.state.store(ST_SUSPENDED, Ordering::Release);
+                // poll), so nothing more to do here. Whether something aware is suspended in
+                // the future decides how the next request is delivered.
+                let state = ST_SUSPENDED + u8::from(mark.aware_since());
+                self.header().state.store(state, Ordering::Release);
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
+                let h = self.header();
+                if h.flag(F_CANCEL, Ordering::Acquire) {
+                    return self.cancelled_at_end(v);
+                }
                 h.finish(ST_FINISHED);
                 Poll::Ready(Ok(v))
             }
-            Err(payload) => Poll::Ready(Err(this.panicked(payload))),
+            Err(payload) => Poll::Ready(Err(self.panicked(payload))),
         }
+    }
+
+    /// The future returned a value while a cancellation request was waiting to be delivered
+    /// (the task cancelled itself, or was cancelled from another thread during the poll): as
+    /// asyncio's task, it ends cancelled and the value is dropped.
+    #[cold]
+    #[inline(never)]
+    fn cancelled_at_end(&mut self, v: F::Output) -> Poll<Result<F::Output, TaskError>> {
+        let h = self.header();
+        h.flags.fetch_and(!F_CANCEL, Ordering::AcqRel);
+        let c = Cancelled::new(h.cancel_msg().as_deref());
+        self.backstop(Ok(Poll::Ready(v)), c)
+    }
+
+    /// A cancellation request is pending at the start of a poll: delivers it through this
+    /// poll (`tower_coro::cancel::deliver`) to the innermost cancellation-aware await of the
+    /// future; if none takes it, or the future raises it back out, ends the task cancelled
+    /// (rare: out of line, so the poll stays small).
+    #[cold]
+    #[inline(never)]
+    fn poll_delivering(&mut self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
+        let h = self.header();
+        // The request is being delivered: a `cancel` from now on is a new one.
+        h.flags.fetch_and(!F_CANCEL, Ordering::AcqRel);
+        let request = Cancelled::new(h.cancel_msg().as_deref());
+        if self.fut.is_none() {
+            return Poll::Pending;
+        }
+        if h.state.load(Ordering::Relaxed) != ST_SUSPENDED_AWARE {
+            // Not started, or suspended where nothing takes part: no code after the
+            // suspension point runs (asyncio raises there, and nothing catches it).
+            return self.backstop(Ok(Poll::Pending), request);
+        }
+        let mark = cancel::mark();
+        let (res, what) = cancel::deliver(request, || self.poll_user(cx));
+        match what {
+            Delivery::Taken => self.settle(res, mark),
+            Delivery::Untaken(c) | Delivery::Raised(c) => self.backstop(res, c),
+        }
+    }
+
+    /// The cancellation `c` reached the task itself (nothing in its future caught it): the
+    /// future is dropped and the task ends cancelled, as asyncio's task does when
+    /// `CancelledError` leaves its coroutine — even if the future had just returned a value
+    /// (asyncio: a task that cancels itself and then returns is cancelled). A panic, in the
+    /// poll or in the drop, wins: errors raised during cancellation are not lost.
+    #[cold]
+    #[inline(never)]
+    fn backstop(
+        &mut self,
+        res: Polled<F::Output>,
+        c: Cancelled,
+    ) -> Poll<Result<F::Output, TaskError>> {
+        if let Err(payload) = res {
+            return Poll::Ready(Err(self.panicked(payload)));
+        }
+        drop(res);
+        if let Err(payload) = self.drop_future_caught() {
+            return Poll::Ready(Err(self.panicked(payload)));
+        }
+        self.header().finish(ST_CANCELLED);
+        Poll::Ready(Err(TaskError::Cancelled(c)))
     }
 }
 
 impl<F> TaskFuture<F> {
-    /// A cancellation is pending at the start of a poll: drops the user's future and
-    /// finishes the task cancelled (rare: out of line, so the poll stays small).
-    #[cold]
-    #[inline(never)]
-    fn cancel_now(&mut self) -> Poll<Result<F::Output, TaskError>>
-    where
-        F: Future,
-    {
-        let msg = self.header().cancel_msg();
-        self.drop_future();
-        self.header().finish(ST_CANCELLED);
-        Poll::Ready(Err(TaskError::Cancelled(Cancelled::new(msg.as_deref()))))
-    }
-
     /// The user's future panicked with `payload`: drops it, reports the panic if nobody awaits
     /// the task, and finishes the task panicked (rare: out of line).
     #[cold]
     #[inline(never)]
     fn panicked(&mut self, payload: Box<dyn Any + Send>) -> TaskError {
-        self.drop_future();
+        // A second panic, from the future's destructors, is dropped: the first is reported.
+        drop(self.drop_future_caught());
         let h = self.header();
         let panicked = Panicked::new(payload);
         if h.flag(F_DETACHED, Ordering::Acquire) {
