@@ -31,7 +31,7 @@
 //! ```
 //! use std::future::Future;
 //! use std::pin::pin;
-//! use std::task::{Context, Poll, Waker};
+//! use std::task::{Context, Waker};
 //! use tower_coro::cancel::{self, Catcher, Delivery};
 //! use tower_coro::error::Cancelled;
 //!
