@@ -119,6 +119,55 @@ async fn async_tiers() -> String {
         Ok(()) => println!("TaskGroup finished without errors"),
         Err(e) => println!("TaskGroup -> {e}"),
     }
+    // Cancellation is delivered into the task: it catches it, awaits its cleanup, re-raises.
+    let worker = task::spawn(async {
+        match task::catch_cancel(task::sleep(Duration::from_secs(3600))).await {
+            Ok(()) => "slept an hour",
+            Err(cancelled) => {
+                println!("worker caught \"{cancelled}\", flushing before it goes...");
+                task::sleep(Duration::from_millis(2)).await; // cleanup that awaits
+                println!("worker flushed; re-raising");
+                task::reraise(cancelled).await
+            }
+        }
+    });
+    task::sleep(Duration::from_millis(1)).await;
+    worker.cancel(Some("shutting down"));
+    let requests = worker.cancelling();
+    println!(
+        "the cancelled worker ended with {:?} (cancelling() = {requests})",
+        worker.await.map_err(|e| e.to_string()),
+    );
+    // A group's child fails while a sibling runs an async cleanup: the group waits for it.
+    let flushed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = flushed.clone();
+    let outcome = task::TaskGroup::run(|tg| async move {
+        tg.spawn(async move {
+            match task::catch_cancel(task::sleep(Duration::from_secs(3600))).await {
+                Ok(()) => Ok(()),
+                Err(cancelled) => {
+                    task::sleep(Duration::from_millis(2)).await; // closing a connection, say
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    task::reraise(cancelled).await
+                }
+            }
+        })
+        .expect("the group is running");
+        tg.spawn(async {
+            task::sleep(Duration::from_millis(1)).await;
+            Err::<(), _>("upload failed".to_string())
+        })
+        .expect("the group is running");
+        Ok(())
+    })
+    .await;
+    println!(
+        "TaskGroup -> {}; the sibling's cleanup finished first: {}",
+        outcome
+            .err()
+            .map_or_else(|| "ok".to_string(), |e| e.to_string()),
+        flushed.load(std::sync::atomic::Ordering::SeqCst)
+    );
     let slow = task::timeout(
         Duration::from_millis(5),
         task::sleep(Duration::from_secs(60)),
