@@ -5,8 +5,11 @@
 //! `Send` tasks between them by work stealing.
 //!
 //! Tasks on one loop: [`spawn`]/[`create_task`] (or [`Builder`] for a name and eager start)
-//! give a [`Task`]; awaiting it gives `Result<T, TaskError>`, dropping it detaches the task,
-//! [`cancel`](TaskRef::cancel) drops its future at its next suspension point. [`current_task`],
+//! give a [`Task`]; awaiting it gives `Result<T, TaskError>`, dropping it detaches the task.
+//! [`cancel`](TaskRef::cancel) is asyncio's: a request delivered into the task where it is
+//! suspended — an awaited task is cancelled in turn and waited for, [`catch_cancel`] catches it
+//! (then clean up with awaits and [`reraise`], return a value, or `uncancel`), and with nothing
+//! there that takes part, the task's future is dropped. [`current_task`],
 //! [`all_tasks`] and [`task_tree`] show what runs; [`sleep`] waits on the loop's clock; [`run`]
 //! is `asyncio.run`.
 //!
