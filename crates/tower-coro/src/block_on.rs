@@ -71,6 +71,11 @@ fn run<F: Future + ?Sized>(mut future: Pin<&mut F>, parker: &Parker, waker: &Wak
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
         }
+        if crate::cancel::in_flight() {
+            // Not a task: a cancellation raised here that nothing caught has nowhere to go
+            // (`crate::cancel`), and must not reach whatever this thread polls next.
+            drop(crate::cancel::take_escaped());
+        }
         parker.park();
     }
 }

@@ -437,7 +437,14 @@ impl EventLoop {
                         && main.woken.load(Ordering::Relaxed)
                         && main.woken.swap(false, Ordering::AcqRel)
                     {
-                        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                        // The main future is no task: a cancellation raised in it that no
+                        // `catch_cancel` caught has nowhere to go, and must not reach the
+                        // next task polled on this thread.
+                        let polled = fut.as_mut().poll(&mut cx);
+                        if tower_coro::cancel::in_flight() {
+                            drop(tower_coro::cancel::take_escaped());
+                        }
+                        if let Poll::Ready(v) = polled {
                             out = Some(v);
                             core.stopping.set(true);
                         }
