@@ -459,3 +459,33 @@ fn on_the_runtime_a_cancelled_awaiter_resolves_only_after_the_awaited_task_ended
         );
     }
 }
+
+// The hard cancel (tokio's `abort`) stays available: nothing is delivered, the catch never
+// runs, a task the aborted one awaited is not told (it was detached), the count is unchanged.
+#[test]
+fn abort_drops_the_future_without_delivering() {
+    let lp = paused();
+    let r = lp
+        .run_until_complete(async {
+            let inner = spawn(async { sleep(secs(10)).await });
+            let inner_ref = inner.task_ref().clone();
+            let caught = flag();
+            let c = caught.clone();
+            let outer = spawn(async move {
+                if catch_cancel(inner).await.is_err() {
+                    c.store(true, Ordering::SeqCst);
+                }
+            });
+            sleep(secs(1)).await;
+            assert!(outer.abort());
+            let counted = outer.cancelling();
+            let out = outer.await;
+            sleep(secs(20)).await;
+            (out, caught.load(Ordering::SeqCst), inner_ref.state(), counted)
+        })
+        .unwrap();
+    assert!(r.0.unwrap_err().is_cancelled());
+    assert!(!r.1, "abort was delivered into the task");
+    assert_eq!(r.2, TaskState::Finished, "the awaited task was cancelled by an abort");
+    assert_eq!(r.3, 0);
+}

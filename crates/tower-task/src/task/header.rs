@@ -125,6 +125,9 @@ pub(crate) const F_DETACHED: u8 = 4;
 /// this task ends cancelled, that await raises the cancellation on out of the awaiting task
 /// (set by the handle's poll, the only one that reads it).
 pub(crate) const F_PASSED: u8 = 8;
+/// Header flag: `abort` was called: the wrapper drops the future at its next poll without
+/// delivering anything (set together with `F_CANCEL`, which sends the poll down its cold path).
+pub(crate) const F_ABORT: u8 = 16;
 
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {

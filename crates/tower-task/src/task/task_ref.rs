@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::header::{F_CALLBACKS, F_CANCEL, Header};
+use super::header::{F_ABORT, F_CALLBACKS, F_CANCEL, Header};
 use super::layout;
 use super::state::{ST_FINISHED, TaskId, TaskState};
 
@@ -230,5 +230,35 @@ impl TaskRef {
         } else {
             extra.callbacks.push(Box::new(f));
         }
+    }
+
+    /// Stops the task at once, the hard way (tokio's `abort`): at its next poll its future is
+    /// dropped without the cancellation being delivered into it — no `catch_cancel` sees it,
+    /// no awaited task is told (a task it awaits is detached) — and it ends cancelled. Returns
+    /// `false` if the task is already done. It does not count as a request
+    /// ([`cancelling`](Self::cancelling) is unchanged) and cannot be withdrawn. Prefer
+    /// [`cancel`](Self::cancel), which lets the task clean up.
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    /// use tower_task::{catch_cancel, spawn};
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let t = spawn(async { catch_cancel(tower_coro::pending::<()>()).await.is_err() });
+    ///     tower_coro::yield_now().await;
+    ///     assert!(t.abort());
+    ///     assert!(t.await.unwrap_err().is_cancelled()); // the catch never ran
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn abort(&self) -> bool {
+        let h = self.header();
+        if h.is_done() {
+            return false;
+        }
+        h.flags.fetch_or(F_ABORT | F_CANCEL, Ordering::Release);
+        h.home().wake_by_ref();
+        true
     }
 }

@@ -18,7 +18,7 @@ use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
 use tower_coro::cancel::{self, Delivery};
 
-use super::header::{F_CANCEL, F_DETACHED, Header};
+use super::header::{F_ABORT, F_CANCEL, F_DETACHED, Header};
 use super::state::{
     ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, ST_SUSPENDED_AWARE,
 };
@@ -262,8 +262,10 @@ impl<F: Future> TaskFuture<F> {
         if self.fut.is_none() {
             return Poll::Pending;
         }
-        if h.state.load(Ordering::Relaxed) != ST_SUSPENDED_AWARE {
-            // Not started, or suspended where nothing takes part: no code after the
+        if h.flag(F_ABORT, Ordering::Acquire)
+            || h.state.load(Ordering::Relaxed) != ST_SUSPENDED_AWARE
+        {
+            // Aborted, not started, or suspended where nothing takes part: no code after the
             // suspension point runs (asyncio raises there, and nothing catches it).
             return self.backstop(Ok(Poll::Pending), request);
         }
