@@ -210,6 +210,26 @@ impl Mark {
     pub fn aware_since(self) -> bool {
         STATE.get() >> 2 != self.0
     }
+
+    /// At the end of a task's poll: what is in flight and whether an aware await returned
+    /// `Pending` since the mark, from one read of the thread's state.
+    #[inline]
+    pub fn end(self) -> PollEnd {
+        let now = STATE.get();
+        PollEnd {
+            in_flight: now & KIND != NONE,
+            aware: now >> 2 != self.0,
+        }
+    }
+}
+
+/// What [`Mark::end`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollEnd {
+    /// Something (a request or a raise) is in flight: see [`take_escaped`].
+    pub in_flight: bool,
+    /// An aware await returned `Pending` since the mark.
+    pub aware: bool,
 }
 
 /// Takes the request in flight, if any, for a pass-through await to pass on.

@@ -481,11 +481,20 @@ fn abort_drops_the_future_without_delivering() {
             let counted = outer.cancelling();
             let out = outer.await;
             sleep(secs(20)).await;
-            (out, caught.load(Ordering::SeqCst), inner_ref.state(), counted)
+            (
+                out,
+                caught.load(Ordering::SeqCst),
+                inner_ref.state(),
+                counted,
+            )
         })
         .unwrap();
     assert!(r.0.unwrap_err().is_cancelled());
     assert!(!r.1, "abort was delivered into the task");
-    assert_eq!(r.2, TaskState::Finished, "the awaited task was cancelled by an abort");
+    assert_eq!(
+        r.2,
+        TaskState::Finished,
+        "the awaited task was cancelled by an abort"
+    );
     assert_eq!(r.3, 0);
 }

@@ -168,13 +168,14 @@ impl<F: Future> Future for TaskFuture<F> {
         }
         let mark = cancel::mark();
         let res = this.poll_user(cx);
-        if cancel::in_flight() {
+        let end = mark.end();
+        if end.in_flight {
             // A cancellation raised out of the future that nothing in it caught.
             if let Some(c) = cancel::take_escaped() {
                 return this.backstop(res, c);
             }
         }
-        this.settle(res, mark)
+        this.settle(res, end.aware)
     }
 }
 
@@ -213,14 +214,14 @@ impl<F: Future> TaskFuture<F> {
     fn settle(
         &mut self,
         res: Polled<F::Output>,
-        mark: cancel::Mark,
+        aware: bool,
     ) -> Poll<Result<F::Output, TaskError>> {
         match res {
             Ok(Poll::Pending) => {
                 // A `cancel` meanwhile woke the task (async-task runs it again after this
                 // poll), so nothing more to do here. Whether something aware is suspended in
                 // the future decides how the next request is delivered.
-                let state = ST_SUSPENDED + u8::from(mark.aware_since());
+                let state = ST_SUSPENDED + u8::from(aware);
                 self.header().state.store(state, Ordering::Release);
                 Poll::Pending
             }
@@ -272,7 +273,7 @@ impl<F: Future> TaskFuture<F> {
         let mark = cancel::mark();
         let (res, what) = cancel::deliver(request, || self.poll_user(cx));
         match what {
-            Delivery::Taken => self.settle(res, mark),
+            Delivery::Taken => self.settle(res, mark.aware_since()),
             Delivery::Untaken(c) | Delivery::Raised(c) => self.backstop(res, c),
         }
     }
