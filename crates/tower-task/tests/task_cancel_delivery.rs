@@ -2,6 +2,8 @@
 //! `catch_cancel`, cleaned up with awaits, re-raised, turned into a value or `uncancel`led;
 //! passed on to an awaited task (which is waited for) and to an awaited loop future; counted
 //! by `cancelling()`. Ports of CPython `test_tasks.py` cancellation scenarios.
+// `spawn(async move { x.await })` reads as asyncio's `create_task(coro())` awaiting `x`.
+#![allow(clippy::redundant_async_block)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
