@@ -5,6 +5,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -33,8 +34,6 @@ struct State<T> {
     outcome: Outcome<T>,
     /// Done callbacks in registration order, with their ids.
     callbacks: Vec<(CallbackId, Callback<T>)>,
-    /// The next callback id.
-    next_id: u64,
     /// Awaiters to wake on completion (deduplicated with `will_wake`).
     wakers: Vec<Waker>,
 }
@@ -56,9 +55,19 @@ impl<T> Inner<T> {
 }
 
 /// Identifies a done callback, for [`LoopFuture::remove_done_callback`] (closures cannot be
-/// compared, so this replaces asyncio's "remove by function").
+/// compared, so this replaces asyncio's "remove by function"). Unique in the process: an id of
+/// one future's callback removes nothing from another future.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CallbackId(u64);
+
+impl CallbackId {
+    /// A fresh id, never handed out before in this process.
+    fn next() -> CallbackId {
+        /// The last id handed out.
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        CallbackId(LAST.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
 
 /// asyncio's `Future`: a one-shot result cell bound to a loop. Cloning gives another handle to
 /// the same cell; every clone can be awaited.
@@ -182,7 +191,6 @@ impl<T: Send + 'static> LoopFuture<T> {
                 state: Mutex::new(State {
                     outcome: Outcome::Pending,
                     callbacks: Vec::new(),
-                    next_id: 0,
                     wakers: Vec::new(),
                 }),
             }),
@@ -370,9 +378,8 @@ impl<T: Send + 'static> LoopFuture<T> {
     where
         F: FnOnce(&LoopFuture<T>) + Send + 'static,
     {
+        let id = CallbackId::next();
         let mut st = self.inner.lock();
-        let id = CallbackId(st.next_id);
-        st.next_id += 1;
         if matches!(st.outcome, Outcome::Pending) {
             st.callbacks.push((id, Box::new(f)));
         } else {
@@ -489,6 +496,27 @@ impl<T: Send + 'static> fmt::Debug for Completer<T> {
 }
 
 impl<T: Send + 'static> Completer<T> {
+    /// Whether the loop side cancelled the future (asyncio's `wrap_future` cancels the
+    /// concurrent future when the asyncio one is cancelled): the thread doing the work may
+    /// stop early; a result set now is dropped.
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let (fut, completer) = tower_future::wrap_future::<u64>().unwrap();
+    ///     assert!(!completer.is_cancelled());
+    ///     fut.cancel(Some("not needed"));
+    ///     let worker = std::thread::spawn(move || completer.is_cancelled());
+    ///     assert!(worker.join().unwrap());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.fut.as_ref().is_some_and(LoopFuture::cancelled)
+    }
+
     /// Sets the result on the loop's thread (in a later loop iteration).
     pub fn set_result(mut self, value: T) {
         if let Some(fut) = self.fut.take() {

@@ -101,3 +101,56 @@ fn callbacks_run_on_cancel() {
     .unwrap();
     assert_eq!(*l.lock().unwrap(), [9]);
 }
+
+// A callback id belongs to its future: removing with another future's id removes nothing
+// (ids used to be counted per future, so the first callback of every future had the same id).
+#[test]
+fn an_id_from_another_future_removes_nothing() {
+    let lp = EventLoop::new().unwrap();
+    let a = LoopFuture::new(&lp.handle());
+    let b = LoopFuture::new(&lp.handle());
+    let l = log();
+    let id_a = a.add_done_callback(push(&l, 1));
+    let id_b = b.add_done_callback(push(&l, 2));
+    assert_ne!(id_a, id_b);
+    assert_eq!(b.remove_done_callback(id_a), 0);
+    assert_eq!(a.remove_done_callback(id_b), 0);
+    a.set_result(0).unwrap();
+    b.set_result(0).unwrap();
+    turn(&lp);
+    assert_eq!(*l.lock().unwrap(), [1, 2]);
+}
+
+// test_futures.py: test_wrap_future_cancel — cancelling the loop side is seen by the thread
+// side, which can stop its work; its late result is dropped.
+#[test]
+fn the_thread_side_sees_the_loop_side_cancelled() {
+    let lp = EventLoop::new().unwrap();
+    let r = lp
+        .run_until_complete(async {
+            let (fut, completer) = tower_future::wrap_future::<u32>().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let worker = std::thread::spawn(move || {
+                rx.recv().unwrap();
+                let seen = completer.is_cancelled();
+                completer.set_result(5); // too late: dropped
+                seen
+            });
+            assert!(fut.cancel(Some("stop")));
+            tx.send(()).unwrap();
+            let seen = tower_exec_free_join(worker).await;
+            tower_coro::yield_now().await;
+            (seen, fut.await.unwrap_err().is_cancelled())
+        })
+        .unwrap();
+    assert_eq!(r, (true, true));
+}
+
+/// Joins a std thread without blocking the loop for long (polls `is_finished`).
+async fn tower_exec_free_join<T>(h: std::thread::JoinHandle<T>) -> T {
+    while !h.is_finished() {
+        std::thread::yield_now();
+        tower_coro::yield_now().await;
+    }
+    h.join().unwrap()
+}
