@@ -89,6 +89,54 @@ impl From<Cancelled> for TaskError {
     }
 }
 
+/// Why [`ConcurrentFuture::result`](crate::ConcurrentFuture::result) gave no value.
+///
+/// ```
+/// use tower_task::error::ThreadsafeError;
+///
+/// assert_eq!(
+///     ThreadsafeError::Timeout.to_string(),
+///     "the future submitted to the loop did not finish in time; call result again to keep waiting"
+/// );
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ThreadsafeError {
+    /// The timeout passed before the outcome was set; the future still runs.
+    Timeout,
+    /// It was cancelled (on the loop, or through `ConcurrentFuture::cancel`).
+    Cancelled(Cancelled),
+    /// The submitted future panicked on the loop.
+    Panicked(Panicked),
+    /// The value was taken by an earlier `result` call.
+    Taken,
+}
+
+impl fmt::Display for ThreadsafeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ThreadsafeError::Timeout => f.write_str(
+                "the future submitted to the loop did not finish in time; call result again to keep waiting",
+            ),
+            ThreadsafeError::Cancelled(c) => write!(f, "the future submitted to the loop was {c}"),
+            ThreadsafeError::Panicked(p) => p.fmt(f),
+            ThreadsafeError::Taken => {
+                f.write_str("the value was already taken by an earlier call to result")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ThreadsafeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ThreadsafeError::Cancelled(c) => Some(c),
+            ThreadsafeError::Panicked(p) => Some(p),
+            ThreadsafeError::Timeout | ThreadsafeError::Taken => None,
+        }
+    }
+}
+
 /// A task's future panicked: holds the panic payload (take it with
 /// [`into_payload`](Self::into_payload)) and its message.
 pub struct Panicked {

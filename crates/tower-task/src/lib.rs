@@ -61,4 +61,5 @@ pub use task::{
     Builder, Sleep, Task, TaskFactory, TaskId, TaskRef, TaskState, all_tasks, create_task,
     current_task, get_task_factory, set_task_factory, sleep, sleep_until, spawn, spawn_local,
 };
+pub use task::{ConcurrentFuture, run_coroutine_threadsafe};
 pub use task::{TaskNode, TaskTree, install_task_tree_dump, run, task_tree, task_tree_of};

@@ -13,6 +13,7 @@ pub mod slots;
 mod spawn;
 mod state;
 mod task_ref;
+mod threadsafe;
 mod wrapper;
 
 pub use current::{all_tasks, current_task};
@@ -21,6 +22,7 @@ pub use handle::Task;
 pub use spawn::{Builder, create_task, spawn, spawn_local};
 pub use state::{TaskId, TaskState};
 pub use task_ref::TaskRef;
+pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};
 
 pub(crate) use header::Header;
 pub(crate) use registry::{Registry, RegistrySet};
