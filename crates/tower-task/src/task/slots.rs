@@ -170,16 +170,30 @@ struct RemoteSide {
 
 #[cfg(not(loom))]
 std::thread_local! {
-    /// A per-thread byte whose address identifies the thread (cheaper than `ThreadId`).
-    static MARK: u8 = const { 0 };
+    /// This thread's number (0: not assigned yet), unique in the process and never reused, as
+    /// `ThreadId` is, but one plain load to read. (The address of a thread-local is not an
+    /// identity: a thread started after another ended may get the same address.)
+    static MARK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// This thread's identity: the address of its [`MARK`] (0 during thread teardown).
+/// This thread's identity: its [`MARK`], assigned on first use (never 0).
 #[cfg(not(loom))]
 #[inline]
 fn thread_mark() -> usize {
-    MARK.try_with(|m| std::ptr::from_ref(m) as usize)
-        .unwrap_or(0)
+    let mark = MARK.get();
+    if mark != 0 { mark } else { assign_mark() }
+}
+
+/// Gives this thread its number (the first call on a thread).
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+fn assign_mark() -> usize {
+    /// The last number given to a thread.
+    static LAST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mark = LAST.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    MARK.set(mark);
+    mark
 }
 
 #[cfg(loom)]
@@ -361,6 +375,25 @@ impl Slots {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{PAGE, Slab, Slots};
+
+    // A thread started after the owner ended is not the owner, even where it gets the ended
+    // thread's thread-local block (as glibc's cached thread stacks make likely): 50 rounds,
+    // each a fresh owner thread and a fresh other thread. Failed with the address of a
+    // thread-local as the identity.
+    #[test]
+    fn a_later_thread_is_never_the_owner() {
+        for _ in 0..50 {
+            let slots = std::thread::spawn(|| {
+                let s = Slots::new();
+                assert!(s.is_owner());
+                s
+            })
+            .join()
+            .unwrap();
+            let owner_elsewhere = std::thread::spawn(move || slots.is_owner()).join().unwrap();
+            assert!(!owner_elsewhere);
+        }
+    }
 
     fn addr(i: usize) -> usize {
         (i + 1) * 8
