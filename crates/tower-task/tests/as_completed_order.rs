@@ -54,8 +54,8 @@ fn timeout_yields_error_after_finished_items() {
     assert_eq!(got, [Ok(1), Ok(2), Err(TimeoutError)]);
 }
 
-// test_as_completed_with_timeout (cancellation is drop): the futures still running at the
-// deadline are dropped.
+// test_as_completed_with_timeout: the futures still running at the deadline are dropped (a plain
+// future cannot run on without the stream that polls it; tasks are only detached, see below).
 #[test]
 fn timeout_drops_the_rest() {
     let lp = paused();
@@ -119,8 +119,8 @@ fn empty_input_ends_at_once() {
     assert!(got.is_empty());
 }
 
-// No CPython counterpart ("cancellation is drop"): dropping the stream drops the futures not
-// yet complete.
+// No CPython counterpart (Rust's own cancellation, dropping a future): dropping the stream drops
+// the futures not yet complete.
 #[test]
 fn dropping_the_stream_drops_the_rest() {
     let lp = paused();

@@ -123,10 +123,11 @@ fn panic_ends_gather_with_task_error() {
     assert!(r.unwrap_err().is_panic());
 }
 
-// test_cancel_gather_1/2: cancelling the gather (here: the task awaiting it) cancels every
-// child still running.
+// test_cancel_gather_2: cancelling the task awaiting a gather cancels every child still
+// running (a child with nothing cancellation-aware in it is dropped at its suspension point).
+// More in gather_cancel.rs.
 #[test]
-fn dropping_gather_cancels_children() {
+fn cancelling_the_awaiter_cancels_the_children() {
     let lp = paused();
     let (dropped, resumed) = (flag(), flag());
     let (d, r2) = (dropped.clone(), resumed.clone());

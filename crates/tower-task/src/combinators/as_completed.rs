@@ -4,7 +4,13 @@
 //! Each future is polled only when its own waker fired, so a completion costs O(1) however many
 //! are still waiting. Futures passed in are owned by the stream: dropping the stream drops those
 //! not yet complete — for spawned tasks that means *detaching* them (they run on, as asyncio's
-//! tasks do after an `as_completed` timeout), for plain futures it means cancelling them.
+//! tasks do after an `as_completed` timeout), for plain futures it means dropping them.
+//!
+//! Cancellation, as asyncio's: when the task waiting for the next item is cancelled, the
+//! cancellation is raised there at once (the stream takes the request on entry to `poll_next`
+//! and raises it, so a [`catch_cancel`](crate::catch_cancel) around the wait catches it) and the
+//! futures are not told: they are polled with nothing in flight (`tower_coro::cancel::isolate`),
+//! so an awaited task is never cancelled through the stream, and they stay in the stream.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -13,15 +19,41 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tower_coro::Stream;
+use tower_coro::cancel;
 use tower_loop::Timer;
 
 use super::error::TimeoutError;
 use super::set::FutureSet;
+use crate::error::Cancelled;
 
 /// Yields the outputs of `futures` as they complete (asyncio's `as_completed(aws)`), then ends.
 ///
 /// Want to know which one finished? Tag them: `futs.map(|(i, f)| async move { (i, f.await) })`.
 /// For an overall deadline, [`AsCompleted::with_timeout`].
+///
+/// # Cancellation
+///
+/// As asyncio's `as_completed`: cancelling the task that waits for the next item raises the
+/// cancellation at that wait at once; the futures are not told and stay in the stream, so after
+/// catching it (around `next(&mut stream)`) the stream can be polled on:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_coro::stream;
+/// use tower_task::{as_completed, catch_cancel, run, sleep, spawn};
+///
+/// run(async {
+///     let awaiter = spawn(async {
+///         let mut s = as_completed([spawn(async { sleep(Duration::from_secs(5)).await; 5 })]);
+///         assert!(catch_cancel(stream::next(&mut s)).await.is_err()); // raised at once
+///         stream::next(&mut s).await.unwrap().unwrap() // the task ran on
+///     });
+///     sleep(Duration::from_secs(1)).await;
+///     awaiter.cancel(None);
+///     assert_eq!(awaiter.await.unwrap(), 5);
+/// })
+/// .unwrap();
+/// ```
 ///
 /// # Cancel safety
 ///
@@ -61,6 +93,11 @@ where
 }
 
 /// The stream of [`as_completed`]: outputs in completion order.
+///
+/// # Cancellation
+///
+/// Cancelling the task waiting for its next item raises the cancellation there at once; the
+/// futures are not told (see [`as_completed`]).
 ///
 /// # Cancel safety
 ///
@@ -140,23 +177,63 @@ impl<F: Future> AsCompleted<F> {
 
 impl<F: Future> Unpin for AsCompleted<F> {}
 
+impl<F: Future> AsCompleted<F> {
+    /// Polls the futures woken since the last call for the next output (the stream's poll,
+    /// without its cancellation check). The futures are polled with nothing in flight: the
+    /// awaiter's cancellation is not theirs. A cancellation raised out of one of them (one
+    /// that re-raises a cancellation it caught) is returned as `Err`, for the caller to raise
+    /// on outward, as it would go from an `.await`.
+    fn poll_set(&mut self, cx: &mut Context<'_>) -> Result<Poll<Option<F::Output>>, Cancelled> {
+        if self.set.is_empty() {
+            return Ok(Poll::Ready(None));
+        }
+        let mut item = None;
+        let (_, raised) = cancel::isolate(|| {
+            self.set.poll_each(cx, |_, out| {
+                item = Some(out);
+                false
+            })
+        });
+        if let Some(c) = raised {
+            return Err(c);
+        }
+        Ok(match item {
+            Some(out) => Poll::Ready(Some(out)),
+            None if self.set.is_empty() => Poll::Ready(None),
+            None => Poll::Pending,
+        })
+    }
+}
+
+/// The awaiter of the next item is being cancelled: raises it there at once (asyncio's
+/// `as_completed`: the futures are not told). `true` if it did.
+fn raise_request() -> bool {
+    match cancel::take() {
+        Some(c) => {
+            cancel::raise(c);
+            true
+        }
+        None => false,
+    }
+}
+
 impl<F: Future> Stream for AsCompleted<F> {
     type Item = F::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
-        let this = self.get_mut();
-        if this.set.is_empty() {
-            return Poll::Ready(None);
+        if raise_request() {
+            return Poll::Pending;
         }
-        let mut item = None;
-        let _ = this.set.poll_each(cx, |_, out| {
-            item = Some(out);
-            false
-        });
-        match item {
-            Some(out) => Poll::Ready(Some(out)),
-            None if this.set.is_empty() => Poll::Ready(None),
-            None => Poll::Pending,
+        match self.get_mut().poll_set(cx) {
+            Ok(Poll::Pending) => {
+                cancel::suspended_aware();
+                Poll::Pending
+            }
+            Ok(ready) => ready,
+            Err(c) => {
+                cancel::raise(c);
+                Poll::Pending
+            }
         }
     }
 
@@ -167,6 +244,11 @@ impl<F: Future> Stream for AsCompleted<F> {
 
 /// The stream of [`AsCompleted::with_timeout`]: `Ok(output)` in completion order, then (if the
 /// deadline comes first) one `Err(TimeoutError)` and the end.
+///
+/// # Cancellation
+///
+/// As [`as_completed`]'s: cancelling the task waiting for its next item raises the
+/// cancellation there at once; the futures are not told.
 ///
 /// # Cancel safety
 ///
@@ -233,17 +315,24 @@ impl<F: Future> Stream for AsCompletedTimeout<F> {
     type Item = Result<F::Output, TimeoutError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if raise_request() {
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         let Some(timer) = this.timer.as_mut() else {
             return Poll::Ready(None);
         };
-        match Pin::new(&mut this.inner).poll_next(cx) {
-            Poll::Ready(Some(out)) => return Poll::Ready(Some(Ok(out))),
-            Poll::Ready(None) => {
+        match this.inner.poll_set(cx) {
+            Ok(Poll::Ready(Some(out))) => return Poll::Ready(Some(Ok(out))),
+            Ok(Poll::Ready(None)) => {
                 this.timer = None;
                 return Poll::Ready(None);
             }
-            Poll::Pending => {}
+            Ok(Poll::Pending) => {}
+            Err(c) => {
+                cancel::raise(c);
+                return Poll::Pending;
+            }
         }
         if Pin::new(timer).poll(cx).is_ready() {
             this.timer = None;
@@ -251,6 +340,7 @@ impl<F: Future> Stream for AsCompletedTimeout<F> {
             this.inner.set.clear();
             return Poll::Ready(Some(Err(TimeoutError)));
         }
+        cancel::suspended_aware();
         Poll::Pending
     }
 

@@ -11,17 +11,40 @@
 //!   fail-fast semantics).
 //! - With it ([`gather_settled`]) every outcome is returned, failures included, once all are
 //!   done.
-//! - Dropping a gather before it completed cancels every task still running (asyncio: cancelling
-//!   the gather cancels its children).
+//!
+//! # Cancellation (asyncio's `_GatheringFuture`)
+//!
+//! A gather is a cancellation-aware await (`tower_coro::cancel`). When the task awaiting it is
+//! cancelled, the gather cancels every child still running with the same message and *keeps
+//! waiting* until every child is done — their cleanup, awaits included, runs first — and then
+//! raises the cancellation out of the `.await` (to the nearest
+//! [`catch_cancel`](crate::catch_cancel), or the awaiting task ends cancelled). It does so
+//! whatever the children did with their own cancellation, and for all three gathers alike
+//! (asyncio's issue 32684: `return_exceptions=True` does not swallow the cancellation): a
+//! child that caught it and returned a value does not turn the awaiter's cancellation into a
+//! result. One thing wins over the cancellation: a child that panicked is returned as
+//! [`gather`]'s or [`try_gather`]'s failure (errors raised during a cancellation are not lost);
+//! [`gather_settled`] raises the cancellation and reports such panics to the loop's exception
+//! handler.
+//!
+//! A child cancelled by someone else, not through the gather, is an outcome like any other:
+//! `Err(TaskError::Cancelled)` in [`gather_settled`]'s list, the failure of [`gather`].
+//!
+//! Dropping a gather before it completed (a hard cancel: a `select` whose other side won, a
+//! task cancelled before its first poll reached the gather, a loop that closed) cancels every
+//! child still running; it cannot wait for them.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use tower_coro::cancel;
+use tower_loop::{ContextKind, ExceptionContext};
+
 use super::error::GatherError;
 use super::set::FutureSet;
-use crate::error::TaskError;
+use crate::error::{Cancelled, TaskError};
 use crate::{Task, TaskRef, spawn};
 
 /// Message given to the children of a gather dropped before it completed.
@@ -33,6 +56,21 @@ enum Step<T> {
     Stop(Result<T, TaskError>),
     /// Every child is done; outcomes in input order.
     All(Vec<Result<T, TaskError>>),
+    /// The awaiter was cancelled, the gather cancelled its children, and every child is done
+    /// now: the cancellation to raise, and the outcomes in input order.
+    Cancelled(Cancelled, Vec<Result<T, TaskError>>),
+}
+
+/// A child's handle, polled for its outcome without taking part in cancellation delivery
+/// (`Task::poll_output`): the gather decides what its awaiter's cancellation does to it.
+struct Child<T>(Task<T>);
+
+impl<T> Future for Child<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().0.poll_output(cx)
+    }
 }
 
 /// A future waiting to be spawned (a gather made outside a running loop).
@@ -43,12 +81,16 @@ struct Core<T> {
     /// Futures not spawned yet: a gather made where no loop runs spawns them at its first poll.
     deferred: Vec<Deferred<T>>,
     /// The children's handles, polled for their outcomes.
-    set: FutureSet<Task<T>>,
-    /// Their untyped handles, to cancel them if the gather is dropped early.
+    set: FutureSet<Child<T>>,
+    /// Their untyped handles, to cancel them (the awaiter's cancellation, or a drop before
+    /// completion).
     refs: Vec<TaskRef>,
     /// Outcomes so far, by input index.
     results: Vec<Option<Result<T, TaskError>>>,
-    /// Whether the gather has returned (then dropping it cancels nothing).
+    /// The cancellation of the awaiter that the gather passed on to its children (asyncio's
+    /// `_cancel_requested`), raised once every child is done.
+    cancelling: Option<Cancelled>,
+    /// Whether the gather has returned or raised (then dropping it cancels nothing).
     done: bool,
 }
 
@@ -64,6 +106,7 @@ impl<T: Send + 'static> Core<T> {
             set: FutureSet::new(),
             refs: Vec::new(),
             results: Vec::new(),
+            cancelling: None,
             done: false,
         };
         if tower_loop::get_running_loop().is_ok() {
@@ -82,7 +125,7 @@ impl<T: Send + 'static> Core<T> {
     /// Adds a spawned child.
     fn push(&mut self, t: Task<T>) {
         self.refs.push(t.task_ref().clone());
-        self.set.push(t);
+        self.set.push(Child(t));
         self.results.push(None);
     }
 
@@ -97,17 +140,26 @@ impl<T: Send + 'static> Core<T> {
 }
 
 impl<T> Core<T> {
-    /// Polls the children; stops at the first outcome `stop` accepts.
+    /// Polls the children; stops at the first outcome `stop` accepts, unless the awaiter was
+    /// cancelled (then it waits for every child). Takes a cancellation request on entry and
+    /// passes it on to the children; records an aware suspension whenever it is pending.
     fn poll_step(
         &mut self,
         cx: &mut Context<'_>,
         stop: impl Fn(&Result<T, TaskError>) -> bool,
     ) -> Poll<Step<T>> {
-        assert!(!self.done, "gather polled after it completed");
+        if self.done {
+            return self.polled_again();
+        }
+        if let Some(c) = cancel::take() {
+            self.cancel_children(&c);
+            self.cancelling = Some(c);
+        }
+        let cancelling = self.cancelling.is_some();
         let mut stopped = None;
         let results = &mut self.results;
         let _ = self.set.poll_each(cx, |i, out| {
-            if stop(&out) {
+            if !cancelling && stop(&out) {
                 stopped = Some(out);
                 false
             } else {
@@ -120,6 +172,7 @@ impl<T> Core<T> {
             return Poll::Ready(Step::Stop(out));
         }
         if !self.set.is_empty() {
+            cancel::suspended_aware();
             return Poll::Pending;
         }
         self.done = true;
@@ -127,7 +180,75 @@ impl<T> Core<T> {
             .into_iter()
             .map(|r| r.expect("every child is done"))
             .collect();
-        Poll::Ready(Step::All(all))
+        Poll::Ready(match &self.cancelling {
+            Some(c) => Step::Cancelled(c.clone(), all),
+            None => Step::All(all),
+        })
+    }
+
+    /// The awaiter is being cancelled (asyncio's `_GatheringFuture.cancel`): cancels every
+    /// child still running with the request's message; the gather then waits for them all.
+    /// A second request cancels those still running again (their counts go up, as asyncio's).
+    #[cold]
+    #[inline(never)]
+    fn cancel_children(&self, c: &Cancelled) {
+        for t in &self.refs {
+            t.cancel(c.message());
+        }
+    }
+
+    /// Polled after it completed. After it raised its cancellation, the raise goes on (a
+    /// combinator around it that does not know about cancellation may poll it once more);
+    /// anything else is a misuse.
+    #[cold]
+    #[inline(never)]
+    fn polled_again(&self) -> Poll<Step<T>> {
+        match &self.cancelling {
+            Some(c) => {
+                cancel::raise(c.clone());
+                Poll::Pending
+            }
+            None => panic!("gather polled after it completed"),
+        }
+    }
+}
+
+/// Raises `c` out of the gather's poll (the gather then counts as completed).
+fn raise<O>(c: Cancelled) -> Poll<O> {
+    cancel::raise(c);
+    Poll::Pending
+}
+
+/// The first panic among `all` (input order), if any; the later ones are reported to the
+/// loop's exception handler so that none is lost.
+fn first_panic<T>(all: Vec<Result<T, TaskError>>) -> Option<TaskError> {
+    let mut first = None;
+    for r in all {
+        if let Err(e @ TaskError::Panicked(_)) = r {
+            if first.is_none() {
+                first = Some(e);
+            } else {
+                report_panic(&e);
+            }
+        }
+    }
+    first
+}
+
+/// Reports to the loop's exception handler a child's panic that a cancelled gather does not
+/// return (asyncio's "exception was never retrieved"; nothing raised during a cancellation is
+/// lost).
+#[cold]
+fn report_panic(e: &TaskError) {
+    let TaskError::Panicked(p) = e else { return };
+    if let Ok(lp) = tower_loop::get_running_loop() {
+        let mut ctx = ExceptionContext::new(format!(
+            "a task gathered by a cancelled gather panicked: {}",
+            p.message()
+        ));
+        ctx.kind = ContextKind::Panic;
+        ctx.source = Some("a gather's child");
+        lp.call_exception_handler(&ctx);
     }
 }
 
@@ -148,10 +269,43 @@ impl<T> Drop for Core<T> {
 /// For futures returning `Result`, [`try_gather`] also stops at the first `Err`; to get every
 /// outcome, [`gather_settled`].
 ///
+/// # Cancellation
+///
+/// As asyncio's gather: when the task awaiting it is cancelled, every child still running is
+/// cancelled with the same message, the gather waits until *all* of them are done (their
+/// cleanup runs first, awaits included), then raises the cancellation out of the `.await` — to
+/// the nearest [`catch_cancel`](crate::catch_cancel), or the awaiting task ends cancelled —
+/// even if some children caught their cancellation and returned values. A child that panicked
+/// wins over the cancellation: the gather returns that failure. A child cancelled by someone
+/// else (not through the gather) is a failure like any other.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_task::{catch_cancel, gather, reraise, run, sleep, spawn};
+///
+/// run(async {
+///     let awaiter = spawn(async {
+///         gather([1, 2].map(|_| async {
+///             if let Err(c) = catch_cancel(sleep(Duration::from_secs(3600))).await {
+///                 sleep(Duration::from_millis(1)).await; // cleanup that awaits
+///                 reraise::<()>(c).await;
+///             }
+///         }))
+///         .await
+///     });
+///     sleep(Duration::from_millis(1)).await;
+///     awaiter.cancel(Some("enough"));
+///     // Resolves only once both children finished their cleanup.
+///     assert!(awaiter.await.unwrap_err().is_cancelled());
+/// })
+/// .unwrap();
+/// ```
+///
 /// # Cancel safety
 ///
-/// Dropping the [`Gather`] before it completed cancels every task still running. After an early
-/// `Err`, the tasks still running are detached and run on.
+/// Dropping the [`Gather`] before it completed (a hard cancel) cancels every task still
+/// running, without waiting for them. After an early `Err`, the tasks still running are
+/// detached and run on.
 ///
 /// # Panics
 ///
@@ -192,7 +346,8 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it before it completed cancels every task still running.
+/// Dropping it before it completed cancels every task still running, without waiting for them
+/// (awaited, it waits: see the function's `# Cancellation`).
 ///
 /// # Examples
 ///
@@ -245,6 +400,10 @@ impl<T: Send + 'static> Future for Gather<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Step::Stop(out)) => Poll::Ready(out.map(|_| Vec::new())),
             Poll::Ready(Step::All(all)) => Poll::Ready(all.into_iter().collect()),
+            Poll::Ready(Step::Cancelled(c, all)) => match first_panic(all) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => raise(c),
+            },
         }
     }
 }
@@ -252,9 +411,18 @@ impl<T: Send + 'static> Future for Gather<T> {
 /// Runs every future as a task and returns every outcome in input order once all are done,
 /// failures included (asyncio's `gather(*aws, return_exceptions=True)`).
 ///
+/// # Cancellation
+///
+/// As [`gather`]'s: cancelling the awaiting task cancels every child still running, waits
+/// for all, then raises the cancellation — not a list of outcomes, whatever the children did
+/// (asyncio's issue 32684: `return_exceptions` does not swallow the awaiter's cancellation).
+/// A child's panic seen then is reported to the loop's exception handler. A child cancelled by
+/// someone else is an `Err(TaskError::Cancelled)` in the list.
+///
 /// # Cancel safety
 ///
-/// Dropping the [`GatherSettled`] before it completed cancels every task still running.
+/// Dropping the [`GatherSettled`] before it completed (a hard cancel) cancels every task still
+/// running, without waiting for them.
 ///
 /// # Panics
 ///
@@ -291,7 +459,8 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it before it completed cancels every task still running.
+/// Dropping it before it completed cancels every task still running, without waiting for them
+/// (awaited, it waits: see the function's `# Cancellation`).
 ///
 /// # Examples
 ///
@@ -344,6 +513,12 @@ impl<T: Send + 'static> Future for GatherSettled<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Step::Stop(_)) => unreachable!("gather_settled never stops early"),
             Poll::Ready(Step::All(all)) => Poll::Ready(all),
+            Poll::Ready(Step::Cancelled(c, all)) => {
+                for e in all.iter().filter_map(|r| r.as_ref().err()) {
+                    report_panic(e);
+                }
+                raise(c)
+            }
         }
     }
 }
@@ -352,10 +527,18 @@ impl<T: Send + 'static> Future for GatherSettled<T> {
 /// a child's `Err(e)` ([`GatherError::Failed`]) or a task cancelled or panicked
 /// ([`GatherError::Task`]) — as soon as it is seen, *without* cancelling the others.
 ///
+/// # Cancellation
+///
+/// As [`gather`]'s: cancelling the awaiting task cancels every child still running, waits for
+/// all, then raises the cancellation. A child that returned `Err(e)` meanwhile is an outcome
+/// the cancellation wins over; a child that panicked is returned as
+/// `GatherError::Task(TaskError::Panicked(_))`.
+///
 /// # Cancel safety
 ///
-/// Dropping the [`TryGather`] before it completed cancels every task still running. After an
-/// early `Err`, the tasks still running are detached and run on.
+/// Dropping the [`TryGather`] before it completed (a hard cancel) cancels every task still
+/// running, without waiting for them. After an early `Err`, the tasks still running are
+/// detached and run on.
 ///
 /// # Panics
 ///
@@ -393,7 +576,8 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it before it completed cancels every task still running.
+/// Dropping it before it completed cancels every task still running, without waiting for them
+/// (awaited, it waits: see the function's `# Cancellation`).
 ///
 /// # Examples
 ///
@@ -448,6 +632,10 @@ impl<T: Send + 'static, E: Send + 'static> Future for TryGather<T, E> {
             Poll::Ready(Step::Stop(Err(e))) => Poll::Ready(Err(GatherError::Task(e))),
             Poll::Ready(Step::Stop(Ok(Err(e)))) => Poll::Ready(Err(GatherError::Failed(e))),
             Poll::Ready(Step::Stop(Ok(Ok(_)))) => unreachable!("only failures stop a try_gather"),
+            Poll::Ready(Step::Cancelled(c, all)) => match first_panic(all) {
+                Some(e) => Poll::Ready(Err(GatherError::Task(e))),
+                None => raise(c),
+            },
             Poll::Ready(Step::All(all)) => Poll::Ready(
                 all.into_iter()
                     .map(|r| match r {

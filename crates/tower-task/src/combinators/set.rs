@@ -5,6 +5,11 @@
 //! shared ready list and wakes the set's owner. A poll of the set polls only the slots on that
 //! list, so a completion costs O(1) however many futures wait.
 //!
+//! The set knows nothing of cancellation delivery (`tower_coro::cancel`): its owner makes sure a
+//! member never takes the request of the poll around it — the gathers hold their children's
+//! handles behind `Task::poll_output`, `as_completed` polls the set inside
+//! `tower_coro::cancel::isolate`.
+//!
 //! Who touches what: the slots (`slots`, `len`) belong to the owner and are touched only in
 //! `&mut self` methods; the ready list is shared with the slot wakers (any thread) behind a
 //! poison-free mutex that is never held while waking or polling.

@@ -4,9 +4,9 @@
 //! awaiting it raises the cancellation at the `.await` at once (catch it with
 //! [`catch_cancel`](crate::catch_cancel), as asyncio's awaiter gets `CancelledError`) and does
 //! not reach the inner task: dropping the `Shield` then *detaches* it, and it runs on to
-//! completion. This is the one combinator that does not wait for what it awaits when
-//! cancelled — that is what it is for. Cancelling the inner task itself (through [`Shield::task_ref`]) does reach
-//! the awaiter, as `Err(TaskError::Cancelled)`.
+//! completion. Like `wait` and `as_completed`, it does not wait for what it awaits when
+//! cancelled — for `shield` that is what it is for. Cancelling the inner task itself (through
+//! [`Shield::task_ref`]) does reach the awaiter, as `Err(TaskError::Cancelled)`.
 
 use std::fmt;
 use std::future::Future;
@@ -99,7 +99,28 @@ impl<T> Shield<T> {
         self.task.task_ref()
     }
 
-    /// Gives up the shield and returns the inner task's handle.
+    /// Gives up the shield and returns the inner task's handle: after catching a cancellation
+    /// around a borrowed `Shield`, to await the inner task's value (asyncio: keep the inner
+    /// task, `await` it after `except CancelledError`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_task::{catch_cancel, run, shield, sleep, spawn};
+    ///
+    /// run(async {
+    ///     let awaiter = spawn(async {
+    ///         let mut s = shield(async { sleep(Duration::from_secs(5)).await; "committed" });
+    ///         match catch_cancel(&mut s).await {
+    ///             Ok(out) => out.unwrap(),
+    ///             Err(_cancelled) => s.into_task().await.unwrap(), // finish it, then go on
+    ///         }
+    ///     });
+    ///     sleep(Duration::from_secs(1)).await;
+    ///     awaiter.cancel(None);
+    ///     assert_eq!(awaiter.await.unwrap(), "committed");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn into_task(self) -> Task<T> {
         self.task
     }

@@ -5,6 +5,11 @@
 //! still inside ([`Task::result`] takes it, or await it: it is ready). Nothing is cancelled,
 //! neither on timeout nor when the [`Wait`] is dropped. Completion is learnt through done
 //! callbacks (asyncio does the same), which hold only a weak reference to the waiter.
+//!
+//! Cancellation, as asyncio's `wait`: when the task awaiting a [`Wait`] is cancelled, the
+//! cancellation is raised at the `.await` at once (it takes the request on entry and raises
+//! it, so a [`catch_cancel`](crate::catch_cancel) around it catches it) and the tasks are not
+//! told: they run on.
 
 use std::fmt;
 use std::future::Future;
@@ -57,11 +62,36 @@ fn lock(m: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
 /// Waits for the `tasks` as `return_when` says, or until `timeout` passes, and returns them as
 /// `(done, pending)`, each in input order (asyncio's `wait`). An empty input returns at once.
 ///
+/// # Cancellation
+///
+/// As asyncio's `wait`, it does not cancel the tasks when the task awaiting it is cancelled:
+/// the cancellation is raised at the `.await` at once and the tasks run on. To keep their
+/// handles, catch it around a borrowed `Wait` and take them back with [`Wait::into_tasks`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_task::{catch_cancel, run, sleep, spawn, wait, ReturnWhen};
+///
+/// run(async {
+///     let awaiter = spawn(async {
+///         let job = spawn(async { sleep(Duration::from_secs(5)).await; "finished" });
+///         let mut w = wait(vec![job], ReturnWhen::AllCompleted, None);
+///         let caught = catch_cancel(&mut w).await;
+///         assert!(caught.is_err()); // cancelled at once, the job untouched...
+///         let job = w.into_tasks().pop().unwrap();
+///         job.await.unwrap() // ...and still there to await
+///     });
+///     sleep(Duration::from_secs(1)).await;
+///     awaiter.cancel(None);
+///     assert_eq!(awaiter.await.unwrap(), "finished");
+/// })
+/// .unwrap();
+/// ```
+///
 /// # Cancel safety
 ///
 /// Cancel-safe: dropping the [`Wait`] drops the task handles, which detaches the tasks; nothing
-/// is lost but the handles. To keep them across a cancellation, wait on
-/// [`Task::task_ref`]s and keep the tasks elsewhere.
+/// is lost but the handles (to keep them, see `# Cancellation` above).
 ///
 /// # Panics
 ///
@@ -102,6 +132,11 @@ where
 }
 
 /// The future of [`wait`]: `(done, pending)`.
+///
+/// # Cancellation
+///
+/// Cancelling the task awaiting it raises the cancellation at the `.await` at once; the tasks
+/// are not told (see [`wait`]).
 ///
 /// # Cancel safety
 ///
@@ -153,6 +188,14 @@ impl<T> fmt::Debug for Wait<T> {
 impl<T> Unpin for Wait<T> {}
 
 impl<T> Wait<T> {
+    /// Gives the tasks back, in input order, without waiting (e.g. after a cancellation was
+    /// caught around a borrowed `Wait`). Their done callbacks registered by the wait stay and
+    /// do nothing.
+    pub fn into_tasks(mut self) -> Vec<Task<T>> {
+        self.done = true;
+        std::mem::take(&mut self.tasks)
+    }
+
     /// Registers a done callback on every task not done yet and counts the done ones.
     fn register(&mut self) -> Arc<Mutex<Progress>> {
         let progress = Arc::new(Mutex::new(Progress::default()));
@@ -202,6 +245,12 @@ impl<T> Future for Wait<T> {
     type Output = (Vec<Task<T>>, Vec<Task<T>>);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(c) = tower_coro::cancel::take() {
+            // The awaiter is being cancelled: it sees it here at once; the tasks are not told
+            // (asyncio's `wait`).
+            tower_coro::cancel::raise(c);
+            return Poll::Pending;
+        }
         let this = self.get_mut();
         assert!(!this.done, "Wait polled after it completed");
         let total = this.tasks.len();
@@ -239,6 +288,7 @@ impl<T> Future for Wait<T> {
                 return Poll::Ready(this.split());
             }
         }
+        tower_coro::cancel::suspended_aware();
         Poll::Pending
     }
 }
