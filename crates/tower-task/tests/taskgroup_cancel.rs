@@ -11,8 +11,9 @@ use tower_task::{TaskGroup, sleep, spawn};
 mod common;
 use common::{DropFlag, flag, paused, secs};
 
-// test_cancellation / test_taskgroup_07: cancelling the parent task (its future is dropped)
-// cancels every child; the parent's awaiter sees the cancellation.
+// test_cancellation / test_taskgroup_07: cancelling the parent task is delivered into the
+// body (here suspended where nothing takes part, so the group drops it); the group cancels
+// every child, waits for them, and raises the cancellation on: the parent's awaiter sees it.
 #[test]
 fn parent_cancellation_cancels_children() {
     let lp = paused();
@@ -43,7 +44,7 @@ fn parent_cancellation_cancels_children() {
 }
 
 // test_taskgroup_22 ("cancel during cleanup"): the body has returned and the group is waiting
-// for its children when the parent is cancelled: the children are cancelled.
+// for its children when the parent is cancelled: the children are cancelled (and awaited).
 #[test]
 fn parent_cancelled_while_joining_cancels_children() {
     let lp = paused();
@@ -156,8 +157,8 @@ fn create_task_after_finish_is_refused() {
     assert_eq!(refused, CreateTaskError::Finished);
 }
 
-// test_taskgroup_11/12 (the parent cancelled mid-body; here by a race dropping the group): no
-// task outlives its group; the children never resume.
+// test_taskgroup_11/12's outcome with a hard cancel (a race dropping the group mid-body, which
+// cannot wait): the children are still cancelled and never resume.
 #[test]
 fn dropped_group_leaves_no_child_running() {
     let lp = paused();
@@ -188,8 +189,8 @@ fn dropped_group_leaves_no_child_running() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_timeouts.py test_timeout_taskgroup (without its crash in cleanup, which a Rust drop
-// cannot do): a timeout around a group drops it; its children are cancelled; TimeoutError.
+// test_timeouts.py test_timeout_taskgroup (without its crash in cleanup): a timeout around a
+// group stops it; its children are cancelled; TimeoutError.
 #[test]
 fn timeout_around_group_cancels_children() {
     let lp = paused();
@@ -245,4 +246,42 @@ fn parent_goes_on_after_a_failed_group() {
         })
         .unwrap();
     assert_eq!(r.unwrap(), "parent finished");
+}
+
+// No CPython counterpart (asyncio's `__aexit__` always runs): a group dropped while its own
+// cancellation request is outstanding (here by a race, while the body cleans up after the
+// request) withdraws it, so the parent is not left counting a cancellation nobody made.
+#[test]
+fn a_dropped_group_withdraws_its_own_request() {
+    let lp = paused();
+    let (lost, left, goes_on) = lp
+        .run_until_complete(async {
+            spawn(async {
+                let group = TaskGroup::run(|tg| async move {
+                    tg.spawn(async {
+                        sleep(secs(1)).await;
+                        Err::<(), _>("boom")
+                    })
+                    .unwrap();
+                    if tower_task::catch_cancel(sleep(secs(100))).await.is_err() {
+                        sleep(secs(10)).await; // a long cleanup
+                    }
+                    Ok(())
+                });
+                let lost = tower_coro::race(async { group.await.is_ok() }, async {
+                    sleep(secs(3)).await;
+                    false
+                })
+                .await;
+                let me = tower_task::current_task().unwrap();
+                let goes_on = tower_task::catch_cancel(sleep(secs(1))).await.is_ok();
+                (lost, me.cancelling(), goes_on)
+            })
+            .await
+            .unwrap()
+        })
+        .unwrap();
+    assert!(!lost);
+    assert_eq!(left, 0);
+    assert!(goes_on);
 }

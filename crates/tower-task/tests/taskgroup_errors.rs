@@ -40,7 +40,8 @@ fn failing_child_cancels_siblings() {
     assert!(!resumed.load(Ordering::SeqCst));
 }
 
-// test_cancel_children_on_child_error (runner_cancel): the body is cancelled (dropped) too.
+// test_cancel_children_on_child_error (runner_cancel): the body is cancelled too; suspended
+// where nothing takes part in cancellation, it is dropped at that await and does not resume.
 #[test]
 fn failing_child_cancels_the_body() {
     let lp = paused();
@@ -124,9 +125,9 @@ fn body_error_cancels_children() {
     assert_eq!(r.unwrap_err().errors, [Failure::Body("ZeroDivisionError")]);
 }
 
-// test_taskgroup_19 (child and body fail together): there the body raises in its `finally`
-// while being cancelled; a dropped Rust body cannot fail, so here an eager child fails inside
-// create_task and the body then returns Err in the same poll. Both are reported, child first.
+// test_taskgroup_19 (child and body fail together; its cancelled-body form is in
+// taskgroup_body_cancel.rs): an eager child fails inside create_task and the body then returns
+// Err in the same poll. Both are reported, child first.
 #[test]
 fn child_and_body_failing_together_are_both_reported() {
     let lp = paused();

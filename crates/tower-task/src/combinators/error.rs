@@ -41,8 +41,8 @@ impl Error for TimeoutError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CreateTaskError {
-    /// A child or the body failed, or the group's parent was cancelled (the group future was
-    /// dropped): the group is cancelling its tasks and takes no new ones.
+    /// A child or the body failed, or the group's parent was cancelled (or the group future
+    /// was dropped): the group is cancelling its tasks and takes no new ones.
     ShuttingDown,
     /// The group has finished: its body and every child completed.
     Finished,
@@ -89,7 +89,8 @@ pub enum Failure<E> {
     Child(E),
     /// The group's body returned `Err(e)`.
     Body(E),
-    /// A child task panicked; the panic's message.
+    /// A child task panicked (also while its future was dropped during its cancellation);
+    /// the panic's message.
     Panic(String),
 }
 
@@ -127,12 +128,15 @@ impl<E: Error + 'static> Error for Failure<E> {
     }
 }
 
-/// Every failure of a [`TaskGroup`](crate::TaskGroup), in the order they happened (asyncio's
-/// `ExceptionGroup("unhandled errors in a TaskGroup", errors)`).
+/// Every failure of a [`TaskGroup`](crate::TaskGroup) (asyncio's
+/// `ExceptionGroup("unhandled errors in a TaskGroup", errors)`): the children's, in the order
+/// they happened, then the body's.
 ///
-/// The first failure made the group cancel its other tasks and its body; failures that raced
-/// with it (a child failing in the same loop iteration, the body failing while a child did) are
-/// all here.
+/// The first failure made the group cancel its other tasks and its body; nothing raised during
+/// that cancellation is lost: failures that raced with it (a child failing in the same loop
+/// iteration), children whose cleanup failed after catching their cancellation (an `Err` or a
+/// panic, also one in a destructor), and an `Err` the body returned after catching its own
+/// are all here.
 ///
 /// ```
 /// use tower_task::error::{Failure, TaskGroupError};
@@ -146,7 +150,8 @@ impl<E: Error + 'static> Error for Failure<E> {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskGroupError<E> {
-    /// The failures, oldest first; never empty when returned by a group.
+    /// The failures: the children's oldest first, then the body's; never empty when returned
+    /// by a group.
     pub errors: Vec<Failure<E>>,
 }
 
