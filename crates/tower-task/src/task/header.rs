@@ -128,6 +128,11 @@ pub(crate) const F_PASSED: u8 = 8;
 /// Header flag: `abort` was called: the wrapper drops the future at its next poll without
 /// delivering anything (set together with `F_CANCEL`, which sends the poll down its cold path).
 pub(crate) const F_ABORT: u8 = 16;
+/// Header flag: the pending request was made by a structured scope handing an outside
+/// cancellation back to the task as it returns an error (`TaskRef::cancel_deferred`): it is
+/// delivered at the task's next poll, but a future that completes in this poll keeps its
+/// outcome (asyncio: an exception raised with `_must_cancel` set wins). `cancel` clears it.
+pub(crate) const F_DEFER: u8 = 32;
 
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {

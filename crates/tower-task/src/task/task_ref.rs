@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::header::{F_ABORT, F_CALLBACKS, F_CANCEL, Header};
+use super::header::{F_ABORT, F_CALLBACKS, F_CANCEL, F_DEFER, Header};
 use super::layout;
 use super::state::{ST_FINISHED, TaskId, TaskState};
 
@@ -172,8 +172,10 @@ impl TaskRef {
         let mut extra = h.extra();
         let old = msg.and_then(|m| extra.cancel_msg.replace(m.to_owned()));
         extra.num_cancels = extra.num_cancels.saturating_add(1);
-        // Release: the wrapper that sees the flag sees the message too.
+        // Release: the wrapper that sees the flag sees the message too. A request of its own
+        // is never deferred.
         h.flags.fetch_or(F_CANCEL, Ordering::Release);
+        h.flags.fetch_and(!F_DEFER, Ordering::Release);
         drop(extra);
         drop(old);
         // async-task's wake: a task that is scheduled or running already runs again (and sees
@@ -230,6 +232,18 @@ impl TaskRef {
         } else {
             extra.callbacks.push(Box::new(f));
         }
+    }
+
+    /// Requests cancellation as [`cancel`](Self::cancel) does, for a structured scope
+    /// (`TaskGroup`) that returns an error while an outside cancellation is pending: it is
+    /// delivered at the task's next poll, unless the task's future completes in the poll
+    /// running now, whose outcome (the scope's error, passed on) then stands.
+    pub(crate) fn cancel_deferred(&self, msg: Option<&str>) -> bool {
+        if !self.cancel(msg) {
+            return false;
+        }
+        self.header().flags.fetch_or(F_DEFER, Ordering::Release);
+        true
     }
 
     /// Stops the task at once, the hard way (tokio's `abort`): at its next poll its future is

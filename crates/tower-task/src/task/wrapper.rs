@@ -18,7 +18,7 @@ use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 
 use tower_coro::cancel::{self, Delivery};
 
-use super::header::{F_ABORT, F_CANCEL, F_DETACHED, Header};
+use super::header::{F_ABORT, F_CANCEL, F_DEFER, F_DETACHED, Header};
 use super::state::{
     ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, ST_SUSPENDED_AWARE,
 };
@@ -227,7 +227,7 @@ impl<F: Future> TaskFuture<F> {
             }
             Ok(Poll::Ready(v)) => {
                 let h = self.header();
-                if h.flag(F_CANCEL, Ordering::Acquire) {
+                if h.flags.load(Ordering::Acquire) & (F_CANCEL | F_DEFER) == F_CANCEL {
                     return self.cancelled_at_end(v);
                 }
                 h.finish(ST_FINISHED);
@@ -258,7 +258,7 @@ impl<F: Future> TaskFuture<F> {
     fn poll_delivering(&mut self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let h = self.header();
         // The request is being delivered: a `cancel` from now on is a new one.
-        h.flags.fetch_and(!F_CANCEL, Ordering::AcqRel);
+        h.flags.fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
         let request = Cancelled::new(h.cancel_msg().as_deref());
         if self.fut.is_none() {
             return Poll::Pending;

@@ -263,7 +263,9 @@ impl<T, E> RunState<T, E> {
             if let Some(p) = &self.parent {
                 if p.cancelling() > 0 {
                     p.uncancel();
-                    p.cancel(None);
+                    // Deferred: a parent that returns the group's error at once ends with
+                    // it (asyncio: the ExceptionGroup is raised and wins).
+                    p.cancel_deferred(None);
                 }
             }
             return Ok(Err(TaskGroupError { errors }));
