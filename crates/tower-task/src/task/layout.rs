@@ -2,18 +2,21 @@
 //! between the allocation's address (what async-task's wakers and handles hold) and the
 //! header's, so that neither the header nor a handle has to store the other.
 //!
-//! async-task puts its own `Header<M>` at the start of a task's allocation, with our header as
-//! its `metadata` field. That field is private, but its offset is a constant for our `M`:
-//! [`HEADER_OFFSET`] is computed from [`AsyncTaskHeader`], a copy of async-task 4.7's
-//! `Header<M>` with the same field types in the same order (rustc lays out the same fields the
-//! same way). Two more facts about async-task are relied on: an `async_task::Task` (and
-//! `FallibleTask`) is exactly one word, the allocation's address (which `Task<T>`'s `Deref` to
-//! [`TaskRef`](super::TaskRef) uses); and a task's wakers carry that address as their data.
+//! async-task puts its own header at the start of a task's allocation, with our header as its
+//! `metadata` field. Its layout is private, so this module does not copy it: the offset of our
+//! header from the allocation's start is *measured* on the first task spawned in the process —
+//! the distance from the task's waker data pointer (the allocation, `Waker::data`) to the
+//! header (`Runnable::metadata`), both public — and kept in [`OFFSET`]. What is relied on, and
+//! checked on every spawn by [`check_spawned`] before any handle is built from the header:
+//! every task's header is at that same offset from its waker data pointer (async-task lays out
+//! its header the same for every task of one metadata type), and an `async_task` handle is one
+//! word holding that same pointer (which `Task<T>`'s `Deref` to [`TaskRef`](super::TaskRef)
+//! uses; its size is also asserted at compile time).
 //!
-//! None of this is taken on trust: [`check_spawned`] verifies all of it on every spawn, on the
-//! task just allocated, before any handle is built from the header (a mismatch — a future
-//! async-task that changed its layout — panics in a `#[cold]` function instead of corrupting
-//! memory).
+//! A mismatch (an async-task release that changed any of this; the workspace pins the exact
+//! version) **aborts the process** with a message: the task has been allocated with its future
+//! inside by then, and unwinding through it is not sound. No memory is touched through a
+//! wrong offset first.
 //!
 //! Provenance: a header reached through a reference (`Runnable::metadata`, `&Header`) carries
 //! the provenance of the header alone. [`check_spawned`] exposes the provenance of the whole
@@ -21,35 +24,25 @@
 //! address with `with_exposed_provenance`, so the pointer handed to async-task's waker
 //! functions may access the whole allocation.
 
-use std::cell::UnsafeCell;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 
 use async_task::FallibleTask;
 
 use super::header::Header;
 
-/// async-task 4.7's `Header<Header>` (src/header.rs), field for field: the types that matter
-/// for layout are the same (its `vtable` is a `&'static TaskVTable`, a thin 8-aligned
-/// reference like the stand-in here; `propagate_panic` exists with its `std` feature, which is
-/// its default and which tower-loop uses). Never built: only its layout is read.
-#[allow(dead_code)]
-pub(super) struct AsyncTaskHeader {
-    /// `state: AtomicUsize`.
-    state: AtomicUsize,
-    /// `awaiter: UnsafeCell<Option<Waker>>`.
-    awaiter: UnsafeCell<Option<Waker>>,
-    /// `vtable: &'static TaskVTable`.
-    vtable: &'static usize,
-    /// `metadata: M`.
-    metadata: Header,
-    /// `propagate_panic: bool`.
-    propagate_panic: bool,
-}
+/// The offset of a task's [`Header`] from the start of its allocation: 0 until the first
+/// spawn measured it (see the module docs). Written once; every reader got its header through
+/// a spawn that happened after the write (a handle, a waker, the registry), so a relaxed load
+/// sees it.
+static OFFSET: AtomicUsize = AtomicUsize::new(0);
 
-/// The offset of a task's [`Header`] from the start of its allocation.
-pub(crate) const HEADER_OFFSET: usize = std::mem::offset_of!(AsyncTaskHeader, metadata);
+/// The measured offset (0 before the first spawn).
+#[inline(always)]
+pub(crate) fn header_offset() -> usize {
+    OFFSET.load(Ordering::Relaxed)
+}
 
 const _: () = assert!(
     size_of::<FallibleTask<(), Header>>() == size_of::<usize>(),
@@ -64,10 +57,10 @@ const _: () = assert!(
 /// (an async-task handle's or waker's pointer); the result is valid while the allocation is.
 #[inline]
 pub(crate) unsafe fn header_of(task: NonNull<()>) -> NonNull<Header> {
-    // SAFETY: the header lies `HEADER_OFFSET` bytes into the allocation (checked by
-    // `check_spawned` for every task), so the offset stays inside it; `task` carries the whole
-    // allocation's provenance.
-    unsafe { task.byte_add(HEADER_OFFSET).cast() }
+    // SAFETY: the header lies `header_offset()` bytes into the allocation (checked by
+    // `check_spawned` for every task before any handle exists), so the offset stays inside it;
+    // `task` carries the whole allocation's provenance.
+    unsafe { task.byte_add(header_offset()).cast() }
 }
 
 /// The address of the allocation `header` lives in: the data pointer of the task's wakers,
@@ -75,17 +68,18 @@ pub(crate) unsafe fn header_of(task: NonNull<()>) -> NonNull<Header> {
 /// allocation that went through [`check_spawned`] (every [`Header`] the crate hands out).
 #[inline]
 pub(crate) fn task_of(header: &Header) -> NonNull<()> {
-    let addr = ptr::from_ref(header).addr() - HEADER_OFFSET;
+    let addr = ptr::from_ref(header).addr() - header_offset();
     // `check_spawned` exposed the provenance of the whole allocation.
     let task = ptr::with_exposed_provenance_mut::<()>(addr);
     // SAFETY: `addr` is the start of a live allocation (a header is borrowed, so its
-    // allocation, which starts `HEADER_OFFSET` bytes earlier, is alive), never 0.
+    // allocation, which starts `header_offset()` bytes earlier, is alive), never 0.
     unsafe { NonNull::new_unchecked(task) }
 }
 
 /// Checks, on a task just allocated, everything this module assumes of async-task: `waker` (a
-/// waker of the task) points at the allocation `header` is `HEADER_OFFSET` bytes into, and
-/// `handle` is that address too. Exposes the allocation's provenance for [`task_of`].
+/// waker of the task) points at the allocation `header` is [`header_offset`] bytes into (the
+/// first task measures the offset), and `handle` is that address too. Exposes the allocation's
+/// provenance for [`task_of`]. Aborts the process on a mismatch (see the module docs).
 #[inline]
 pub(crate) fn check_spawned<T>(header: &Header, waker: &Waker, handle: &FallibleTask<T, Header>) {
     let task = waker.data();
@@ -94,17 +88,47 @@ pub(crate) fn check_spawned<T>(header: &Header, waker: &Waker, handle: &Fallible
     // SAFETY: `FallibleTask` is one word (asserted above), so its only non-zero-sized field,
     // async-task's raw task pointer, fills it: reading the word as a pointer reads that field.
     let handle_word = unsafe { ptr::from_ref(handle).cast::<*const ()>().read() };
-    if ptr::from_ref(header).addr() != task_addr + HEADER_OFFSET || handle_word != task {
-        layout_mismatch();
+    let offset = ptr::from_ref(header).addr().wrapping_sub(task_addr);
+    if offset != header_offset() || handle_word != task {
+        measure_or_abort(offset, handle_word == task);
     }
 }
 
-/// async-task does not lay tasks out as this module assumes (a changed version?).
+/// The first spawn records `offset`; any other difference means async-task does not lay tasks
+/// out as this module assumes.
 #[cold]
 #[inline(never)]
-fn layout_mismatch() -> ! {
-    panic!(
-        "tower_task: async-task's task layout is not the one task/layout.rs assumes \
-         (header offset {HEADER_OFFSET}); update AsyncTaskHeader"
-    )
+fn measure_or_abort(offset: usize, handle_ok: bool) {
+    // The header is inside the allocation, after async-task's own state word at least.
+    let plausible = handle_ok && (size_of::<usize>()..=MAX_OFFSET).contains(&offset);
+    if plausible
+        && OFFSET
+            .compare_exchange(0, offset, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        return;
+    }
+    if plausible && header_offset() == offset {
+        return; // another thread measured the same offset first
+    }
+    layout_mismatch(offset, handle_ok);
+}
+
+/// The largest offset believed: async-task's header is a few words.
+const MAX_OFFSET: usize = 256;
+
+/// async-task does not lay tasks out as this module assumes (a changed version?): abort, since
+/// unwinding through the half-built task is not sound.
+#[cold]
+#[inline(never)]
+fn layout_mismatch(offset: usize, handle_ok: bool) -> ! {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "tower_task: async-task's task layout is not the one task/layout.rs checks for \
+         (header at offset {offset}, first measured {}; handle word is the task pointer: \
+         {handle_ok}); aborting",
+        header_offset()
+    );
+    std::process::abort()
 }
