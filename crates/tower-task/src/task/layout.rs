@@ -3,15 +3,13 @@
 //! header's, so that neither the header nor a handle has to store the other.
 //!
 //! async-task puts its own header at the start of a task's allocation, with our header as its
-//! `metadata` field. Its layout is private, so this module does not copy it: the offset of our
-//! header from the allocation's start is *measured* on the first task spawned in the process —
-//! the distance from the task's waker data pointer (the allocation, `Waker::data`) to the
-//! header (`Runnable::metadata`), both public — and kept in [`OFFSET`]. What is relied on, and
-//! checked on every spawn by [`check_spawned`] before any handle is built from the header:
-//! every task's header is at that same offset from its waker data pointer (async-task lays out
-//! its header the same for every task of one metadata type), and an `async_task` handle is one
-//! word holding that same pointer (which `Task<T>`'s `Deref` to [`TaskRef`](super::TaskRef)
-//! uses; its size is also asserted at compile time).
+//! `metadata` field. Its layout is private, so this module does not copy it: on every spawn
+//! [`check_spawned`] *measures* the offset of our header from the allocation's start — the
+//! distance from the task's waker data pointer (the allocation, `Waker::data`) to the header
+//! (`Runnable::metadata`), both public — and checks it is [`OFFSET`], the value the pinned
+//! async-task gives, before any handle is built from the header. It checks too that an
+//! `async_task` handle is one word holding that same pointer (which `Task<T>`'s `Deref` to
+//! [`TaskRef`](super::TaskRef) uses; its size is also asserted at compile time).
 //!
 //! A mismatch (an async-task release that changed any of this; the workspace pins the exact
 //! version) **aborts the process** with a message: the task has been allocated with its future
@@ -25,23 +23,22 @@
 //! functions may access the whole allocation.
 
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 
 use async_task::FallibleTask;
 
 use super::header::Header;
 
-/// The offset of a task's [`Header`] from the start of its allocation: 0 until the first
-/// spawn measured it (see the module docs). Written once; every reader got its header through
-/// a spawn that happened after the write (a handle, a waker, the registry), so a relaxed load
-/// sees it.
-static OFFSET: AtomicUsize = AtomicUsize::new(0);
+/// The offset of a task's [`Header`] from the start of its allocation with the pinned
+/// async-task (4.7.1: right after its state word). Not derived from a copy of async-task's
+/// private header: it is the value [`check_spawned`] measures on every task (and aborts if it
+/// differs), kept as a constant so that each conversion is one addition.
+const OFFSET: usize = 8;
 
-/// The measured offset (0 before the first spawn).
+/// The offset of a task's [`Header`] from the start of its allocation.
 #[inline(always)]
-pub(crate) fn header_offset() -> usize {
-    OFFSET.load(Ordering::Relaxed)
+pub(crate) const fn header_offset() -> usize {
+    OFFSET
 }
 
 const _: () = assert!(
@@ -94,28 +91,13 @@ pub(crate) fn check_spawned<T>(header: &Header, waker: &Waker, handle: &Fallible
     }
 }
 
-/// The first spawn records `offset`; any other difference means async-task does not lay tasks
-/// out as this module assumes.
+/// The spawn measured another `offset` than [`OFFSET`] (or the handle is not the task
+/// pointer): async-task does not lay tasks out as this module assumes.
 #[cold]
 #[inline(never)]
 fn measure_or_abort(offset: usize, handle_ok: bool) {
-    // The header is inside the allocation, after async-task's own state word at least.
-    let plausible = handle_ok && (size_of::<usize>()..=MAX_OFFSET).contains(&offset);
-    if plausible
-        && OFFSET
-            .compare_exchange(0, offset, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        return;
-    }
-    if plausible && header_offset() == offset {
-        return; // another thread measured the same offset first
-    }
     layout_mismatch(offset, handle_ok);
 }
-
-/// The largest offset believed: async-task's header is a few words.
-const MAX_OFFSET: usize = 256;
 
 /// async-task does not lay tasks out as this module assumes (a changed version?): abort, since
 /// unwinding through the half-built task is not sound.
@@ -126,9 +108,8 @@ fn layout_mismatch(offset: usize, handle_ok: bool) -> ! {
     let _ = writeln!(
         std::io::stderr(),
         "tower_task: async-task's task layout is not the one task/layout.rs checks for \
-         (header at offset {offset}, first measured {}; handle word is the task pointer: \
-         {handle_ok}); aborting",
-        header_offset()
+         (header at offset {offset}, expected {OFFSET}; handle word is the task pointer: \
+         {handle_ok}); update OFFSET in task/layout.rs; aborting"
     );
     std::process::abort()
 }
