@@ -52,6 +52,11 @@ pub use combinators::timeout::{
 pub use combinators::wait::{ReturnWhen, Wait, wait};
 
 mod task;
+/// A real task header outside any task, for the loom models (`tests/loom_cancel.rs`,
+/// `tests/loom_extra.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use task::header_model;
 /// The task registry's slot table, for the loom models (`tests/loom_registry.rs`).
 #[cfg(loom)]
 #[doc(hidden)]

@@ -6,14 +6,14 @@
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -45,6 +45,47 @@ impl<T> UnsafeCell<T> {
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
     }
+}
+
+/// The pointer in `atomic`, read through `&mut` (nothing else can touch it): std's `get_mut`,
+/// loom's `with_mut`.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn ptr_get_mut<T>(atomic: &mut AtomicPtr<T>) -> *mut T {
+    *atomic.get_mut()
+}
+
+/// The pointer in `atomic`, read through `&mut` (nothing else can touch it): std's `get_mut`,
+/// loom's `with_mut`.
+#[cfg(loom)]
+pub(crate) fn ptr_get_mut<T>(atomic: &mut AtomicPtr<T>) -> *mut T {
+    atomic.with_mut(|p| *p)
+}
+
+/// Under loom, a value loom tracks for leaks (`loom::alloc::Track`): a structure that holds one
+/// and is never dropped fails the model ("Allocation leaked"). Made with `Default`, so a
+/// structure that derives `Default` can carry one in a `cfg(loom)` field.
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct LeakProbe(loom::alloc::Track<()>);
+
+#[cfg(loom)]
+impl Default for LeakProbe {
+    fn default() -> Self {
+        LeakProbe(loom::alloc::Track::new(()))
+    }
+}
+
+/// Between a `SeqCst` access and a following `SeqCst` access to another atomic, where the code
+/// relies on `SeqCst` ordering them (a store-then-load handshake: of two threads each storing to
+/// one atomic and then loading the other, at least one sees the other's store): nothing in a
+/// normal build, where the accesses' own `SeqCst` does it; a `SeqCst` fence under loom, which
+/// treats `SeqCst` accesses as acquire/release only but models `SeqCst` fences (its README's
+/// unsupported features; tokio-rs/loom#180) — so a model gets the ordering the real build has.
+#[inline(always)]
+pub(crate) fn seq_cst_handshake() {
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
 }
 
 /// Locks `mutex`, ignoring poisoning: no code in this crate runs user code while holding a

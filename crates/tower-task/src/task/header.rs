@@ -10,11 +10,16 @@
 //!   polling it, and once more by the `Task` handle, which sets `ST_TAKEN` after the task is
 //!   done (when the wrapper writes it no more); anyone reads it.
 //! - `flags` (`F_*`) are set from anywhere with atomic read-modify-writes: `F_CANCEL` by
-//!   `cancel`/`uncancel` under `extra`'s lock (together with the count), read and cleared by
-//!   the wrapper when it delivers the request; `F_CALLBACKS` under that lock; `F_DETACHED` and
-//!   `F_PASSED` by the `Task` handle.
+//!   `cancel`/`uncancel` under `extra`'s lock (together with the count), read by the wrapper
+//!   at the start of each poll and cleared by it, under that lock, when it delivers the request
+//!   ([`Header::request_cancel`], [`Header::withdraw_cancel`], [`Header::begin_delivery`]);
+//!   `F_CALLBACKS` under that lock; `F_DETACHED` and `F_PASSED` by the `Task` handle.
 //! - `extra` (name, cancel message and count, done callbacks) is behind a poison-free mutex
 //!   that never runs user code while held.
+//!
+//! Every atomic and the mutex come from the crate's loom shim: the loom models
+//! (`tests/loom_cancel.rs`, `tests/loom_extra.rs`) run these very methods on a real header
+//! (`model`, under `cfg(loom)`).
 //!
 //! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 56 bytes, so a task allocation
 //! is async-task's 32-byte header, our 56, async-task's `propagate_panic` flag (padded to 8),
@@ -24,15 +29,17 @@
 
 use std::mem::ManuallyDrop;
 use std::ptr;
-use std::sync::atomic::Ordering;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{RawWakerVTable, Waker};
 
 use super::layout;
 use super::registry::Registry;
 use super::state::{ST_FINISHED, ST_PENDING, TaskId, TaskState};
 use super::task_ref::TaskRef;
+use crate::error::Cancelled;
+use crate::loom::{
+    AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Mutex, MutexGuard, Ordering, lock, seq_cst_handshake,
+};
 
 /// A done callback of a task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
@@ -47,9 +54,17 @@ pub(crate) struct Extra {
     pub(crate) cancel_msg: Option<String>,
     /// Done callbacks in registration order.
     pub(crate) callbacks: Vec<DoneCallback>,
-    /// asyncio's `_num_cancels_requested`; the header's `F_CANCEL` is set exactly while it is
+    /// `finish` is handing the callbacks out (`Header::hand_out_callbacks`): one added now is
+    /// queued behind them rather than scheduled ahead of them.
+    pub(crate) handing_out: bool,
+    /// asyncio's `_num_cancels_requested`; the header's `F_CANCEL` is set only while it is
     /// not 0 (both change together, under the lock).
     pub(crate) num_cancels: u32,
+    /// Under loom, fails the model if this `Extra` is never freed (a racing allocator's loser
+    /// leaked, or the header's drop missed it).
+    #[cfg(loom)]
+    #[allow(dead_code)] // held to be dropped with the `Extra`
+    pub(crate) leak_probe: crate::loom::LeakProbe,
 }
 
 /// A header's pointer to its [`Extra`]: null until a name, a cancel message or a done callback
@@ -104,7 +119,7 @@ impl ExtraSlot {
 impl Drop for ExtraSlot {
     #[inline]
     fn drop(&mut self) {
-        let ptr = *self.0.get_mut();
+        let ptr = crate::loom::ptr_get_mut(&mut self.0);
         if !ptr.is_null() {
             // SAFETY: the pointer came from `Box::into_raw` and nobody else can reach it now.
             drop(unsafe { Box::from_raw(ptr) });
@@ -209,14 +224,12 @@ impl Header {
     /// Locks `extra` (allocating it on first use), ignoring poisoning (no user code runs
     /// under it).
     pub(crate) fn extra(&self) -> MutexGuard<'_, Extra> {
-        let m = self.extra.get_or_alloc();
-        m.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(self.extra.get_or_alloc())
     }
 
     /// Locks `extra` if it was ever allocated.
     pub(crate) fn extra_if_any(&self) -> Option<MutexGuard<'_, Extra>> {
-        let m = self.extra.get()?;
-        Some(m.lock().unwrap_or_else(PoisonError::into_inner))
+        Some(lock(self.extra.get()?))
     }
 
     /// Whether flag `f` (`F_*`) is set.
@@ -252,27 +265,243 @@ impl Header {
     /// [`TaskRef`]).
     #[inline]
     pub(crate) fn finish(&self, state: u8) {
-        self.state.store(state, Ordering::SeqCst);
-        if self.flag(F_CALLBACKS, Ordering::SeqCst) {
+        if self.mark_done(state) {
             self.schedule_callbacks();
         }
+    }
+
+    /// `finish`'s first half: stores the final `state`, then whether a done callback was added
+    /// (then the callbacks must be taken and scheduled). Both sequentially consistent, as
+    /// `add_callback`'s flag and state accesses: of a `finish` and an `add_callback` racing,
+    /// at least one sees the other, so a callback is never left behind (`seq_cst_handshake`
+    /// gives loom that ordering).
+    #[inline(always)]
+    fn mark_done(&self, state: u8) -> bool {
+        self.state.store(state, Ordering::SeqCst);
+        seq_cst_handshake();
+        self.flag(F_CALLBACKS, Ordering::SeqCst)
     }
 
     /// Schedules the done callbacks (`finish`'s rare part, kept out of the task's poll).
     #[inline(never)]
     fn schedule_callbacks(&self) {
-        let cbs = self
-            .extra_if_any()
-            .map(|mut e| std::mem::take(&mut e.callbacks));
-        let Some(cbs) = cbs else { return };
-        for cb in cbs {
+        self.hand_out_callbacks(|cb| {
             let me = TaskRef::new(self);
             self.registry.schedule_callback(move || cb(&me));
+        });
+    }
+
+    /// Hands the done callbacks to `schedule` (never under the lock), in the order they were
+    /// added, and then those added meanwhile: while this runs, `add_callback` queues a new one
+    /// behind the ones being handed out instead of giving it back to be scheduled ahead of
+    /// them (on another thread, as `finish` runs).
+    fn hand_out_callbacks(&self, mut schedule: impl FnMut(DoneCallback)) {
+        let Some(mut extra) = self.extra_if_any() else {
+            return;
+        };
+        loop {
+            let cbs = std::mem::take(&mut extra.callbacks);
+            extra.handing_out = !cbs.is_empty();
+            if cbs.is_empty() {
+                return;
+            }
+            drop(extra);
+            cbs.into_iter().for_each(&mut schedule);
+            extra = self.extra();
+        }
+    }
+
+    /// `add_done_callback`'s part under the lock: adds `f` to the done callbacks, or, if the
+    /// task is done and its `finish` has handed every callback out (or had none), gives it
+    /// back to be scheduled now by the caller (after the lock is released). If the task is
+    /// done with callbacks still held, `finish` is about to hand them out (it saw the flag
+    /// their adds set, see `mark_done`) or is handing them out: `f` goes behind them. The
+    /// flag is set before the state is read, as `mark_done` stores the state before it reads
+    /// the flag.
+    pub(crate) fn add_callback<F>(&self, f: F) -> Option<F>
+    where
+        F: FnOnce(&TaskRef) + Send + 'static,
+    {
+        let mut extra = self.extra();
+        self.flags.fetch_or(F_CALLBACKS, Ordering::SeqCst);
+        seq_cst_handshake();
+        if self.state.load(Ordering::SeqCst) >= ST_FINISHED
+            && !extra.handing_out
+            && extra.callbacks.is_empty()
+        {
+            return Some(f);
+        }
+        extra.callbacks.push(Box::new(f));
+        None
+    }
+
+    /// `cancel`'s request (asyncio's `cancel(msg)` up to the wake-up): unless the task is done
+    /// (then `false`), under `extra`'s lock, replaces the message if `msg` is given, counts the
+    /// request and sets `F_CANCEL`, released with them (whoever sees the flag sees the
+    /// message). The caller wakes the task after this returns, so after the flag: a poll that
+    /// starts after the wake-up sees it.
+    pub(crate) fn request_cancel(&self, msg: Option<&str>) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        let mut extra = self.extra();
+        let old = msg.and_then(|m| extra.cancel_msg.replace(m.to_owned()));
+        extra.num_cancels = extra.num_cancels.saturating_add(1);
+        self.flags.fetch_or(F_CANCEL, Ordering::Release);
+        // A request of its own is never deferred (`TaskRef::cancel_deferred` sets it after).
+        self.flags.fetch_and(!F_DEFER, Ordering::Release);
+        drop(extra);
+        drop(old);
+        true
+    }
+
+    /// A poll that saw `F_CANCEL` starts delivering the request: clears the flag and reads the
+    /// message together, under `extra`'s lock, so a concurrent `request_cancel` is either wholly
+    /// before (its message is the one delivered now) or wholly after (its flag stays set for
+    /// the next poll, which its wake-up schedules).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin_delivery(&self) -> Cancelled {
+        let extra = self.extra_if_any();
+        self.flags.fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
+        Cancelled::new(extra.as_ref().and_then(|e| e.cancel_msg.as_deref()))
+    }
+
+    /// `uncancel`'s withdrawal (asyncio's `uncancel()`): takes one request back and returns how
+    /// many are left. When none is left, clears `F_CANCEL` with the count, under the lock (a
+    /// concurrent `request_cancel` sets both again after this), and calls `on_cleared` there.
+    pub(crate) fn withdraw_cancel(&self, on_cleared: impl FnOnce()) -> u32 {
+        let Some(mut extra) = self.extra_if_any() else {
+            return 0;
+        };
+        if extra.num_cancels == 0 {
+            return 0;
+        }
+        extra.num_cancels -= 1;
+        if extra.num_cancels == 0 {
+            self.flags.fetch_and(!F_CANCEL, Ordering::Release);
+            on_cleared();
+        }
+        extra.num_cancels
+    }
+
+    /// How many cancellation requests are pending (asyncio's `cancelling()`).
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.extra_if_any().map_or(0, |e| e.num_cancels)
+    }
+}
+
+/// A real `Header` outside any task, driven through the header's own cancellation and
+/// done-callback methods, for the loom models (`tests/loom_cancel.rs`, `tests/loom_extra.rs`;
+/// exported hidden, under `cfg(loom)` only). A header needs a task allocation only for its
+/// wakers and [`TaskRef`]s, which the models do not use: they wake their own stand-in of the
+/// task, and count the callbacks the header hands out instead of running them.
+#[cfg(loom)]
+pub mod model {
+    use std::fmt;
+
+    use tower_loop::EventLoop;
+
+    use super::{F_CANCEL, Header};
+    use crate::error::Cancelled;
+    use crate::loom::Ordering;
+    use crate::task::TaskRef;
+    use crate::task::registry::Registry;
+    use crate::task::state::{ST_FINISHED, TaskId};
+
+    /// A pending task's header, registered nowhere.
+    pub struct ModelHeader {
+        /// The header.
+        header: Header,
+    }
+
+    impl fmt::Debug for ModelHeader {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ModelHeader")
+                .field("id", &self.header.id)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl ModelHeader {
+        /// A header whose registry is a fresh one of `lp` (only its handle is kept; nothing is
+        /// scheduled on it).
+        pub fn new(lp: &EventLoop) -> ModelHeader {
+            let registry = std::sync::Arc::new(Registry::new(lp));
+            ModelHeader {
+                header: Header::new(TaskId(1), 0, None, registry),
+            }
+        }
+
+        /// `Header::request_cancel`: `TaskRef::cancel` without its wake-up (the caller's
+        /// to do, after this returns).
+        pub fn request_cancel(&self, msg: Option<&str>) -> bool {
+            self.header.request_cancel(msg)
+        }
+
+        /// The wrapper's check at the start of each poll: a request waits to be delivered.
+        pub fn cancel_pending(&self) -> bool {
+            self.header.flag(F_CANCEL, Ordering::Acquire)
+        }
+
+        /// `Header::begin_delivery`: what the wrapper's poll delivers.
+        pub fn begin_delivery(&self) -> Cancelled {
+            self.header.begin_delivery()
+        }
+
+        /// `Header::withdraw_cancel`: `TaskRef::uncancel`, with `on_cleared` in place of its
+        /// withdrawal of the request its own poll is delivering.
+        pub fn withdraw_cancel(&self, on_cleared: impl FnOnce()) -> u32 {
+            self.header.withdraw_cancel(on_cleared)
+        }
+
+        /// `Header::cancelling`.
+        pub fn cancelling(&self) -> u32 {
+            self.header.cancelling()
+        }
+
+        /// The address of the header's `Extra` mutex, allocated if it was not yet (the
+        /// `get_or_alloc` every locker goes through).
+        pub fn extra_addr(&self) -> usize {
+            std::ptr::from_ref(self.header.extra.get_or_alloc()).addr()
+        }
+
+        /// `TaskRef::add_done_callback` of a callback that holds `token`: `true` if the
+        /// header gave it back to be scheduled at once (the task is done). A callback the
+        /// header hands out is dropped here, unrun, in place of being scheduled (dropping
+        /// `token`).
+        pub fn add_done_callback<T: Send + 'static>(&self, token: T) -> bool {
+            let cb = move |_: &TaskRef| drop(token);
+            match self.header.add_callback(cb) {
+                Some(cb) => {
+                    drop(cb);
+                    true
+                }
+                None => false,
+            }
+        }
+
+        /// `Header::finish(ST_FINISHED)`, with each callback it schedules dropped unrun
+        /// instead, in order (dropping its token): how many there were.
+        pub fn finish(&self) -> usize {
+            let mut n = 0;
+            if self.header.mark_done(ST_FINISHED) {
+                self.header.hand_out_callbacks(|cb| {
+                    n += 1;
+                    drop(cb);
+                });
+            }
+            n
+        }
+
+        /// How many done callbacks the header still holds.
+        pub fn held_callbacks(&self) -> usize {
+            self.header.extra_if_any().map_or(0, |e| e.callbacks.len())
         }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::Header;
     use crate::task::layout::header_offset;

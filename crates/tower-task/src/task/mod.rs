@@ -25,6 +25,8 @@ pub use task_ref::TaskRef;
 pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};
 
 pub(crate) use header::Header;
+#[cfg(loom)]
+pub use header::model as header_model;
 pub(crate) use registry::{Registry, RegistrySet};
 pub(crate) use registry::{also_list, own_registry};
 pub(crate) use spawn::{schedule_home, spawn_in};

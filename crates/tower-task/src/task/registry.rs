@@ -19,7 +19,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
@@ -29,6 +28,7 @@ use super::factory::TaskFactory;
 use super::header::Header;
 use super::slots::Slots;
 use super::task_ref::TaskRef;
+use crate::loom::{AtomicBool, Ordering};
 
 /// The live tasks of one loop.
 ///
@@ -62,6 +62,18 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
+    /// An empty registry of `lp`'s tasks (not yet hooked to the loop's close: see
+    /// [`LoopTasks`]).
+    pub(crate) fn new(lp: &EventLoop) -> Registry {
+        Registry {
+            handle: lp.handle(),
+            slots: Slots::new(),
+            closed: AtomicBool::new(false),
+            has_factory: AtomicBool::new(false),
+            runtime: OnceLock::new(),
+        }
+    }
+
     /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
     /// which calls [`remove`](Self::remove) with the slot returned here).
     #[inline]
@@ -158,13 +170,7 @@ pub(crate) struct LoopTasks {
 impl LoopTasks {
     /// The tasks of `lp`: a fresh registry, closed by an `on_close` hook of `lp`.
     fn new(lp: &EventLoop) -> LoopTasks {
-        let registry = Arc::new(Registry {
-            handle: lp.handle(),
-            slots: Slots::new(),
-            closed: AtomicBool::new(false),
-            has_factory: AtomicBool::new(false),
-            runtime: OnceLock::new(),
-        });
+        let registry = Arc::new(Registry::new(lp));
         let reg = registry.clone();
         lp.on_close(move || reg.close());
         LoopTasks {

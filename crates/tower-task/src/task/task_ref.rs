@@ -12,12 +12,12 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 
-use super::header::{F_ABORT, F_CALLBACKS, F_CANCEL, F_DEFER, Header};
+use super::header::{F_ABORT, F_CANCEL, F_DEFER, Header};
 use super::layout;
-use super::state::{ST_FINISHED, TaskId, TaskState};
+use super::state::{TaskId, TaskState};
+use crate::loom::Ordering;
 
 /// An untyped handle to a task: what [`current_task`](crate::current_task),
 /// [`all_tasks`](crate::all_tasks) and done callbacks give (asyncio's `Task` object seen from
@@ -166,20 +166,12 @@ impl TaskRef {
     /// `msg`. A task that completes in the poll during which it was cancelled keeps its value.
     pub fn cancel(&self, msg: Option<&str>) -> bool {
         let h = self.header();
-        if h.is_done() {
+        if !h.request_cancel(msg) {
             return false;
         }
-        let mut extra = h.extra();
-        let old = msg.and_then(|m| extra.cancel_msg.replace(m.to_owned()));
-        extra.num_cancels = extra.num_cancels.saturating_add(1);
-        // Release: the wrapper that sees the flag sees the message too. A request of its own
-        // is never deferred.
-        h.flags.fetch_or(F_CANCEL, Ordering::Release);
-        h.flags.fetch_and(!F_DEFER, Ordering::Release);
-        drop(extra);
-        drop(old);
-        // async-task's wake: a task that is scheduled or running already runs again (and sees
-        // `F_CANCEL` at the start of that poll); an idle one is scheduled now.
+        // After the flag (`request_cancel` returned). async-task's wake: a task that is
+        // scheduled or running already runs again (and sees `F_CANCEL` at the start of that
+        // poll); an idle one is scheduled now.
         h.home().wake_by_ref();
         true
     }
@@ -187,7 +179,7 @@ impl TaskRef {
     /// How many cancellation requests are pending (asyncio's `cancelling()`): incremented by
     /// [`cancel`](Self::cancel), decremented by [`uncancel`](Self::uncancel).
     pub fn cancelling(&self) -> u32 {
-        self.header().extra_if_any().map_or(0, |e| e.num_cancels)
+        self.header().cancelling()
     }
 
     /// Withdraws one cancellation request and returns how many are left (asyncio's
@@ -195,23 +187,13 @@ impl TaskRef {
     /// after all.
     pub fn uncancel(&self) -> u32 {
         let h = self.header();
-        let Some(mut extra) = h.extra_if_any() else {
-            return 0;
-        };
-        if extra.num_cancels == 0 {
-            return 0;
-        }
-        extra.num_cancels -= 1;
-        if extra.num_cancels == 0 {
-            // Under the lock, with the count: a concurrent `cancel` sets it again after this.
-            h.flags.fetch_and(!F_CANCEL, Ordering::Release);
+        h.withdraw_cancel(|| {
             if super::wrapper::current_id() == h.id.0 {
                 // The task uncancels itself while its poll delivers the request: nothing is
                 // left to deliver (asyncio 3.13 clears `_must_cancel` here).
                 tower_coro::cancel::withdraw();
             }
-        }
-        extra.num_cancels
+        })
     }
 
     /// Adds a callback run on the task's loop (scheduled with `call_soon`, never inline) once
@@ -223,14 +205,10 @@ impl TaskRef {
         F: FnOnce(&TaskRef) + Send + 'static,
     {
         let h = self.header();
-        let mut extra = h.extra();
-        h.flags.fetch_or(F_CALLBACKS, Ordering::SeqCst);
-        if h.state.load(Ordering::SeqCst) >= ST_FINISHED {
-            drop(extra);
+        // Given back if the task is done: scheduled now, after the header's lock is released.
+        if let Some(f) = h.add_callback(f) {
             let me = self.clone();
             h.registry.schedule_callback(move || f(&me));
-        } else {
-            extra.callbacks.push(Box::new(f));
         }
     }
 

@@ -243,9 +243,7 @@ impl<F: Future> TaskFuture<F> {
     #[cold]
     #[inline(never)]
     fn cancelled_at_end(&mut self, v: F::Output) -> Poll<Result<F::Output, TaskError>> {
-        let h = self.header();
-        h.flags.fetch_and(!F_CANCEL, Ordering::AcqRel);
-        let c = Cancelled::new(h.cancel_msg().as_deref());
+        let c = self.header().begin_delivery();
         self.backstop(Ok(Poll::Ready(v)), c)
     }
 
@@ -258,8 +256,7 @@ impl<F: Future> TaskFuture<F> {
     fn poll_delivering(&mut self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let h = self.header();
         // The request is being delivered: a `cancel` from now on is a new one.
-        h.flags.fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
-        let request = Cancelled::new(h.cancel_msg().as_deref());
+        let request = h.begin_delivery();
         if self.fut.is_none() {
             return Poll::Pending;
         }

@@ -1,6 +1,9 @@
 //! The worker harness shared by the runtime's loom models: a worker's "reactor" (the loop's
-//! park word plus an eventfd stand-in) and the loop's iteration structure around a work source.
+//! park word plus an eventfd stand-in) and the loop's iteration structure around a work source;
+//! and ([`task`]) a task around a real header, for the header's models.
 #![allow(dead_code)]
+
+pub(crate) mod task;
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Condvar, Mutex};
