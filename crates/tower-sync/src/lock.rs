@@ -15,7 +15,8 @@ use crate::raw_sem::RawSemaphore;
 /// A FIFO-fair asynchronous mutual exclusion lock around a `T` (asyncio's `Lock`).
 ///
 /// Waiters get the lock in the order they started waiting: unlocking hands it straight to the
-/// oldest waiter, so a newcomer never barges in front of the queue. `Lock<()>` is asyncio's
+/// oldest waiter, so a newcomer never barges in front of the queue, nor in front of the
+/// waiter the lock was handed to before that waiter has resumed. `Lock<()>` is asyncio's
 /// data-less lock; with data, the guard gives access to it.
 ///
 /// # Examples
@@ -72,7 +73,8 @@ impl<T: ?Sized> Lock<T> {
         }
     }
 
-    /// Acquires the lock if it is free and nobody waits.
+    /// Acquires the lock if it is free and nobody waits (exactly when [`Lock::locked`] is
+    /// false).
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
         self.sem.try_acquire().then(|| LockGuard { lock: self })
     }
@@ -106,7 +108,10 @@ impl<T: ?Sized> Lock<T> {
         block_on(self.lock_arc())
     }
 
-    /// True if the lock is held or someone waits for it (asyncio's `locked()`).
+    /// True if the lock is held, or handed to a waiter that has not resumed yet, or someone
+    /// waits for it: whether a newcomer would wait. (asyncio's `Lock.locked()` reads false
+    /// between a release and the resumption of the waiter it wakes, although a newcomer
+    /// queues then too.)
     pub fn locked(&self) -> bool {
         self.sem.locked()
     }

@@ -1,21 +1,29 @@
 //! The fair counting semaphore under `Lock`, `Semaphore` and `BoundedSemaphore`: an atomic
 //! fast path when nobody waits, and direct hand-off to the oldest waiter when someone does.
 //!
-//! `state` is `permits << 1 | WAITERS`. Invariants (kept under the `waiters` mutex, which is
-//! the only place the `WAITERS` bit changes):
-//! - `WAITERS` is set exactly when the wait list is non-empty;
-//! - while `WAITERS` is set, the free permit count is zero: a release hands its permit to the
-//!   oldest waiter (marking it notified) instead of adding it, so a newcomer cannot barge past
-//!   the queue (asyncio's FIFO order);
+//! `state` is `permits << 1 | WAITERS`, `permits` being the free permits (asyncio's `_value`).
+//! Invariants, kept under the `waiters` mutex (the only place the `WAITERS` bit changes):
+//! - `WAITERS` is set exactly when the wait list holds an entry: a queued waiter, or one that
+//!   was granted a permit and whose future has not taken it yet (asyncio keeps such a waiter
+//!   in `_waiters` until its task runs). While it is set, `locked()` is true and the fast
+//!   paths are closed, so a newcomer cannot barge past the queue nor past a granted waiter
+//!   that has not resumed (asyncio's FIFO rule, gh-90155);
+//! - while `WAITERS` is set only lock holders change `state` (the fast paths' compare-exchange
+//!   fails on the bit), so under the mutex the count is stable;
+//! - a release hands its permit to the oldest queued waiter (marking it notified); with only
+//!   granted waiters left it adds the permit to the free count, for them to pass on;
+//! - free permits and queued waiters coexist only while some granted waiter has not resumed:
+//!   when a granted waiter takes its permit or is dropped, and when a queued one leaves, free
+//!   permits go to the queued waiters in order (asyncio's "wake up as many as are allowed");
 //! - a notified waiter owns one permit: taking it completes its acquire; dropping it instead
-//!   releases the permit, which goes to the next waiter (a cancelled waiter loses nothing).
+//!   gives the permit back, to the next queued waiter (a cancelled waiter loses nothing).
 
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::loom::{AtomicUsize, Mutex, Ordering};
-use crate::waitlist::{Removed, WaitList};
+use crate::waitlist::{Removed, WaitList, wake_all};
 
-/// Set while the wait list is non-empty.
+/// Set while the wait list holds an entry, queued or granted (see the module docs).
 const WAITERS: usize = 1;
 /// One permit, in `state` units.
 const ONE: usize = 2;
@@ -55,18 +63,19 @@ impl RawSemaphore {
         self.bound
     }
 
-    /// Free permits (zero while anyone waits).
+    /// Free permits (asyncio's `_value`): none while waiters are queued, but possibly some
+    /// while granted waiters have not resumed yet (those permits wait for them to pass on).
     pub(crate) fn available(&self) -> usize {
         self.state.load(Ordering::Acquire) >> 1
     }
 
-    /// True when an acquire would wait: no free permit, or waiters ahead.
+    /// True when an acquire would wait: no free permit, or waiters queued or granted ahead.
     pub(crate) fn locked(&self) -> bool {
         let s = self.state.load(Ordering::Acquire);
         s & WAITERS != 0 || s < ONE
     }
 
-    /// How many acquirers are queued.
+    /// How many acquirers are queued (not counting granted ones that have not resumed).
     pub(crate) fn waiters(&self) -> usize {
         self.waiters.lock().len()
     }
@@ -91,13 +100,7 @@ impl RawSemaphore {
     /// Polls an acquire whose queue position is `key`.
     pub(crate) fn poll_acquire(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(k) = *key {
-            let mut list = self.waiters.lock();
-            if list.take_notified(k).is_some() {
-                *key = None;
-                return Poll::Ready(());
-            }
-            list.set_waker(k, cx.waker());
-            return Poll::Pending;
+            return self.poll_queued(key, k, cx);
         }
         if self.try_acquire() {
             return Poll::Ready(());
@@ -126,20 +129,52 @@ impl RawSemaphore {
         Poll::Pending
     }
 
+    /// Polls a queued acquire: done once it was granted a permit; on the way out, passes spare
+    /// permits to those queued behind it.
+    fn poll_queued(&self, key: &mut Option<usize>, k: usize, cx: &mut Context<'_>) -> Poll<()> {
+        let mut list = self.waiters.lock();
+        if list.take_notified(k).is_none() {
+            list.set_waker(k, cx.waker());
+            return Poll::Pending;
+        }
+        *key = None;
+        let mut wakers = Vec::new();
+        self.settle(&mut list, &mut wakers);
+        drop(list);
+        wake_all(wakers);
+        Poll::Ready(())
+    }
+
     /// The acquire at `key` was dropped: leave the queue, or pass on the permit it was given.
     pub(crate) fn cancel(&self, key: usize) {
         let mut list = self.waiters.lock();
-        match list.remove(key) {
-            Removed::Notified(()) => {
-                drop(list);
-                // The permit was taken from the count, so giving it back cannot exceed the bound.
-                self.release();
-            }
-            Removed::Waiting => {
-                if list.is_empty() {
-                    self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-                }
-            }
+        let mut next = None;
+        if let Removed::Notified(()) = list.remove(key) {
+            // Give the permit back as a release would; with free permits already at the
+            // bound (an explicit release refilled it) the permit is simply not added.
+            next = self.release_locked(&mut list).1;
+        }
+        let mut wakers = Vec::new();
+        self.settle(&mut list, &mut wakers);
+        drop(list);
+        if let Some(w) = next {
+            w.wake();
+        }
+        wake_all(wakers);
+    }
+
+    /// After a waiter left the list (took its grant, or was dropped): free permits go to the
+    /// queued waiters in order, and the `WAITERS` bit clears once the list is idle. Runs under
+    /// the lock with the bit set (the leaving waiter's entry kept it set until now). Pushes to
+    /// `wakers` only when spare permits meet queued waiters, so the usual case allocates nothing.
+    fn settle(&self, list: &mut WaitList<()>, wakers: &mut Vec<Waker>) {
+        let mut s = self.state.load(Ordering::Acquire);
+        while s >= ONE && !list.is_empty() {
+            s = self.state.fetch_sub(ONE, Ordering::AcqRel) - ONE;
+            wakers.extend(list.notify_one(()));
+        }
+        if list.is_idle() {
+            self.state.fetch_and(!WAITERS, Ordering::Release);
         }
     }
 
@@ -147,42 +182,56 @@ impl RawSemaphore {
     /// already at the bound; false (and nothing changed) in that case.
     pub(crate) fn release(&self) -> bool {
         let bound = self.bound;
+        let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            let mut s = self.state.load(Ordering::Relaxed);
-            while s & WAITERS == 0 {
-                if s >> 1 >= bound {
-                    return false;
+            if s & WAITERS != 0 {
+                match self.release_slow() {
+                    Some(released) => return released,
+                    None => s = self.state.load(Ordering::Relaxed),
                 }
-                match self.state.compare_exchange_weak(
-                    s,
-                    s + ONE,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return true,
-                    Err(actual) => s = actual,
-                }
+                continue;
             }
-            if self.hand_off() {
-                return true;
+            if s >> 1 >= bound {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s + ONE, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
             }
         }
     }
 
-    /// With waiters: hands one permit to the oldest. False if the queue emptied meanwhile
-    /// (then the bit is clear and the caller retries the fast path).
+    /// A release with the `WAITERS` bit seen set; `None` if it cleared meanwhile (then the
+    /// caller retries the fast path).
     #[cold]
-    fn hand_off(&self) -> bool {
+    fn release_slow(&self) -> Option<bool> {
         let mut list = self.waiters.lock();
-        let Some(waker) = list.notify_one(()) else {
-            return false;
-        };
-        if list.is_empty() {
-            // No change of `state` can race this one: the bit is set and we hold the lock.
-            self.state.fetch_and(!WAITERS, Ordering::Release);
+        if self.state.load(Ordering::Acquire) & WAITERS == 0 {
+            return None;
         }
+        let (released, next) = self.release_locked(&mut list);
         drop(list);
-        waker.wake();
-        true
+        if let Some(w) = next {
+            w.wake();
+        }
+        Some(released)
+    }
+
+    /// A release under the lock with the `WAITERS` bit set: the oldest queued waiter gets the
+    /// permit; with none queued (only granted waiters that have not resumed) it joins the free
+    /// count, bound permitting, where newcomers cannot take it before those waiters resume.
+    /// Returns whether the permit was released, and the waker to call after unlocking.
+    fn release_locked(&self, list: &mut WaitList<()>) -> (bool, Option<Waker>) {
+        if !list.is_empty() {
+            return (true, list.notify_one(()));
+        }
+        if self.state.load(Ordering::Acquire) >> 1 >= self.bound {
+            return (false, None);
+        }
+        self.state.fetch_add(ONE, Ordering::AcqRel);
+        (true, None)
     }
 }

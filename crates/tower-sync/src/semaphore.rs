@@ -14,8 +14,11 @@ use crate::raw_sem::RawSemaphore;
 /// A FIFO-fair counting semaphore (asyncio's `Semaphore`).
 ///
 /// `acquire` waits while no permit is free or others wait ahead; a released permit goes
-/// straight to the oldest waiter. Permits come back when their guard drops, or by
-/// [`Semaphore::release`] (asyncio's style, after [`SemaphoreGuard::forget`]).
+/// straight to the oldest waiter. A waiter granted a permit resumes before any newcomer gets
+/// one: until its future has been polled, `locked()` is true and newcomers queue, even if
+/// another permit is released meanwhile (that one goes to them in order once the granted
+/// waiter resumes), as in asyncio since gh-90155. Permits come back when their guard drops,
+/// or by [`Semaphore::release`] (asyncio's style, after [`SemaphoreGuard::forget`]).
 ///
 /// # Examples
 ///
@@ -57,7 +60,8 @@ impl Semaphore {
         }
     }
 
-    /// Takes a permit if one is free and nobody waits.
+    /// Takes a permit if one is free and nobody waits (queued, or granted a permit and not
+    /// resumed yet): exactly when [`Semaphore::locked`] is false.
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         self.raw
             .try_acquire()
@@ -98,12 +102,14 @@ impl Semaphore {
         self.raw.release();
     }
 
-    /// True if `acquire` would wait (asyncio's `locked()`).
+    /// True if `acquire` would wait (asyncio's `locked()`): no free permit, or waiters queued
+    /// or granted ahead of a newcomer.
     pub fn locked(&self) -> bool {
         self.raw.locked()
     }
 
-    /// Free permits now (zero while anyone waits).
+    /// Free permits now (asyncio's `_value`): zero while waiters are queued; possibly more
+    /// while granted waiters have not resumed, though newcomers cannot take those yet.
     pub fn available_permits(&self) -> usize {
         self.raw.available()
     }
@@ -155,7 +161,7 @@ impl BoundedSemaphore {
         }
     }
 
-    /// Takes a permit if one is free and nobody waits.
+    /// Takes a permit if one is free and nobody waits (as [`Semaphore::try_acquire`]).
     pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
         self.raw
             .try_acquire()
@@ -191,7 +197,8 @@ impl BoundedSemaphore {
         block_on(self.acquire_arc())
     }
 
-    /// Adds one permit, or fails if that would exceed the initial value.
+    /// Adds one permit, or fails if the free permits are already at the initial value (as
+    /// asyncio's, the bound counts free permits, not those granted to waiters).
     pub fn release(&self) -> Result<(), BoundedSemaphoreError> {
         if self.raw.release() {
             Ok(())
@@ -202,12 +209,12 @@ impl BoundedSemaphore {
         }
     }
 
-    /// True if `acquire` would wait.
+    /// True if `acquire` would wait (as [`Semaphore::locked`]).
     pub fn locked(&self) -> bool {
         self.raw.locked()
     }
 
-    /// Free permits now.
+    /// Free permits now (as [`Semaphore::available_permits`]).
     pub fn available_permits(&self) -> usize {
         self.raw.available()
     }

@@ -58,6 +58,8 @@ pub(crate) struct WaitList<N> {
     tail: usize,
     /// How many entries are waiting (linked).
     waiting: usize,
+    /// How many entries are notified and not yet taken or removed.
+    notified: usize,
 }
 
 impl<N> Default for WaitList<N> {
@@ -75,6 +77,7 @@ impl<N> WaitList<N> {
             head: NIL,
             tail: NIL,
             waiting: 0,
+            notified: 0,
         }
     }
 
@@ -87,6 +90,13 @@ impl<N> WaitList<N> {
     /// How many entries are waiting.
     pub(crate) fn len(&self) -> usize {
         self.waiting
+    }
+
+    /// No entry at all: none waiting, and none notified whose future has yet to take the
+    /// grant or be dropped.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.waiting == 0 && self.notified == 0
     }
 
     /// Takes a vacant slot for a waiting entry.
@@ -175,7 +185,10 @@ impl<N> WaitList<N> {
                 slot: Slot::Notified(_),
                 ..
             }) => match self.free_slot(key) {
-                Slot::Notified(n) => Some(n),
+                Slot::Notified(n) => {
+                    self.notified -= 1;
+                    Some(n)
+                }
                 _ => None,
             },
             _ => None,
@@ -198,7 +211,10 @@ impl<N> WaitList<N> {
                 Removed::Waiting
             }
             Some(Slot::Notified(_)) => match self.free_slot(key) {
-                Slot::Notified(n) => Removed::Notified(n),
+                Slot::Notified(n) => {
+                    self.notified -= 1;
+                    Removed::Notified(n)
+                }
                 _ => Removed::Waiting,
             },
             _ => Removed::Waiting,
@@ -218,6 +234,7 @@ impl<N> WaitList<N> {
             return None;
         }
         self.unlink(key);
+        self.notified += 1;
         match std::mem::replace(&mut self.entries[key].slot, Slot::Notified(grant)) {
             Slot::Waiting(w) => w,
             _ => None,

@@ -1,4 +1,5 @@
-//! Loom model of `Barrier`: two parties on two threads, and abort racing a waiting party.
+//! Loom model of `Barrier`: two parties on two threads, abort racing a waiting party, and the
+//! draining phase (reset racing a released party leaving; a newcomer let in as it ends).
 #![cfg(loom)]
 
 mod common;
@@ -64,5 +65,60 @@ fn party_dropped_as_the_round_completes() {
         let tripped = t1.join().unwrap();
         t2.join().unwrap();
         assert_eq!(b.n_waiting(), 0, "tripped = {tripped}");
+    });
+}
+
+// The round completed; reset races the released party leaving. The party leaves with its
+// index if it left first, with the error if the reset came first; either way the barrier ends
+// filling, and the next party waits in a new round.
+#[test]
+fn reset_races_a_released_party_leaving() {
+    loom::model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let ba = b.clone();
+        let mut a = Probe::new(async move { ba.wait().await });
+        a.pending();
+        assert_eq!(Probe::new(b.wait()).ready(), Ok(1));
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.reset());
+        let t2 = thread::spawn(move || a.ready());
+        t1.join().unwrap();
+        let out = t2.join().unwrap();
+        assert!(matches!(out, Ok(0) | Err(_)));
+        assert!(!b.broken());
+        let mut next = Probe::new(b.wait());
+        next.pending();
+        assert_eq!(b.n_waiting(), 1);
+    });
+}
+
+// A newcomer waits outside a draining barrier; the last released party leaves as the newcomer
+// is polled again. The newcomer is either let in at once, or woken after its poll: it is never
+// left outside a filling barrier without a wake-up.
+#[test]
+fn newcomer_outside_let_in_as_the_last_party_leaves() {
+    loom::model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let ba = b.clone();
+        let mut a = Probe::new(async move { ba.wait().await });
+        a.pending();
+        assert_eq!(Probe::new(b.wait()).ready(), Ok(1));
+        let bc = b.clone();
+        let mut c = Probe::new(async move { bc.wait().await });
+        c.pending();
+        let t1 = thread::spawn(move || a.ready());
+        let t2 = thread::spawn(move || {
+            let first = c.poll();
+            let wakes = c.wakes.count();
+            (first, wakes, c)
+        });
+        assert_eq!(t1.join().unwrap(), Ok(0));
+        let (first, wakes, mut c) = t2.join().unwrap();
+        assert!(first.is_pending());
+        if b.n_waiting() == 0 {
+            assert!(c.wakes.count() > wakes, "left outside without a wake-up");
+        }
+        c.pending();
+        assert_eq!(b.n_waiting(), 1);
     });
 }

@@ -1,5 +1,5 @@
-//! Loom model of `Lock` (and the fair semaphore under it): mutual exclusion, and a queued
-//! waiter dropped as the lock is handed to it.
+//! Loom model of `Lock` (and the fair semaphore under it): mutual exclusion, a queued waiter
+//! dropped as the lock is handed to it, and a newcomer racing the granted waiter.
 #![cfg(loom)]
 
 mod common;
@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Probe;
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 use tower_sync::Lock;
 
@@ -57,5 +58,39 @@ fn next_waiter_woken_when_first_is_dropped() {
         t2.join().unwrap();
         assert!(b.woken());
         drop(b.ready());
+    });
+}
+
+// The lock was handed to a queued waiter; a newcomer's try_lock on another thread races that
+// waiter's resumption. The newcomer can only get the lock after the waiter has run and
+// unlocked (no barging past a granted waiter).
+#[test]
+fn newcomer_cannot_barge_past_the_granted_waiter() {
+    loom::model(|| {
+        let lock = Arc::new(Lock::new(()));
+        let held = lock.try_lock_arc().unwrap();
+        let mut a = Probe::new(lock.lock_arc());
+        a.pending();
+        drop(held);
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let t1 = thread::spawn(move || {
+            let guard = a.ready();
+            r.store(true, Ordering::Relaxed);
+            drop(guard);
+        });
+        let (l, r) = (lock.clone(), ran.clone());
+        let t2 = thread::spawn(move || {
+            if let Some(guard) = l.try_lock() {
+                assert!(
+                    r.load(Ordering::Relaxed),
+                    "took the lock before the granted waiter"
+                );
+                drop(guard);
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert!(!lock.locked());
     });
 }
