@@ -161,9 +161,33 @@ impl TaskRef {
 
     /// Requests cancellation (asyncio's `cancel(msg)`): returns `false` if the task is already
     /// done; otherwise counts the request (see [`cancelling`](Self::cancelling)) and wakes the
-    /// task so that its future is dropped at its next suspension point — before its first poll
-    /// if it has not started. Whoever awaits the task gets `Err(TaskError::Cancelled)` carrying
-    /// `msg`. A task that completes in the poll during which it was cancelled keeps its value.
+    /// task. At its next poll the request is delivered where the task is suspended, to the
+    /// innermost cancellation-aware await (decision 0006): an awaited [`Task`](crate::Task) is
+    /// cancelled in turn and waited for, an awaited `LoopFuture` is cancelled,
+    /// [`catch_cancel`](crate::catch_cancel) catches it; with nothing there that takes part
+    /// (or before its first poll), its future is dropped without running further. A task
+    /// ended by it gives its awaiter `Err(TaskError::Cancelled)` carrying `msg`; a task whose
+    /// future returns while the request waits ends cancelled too (asyncio's
+    /// `test_cancel_at_end`).
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    /// use tower_task::{catch_cancel, spawn};
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let v = lp.run_until_complete(async {
+    ///     let t = spawn(async {
+    ///         match catch_cancel(tower_coro::pending::<()>()).await {
+    ///             Ok(()) => 0,
+    ///             Err(c) => c.message().map_or(0, str::len), // handled: a value
+    ///         }
+    ///     });
+    ///     tower_coro::yield_now().await;
+    ///     assert!(t.cancel(Some("stop")));
+    ///     t.await
+    /// });
+    /// assert_eq!(v.unwrap().unwrap(), 4);
+    /// ```
     pub fn cancel(&self, msg: Option<&str>) -> bool {
         let h = self.header();
         if !h.request_cancel(msg) {
