@@ -172,7 +172,8 @@ impl TaskRef {
     ///
     /// ```
     /// use tower_loop::EventLoop;
-    /// use tower_task::{catch_cancel, spawn};
+    /// use std::time::Duration;
+    /// use tower_task::{catch_cancel, sleep, spawn};
     ///
     /// let lp = EventLoop::new().unwrap();
     /// let v = lp.run_until_complete(async {
@@ -182,7 +183,7 @@ impl TaskRef {
     ///             Err(c) => c.message().map_or(0, str::len), // handled: a value
     ///         }
     ///     });
-    ///     tower_coro::yield_now().await;
+    ///     sleep(Duration::from_millis(1)).await; // t is suspended in catch_cancel
     ///     assert!(t.cancel(Some("stop")));
     ///     t.await
     /// });
