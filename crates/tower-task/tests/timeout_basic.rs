@@ -44,8 +44,8 @@ fn body_finishing_first_gives_its_value() {
     assert_eq!(r, Ok(42));
 }
 
-// test_waiter_cancelled ("cancellation is drop"): the body is dropped before the timeout
-// returns.
+// test_waiter_cancelled (a body with nothing cancellation-aware inside): the timeout takes its
+// cancellation itself and drops the body before it returns.
 #[test]
 fn expiry_drops_the_body_before_returning() {
     let lp = paused();

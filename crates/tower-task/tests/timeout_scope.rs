@@ -132,7 +132,8 @@ fn scope_at_reports_when_and_expires() {
 }
 
 // test_foreign_cancel_doesnt_timeout_if_not_expired: the task running the scope is cancelled
-// before the deadline: the scope is dropped, and it reports not expired.
+// before the deadline: the cancellation goes on through the scope (the task ends cancelled),
+// and the scope reports not expired.
 #[test]
 fn foreign_cancel_is_not_a_timeout() {
     let lp = paused();

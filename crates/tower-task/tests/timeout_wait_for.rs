@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tower_loop::Timer;
 use tower_task::error::TimeoutError;
-use tower_task::{sleep, spawn, wait_for, wait_for_task};
+use tower_task::{Shield, sleep, spawn, wait_for, wait_for_task};
 
 mod common;
 use common::{paused, secs};
@@ -36,19 +36,49 @@ fn returns_value_before_deadline() {
     assert_eq!(r, Ok("ok"));
 }
 
-// test_wait_for_timeout_less_then_0_or_0_future_done: an already-complete future with a zero
-// timeout gives its result.
+// test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started: with a zero timeout the
+// future is never polled, even one that would complete at once (asyncio 3.12 does not start
+// the coroutine); the result is TimeoutError.
 #[test]
-fn ready_future_with_zero_timeout_gives_result() {
+fn zero_timeout_never_polls_the_future() {
     let lp = paused();
+    let started = Rc::new(Cell::new(false));
+    let s = started.clone();
     let r = lp
-        .run_until_complete(wait_for(async { "done" }, Duration::ZERO))
+        .run_until_complete(wait_for(async move { s.set(true) }, Duration::ZERO))
         .unwrap();
-    assert_eq!(r, Ok("done"));
+    assert_eq!(r, Err(TimeoutError));
+    assert!(!started.get());
 }
 
-// test_wait_for_timeout_less_then_0_or_0: a pending future with a zero timeout times out, and
-// is cancelled (dropped).
+// The same inside a task: the task is not cancelled for it (asyncio's wait_for(coro, 0) makes
+// no Timeout at all).
+#[test]
+fn zero_timeout_in_a_task_never_polls_the_future() {
+    let lp = paused();
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = started.clone();
+    let (r, cancelling) = lp
+        .run_until_complete(async move {
+            spawn(async move {
+                let r = wait_for(
+                    async move { s.store(true, std::sync::atomic::Ordering::SeqCst) },
+                    Duration::ZERO,
+                )
+                .await;
+                (r, tower_task::current_task().unwrap().cancelling())
+            })
+            .await
+            .unwrap()
+        })
+        .unwrap();
+    assert_eq!(r, Err(TimeoutError));
+    assert_eq!(cancelling, 0);
+    assert!(!started.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+// test_wait_for_timeout_less_then_0_or_0 (for a future): with a zero timeout it times out and
+// is dropped, unpolled.
 #[test]
 fn pending_future_with_zero_timeout_times_out_and_is_dropped() {
     let lp = paused();
@@ -67,8 +97,8 @@ fn pending_future_with_zero_timeout_times_out_and_is_dropped() {
     assert!(dropped.get());
 }
 
-// test_wait_for: the deadline passes, the inner future is cancelled (dropped) before wait_for
-// returns, and it never resumes.
+// test_wait_for: the deadline passes, the inner future (nothing cancellation-aware inside) is
+// dropped before wait_for returns, and it never resumes.
 #[test]
 fn drops_inner_on_expiry_before_returning() {
     let lp = paused();
@@ -155,7 +185,7 @@ fn wait_for_task_cancels_the_task_on_timeout() {
         let probe = t.task_ref().clone();
         let r = wait_for_task(t, Duration::from_millis(100)).await;
         assert_eq!(r.map(|_| ()), Err(TimeoutError));
-        sleep(secs(1)).await;
+        // Cancelled and waited for: done when wait_for_task returns.
         assert!(probe.done() && probe.cancelled());
     })
     .unwrap();
@@ -179,11 +209,28 @@ fn cancelling_wait_for_task_cancels_the_task() {
     .unwrap();
 }
 
-// WaitForShieldTests.test_shielded_timeout: plain wait_for on a task only detaches it on
-// timeout (a dropped handle detaches), so the task runs on to completion, as a shielded task
-// does in asyncio.
+// test_wait_for: plain wait_for given a task cancels it on timeout, through the handle, and
+// waits for it: the task is done and cancelled when wait_for returns.
 #[test]
-fn wait_for_on_a_task_detaches_it_on_timeout() {
+fn wait_for_on_a_task_cancels_and_awaits_it() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let task = spawn(async {
+            sleep(secs(10)).await;
+            "done"
+        });
+        let probe = task.task_ref().clone();
+        let r = wait_for(task, Duration::from_millis(100)).await;
+        assert!(r.is_err());
+        assert!(probe.done() && probe.cancelled());
+    })
+    .unwrap();
+}
+
+// WaitForShieldTests.test_shielded_timeout: wait_for around a shielded task times out without
+// reaching the task, which runs on to completion.
+#[test]
+fn wait_for_on_a_shielded_task_leaves_it_running() {
     let lp = paused();
     lp.run_until_complete(async {
         let task = spawn(async {
@@ -191,9 +238,9 @@ fn wait_for_on_a_task_detaches_it_on_timeout() {
             "done"
         });
         let probe = task.task_ref().clone();
-        let r = wait_for(task, Duration::from_millis(10)).await;
+        let r = wait_for(Shield::from(task), Duration::from_millis(10)).await;
         assert!(r.is_err());
-        assert!(!probe.done() && !probe.cancelled());
+        assert!(!probe.done());
         sleep(secs(2)).await;
         assert!(probe.done() && !probe.cancelled());
     })

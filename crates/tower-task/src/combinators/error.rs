@@ -10,8 +10,11 @@ use crate::error::{SpawnError, TaskError};
 /// A deadline passed before the future completed (asyncio's `TimeoutError`).
 ///
 /// Returned by [`timeout`](crate::timeout), [`timeout_at`](crate::timeout_at),
-/// [`wait_for`](crate::wait_for) and a timed [`as_completed`](crate::as_completed). The future
-/// that was cut short has been dropped (cancellation is drop).
+/// [`wait_for`](crate::wait_for), [`wait_for_task`](crate::wait_for_task),
+/// [`timeout_scope`](crate::timeout_scope) and a timed [`as_completed`](crate::as_completed).
+/// A timeout returns it once the cancellation its deadline sent into the future came back out
+/// of it: whatever the future awaited has been cancelled and waited for (a task's cleanup has
+/// run), and the future has been dropped.
 ///
 /// ```
 /// use tower_task::error::TimeoutError;
