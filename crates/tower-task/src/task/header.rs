@@ -363,7 +363,8 @@ impl Header {
     #[inline(never)]
     pub(crate) fn begin_delivery(&self) -> Cancelled {
         let extra = self.extra_if_any();
-        self.flags.fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
+        self.flags
+            .fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
         Cancelled::new(extra.as_ref().and_then(|e| e.cancel_msg.as_deref()))
     }
 

@@ -5,12 +5,14 @@
 //! The future is spawned as a task by a `call_soon_threadsafe` callback on the loop; the task's
 //! outcome completes a shared cell that a thread blocks on (a mutex and a condition variable).
 //! Cancelling the `ConcurrentFuture` completes it cancelled at once and cancels the task, as
-//! asyncio's chained futures do.
+//! asyncio's chained futures do. The cell's lock and condition variable come from the crate's
+//! loom shim: `tests/loom_threadsafe.rs` models completion racing `cancel`, and a blocked
+//! `result` woken by it.
 
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use tower_coro::catch_unwind;
@@ -20,6 +22,7 @@ use super::spawn::Builder;
 use super::task_ref::TaskRef;
 use super::wrapper::current;
 use crate::error::{Cancelled, Panicked, TaskError, ThreadsafeError};
+use crate::loom::{Arc, Condvar, Mutex, MutexGuard};
 
 /// A done callback of a [`ConcurrentFuture`].
 type Callback<T> = Box<dyn FnOnce(&ConcurrentFuture<T>) + Send + 'static>;
@@ -110,17 +113,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let cf = ConcurrentFuture {
-        shared: Arc::new(Shared {
-            state: Mutex::new(State {
-                outcome: None,
-                taken: false,
-                task: None,
-                callbacks: Vec::new(),
-            }),
-            done: Condvar::new(),
-        }),
-    };
+    let cf = ConcurrentFuture::pending();
     let report = Report(Some(cf.clone()));
     let cell = cf.clone();
     handle.call_soon_threadsafe(move || {
@@ -176,6 +169,35 @@ impl<T> Drop for Report<T> {
 }
 
 impl<T> ConcurrentFuture<T> {
+    /// A pending cell with no task behind it.
+    fn pending() -> Self {
+        ConcurrentFuture {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    outcome: None,
+                    taken: false,
+                    task: None,
+                    callbacks: Vec::new(),
+                }),
+                done: Condvar::new(),
+            }),
+        }
+    }
+
+    /// For the loom models: a pending cell with no loop and no task behind it.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn model_new() -> Self {
+        Self::pending()
+    }
+
+    /// For the loom models: what the task's completion does (returns whether it was set).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn model_complete(&self, value: T) -> bool {
+        self.set(Ok(value))
+    }
+
     /// Sets the outcome unless one is set, wakes the waiting threads and runs the callbacks
     /// (on this thread, after the lock is released). Returns whether it was set.
     fn set(&self, out: Result<T, TaskError>) -> bool {
