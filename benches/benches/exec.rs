@@ -15,9 +15,11 @@
 //!   6 on 2 cores), tokio 512 (`max_blocking_threads`), `blocking` 500 (`BLOCKING_MAX_THREADS`).
 //!   These are not the same size, so beside it:
 //! - `blocking_max<N>`: the same workload with every pool capped at tower's default size `N`:
-//!   tokio's runtime built with `max_blocking_threads(N)`, the `blocking` crate run in a child
-//!   process of this binary with `BLOCKING_MAX_THREADS=N` (the crate reads the variable once per
-//!   process; the child runs one untimed iteration to warm its pool, then times the rest).
+//!   tokio's runtime built with `max_blocking_threads(N)`, the `blocking` crate with
+//!   `BLOCKING_MAX_THREADS=N`. The crate reads that variable once per process, so each id of
+//!   this group runs in a fresh child process of this binary with it set (all three alike, so
+//!   none shares its process with the other pools' idle threads); the child runs one untimed
+//!   iteration to warm its pool, then times the iterations criterion asked for.
 //!
 //! Each pool stays warm between iterations (idle threads stay for 10 s in tower and tokio; the
 //! `blocking` crate keeps up to its maximum).
@@ -43,8 +45,8 @@ const CHILDREN: usize = 200;
 const TOKIO_MAX_BLOCKING: usize = 512;
 /// The `blocking` crate's default maximum (its docs: 500, unless `BLOCKING_MAX_THREADS` is set).
 const BLOCKING_MAX: usize = 500;
-/// Set in the child process that runs the capped `blocking` crate: the iterations to time.
-const CHILD_ENV: &str = "TOWER_EXEC_BLOCKING_CHILD";
+/// Set in a child process of `blocking_max<N>`: `<pool>:<iterations to time>`.
+const CHILD_ENV: &str = "TOWER_EXEC_CAPPED_CHILD";
 
 /// The workload of an id.
 #[derive(Clone, Copy, Debug)]
@@ -67,10 +69,41 @@ enum Work {
     BlockingTokio,
     /// `blocking`, the `blocking` crate with its default pool.
     BlockingBlocking,
-    /// `blocking_max<N>`, tokio's `spawn_blocking` with at most `N` threads.
+    /// tokio's `spawn_blocking` with at most `N` threads.
     BlockingTokioCapped,
-    /// `blocking_max<N>`, the `blocking` crate with at most `N` threads (in a child process).
-    BlockingBlockingCapped,
+    /// `blocking_max<N>`: the pool's workload in a child process where every pool is capped.
+    Capped(Pool),
+}
+
+/// A pool of `blocking_max<N>`.
+#[derive(Clone, Copy, Debug)]
+enum Pool {
+    /// tower's default executor.
+    Tower,
+    /// tokio's blocking pool.
+    Tokio,
+    /// The `blocking` crate's.
+    Blocking,
+}
+
+impl Pool {
+    /// Its name in [`CHILD_ENV`].
+    fn name(self) -> &'static str {
+        match self {
+            Pool::Tower => "tower",
+            Pool::Tokio => "tokio",
+            Pool::Blocking => "blocking",
+        }
+    }
+
+    /// Its workload, in the child (whose `blocking` pool the environment caps).
+    fn work(self) -> Work {
+        match self {
+            Pool::Tower => Work::BlockingTower,
+            Pool::Tokio => Work::BlockingTokioCapped,
+            Pool::Blocking => Work::BlockingBlocking,
+        }
+    }
 }
 
 /// The groups and their ids, in run order (subprocesses first: the blocking peers leave hundreds
@@ -112,9 +145,9 @@ fn groups() -> Vec<(String, Vec<(String, Work)>)> {
         (
             format!("blocking_max{n}"),
             ids(&[
-                ("tower", Work::BlockingTower),
-                ("tokio", Work::BlockingTokioCapped),
-                ("blocking", Work::BlockingBlockingCapped),
+                ("tower", Work::Capped(Pool::Tower)),
+                ("tokio", Work::Capped(Pool::Tokio)),
+                ("blocking", Work::Capped(Pool::Blocking)),
             ]),
         ),
     ]
@@ -148,8 +181,8 @@ impl Rts {
 
     /// `iters` iterations of `work`, timed.
     fn time(&self, work: Work, iters: u64) -> Duration {
-        if let Work::BlockingBlockingCapped = work {
-            return blocking_capped_in_child(iters);
+        if let Work::Capped(pool) = work {
+            return capped_in_child(pool, iters);
         }
         let start = Instant::now();
         for _ in 0..iters {
@@ -171,8 +204,8 @@ impl Rts {
             Work::BlockingTokio => blocking_tokio(&self.rt),
             Work::BlockingTokioCapped => blocking_tokio(&self.rt_capped),
             Work::BlockingBlocking => blocking_blocking(),
-            Work::BlockingBlockingCapped => {
-                blocking_capped_in_child(1);
+            Work::Capped(pool) => {
+                capped_in_child(pool, 1);
             }
         }
     }
@@ -269,24 +302,20 @@ fn blocking_tokio(rt: &tokio::runtime::Runtime) {
     black_box(sum);
 }
 
-/// `iters` iterations of [`blocking_blocking`] in a child process of this binary whose `blocking`
-/// pool is capped at tower's default size; the child's timed loop, after one untimed warm-up.
-fn blocking_capped_in_child(iters: u64) -> Duration {
+/// `iters` iterations of `pool`'s blocking workload in a child process of this binary where every
+/// pool is capped at tower's default size: the child's timed loop, after one untimed warm-up.
+fn capped_in_child(pool: Pool, iters: u64) -> Duration {
     let exe = std::env::current_exe().expect("the bench binary's path");
     let out = std::process::Command::new(exe)
-        .env(CHILD_ENV, iters.to_string())
+        .env(CHILD_ENV, format!("{}:{iters}", pool.name()))
         .env(
             "BLOCKING_MAX_THREADS",
             tower_exec::default_max_threads().to_string(),
         )
         .stderr(std::process::Stdio::inherit())
         .output()
-        .expect("the capped blocking child");
-    assert!(
-        out.status.success(),
-        "capped blocking child: {}",
-        out.status
-    );
+        .expect("the blocking_max child");
+    assert!(out.status.success(), "blocking_max child: {}", out.status);
     let nanos: u64 = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
@@ -378,14 +407,20 @@ fn interleaved(rts: &Rts, rounds: usize) {
 }
 
 fn main() {
-    if let Ok(iters) = std::env::var(CHILD_ENV) {
-        // The child of `blocking_capped_in_child`: its `blocking` pool is capped by the
-        // environment; one warm-up iteration, then the timed ones.
+    if let Ok(which) = std::env::var(CHILD_ENV) {
+        // A child of `capped_in_child`: its `blocking` pool is capped by the environment; one
+        // warm-up iteration, then the timed ones.
+        let (pool, iters) = which.split_once(':').expect("<pool>:<iterations>");
+        let pool = [Pool::Tower, Pool::Tokio, Pool::Blocking]
+            .into_iter()
+            .find(|p| p.name() == pool)
+            .expect("a pool of blocking_max");
         let iters: u64 = iters.parse().expect("iterations");
-        blocking_blocking();
+        let rts = Rts::new();
+        rts.run(pool.work());
         let start = Instant::now();
         for _ in 0..iters {
-            blocking_blocking();
+            rts.run(pool.work());
         }
         println!("{}", start.elapsed().as_nanos());
         return;
