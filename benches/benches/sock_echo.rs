@@ -1,29 +1,23 @@
 //! Loopback TCP echo, single-thread (`sock_echo_st`): 10 connections × 1000 round trips of
-//! 1 KiB, client and server on one thread. tower through the loop's `sock_*` methods, tokio
-//! current-thread through its `TcpStream`, async-io through `Async<TcpStream>` on a
-//! `LocalExecutor`. Each iteration sets up its listener and connections (10 accepts: noise next to
-//! 10 000 round trips).
+//! 1 KiB, client and server on one thread. tower through the loop's `sock_*` methods, its tasks
+//! spawned by `tower_task::spawn_local` (asyncio's `create_task`: the task a user gets; `_local`
+//! because the `sock_*` futures are `!Send`); tokio current-thread through its `TcpStream` and
+//! `tokio::spawn`; async-io through `Async<TcpStream>` on a `LocalExecutor`. Each iteration sets
+//! up its listener and connections (10 accepts: noise next to 10 000 round trips).
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
 
-use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tower_loop::{EventLoop, LoopHandle};
+use tower_loop::EventLoop;
+use tower_task::spawn_local;
 
 const CONNS: usize = 10;
 const TRIPS: usize = 1000;
 const SIZE: usize = 1024;
-
-/// Spawns `f` on the loop behind `h` (tier 4's spawn).
-fn spawn<F: Future + 'static>(h: &LoopHandle, f: F) -> async_task::Task<F::Output> {
-    let (r, t) = async_task::spawn_local(f, h.scheduler());
-    r.schedule();
-    t
-}
 
 /// A bound, non-blocking listener on an ephemeral loopback port.
 fn listener() -> (TcpListener, SocketAddr) {
@@ -35,18 +29,16 @@ fn listener() -> (TcpListener, SocketAddr) {
 
 /// One tower round of the workload.
 async fn tower_round(lp: EventLoop) {
-    let h = lp.handle();
     let (l, addr) = listener();
     let server = {
         let lp = lp.clone();
-        let h = h.clone();
-        spawn(&h.clone(), async move {
+        spawn_local(async move {
             let mut conns = Vec::new();
             for _ in 0..CONNS {
                 let s = TcpStream::from(lp.sock_accept(&l).await.unwrap());
                 s.set_nodelay(true).unwrap();
                 let lp = lp.clone();
-                conns.push(spawn(&h, async move {
+                conns.push(spawn_local(async move {
                     let mut buf = vec![0u8; SIZE];
                     loop {
                         let n = lp.sock_recv_into(&s, &mut buf).await.unwrap();
@@ -58,14 +50,14 @@ async fn tower_round(lp: EventLoop) {
                 }));
             }
             for c in conns {
-                c.await;
+                c.await.unwrap();
             }
         })
     };
     let clients: Vec<_> = (0..CONNS)
         .map(|_| {
             let lp = lp.clone();
-            spawn(&h, async move {
+            spawn_local(async move {
                 let s = TcpStream::connect(addr).unwrap();
                 s.set_nonblocking(true).unwrap();
                 s.set_nodelay(true).unwrap();
@@ -82,9 +74,9 @@ async fn tower_round(lp: EventLoop) {
         })
         .collect();
     for c in clients {
-        c.await;
+        c.await.unwrap();
     }
-    server.await;
+    server.await.unwrap();
 }
 
 fn echo(c: &mut Criterion) {

@@ -5,9 +5,12 @@
 //! (4 producers / 1 consumer, 10^6 items in all, bound 1024), `lock` (100 tasks × 1000
 //! lock/unlock of one lock), `queue_mpsc_mt` (the 4/1 workload on tokio's multi-thread
 //! runtime, 2 workers, for cross-thread contention), `semaphore` (1000 tasks × 100 acquires,
-//! 10 permits). Ids: `tower`
+//! 10 permits), and `lock_contended` / `semaphore_contended`: the same two workloads with the
+//! holder awaiting while it holds (one `yield_now().await` inside the critical section, the same
+//! runtime-neutral `futures_lite` yield for every id), so every release finds waiters queued and
+//! the primitive's hand-off to a waiter is what is measured. Ids: `tower`
 //! (`tower_sync::Queue` / `Lock` / `Semaphore`), `tower-mpsc` (`tower_sync::mpsc`), `tokio`,
-//! `async-channel` / `async-lock`.
+//! `async-channel` / `async-lock` (smol's).
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -18,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+use futures_lite::future::yield_now;
 
 /// Items per queue run.
 const ITEMS: usize = 1_000_000;
@@ -166,8 +170,9 @@ const LOCK_TASKS: usize = 100;
 /// Lock/unlock pairs per task.
 const LOCK_ITERS: usize = 1000;
 
-/// One run of the `lock` workload with the lock of `kind`.
-fn run_lock(rt: &tokio::runtime::Runtime, kind: &str) {
+/// One run of the `lock` workload with the lock of `kind`; `contended`: the holder yields once
+/// to the executor before it unlocks.
+fn run_lock(rt: &tokio::runtime::Runtime, kind: &str, contended: bool) {
     /// 100 tasks × 1000 lock/unlock through `$lock`.
     macro_rules! go {
         ($m:expr) => {{
@@ -179,7 +184,12 @@ fn run_lock(rt: &tokio::runtime::Runtime, kind: &str) {
                         let m = m.clone();
                         async move {
                             for _ in 0..LOCK_ITERS {
-                                *m.lock().await += 1;
+                                let mut g = m.lock().await;
+                                *g += 1;
+                                if contended {
+                                    yield_now().await;
+                                }
+                                drop(g);
                             }
                         }
                     })
@@ -195,17 +205,20 @@ fn run_lock(rt: &tokio::runtime::Runtime, kind: &str) {
     }
 }
 
-/// `lock`: 100 tasks × 1000 lock/unlock of one lock.
+/// `lock`: 100 tasks × 1000 lock/unlock of one lock; `lock_contended`: the same, each holder
+/// yielding once while it holds.
 fn lock(c: &mut Criterion) {
     let rt = runtime();
-    let mut g = c.benchmark_group("lock");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
-    for kind in ["tower", "tokio", "async-lock"] {
-        g.bench_function(kind, |b| b.iter(|| run_lock(&rt, kind)));
+    for (group, contended) in [("lock", false), ("lock_contended", true)] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for kind in ["tower", "tokio", "async-lock"] {
+            g.bench_function(kind, |b| b.iter(|| run_lock(&rt, kind, contended)));
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 /// Semaphore workload sizes.
@@ -215,8 +228,9 @@ const SEM_ITERS: usize = 100;
 /// Permits.
 const SEM_PERMITS: usize = 10;
 
-/// One run of the `semaphore` workload with the semaphore of `kind`.
-fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str) {
+/// One run of the `semaphore` workload with the semaphore of `kind`; `contended`: the holder
+/// yields once to the executor before it releases its permit.
+fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str, contended: bool) {
     /// 1000 tasks × 100 acquires through `$sem`, each permit taken with `$acquire`.
     macro_rules! go {
         ($sem:expr, |$s:ident| $acquire:expr) => {{
@@ -228,7 +242,11 @@ fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str) {
                         let $s = sem.clone();
                         async move {
                             for _ in 0..SEM_ITERS {
-                                drop(black_box($acquire));
+                                let permit = black_box($acquire);
+                                if contended {
+                                    yield_now().await;
+                                }
+                                drop(permit);
                             }
                         }
                     })
@@ -251,17 +269,20 @@ fn run_semaphore(rt: &tokio::runtime::Runtime, kind: &str) {
     }
 }
 
-/// `semaphore`: 1000 tasks × 100 acquires, 10 permits.
+/// `semaphore`: 1000 tasks × 100 acquires, 10 permits; `semaphore_contended`: the same, each
+/// holder yielding once while it holds its permit.
 fn semaphore(c: &mut Criterion) {
     let rt = runtime();
-    let mut g = c.benchmark_group("semaphore");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
-    for kind in ["tower", "tokio", "async-lock"] {
-        g.bench_function(kind, |b| b.iter(|| run_semaphore(&rt, kind)));
+    for (group, contended) in [("semaphore", false), ("semaphore_contended", true)] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for kind in ["tower", "tokio", "async-lock"] {
+            g.bench_function(kind, |b| b.iter(|| run_semaphore(&rt, kind, contended)));
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 /// The tokio current-thread runtime every id runs on.
@@ -290,8 +311,10 @@ fn main() {
             match group {
                 "queue_spsc" => run_all(&rt, queue_tasks(kind, 1)),
                 "queue_mpsc" => run_all(&rt, queue_tasks(kind, PRODUCERS)),
-                "lock" => run_lock(&rt, kind),
-                "semaphore" => run_semaphore(&rt, kind),
+                "lock" => run_lock(&rt, kind, false),
+                "lock_contended" => run_lock(&rt, kind, true),
+                "semaphore" => run_semaphore(&rt, kind, false),
+                "semaphore_contended" => run_semaphore(&rt, kind, true),
                 _ => panic!("unknown group {group}"),
             }
         }
@@ -310,7 +333,7 @@ fn main() {
 /// noisy machine the minimum of interleaved runs is a steadier ratio than separate samples.
 fn interleaved(rounds: usize) {
     let rt = runtime();
-    let groups: [(&str, &[&str]); 4] = [
+    let groups: [(&str, &[&str]); 6] = [
         (
             "queue_spsc",
             &["tower", "tower-mpsc", "tokio", "async-channel"],
@@ -320,7 +343,9 @@ fn interleaved(rounds: usize) {
             &["tower", "tower-mpsc", "tokio", "async-channel"],
         ),
         ("lock", &["tower", "tokio", "async-lock"]),
+        ("lock_contended", &["tower", "tokio", "async-lock"]),
         ("semaphore", &["tower", "tokio", "async-lock"]),
+        ("semaphore_contended", &["tower", "tokio", "async-lock"]),
     ];
     println!("| group | id | best of {rounds} | / best peer |");
     println!("|---|---|---|---|");
@@ -332,8 +357,10 @@ fn interleaved(rounds: usize) {
                 match group {
                     "queue_spsc" => run_all(&rt, queue_tasks(id, 1)),
                     "queue_mpsc" => run_all(&rt, queue_tasks(id, PRODUCERS)),
-                    "lock" => run_lock(&rt, id),
-                    _ => run_semaphore(&rt, id),
+                    "lock" => run_lock(&rt, id, false),
+                    "lock_contended" => run_lock(&rt, id, true),
+                    "semaphore" => run_semaphore(&rt, id, false),
+                    _ => run_semaphore(&rt, id, true),
                 }
                 best[i] = best[i].min(start.elapsed());
             }

@@ -1,8 +1,10 @@
 //! Timers, single-thread: 10^5 sleeps with deadlines spread over 0..10 ms awaited concurrently
 //! (`timers_sleep_st`), and 10^5 timeouts registered and cancelled before they fire
 //! (`timers_timeout_st`); tower's loop vs tokio current-thread vs async-io (smol's reactor, on an
-//! `async-executor` `LocalExecutor`). Tasks on tower are spawned the way tier 4 will spawn them:
-//! `async_task::spawn_local` with the loop's `scheduler()`.
+//! `async-executor` `LocalExecutor`). Every runtime is used through the API its users call:
+//! tower's tasks through `tower_task::spawn` and its timers through `tower_task::sleep`
+//! (asyncio's `create_task` and `sleep`), tokio's through `tokio::spawn` and
+//! `tokio::time::sleep`, smol's through `LocalExecutor::spawn` and `async_io::Timer`.
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -13,20 +15,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tower_loop::{EventLoop, LoopHandle, Timer};
+use tower_loop::EventLoop;
+use tower_task::{sleep, spawn};
 
 const N: usize = 100_000;
 
 /// The deadline of sleep `i`: spread over 0..10 ms.
 fn spread(i: usize) -> Duration {
     Duration::from_micros((i % 10_000) as u64)
-}
-
-/// Spawns `f` on the loop behind `h` (tier 4's spawn, minus names and bookkeeping).
-fn spawn<F: Future + 'static>(h: &LoopHandle, f: F) -> async_task::Task<F::Output> {
-    let (r, t) = async_task::spawn_local(f, h.scheduler());
-    r.schedule();
-    t
 }
 
 /// Pending once (waking itself), then ready: the inner future of the timeouts.
@@ -71,15 +67,14 @@ fn sleeps(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500));
 
     let lp = EventLoop::new().unwrap();
-    let h = lp.handle();
     g.bench_function("tower", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
                 let tasks: Vec<_> = (0..N)
-                    .map(|i| spawn(&h, async move { Timer::after(spread(i)).await }))
+                    .map(|i| spawn(async move { sleep(spread(i)).await }))
                     .collect();
                 for t in tasks {
-                    t.await;
+                    t.await.unwrap();
                 }
             })
             .unwrap()
@@ -127,15 +122,14 @@ fn timeouts(c: &mut Criterion) {
     let long = Duration::from_secs(60);
 
     let lp = EventLoop::new().unwrap();
-    let h = lp.handle();
     g.bench_function("tower", |b| {
         b.iter(|| {
             lp.run_until_complete(async {
                 let tasks: Vec<_> = (0..N)
-                    .map(|_| spawn(&h, with_timeout(YieldOnce::default(), Timer::after(long))))
+                    .map(|_| spawn(with_timeout(YieldOnce::default(), sleep(long))))
                     .collect();
                 for t in tasks {
-                    assert!(t.await.is_some());
+                    assert!(t.await.unwrap().is_some());
                 }
             })
             .unwrap()

@@ -4,12 +4,22 @@
 //! with `tower` are ours, `floor` is the floor executor, and anything else is a peer, so each row
 //! compares tower with the best peer of the same flavour, measured in the same run.
 //!
+//! A group's ids are compared only with ids of the same run: an id whose result is more than
+//! [`SAME_RUN`] older than the group's newest result is left out (an id renamed or removed since
+//! leaves its old result in `target/criterion/`), and after `cargo xtask bench` only the groups
+//! that run measured are printed.
+//!
 //! `--rounds N` runs the benches N times and prints, per row, the median ratio and each round's
 //! ratio: on a shared or virtual machine one run's ratio can move by ±0.3, and the median of
 //! a few rounds, each compared within its own run, is the figure to report.
 
 use crate::run;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// Results of one group further apart than this are from different runs (a group's ids are
+/// measured one after another, in well under this).
+const SAME_RUN: Duration = Duration::from_secs(10 * 60);
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut cargo_args: Vec<&str> = vec!["bench", "--package", "tower-benches"];
@@ -33,17 +43,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cargo_args.extend(extra);
     }
     if rounds == 1 {
+        let started = SystemTime::now();
         run::cargo(&cargo_args)?;
-        return table();
+        return print_table(&last_run(Some(started))?);
     }
     // (group, id) -> the ratio of each round, in order.
     let mut seen: Vec<((String, String), Vec<f64>)> = Vec::new();
     for round in 1..=rounds {
         eprintln!("==> xtask: bench round {round} of {rounds}");
-        let started = std::time::SystemTime::now();
+        let started = SystemTime::now();
         run::cargo(&cargo_args)?;
         // Only the groups this round measured (a filter leaves the others' old results).
-        for row in last_run()?.into_iter().filter(|r| r.measured >= started) {
+        for row in last_run(Some(started))? {
             let Some(ratio) = row.ratio() else { continue };
             let key = (row.group.clone(), row.id.clone());
             match seen.iter_mut().find(|(k, _)| *k == key) {
@@ -63,9 +74,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The mean of one criterion measurement, in nanoseconds.
-fn mean_ns(dir: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(dir.join("new").join("estimates.json")).ok()?;
+/// The mean of one criterion measurement, in nanoseconds, and when it was written.
+fn mean_ns(dir: &Path) -> Option<(f64, SystemTime)> {
+    let file = dir.join("new").join("estimates.json");
+    let text = std::fs::read_to_string(&file).ok()?;
+    let written = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let at = text.find("\"mean\"")?;
     let rest = &text[at..];
     let p = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
@@ -73,7 +88,7 @@ fn mean_ns(dir: &Path) -> Option<f64> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
         .collect();
-    num.parse().ok()
+    Some((num.parse().ok()?, written))
 }
 
 fn fmt_time(ns: f64) -> String {
@@ -88,8 +103,11 @@ fn fmt_time(ns: f64) -> String {
     }
 }
 
-/// Collects `(id, mean)` for every benchmark under a group directory (ids may nest one level).
-fn collect(group: &Path, prefix: &str, out: &mut Vec<(String, f64)>) {
+/// One id's result: `(id, mean in ns, when written)`.
+type Measured = (String, f64, SystemTime);
+
+/// Collects every benchmark's result under a group directory (ids may nest one level).
+fn collect(group: &Path, prefix: &str, out: &mut Vec<Measured>) {
     let Ok(entries) = std::fs::read_dir(group) else {
         return;
     };
@@ -103,8 +121,8 @@ fn collect(group: &Path, prefix: &str, out: &mut Vec<(String, f64)>) {
         } else {
             format!("{prefix}/{name}")
         };
-        if let Some(ns) = mean_ns(&e.path()) {
-            out.push((id, ns));
+        if let Some((ns, written)) = mean_ns(&e.path()) {
+            out.push((id, ns, written));
         } else {
             collect(&e.path(), &id, out);
         }
@@ -123,8 +141,6 @@ struct Row {
     best: Option<(String, f64)>,
     /// The floor's mean.
     floor: Option<f64>,
-    /// When the tower id's result was written.
-    measured: std::time::SystemTime,
 }
 
 impl Row {
@@ -134,8 +150,9 @@ impl Row {
     }
 }
 
-/// The rows of the last run, from `$CARGO_TARGET_DIR/criterion/`.
-fn last_run() -> Result<Vec<Row>, String> {
+/// The rows of the last run, from `$CARGO_TARGET_DIR/criterion/`: per group, the ids measured
+/// within [`SAME_RUN`] of its newest result, and with `since`, only ids measured after it.
+fn last_run(since: Option<SystemTime>) -> Result<Vec<Row>, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| run::root().join("target"));
@@ -150,28 +167,31 @@ fn last_run() -> Result<Vec<Row>, String> {
     for g in groups {
         let mut rows = Vec::new();
         collect(&g.path(), "", &mut rows);
+        let Some(newest) = rows.iter().map(|r| r.2).max() else {
+            continue;
+        };
+        let oldest_kept = newest
+            .checked_sub(SAME_RUN)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+            .max(since.unwrap_or(SystemTime::UNIX_EPOCH));
+        rows.retain(|r| r.2 >= oldest_kept);
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let floor = rows
             .iter()
-            .find(|(id, _)| id.starts_with("floor"))
-            .map(|(_, f)| *f);
+            .find(|(id, ..)| id.starts_with("floor"))
+            .map(|r| r.1);
         let best = rows
             .iter()
-            .filter(|(id, _)| !id.starts_with("tower") && !id.starts_with("floor"))
+            .filter(|(id, ..)| !id.starts_with("tower") && !id.starts_with("floor"))
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .cloned();
-        for (id, ns) in rows.iter().filter(|(id, _)| id.starts_with("tower")) {
-            let estimates = g.path().join(id).join("new").join("estimates.json");
-            let measured = std::fs::metadata(&estimates)
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+            .map(|(id, ns, _)| (id.clone(), *ns));
+        for (id, ns, _) in rows.iter().filter(|(id, ..)| id.starts_with("tower")) {
             out.push(Row {
                 group: g.file_name().to_string_lossy().into_owned(),
                 id: id.clone(),
                 ns: *ns,
                 best: best.clone(),
                 floor,
-                measured,
             });
         }
     }
@@ -180,9 +200,14 @@ fn last_run() -> Result<Vec<Row>, String> {
 
 /// Prints the markdown table of the last run from `target/criterion/`.
 pub(crate) fn table() -> Result<(), String> {
+    print_table(&last_run(None)?)
+}
+
+/// Prints `rows` as the markdown table.
+fn print_table(rows: &[Row]) -> Result<(), String> {
     println!("| group | tower | best peer | tower / best peer | floor | tower / floor |");
     println!("|---|---|---|---|---|---|");
-    for row in last_run()? {
+    for row in rows {
         let peer = row.best.as_ref().map_or("-".to_owned(), |(pid, pns)| {
             format!("{pid} {}", fmt_time(*pns))
         });
