@@ -79,7 +79,7 @@ fn on_pipe_readable(core: &Weak<Core>, read: &OwnedFd) {
                         .get(&i32::from(sig))
                         .map(|h| h.1.clone());
                     if let Some(cb) = cb {
-                        core.ready.borrow_mut().push_back(Ready::Callback(cb));
+                        core.push_ready(Ready::Callback(cb));
                     }
                 }
             }
