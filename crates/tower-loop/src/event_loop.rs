@@ -1,8 +1,11 @@
 //! The event loop itself: one per thread, `!Send`; its iteration is asyncio's `_run_once`.
 //!
-//! One iteration: poll the reactor (zero timeout if work is ready, else until the next timer),
-//! collect remote work, fire due timers, ask the work source, then run exactly the items that
-//! were ready at that point — callbacks scheduled meanwhile run in the next iteration.
+//! One iteration: collect remote work, poll the reactor (zero timeout if work is ready, else
+//! until the next timer), collect again ([`park::turn`](crate::park::turn)), fire due timers,
+//! ask the work source, then run exactly the items that were ready at that point — callbacks
+//! scheduled meanwhile run in the next iteration. `run_until_complete`'s own future is one of
+//! those items: its wake-ups queue it behind what was scheduled before them, as asyncio's main
+//! task's `__step` is queued by `call_soon`.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -29,7 +32,7 @@ use crate::error::{CloseError, RunError};
 use crate::exception::{ContextKind, ExceptionContext, ExceptionHandler, default_handler};
 use crate::handle::{Handle, LoopHandle, Shared, ThreadsafeHandle, TimerHandle};
 use crate::loom::{AtomicBool, Ordering};
-use crate::park::ParkState;
+use crate::park::{self, ParkState, Turn, Wait};
 use crate::reactor::{LocalReactor, SharedSources};
 use crate::ready::{OnceCell, Ready, ReadyQueue, Remote};
 use crate::signals::SignalState;
@@ -74,6 +77,55 @@ pub(crate) struct Core {
     pub(crate) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
     /// Higher tiers' per-loop data ([`EventLoop::attached`]).
     pub(crate) attached: crate::attached::Attached,
+    /// The number of the latest `run_until_complete` ([`Ready::Main`] entries of other runs
+    /// are stale).
+    pub(crate) main_run: Cell<u64>,
+}
+
+impl Core {
+    /// Appends `item` to the ready queue, after whatever other threads handed over before
+    /// (see "One FIFO" in `ready.rs`): the injector is drained first if the park word says it
+    /// was pushed to — a relaxed load when it was not, no lock and no read-modify-write.
+    #[inline(always)]
+    pub(crate) fn push_ready(&self, item: Ready) {
+        if self.shared.park.is_set() {
+            self.drain_remote();
+        }
+        self.ready.borrow_mut().push_back(item);
+    }
+
+    /// [`push_ready`](Self::push_ready)'s rare path: something was handed over.
+    #[cold]
+    #[inline(never)]
+    fn drain_remote(&self) {
+        if self.shared.park.begin_collect() {
+            self.collect_remote();
+        }
+    }
+
+    /// Moves the work other threads handed over into the ready queue, in the order it was
+    /// handed over (bounded by what was there when it started).
+    #[inline(never)]
+    pub(crate) fn collect_remote(&self) {
+        let n = self.shared.injector.len();
+        for _ in 0..n {
+            let Ok(item) = self.shared.injector.pop() else {
+                break;
+            };
+            let item = match item {
+                Remote::Runnable(r) => Ready::Runnable(r),
+                Remote::Callback(cb) => Ready::Remote(cb),
+                Remote::Main(id) => Ready::Main(id),
+                Remote::Stop => Ready::Stop,
+                Remote::CancelTimer(id) => {
+                    let payload = self.timers.borrow_mut().cancel(id);
+                    drop(payload);
+                    continue;
+                }
+            };
+            self.ready.borrow_mut().push_back(item);
+        }
+    }
 }
 
 impl Core {
@@ -200,6 +252,7 @@ impl Builder {
             signals: RefCell::new(SignalState::default()),
             close_hooks: RefCell::new(Vec::new()),
             attached: crate::attached::Attached::default(),
+            main_run: Cell::new(0),
         };
         core.debug.enabled.set(self.debug);
         let core = Rc::new(core);
@@ -246,11 +299,16 @@ impl fmt::Debug for EventLoop {
     }
 }
 
-/// The waker of the future given to `run_until_complete`.
+/// The waker of the future given to `run_until_complete`: queues a [`Ready::Main`] entry, as
+/// a task's waker queues its runnable.
 struct MainWaker {
-    /// Set by `wake`, cleared by the loop before it polls the future.
-    woken: AtomicBool,
-    /// To wake the loop if it is parked.
+    /// An entry is queued and the future not yet polled for it: further wakes add none. Set
+    /// by `wake`, cleared by the loop just before it polls the future; left set when the run
+    /// ends, so a waker kept past it queues nothing.
+    queued: AtomicBool,
+    /// The run's number ([`Core::main_run`]).
+    run: u64,
+    /// The loop.
     shared: Arc<Shared>,
 }
 
@@ -259,9 +317,20 @@ impl Wake for MainWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        // An RMW (not a store), as in the loom model `flag_wake_is_not_lost`.
-        self.woken.swap(true, Ordering::AcqRel);
-        self.shared.wake();
+        // An RMW, not a load first: a stale `true` read by a relaxed load could skip the
+        // wake-up of a poll that missed this thread's work (the two sides would each read the
+        // other's old value). The swap is totally ordered with the loop's swap before the poll:
+        // either it reads that `false` and queues the future, or the loop's swap reads this
+        // `true`, synchronizes with it, and the poll sees the work.
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let local = context::with_running_if(&self.shared, |core| {
+            core.push_ready(Ready::Main(self.run));
+        });
+        if local.is_none() {
+            let _ = self.shared.push_remote(Remote::Main(self.run));
+        }
     }
 }
 
@@ -335,10 +404,7 @@ impl EventLoop {
         if self.core.closed.get() {
             cb.cancel();
         } else {
-            self.core
-                .ready
-                .borrow_mut()
-                .push_back(Ready::Callback(cb.clone()));
+            self.core.push_ready(Ready::Callback(cb.clone()));
         }
         Handle { cb }
     }
@@ -399,9 +465,7 @@ impl EventLoop {
             drop(runnable);
         } else {
             self.core
-                .ready
-                .borrow_mut()
-                .push_back(Ready::Runnable(AnyRunnable::new(runnable)));
+                .push_ready(Ready::Runnable(AnyRunnable::new(runnable)));
         }
     }
 
@@ -419,42 +483,47 @@ impl EventLoop {
     /// handler instead).
     pub fn run_until_complete<F: Future>(&self, fut: F) -> Result<F::Output, RunError> {
         let _guard = self.enter()?;
+        let core = &*self.core;
         let mut fut = pin!(fut);
+        let run = core.main_run.get() + 1;
+        core.main_run.set(run);
         let main = Arc::new(MainWaker {
-            woken: AtomicBool::new(true),
-            shared: self.core.shared.clone(),
+            queued: AtomicBool::new(true),
+            run,
+            shared: core.shared.clone(),
         });
+        // The first poll is queued behind what is ready already (asyncio's `ensure_future`
+        // schedules the main task's first step with `call_soon`).
+        core.push_ready(Ready::Main(run));
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut out = None;
-        let core = &*self.core;
         loop {
-            self.run_once(
-                || main.woken.load(Ordering::Acquire),
-                || {
-                    // A load first: the swap (a locked instruction) only when woken.
-                    if out.is_none()
-                        && main.woken.load(Ordering::Relaxed)
-                        && main.woken.swap(false, Ordering::AcqRel)
-                    {
-                        // The main future is no task: a cancellation raised in it that no
-                        // `catch_cancel` caught has nowhere to go, and must not reach the
-                        // next task polled on this thread.
-                        let polled = fut.as_mut().poll(&mut cx);
-                        if tower_coro::cancel::in_flight() {
-                            drop(tower_coro::cancel::take_escaped());
-                        }
-                        if let Poll::Ready(v) = polled {
-                            out = Some(v);
-                            core.stopping.set(true);
-                        }
-                    }
-                },
-            );
+            self.run_once(|id| {
+                if id != run || out.is_some() {
+                    return;
+                }
+                // Cleared before the poll, so a wake during it queues the next one; an
+                // acquiring RMW, so the poll sees what the waking thread did before waking.
+                main.queued.swap(false, Ordering::AcqRel);
+                // The main future is no task: a cancellation raised in it that no
+                // `catch_cancel` caught has nowhere to go, and must not reach the next task
+                // polled on this thread.
+                let polled = fut.as_mut().poll(&mut cx);
+                if tower_coro::cancel::in_flight() {
+                    drop(tower_coro::cancel::take_escaped());
+                }
+                if let Poll::Ready(v) = polled {
+                    out = Some(v);
+                    core.stopping.set(true);
+                }
+            });
             if core.stopping.get() {
                 break;
             }
         }
+        // A waker kept past the run queues nothing (an entry already queued is skipped).
+        main.queued.store(true, Ordering::Release);
         out.ok_or(RunError::StoppedBeforeComplete)
     }
 
@@ -469,7 +538,7 @@ impl EventLoop {
         let _guard = self.enter()?;
         self.core.stopping.set(stop_early);
         loop {
-            self.run_once(|| false, || {});
+            self.run_once(|_| {});
             if self.core.stopping.get() {
                 return Ok(());
             }
@@ -630,55 +699,20 @@ impl EventLoop {
         Ok(RunGuard { core: &self.core })
     }
 
-    /// One iteration (asyncio's `_run_once`).
+    /// One iteration (asyncio's `_run_once`): [`park::turn`] (collect, poll the reactor,
+    /// collect), due timers, the work source, then the ready batch. `poll_main` polls
+    /// `run_until_complete`'s future for a [`Ready::Main`] entry of the batch.
     #[inline]
-    fn run_once(&self, main_woken: impl Fn() -> bool, mut poll_main: impl FnMut()) {
+    fn run_once(&self, mut poll_main: impl FnMut(u64)) {
         let core = &*self.core;
         let ws = core.work_source.borrow().clone();
-        let has_work = !core.ready.borrow().is_empty()
-            || main_woken()
-            || core.stopping.get()
-            || core.more_work.get();
-        if has_work {
-            if core.since_poll.get() >= EVENT_INTERVAL {
-                if core.reactor.has_registrations(core) {
-                    self.poll_io(Some(Duration::ZERO));
-                } else {
-                    core.since_poll.set(0);
-                }
-            }
-        } else {
-            let deadline = core.timers.borrow_mut().next_deadline();
-            let timeout =
-                deadline.map(|d| round_up_ms(d.saturating_duration_since(core.clock.now())));
-            match (timeout, deadline) {
-                (Some(Duration::ZERO), _) => {
-                    self.poll_io(Some(Duration::ZERO));
-                }
-                (Some(_), Some(deadline)) if core.clock.is_paused() => {
-                    let n = self.poll_io(Some(Duration::ZERO));
-                    if n == 0 && !core.shared.park.is_notified() {
-                        core.clock.advance_to(deadline);
-                    }
-                }
-                _ => {
-                    let may_park = ws.as_ref().is_none_or(|w| w.before_park());
-                    if may_park && core.shared.park.try_park() {
-                        self.poll_io(timeout);
-                        core.shared.park.unpark();
-                    } else {
-                        self.poll_io(Some(Duration::ZERO));
-                    }
-                    // Every `before_park` that said yes is answered, blocked or not.
-                    if may_park && let Some(w) = &ws {
-                        w.after_unpark();
-                    }
-                }
-            }
-        }
-        if core.shared.park.begin_collect() {
-            self.collect_remote();
-        }
+        park::turn(
+            &core.shared.park,
+            &LoopTurn {
+                lp: self,
+                ws: ws.as_deref(),
+            },
+        );
         self.fire_timers();
         if let Some(w) = &ws {
             let more = w.fill(
@@ -688,17 +722,16 @@ impl EventLoop {
             core.more_work.set(more);
         }
         let ntodo = core.ready.borrow().len();
-        poll_main();
         for _ in 0..ntodo {
             let item = core.ready.borrow_mut().pop_front();
             match item {
-                Some(item) => self.run_item(item),
+                Some(item) => self.run_item(item, &mut poll_main),
                 None => break,
             }
             // The work source's LIFO task, woken by the item just run, runs now.
             if let Some(w) = &ws {
                 while let Some(r) = w.next_in_batch() {
-                    self.run_item(Ready::Runnable(r));
+                    self.run_item(Ready::Runnable(r), &mut poll_main);
                 }
             }
         }
@@ -709,27 +742,6 @@ impl EventLoop {
     fn poll_io(&self, timeout: Option<Duration>) -> usize {
         self.core.since_poll.set(0);
         self.core.reactor.poll(&self.core, timeout)
-    }
-
-    /// Moves the work other threads handed over into the ready queue (bounded by what was
-    /// there when it started).
-    fn collect_remote(&self) {
-        let core = &*self.core;
-        let n = core.shared.injector.len();
-        for _ in 0..n {
-            let Ok(item) = core.shared.injector.pop() else {
-                break;
-            };
-            match item {
-                Remote::Runnable(r) => core.ready.borrow_mut().push_back(Ready::Runnable(r)),
-                Remote::Callback(cb) => core.ready.borrow_mut().push_back(Ready::Remote(cb)),
-                Remote::CancelTimer(id) => {
-                    let payload = core.timers.borrow_mut().cancel(id);
-                    drop(payload);
-                }
-                Remote::Stop => core.stopping.set(true),
-            }
-        }
     }
 
     /// Moves due `call_later` callbacks to the ready queue and wakes due timers, in deadline
@@ -761,12 +773,17 @@ impl EventLoop {
     }
 
     /// Runs one ready item, catching a panic (and, in debug mode, timing it: see
-    /// [`run_item_debug`](Self::run_item_debug)). Always inlined into the iteration: it is
-    /// the per-item hot path, and a call frame for it was ~17 instructions per item.
+    /// [`run_item_debug`](Self::run_item_debug)); a [`Ready::Main`] entry is passed to
+    /// `poll_main`. Always inlined into the iteration: it is the per-item hot path, and a call
+    /// frame for it was ~17 instructions per item.
     #[inline(always)]
-    fn run_item(&self, item: Ready) {
+    fn run_item(&self, item: Ready, poll_main: &mut impl FnMut(u64)) {
         if self.core.debug.enabled.get() {
-            return self.run_item_debug(item);
+            return match item {
+                Ready::Main(id) => poll_main(id),
+                Ready::Stop => self.core.stopping.set(true),
+                item => self.run_item_debug(item),
+            };
         }
         let (source, result) = match item {
             Ready::Runnable(r) => (
@@ -779,6 +796,9 @@ impl EventLoop {
             Ready::Remote(cb) if cb.is_cancelled() => return,
             Ready::Callback(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
             Ready::Remote(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+            // The main future's own panic propagates: not caught.
+            Ready::Main(id) => return poll_main(id),
+            Ready::Stop => return self.core.stopping.set(true),
         };
         if let Err(payload) = result {
             self.report_panic(source, payload);
@@ -807,6 +827,8 @@ impl EventLoop {
             Ready::Callback(cb) => cb.is_cancelled(),
             Ready::Remote(cb) => cb.is_cancelled(),
             Ready::Runnable(_) => false,
+            // `run_item` handles these itself.
+            Ready::Main(_) | Ready::Stop => true,
         };
         if cancelled {
             return;
@@ -827,6 +849,7 @@ impl EventLoop {
                 label = crate::debug::take_poll_label();
                 ("a task poll", res)
             }
+            Ready::Main(_) | Ready::Stop => return,
         };
         let details = crate::debug::end_details(prev_details);
         if let Err(payload) = result {
@@ -851,6 +874,67 @@ impl EventLoop {
             };
             self.call_exception_handler(&ctx);
         }
+    }
+}
+
+/// The event loop's parts of [`park::turn`]: its reactor, timers, ready queue and work source.
+struct LoopTurn<'a> {
+    /// The loop.
+    lp: &'a EventLoop,
+    /// The installed work source, if any.
+    ws: Option<&'a dyn WorkSource>,
+}
+
+impl Turn for LoopTurn<'_> {
+    #[inline(always)]
+    fn has_work(&self) -> bool {
+        let core = &*self.lp.core;
+        !core.ready.borrow().is_empty() || core.stopping.get() || core.more_work.get()
+    }
+
+    #[inline(always)]
+    fn poll_if_due(&self) {
+        let core = &*self.lp.core;
+        if core.since_poll.get() >= EVENT_INTERVAL {
+            if core.reactor.has_registrations(core) {
+                self.lp.poll_io(Some(Duration::ZERO));
+            } else {
+                core.since_poll.set(0);
+            }
+        }
+    }
+
+    fn wait(&self) -> Wait {
+        let core = &*self.lp.core;
+        let deadline = core.timers.borrow_mut().next_deadline();
+        let timeout = deadline.map(|d| round_up_ms(d.saturating_duration_since(core.clock.now())));
+        match (timeout, deadline) {
+            (Some(Duration::ZERO), _) => Wait::Now,
+            (Some(_), Some(deadline)) if core.clock.is_paused() => Wait::Virtual(deadline),
+            _ => Wait::Block(timeout),
+        }
+    }
+
+    fn before_park(&self) -> bool {
+        self.ws.is_none_or(|w| w.before_park())
+    }
+
+    fn after_unpark(&self) {
+        if let Some(w) = self.ws {
+            w.after_unpark();
+        }
+    }
+
+    fn poll(&self, timeout: Option<Duration>) -> usize {
+        self.lp.poll_io(timeout)
+    }
+
+    fn advance_to(&self, deadline: Instant) {
+        self.lp.core.clock.advance_to(deadline);
+    }
+
+    fn collect(&self) {
+        self.lp.core.collect_remote();
     }
 }
 

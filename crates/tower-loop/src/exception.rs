@@ -2,6 +2,7 @@
 //! debug mode, is reported to (asyncio's `call_exception_handler`).
 
 use std::fmt;
+use std::io::{self, Write};
 use std::time::Duration;
 
 use tower_coro::{PanicPayload, panic_message};
@@ -83,7 +84,14 @@ impl fmt::Display for ExceptionContext {
 /// An exception handler: called on the loop's thread with the loop and the context.
 pub type ExceptionHandler = dyn Fn(&EventLoop, &ExceptionContext);
 
-/// The default handler: one line on stderr (asyncio logs at error level).
+/// The default handler: one line on stderr (asyncio logs at error level). A stderr that
+/// cannot be written (a closed pipe, a full device) loses the line: a report never panics, so
+/// the loop survives it (`eprintln!` would panic).
 pub(crate) fn default_handler(ctx: &ExceptionContext) {
-    eprintln!("tower-loop: {ctx}");
+    write_report(&mut io::stderr().lock(), ctx);
+}
+
+/// Writes `ctx` as the default handler's line to `out`, ignoring write errors.
+fn write_report(out: &mut impl Write, ctx: &ExceptionContext) {
+    let _ = writeln!(out, "tower-loop: {ctx}");
 }

@@ -121,7 +121,8 @@ impl fmt::Debug for ThreadsafeHandle {
 
 /// The half of a loop that other threads see.
 pub(crate) struct Shared {
-    /// Work handed over by other threads (and by this thread while the loop is not running).
+    /// Work handed over by other threads (and `call_soon_threadsafe` from any thread); merged
+    /// into the ready queue in order before every local push (see "One FIFO" in `ready.rs`).
     pub(crate) injector: ConcurrentQueue<Remote>,
     /// The park/notify protocol word.
     pub(crate) park: ParkState,
@@ -187,8 +188,25 @@ impl fmt::Debug for LoopHandle {
 
 impl LoopHandle {
     /// Schedules `f` to run on the loop's thread in a later iteration (asyncio's
-    /// `call_soon_threadsafe`). If the loop is closed, `f` is dropped and the returned handle is
-    /// already cancelled.
+    /// `call_soon_threadsafe`), in one FIFO with `call_soon` and task wake-ups: it runs before
+    /// whatever the loop's thread schedules after learning that this call returned. If the
+    /// loop is closed, `f` is dropped and the returned handle is already cancelled.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let l = log.clone();
+    /// lp.handle().call_soon_threadsafe(move || l.lock().unwrap().push("threadsafe"));
+    /// let l = log.clone();
+    /// lp.call_soon(move || l.lock().unwrap().push("soon"));
+    /// let l2 = lp.clone();
+    /// lp.call_soon(move || l2.stop());
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(*log.lock().unwrap(), ["threadsafe", "soon"]);
+    /// ```
     pub fn call_soon_threadsafe<F>(&self, f: F) -> ThreadsafeHandle
     where
         F: FnOnce() + Send + 'static,
@@ -213,7 +231,7 @@ impl LoopHandle {
         let pushed = context::with_running_if(&self.shared, |core| {
             if !core.closed.get() {
                 if let Some(r) = runnable.take() {
-                    core.ready.borrow_mut().push_back(Ready::Runnable(r));
+                    core.push_ready(Ready::Runnable(r));
                 }
             }
         });
@@ -224,7 +242,7 @@ impl LoopHandle {
             if let Some(core) = core {
                 if !core.closed.get() {
                     if let Some(r) = runnable.take() {
-                        core.ready.borrow_mut().push_back(Ready::Runnable(r));
+                        core.push_ready(Ready::Runnable(r));
                     }
                 }
             }
@@ -276,9 +294,7 @@ impl LoopHandle {
         let _ = context::with_running_if(&self.shared, |core| {
             if !core.closed.get() {
                 if let Some(r) = runnable.take() {
-                    core.ready
-                        .borrow_mut()
-                        .push_back(Ready::Runnable(AnyRunnable::new(r)));
+                    core.push_ready(Ready::Runnable(AnyRunnable::new(r)));
                 }
             }
         });

@@ -51,7 +51,7 @@
 //! | `io.rs` / `async_fd.rs` / `sock.rs` | `add_reader`… / [`Async`] / `sock_*` |
 //! | `signals.rs` | `add_signal_handler` (self-pipe) |
 //! | `exception.rs` / `debug.rs` | the exception handler / slow-callback reports |
-//! | `park.rs` | the park/notify protocol, loom-checked |
+//! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
 //! | `work_source.rs` | the [`WorkSource`] hook for the multi-threaded runtime |
 //! | `abstract_loop.rs` | the [`AbstractEventLoop`] trait |
 //! | `error.rs`, `loom.rs`, `sync.rs` | errors; the loom shim; a poison-free lock |

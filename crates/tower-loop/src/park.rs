@@ -20,6 +20,16 @@
 //!   sees `PARKED` and notifies, so no wake-up is lost.
 //! - After the reactor returns, the loop calls [`ParkState::unpark`], clearing `PARKED` so that
 //!   remote threads stop issuing syscalls while the loop runs.
+//!
+//! # The loop's side, in order
+//!
+//! [`turn`] is the first half of every loop iteration (asyncio's `_run_once` up to the
+//! selector's return): collect, decide whether to block, poll, collect again. The event loop
+//! runs it with its reactor, timers and ready queue as the [`Turn`]; the loom model
+//! (`tests/loom_park.rs`) runs the same function with a `loom::sync::Notify` for the poller, so
+//! a reordering of its steps is checked, not only the word's transitions.
+
+use std::time::{Duration, Instant};
 
 use crate::loom::{AtomicUsize, Ordering};
 
@@ -100,8 +110,133 @@ impl ParkState {
         self.state.fetch_and(!PARKED, Ordering::AcqRel);
     }
 
+    /// Whether either bit is set (a relaxed load): the loop's cheap test before
+    /// [`begin_collect`](Self::begin_collect) on its hot path (a local push). A set bit is
+    /// `NOTIFIED`, or `PARKED` while the loop dispatches the events of a blocking poll; the
+    /// `begin_collect` that follows clears both, which is harmless then: the loop is awake.
+    #[inline(always)]
+    pub fn is_set(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != 0
+    }
+
     /// Whether work was handed over since the last collect (a hint; may be stale at once).
     pub fn is_notified(&self) -> bool {
         self.state.load(Ordering::Acquire) & NOTIFIED != 0
+    }
+}
+
+/// What [`turn`] needs from a loop: the parts it orders around the [`ParkState`].
+///
+/// The event loop implements it with its reactor, timers, ready queue and
+/// [`WorkSource`](crate::WorkSource); a loom model implements it with a stand-in poller.
+pub trait Turn {
+    /// Whether anything can run now (ready items, a stop request, a work source with more):
+    /// the loop must not block.
+    fn has_work(&self) -> bool;
+    /// With work ready: polls the reactor with a zero timeout if the fairness interval
+    /// since the last poll has passed.
+    fn poll_if_due(&self);
+    /// With nothing ready: how the loop may wait (until the next timer, or virtual time).
+    fn wait(&self) -> Wait;
+    /// The work source may veto blocking (`false`); see [`WorkSource::before_park`](crate::WorkSource::before_park).
+    fn before_park(&self) -> bool;
+    /// Answers every `before_park` that returned `true`, blocked or not.
+    fn after_unpark(&self);
+    /// Polls the reactor for at most `timeout` (`None`: until woken) and queues what its
+    /// events make ready; returns the number of events.
+    fn poll(&self, timeout: Option<Duration>) -> usize;
+    /// Moves a virtual clock to `deadline`.
+    fn advance_to(&self, deadline: Instant);
+    /// Moves the work other threads handed over (the injector) into the ready queue.
+    fn collect(&self);
+}
+
+/// How a loop with nothing ready may wait (see [`Turn::wait`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// A timer is due: poll without blocking.
+    Now,
+    /// Virtual time: poll without blocking, then jump the clock to this deadline unless
+    /// something happened.
+    Virtual(Instant),
+    /// Block in the reactor for at most this long (`None`: until woken).
+    Block(Option<Duration>),
+}
+
+/// The first half of one loop iteration: collect remote work, then either poll the reactor
+/// without blocking (work is ready) or wait as [`Turn::wait`] says, then collect again.
+///
+/// The order is the protocol's (see the module docs):
+///
+/// 1. [`begin_collect`](ParkState::begin_collect) and collect *before* asking
+///    [`has_work`](Turn::has_work): what other threads handed over before this point is then
+///    seen as ready work (and queued ahead of the reactor's events, as asyncio's
+///    `call_soon_threadsafe` appends to `_ready` before the selector runs); a hand-over after
+///    it sets `NOTIFIED`, which makes `try_park` fail.
+/// 2. [`try_park`](ParkState::try_park) just before the blocking poll, and
+///    [`unpark`](ParkState::unpark) after it.
+/// 3. Collect again, for what arrived while the loop waited.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::time::{Duration, Instant};
+/// use tower_loop::park::{ParkState, Turn, Wait, turn};
+///
+/// /// A loop with nothing to do but wait.
+/// #[derive(Default)]
+/// struct Idle { waited: Cell<Option<Option<Duration>>> }
+///
+/// impl Turn for Idle {
+///     fn has_work(&self) -> bool { false }
+///     fn poll_if_due(&self) {}
+///     fn wait(&self) -> Wait { Wait::Block(Some(Duration::from_millis(5))) }
+///     fn before_park(&self) -> bool { true }
+///     fn after_unpark(&self) {}
+///     fn poll(&self, timeout: Option<Duration>) -> usize { self.waited.set(Some(timeout)); 0 }
+///     fn advance_to(&self, _: Instant) {}
+///     fn collect(&self) {}
+/// }
+///
+/// let (state, idle) = (ParkState::new(), Idle::default());
+/// turn(&state, &idle);
+/// assert_eq!(idle.waited.get(), Some(Some(Duration::from_millis(5)))); // it blocked
+/// state.notify(|| {});
+/// turn(&state, &idle); // collects, then blocks again: nothing was ready
+/// assert!(!state.is_notified());
+/// ```
+#[inline(always)]
+pub fn turn<T: Turn + ?Sized>(park: &ParkState, t: &T) {
+    if park.begin_collect() {
+        t.collect();
+    }
+    if t.has_work() {
+        t.poll_if_due();
+    } else {
+        match t.wait() {
+            Wait::Now => {
+                t.poll(Some(Duration::ZERO));
+            }
+            Wait::Virtual(deadline) => {
+                let n = t.poll(Some(Duration::ZERO));
+                if n == 0 && !park.is_notified() {
+                    t.advance_to(deadline);
+                }
+            }
+            Wait::Block(timeout) => {
+                let may_park = t.before_park();
+                if may_park && park.try_park() {
+                    t.poll(timeout);
+                    park.unpark();
+                } else {
+                    t.poll(Some(Duration::ZERO));
+                }
+                if may_park {
+                    t.after_unpark();
+                }
+            }
+        }
+    }
+    if park.begin_collect() {
+        t.collect();
     }
 }

@@ -2,6 +2,18 @@
 //!
 //! Callbacks are reference-counted cells holding the closure and its cancelled flag (one
 //! allocation per `call_soon`); a runnable is pushed as is (no allocation beyond the task).
+//!
+//! # One FIFO
+//!
+//! asyncio has one ready queue: `call_soon`, `call_soon_threadsafe` and task wake-ups run in
+//! the order they were made, whichever thread made them. The tower keeps the loop-thread path
+//! free of locks and read-modify-writes by giving other threads their own queue (the
+//! injector), and merges the two by draining the injector into the ready queue *before every
+//! local push* — when the park word says something was handed over, one relaxed load
+//! otherwise ([`Core::push_ready`](crate::event_loop::Core::push_ready)) — and at the start
+//! of each iteration, before the reactor's events are queued. Whatever another thread handed
+//! over before a local push (what the loop thread can know to be earlier) is then queued
+//! ahead of it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -159,6 +171,11 @@ pub(crate) enum Ready {
     Remote(Arc<dyn SendCallback>),
     /// A task to poll.
     Runnable(AnyRunnable),
+    /// A wake-up of `run_until_complete`'s own future (the run's number: a stale one, left
+    /// from an earlier run, is skipped).
+    Main(u64),
+    /// `LoopHandle::stop` from another thread: sets the loop stopping when its turn comes.
+    Stop,
 }
 
 /// The loop-local FIFO of ready work.
@@ -174,4 +191,6 @@ pub(crate) enum Remote {
     CancelTimer(TimerId),
     /// `LoopHandle::stop` from another thread.
     Stop,
+    /// `run_until_complete`'s future woken from another thread (the run's number).
+    Main(u64),
 }

@@ -5,11 +5,18 @@
 //! non-blocking self-pipe — one `write(2)`, async-signal-safe. The pipe's read end is an
 //! ordinary reader of the loop, which queues the user's callback on the ready queue; so the
 //! callback runs on the loop thread, between other callbacks, like any other.
+//!
+//! When the last handler of a signal in the process is removed (by `remove_signal_handler` or
+//! `close`, on any loop), the signal gets back the action it had before the tower's first
+//! handler of it — the default one for `SIGINT`, so Ctrl-C stops the program again, as after
+//! asyncio's `remove_signal_handler` (which restores `SIG_DFL`). The registry cannot uninstall
+//! its process-wide handler, so the tower does it with `sigaction` and puts the registry's
+//! handler back when a handler of that signal is added again ([`Dispositions`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
@@ -41,8 +48,8 @@ impl std::fmt::Debug for SignalState {
 /// Removes every handler of the loop and closes its self-pipe (on close and drop).
 pub(crate) fn close(core: &Core) {
     let state = std::mem::take(&mut *core.signals.borrow_mut());
-    for (_, (id, cb)) in state.handlers {
-        signal_hook_registry::unregister(id);
+    for (sig, (id, cb)) in state.handlers {
+        Dispositions::unregister(sig, id);
         cb.cancel();
     }
     if let Some((read, _write)) = state.pipe {
@@ -55,12 +62,157 @@ pub(crate) fn close(core: &Core) {
     }
 }
 
-/// Whether `sig` may be handled: a real signal number, not one that cannot or must not be.
-fn valid(sig: i32) -> bool {
+/// Whether `sig` is a signal number (asyncio's `signal.valid_signals()`).
+fn is_signal(sig: i32) -> bool {
     (1..=64).contains(&sig)
-        && !signal_hook_registry::FORBIDDEN.contains(&sig)
-        && sig != 9
-        && sig != 19
+}
+
+/// Whether `sig` may be handled: a signal number, not one that cannot or must not be.
+fn valid(sig: i32) -> bool {
+    is_signal(sig) && !signal_hook_registry::FORBIDDEN.contains(&sig) && sig != 9 && sig != 19
+}
+
+/// The tower's handlers of each signal across the process, and how to undo the registry's
+/// process-wide handler when none is left (see the module docs).
+///
+/// Lock order: this lock, then the registry's own (taken inside `register`/`unregister`).
+struct Dispositions {
+    /// Per signal number that a loop of this process ever handled.
+    signals: BTreeMap<i32, Disposition>,
+}
+
+/// One signal's entry in [`Dispositions`].
+struct Disposition {
+    /// Handlers (registry actions) of the tower's loops now installed for the signal.
+    handlers: usize,
+    /// The action the signal had before the tower's first handler, and the registry's handler
+    /// that replaced it; `None` if the registry's handler was already installed then (another
+    /// user of the registry handles this signal, so the tower leaves the disposition alone).
+    swap: Option<Swap>,
+    /// `swap.before` was restored: the registry's handler must be put back before a new
+    /// handler can run.
+    restored: bool,
+}
+
+/// The two dispositions of a signal the tower switches between.
+struct Swap {
+    /// What the signal had before the registry's handler (e.g. `SIG_DFL`).
+    before: libc::sigaction,
+    /// The registry's handler, as it installed it.
+    registry: libc::sigaction,
+}
+
+/// The process's [`Dispositions`].
+static DISPOSITIONS: Mutex<Dispositions> = Mutex::new(Dispositions {
+    signals: BTreeMap::new(),
+});
+
+impl Dispositions {
+    /// Locks the process's dispositions (poison-free: nothing here panics while it is held,
+    /// and the data stays consistent if something did).
+    fn lock() -> MutexGuard<'static, Dispositions> {
+        DISPOSITIONS.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers `action` for `sig` with the registry, first putting the registry's handler
+    /// back if the tower had restored the signal's earlier action.
+    ///
+    /// # Safety
+    ///
+    /// As `signal_hook_registry::register`: `action` must be async-signal-safe.
+    unsafe fn register<F>(sig: i32, action: F) -> std::io::Result<SigId>
+    where
+        F: Fn() + Sync + Send + 'static,
+    {
+        let mut this = Self::lock();
+        let first = !this.signals.contains_key(&sig);
+        let before = if first { Some(query(sig)?) } else { None };
+        let d = this.signals.entry(sig).or_insert(Disposition {
+            handlers: 0,
+            swap: None,
+            restored: false,
+        });
+        if d.restored
+            && let Some(swap) = &d.swap
+        {
+            install(sig, &swap.registry)?;
+            d.restored = false;
+        }
+        // SAFETY: the caller's promise, passed on.
+        let id = match unsafe { signal_hook_registry::register(sig, action) } {
+            Ok(id) => id,
+            Err(e) => {
+                if first {
+                    this.signals.remove(&sig);
+                } else {
+                    d.restore_if_unused(sig);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(before) = before {
+            // The registry installs its handler only when it first sees the signal: if the
+            // action changed now, the earlier one is what to restore.
+            if let Ok(registry) = query(sig)
+                && registry.sa_sigaction != before.sa_sigaction
+            {
+                d.swap = Some(Swap { before, registry });
+            }
+        }
+        d.handlers += 1;
+        Ok(id)
+    }
+
+    /// Unregisters the tower's action `id` of `sig`; if it was the signal's last one,
+    /// restores the action the signal had before.
+    fn unregister(sig: i32, id: SigId) {
+        let mut this = Self::lock();
+        if !signal_hook_registry::unregister(id) {
+            return;
+        }
+        if let Some(d) = this.signals.get_mut(&sig) {
+            d.handlers = d.handlers.saturating_sub(1);
+            d.restore_if_unused(sig);
+        }
+    }
+}
+
+impl Disposition {
+    /// With no handler left, restores the action `sig` had before the registry's handler
+    /// (unless someone replaced that handler since: then theirs stays).
+    fn restore_if_unused(&mut self, sig: i32) {
+        if self.handlers != 0 || self.restored {
+            return;
+        }
+        if let Some(swap) = &self.swap
+            && query(sig).is_ok_and(|now| now.sa_sigaction == swap.registry.sa_sigaction)
+            && install(sig, &swap.before).is_ok()
+        {
+            self.restored = true;
+        }
+    }
+}
+
+/// `sig`'s current action.
+fn query(sig: i32) -> std::io::Result<libc::sigaction> {
+    // SAFETY: an all-zero `sigaction` is a valid value of the C struct (what the registry
+    // starts from too).
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `old`, a valid pointer.
+    if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(old)
+}
+
+/// Installs `action` (one read before by [`query`]) for `sig`.
+fn install(sig: i32, action: &libc::sigaction) -> std::io::Result<()> {
+    // SAFETY: `action` was returned by `sigaction` for this signal, so its handler is one the
+    // process had installed (or `SIG_DFL`/`SIG_IGN`); both pointers are valid.
+    if unsafe { libc::sigaction(sig, action, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Drains the self-pipe and queues the callbacks of the signals found there.
@@ -79,7 +231,7 @@ fn on_pipe_readable(core: &Weak<Core>, read: &OwnedFd) {
                         .get(&i32::from(sig))
                         .map(|h| h.1.clone());
                     if let Some(cb) = cb {
-                        core.ready.borrow_mut().push_back(Ready::Callback(cb));
+                        core.push_ready(Ready::Callback(cb));
                     }
                 }
             }
@@ -139,7 +291,7 @@ impl EventLoop {
         // pipe through rustix's raw syscall (no allocation, no lock; the `Arc` keeps the fd open
         // and is only read). A full pipe drops the byte: the signal coalesces with a pending one.
         let id = unsafe {
-            signal_hook_registry::register(sig, move || {
+            Dispositions::register(sig, move || {
                 let _ = rustix::io::write(&*write, &byte);
             })
         }
@@ -149,20 +301,31 @@ impl EventLoop {
     }
 
     /// Removes the handler of `sig`; returns whether there was one (asyncio's
-    /// `remove_signal_handler`). The signal is then ignored by the process, not reset to its
-    /// default action (a limitation of the registry).
+    /// `remove_signal_handler`: `false` for any signal this loop does not handle, `SIGKILL`
+    /// included). When no loop of the process handles `sig` any more, it gets back the action
+    /// it had before the first one did (for `SIGINT`, the default: Ctrl-C ends the program).
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.add_signal_handler(2 /* SIGINT */, || {}).unwrap(); // Ctrl-C runs the callback
+    /// assert!(lp.remove_signal_handler(2).unwrap()); // Ctrl-C stops the program again
+    /// assert!(!lp.remove_signal_handler(2).unwrap());
+    /// assert!(!lp.remove_signal_handler(9 /* SIGKILL */).unwrap());
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`SignalError::Invalid`] for a number that cannot have a handler.
+    /// [`SignalError::Invalid`] for a number that is not a signal.
     pub fn remove_signal_handler(&self, sig: i32) -> Result<bool, SignalError> {
-        if !valid(sig) {
+        if !is_signal(sig) {
             return Err(SignalError::Invalid(sig));
         }
         let removed = self.core().signals.borrow_mut().handlers.remove(&sig);
         Ok(match removed {
             Some((id, cb)) => {
-                signal_hook_registry::unregister(id);
+                Dispositions::unregister(sig, id);
                 cb.cancel();
                 true
             }

@@ -78,11 +78,12 @@ fn async_registered_on_one_loop_is_awaited_on_another() {
     let (x, mut y) = UnixStream::pair().unwrap();
     let x = Async::with_handle(x, &a_handle).unwrap();
     let b = EventLoop::new().unwrap();
-    // Written after the task's first poll found nothing (the main future is polled before the
-    // iteration's callbacks): the task must wait for A's reactor.
-    b.call_soon(move || y.write_all(b"hi").unwrap());
     let n = b
         .run_until_complete(async {
+            // Written by a callback queued during the first poll, which then finds nothing:
+            // the read must wait for A's reactor.
+            let lp = tower_loop::get_running_loop().unwrap();
+            lp.call_soon(move || y.write_all(b"hi").unwrap());
             let mut buf = [0u8; 4];
             x.read_with(|mut s| s.read(&mut buf)).await.unwrap()
         })

@@ -235,3 +235,97 @@ fn get_running_loop_is_set_only_while_running() {
     assert!(same);
     assert!(tower_loop::get_running_loop().is_err());
 }
+
+// The main future is a task like the others (asyncio's run_until_complete wraps it in a task
+// whose steps `call_soon` schedules): one `yield_now` — asyncio's `await sleep(0)` — lets the
+// callbacks scheduled before it run (test_tasks.test_sleep_zero-style ordering).
+#[test]
+fn one_yield_of_the_main_future_runs_the_callbacks_scheduled_before_it() {
+    let lp = EventLoop::new().unwrap();
+    let log = Log::default();
+    let (l2, log2) = (lp.clone(), log.clone());
+    let seen = lp
+        .run_until_complete(async move {
+            l2.call_soon(push(&log2, 1));
+            tower_coro::yield_now().await;
+            log2.borrow().clone()
+        })
+        .unwrap();
+    assert_eq!(seen, [1]);
+}
+
+// The main future's first step is queued behind what is ready when the run starts (asyncio's
+// `ensure_future` schedules the main task's first step with `call_soon`).
+#[test]
+fn main_future_first_runs_after_the_callbacks_already_scheduled() {
+    let lp = EventLoop::new().unwrap();
+    let log = Log::default();
+    lp.call_soon(push(&log, 1));
+    let log2 = log.clone();
+    let seen = lp
+        .run_until_complete(async move { log2.borrow().clone() })
+        .unwrap();
+    assert_eq!(seen, [1]);
+}
+
+// A task spawned by the main future has run its first step after one yield of the main
+// future (it was queued first), as with asyncio's create_task + sleep(0).
+#[test]
+fn task_spawned_by_the_main_future_runs_within_one_yield() {
+    let lp = EventLoop::new().unwrap();
+    let log = Log::default();
+    let (h, log2) = (lp.handle(), log.clone());
+    let seen = lp
+        .run_until_complete(async move {
+            let l = log2.clone();
+            let (r, t) = async_task::spawn_local(
+                async move {
+                    l.borrow_mut().push(1);
+                    tower_coro::yield_now().await;
+                    l.borrow_mut().push(2);
+                },
+                h.scheduler(),
+            );
+            r.schedule();
+            tower_coro::yield_now().await;
+            let seen = log2.borrow().clone();
+            t.await;
+            seen
+        })
+        .unwrap();
+    assert_eq!(seen, [1]);
+    assert_eq!(*log.borrow(), [1, 2]);
+}
+
+// A waker of the main future kept past its run wakes nothing in a later run: the later run's
+// future is polled exactly as often as its own wake-ups ask.
+#[test]
+fn main_waker_kept_past_its_run_does_not_poll_the_next_runs_future() {
+    let lp = EventLoop::new().unwrap();
+    let kept = Rc::new(RefCell::new(None::<std::task::Waker>));
+    let k = kept.clone();
+    let l2 = lp.clone();
+    lp.call_soon(move || l2.stop());
+    let r = lp.run_until_complete(std::future::poll_fn(move |cx| {
+        *k.borrow_mut() = Some(cx.waker().clone());
+        std::task::Poll::<()>::Pending
+    }));
+    assert_eq!(r, Err(RunError::StoppedBeforeComplete));
+    let stale = kept.borrow_mut().take().unwrap();
+    let polls = Rc::new(RefCell::new(0));
+    let p = polls.clone();
+    let mut yielded = false;
+    lp.run_until_complete(std::future::poll_fn(move |cx| {
+        *p.borrow_mut() += 1;
+        stale.wake_by_ref();
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }))
+    .unwrap();
+    assert_eq!(*polls.borrow(), 2);
+}

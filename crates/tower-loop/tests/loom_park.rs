@@ -1,6 +1,10 @@
-//! Loom models of every cross-thread path into a loop: `call_soon_threadsafe`/`schedule` (a push
-//! to the injector + `ParkState::notify`) and `LoopHandle::wake`/`stop` (a flag + notify), racing
-//! the loop's park protocol (`try_park` / poll / `unpark` / `begin_collect`).
+//! Loom models of every cross-thread path into a loop — `call_soon_threadsafe`/`schedule` (a
+//! push to the injector + `ParkState::notify`) and `LoopHandle::wake` (a work source's queue +
+//! notify) — racing the loop's side of the park protocol, run by the real iteration order:
+//! [`tower_loop::park::turn`], the function `EventLoop::run_once` calls, with this model's
+//! parts in place of the reactor and the ready queue. Reordering the steps of `turn` (collect
+//! after deciding there is no work, `unpark` before the blocking poll, ...) makes these
+//! models fail.
 //!
 //! The OS poller cannot run under loom, so it is modelled by `loom::sync::Notify`, which has the
 //! same sticky semantics as `Poller::notify` (a notify before the wait makes the wait return at
@@ -8,13 +12,16 @@
 //! forever); "notify only when parked" is checked by counting syscalls against parks.
 #![cfg(loom)]
 
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
 use concurrent_queue::ConcurrentQueue;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Notify};
-use tower_loop::park::ParkState;
+use tower_loop::park::{ParkState, Turn, Wait, turn};
 
 /// The parts of a loop that other threads touch.
-struct Model {
+struct Shared {
     /// The protocol word under test.
     park: ParkState,
     /// The injector.
@@ -25,19 +32,19 @@ struct Model {
     parks: AtomicUsize,
     /// Times a remote thread made the notify syscall.
     notifies: AtomicUsize,
-    /// A wake flag (the `run_until_complete` waker's, or a stop request).
-    flag: AtomicBool,
+    /// A work source's queue (the multi-threaded runtime's), holding one item when set.
+    source: AtomicBool,
 }
 
-impl Model {
-    fn new() -> Arc<Model> {
-        Arc::new(Model {
+impl Shared {
+    fn new() -> Arc<Shared> {
+        Arc::new(Shared {
             park: ParkState::new(),
             injector: ConcurrentQueue::unbounded(),
             poller: Notify::new(),
             parks: AtomicUsize::new(0),
             notifies: AtomicUsize::new(0),
-            flag: AtomicBool::new(false),
+            source: AtomicBool::new(false),
         })
     }
 
@@ -47,40 +54,12 @@ impl Model {
         self.wake();
     }
 
-    /// `Shared::wake`.
+    /// `Shared::wake` (`LoopHandle::wake`).
     fn wake(&self) {
         self.park.notify(|| {
             self.notifies.fetch_add(1, Ordering::Relaxed);
             self.poller.notify();
         });
-    }
-
-    /// One blocking poll of the loop if the protocol allows it (`run_once` with nothing ready).
-    fn park_and_poll(&self) {
-        if self.park.try_park() {
-            self.parks.fetch_add(1, Ordering::Relaxed);
-            self.poller.wait();
-            self.park.unpark();
-        }
-    }
-
-    /// The loop's `collect_remote`.
-    fn collect(&self, got: &mut Vec<u32>) {
-        if self.park.begin_collect() {
-            while let Ok(v) = self.injector.pop() {
-                got.push(v);
-            }
-        }
-    }
-
-    /// The loop: iterate until `want` items arrived.
-    fn run_until(&self, want: usize) -> Vec<u32> {
-        let mut got = Vec::new();
-        while got.len() < want {
-            self.park_and_poll();
-            self.collect(&mut got);
-        }
-        got
     }
 
     fn check_syscalls(&self) {
@@ -92,87 +71,155 @@ impl Model {
     }
 }
 
+/// The loop thread: the model's [`Turn`], its ready queue, and what ran.
+struct Loop {
+    shared: Arc<Shared>,
+    /// The ready queue.
+    ready: RefCell<Vec<u32>>,
+    /// What the batches ran, in order.
+    ran: RefCell<Vec<u32>>,
+}
+
+impl Turn for Loop {
+    fn has_work(&self) -> bool {
+        !self.ready.borrow().is_empty()
+    }
+    fn poll_if_due(&self) {}
+    fn wait(&self) -> Wait {
+        // No timers: block until woken.
+        Wait::Block(None)
+    }
+    fn before_park(&self) -> bool {
+        // The work source vetoes blocking while its queue holds work.
+        !self.shared.source.load(Ordering::Acquire)
+    }
+    fn after_unpark(&self) {}
+    fn poll(&self, timeout: Option<Duration>) -> usize {
+        if timeout.is_none() {
+            self.shared.parks.fetch_add(1, Ordering::Relaxed);
+            self.shared.poller.wait();
+        }
+        0
+    }
+    fn advance_to(&self, _: Instant) {
+        unreachable!("no virtual time in the model")
+    }
+    fn collect(&self) {
+        let n = self.shared.injector.len();
+        for _ in 0..n {
+            if let Ok(v) = self.shared.injector.pop() {
+                self.ready.borrow_mut().push(v);
+            }
+        }
+    }
+}
+
+impl Loop {
+    fn new(shared: &Arc<Shared>) -> Loop {
+        Loop {
+            shared: shared.clone(),
+            ready: RefCell::new(Vec::new()),
+            ran: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// `EventLoop::run_once`: `turn`, the work source's `fill`, then the ready batch.
+    fn run_once(&self) {
+        turn(&self.shared.park, self);
+        if self.shared.source.swap(false, Ordering::AcqRel) {
+            self.ready.borrow_mut().push(0);
+        }
+        let batch = std::mem::take(&mut *self.ready.borrow_mut());
+        self.ran.borrow_mut().extend(batch);
+    }
+
+    /// Iterates until `want` items ran.
+    fn run_until(&self, want: usize) -> Vec<u32> {
+        while self.ran.borrow().len() < want {
+            self.run_once();
+        }
+        self.ran.take()
+    }
+}
+
 /// One remote push vs the loop parking: no lost wake-up, at most one syscall per park.
 #[test]
 fn threadsafe_push_wakes_a_parking_loop() {
     loom::model(|| {
-        let m = Model::new();
+        let shared = Shared::new();
         let remote = {
-            let m = m.clone();
-            loom::thread::spawn(move || m.push_remote(1))
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(1))
         };
-        let got = m.run_until(1);
+        let got = Loop::new(&shared).run_until(1);
         remote.join().unwrap();
         assert_eq!(got, [1]);
-        m.check_syscalls();
+        shared.check_syscalls();
     });
 }
 
-/// Two remote pushers (two threads' `call_soon_threadsafe`): both items arrive, FIFO per
-/// producer, and the notify syscall is made at most once per park.
+/// Two remote pushers (two threads' `call_soon_threadsafe`): both items arrive, and the notify
+/// syscall is made at most once per park.
 #[test]
 fn two_remote_pushers_wake_the_loop_once_per_park() {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
     builder.check(|| {
-        let m = Model::new();
+        let shared = Shared::new();
         let a = {
-            let m = m.clone();
-            loom::thread::spawn(move || m.push_remote(1))
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(1))
         };
         let b = {
-            let m = m.clone();
-            loom::thread::spawn(move || m.push_remote(2))
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(2))
         };
-        let mut got = m.run_until(2);
+        let mut got = Loop::new(&shared).run_until(2);
         a.join().unwrap();
         b.join().unwrap();
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
-        m.check_syscalls();
+        shared.check_syscalls();
     });
 }
 
-/// `LoopHandle::wake`/`stop` and the `run_until_complete` waker: a flag then a notify, with no
-/// injector item. The loop reads the flag before deciding to park (as `run_once` does).
+/// `LoopHandle::wake` after a push to a work source's own queue: the work source's
+/// `before_park` and the protocol word together lose no wake-up.
 #[test]
-fn flag_wake_is_not_lost() {
+fn work_source_wake_is_not_lost() {
     loom::model(|| {
-        let m = Model::new();
+        let shared = Shared::new();
         let remote = {
-            let m = m.clone();
+            let s = shared.clone();
             loom::thread::spawn(move || {
-                // An RMW, as in `MainWaker::wake`: totally ordered with the loop's swaps.
-                m.flag.swap(true, Ordering::AcqRel);
-                m.wake();
+                // An RMW, as a queue push is: totally ordered with the loop's `swap` (loom lets
+                // an RMW read past a concurrent plain store).
+                s.source.swap(true, Ordering::AcqRel);
+                s.wake();
             })
         };
-        loop {
-            if m.flag.swap(false, Ordering::AcqRel) {
-                break;
-            }
-            m.park_and_poll();
-            let mut none = Vec::new();
-            m.collect(&mut none);
-        }
+        let got = Loop::new(&shared).run_until(1);
         remote.join().unwrap();
-        m.check_syscalls();
+        assert_eq!(got, [0]);
+        shared.check_syscalls();
     });
 }
 
-/// A remote push while the loop is busy (not parked) makes no syscall at all.
+/// A remote push while the loop is busy (not parked) makes no syscall, and the next iteration
+/// runs it without blocking.
 #[test]
 fn push_to_a_running_loop_makes_no_syscall() {
     loom::model(|| {
-        let m = Model::new();
+        let shared = Shared::new();
         let remote = {
-            let m = m.clone();
-            loom::thread::spawn(move || m.push_remote(7))
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(7))
         };
         remote.join().unwrap();
-        let mut got = Vec::new();
-        m.collect(&mut got);
-        assert_eq!(got, [7]);
-        assert_eq!(m.notifies.load(Ordering::Relaxed), 0);
+        let lp = Loop::new(&shared);
+        lp.run_once();
+        assert_eq!(lp.ran.take(), [7]);
+        assert_eq!(shared.notifies.load(Ordering::Relaxed), 0);
+        assert_eq!(shared.parks.load(Ordering::Relaxed), 0);
     });
 }

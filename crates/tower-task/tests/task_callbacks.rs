@@ -23,12 +23,17 @@ fn done_callbacks_run_in_order_on_the_loop_after_the_task_completes() {
         let r = t.task_ref().clone();
         t.await.unwrap();
         assert!(r.done());
-        // The callbacks are scheduled, not run inline by the completion.
-        assert!(l.lock().unwrap().is_empty());
+        // The awaiter's wake-up was queued after the callbacks (asyncio's `__wakeup` is a done
+        // callback added after them): they ran, in order.
+        assert_eq!(*l.lock().unwrap(), [0, 1, 2]);
+        // A callback added to a done task is scheduled, not run inline.
+        let l2 = l.clone();
+        r.add_done_callback(move |_| l2.lock().unwrap().push(3));
+        assert_eq!(*l.lock().unwrap(), [0, 1, 2]);
         tower_coro::yield_now().await;
     })
     .unwrap();
-    assert_eq!(*log.lock().unwrap(), [0, 1, 2]);
+    assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3]);
 }
 
 // test_tasks.py: test_cancel (callbacks see a cancelled task)
