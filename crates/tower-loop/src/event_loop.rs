@@ -455,6 +455,7 @@ impl EventLoop {
                 break;
             }
         }
+        core.reactor.take_error()?;
         out.ok_or(RunError::StoppedBeforeComplete)
     }
 
@@ -471,7 +472,7 @@ impl EventLoop {
         loop {
             self.run_once(|| false, || {});
             if self.core.stopping.get() {
-                return Ok(());
+                return self.core.reactor.take_error();
             }
         }
     }
