@@ -163,40 +163,28 @@ impl<T: AsFd> Async<T> {
     /// Try `op`; on `WouldBlock`, clear the cached readiness (unless an event came meanwhile)
     /// and wait for the next one.
     async fn io_with<R>(&self, dir: u8, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let mut tick = self.source.state.lock().tick;
+        let mut tick = self.source.waiters.tick();
         loop {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 res => return res,
             }
-            {
-                let mut st = self.source.state.lock();
-                if st.tick == tick {
-                    st.ready &= !dir;
-                }
-            }
+            self.source.waiters.clear(dir, tick);
             tick = Readiness { io: self, dir }.await_tick().await?;
         }
     }
 
-    /// Ready with the tick at which `dir` was seen ready.
+    /// Ready with the tick at which `dir` was seen ready. Pending registers the task until the
+    /// next event of `dir`, even if the future polling this is then dropped (a poll-style caller
+    /// may make, poll and drop one per poll).
     fn poll_ready(&self, dir: u8, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let mut st = self.source.state.lock();
-        if st.ready & dir != 0 {
-            return Poll::Ready(Ok(st.tick));
+        match self.source.waiters.poll_ready(dir, cx.waker()) {
+            Poll::Ready(tick) => Poll::Ready(Ok(tick)),
+            // Pending on a closed loop would be forever: report it instead (the registration
+            // goes with the source).
+            Poll::Pending if self.handle.is_closed() => Poll::Ready(Err(closed())),
+            Poll::Pending => Poll::Pending,
         }
-        if self.handle.is_closed() {
-            return Poll::Ready(Err(closed()));
-        }
-        let list = if dir == READ {
-            &mut st.readers
-        } else {
-            &mut st.writers
-        };
-        if !list.iter().any(|w| w.will_wake(cx.waker())) {
-            list.push(cx.waker().clone());
-        }
-        Poll::Pending
     }
 }
 
@@ -222,7 +210,8 @@ fn closed() -> io::Error {
     io::Error::other(crate::error::RunError::Closed)
 }
 
-/// Future of [`Async::readable`] / [`Async::writable`]. Dropping it cancels the wait.
+/// Future of [`Async::readable`] / [`Async::writable`]. Once polled, its task stays registered
+/// until the next event of its direction, even if it is dropped (at most a spurious wake-up).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Readiness<'a, T: AsFd> {
     /// The source.

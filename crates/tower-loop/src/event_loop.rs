@@ -524,6 +524,7 @@ impl EventLoop {
         }
         // A waker kept past the run queues nothing (an entry already queued is skipped).
         main.queued.store(true, Ordering::Release);
+        self.core.reactor.take_error()?;
         out.ok_or(RunError::StoppedBeforeComplete)
     }
 
@@ -540,7 +541,7 @@ impl EventLoop {
         loop {
             self.run_once(|_| {});
             if self.core.stopping.get() {
-                return Ok(());
+                return self.core.reactor.take_error();
             }
         }
     }

@@ -48,7 +48,9 @@
 //! | `timers.rs` / `timer.rs` | the timer heap (docs/decisions/0001) / the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time |
 //! | `reactor.rs` | `polling` registrations and event dispatch |
+//! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
 //! | `io.rs` / `async_fd.rs` / `sock.rs` | `add_reader`… / [`Async`] / `sock_*` |
+//! | `sock/datagram.rs` | `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into` |
 //! | `signals.rs` | `add_signal_handler` (self-pipe) |
 //! | `exception.rs` / `debug.rs` | the exception handler / slow-callback reports |
 //! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
@@ -88,9 +90,17 @@ pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, add_poll_detail, set_poll_label}
 pub use event_loop::{Builder, EventLoop};
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
-pub use sock::{SockAccept, SockConnect, SockRecv, SockRecvInto, SockSendAll};
+pub use sock::{
+    SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
+    SockSendTo,
+};
 pub use timer::Timer;
 pub use work_source::{FILL_BUDGET, WorkSource};
+
+/// The reactor's waiter bookkeeping, for the loom models (`tests/loom_waiters.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use reactor::waiters;
 
 /// A task's runnable, as scheduled on the loop (re-exported from `async-task`).
 pub use async_task::Runnable;

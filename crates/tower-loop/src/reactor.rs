@@ -13,7 +13,14 @@
 //!
 //! Events are collected in batches (one `wait` per iteration into a reused `Events` buffer);
 //! callbacks go to the ready queue, and wakers are collected and woken after every borrow and
-//! lock is released.
+//! lock is released. Each `sock_*` waiter has its own registration ([`waiters`]): dropping a
+//! wait removes only its own.
+//!
+//! Errors of the poller are not swallowed: a failed `wait` stops the loop and comes out of
+//! `run_forever`/`run_until_complete` (asyncio lets a selector error propagate from
+//! `_run_once`); a failed re-arm after an event wakes the `sock_*` waiters it was for (each
+//! retries and gets the error from its own registration), and a failed update of an
+//! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,17 +33,21 @@ use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
 
+use crate::error::RunError;
 use crate::event_loop::Core;
-use crate::ready::{Callback, Ready};
+use crate::ready::{Callback, OnceCell, Ready};
 use crate::sync::Lock;
+
+#[cfg(not(loom))]
+mod waiters;
+#[cfg(loom)]
+pub mod waiters;
+
+pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
+use waiters::{WaiterIds, Waiters};
 
 /// Keys with this bit set name an [`Async`](crate::Async) source.
 pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
-
-/// Readable direction bit.
-pub(crate) const READ: u8 = 0b01;
-/// Writable direction bit.
-pub(crate) const WRITE: u8 = 0b10;
 
 /// The loop-thread registration of one fd.
 #[derive(Default)]
@@ -45,10 +56,10 @@ pub(crate) struct FdEntry {
     reader: Option<Rc<dyn Callback>>,
     /// `add_writer` callback.
     writer: Option<Rc<dyn Callback>>,
-    /// A `sock_*` operation waiting for readability.
-    read_waiter: Option<Waker>,
-    /// A `sock_*` operation waiting for writability.
-    write_waiter: Option<Waker>,
+    /// `sock_*` operations waiting for readability.
+    readers: Waiters,
+    /// `sock_*` operations waiting for writability.
+    writers: Waiters,
     /// What the kernel was last told: `None` if not (knowingly) registered; else the interest
     /// bits and whether the registration is level-triggered (else one-shot).
     armed: Option<(u8, bool)>,
@@ -58,10 +69,10 @@ impl FdEntry {
     /// The interest bits this entry needs.
     fn wanted(&self) -> u8 {
         let mut bits = 0;
-        if self.reader.is_some() || self.read_waiter.is_some() {
+        if self.reader.is_some() || !self.readers.is_empty() {
             bits |= READ;
         }
-        if self.writer.is_some() || self.write_waiter.is_some() {
+        if self.writer.is_some() || !self.writers.is_empty() {
             bits |= WRITE;
         }
         bits
@@ -70,6 +81,15 @@ impl FdEntry {
     /// Whether the entry has persistent callbacks (level-triggered mode).
     fn level(&self) -> bool {
         self.reader.is_some() || self.writer.is_some()
+    }
+
+    /// The waiters of `dir`.
+    fn waiters(&mut self, dir: u8) -> &mut Waiters {
+        if dir == READ {
+            &mut self.readers
+        } else {
+            &mut self.writers
+        }
     }
 }
 
@@ -82,6 +102,11 @@ pub(crate) struct LocalReactor {
     fds: RefCell<HashMap<RawFd, FdEntry>>,
     /// Wakers collected during dispatch, woken after; the buffer is reused.
     wakers: RefCell<Vec<Waker>>,
+    /// Ids of `sock_*` waits, one sequence for every fd of the loop (an fd's entry may be
+    /// dropped and made again while a stale waiter still holds an id).
+    ids: RefCell<WaiterIds>,
+    /// The error of the poller's last `wait`, until the running `run_*` call takes it.
+    error: RefCell<Option<io::Error>>,
 }
 
 /// Registers or re-arms `fd` with `bits` interest.
@@ -199,75 +224,85 @@ impl LocalReactor {
         }
     }
 
-    /// A `sock_*` wait: records `waker` for `dir` on `fd` and arms it. Returns `Ok(false)` if
-    /// the waiter was already taken (the fd became ready since the last call).
+    /// A `sock_*` wait: registers a new waiter for `dir` on `fd` with `waker` and arms the fd
+    /// (the kernel reports readiness that arrived before). Returns the waiter's id.
     pub(crate) fn wait(
         &self,
         poller: &Poller,
         fd: RawFd,
         dir: u8,
         waker: &Waker,
-        first: bool,
-    ) -> io::Result<bool> {
+    ) -> io::Result<WaiterId> {
+        let id = self.ids.borrow_mut().next_id();
         let mut fds = self.fds.borrow_mut();
-        let entry = fds.entry(fd).or_default();
-        let slot = if dir == READ {
-            &mut entry.read_waiter
-        } else {
-            &mut entry.write_waiter
-        };
-        if !first {
-            match slot {
-                None => return Ok(false),
-                Some(w) => {
-                    if !w.will_wake(waker) {
-                        w.clone_from(waker);
-                    }
-                    return Ok(true);
-                }
-            }
-        }
-        *slot = Some(waker.clone());
+        fds.entry(fd).or_default().waiters(dir).insert(id, waker);
         let res = self.sync(poller, fd, &mut fds);
-        if res.is_err() {
-            if let Some(entry) = fds.get_mut(&fd) {
-                let slot = if dir == READ {
-                    &mut entry.read_waiter
-                } else {
-                    &mut entry.write_waiter
-                };
-                *slot = None;
+        if let Err(e) = res {
+            let waker = fds.get_mut(&fd).and_then(|e| e.waiters(dir).remove(id));
+            if fds
+                .get(&fd)
+                .is_some_and(|e| e.wanted() == 0 && e.armed.is_none())
+            {
+                fds.remove(&fd);
             }
+            drop(fds);
+            drop(waker);
+            return Err(e);
         }
-        res.map(|()| true)
+        Ok(id)
     }
 
-    /// A `sock_*` wait was dropped before it completed.
-    pub(crate) fn cancel_wait(&self, fd: RawFd, dir: u8) {
-        let waker = {
-            let mut fds = self.fds.borrow_mut();
-            fds.get_mut(&fd).and_then(|e| {
-                if dir == READ {
-                    e.read_waiter.take()
-                } else {
-                    e.write_waiter.take()
-                }
-            })
-        };
+    /// A `sock_*` wait polled again: `true` if waiter `id` still waits (it now wakes `waker`),
+    /// `false` if readiness came since (it was woken and must retry its operation).
+    pub(crate) fn refresh(&self, fd: RawFd, dir: u8, id: WaiterId, waker: &Waker) -> bool {
+        self.fds
+            .borrow_mut()
+            .get_mut(&fd)
+            .is_some_and(|e| e.waiters(dir).refresh(id, waker))
+    }
+
+    /// A `sock_*` wait was dropped before it completed: removes its own registration (if it
+    /// was not woken meanwhile), and nobody else's.
+    pub(crate) fn cancel_wait(&self, fd: RawFd, dir: u8, id: WaiterId) {
+        let waker = self
+            .fds
+            .borrow_mut()
+            .get_mut(&fd)
+            .and_then(|e| e.waiters(dir).remove(id));
         drop(waker);
     }
 
+    /// For a `run_*` call that stopped: the poller's error, if its `wait` failed (and stopped
+    /// the loop) since the last call.
+    pub(crate) fn take_error(&self) -> Result<(), RunError> {
+        match self.error.borrow_mut().take() {
+            Some(e) => Err(RunError::Poller((&e).into())),
+            None => Ok(()),
+        }
+    }
+
     /// Waits for events (at most `timeout`) and dispatches them. Returns how many arrived.
+    ///
+    /// If the poller's `wait` fails, keeps the error for [`take_error`](Self::take_error) and
+    /// stops the loop (asyncio: the selector's error propagates out of `run_*`).
     pub(crate) fn poll(&self, core: &Core, timeout: Option<Duration>) -> usize {
         let poller = &core.shared.poller;
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
         events.clear();
-        let n = poller.wait(events, timeout).unwrap_or(0);
+        let n = match poller.wait(events, timeout) {
+            Ok(n) => n,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e);
+                core.stopping.set(true);
+                return 0;
+            }
+        };
         if n == 0 {
             return 0;
         }
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        let mut failed = Vec::new();
         {
             let mut fds = self.fds.borrow_mut();
             let mut ready = core.ready.borrow_mut();
@@ -286,21 +321,30 @@ impl LocalReactor {
                     if let Some(cb) = &entry.reader {
                         ready.push_back(Ready::Callback(cb.clone()));
                     }
-                    wakers.extend(entry.read_waiter.take());
+                    entry.readers.take_all(&mut wakers);
                 }
                 if ev.writable {
                     if let Some(cb) = &entry.writer {
                         ready.push_back(Ready::Callback(cb.clone()));
                     }
-                    wakers.extend(entry.write_waiter.take());
+                    entry.writers.take_all(&mut wakers);
                 }
                 match entry.armed {
                     Some((_, false)) => {
                         // One-shot: the kernel disarmed the fd. Re-arm for a remaining waiter.
                         entry.armed = Some((0, false));
                         let wanted = entry.wanted();
-                        if wanted != 0 && arm(poller, fd, wanted, entry.level(), true).is_ok() {
-                            entry.armed = Some((wanted, entry.level()));
+                        if wanted != 0 {
+                            if arm(poller, fd, wanted, entry.level(), true).is_ok() {
+                                entry.armed = Some((wanted, entry.level()));
+                            } else {
+                                // The waiters would never be woken: wake them now. Each
+                                // retries its operation, and on `EAGAIN` registers again,
+                                // which reports the error to it.
+                                entry.armed = None;
+                                entry.readers.take_all(&mut wakers);
+                                entry.writers.take_all(&mut wakers);
+                            }
                         }
                     }
                     Some((bits, true)) if entry.wanted() != bits => {
@@ -311,12 +355,20 @@ impl LocalReactor {
                         if wanted == 0 {
                             delete(poller, fd);
                             entry.armed = None;
-                        } else if arm(poller, fd, wanted, level, true).is_ok() {
-                            entry.armed = Some((wanted, level));
+                        } else {
+                            match arm(poller, fd, wanted, level, true) {
+                                Ok(()) => entry.armed = Some((wanted, level)),
+                                // The kernel keeps the wider interest: spurious events only,
+                                // and another try after the next one. Tell the user.
+                                Err(e) => failed.push((fd, e)),
+                            }
                         }
                     }
                     _ => {}
                 }
+            }
+            for (fd, e) in failed {
+                ready.push_back(Ready::Callback(report_rearm_error(fd, e)));
             }
         }
         drop(events_slot);
@@ -341,27 +393,14 @@ impl LocalReactor {
     }
 }
 
-/// Cached readiness and wakers of an [`Async`](crate::Async) source.
-#[derive(Default)]
-pub(crate) struct SourceState {
-    /// `READ | WRITE` bits seen since last cleared.
-    pub(crate) ready: u8,
-    /// Bumped on every event, so a clear racing with a new event does not lose it.
-    pub(crate) tick: u64,
-    /// Tasks waiting for readability.
-    pub(crate) readers: Vec<Waker>,
-    /// Tasks waiting for writability.
-    pub(crate) writers: Vec<Waker>,
-}
-
 /// One [`Async`](crate::Async) registration.
 pub(crate) struct Source {
     /// The registered fd.
     pub(crate) fd: RawFd,
     /// Its key (`SOURCE_BIT | index`).
     pub(crate) key: usize,
-    /// Readiness and wakers, locked by the loop thread on events and by pollers.
-    pub(crate) state: Lock<SourceState>,
+    /// Readiness and waiters, locked by the loop thread on events and by pollers.
+    pub(crate) waiters: SourceWaiters,
 }
 
 /// Sources by index, and the free indices.
@@ -395,7 +434,7 @@ impl SharedSources {
         let source = Arc::new(Source {
             fd,
             key,
-            state: Lock::new(SourceState::default()),
+            waiters: SourceWaiters::new(),
         });
         let mode = if poller.supports_edge() {
             PollMode::Edge
@@ -427,15 +466,20 @@ impl SharedSources {
     fn dispatch(&self, index: usize, ev: Event, wakers: &mut Vec<Waker>) {
         let source = self.slab.lock().0.get(index).cloned().flatten();
         let Some(source) = source else { return };
-        let mut st = source.state.lock();
-        st.tick = st.tick.wrapping_add(1);
-        if ev.readable {
-            st.ready |= READ;
-            wakers.append(&mut st.readers);
-        }
-        if ev.writable {
-            st.ready |= WRITE;
-            wakers.append(&mut st.writers);
-        }
+        source.waiters.dispatch(ev.readable, ev.writable, wakers);
     }
+}
+
+/// A callback reporting that the registration of `fd` could not be updated (to the loop's
+/// exception handler, as asyncio reports what goes wrong outside any caller).
+fn report_rearm_error(fd: RawFd, e: io::Error) -> Rc<dyn Callback> {
+    OnceCell::new_rc(move || {
+        let ctx = crate::ExceptionContext::new(format!(
+            "updating the poller registration of fd {fd} failed: {e} \
+             (was it closed before remove_reader/remove_writer?)"
+        ));
+        if let Ok(lp) = crate::get_running_loop() {
+            lp.call_exception_handler(&ctx);
+        }
+    })
 }

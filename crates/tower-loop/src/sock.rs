@@ -1,13 +1,24 @@
 //! The loop's low-level socket methods (asyncio's `sock_recv`, `sock_recv_into`,
-//! `sock_sendall`, `sock_accept`, `sock_connect`): try the syscall first, and wait for
-//! readiness through the loop's reactor only on `WouldBlock`.
+//! `sock_sendall`, `sock_accept`, `sock_connect`, and the datagram ones in [`datagram`]): try
+//! the syscall first, and wait for readiness through the loop's reactor only on `WouldBlock`.
 //!
 //! Each wait re-arms a one-shot registration of the fd (one `epoll_ctl`), so the caller may
-//! close a socket whenever no operation on it is pending. One pending operation per direction
-//! per socket (as asyncio). The futures are named (storable) and borrow the loop, so they are
-//! `!Send`; `Send` code uses [`Async`](crate::Async).
+//! close a socket whenever no operation on it is pending. Each waiting operation holds its own
+//! registration: dropping it removes that one only, so an operation started while a cancelled
+//! one unwinds is still woken, and several operations may wait on one socket and direction
+//! (asyncio allows one; each waiter is woken and retries its syscall). The futures are named
+//! (storable) and borrow the loop, so they are `!Send`; `Send` code uses
+//! [`Async`](crate::Async).
+//!
+//! In debug mode every operation first checks that the socket is non-blocking (asyncio's
+//! `ValueError("the socket must be non-blocking")`), returning
+//! [`BlockingSocket`](crate::error::BlockingSocket) instead of stalling the loop in `accept` or
+//! `connect`.
 
-use std::fmt;
+mod datagram;
+
+pub use datagram::{SockRecvFrom, SockRecvFromInto, SockSendTo};
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -19,8 +30,9 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags, SocketFlags};
 
 use crate::EventLoop;
+use crate::error::BlockingSocket;
 use crate::event_loop::Core;
-use crate::reactor::{READ, WRITE};
+use crate::reactor::{READ, WRITE, WaiterId};
 
 /// The wait state shared by the socket futures.
 struct Waiter<'a> {
@@ -30,8 +42,10 @@ struct Waiter<'a> {
     fd: RawFd,
     /// `READ` or `WRITE`.
     dir: u8,
-    /// A waker is registered with the reactor and has not fired yet.
-    registered: bool,
+    /// The first poll's checks were done.
+    begun: bool,
+    /// This operation's registration with the reactor, while it waits.
+    id: Option<WaiterId>,
 }
 
 impl<'a> Waiter<'a> {
@@ -41,47 +55,51 @@ impl<'a> Waiter<'a> {
             core: lp.core(),
             fd: sock.as_fd().as_raw_fd(),
             dir,
-            registered: false,
+            begun: false,
+            id: None,
         }
     }
 
-    /// Runs `op` until it does not report `EAGAIN`, waiting for readiness in between: if a
-    /// wait is pending and has not fired, stays pending; otherwise tries `op`, and on `EAGAIN`
-    /// arms the fd (the kernel reports readiness that arrived meanwhile) and stays pending.
+    /// The first poll's check: in debug mode, `sock` must be non-blocking (asyncio's check);
+    /// costs nothing on later polls, or outside debug mode.
+    fn begin(&mut self, sock: &impl AsFd) -> io::Result<()> {
+        if self.begun {
+            return Ok(());
+        }
+        self.begun = true;
+        if self.core.debug.enabled.get() {
+            check_nonblocking(sock)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `op` until it does not report `EAGAIN`, waiting for readiness in between: if this
+    /// operation waits and was not woken, stays pending; otherwise tries `op`, and on `EAGAIN`
+    /// registers (arming the fd: the kernel reports readiness that arrived meanwhile) and stays
+    /// pending.
     fn poll_op<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
     ) -> Poll<io::Result<T>> {
-        let poller = &self.core.shared.poller;
-        loop {
-            if self.registered {
-                match self
-                    .core
-                    .reactor
-                    .wait(poller, self.fd, self.dir, cx.waker(), false)
-                {
-                    Ok(true) => return Poll::Pending,
-                    Ok(false) => self.registered = false,
-                    Err(e) => {
-                        self.registered = false;
-                        return Poll::Ready(Err(e));
-                    }
-                }
+        let reactor = &self.core.reactor;
+        if let Some(id) = self.id {
+            if reactor.refresh(self.fd, self.dir, id, cx.waker()) {
+                return Poll::Pending;
             }
+            self.id = None;
+        }
+        loop {
             match op() {
                 Ok(v) => return Poll::Ready(Ok(v)),
                 Err(Errno::AGAIN) => {}
                 Err(Errno::INTR) => continue,
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
-            return match self
-                .core
-                .reactor
-                .wait(poller, self.fd, self.dir, cx.waker(), true)
-            {
-                Ok(_) => {
-                    self.registered = true;
+            let poller = &self.core.shared.poller;
+            return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
+                Ok(id) => {
+                    self.id = Some(id);
                     Poll::Pending
                 }
                 Err(e) => Poll::Ready(Err(e)),
@@ -92,9 +110,19 @@ impl<'a> Waiter<'a> {
 
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
-        if self.registered {
-            self.core.reactor.cancel_wait(self.fd, self.dir);
+        if let Some(id) = self.id {
+            self.core.reactor.cancel_wait(self.fd, self.dir, id);
         }
+    }
+}
+
+/// Debug mode's check: `sock` is in non-blocking mode.
+fn check_nonblocking(sock: &impl AsFd) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(sock)?;
+    if flags.contains(rustix::fs::OFlags::NONBLOCK) {
+        Ok(())
+    } else {
+        Err(io::Error::new(io::ErrorKind::InvalidInput, BlockingSocket))
     }
 }
 
@@ -114,6 +142,9 @@ impl<S: AsFd + Unpin> Future for SockRecvInto<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Err(e) = this.waiter.begin(&this.sock) {
+            return Poll::Ready(Err(e));
+        }
         let (sock, buf) = (&this.sock, &mut *this.buf);
         this.waiter.poll_op(cx, || {
             rustix::net::recv(sock, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n)
@@ -137,6 +168,9 @@ impl<S: AsFd + Unpin> Future for SockRecv<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
         let this = self.get_mut();
+        if let Err(e) = this.waiter.begin(&this.sock) {
+            return Poll::Ready(Err(e));
+        }
         let (sock, buf) = (&this.sock, &mut this.buf);
         match this.waiter.poll_op(cx, || {
             rustix::net::recv(sock, &mut buf[..], RecvFlags::DONTWAIT).map(|(n, _)| n)
@@ -170,6 +204,9 @@ impl<S: AsFd + Unpin> Future for SockSendAll<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Err(e) = this.waiter.begin(&this.sock) {
+            return Poll::Ready(Err(e));
+        }
         while this.sent < this.data.len() {
             let (sock, rest) = (&this.sock, &this.data[this.sent..]);
             match this.waiter.poll_op(cx, || {
@@ -198,6 +235,9 @@ impl<S: AsFd + Unpin> Future for SockAccept<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<OwnedFd>> {
         let this = self.get_mut();
+        if let Err(e) = this.waiter.begin(&this.sock) {
+            return Poll::Ready(Err(e));
+        }
         let sock = &this.sock;
         this.waiter.poll_op(cx, || {
             match rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
@@ -216,7 +256,7 @@ pub struct SockConnect<'a, S: AsFd> {
     sock: S,
     /// Where to.
     addr: SocketAddr,
-    /// `connect(2)` was issued and reported "in progress".
+    /// A connection attempt is in progress (`connect(2)` said so): wait for its outcome.
     started: bool,
     /// Writability wait.
     waiter: Waiter<'a>,
@@ -227,12 +267,28 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let sock = &this.sock;
+        if let Err(e) = this.waiter.begin(&this.sock) {
+            return Poll::Ready(Err(e));
+        }
+        let (sock, addr) = (&this.sock, this.addr);
         if !this.started {
-            match rustix::net::connect(sock, &this.addr) {
+            let mut first = rustix::net::connect(sock, &addr);
+            if first == Err(Errno::CONNABORTED) {
+                // Linux: an earlier attempt failed and its error was already reported; this
+                // call only moved the socket back to unconnected. Start the attempt afresh.
+                first = rustix::net::connect(sock, &addr);
+            }
+            match first {
                 Ok(()) => return Poll::Ready(Ok(())),
-                Err(Errno::INPROGRESS) | Err(Errno::INTR) | Err(Errno::AGAIN) => {
+                // Our attempt runs in the background (after EINTR too), or an earlier one does
+                // (EALREADY: a sock_connect dropped mid-way; asyncio's BlockingIOError): wait
+                // for its outcome either way.
+                Err(Errno::INPROGRESS | Errno::INTR | Errno::AGAIN | Errno::ALREADY) => {
                     this.started = true
+                }
+                // An earlier attempt already completed and connected: report that outcome.
+                Err(Errno::ISCONN) => {
+                    return Poll::Ready(connected_to(sock, addr).map_err(Into::into));
                 }
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
@@ -245,30 +301,56 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
                 } else {
                     e
                 }),
-                Ok(()) => match rustix::net::getpeername(sock) {
-                    Ok(_) => Ok(()),
+                Ok(()) => match connected_to(sock, addr) {
                     Err(Errno::NOTCONN) => Err(Errno::AGAIN),
-                    Err(e) => Err(e),
+                    r => r,
                 },
             })
     }
 }
 
+/// Whether `sock` is connected to `addr` (`EISCONN` if to another address, `ENOTCONN` if to
+/// none yet). Ports and IP addresses are compared (not IPv6 flow labels); an unspecified
+/// `addr` (`0.0.0.0`, `::`), which the kernel connects to a local address, matches any.
+fn connected_to(sock: &impl AsFd, addr: SocketAddr) -> rustix::io::Result<()> {
+    let peer = rustix::net::getpeername(sock)?
+        .and_then(|p| SocketAddr::try_from(p).ok())
+        .ok_or(Errno::NOTCONN)?;
+    let ip_matches = peer.ip() == addr.ip() || addr.ip().is_unspecified();
+    if ip_matches && peer.port() == addr.port() {
+        Ok(())
+    } else {
+        Err(Errno::ISCONN)
+    }
+}
+
 macro_rules! debug_named {
     ($($name:ident),*) => {$(
-        impl<S: AsFd> fmt::Debug for $name<'_, S> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name)).field("fd", &self.waiter.fd).finish()
+        impl<S: AsFd> std::fmt::Debug for $name<'_, S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("fd", &self.waiter.fd)
+                    .field("waiting", &self.waiter.id.is_some())
+                    .finish()
             }
         }
     )*};
 }
+pub(crate) use debug_named;
 debug_named!(SockRecvInto, SockRecv, SockSendAll, SockAccept, SockConnect);
 
 impl EventLoop {
     /// Receives up to `buf.len()` bytes (asyncio's `sock_recv_into`); `Ok(0)` at end of stream.
-    /// Dropping the future mid-way loses nothing: no bytes were taken from the socket yet.
     /// `sock` may be a reference (`&TcpStream`) or an owned socket.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future mid-way loses nothing: no bytes were taken from the socket yet
+    /// (bytes are taken only by the call that completes the future).
+    ///
+    /// # Errors
+    ///
+    /// What `recv(2)` reports; [`BlockingSocket`] in debug mode if `sock` is blocking.
     pub fn sock_recv_into<'a, S: AsFd + Unpin>(
         &'a self,
         sock: S,
@@ -279,7 +361,15 @@ impl EventLoop {
     }
 
     /// Receives up to `n` bytes into a new buffer (asyncio's `sock_recv`); empty at end of
-    /// stream. Dropping the future mid-way loses nothing.
+    /// stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future mid-way loses nothing.
+    ///
+    /// # Errors
+    ///
+    /// What `recv(2)` reports; [`BlockingSocket`] in debug mode if `sock` is blocking.
     pub fn sock_recv<S: AsFd + Unpin>(&self, sock: S, n: usize) -> SockRecv<'_, S> {
         let waiter = Waiter::new(self, &sock, READ);
         SockRecv {
@@ -290,7 +380,14 @@ impl EventLoop {
     }
 
     /// Sends all of `data` (asyncio's `sock_sendall`); no `SIGPIPE` on a broken connection.
-    /// Dropping the future mid-way may leave a prefix of `data` sent.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future mid-way may leave a prefix of `data` sent (as in asyncio).
+    ///
+    /// # Errors
+    ///
+    /// What `send(2)` reports; [`BlockingSocket`] in debug mode if `sock` is blocking.
     pub fn sock_sendall<'a, S: AsFd + Unpin>(
         &'a self,
         sock: S,
@@ -307,14 +404,37 @@ impl EventLoop {
 
     /// Accepts a connection on a non-blocking listening socket (asyncio's `sock_accept`). The
     /// new socket is non-blocking and close-on-exec; `std::net::TcpStream::from(fd)` wraps it.
+    ///
+    /// # Cancel safety
+    ///
     /// Dropping the future mid-way loses no connection (none was accepted yet).
+    ///
+    /// # Errors
+    ///
+    /// What `accept4(2)` reports; [`BlockingSocket`] in debug mode if `sock` is blocking.
     pub fn sock_accept<S: AsFd + Unpin>(&self, sock: S) -> SockAccept<'_, S> {
         let waiter = Waiter::new(self, &sock, READ);
         SockAccept { sock, waiter }
     }
 
-    /// Connects a non-blocking socket to `addr` (asyncio's `sock_connect`). Dropping the future
-    /// mid-way leaves the connection attempt to the kernel.
+    /// Connects a non-blocking socket to `addr` (asyncio's `sock_connect`).
+    ///
+    /// If an earlier attempt on `sock` (a `sock_connect` dropped mid-way) is still in
+    /// progress, waits for it and reports its outcome, as asyncio does; if it already completed,
+    /// reports its outcome: `Ok` if the socket is connected to `addr`, the attempt's error if it
+    /// failed (the kernel hands it to this call), `EISCONN` if the socket is connected to
+    /// another address. After a failure that was already reported, a new attempt starts (where
+    /// Linux's `connect(2)` first says `ECONNABORTED`, and asyncio's caller has to retry).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future mid-way leaves the connection attempt to the kernel; call
+    /// `sock_connect` again to wait for it.
+    ///
+    /// # Errors
+    ///
+    /// The attempt's error (`ConnectionRefused`, ...); [`BlockingSocket`] in debug mode if
+    /// `sock` is blocking.
     pub fn sock_connect<S: AsFd + Unpin>(&self, sock: S, addr: SocketAddr) -> SockConnect<'_, S> {
         let waiter = Waiter::new(self, &sock, WRITE);
         SockConnect {

@@ -3,13 +3,22 @@
 //! The loop never runs user code while holding one of these, so the data is consistent even if a
 //! panic unwound through a guard.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::fmt;
+use std::sync::PoisonError;
 
-/// A `std::sync::Mutex` whose `lock` ignores poisoning.
-#[derive(Debug, Default)]
+use crate::loom::{Mutex, MutexGuard};
+
+/// A `std::sync::Mutex` (loom's under `cfg(loom)`) whose `lock` ignores poisoning.
+#[derive(Default)]
 pub(crate) struct Lock<T> {
     /// The wrapped mutex.
     inner: Mutex<T>,
+}
+
+impl<T> fmt::Debug for Lock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Lock { .. }")
+    }
 }
 
 impl<T> Lock<T> {

@@ -1,0 +1,78 @@
+//! What the `sock_*` tests share: the fd-leak check (the fd count of
+//! `event_loop_fd_leak.rs`, taken around each test) and socket constructors.
+#![allow(dead_code)] // each test binary uses a part
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::OwnedFd;
+use std::sync::Mutex;
+
+use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
+
+/// Open fds of this process.
+pub(crate) fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Serialises the fd-counting tests of one test binary (`cargo test` runs them on threads of
+/// one process; nextest runs each in its own process, where this costs nothing).
+static FD_TESTS: Mutex<()> = Mutex::new(());
+
+/// Runs `f` and asserts that it left no fd open that it did not find open: every socket, loop
+/// and registration it made is closed when it returns.
+pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
+    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let before = fd_count();
+    let r = f();
+    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
+    r
+}
+
+/// A non-blocking, close-on-exec socket of `family` and `ty`, not yet connected.
+pub(crate) fn socket(family: AddressFamily, ty: SocketType) -> OwnedFd {
+    socket_with(
+        family,
+        ty,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap()
+}
+
+/// A non-blocking TCP/IPv4 socket, not yet connected.
+pub(crate) fn tcp_socket() -> OwnedFd {
+    socket(AddressFamily::INET, SocketType::STREAM)
+}
+
+/// A non-blocking listener on an ephemeral loopback port, and its address.
+pub(crate) fn tcp_listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// A loopback address with nothing listening on it (bound, then closed).
+pub(crate) fn closed_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Fills the send buffer of the non-blocking `sock` (and its peer's receive buffer) with
+/// `fill` bytes, until even one byte would block; returns how many were written.
+pub(crate) fn fill_send_buffer(sock: &std::os::unix::net::UnixStream, fill: u8) -> usize {
+    use std::io::Write;
+    let chunk = [fill; 8192];
+    let (mut size, mut total) = (chunk.len(), 0);
+    while size > 0 {
+        match (&*sock).write(&chunk[..size]) {
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => size /= 2,
+            Err(e) => panic!("filling the send buffer: {e}"),
+        }
+    }
+    total
+}
