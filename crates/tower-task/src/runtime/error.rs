@@ -48,6 +48,9 @@ pub enum BlockOnError {
     Io(io::Error),
     /// The future called `stop()` on the loop running it before it completed; it was dropped.
     Stopped,
+    /// Waiting for I/O failed on the loop running the future (the poller reported an error);
+    /// the future was dropped.
+    Poller(tower_loop::error::PollerError),
 }
 
 impl fmt::Display for BlockOnError {
@@ -58,6 +61,7 @@ impl fmt::Display for BlockOnError {
                  and await its Task instead",
             ),
             BlockOnError::Io(e) => write!(f, "could not create an event loop for block_on: {e}"),
+            BlockOnError::Poller(e) => write!(f, "block_on's event loop failed: {e}"),
             BlockOnError::Stopped => f.write_str(
                 "the loop running block_on's future was stopped before the future completed",
             ),
@@ -69,6 +73,7 @@ impl std::error::Error for BlockOnError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BlockOnError::Io(e) => Some(e),
+            BlockOnError::Poller(e) => Some(e),
             BlockOnError::LoopRunning | BlockOnError::Stopped => None,
         }
     }

@@ -512,6 +512,7 @@ impl Handle {
         let _ = lp.close();
         out.map_err(|e| match e {
             tower_loop::error::RunError::StoppedBeforeComplete => BlockOnError::Stopped,
+            tower_loop::error::RunError::Poller(e) => BlockOnError::Poller(e),
             _ => BlockOnError::LoopRunning,
         })
     }
