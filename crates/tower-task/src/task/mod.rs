@@ -25,6 +25,7 @@ pub use task_ref::TaskRef;
 pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};
 
 pub(crate) use header::Header;
+pub(crate) use wrapper::current_id_and_cancelling;
 #[cfg(loom)]
 pub use header::model as header_model;
 pub(crate) use registry::{Registry, RegistrySet};

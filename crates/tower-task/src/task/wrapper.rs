@@ -57,6 +57,19 @@ pub(crate) fn current_id() -> u64 {
     unsafe { (*ptr).id.0 }
 }
 
+/// The id of the task being polled on this thread and its `cancelling()` count (`(0, 0)`:
+/// none), without touching its reference count (what a timeout records on entry).
+#[inline]
+pub(crate) fn current_id_and_cancelling() -> (u64, u32) {
+    let ptr = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
+    if ptr.is_null() {
+        return (0, 0);
+    }
+    // SAFETY: as in `current`: the header is kept alive by the `TaskFuture` being polled.
+    let h = unsafe { &*ptr };
+    (h.id.0, h.cancelling())
+}
+
 /// Sets `CURRENT` for the duration of a poll or a drop, and restores the previous value (an
 /// eager task is polled inside its spawner's poll).
 struct CurrentGuard {

@@ -14,6 +14,7 @@ use tower_coro::cancel::{self, CatchScope, Catcher};
 
 use crate::combinators::error::TimeoutError;
 use crate::error::Cancelled;
+use crate::task::current_id_and_cancelling;
 use crate::{TaskRef, current_task};
 
 /// What the first poll does.
@@ -83,7 +84,12 @@ pub(super) struct TimeoutState {
     phase: Phase,
     /// What the first poll does.
     start: Start,
-    /// The task that entered (asyncio's `self._task`), `None` outside a task.
+    /// The id of the task that entered (0: outside a task). Its handle is taken only at the
+    /// deadline: most timeouts never expire, so entering costs no reference count.
+    task_id: u64,
+    /// The task that entered (asyncio's `self._task`), from the deadline on; `None` before it,
+    /// outside a task, or when the timeout is polled by another task than the one that
+    /// entered.
     task: Option<TaskRef>,
     /// The task's `cancelling()` on entry (asyncio's `self._cancelling`).
     cancelling: u32,
@@ -107,6 +113,7 @@ impl TimeoutState {
         TimeoutState {
             phase: Phase::Created,
             start,
+            task_id: 0,
             task: None,
             cancelling: 0,
             expired: false,
@@ -154,8 +161,7 @@ impl TimeoutState {
         match &self.phase {
             Phase::Entered | Phase::Expiring(_) => Ok(false),
             Phase::Created => {
-                self.task = current_task();
-                self.cancelling = self.task.as_ref().map_or(0, TaskRef::cancelling);
+                (self.task_id, self.cancelling) = current_id_and_cancelling();
                 self.phase = Phase::Entered;
                 match self.start {
                     Start::Poll => {}
@@ -188,15 +194,9 @@ impl TimeoutState {
     pub(super) fn expire(&mut self, cx: &mut Context<'_>, body_polled: bool) {
         debug_assert!(self.entered());
         self.expired = true;
-        let same_task = match (&self.task, current_task()) {
-            (Some(entered), Some(now)) => *entered == now,
-            _ => false,
-        };
-        if !same_task {
-            // Outside a task, or polled by another task than the one that entered: there is
-            // no count of this timeout's own to keep.
-            self.task = None;
-        }
+        // Outside a task, or polled by another task than the one that entered: there is no
+        // count of this timeout's own to keep.
+        self.task = current_task().filter(|now| self.task_id != 0 && now.id().0 == self.task_id);
         if cancel::requested() {
             self.phase = Phase::Expiring(Request::Merged);
         } else if let Some(task) = &self.task {
