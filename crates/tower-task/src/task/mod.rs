@@ -25,12 +25,12 @@ pub use task_ref::TaskRef;
 pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};
 
 pub(crate) use header::Header;
-pub(crate) use wrapper::current_id_and_cancelling;
 #[cfg(loom)]
 pub use header::model as header_model;
 pub(crate) use registry::{Registry, RegistrySet};
 pub(crate) use registry::{also_list, own_registry};
 pub(crate) use spawn::{schedule_home, spawn_in};
+pub(crate) use wrapper::current_id_and_cancelling;
 
 mod sleep;
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -390,11 +390,15 @@ where
         let (errors, ended) = {
             let mut s = shared.lock();
             let waiting = this.body.is_some() || !s.children.is_empty();
-            if waiting || s.ended.iter().any(|t| !t.done()) {
-                if !waiting || (!s.errors.is_empty() && !s.aborting) {
-                    // A child is between the end of its future and the end of its task (on
-                    // another thread), or a child failed after step 4 while no waker was
-                    // registered to hear it: come back at once.
+            let unfinished = if waiting {
+                None
+            } else {
+                s.ended.iter().find(|t| !t.done()).cloned()
+            };
+            if waiting || unfinished.is_some() {
+                if waiting && !s.errors.is_empty() && !s.aborting {
+                    // A child failed after step 4 while no waker was registered to hear it:
+                    // come back at once to abort.
                     drop(s);
                     cx.waker().wake_by_ref();
                 } else {
@@ -402,6 +406,13 @@ where
                         Some(w) if w.will_wake(cx.waker()) => {}
                         _ => s.waker = Some(cx.waker().clone()),
                     }
+                    drop(s);
+                }
+                if let Some(task) = unfinished {
+                    // Its future has ended but its task is not marked done yet (it finishes on
+                    // another thread): its done callback wakes the group.
+                    let waker = cx.waker().clone();
+                    task.add_done_callback(move |_| waker.wake());
                 }
                 cancel::suspended_aware();
                 return Poll::Pending;
