@@ -25,18 +25,13 @@ fn udp() -> (UdpSocket, SocketAddr) {
 /// Starts a task echoing `n` datagrams on `server` back to their senders.
 fn spawn_echo(lp: &EventLoop, server: UdpSocket, n: usize) -> async_task::Task<()> {
     let l2 = lp.clone();
-    let (r, t) = async_task::spawn_local(
-        async move {
-            for _ in 0..n {
-                let (data, from) = l2.sock_recvfrom(&server, 65536).await.unwrap();
-                let sent = l2.sock_sendto(&server, &data, from).await.unwrap();
-                assert_eq!(sent, data.len());
-            }
-        },
-        lp.handle().scheduler(),
-    );
-    r.schedule();
-    t
+    sock_util::spawn(&lp.handle(), async move {
+        for _ in 0..n {
+            let (data, from) = l2.sock_recvfrom(&server, 65536).await.unwrap();
+            let sent = l2.sock_sendto(&server, &data, from).await.unwrap();
+            assert_eq!(sent, data.len());
+        }
+    })
 }
 
 // test_recvfrom: send 4096 bytes to an echo server; sock_recvfrom returns them and the
@@ -167,11 +162,10 @@ fn recvfrom_waits_for_a_datagram() {
         let l2 = lp.clone();
         let got = lp
             .run_until_complete(async {
-                let (r, sender) = async_task::spawn_local(
-                    async move { l2.sock_sendto(&a, b"later", b_addr).await.map(|n| (n, a)) },
-                    lp.handle().scheduler(),
-                );
-                r.schedule(); // runs after the receive below started waiting
+                // Runs after the receive below started waiting.
+                let sender = sock_util::spawn(&lp.handle(), async move {
+                    l2.sock_sendto(&a, b"later", b_addr).await.map(|n| (n, a))
+                });
                 let got = lp.sock_recvfrom(&b, 64).await.unwrap();
                 let (n, _a) = sender.await.unwrap();
                 assert_eq!(n, 5);

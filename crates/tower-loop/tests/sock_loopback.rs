@@ -33,15 +33,11 @@ fn connect_accept_send_recv_over_loopback() {
         let l2 = lp.clone();
         let got = lp
             .run_until_complete(async move {
-                let (r, server) = async_task::spawn_local(
-                    async move {
-                        let conn = TcpStream::from(l2.sock_accept(&listener).await.unwrap());
-                        let data = l2.sock_recv(&conn, 1024).await.unwrap();
-                        l2.sock_sendall(&conn, &data).await.unwrap();
-                    },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let server = sock_util::spawn(&handle, async move {
+                    let conn = TcpStream::from(l2.sock_accept(&listener).await.unwrap());
+                    let data = l2.sock_recv(&conn, 1024).await.unwrap();
+                    l2.sock_sendall(&conn, &data).await.unwrap();
+                });
                 let lp = tower_loop::get_running_loop().unwrap();
                 let sock = tcp_socket();
                 lp.sock_connect(&sock, addr).await.unwrap();
@@ -69,22 +65,18 @@ fn sendall_of_a_large_buffer_completes() {
         let size = 8 << 20;
         let total = lp
             .run_until_complete(async move {
-                let (r, reader) = async_task::spawn_local(
-                    async move {
-                        let conn = TcpStream::from(l2.sock_accept(&listener).await.unwrap());
-                        let mut buf = vec![0u8; 65536];
-                        let mut total = 0;
-                        loop {
-                            let n = l2.sock_recv_into(&conn, &mut buf).await.unwrap();
-                            if n == 0 {
-                                return total;
-                            }
-                            total += n;
+                let reader = sock_util::spawn(&handle, async move {
+                    let conn = TcpStream::from(l2.sock_accept(&listener).await.unwrap());
+                    let mut buf = vec![0u8; 65536];
+                    let mut total = 0;
+                    loop {
+                        let n = l2.sock_recv_into(&conn, &mut buf).await.unwrap();
+                        if n == 0 {
+                            return total;
                         }
-                    },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                        total += n;
+                    }
+                });
                 let lp = tower_loop::get_running_loop().unwrap();
                 let sock = tcp_socket();
                 lp.sock_connect(&sock, addr).await.unwrap();

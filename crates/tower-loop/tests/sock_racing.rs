@@ -65,19 +65,14 @@ fn recv_started_while_a_cancelled_recv_unwinds_is_woken() {
                 a.set_nonblocking(true).unwrap();
                 let a = std::rc::Rc::new(a);
                 let (ra, la) = (a.clone(), l2.clone());
-                let (r, first) = async_task::spawn_local(
-                    async move { la.sock_recv(&*ra, 1024).await },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let first =
+                    sock_util::spawn(&handle, async move { la.sock_recv(&*ra, 1024).await });
                 let_tasks_run().await;
                 assert!(!first.is_finished());
                 drop(first); // task.cancel(): its future is dropped when it next runs
-                let (r, writer) = async_task::spawn_local(
-                    async move { (&b).write_all(b"GET / HTTP/1.0\r\n\r\n").map(|()| b) },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let writer = sock_util::spawn(&handle, async move {
+                    (&b).write_all(b"GET / HTTP/1.0\r\n\r\n").map(|()| b)
+                });
                 let data = guarded(l2.sock_recv(&*a, 1024)).await;
                 let _b = writer.await.unwrap();
                 data.map(Result::unwrap)
@@ -105,22 +100,18 @@ fn recv_into_started_while_a_cancelled_recv_into_unwinds_is_woken() {
                 a.set_nonblocking(true).unwrap();
                 let a = std::rc::Rc::new(a);
                 let (ra, la) = (a.clone(), l2.clone());
-                let (r, first) = async_task::spawn_local(
-                    async move {
-                        let mut buf = [0u8; 1024];
-                        la.sock_recv_into(&*ra, &mut buf).await
-                    },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let first = sock_util::spawn(&handle, async move {
+                    let mut buf = [0u8; 1024];
+                    la.sock_recv_into(&*ra, &mut buf).await
+                });
                 let_tasks_run().await;
                 assert!(!first.is_finished());
                 drop(first);
-                let (r, writer) = async_task::spawn_local(
-                    async move { (&b).write_all(b"racing").map(|()| b) },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let writer =
+                    sock_util::spawn(
+                        &handle,
+                        async move { (&b).write_all(b"racing").map(|()| b) },
+                    );
                 let mut buf = [0u8; 1024];
                 let n = guarded(l2.sock_recv_into(&*a, &mut buf)).await;
                 let _b = writer.await.unwrap();
@@ -154,29 +145,25 @@ fn sendall_started_while_a_cancelled_sendall_unwinds_is_woken() {
                 sock_util::fill_send_buffer(&a, b' ');
                 let a = std::rc::Rc::new(a);
                 let (ra, la) = (a.clone(), l2.clone());
-                let (r, first) = async_task::spawn_local(
-                    async move { la.sock_sendall(&*ra, b"hello").await },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let first =
+                    sock_util::spawn(
+                        &handle,
+                        async move { la.sock_sendall(&*ra, b"hello").await },
+                    );
                 let_tasks_run().await;
                 assert!(!first.is_finished());
                 drop(first);
                 let lr = l2.clone();
-                let (r, reader) = async_task::spawn_local(
-                    async move {
-                        let mut seen = Vec::new();
-                        loop {
-                            let chunk = lr.sock_recv(&b, 65536).await.unwrap();
-                            if chunk.is_empty() {
-                                return seen;
-                            }
-                            seen.extend(chunk.into_iter().filter(|&c| c != b' '));
+                let reader = sock_util::spawn(&handle, async move {
+                    let mut seen = Vec::new();
+                    loop {
+                        let chunk = lr.sock_recv(&b, 65536).await.unwrap();
+                        if chunk.is_empty() {
+                            return seen;
                         }
-                    },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                        seen.extend(chunk.into_iter().filter(|&c| c != b' '));
+                    }
+                });
                 let sent = guarded(l2.sock_sendall(&*a, b"world")).await;
                 match sent {
                     Some(r) => r.unwrap(),
@@ -211,11 +198,11 @@ fn dropping_a_waiting_recv_leaves_a_later_one_registered() {
                 let mut first = l2.sock_recv(&*a, 16);
                 poll_pending(&mut first).await;
                 let (ra, la) = (a.clone(), l2.clone());
-                let (r, second) = async_task::spawn_local(
-                    async move { la.sock_recv(&*ra, 16).await.unwrap() },
-                    handle.scheduler(),
-                );
-                r.schedule();
+                let second =
+                    sock_util::spawn(
+                        &handle,
+                        async move { la.sock_recv(&*ra, 16).await.unwrap() },
+                    );
                 let_tasks_run().await;
                 assert!(!second.is_finished());
                 drop(first);
@@ -245,11 +232,11 @@ fn two_recvs_waiting_on_one_socket_are_both_served() {
                 let mut tasks = Vec::new();
                 for _ in 0..2 {
                     let (ra, la) = (a.clone(), l2.clone());
-                    let (r, t) = async_task::spawn_local(
-                        async move { la.sock_recv(&*ra, 1).await.unwrap() },
-                        handle.scheduler(),
-                    );
-                    r.schedule();
+                    let t =
+                        sock_util::spawn(
+                            &handle,
+                            async move { la.sock_recv(&*ra, 1).await.unwrap() },
+                        );
                     tasks.push(t);
                 }
                 let_tasks_run().await;

@@ -76,3 +76,14 @@ pub(crate) fn fill_send_buffer(sock: &std::os::unix::net::UnixStream, fill: u8) 
     }
     total
 }
+
+/// Spawns `f` as a task on the loop behind `h` and schedules it (tier 2's tests have no
+/// `tower_task::spawn`: a bare `async_task` task on the loop's scheduler).
+pub(crate) fn spawn<F>(h: &tower_loop::LoopHandle, f: F) -> async_task::Task<F::Output>
+where
+    F: std::future::Future + 'static,
+{
+    let (r, t) = async_task::spawn_local(f, h.scheduler());
+    r.schedule();
+    t
+}
