@@ -43,6 +43,7 @@ mod leaf;
 mod loom;
 mod maybe_done;
 mod parker;
+pub mod poison_free;
 mod race;
 pub mod stream;
 mod unwind;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::loom::{AtomicUsize, Condvar, Mutex, Ordering::SeqCst, lock};
+use crate::loom::{AtomicUsize, Ordering::SeqCst};
+use crate::poison_free::{Condvar, Mutex};
 
 /// Nobody is parked and no notification is pending.
 const EMPTY: usize = 0;
@@ -242,7 +243,7 @@ impl Inner {
             }
         }
 
-        let mut guard = lock(&self.lock);
+        let mut guard = self.lock.lock();
         // Announce that we are about to wait. An unparker that now swaps in `NOTIFIED` sees
         // `PARKED`, and takes `lock` before notifying, so it cannot notify before we wait.
         if let Err(actual) = self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
@@ -254,20 +255,14 @@ impl Inner {
 
         loop {
             guard = match deadline {
-                None => self
-                    .cvar
-                    .wait(guard)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                None => self.cvar.wait(guard),
                 Some(deadline) => {
                     let now = Instant::now();
                     if deadline <= now {
                         // Time is up: leave `PARKED`, unless a notification raced in.
                         return self.state.swap(EMPTY, SeqCst) == NOTIFIED;
                     }
-                    self.cvar
-                        .wait_timeout(guard, deadline - now)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .0
+                    self.cvar.wait_timeout(guard, deadline - now).0
                 }
             };
             // Spurious wake-ups leave the state at `PARKED`; only a real notification ends the wait.
@@ -290,7 +285,7 @@ impl Inner {
                 // Take the lock so the parker is either before its `PARKED` transition (and
                 // will see `NOTIFIED`) or already waiting (and will get this notify). The guard is
                 // dropped before notifying: never wake under a lock.
-                drop(lock(&self.lock));
+                drop(self.lock.lock());
                 self.cvar.notify_one();
                 true
             }

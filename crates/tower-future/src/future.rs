@@ -5,10 +5,11 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use tower_coro::poison_free::{Mutex, MutexGuard};
 use tower_loop::{LoopHandle, get_running_loop};
 
 use crate::error::{Cancelled, Exception, FutureError, InvalidStateError, NoRunningLoop};
@@ -50,7 +51,7 @@ struct Inner<T> {
 impl<T> Inner<T> {
     /// Locks the state, ignoring poisoning (no user code runs under the lock).
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 }
 

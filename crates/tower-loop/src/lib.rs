@@ -77,7 +77,6 @@ mod reactor;
 mod ready;
 mod signals;
 mod sock;
-mod sync;
 mod timer;
 mod timers;
 mod work_source;

@@ -36,7 +36,7 @@ use polling::{Event, Events, PollMode, Poller};
 use crate::error::RunError;
 use crate::event_loop::Core;
 use crate::ready::{Callback, OnceCell, Ready};
-use crate::sync::Lock;
+use tower_coro::poison_free::Mutex;
 
 #[cfg(not(loom))]
 mod waiters;
@@ -410,7 +410,7 @@ type Slab = (Vec<Option<Arc<Source>>>, Vec<usize>);
 #[derive(Default)]
 pub(crate) struct SharedSources {
     /// Entries and free list.
-    slab: Lock<Slab>,
+    slab: Mutex<Slab>,
 }
 
 impl SharedSources {

@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use crate::any_runnable::AnyRunnable;
 use crate::loom::{AtomicBool, Ordering};
-use crate::sync::Lock;
 use crate::timers::TimerId;
+use tower_coro::poison_free::Mutex;
 
 /// A callback owned by the loop's thread: run once (`call_soon`) or many times (`add_reader`).
 pub(crate) trait Callback {
@@ -130,7 +130,7 @@ pub(crate) struct SendCell<F> {
     /// Set by `cancel` from any thread.
     cancelled: AtomicBool,
     /// The closure, taken by whoever runs or cancels it first.
-    f: Lock<Option<F>>,
+    f: Mutex<Option<F>>,
 }
 
 impl<F: FnOnce() + Send + 'static> SendCell<F> {
@@ -138,7 +138,7 @@ impl<F: FnOnce() + Send + 'static> SendCell<F> {
     pub(crate) fn new_arc(f: F) -> Arc<dyn SendCallback> {
         Arc::new(SendCell {
             cancelled: AtomicBool::new(false),
-            f: Lock::new(Some(f)),
+            f: Mutex::new(Some(f)),
         })
     }
 }

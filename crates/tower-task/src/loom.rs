@@ -5,18 +5,20 @@
 #![allow(unused_imports, dead_code)]
 
 #[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
-#[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
-#[cfg(loom)]
-pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+pub(crate) use tower_coro::poison_free::{Condvar, Mutex, MutexGuard};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
@@ -86,14 +88,6 @@ impl Default for LeakProbe {
 pub(crate) fn seq_cst_handshake() {
     #[cfg(loom)]
     fence(Ordering::SeqCst);
-}
-
-/// Locks `mutex`, ignoring poisoning: no code in this crate runs user code while holding a
-/// lock, so a panic under a guard cannot have left the data half-updated.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Statistics counters (runtime metrics) bypass loom on purpose: they are never read to make a

@@ -29,7 +29,7 @@
 use std::fmt;
 use std::task::{Poll, Waker};
 
-use crate::sync::Lock;
+use tower_coro::poison_free::Mutex;
 
 /// Readable direction bit.
 pub const READ: u8 = 0b01;
@@ -144,7 +144,7 @@ struct SourceState {
 #[derive(Default)]
 pub struct SourceWaiters {
     /// Readiness, tick and both lists.
-    state: Lock<SourceState>,
+    state: Mutex<SourceState>,
 }
 
 impl fmt::Debug for SourceWaiters {

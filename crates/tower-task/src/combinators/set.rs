@@ -48,7 +48,7 @@ struct ReadyState {
 impl ReadyList {
     /// Locks the state, ignoring poisoning (no user code runs under this lock).
     fn lock(&self) -> MutexGuard<'_, ReadyState> {
-        loom::lock(&self.state)
+        self.state.lock()
     }
 
     /// An empty list, shared.

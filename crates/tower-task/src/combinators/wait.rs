@@ -14,10 +14,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use tower_coro::poison_free::Mutex;
 use tower_loop::Timer;
 
 use super::timeout::timer_after;
@@ -52,11 +53,6 @@ struct Progress {
     exception: bool,
     /// The waiter's waker.
     waker: Option<Waker>,
-}
-
-/// Locks `m`, ignoring poisoning (no user code runs under this lock).
-fn lock(m: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Waits for the `tasks` as `return_when` says, or until `timeout` passes, and returns them as
@@ -212,7 +208,7 @@ impl<T> Wait<T> {
                     t.add_done_callback(move |t| {
                         let Some(p) = weak.upgrade() else { return };
                         let waker = {
-                            let mut p = lock(&p);
+                            let mut p = p.lock();
                             p.done += 1;
                             p.exception |= t.state() == TaskState::Panicked;
                             p.waker.take()
@@ -225,7 +221,7 @@ impl<T> Wait<T> {
             }
         }
         {
-            let mut p = lock(&progress);
+            let mut p = progress.lock();
             p.done += done;
             p.exception |= exception;
         }
@@ -266,7 +262,7 @@ impl<T> Future for Wait<T> {
             }
         };
         let ready = {
-            let mut p = lock(&progress);
+            let mut p = progress.lock();
             let ready = match this.return_when {
                 ReturnWhen::FirstCompleted => p.done > 0,
                 ReturnWhen::FirstException => p.exception || p.done >= total,

@@ -17,7 +17,6 @@
 //! `model::ExitModel`, without the deadline: loom has no clock).
 
 use std::fmt;
-use std::sync::PoisonError;
 use std::time::Instant;
 
 use crate::loom::{Condvar, Mutex, MutexGuard};
@@ -59,7 +58,7 @@ impl Exit {
 
     /// Locks the state, ignoring poisoning (nothing panics under the lock).
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Worker `i` runs its loop and may poll tasks from now on.
@@ -93,17 +92,14 @@ impl Exit {
         let mut g = self.lock();
         while g.polling.iter().any(|&p| p) {
             g = match g.deadline {
-                None => self.stopped.wait(g).unwrap_or_else(PoisonError::into_inner),
+                None => self.stopped.wait(g),
                 #[cfg(not(loom))]
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return;
                     }
-                    self.stopped
-                        .wait_timeout(g, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    self.stopped.wait_timeout(g, left).0
                 }
                 // Loom has no clock (and its condvar no timed wait): the models set no
                 // deadline; were one set, waiters would give up at once.

@@ -29,7 +29,7 @@
 
 use std::fmt;
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// Bits of `state` holding the number of searching workers.
 const SEARCH_BITS: u32 = 16;
@@ -123,7 +123,7 @@ impl Idle {
 
     /// Under the lock, re-checks and takes one sleeper, counting it awake and searching.
     fn pop_sleeper(&self) -> Option<usize> {
-        let mut sleepers = lock(&self.sleepers);
+        let mut sleepers = self.sleepers.lock();
         if !self.should_wake(self.state.load(Ordering::SeqCst)) {
             return None;
         }
@@ -137,7 +137,7 @@ impl Idle {
     /// was the last searcher: then it must check every queue once more and wake a worker (see
     /// [`worker_to_notify`](Self::worker_to_notify)) if it finds work.
     pub fn transition_to_parked(&self, worker: usize, was_searching: bool) -> bool {
-        let mut sleepers = lock(&self.sleepers);
+        let mut sleepers = self.sleepers.lock();
         let dec = UNPARKED_ONE + usize::from(was_searching);
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.push(worker);
@@ -151,7 +151,7 @@ impl Idle {
         if !self.sleeping[worker].load(Ordering::Acquire) {
             return true;
         }
-        let mut sleepers = lock(&self.sleepers);
+        let mut sleepers = self.sleepers.lock();
         if !self.sleeping[worker].load(Ordering::Acquire) {
             return true;
         }

@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::loom::{AtomicUsize, Mutex, Ordering, lock};
+use crate::loom::{AtomicUsize, Mutex, Ordering};
 
 /// A multi-producer, multi-consumer FIFO of tasks with a lock-free emptiness check.
 ///
@@ -87,7 +87,7 @@ impl<T> Inject<T> {
     ///
     /// `Err(item)` if [`close`](Self::close) was called.
     pub fn push(&self, item: T) -> Result<(), T> {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         if g.closed {
             return Err(item);
         }
@@ -99,7 +99,7 @@ impl<T> Inject<T> {
     /// Appends every item of `items` under one lock. If the injector is closed they are dropped
     /// (after the lock is released).
     pub fn push_batch(&self, items: impl IntoIterator<Item = T>) {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         g.queue.extend(items);
         if g.closed {
             let dropped = std::mem::take(&mut g.queue);
@@ -116,7 +116,7 @@ impl<T> Inject<T> {
         if self.is_empty() {
             return None;
         }
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let item = g.queue.pop_front();
         self.len.store(g.queue.len(), Ordering::Release);
         item
@@ -128,7 +128,7 @@ impl<T> Inject<T> {
         if self.is_empty() || max == 0 {
             return 0;
         }
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         let n = max.min(g.queue.len());
         for _ in 0..n {
             if let Some(item) = g.queue.pop_front() {
@@ -142,18 +142,18 @@ impl<T> Inject<T> {
     /// Closes the injector: later pushes hand their items back. Returns `false` if it was
     /// already closed.
     pub fn close(&self) -> bool {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         !std::mem::replace(&mut g.closed, true)
     }
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        lock(&self.inner).closed
+        self.inner.lock().closed
     }
 
     /// Takes every queued item (for the caller to drop outside the lock).
     pub fn drain(&self) -> VecDeque<T> {
-        let mut g = lock(&self.inner);
+        let mut g = self.inner.lock();
         self.len.store(0, Ordering::Release);
         std::mem::take(&mut g.queue)
     }

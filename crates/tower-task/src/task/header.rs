@@ -38,7 +38,7 @@ use super::state::{ST_FINISHED, ST_PENDING, TaskId, TaskState};
 use super::task_ref::TaskRef;
 use crate::error::Cancelled;
 use crate::loom::{
-    AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Mutex, MutexGuard, Ordering, lock, seq_cst_handshake,
+    AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Mutex, MutexGuard, Ordering, seq_cst_handshake,
 };
 
 /// A done callback of a task.
@@ -224,12 +224,12 @@ impl Header {
     /// Locks `extra` (allocating it on first use), ignoring poisoning (no user code runs
     /// under it).
     pub(crate) fn extra(&self) -> MutexGuard<'_, Extra> {
-        lock(self.extra.get_or_alloc())
+        self.extra.get_or_alloc().lock()
     }
 
     /// Locks `extra` if it was ever allocated.
     pub(crate) fn extra_if_any(&self) -> Option<MutexGuard<'_, Extra>> {
-        Some(lock(self.extra.get()?))
+        Some(self.extra.get()?.lock())
     }
 
     /// Whether flag `f` (`F_*`) is set.

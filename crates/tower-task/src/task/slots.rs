@@ -20,7 +20,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering, lock};
+use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering};
 
 /// Entries per page of a [`Slab`] (a page is 4 KiB).
 const PAGE: usize = 512;
@@ -277,7 +277,7 @@ impl Slots {
 
     /// Locks the remote side (poison-free: no user code runs under it).
     fn remote(&self) -> MutexGuard<'_, RemoteSide> {
-        lock(&self.remote)
+        self.remote.lock()
     }
 
     /// Frees the owner-slab slots removed on other threads (owner thread, `remote` locked).

@@ -12,7 +12,6 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use tower_coro::catch_unwind;
@@ -50,7 +49,7 @@ struct Shared<T> {
 impl<T> Shared<T> {
     /// Locks the state, ignoring poisoning (no user code runs under the lock).
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 }
 
@@ -262,21 +261,13 @@ impl<T> ConcurrentFuture<T> {
         let mut st = self.shared.lock();
         while st.outcome.is_none() && !st.taken {
             st = match deadline {
-                None => self
-                    .shared
-                    .done
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => self.shared.done.wait(st),
                 Some(at) => {
                     let now = Instant::now();
                     if now >= at {
                         return Err(ThreadsafeError::Timeout);
                     }
-                    self.shared
-                        .done
-                        .wait_timeout(st, at - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    self.shared.done.wait_timeout(st, at - now).0
                 }
             };
         }

@@ -12,11 +12,12 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 use tower_coro::panic_message;
+use tower_coro::poison_free::{Mutex, MutexGuard};
 
 use super::super::error::{CreateTaskError, Failure};
 use crate::TaskRef;
@@ -77,7 +78,7 @@ impl<E> Shared<E> {
 
     /// Locks the state, ignoring poisoning (no user code runs under this lock).
     pub(super) fn lock(&self) -> MutexGuard<'_, State<E>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Starts the abort (asyncio's `_abort`): from now on no task may be added. Returns the

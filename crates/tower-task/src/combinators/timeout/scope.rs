@@ -4,11 +4,12 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
+use tower_coro::poison_free::{Mutex, MutexGuard};
 use tower_loop::Timer;
 
 use super::state::{Start, TimeoutState};
@@ -163,7 +164,7 @@ impl fmt::Debug for TimeoutHandle {
 impl TimeoutHandle {
     /// Locks the shared state, ignoring poisoning (no user code runs under this lock).
     fn lock(&self) -> MutexGuard<'_, ScopeState> {
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared.lock()
     }
 
     /// The deadline (`None`: never), asyncio's `Timeout.when()`.
