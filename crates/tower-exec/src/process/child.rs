@@ -15,7 +15,7 @@ use tower_loop::Async;
 use crate::error::ProcessLookupError;
 use crate::handoff::Receiver;
 use crate::process::pipe::{PipeReader, PipeWriter};
-use crate::process::reaper;
+use crate::process::{pidfd, reaper};
 
 /// How a child's exit is noticed.
 enum Exit {
@@ -93,7 +93,7 @@ impl Process {
             kill_on_drop: true,
         };
         // On any error below, dropping `p` kills and reaps the child.
-        if let Some(pidfd) = reaper::open_pidfd(pid) {
+        if let Some(pidfd) = pidfd::open(pid) {
             p.exit = Some(Exit::Pidfd(Async::new(pidfd)?));
         }
         p.stdin = stdin.map(PipeWriter::new).transpose()?;
@@ -216,7 +216,7 @@ impl Process {
                 io::ErrorKind::NotFound,
                 ProcessLookupError { pid: self.pid() },
             )),
-            Some(Exit::Pidfd(fd)) => Ok(rustix::process::pidfd_send_signal(fd.get_ref(), signal)?),
+            Some(Exit::Pidfd(fd)) => pidfd::send_signal(fd.get_ref(), signal),
             // Not reaped yet, so the pid still names our child (a zombie at worst).
             Some(Exit::Watcher(_)) => Ok(rustix::process::kill_process(self.pid, signal)?),
         }

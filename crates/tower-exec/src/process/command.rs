@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use crate::error::{BlockingError, InvalidStdio};
 use crate::process::child::Process;
-use crate::process::reaper;
+use crate::process::{pidfd, reaper};
 use crate::to_thread::{Blocking, to_thread_cancellable};
 
 /// What a child's stdin, stdout or stderr is connected to (asyncio's `PIPE`, `DEVNULL`, `None`,
@@ -351,7 +351,7 @@ impl Drop for Spawned {
         if let Some(child) = self.child.take() {
             let pid = rustix::process::Pid::from_child(&child);
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            reaper::adopt(pid, reaper::open_pidfd(pid));
+            reaper::adopt(pid, pidfd::open(pid));
         }
     }
 }

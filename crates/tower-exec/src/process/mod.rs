@@ -3,5 +3,6 @@
 
 pub(crate) mod child;
 pub(crate) mod command;
+pub(crate) mod pidfd;
 pub(crate) mod pipe;
 pub(crate) mod reaper;

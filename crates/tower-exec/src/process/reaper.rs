@@ -1,8 +1,9 @@
-//! Reaping children: `waitpid` on a child known to have exited, learnt from its pidfd (Linux ≥
-//! 5.3, registered with the loop) or, where pidfds are missing, from a watcher thread blocked in
-//! `waitid(WNOWAIT)` (asyncio's `ThreadedChildWatcher`, which observes the exit without reaping
-//! it, then wakes the waiting future); and the process-wide orphan reaper, a thread that reaps children whose [`Process`](crate::Process) was
-//! dropped while they ran, so no child is ever left a zombie.
+//! Reaping children: `waitpid` on a child known to have exited, learnt from its pidfd
+//! (`pidfd.rs`, registered with the loop) or, where pidfds are missing, from a watcher thread
+//! blocked in `waitid(WNOWAIT)` (asyncio's `ThreadedChildWatcher`, which observes the exit
+//! without reaping it, then wakes the waiting future); and the process-wide orphan reaper, a
+//! thread that reaps children whose [`Process`](crate::Process) was dropped while they ran, so
+//! no child is ever left a zombie.
 //!
 //! The orphan thread starts on the first orphan and then lives as long as the process. It
 //! blocks in `poll(2)` on a wake-up pipe and the orphans' pidfds (or, without pidfds, with a
@@ -15,9 +16,7 @@ use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
-use rustix::process::{
-    Pid, PidfdFlags, WaitId, WaitIdOptions, WaitOptions, pidfd_open, waitid, waitpid,
-};
+use rustix::process::{Pid, WaitId, WaitIdOptions, WaitOptions, waitid, waitpid};
 
 use crate::handoff::{Receiver, handoff};
 use crate::loom::Mutex;
@@ -31,27 +30,6 @@ pub(crate) fn returncode(status: rustix::process::WaitStatus) -> i32 {
         -sig
     } else {
         255
-    }
-}
-
-/// Whether pidfds work here (probed once). `TOWER_EXEC_NO_PIDFD=1` forces the fallback, so its
-/// tests can run on a kernel that has pidfds.
-pub(crate) fn pidfd_available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        if std::env::var_os("TOWER_EXEC_NO_PIDFD").is_some_and(|v| v == "1") {
-            return false;
-        }
-        pidfd_open(rustix::process::getpid(), PidfdFlags::empty()).is_ok()
-    })
-}
-
-/// A pidfd for `pid`, if pidfds are available.
-pub(crate) fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
-    if pidfd_available() {
-        pidfd_open(pid, PidfdFlags::empty()).ok()
-    } else {
-        None
     }
 }
 
