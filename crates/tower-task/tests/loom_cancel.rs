@@ -1,4 +1,4 @@
-//! Loom models of a task's cancellation request (issue 11) on a real task header, through the
+//! Loom models of a task's cancellation request on a real task header, through the
 //! crate's loom shim: `cancel` (the request under the header's lock, then the wake-up) racing
 //! the task's poll as it starts delivering the request, and racing `uncancel`.
 //!

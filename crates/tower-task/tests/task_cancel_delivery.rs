@@ -1,4 +1,4 @@
-//! A task's cancellation is delivered into it (issue 11, decision 0006): caught with
+//! A task's cancellation is delivered into it (decision 0006): caught with
 //! `catch_cancel`, cleaned up with awaits, re-raised, turned into a value or `uncancel`led;
 //! passed on to an awaited task (which is waited for) and to an awaited loop future; counted
 //! by `cancelling()`. Ports of CPython `test_tasks.py` cancellation scenarios.
