@@ -26,9 +26,9 @@
 //! under `tower_loop`, [`tower_coro::block_on`] or any other executor. Subprocesses need a running
 //! `tower_loop::EventLoop` to spawn on.
 //!
-//! Loop close does not yet wait for the default executor (tower-loop has no close hook): call
-//! [`shutdown_default_executor`] before [`EventLoop::close`](tower_loop::EventLoop::close), as
-//! `asyncio.run` does.
+//! The default executor is process-wide (asyncio's is per loop), so closing one loop does not
+//! stop it: call [`shutdown_default_executor`] when the program is done with it, as `asyncio.run`
+//! does before it closes its loop.
 //!
 //! # Examples
 //!
