@@ -132,7 +132,7 @@ async fn async_tiers() -> String {
         }
     });
     task::sleep(Duration::from_millis(1)).await;
-    worker.cancel(Some("shutting down"));
+    worker.cancel_with("shutting down");
     let requests = worker.cancelling();
     println!(
         "the cancelled worker ended with {:?} (cancelling() = {requests})",

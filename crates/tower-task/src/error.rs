@@ -21,7 +21,7 @@ pub use tower_loop::error::NoRunningLoop;
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
 ///     let t = spawn(async { tower_coro::pending::<()>().await });
-///     t.cancel(Some("enough"));
+///     t.cancel_with("enough");
 ///     match t.await {
 ///         Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("enough")),
 ///         other => panic!("{other:?}"),

@@ -25,7 +25,7 @@
 //!     let stuck = spawn(tower_coro::pending::<()>());
 //!     sleep(Duration::from_millis(1)).await;
 //!     assert!(task_tree().to_string().contains("\"worker\" [suspended]"));
-//!     stuck.cancel(Some("not needed"));
+//!     stuck.cancel_with("not needed");
 //!     assert!(matches!(stuck.await, Err(TaskError::Cancelled(_))));
 //!     worker.await.unwrap() * 21
 //! });

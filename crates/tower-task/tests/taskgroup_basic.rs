@@ -75,7 +75,7 @@ fn cancelled_child_is_not_a_failure() {
                     Ok(11)
                 })
                 .unwrap();
-            t1.cancel(None);
+            t1.cancel();
             Ok::<_, ()>((t1, t2))
         }))
         .unwrap();

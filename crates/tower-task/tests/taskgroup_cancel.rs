@@ -32,7 +32,7 @@ fn parent_cancellation_cancels_children() {
             Ok(())
         }));
         sleep(secs(1)).await;
-        parent.cancel(Some("stop"));
+        parent.cancel_with("stop");
         let out = parent.await;
         assert!(out.unwrap_err().is_cancelled());
         // Let the cancelled child's task run its cancellation.
@@ -63,7 +63,7 @@ fn parent_cancelled_while_joining_cancels_children() {
         }));
         sleep(secs(1)).await;
         assert!(body_done.load(Ordering::SeqCst), "the group is joining");
-        parent.cancel(None);
+        parent.cancel();
         assert!(parent.await.unwrap_err().is_cancelled());
         sleep(secs(1)).await;
         assert!(dropped.load(Ordering::SeqCst));

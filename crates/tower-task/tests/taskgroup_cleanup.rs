@@ -250,7 +250,7 @@ fn children_are_awaited_before_the_parent_s_cancellation_goes_on() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             let out = r.await;
             (out, l.load(Ordering::SeqCst), c.load(Ordering::SeqCst))
         })

@@ -180,7 +180,7 @@ fn outside_cancel_goes_through_nested_groups() {
                 .map_err(Error::Group)
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("stop"));
+            r.cancel_with("stop");
             r.await
         })
         .unwrap();

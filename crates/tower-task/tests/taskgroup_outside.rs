@@ -54,7 +54,7 @@ fn outside_cancel_during_the_body_reaches_body_and_children() {
             }));
             sleep(secs(1)).await;
             assert!(!r.done());
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             r.await
         })
         .unwrap();
@@ -80,7 +80,7 @@ fn body_reraising_an_outside_cancel_ends_the_parent_cancelled() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await
         })
         .unwrap();
@@ -109,7 +109,7 @@ fn body_failing_after_an_outside_cancel_wins_and_the_cancel_is_requested_again()
                 (r, count, next_await_cancelled)
             });
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await.unwrap()
         })
         .unwrap();
@@ -147,7 +147,7 @@ fn outside_cancel_while_joining_cancels_and_awaits_children() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("stop"));
+            r.cancel_with("stop");
             let out = r.await;
             (out, c.load(Ordering::SeqCst))
         })
@@ -191,7 +191,7 @@ fn outside_cancel_and_a_failing_cleanup_errors_win() {
             });
             sleep(secs(1)).await;
             assert_eq!(t.cancelling(), 0);
-            t.cancel(None);
+            t.cancel();
             assert_eq!(t.cancelling(), 1);
             let out = t.await;
             let inside = seen.lock().unwrap().take();
@@ -232,7 +232,7 @@ fn child_failure_then_outside_cancel_errors_win() {
                 (r, count, next_await_cancelled)
             });
             sleep(secs(3)).await;
-            t.cancel(Some("outside"));
+            t.cancel_with("outside");
             assert_eq!(t.cancelling(), 2, "the group's request and the outside one");
             t.await.unwrap()
         })
@@ -265,7 +265,7 @@ fn outside_cancel_before_any_failure_is_raised_on() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             r.await
         })
         .unwrap();
@@ -306,7 +306,7 @@ fn cancel_passed_through_an_awaiting_task() {
                 nested.await.unwrap()
             });
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await
         })
         .unwrap();

@@ -194,7 +194,7 @@ fn outside_cancel_during_the_body_on_workers() {
         let r = rt
             .block_on(async {
                 probe.started(SIBLINGS).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 parent.await
             })
             .unwrap();
@@ -233,7 +233,7 @@ fn outside_cancel_while_joining_on_workers() {
             .block_on(async {
                 until(&body_done).await;
                 probe.started(SIBLINGS).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 parent.await
             })
             .unwrap();
@@ -285,7 +285,7 @@ fn outside_cancel_racing_a_failure_on_workers() {
         let r = rt
             .block_on(async {
                 probe.started(SIBLINGS + 1).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 go.store(true, Ordering::SeqCst);
                 parent.await
             })

@@ -183,7 +183,7 @@ fn outside_cancel_racing_with_the_deadline() {
         } else if round % 3 != 0 {
             std::thread::yield_now();
         }
-        let landed = t.cancel(Some("outside"));
+        let landed = t.cancel_with("outside");
         go.store(true, Ordering::SeqCst);
         let out = rt.block_on(t).unwrap();
         if let Some(inner) = inner_ref.lock().unwrap().as_ref() {

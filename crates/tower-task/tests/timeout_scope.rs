@@ -144,7 +144,7 @@ fn foreign_cancel_is_not_a_timeout() {
             Timer::after(secs(100))
         }));
         tower_task::sleep(secs(1)).await;
-        t.cancel(None);
+        t.cancel();
         assert!(t.await.unwrap_err().is_cancelled());
         let cm = rx.recv().unwrap();
         assert!(!cm.expired());

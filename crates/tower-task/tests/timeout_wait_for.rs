@@ -201,7 +201,7 @@ fn cancelling_wait_for_task_cancels_the_task() {
         let probe = task.task_ref().clone();
         let wait = spawn(wait_for_task(task, secs(60)));
         sleep(secs(1)).await;
-        wait.cancel(None);
+        wait.cancel();
         assert!(wait.await.unwrap_err().is_cancelled());
         sleep(secs(1)).await;
         assert!(probe.cancelled());

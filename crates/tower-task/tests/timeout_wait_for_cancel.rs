@@ -175,7 +175,7 @@ fn cancelled_waiter_waits_for_a_future_that_ignores_it() {
             wait_for(slow, secs(4)).await
         });
         sleep(EPSILON).await;
-        waiter.cancel(None);
+        waiter.cancel();
         let _ = waiter.await;
     })
     .unwrap();
@@ -204,7 +204,7 @@ fn inner_task_holding_up_two_cancellations_gives_its_value() {
             });
             let wait = spawn(wait_for(inner, Duration::from_millis(100)));
             sleep(EPSILON).await;
-            wait.cancel(None);
+            wait.cancel();
             wait.await
         })
         .unwrap();
@@ -227,7 +227,7 @@ fn cancelling_the_waiter_cancels_the_task_and_waits() {
                 timeout_at(at, task).await
             });
             sleep(EPSILON).await;
-            wait.cancel(None);
+            wait.cancel();
             assert!(wait.await.unwrap_err().is_cancelled());
             assert!(probe.done() && probe.cancelled());
             assert!(done.load(Ordering::SeqCst));
@@ -251,7 +251,7 @@ fn cancel_after_a_completed_wait_for_is_not_lost() {
         });
         sleep(EPSILON).await;
         assert!(!task.done());
-        task.cancel(None);
+        task.cancel();
         assert!(task.await.unwrap_err().is_cancelled());
     })
     .unwrap();

@@ -47,7 +47,7 @@ use crate::error::Cancelled;
 ///         }
 ///     });
 ///     sleep(Duration::from_millis(1)).await;
-///     worker.cancel(Some("shutting down"));
+///     worker.cancel_with("shutting down");
 ///     match worker.await {
 ///         Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("shutting down")),
 ///         other => panic!("{other:?}"),

@@ -118,7 +118,7 @@ pin_project! {
                 st.children.values().flatten().cloned().collect::<Vec<_>>()
             };
             for t in to_cancel {
-                t.cancel(Some(PARENT_MSG));
+                t.cancel_with(PARENT_MSG);
             }
             // The group's own request dies with it.
             if this.st.parent_cancel_requested {
@@ -170,7 +170,7 @@ impl<F, T, E> fmt::Debug for TaskGroupRun<F, T, E> {
 /// Cancels `tasks` (outside the group's lock).
 fn cancel_all(tasks: Option<Vec<TaskRef>>, msg: &str) {
     for t in tasks.into_iter().flatten() {
-        t.cancel(Some(msg));
+        t.cancel_with(msg);
     }
 }
 
@@ -188,7 +188,7 @@ impl<T, E> RunState<T, E> {
         match &self.parent {
             // Counted (`cancelling()` is 1 in the body), and wakes the parent.
             Some(p) => {
-                p.cancel(None);
+                p.cancel();
             }
             None => self.own_request = Some(Cancelled::new(None)),
         }

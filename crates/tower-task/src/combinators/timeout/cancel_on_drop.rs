@@ -133,7 +133,7 @@ impl<T> Future for CancelOnDrop<T> {
 impl<T> Drop for CancelOnDrop<T> {
     fn drop(&mut self) {
         if !self.task.done() {
-            self.task.cancel(Some(WAIT_CANCEL_MSG));
+            self.task.cancel_with(WAIT_CANCEL_MSG);
         }
     }
 }

@@ -200,7 +200,7 @@ impl TimeoutState {
         if cancel::requested() {
             self.phase = Phase::Expiring(Request::Merged);
         } else if let Some(task) = &self.task {
-            task.cancel(None);
+            task.cancel();
             self.phase = Phase::Expiring(Request::Counted);
             self.just_cancelled = !body_polled;
         } else {
