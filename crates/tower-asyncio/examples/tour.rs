@@ -174,8 +174,8 @@ async fn async_tiers() -> String {
     )
     .await;
     println!("timeout(5 ms, sleep(60 s)) -> {slow:?}");
-    let quick = task::wait_for(async { "in time" }, Duration::from_secs(1)).await;
-    println!("wait_for(ready, 1 s) -> {quick:?}\n");
+    let quick = task::wait_for(Duration::from_secs(1), async { "in time" }).await;
+    println!("wait_for(1 s, ready) -> {quick:?}\n");
 
     println!("== tier 5: executors and subprocesses (tower-exec) ==");
     let sum = exec::to_thread(|| (1..=1_000_000u64).sum::<u64>()).await;

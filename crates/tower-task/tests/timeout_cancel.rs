@@ -413,7 +413,7 @@ fn panic_during_cancellation_is_not_lost() {
                         panic!("FooException");
                     }
                 });
-                wait_for(inner, secs(1)).await
+                wait_for(secs(1), inner).await
             })
             .await
             .unwrap()

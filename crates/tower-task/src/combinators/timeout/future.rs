@@ -84,8 +84,9 @@ pub fn timeout_at<F: IntoFuture>(
 }
 
 /// Waits for `fut` for at most `timeout` (asyncio 3.12's `wait_for(aw, timeout)`, which is
-/// `async with timeout(t): return await aw`): the same [`Timeout`] future as [`timeout`],
-/// arguments in asyncio's order.
+/// `async with timeout(t): return await aw`): the same [`Timeout`] future as [`timeout`], and
+/// its arguments in the same order as [`timeout`]'s, the duration first (asyncio puts it
+/// second).
 ///
 /// `fut` runs in the caller's task. Given a [`Task`](crate::Task), the deadline's cancellation
 /// passes through the handle to the task, which is cancelled and *waited for*: its cleanup has
@@ -110,12 +111,12 @@ pub fn timeout_at<F: IntoFuture>(
 ///
 /// let lp = EventLoop::builder().paused_clock().build().unwrap();
 /// lp.run_until_complete(async {
-///     let r = wait_for(Timer::after(Duration::from_secs(2)), Duration::from_secs(1)).await;
+///     let r = wait_for(Duration::from_secs(1), Timer::after(Duration::from_secs(2))).await;
 ///     assert_eq!(r.map(|_| ()), Err(TimeoutError));
 /// })
 /// .unwrap();
 /// ```
-pub fn wait_for<F: IntoFuture>(fut: F, timeout: Duration) -> Timeout<F::IntoFuture> {
+pub fn wait_for<F: IntoFuture>(timeout: Duration, fut: F) -> Timeout<F::IntoFuture> {
     let start = if timeout.is_zero() {
         Start::Skip
     } else {

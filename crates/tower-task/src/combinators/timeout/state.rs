@@ -23,11 +23,11 @@ pub(super) enum Start {
     /// Enter and poll the body (`timeout`, `timeout_at`, `wait_for` with a timeout above zero):
     /// asyncio's block runs until its first suspension whatever the deadline.
     Poll,
-    /// Expire without ever polling the body (`wait_for(f, 0)`: asyncio 3.12 never starts the
+    /// Expire without ever polling the body (`wait_for(0, f)`: asyncio 3.12 never starts the
     /// coroutine).
     Skip,
     /// Expire at once by delivering the timeout's own request into the body at its first poll
-    /// (`wait_for_task(t, 0)`: asyncio cancels the task and waits for it).
+    /// (`wait_for_task(0, t)`: asyncio cancels the task and waits for it).
     Deliver,
 }
 
