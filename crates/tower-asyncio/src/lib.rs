@@ -64,9 +64,9 @@ pub use tower_loop::{EventLoop, get_running_loop};
 #[cfg(feature = "task")]
 #[doc(inline)]
 pub use tower_task::{
-    Task, TaskGroup, all_tasks, as_completed, catch_cancel, create_task, current_task, gather,
-    reraise, run_coroutine_threadsafe, shield, sleep, spawn, spawn_local, task_tree, timeout,
-    timeout_at, wait, wait_for,
+    ChildTask, Task, TaskGroup, all_tasks, as_completed, catch_cancel, create_task, current_task,
+    gather, reraise, run_coroutine_threadsafe, shield, sleep, spawn, spawn_local, task_tree,
+    timeout, timeout_at, wait, wait_for,
 };
 
 /// How long [`run`] waits for the default executor's threads at the end (asyncio's

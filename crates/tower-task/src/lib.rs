@@ -44,7 +44,7 @@ pub use combinators::gather::{
     Gather, GatherSettled, TryGather, gather, gather_settled, try_gather,
 };
 pub use combinators::shield::{Shield, shield};
-pub use combinators::taskgroup::{TaskGroup, TaskGroupRun};
+pub use combinators::taskgroup::{ChildTask, TaskGroup, TaskGroupRun};
 pub use combinators::timeout::{
     CancelOnDrop, Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope,
     timeout_scope_at, wait_for, wait_for_task,

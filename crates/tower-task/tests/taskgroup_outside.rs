@@ -37,7 +37,7 @@ fn outside_cancel_during_the_body_reaches_body_and_children() {
             let r = spawn(TaskGroup::run(move |tg| async move {
                 for _ in 0..5 {
                     let n2 = n.clone();
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         if let Err(c) = catch_cancel(sleep(secs(5))).await {
                             n2.fetch_add(1, Ordering::SeqCst);
                             return reraise(c).await;
@@ -133,7 +133,7 @@ fn outside_cancel_while_joining_cancels_and_awaits_children() {
             let r = spawn(TaskGroup::run(move |tg| async move {
                 for _ in 0..2 {
                     let c3 = c2.clone();
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         if let Err(cancelled) = catch_cancel(sleep(secs(100))).await {
                             assert_eq!(cancelled.message(), Some("stop"));
                             sleep(secs(3)).await;
@@ -171,7 +171,7 @@ fn outside_cancel_and_a_failing_cleanup_errors_win() {
             let s = seen.clone();
             let t = spawn(async move {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         match catch_cancel(sleep(secs(100))).await {
                             Ok(()) => Ok(()),
                             Err(_) => {
@@ -215,7 +215,7 @@ fn child_failure_then_outside_cancel_errors_win() {
         .run_until_complete(async {
             let t = spawn(async {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -253,7 +253,7 @@ fn outside_cancel_before_any_failure_is_raised_on() {
         .run_until_complete(async {
             let r = spawn(TaskGroup::run(|tg| async move {
                 for _ in 0..5 {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(2)).await;
                         Err::<(), _>("ZeroDivisionError")
                     })
@@ -288,7 +288,7 @@ fn cancel_passed_through_an_awaiting_task() {
             let r = spawn(async move {
                 let nested = spawn(async move {
                     let r = TaskGroup::run(|tg| async move {
-                        tg.spawn(async {
+                        tg.create_task(async {
                             sleep(secs(3)).await;
                             Err::<(), _>("ZeroDivisionError")
                         })

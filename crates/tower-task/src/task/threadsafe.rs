@@ -283,7 +283,10 @@ impl<T> ConcurrentFuture<T> {
                         Err(ThreadsafeError::Cancelled(c))
                     }
                     Err(TaskError::Panicked(p)) => Err(ThreadsafeError::Panicked(p)),
-                    Err(TaskError::AwaitedItself) => Err(ThreadsafeError::Taken),
+                    // (`Failed` is a group child's; a submitted future is not one.)
+                    Err(TaskError::AwaitedItself | TaskError::Failed) => {
+                        Err(ThreadsafeError::Taken)
+                    }
                 }
             }
         }
