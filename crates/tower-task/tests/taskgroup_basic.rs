@@ -122,3 +122,20 @@ fn children_may_add_siblings_while_joining() {
     assert_eq!(r, Ok(()));
     assert_eq!(count.load(Ordering::SeqCst), 2);
 }
+
+// No CPython counterpart (an `async with` block cannot be re-entered): polling a group's future
+// again after it completed is a misuse, as for any completed future.
+#[test]
+#[should_panic(expected = "`TaskGroupRun` polled after completion")]
+fn polling_after_completion_panics() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut g = Box::pin(TaskGroup::run(|tg| async move {
+            tg.create_task(async { Ok::<_, ()>(()) }).unwrap();
+            Ok(1)
+        }));
+        assert_eq!(g.as_mut().await, Ok(1));
+        let _ = g.as_mut().await;
+    })
+    .unwrap();
+}

@@ -389,7 +389,7 @@ fn timeout_dropped_while_expiring_withdraws_its_cancellation() {
 // No CPython counterpart: polling a timeout again after it gave its value is a misuse, as for
 // any completed future.
 #[test]
-#[should_panic(expected = "polled after it completed")]
+#[should_panic(expected = "`Timeout` polled after completion")]
 fn polling_after_completion_panics() {
     let lp = paused();
     lp.run_until_complete(async {

@@ -248,7 +248,7 @@ impl<T> Future for Wait<T> {
             return Poll::Pending;
         }
         let this = self.get_mut();
-        assert!(!this.done, "Wait polled after it completed");
+        assert!(!this.done, "`Wait` polled after completion");
         let total = this.tasks.len();
         if total == 0 {
             return Poll::Ready(this.split());

@@ -84,7 +84,8 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// If polled again after it completed with a value. A panic of the body propagates to the
+    /// If polled again after it completed with a value ("`TaskGroupRun` polled after
+    /// completion"; after it raised a cancellation on, a poll raises it again). A panic of the body propagates to the
     /// parent (the children are cancelled as the future is dropped during unwinding).
     ///
     /// # Examples
@@ -332,7 +333,7 @@ where
                 st.stage = Stage::Running;
             }
             Stage::Running => {}
-            Stage::Done => panic!("TaskGroupRun polled after it completed"),
+            Stage::Done => panic!("`TaskGroupRun` polled after completion"),
             Stage::Raised(c) => {
                 // Polled again after raising (by a poller that does not take part): raise on.
                 cancel::raise(c.clone());

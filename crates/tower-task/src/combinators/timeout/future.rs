@@ -182,7 +182,9 @@ pin_project! {
     /// # Panics
     ///
     /// Polling it where no tower event loop is running panics (there is no clock to wait on),
-    /// and so does polling it again after it completed.
+    /// and so does polling it again after it completed with a value or `TimeoutError`
+    /// ("`Timeout` polled after completion", the futures convention); after it raised a
+    /// cancellation on, a poll raises it again.
     ///
     /// # Examples
     ///
@@ -267,7 +269,10 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let first = match this.state.begin(this.fut.as_mut()) {
+        let first = match this
+            .state
+            .begin(this.fut.as_mut(), "`Timeout` polled after completion")
+        {
             Ok(first) => first,
             Err(out) => return out,
         };

@@ -153,10 +153,12 @@ impl TimeoutState {
     ///
     /// # Panics
     ///
-    /// If it already completed with a value or `TimeoutError`.
+    /// With `polled_after_completion` as the message, if it already completed with a value or
+    /// `TimeoutError` (the futures convention: "`<Type>` polled after completion").
     pub(super) fn begin<F: Future>(
         &mut self,
         mut body: Pin<&mut Option<F>>,
+        polled_after_completion: &'static str,
     ) -> Result<bool, Poll<Result<F::Output, TimeoutError>>> {
         match &self.phase {
             Phase::Entered | Phase::Expiring(_) => Ok(false),
@@ -183,7 +185,7 @@ impl TimeoutState {
                 cancel::raise(c.clone());
                 Err(Poll::Pending)
             }
-            Phase::Expired | Phase::Exited => panic!("a timeout was polled after it completed"),
+            Phase::Expired | Phase::Exited => panic!("{polled_after_completion}"),
         }
     }
 
