@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use tower_asyncio::{coro, event_loop, exec, future, sync, task};
 
+/// The error type a program that does not care which error it got uses.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 fn main() {
     println!("tower: the Tower of Asyncio, built in Rust\n");
     tier1_coroutines();
@@ -100,18 +103,19 @@ async fn async_tiers() -> String {
     println!("awaited a loop future -> {:?}\n", fut.await);
 
     println!("== tier 4: tasks (tower-task) ==");
+    // Children and body return `Result<_, BoxError>`: each step is one `?`.
     let outcome = task::TaskGroup::run(|tg| async move {
+        let total = tg.create_task(async { Ok::<_, BoxError>(6 * 7) })?;
         for (name, ms) in [("fetch-a", 3u64), ("fetch-b", 1), ("fetch-c", 2)] {
+            // The group awaits its children: the handle may be dropped.
             tg.create_task_with(task::Builder::new().name(name), async move {
                 task::sleep(Duration::from_millis(ms)).await;
-                Ok::<_, String>(())
-            })
-            .expect("the group is running")
-            .detach(); // the group awaits its children; this handle is not needed
+                Ok(())
+            })?;
         }
+        println!("a child's handle, awaited -> {}", total.await?);
         print!("{}", task::task_tree());
-        tg.spawn(async { Err::<(), _>("fetch-d failed".to_string()) })
-            .expect("the group is running");
+        tg.create_task(async { Err::<(), BoxError>("fetch-d failed".into()) })?;
         Ok(())
     })
     .await;
@@ -132,7 +136,7 @@ async fn async_tiers() -> String {
         }
     });
     task::sleep(Duration::from_millis(1)).await;
-    worker.cancel(Some("shutting down"));
+    worker.cancel_with("shutting down");
     let requests = worker.cancelling();
     println!(
         "the cancelled worker ended with {:?} (cancelling() = {requests})",
@@ -142,7 +146,7 @@ async fn async_tiers() -> String {
     let flushed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = flushed.clone();
     let outcome = task::TaskGroup::run(|tg| async move {
-        tg.spawn(async move {
+        tg.create_task(async move {
             match task::catch_cancel(task::sleep(Duration::from_secs(3600))).await {
                 Ok(()) => Ok(()),
                 Err(cancelled) => {
@@ -151,13 +155,11 @@ async fn async_tiers() -> String {
                     task::reraise(cancelled).await
                 }
             }
-        })
-        .expect("the group is running");
-        tg.spawn(async {
+        })?;
+        tg.create_task(async {
             task::sleep(Duration::from_millis(1)).await;
-            Err::<(), _>("upload failed".to_string())
-        })
-        .expect("the group is running");
+            Err::<(), BoxError>("upload failed".into())
+        })?;
         Ok(())
     })
     .await;
@@ -174,8 +176,8 @@ async fn async_tiers() -> String {
     )
     .await;
     println!("timeout(5 ms, sleep(60 s)) -> {slow:?}");
-    let quick = task::wait_for(async { "in time" }, Duration::from_secs(1)).await;
-    println!("wait_for(ready, 1 s) -> {quick:?}\n");
+    let quick = task::wait_for(Duration::from_secs(1), async { "in time" }).await;
+    println!("wait_for(1 s, ready) -> {quick:?}\n");
 
     println!("== tier 5: executors and subprocesses (tower-exec) ==");
     let sum = exec::to_thread(|| (1..=1_000_000u64).sum::<u64>()).await;

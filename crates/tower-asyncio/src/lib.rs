@@ -15,20 +15,30 @@
 //! that it needs).
 //!
 //! The names a program reaches for first are also here at the top, as `import asyncio` has
-//! them: [`run`], [`sleep`], [`spawn`], [`TaskGroup`], [`timeout`], [`Queue`], [`to_thread`], ...
+//! them: [`run`], [`sleep`], [`spawn`], [`TaskGroup`] and its [`ChildTask`]s, [`timeout`],
+//! [`Queue`], [`to_thread`], ...
 //!
 //! ```
 //! use std::time::Duration;
+//! use tower_asyncio::{TaskGroup, sleep, timeout};
 //!
-//! let answer = tower_asyncio::run(async {
-//!     let task = tower_asyncio::spawn(async {
-//!         tower_asyncio::sleep(Duration::from_millis(1)).await;
-//!         6 * 7
-//!     });
-//!     task.await.unwrap()
-//! })
-//! .unwrap();
-//! assert_eq!(answer, 42);
+//! type BoxError = Box<dyn std::error::Error + Send + Sync>;
+//!
+//! fn main() -> Result<(), BoxError> {
+//!     // The group ends only once every task created in it has ended.
+//!     let answer = tower_asyncio::run(TaskGroup::run(|tg| async move {
+//!         let six = tg.create_task(async { Ok::<_, BoxError>(6) })?;
+//!         let seven = tg.create_task(async {
+//!             sleep(Duration::from_millis(1)).await;
+//!             Ok(7)
+//!         })?;
+//!         // A timeout's error, a task's error and the children's: each is one `?`.
+//!         let seven = timeout(Duration::from_secs(1), seven).await??;
+//!         Ok::<_, BoxError>(six.await? * seven)
+//!     }))??;
+//!     assert_eq!(answer, 42);
+//!     Ok(())
+//! }
 //! ```
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -64,9 +74,9 @@ pub use tower_loop::{EventLoop, get_running_loop};
 #[cfg(feature = "task")]
 #[doc(inline)]
 pub use tower_task::{
-    Task, TaskGroup, all_tasks, as_completed, catch_cancel, create_task, current_task, gather,
-    reraise, run_coroutine_threadsafe, shield, sleep, spawn, spawn_local, task_tree, timeout,
-    timeout_at, wait, wait_for,
+    ChildTask, Task, TaskGroup, all_tasks, as_completed, catch_cancel, create_task, current_task,
+    gather, reraise, run_coroutine_threadsafe, shield, sleep, spawn, spawn_local, task_tree,
+    timeout, timeout_at, wait, wait_for,
 };
 
 /// How long [`run`] waits for the default executor's threads at the end (asyncio's

@@ -272,8 +272,9 @@ impl<T: Send + 'static> LoopFuture<T> {
         self.complete(Outcome::Exception(Arc::from(error.into())))
     }
 
-    /// Cancels the future (asyncio's `cancel(msg)`): returns `false` if it is already done,
-    /// else marks it cancelled with `msg`, wakes its awaiters and schedules its callbacks.
+    /// Cancels the future (asyncio's `cancel()`): returns `false` if it is already done, else
+    /// marks it cancelled, wakes its awaiters and schedules its callbacks. To give a message,
+    /// use [`cancel_with`](Self::cancel_with).
     ///
     /// ```
     /// use tower_loop::EventLoop;
@@ -281,13 +282,36 @@ impl<T: Send + 'static> LoopFuture<T> {
     ///
     /// let lp = EventLoop::new().unwrap();
     /// let fut = LoopFuture::<()>::new(&lp.handle());
-    /// assert!(fut.cancel(Some("no longer needed")));
-    /// assert!(!fut.cancel(None));
+    /// assert!(fut.cancel());
+    /// assert!(!fut.cancel());
     /// assert!(fut.cancelled());
+    /// let err = lp.run_until_complete(fut).unwrap().unwrap_err();
+    /// assert_eq!(err.to_string(), "cancelled");
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cancel_opt(None)
+    }
+
+    /// Cancels the future with a message (asyncio's `cancel(msg)`), which its awaiters see in
+    /// the cancellation; otherwise as [`cancel`](Self::cancel).
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    /// use tower_future::LoopFuture;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let fut = LoopFuture::<()>::new(&lp.handle());
+    /// assert!(fut.cancel_with("no longer needed"));
+    /// assert!(!fut.cancel_with("again"));
     /// let err = lp.run_until_complete(fut).unwrap().unwrap_err();
     /// assert_eq!(err.to_string(), "cancelled: no longer needed");
     /// ```
-    pub fn cancel(&self, msg: Option<&str>) -> bool {
+    pub fn cancel_with(&self, msg: &str) -> bool {
+        self.cancel_opt(Some(msg))
+    }
+
+    /// Cancels the future with `msg`, if any (a cancellation passed on keeps its message).
+    fn cancel_opt(&self, msg: Option<&str>) -> bool {
         self.complete(Outcome::Cancelled(Cancelled::new(msg)))
             .is_ok()
     }
@@ -473,7 +497,7 @@ impl<T: Clone + Send + 'static> LoopFuture<T> {
         let Some(c) = tower_coro::cancel::take() else {
             return false;
         };
-        self.cancel(c.message());
+        self.cancel_opt(c.message());
         tower_coro::cancel::raise(c);
         true
     }
@@ -508,7 +532,7 @@ impl<T: Send + 'static> Completer<T> {
     /// lp.run_until_complete(async {
     ///     let (fut, completer) = tower_future::wrap_future::<u64>().unwrap();
     ///     assert!(!completer.is_cancelled());
-    ///     fut.cancel(Some("not needed"));
+    ///     fut.cancel_with("not needed");
     ///     let worker = std::thread::spawn(move || completer.is_cancelled());
     ///     assert!(worker.join().unwrap());
     /// })
@@ -545,7 +569,7 @@ impl<T: Send + 'static> Drop for Completer<T> {
         if let Some(fut) = self.fut.take() {
             let handle = fut.inner.handle.clone();
             handle.call_soon_threadsafe(move || {
-                fut.cancel(Some("the completer was dropped"));
+                fut.cancel_with("the completer was dropped");
             });
         }
     }

@@ -26,7 +26,7 @@
 //!     assert!(fut.set_result("again").is_err());
 //!
 //!     let cancelled = create_future::<()>().unwrap();
-//!     cancelled.cancel(Some("bye"));
+//!     cancelled.cancel_with("bye");
 //!     assert!(matches!(cancelled.await, Err(FutureError::Cancelled(_))));
 //! })
 //! .unwrap();

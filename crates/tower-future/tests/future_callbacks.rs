@@ -95,7 +95,7 @@ fn callbacks_run_on_cancel() {
             assert!(f.cancelled());
             l3.lock().unwrap().push(9)
         });
-        assert!(fut.cancel(None));
+        assert!(fut.cancel());
         tower_coro::yield_now().await;
     })
     .unwrap();
@@ -136,7 +136,7 @@ fn the_thread_side_sees_the_loop_side_cancelled() {
                 completer.set_result(5); // too late: dropped
                 seen
             });
-            assert!(fut.cancel(Some("stop")));
+            assert!(fut.cancel_with("stop"));
             tx.send(()).unwrap();
             let seen = tower_exec_free_join(worker).await;
             tower_coro::yield_now().await;

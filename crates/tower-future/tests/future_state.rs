@@ -40,11 +40,11 @@ fn result_before_done_is_invalid_state() {
 fn set_result_after_cancel_is_invalid_state() {
     let lp = EventLoop::new().unwrap();
     let f = fut::<u8>(&lp);
-    assert!(f.cancel(None));
+    assert!(f.cancel());
     assert!(f.cancelled() && f.done());
     assert_eq!(f.set_result(1), Err(InvalidStateError::AlreadyDone));
     assert!(f.set_exception(std::io::Error::other("x")).is_err());
-    assert!(!f.cancel(None));
+    assert!(!f.cancel());
     assert!(matches!(f.result(), Err(FutureError::Cancelled(_))));
     assert!(matches!(f.exception(), Err(FutureError::Cancelled(_))));
 }
@@ -56,7 +56,7 @@ fn set_result_twice_is_invalid_state_not_a_panic() {
     let f = fut::<u8>(&lp);
     f.set_result(1).unwrap();
     assert_eq!(f.set_result(2), Err(InvalidStateError::AlreadyDone));
-    assert!(!f.cancel(None));
+    assert!(!f.cancel());
     assert_eq!(f.result().unwrap(), 1);
 }
 
@@ -84,7 +84,7 @@ fn cancel_message_reaches_every_awaiter() {
         .run_until_complete(async move {
             let h = tower_loop::get_running_loop().unwrap();
             h.call_soon(move || {
-                f.cancel(Some("my message"));
+                f.cancel_with("my message");
             });
             let ea = a.await.unwrap_err();
             let eb = b.await.unwrap_err();
@@ -122,4 +122,24 @@ fn awaiting_waits_for_set_result_from_a_callback() {
 #[test]
 fn create_future_outside_a_loop_is_an_error() {
     assert!(tower_future::create_future::<()>().is_err());
+}
+
+// test_futures.py: test_cancel / test_future_cancel_message_getter: `cancel()` carries no
+// message, `cancel_with(msg)` carries `msg`; both refuse a done future.
+#[test]
+fn cancel_carries_no_message_and_cancel_with_carries_its_own() {
+    let lp = EventLoop::new().unwrap();
+    let plain = fut::<u8>(&lp);
+    let with = fut::<u8>(&lp);
+    assert!(plain.cancel());
+    assert!(with.cancel_with("stop"));
+    assert!(!plain.cancel_with("again"));
+    assert!(!with.cancel());
+    match (plain.result(), with.result()) {
+        (Err(FutureError::Cancelled(p)), Err(FutureError::Cancelled(w))) => {
+            assert_eq!(p.message(), None);
+            assert_eq!(w.message(), Some("stop"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -21,7 +21,7 @@ pub use tower_loop::error::NoRunningLoop;
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
 ///     let t = spawn(async { tower_coro::pending::<()>().await });
-///     t.cancel(Some("enough"));
+///     t.cancel_with("enough");
 ///     match t.await {
 ///         Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("enough")),
 ///         other => panic!("{other:?}"),
@@ -39,6 +39,10 @@ pub enum TaskError {
     /// A task awaited its own handle, which could never complete (asyncio's `RuntimeError:
     /// Task cannot await on itself`); the task goes on.
     AwaitedItself,
+    /// A [`TaskGroup`](crate::TaskGroup)'s child returned `Err`: the error itself went to its
+    /// group, which reports it in its [`TaskGroupError`] (only a
+    /// [`ChildTask`](crate::ChildTask) gives this).
+    Failed,
 }
 
 impl TaskError {
@@ -52,11 +56,16 @@ impl TaskError {
         matches!(self, TaskError::Panicked(_))
     }
 
+    /// Whether this is [`TaskError::Failed`] (a group's child returned `Err`).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, TaskError::Failed)
+    }
+
     /// The panic payload, if the task panicked (to `std::panic::resume_unwind` it).
     pub fn into_panic(self) -> Option<PanicPayload> {
         match self {
             TaskError::Panicked(p) => Some(p.into_payload()),
-            TaskError::Cancelled(_) | TaskError::AwaitedItself => None,
+            TaskError::Cancelled(_) | TaskError::AwaitedItself | TaskError::Failed => None,
         }
     }
 }
@@ -69,6 +78,9 @@ impl fmt::Display for TaskError {
             TaskError::AwaitedItself => {
                 f.write_str("a task awaited its own handle, which can never complete")
             }
+            TaskError::Failed => f.write_str(
+                "the task returned an error, which its TaskGroup reports in its TaskGroupError",
+            ),
         }
     }
 }
@@ -78,7 +90,7 @@ impl std::error::Error for TaskError {
         match self {
             TaskError::Cancelled(c) => Some(c),
             TaskError::Panicked(p) => Some(p),
-            TaskError::AwaitedItself => None,
+            TaskError::AwaitedItself | TaskError::Failed => None,
         }
     }
 }

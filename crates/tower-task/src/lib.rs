@@ -25,7 +25,7 @@
 //!     let stuck = spawn(tower_coro::pending::<()>());
 //!     sleep(Duration::from_millis(1)).await;
 //!     assert!(task_tree().to_string().contains("\"worker\" [suspended]"));
-//!     stuck.cancel(Some("not needed"));
+//!     stuck.cancel_with("not needed");
 //!     assert!(matches!(stuck.await, Err(TaskError::Cancelled(_))));
 //!     worker.await.unwrap() * 21
 //! });
@@ -44,7 +44,7 @@ pub use combinators::gather::{
     Gather, GatherSettled, TryGather, gather, gather_settled, try_gather,
 };
 pub use combinators::shield::{Shield, shield};
-pub use combinators::taskgroup::{TaskGroup, TaskGroupRun};
+pub use combinators::taskgroup::{ChildTask, TaskGroup, TaskGroupRun};
 pub use combinators::timeout::{
     CancelOnDrop, Timeout, TimeoutHandle, TimeoutScope, timeout, timeout_at, timeout_scope,
     timeout_scope_at, wait_for, wait_for_task,

@@ -27,7 +27,7 @@ fn cancelling_the_awaiter_of_the_next_item_raises_at_once_and_leaves_the_tasks_r
             stream::next(&mut s).await
         });
         sleep(secs(1)).await;
-        awaiter.cancel(Some("stop"));
+        awaiter.cancel_with("stop");
         match awaiter.await {
             Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("stop")),
             other => panic!("expected the awaiter cancelled, got {other:?}"),
@@ -66,7 +66,7 @@ fn a_caught_cancellation_leaves_the_stream_to_go_on() {
                 order
             });
             sleep(secs(1)).await;
-            awaiter.cancel(Some("once"));
+            awaiter.cancel_with("once");
             awaiter.await
         })
         .unwrap();
@@ -90,7 +90,7 @@ fn the_timed_stream_raises_the_cancellation_at_once_too() {
             stream::next(&mut s).await
         });
         sleep(secs(1)).await;
-        awaiter.cancel(None);
+        awaiter.cancel();
         assert!(awaiter.await.unwrap_err().is_cancelled());
         assert!(!r.done() && r.cancelling() == 0);
         sleep(secs(10)).await;
@@ -122,7 +122,7 @@ fn a_future_woken_with_the_request_does_not_take_it() {
             tower_coro::join(stream::next(&mut s), other).await
         });
         sleep(secs(1)).await;
-        awaiter.cancel(Some("not for the inner task"));
+        awaiter.cancel_with("not for the inner task");
         assert!(awaiter.await.unwrap_err().is_cancelled());
         assert_eq!(inner_ref.cancelling(), 0);
         sleep(secs(10)).await;

@@ -54,7 +54,7 @@ fn cancelling_the_awaiter_cancels_every_child_and_waits_for_their_cleanup() {
         let children = g.task_refs().to_vec();
         let awaiter = spawn(g);
         sleep(secs(1)).await;
-        assert!(awaiter.cancel(Some("stop")));
+        assert!(awaiter.cancel_with("stop"));
         match awaiter.await {
             Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("stop")),
             other => panic!("expected the awaiter cancelled, got {other:?}"),
@@ -89,7 +89,7 @@ fn settled_raises_the_cancellation_instead_of_returning_outcomes() {
                 "looped to the end"
             });
             sleep(secs(3)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             awaiter.await
         })
         .unwrap();
@@ -108,7 +108,7 @@ fn a_child_returning_a_value_after_catching_still_leaves_gather_s_awaiter_cancel
             let children = g.task_refs().to_vec();
             let awaiter = spawn(g);
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             let out = awaiter.await;
             // The children finished with their values; the awaiter is cancelled all the same.
             assert!(children.iter().all(|c| c.done() && !c.cancelled()));
@@ -128,7 +128,7 @@ fn a_child_returning_a_value_after_catching_still_leaves_settled_s_awaiter_cance
             let children = g.task_refs().to_vec();
             let awaiter = spawn(g);
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             let out = awaiter.await;
             assert!(children.iter().all(|c| c.done() && !c.cancelled()));
             out
@@ -155,7 +155,7 @@ fn a_child_returning_after_catching_still_leaves_try_gather_s_awaiter_cancelled(
             let children = g.task_refs().to_vec();
             let awaiter = spawn(g);
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             let out = awaiter.await;
             assert!(children.iter().all(|c| c.done() && !c.cancelled()));
             out
@@ -189,7 +189,7 @@ fn catch_cancel_around_the_gather_catches_it_after_the_children_are_done() {
                 }
             });
             sleep(secs(1)).await;
-            awaiter.cancel(Some("enough"));
+            awaiter.cancel_with("enough");
             awaiter.await
         })
         .unwrap();
@@ -210,7 +210,7 @@ fn a_request_after_every_child_finished_still_cancels_the_awaiter() {
             let g = gather([async move {
                 sleep(secs(1)).await;
                 // Cancel the awaiter in the very poll in which this child finishes.
-                a2.get().unwrap().cancel(Some("late"));
+                a2.get().unwrap().cancel_with("late");
                 42
             }]);
             let child = g.task_refs()[0].clone();
@@ -253,10 +253,10 @@ fn a_second_request_cancels_the_children_still_running_again() {
             let children = g.task_refs().to_vec();
             let awaiter = spawn(g);
             sleep(secs(1)).await;
-            awaiter.cancel(Some("first"));
+            awaiter.cancel_with("first");
             sleep(secs(1)).await;
             assert!(!awaiter.done()); // still waiting for the cleanups
-            awaiter.cancel(Some("second"));
+            awaiter.cancel_with("second");
             let out = awaiter.await;
             assert!(children.iter().all(|c| c.cancelling() == 2));
             out
@@ -281,7 +281,7 @@ fn a_child_cancelled_by_someone_else_is_gather_s_failure() {
                     sleep(secs(s)).await;
                     s
                 }));
-                g.task_refs()[1].cancel(Some("just this one"));
+                g.task_refs()[1].cancel_with("just this one");
                 let r = g.await;
                 (current_task().unwrap().cancelling(), r)
             });
@@ -316,7 +316,7 @@ fn a_child_panicking_in_its_cleanup_is_returned_by_gather() {
                 ("not cancelled", r)
             });
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             awaiter.await
         })
         .unwrap();
@@ -345,7 +345,7 @@ fn a_child_panicking_in_its_cleanup_is_returned_by_try_gather() {
                 .await
             });
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             awaiter.await
         })
         .unwrap();
@@ -370,7 +370,7 @@ fn settled_reports_a_child_s_panic_and_raises_the_cancellation() {
                 panic!("cleanup failed")
             }]));
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             let out = awaiter.await;
             // Reported by the gather before it raised (not later, by a detached child).
             assert_eq!(reports.borrow().len(), 1, "{:?}", reports.borrow());

@@ -46,7 +46,7 @@ fn settled_returns_every_outcome() {
                 sleep(secs(s)).await;
                 s
             }));
-            assert!(g.task_refs()[1].cancel(Some("second")));
+            assert!(g.task_refs()[1].cancel_with("second"));
             g.await
         })
         .unwrap();
@@ -141,7 +141,7 @@ fn cancelling_the_awaiter_cancels_the_children() {
             .await
         });
         sleep(secs(1)).await;
-        outer.cancel(None);
+        outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
         sleep(secs(1)).await;
     })

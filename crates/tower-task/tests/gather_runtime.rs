@@ -65,7 +65,7 @@ fn no_child_outlives_the_cancelled_awaiter() {
                     tower_coro::yield_now().await;
                 }
             }
-            awaiter.cancel(Some("round over"));
+            awaiter.cancel_with("round over");
             match awaiter.await {
                 Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("round over")),
                 other => panic!("round {round}: expected a cancellation, got {other:?}"),

@@ -68,8 +68,7 @@ fn taskgroup_children_in_a_task_are_balanced() {
                     body.await;
                     Ok::<_, ()>(())
                 })
-                .unwrap()
-                .detach();
+                .unwrap();
             }
             Ok(())
         })))

@@ -13,7 +13,7 @@ use tower_task::{Builder as TaskBuilder, current_task};
 fn cancel_with_a_message_reaches_the_awaiter() {
     let rt = Builder::new().worker_threads(2).build().unwrap();
     let t = rt.spawn(tower_coro::pending::<()>());
-    assert!(t.cancel(Some("stop now")));
+    assert!(t.cancel_with("stop now"));
     let err = rt.block_on(t).unwrap().unwrap_err();
     assert!(err.is_cancelled());
     match err {

@@ -39,7 +39,7 @@ fn inner_survives_outer_cancellation() {
             .await
         });
         sleep(secs(1)).await;
-        outer.cancel(Some("outer"));
+        outer.cancel_with("outer");
         assert!(outer.await.unwrap_err().is_cancelled());
         sleep(secs(10)).await;
     })
@@ -60,7 +60,7 @@ fn without_shield_inner_is_cancelled() {
             f.store(true, Ordering::SeqCst);
         });
         sleep(secs(1)).await;
-        outer.cancel(None);
+        outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
         sleep(secs(10)).await;
     })
@@ -78,7 +78,7 @@ fn inner_cancellation_reaches_the_awaiter() {
                 sleep(secs(5)).await;
                 1
             });
-            s.task_ref().cancel(Some("inner"));
+            s.task_ref().cancel_with("inner");
             s.await
         })
         .unwrap();
@@ -119,7 +119,7 @@ fn the_awaiter_catches_around_the_shield_then_awaits_the_inner_task() {
                 (c.message().map(str::to_owned), v)
             });
             sleep(secs(1)).await;
-            awaiter.cancel(Some("hurry"));
+            awaiter.cancel_with("hurry");
             awaiter.await
         })
         .unwrap();
@@ -145,7 +145,7 @@ fn a_shielded_gather_survives_the_awaiter_s_cancellation() {
             (caught.is_err(), s.into_task())
         });
         sleep(secs(1)).await; // the awaiter is suspended on the shield
-        awaiter.cancel(None);
+        awaiter.cancel();
         let (caught, inner) = awaiter.await.unwrap();
         assert!(caught);
         assert!(!gather_ref.done() && gather_ref.cancelling() == 0);
@@ -174,7 +174,7 @@ fn gathering_shields_cancels_the_awaiter_but_not_the_shielded_work() {
         let children = g.task_refs().to_vec();
         let awaiter = spawn(g);
         sleep(secs(1)).await;
-        awaiter.cancel(None);
+        awaiter.cancel();
         assert!(awaiter.await.unwrap_err().is_cancelled());
         // The gather's children (awaiting the shields) are cancelled; the shielded tasks not.
         assert!(children.iter().all(|c| c.cancelled()));

@@ -45,7 +45,7 @@ fn done_callbacks_run_for_a_cancelled_task() {
     lp.run_until_complete(async move {
         let t = spawn(tower_coro::pending::<()>());
         t.add_done_callback(move |task| *s.lock().unwrap() = Some(task.cancelled()));
-        t.cancel(None);
+        t.cancel();
         let _ = t.await;
         tower_coro::yield_now().await;
     })

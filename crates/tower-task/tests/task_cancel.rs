@@ -24,7 +24,7 @@ fn cancel_before_start_never_polls_the_future() {
     let err = lp
         .run_until_complete(async move {
             let t = spawn(async move { r.store(true, Ordering::SeqCst) });
-            assert!(t.cancel(None));
+            assert!(t.cancel());
             t.await.unwrap_err()
         })
         .unwrap();
@@ -49,7 +49,7 @@ fn cancel_at_a_suspension_point_drops_the_future() {
             tower_coro::yield_now().await;
             tower_coro::yield_now().await; // it ran up to `pending`
             assert_eq!(t.state(), tower_task::TaskState::Suspended);
-            assert!(t.cancel(None));
+            assert!(t.cancel());
             let r = t.task_ref().clone();
             (t.await.unwrap_err(), r.cancelled())
         })
@@ -69,7 +69,7 @@ fn cancel_after_done_returns_false_and_keeps_the_value() {
         tower_coro::yield_now().await;
         tower_coro::yield_now().await;
         assert!(t.done());
-        assert!(!t.cancel(Some("too late")));
+        assert!(!t.cancel_with("too late"));
         assert!(!t.cancelled());
         assert_eq!(t.await.unwrap(), 5);
     })
@@ -84,7 +84,7 @@ fn the_cancel_message_reaches_the_awaiter() {
         .run_until_complete(async {
             let t = spawn(tower_coro::pending::<()>());
             tower_coro::yield_now().await;
-            t.cancel(Some("my message"));
+            t.cancel_with("my message");
             t.await.unwrap_err()
         })
         .unwrap();
@@ -101,8 +101,8 @@ fn cancelling_counts_requests_and_uncancel_decrements() {
     lp.run_until_complete(async {
         let t = spawn(tower_coro::pending::<()>());
         assert_eq!(t.cancelling(), 0);
-        assert!(t.cancel(None));
-        assert!(t.cancel(None));
+        assert!(t.cancel());
+        assert!(t.cancel());
         assert_eq!(t.cancelling(), 2);
         assert_eq!(t.uncancel(), 1);
         assert_eq!(t.cancelling(), 1);
@@ -122,7 +122,7 @@ fn uncancel_to_zero_before_the_next_poll_withdraws_the_cancellation() {
                 tower_coro::yield_now().await;
                 "survived"
             });
-            assert!(t.cancel(None));
+            assert!(t.cancel());
             assert_eq!(t.uncancel(), 0);
             t.await
         })
@@ -140,7 +140,7 @@ fn a_task_cancelling_itself_stops_at_its_next_suspension() {
         .run_until_complete(async move {
             spawn(async move {
                 s.fetch_add(1, Ordering::SeqCst);
-                current_task().unwrap().cancel(Some("self"));
+                current_task().unwrap().cancel_with("self");
                 s.fetch_add(1, Ordering::SeqCst); // runs: cancellation is at the next await
                 tower_coro::yield_now().await;
                 s.fetch_add(1, Ordering::SeqCst); // never runs
@@ -151,4 +151,42 @@ fn a_task_cancelling_itself_stops_at_its_next_suspension() {
         .unwrap();
     assert!(err.is_cancelled());
     assert_eq!(steps.load(Ordering::SeqCst), 2);
+}
+
+// test_tasks.py: test_cancel_with_message_then_future_result / cancel() without a message:
+// `cancel()` carries no message, `cancel_with(msg)` carries `msg` to the awaiter.
+#[test]
+fn cancel_carries_no_message_and_cancel_with_carries_its_own() {
+    let lp = EventLoop::new().unwrap();
+    let (plain, with) = lp
+        .run_until_complete(async {
+            let a = spawn(tower_coro::pending::<()>());
+            let b = spawn(tower_coro::pending::<()>());
+            assert!(a.cancel());
+            assert!(b.cancel_with("enough"));
+            (a.await.unwrap_err(), b.await.unwrap_err())
+        })
+        .unwrap();
+    match (plain, with) {
+        (TaskError::Cancelled(p), TaskError::Cancelled(w)) => {
+            assert_eq!(p.message(), None);
+            assert_eq!(w.message(), Some("enough"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// test_tasks.py: test_cancel (a second request, and one after done, return False)
+#[test]
+fn cancel_and_cancel_with_on_a_done_task_return_false() {
+    let lp = EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        let t = spawn(async { 1 });
+        let probe = t.task_ref().clone();
+        assert_eq!(t.await.unwrap(), 1);
+        assert!(!probe.cancel());
+        assert!(!probe.cancel_with("too late"));
+        assert_eq!(probe.cancelling(), 0);
+    })
+    .unwrap();
 }

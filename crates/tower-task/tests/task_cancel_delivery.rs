@@ -40,7 +40,7 @@ fn a_task_catches_its_cancellation_and_returns_a_value() {
                 }
             });
             sleep(secs(1)).await;
-            assert!(t.cancel(Some("stop")));
+            assert!(t.cancel_with("stop"));
             let cancelling = t.cancelling();
             (t.await, cancelling)
         })
@@ -71,7 +71,7 @@ fn cleanup_after_a_caught_cancellation_awaits_then_reraises() {
                 s.fetch_add(100, Ordering::SeqCst); // never runs
             });
             sleep(secs(1)).await;
-            t.cancel(Some("bye"));
+            t.cancel_with("bye");
             t.await
         })
         .unwrap();
@@ -88,7 +88,7 @@ fn a_task_that_cancels_itself_and_returns_ends_cancelled() {
     let r = lp
         .run_until_complete(async {
             let t = spawn(async {
-                current_task().unwrap().cancel(Some("self"));
+                current_task().unwrap().cancel_with("self");
                 12
             });
             t.await
@@ -113,7 +113,7 @@ fn uncancel_after_catching_lets_the_task_go_on() {
                 (caught, me.cancelling())
             });
             sleep(secs(1)).await;
-            t.cancel(None);
+            t.cancel();
             t.await
         })
         .unwrap();
@@ -131,7 +131,7 @@ fn cancelling_a_task_cancels_the_loop_future_it_awaits() {
             let waiting = fut.clone();
             let t = spawn(async move { waiting.await });
             sleep(secs(1)).await;
-            t.cancel(Some("go"));
+            t.cancel_with("go");
             let out = t.await;
             (out, fut.cancelled(), fut.clone().await)
         })
@@ -152,7 +152,7 @@ fn a_cancelled_loop_future_await_is_caught_around_it() {
             let waiting = fut.clone();
             let t = spawn(async move { catch_cancel(waiting).await.map_err(|c| c.to_string()) });
             sleep(secs(1)).await;
-            t.cancel(Some("x"));
+            t.cancel_with("x");
             (t.await, fut.cancelled())
         })
         .unwrap();
@@ -181,7 +181,7 @@ fn cancelling_a_task_passes_the_cancellation_to_the_task_it_awaits_and_waits() {
             let inner_ref = inner.task_ref().clone();
             let outer = spawn(async move { inner.await });
             sleep(secs(1)).await;
-            outer.cancel(Some("outer msg"));
+            outer.cancel_with("outer msg");
             let out = outer.await;
             (out, inner_ref.state(), inner_ref.cancelling())
         })
@@ -214,7 +214,7 @@ fn an_awaited_task_that_handles_the_cancellation_returns_its_value_to_the_awaite
                 (v, current_task().unwrap().cancelling())
             });
             sleep(secs(1)).await;
-            outer.cancel(None);
+            outer.cancel();
             outer.await
         })
         .unwrap();
@@ -233,7 +233,7 @@ fn cancellation_travels_down_a_chain_of_awaited_tasks_and_back() {
             let b_ref = b.task_ref().clone();
             let a = spawn(async move { b.await });
             sleep(secs(1)).await;
-            a.cancel(Some("chain"));
+            a.cancel_with("chain");
             let out = a.await;
             (out, b_ref.cancelled(), c_ref.cancelled())
         })
@@ -253,7 +253,7 @@ fn a_task_cancelled_by_someone_else_is_an_outcome_for_its_awaiter() {
             let inner_ref = inner.task_ref().clone();
             let outer = spawn(async move { inner.await.is_err() });
             sleep(secs(1)).await;
-            inner_ref.cancel(None);
+            inner_ref.cancel();
             outer.await
         })
         .unwrap();
@@ -307,7 +307,7 @@ fn a_panicking_drop_during_cancellation_ends_the_task_panicked_and_runs_its_call
             });
             t.add_done_callback(move |_| c.store(true, Ordering::SeqCst));
             sleep(secs(1)).await;
-            t.cancel(None);
+            t.cancel();
             let out = t.await;
             sleep(secs(1)).await; // the callback runs in a later iteration
             out
@@ -368,7 +368,7 @@ fn code_after_an_unaware_suspension_point_never_runs() {
             });
             sleep(secs(1)).await; // t waits at the gate
             gate.open(); // t is ready to run on...
-            t.cancel(None); // ...but is cancelled first
+            t.cancel(); // ...but is cancelled first
             t.await
         })
         .unwrap();
@@ -389,9 +389,9 @@ fn a_second_request_is_delivered_after_the_first_was_handled() {
                 (first, second, current_task().unwrap().cancelling())
             });
             sleep(secs(1)).await;
-            t.cancel(None);
+            t.cancel();
             sleep(secs(1)).await;
-            t.cancel(None);
+            t.cancel();
             t.await
         })
         .unwrap();
@@ -415,7 +415,7 @@ fn the_innermost_catch_cancel_catches_first() {
                 outer.unwrap_err().message().map(str::to_owned)
             });
             sleep(secs(1)).await;
-            t.cancel(Some("m"));
+            t.cancel_with("m");
             t.await
         })
         .unwrap();
@@ -452,7 +452,7 @@ fn on_the_runtime_a_cancelled_awaiter_resolves_only_after_the_awaited_task_ended
         while !started.load(Ordering::SeqCst) {
             std::thread::yield_now();
         }
-        outer.cancel(Some("round"));
+        outer.cancel_with("round");
         let out = rt.block_on(outer).unwrap();
         assert_cancelled(out, Some("round"));
         assert!(

@@ -79,7 +79,7 @@ fn all_tasks_lists_the_tasks_not_done() {
         b.await.unwrap();
         let ids: Vec<_> = all_tasks().iter().map(|t| t.id()).collect();
         assert_eq!(ids, [a.id()]);
-        a.cancel(None);
+        a.cancel();
         let _ = a.await;
         assert!(all_tasks().is_empty());
     })

@@ -67,7 +67,7 @@ fn a_loop_of_tasks() -> Vec<Task<()>> {
             // Cancelled.
             let c = spawn(tower_coro::pending::<()>());
             tower_coro::yield_now().await;
-            c.cancel(Some("bye"));
+            c.cancel_with("bye");
             assert!(c.await.unwrap_err().is_cancelled());
             // Panicked (awaited).
             let p = spawn(async { panic!("boom") });

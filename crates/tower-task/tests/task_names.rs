@@ -50,7 +50,7 @@ fn a_new_task_never_inherits_a_finished_tasks_name_or_cancellation() {
                 .name("old")
                 .spawn(tower_coro::pending::<()>())
                 .unwrap();
-            t.cancel(Some("old cancel"));
+            t.cancel_with("old cancel");
             let _ = t.await;
         }
         let t = spawn(async { 1 });

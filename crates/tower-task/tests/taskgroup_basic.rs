@@ -32,8 +32,8 @@ fn children_results_through_handles() {
         .unwrap();
     let (mut t1, mut t2) = r.unwrap();
     // The group waited for both: they are done and hold their values.
-    assert_eq!(t1.result().unwrap().unwrap(), Some(42));
-    assert_eq!(t2.result().unwrap().unwrap(), Some(11));
+    assert_eq!(t1.result().unwrap().unwrap(), 42);
+    assert_eq!(t2.result().unwrap().unwrap(), 11);
 }
 
 // test_taskgroup_01/02: the group waits for children still running when the body returns.
@@ -44,7 +44,7 @@ fn waits_for_children_after_the_body() {
     let f = finished.clone();
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
-            tg.spawn(async move {
+            tg.create_task(async move {
                 sleep(secs(5)).await;
                 f.store(true, Ordering::SeqCst);
                 Ok::<_, ()>(())
@@ -75,13 +75,13 @@ fn cancelled_child_is_not_a_failure() {
                     Ok(11)
                 })
                 .unwrap();
-            t1.cancel(None);
+            t1.cancel();
             Ok::<_, ()>((t1, t2))
         }))
         .unwrap();
     let (t1, mut t2) = r.unwrap();
     assert!(t1.cancelled());
-    assert_eq!(t2.result().unwrap().unwrap(), Some(11));
+    assert_eq!(t2.result().unwrap().unwrap(), 11);
 }
 
 // No CPython test of its own: a group with no task returns its body's value.
@@ -103,10 +103,10 @@ fn children_may_add_siblings_while_joining() {
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
             let tg2 = tg.clone();
-            tg.spawn(async move {
+            tg.create_task(async move {
                 sleep(secs(1)).await;
                 let c2 = c.clone();
-                tg2.spawn(async move {
+                tg2.create_task(async move {
                     sleep(secs(1)).await;
                     c2.fetch_add(1, Ordering::SeqCst);
                     Ok(())
@@ -121,4 +121,21 @@ fn children_may_add_siblings_while_joining() {
         .unwrap();
     assert_eq!(r, Ok(()));
     assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+// No CPython counterpart (an `async with` block cannot be re-entered): polling a group's future
+// again after it completed is a misuse, as for any completed future.
+#[test]
+#[should_panic(expected = "`TaskGroupRun` polled after completion")]
+fn polling_after_completion_panics() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut g = Box::pin(TaskGroup::run(|tg| async move {
+            tg.create_task(async { Ok::<_, ()>(()) }).unwrap();
+            Ok(1)
+        }));
+        assert_eq!(g.as_mut().await, Ok(1));
+        let _ = g.as_mut().await;
+    })
+    .unwrap();
 }

@@ -37,13 +37,13 @@ fn body_catches_awaits_cleanup_and_reraises() {
                 let seen = Arc::new(AtomicU32::new(99));
                 let seen2 = seen.clone();
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("ZeroDivisionError")
                     })
                     .unwrap();
                     let n2 = n.clone();
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         match catch_cancel(sleep(secs(5))).await {
                             Err(c) => {
                                 s.store(true, Ordering::SeqCst);
@@ -105,7 +105,7 @@ fn body_catches_and_returns_normally() {
         .run_until_complete(async {
             spawn(async {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -136,7 +136,7 @@ fn body_error_after_the_abort_is_reported_with_the_child_s() {
     let r = lp
         .run_until_complete(async {
             spawn(TaskGroup::run(|tg| async move {
-                tg.spawn(async {
+                tg.create_task(async {
                     sleep(secs(1)).await;
                     Err::<(), _>("ZeroDivisionError")
                 })
@@ -177,7 +177,7 @@ fn an_awaited_task_in_the_body_receives_the_group_s_cancellation() {
                     }
                 });
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -212,7 +212,7 @@ fn body_with_nothing_aware_is_dropped_at_its_await() {
     let r = lp
         .run_until_complete(async move {
             spawn(TaskGroup::run(|tg| async move {
-                tg.spawn(async {
+                tg.create_task(async {
                     sleep(secs(1)).await;
                     Err::<(), _>("boom")
                 })
@@ -239,7 +239,7 @@ fn body_awaiting_a_child_when_a_sibling_fails() {
         .run_until_complete(async {
             spawn(async {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -274,7 +274,7 @@ fn without_a_parent_task_the_body_still_catches_and_reraises() {
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
             assert!(current_task().is_none());
-            tg.spawn(async {
+            tg.create_task(async {
                 sleep(secs(1)).await;
                 Err::<(), _>("boom")
             })
@@ -299,7 +299,7 @@ fn without_a_parent_task_the_body_error_is_reported_too() {
     let lp = paused();
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
-            tg.spawn(async {
+            tg.create_task(async {
                 sleep(secs(1)).await;
                 Err::<(), _>("child")
             })
@@ -329,7 +329,7 @@ fn an_eager_failure_does_not_leak_a_cancellation() {
         .run_until_complete(async move {
             spawn(async move {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async { Err::<(), _>("MyError") }).unwrap();
+                    tg.create_task(async { Err::<(), _>("MyError") }).unwrap();
                     if catch_cancel(sleep(secs(10))).await.is_err() {
                         b.store(true, Ordering::SeqCst);
                     }
@@ -357,7 +357,7 @@ fn the_parent_task_finishes_with_the_group_s_error() {
     let r: Result<Result<(), _>, TaskError> = lp
         .run_until_complete(async {
             spawn(TaskGroup::run(|tg| async move {
-                tg.spawn(async { Err::<(), _>("boom") }).unwrap();
+                tg.create_task(async { Err::<(), _>("boom") }).unwrap();
                 sleep(secs(10)).await;
                 Ok(())
             }))

@@ -21,7 +21,7 @@ fn parent_cancellation_cancels_children() {
     let (d, r2) = (dropped.clone(), resumed.clone());
     lp.run_until_complete(async move {
         let parent = spawn(TaskGroup::run(|tg| async move {
-            tg.spawn(async move {
+            tg.create_task(async move {
                 let _flag = DropFlag(d);
                 sleep(secs(10)).await;
                 r2.store(true, Ordering::SeqCst);
@@ -32,7 +32,7 @@ fn parent_cancellation_cancels_children() {
             Ok(())
         }));
         sleep(secs(1)).await;
-        parent.cancel(Some("stop"));
+        parent.cancel_with("stop");
         let out = parent.await;
         assert!(out.unwrap_err().is_cancelled());
         // Let the cancelled child's task run its cancellation.
@@ -52,7 +52,7 @@ fn parent_cancelled_while_joining_cancels_children() {
     let (d, b) = (dropped.clone(), body_done.clone());
     lp.run_until_complete(async move {
         let parent = spawn(TaskGroup::run(|tg| async move {
-            tg.spawn(async move {
+            tg.create_task(async move {
                 let _flag = DropFlag(d);
                 sleep(secs(100)).await;
                 Ok::<_, ()>(())
@@ -63,7 +63,7 @@ fn parent_cancelled_while_joining_cancels_children() {
         }));
         sleep(secs(1)).await;
         assert!(body_done.load(Ordering::SeqCst), "the group is joining");
-        parent.cancel(None);
+        parent.cancel();
         assert!(parent.await.unwrap_err().is_cancelled());
         sleep(secs(1)).await;
         assert!(dropped.load(Ordering::SeqCst));
@@ -83,7 +83,7 @@ fn create_task_after_failure_is_refused() {
                 kept = Some(tg.clone());
                 let tg2 = tg.clone();
                 async move {
-                    tg2.spawn(async { Err::<(), _>("boom") }).unwrap();
+                    tg2.create_task(async { Err::<(), _>("boom") }).unwrap();
                     sleep(secs(10)).await;
                     Ok(())
                 }
@@ -92,7 +92,7 @@ fn create_task_after_failure_is_refused() {
             assert!(r.is_err());
             let tg = kept.unwrap();
             assert!(tg.is_shutting_down());
-            tg.spawn(async { Ok(()) }).unwrap_err()
+            tg.create_task(async { Ok(()) }).unwrap_err()
         })
         .unwrap();
     assert_eq!(refused, CreateTaskError::Finished);
@@ -117,16 +117,16 @@ fn create_task_while_aborting_is_shutting_down() {
                     }
                 }
             }
-            tg.spawn(async move {
+            tg.create_task(async move {
                 let _d = OnDrop(Some(Box::new(move || {
-                    let e = tg2.spawn(async { Ok::<_, &str>(()) }).unwrap_err();
+                    let e = tg2.create_task(async { Ok::<_, &str>(()) }).unwrap_err();
                     *s.lock().unwrap() = Some(e);
                 })));
                 sleep(secs(10)).await;
                 Ok(())
             })
             .unwrap();
-            tg.spawn(async {
+            tg.create_task(async {
                 sleep(secs(1)).await;
                 Err::<(), _>("boom")
             })
@@ -151,7 +151,7 @@ fn create_task_after_finish_is_refused() {
             })
             .await;
             assert!(r.is_ok());
-            kept.unwrap().spawn(async { Ok(()) }).unwrap_err()
+            kept.unwrap().create_task(async { Ok(()) }).unwrap_err()
         })
         .unwrap();
     assert_eq!(refused, CreateTaskError::Finished);
@@ -166,7 +166,7 @@ fn dropped_group_leaves_no_child_running() {
     let (d, r2) = (dropped.clone(), resumed.clone());
     lp.run_until_complete(async move {
         let group = TaskGroup::run(|tg| async move {
-            tg.spawn(async move {
+            tg.create_task(async move {
                 let _flag = DropFlag(d);
                 sleep(secs(5)).await;
                 r2.store(true, Ordering::SeqCst);
@@ -201,7 +201,7 @@ fn timeout_around_group_cancels_children() {
             let r = tower_task::timeout(
                 Duration::from_millis(100),
                 TaskGroup::run(|tg| async move {
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         let _flag = DropFlag(d);
                         sleep(secs(2)).await;
                         r2.store(true, Ordering::SeqCst);
@@ -231,7 +231,7 @@ fn parent_goes_on_after_a_failed_group() {
         .run_until_complete(async {
             spawn(async {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async { Err::<(), _>("boom") }).unwrap();
+                    tg.create_task(async { Err::<(), _>("boom") }).unwrap();
                     sleep(secs(10)).await;
                     Ok(())
                 })
@@ -258,7 +258,7 @@ fn a_dropped_group_withdraws_its_own_request() {
         .run_until_complete(async {
             spawn(async {
                 let group = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })

@@ -50,12 +50,12 @@ fn sibling_cleanup_is_awaited_and_its_error_collected() {
         .run_until_complete(async move {
             let (l2, c2) = (l.clone(), c.clone());
             let r = spawn(TaskGroup::run(|tg| async move {
-                tg.spawn(async {
+                tg.create_task(async {
                     sleep(secs(1)).await;
                     Err::<(), _>("boom")
                 })
                 .unwrap();
-                tg.spawn(async move {
+                tg.create_task(async move {
                     let _live = Live::new(&l2);
                     match catch_cancel(sleep(secs(100))).await {
                         Ok(()) => Ok(()),
@@ -106,7 +106,7 @@ fn sibling_cleanup_that_returns_a_value_is_not_a_failure() {
                     .unwrap(),
                 );
                 async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<&str, _>("boom")
                     })
@@ -122,7 +122,7 @@ fn sibling_cleanup_that_returns_a_value_is_not_a_failure() {
     let (r, sibling) = out;
     assert_eq!(r.unwrap_err().errors, [Failure::Child("boom")]);
     // The group waited for it: done, with its value.
-    assert_eq!(sibling.unwrap().unwrap(), Some("cleaned up"));
+    assert_eq!(sibling.unwrap().unwrap(), "cleaned up");
 }
 
 // test_taskgroup_21a's shape (an error raised during the cancellation, here a panic in the
@@ -149,7 +149,7 @@ fn a_cleanup_panic_is_collected_and_done_callbacks_run() {
                 t.add_done_callback(move |_| cb.store(true, Ordering::SeqCst));
                 handle = Some(t);
                 async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -197,7 +197,7 @@ fn a_panicking_drop_during_the_abort_is_collected() {
                 t.add_done_callback(move |_| cb.store(true, Ordering::SeqCst));
                 handle = Some(t);
                 async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -236,7 +236,7 @@ fn children_are_awaited_before_the_parent_s_cancellation_goes_on() {
             let r = spawn(TaskGroup::run(move |tg| async move {
                 for i in 0..5u64 {
                     let (l3, c3) = (l2.clone(), c2.clone());
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         let _live = Live::new(&l3);
                         if let Err(cancelled) = catch_cancel(sleep(secs(5))).await {
                             sleep(secs(i)).await; // cleanups of different lengths
@@ -250,7 +250,7 @@ fn children_are_awaited_before_the_parent_s_cancellation_goes_on() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             let out = r.await;
             (out, l.load(Ordering::SeqCst), c.load(Ordering::SeqCst))
         })

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tower_task::error::{Failure, TaskGroupError};
+use tower_task::error::{Failure, TaskError, TaskGroupError};
 use tower_task::{TaskFactory, TaskGroup, set_task_factory, sleep};
 
 mod common;
@@ -26,7 +26,7 @@ fn failing_child_cancels_siblings() {
                     Ok(())
                 })
                 .unwrap();
-            tg.spawn(async {
+            tg.create_task(async {
                 sleep(secs(1)).await;
                 Err::<(), _>("boom")
             })
@@ -50,7 +50,7 @@ fn failing_child_cancels_the_body() {
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
             let _flag = DropFlag(d);
-            tg.spawn(async {
+            tg.create_task(async {
                 sleep(secs(1)).await;
                 Err::<(), _>("boom")
             })
@@ -74,7 +74,7 @@ fn simultaneous_failures_are_all_collected() {
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
             for name in ["a", "b", "c"] {
-                tg.spawn(async move {
+                tg.create_task(async move {
                     sleep(secs(1)).await;
                     Err::<(), _>(name)
                 })
@@ -134,7 +134,7 @@ fn child_and_body_failing_together_are_both_reported() {
     set_task_factory(&lp, Some(TaskFactory::eager_task_factory()));
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
-            tg.spawn(async { Err::<(), _>("child") }).unwrap();
+            tg.create_task(async { Err::<(), _>("child") }).unwrap();
             Err::<(), _>("body")
         }))
         .unwrap();
@@ -174,9 +174,10 @@ fn panicking_child_is_collected() {
     assert!(child.unwrap_err().is_panic());
 }
 
-// No CPython counterpart: a failed child's handle gives Ok(None); its error went to the group.
+// No CPython counterpart: a failed child's handle gives Err(TaskError::Failed); its error went
+// to the group.
 #[test]
-fn failed_child_handle_gives_none() {
+fn failed_child_handle_gives_failed() {
     let lp = paused();
     lp.run_until_complete(async {
         let mut handle = None;
@@ -186,7 +187,9 @@ fn failed_child_handle_gives_none() {
         })
         .await;
         assert!(r.is_err());
-        assert_eq!(handle.unwrap().await.unwrap(), None);
+        let e = handle.unwrap().await.unwrap_err();
+        assert!(matches!(e, TaskError::Failed), "{e:?}");
+        assert!(e.is_failed());
     })
     .unwrap();
 }

@@ -42,13 +42,13 @@ fn inner_failure_is_the_outer_body_s_failure() {
         .run_until_complete(async move {
             spawn(async move {
                 let r = TaskGroup::run(|g1| async move {
-                    g1.spawn(async move {
+                    g1.create_task(async move {
                         let _flag = DropFlag(d);
                         crash_after(10).await
                     })
                     .unwrap();
                     TaskGroup::run(|g2| async move {
-                        g2.spawn(crash_after(1)).unwrap();
+                        g2.create_task(crash_after(1)).unwrap();
                         Ok(())
                     })
                     .await
@@ -81,9 +81,9 @@ fn outer_failure_cancels_the_inner_group() {
         .run_until_complete(async move {
             spawn(async move {
                 let r = TaskGroup::run(|g1| async move {
-                    g1.spawn(crash_after(1)).unwrap();
+                    g1.create_task(crash_after(1)).unwrap();
                     TaskGroup::run(|g2| async move {
-                        g2.spawn(async move {
+                        g2.create_task(async move {
                             let _flag = DropFlag(d);
                             crash_after(10).await
                         })
@@ -119,10 +119,10 @@ fn nested_groups_both_failing() {
                 let r = TaskGroup::run(|outer| async move {
                     let inner = TaskGroup::run(|inner_tg| async move {
                         inner_tg
-                            .spawn(async { Err::<(), _>(Error::Runtime) })
+                            .create_task(async { Err::<(), _>(Error::Runtime) })
                             .unwrap();
                         outer
-                            .spawn(async { Err::<(), _>(Error::Value(0)) })
+                            .create_task(async { Err::<(), _>(Error::Value(0)) })
                             .unwrap();
                         Ok(())
                     })
@@ -158,14 +158,14 @@ fn outside_cancel_goes_through_nested_groups() {
     let out = lp
         .run_until_complete(async move {
             let r = spawn(TaskGroup::run(move |g1| async move {
-                g1.spawn(async move {
+                g1.create_task(async move {
                     let _flag = DropFlag(d1);
                     sleep(secs(10)).await;
                     Ok(())
                 })
                 .unwrap();
                 TaskGroup::run(move |g2| async move {
-                    g2.spawn(async move {
+                    g2.create_task(async move {
                         let _flag = DropFlag(d2);
                         crash_after(5).await
                     })
@@ -180,7 +180,7 @@ fn outside_cancel_goes_through_nested_groups() {
                 .map_err(Error::Group)
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("stop"));
+            r.cancel_with("stop");
             r.await
         })
         .unwrap();

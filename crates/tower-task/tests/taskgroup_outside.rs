@@ -37,7 +37,7 @@ fn outside_cancel_during_the_body_reaches_body_and_children() {
             let r = spawn(TaskGroup::run(move |tg| async move {
                 for _ in 0..5 {
                     let n2 = n.clone();
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         if let Err(c) = catch_cancel(sleep(secs(5))).await {
                             n2.fetch_add(1, Ordering::SeqCst);
                             return reraise(c).await;
@@ -54,7 +54,7 @@ fn outside_cancel_during_the_body_reaches_body_and_children() {
             }));
             sleep(secs(1)).await;
             assert!(!r.done());
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             r.await
         })
         .unwrap();
@@ -80,7 +80,7 @@ fn body_reraising_an_outside_cancel_ends_the_parent_cancelled() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await
         })
         .unwrap();
@@ -109,7 +109,7 @@ fn body_failing_after_an_outside_cancel_wins_and_the_cancel_is_requested_again()
                 (r, count, next_await_cancelled)
             });
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await.unwrap()
         })
         .unwrap();
@@ -133,7 +133,7 @@ fn outside_cancel_while_joining_cancels_and_awaits_children() {
             let r = spawn(TaskGroup::run(move |tg| async move {
                 for _ in 0..2 {
                     let c3 = c2.clone();
-                    tg.spawn(async move {
+                    tg.create_task(async move {
                         if let Err(cancelled) = catch_cancel(sleep(secs(100))).await {
                             assert_eq!(cancelled.message(), Some("stop"));
                             sleep(secs(3)).await;
@@ -147,7 +147,7 @@ fn outside_cancel_while_joining_cancels_and_awaits_children() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("stop"));
+            r.cancel_with("stop");
             let out = r.await;
             (out, c.load(Ordering::SeqCst))
         })
@@ -171,7 +171,7 @@ fn outside_cancel_and_a_failing_cleanup_errors_win() {
             let s = seen.clone();
             let t = spawn(async move {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         match catch_cancel(sleep(secs(100))).await {
                             Ok(()) => Ok(()),
                             Err(_) => {
@@ -191,7 +191,7 @@ fn outside_cancel_and_a_failing_cleanup_errors_win() {
             });
             sleep(secs(1)).await;
             assert_eq!(t.cancelling(), 0);
-            t.cancel(None);
+            t.cancel();
             assert_eq!(t.cancelling(), 1);
             let out = t.await;
             let inside = seen.lock().unwrap().take();
@@ -215,7 +215,7 @@ fn child_failure_then_outside_cancel_errors_win() {
         .run_until_complete(async {
             let t = spawn(async {
                 let r = TaskGroup::run(|tg| async move {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(1)).await;
                         Err::<(), _>("boom")
                     })
@@ -232,7 +232,7 @@ fn child_failure_then_outside_cancel_errors_win() {
                 (r, count, next_await_cancelled)
             });
             sleep(secs(3)).await;
-            t.cancel(Some("outside"));
+            t.cancel_with("outside");
             assert_eq!(t.cancelling(), 2, "the group's request and the outside one");
             t.await.unwrap()
         })
@@ -253,7 +253,7 @@ fn outside_cancel_before_any_failure_is_raised_on() {
         .run_until_complete(async {
             let r = spawn(TaskGroup::run(|tg| async move {
                 for _ in 0..5 {
-                    tg.spawn(async {
+                    tg.create_task(async {
                         sleep(secs(2)).await;
                         Err::<(), _>("ZeroDivisionError")
                     })
@@ -265,7 +265,7 @@ fn outside_cancel_before_any_failure_is_raised_on() {
                 Ok(())
             }));
             sleep(secs(1)).await;
-            r.cancel(Some("test"));
+            r.cancel_with("test");
             r.await
         })
         .unwrap();
@@ -288,7 +288,7 @@ fn cancel_passed_through_an_awaiting_task() {
             let r = spawn(async move {
                 let nested = spawn(async move {
                     let r = TaskGroup::run(|tg| async move {
-                        tg.spawn(async {
+                        tg.create_task(async {
                             sleep(secs(3)).await;
                             Err::<(), _>("ZeroDivisionError")
                         })
@@ -306,7 +306,7 @@ fn cancel_passed_through_an_awaiting_task() {
                 nested.await.unwrap()
             });
             sleep(secs(1)).await;
-            r.cancel(None);
+            r.cancel();
             r.await
         })
         .unwrap();

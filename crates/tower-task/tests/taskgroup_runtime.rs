@@ -27,7 +27,7 @@ fn group_runs_on_the_multi_thread_runtime() {
                 }
                 let mut sum = 0;
                 for h in handles {
-                    sum += h.await.unwrap().unwrap();
+                    sum += h.await.unwrap();
                 }
                 Ok(sum)
             }));
@@ -44,8 +44,8 @@ fn failure_aborts_on_the_multi_thread_runtime() {
     let r = rt
         .block_on(async {
             rt.spawn(TaskGroup::run(|tg| async move {
-                tg.spawn(async { Err::<(), _>("boom") }).unwrap();
-                tg.spawn(async {
+                tg.create_task(async { Err::<(), _>("boom") }).unwrap();
+                tg.create_task(async {
                     tower_coro::pending::<()>().await;
                     Ok(())
                 })

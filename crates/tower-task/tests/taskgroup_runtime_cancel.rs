@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tower_coro::{pending, yield_now};
 use tower_task::error::{Failure, TaskError, TaskGroupError};
 use tower_task::runtime::{Builder, Runtime};
-use tower_task::{TaskGroup, TaskRef, catch_cancel, current_task, reraise};
+use tower_task::{ChildTask, TaskGroup, TaskRef, catch_cancel, current_task, reraise};
 
 /// Rounds per scenario.
 const ROUNDS: usize = 200;
@@ -53,8 +53,8 @@ impl Probe {
     }
 
     /// Keeps a child's task to check it is done when the group returns.
-    fn keep(&self, t: TaskRef) {
-        self.tasks.lock().unwrap().push(t);
+    fn keep<T>(&self, t: ChildTask<T>) {
+        self.tasks.lock().unwrap().push(t.task_ref().clone());
     }
 
     /// No child future alive, every child task done.
@@ -137,10 +137,10 @@ fn child_failure_with_cleanups_on_workers() {
                 let p2 = p.clone();
                 let r = TaskGroup::run(|tg| async move {
                     for _ in 0..SIBLINGS {
-                        p2.keep(tg.spawn(waiting_child(p2.clone(), false)).unwrap());
+                        p2.keep(tg.create_task(waiting_child(p2.clone(), false)).unwrap());
                     }
                     let p3 = p2.clone();
-                    let failing = tg.spawn(async move {
+                    let failing = tg.create_task(async move {
                         let _live = p3.enter();
                         p3.started(SIBLINGS + 1).await;
                         Err::<(), _>("boom")
@@ -185,7 +185,7 @@ fn outside_cancel_during_the_body_on_workers() {
             let _check = Check(p.clone(), e);
             TaskGroup::run(|tg| async move {
                 for _ in 0..SIBLINGS {
-                    p.keep(tg.spawn(waiting_child(p.clone(), true)).unwrap());
+                    p.keep(tg.create_task(waiting_child(p.clone(), true)).unwrap());
                 }
                 pending::<Result<(), &str>>().await
             })
@@ -194,7 +194,7 @@ fn outside_cancel_during_the_body_on_workers() {
         let r = rt
             .block_on(async {
                 probe.started(SIBLINGS).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 parent.await
             })
             .unwrap();
@@ -222,7 +222,7 @@ fn outside_cancel_while_joining_on_workers() {
         let parent = rt.spawn(async move {
             TaskGroup::run(|tg| async move {
                 for _ in 0..SIBLINGS {
-                    p.keep(tg.spawn(waiting_child(p.clone(), true)).unwrap());
+                    p.keep(tg.create_task(waiting_child(p.clone(), true)).unwrap());
                 }
                 b.store(true, Ordering::SeqCst);
                 Ok::<_, &str>(())
@@ -233,7 +233,7 @@ fn outside_cancel_while_joining_on_workers() {
             .block_on(async {
                 until(&body_done).await;
                 probe.started(SIBLINGS).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 parent.await
             })
             .unwrap();
@@ -264,10 +264,10 @@ fn outside_cancel_racing_a_failure_on_workers() {
             let p2 = p.clone();
             let r = TaskGroup::run(|tg| async move {
                 for _ in 0..SIBLINGS {
-                    p2.keep(tg.spawn(waiting_child(p2.clone(), true)).unwrap());
+                    p2.keep(tg.create_task(waiting_child(p2.clone(), true)).unwrap());
                 }
                 let p3 = p2.clone();
-                let failing = tg.spawn(async move {
+                let failing = tg.create_task(async move {
                     let _live = p3.enter();
                     // Fails when told to, or when cancelled: it fails either way.
                     let _ = catch_cancel(until(&g)).await;
@@ -285,7 +285,7 @@ fn outside_cancel_racing_a_failure_on_workers() {
         let r = rt
             .block_on(async {
                 probe.started(SIBLINGS + 1).await;
-                parent.cancel(Some("stop"));
+                parent.cancel_with("stop");
                 go.store(true, Ordering::SeqCst);
                 parent.await
             })
@@ -321,7 +321,7 @@ fn nested_groups_on_workers() {
                 let r = TaskGroup::run(|outer| async move {
                     for _ in 0..SIBLINGS {
                         let p3 = p2.clone();
-                        let t = outer.spawn(async move {
+                        let t = outer.create_task(async move {
                             let _live = p3.enter();
                             pending::<Result<(), Nested>>().await
                         });
@@ -330,7 +330,7 @@ fn nested_groups_on_workers() {
                     let p3 = p2.clone();
                     TaskGroup::run(|inner| async move {
                         let p4 = p3.clone();
-                        let t = inner.spawn(async move {
+                        let t = inner.create_task(async move {
                             let _live = p4.enter();
                             p4.started(SIBLINGS + 1).await;
                             Err::<(), _>(Nested::Boom)
@@ -367,10 +367,10 @@ fn group_without_a_parent_task_on_workers() {
         let r = rt
             .block_on(TaskGroup::run(|tg| async move {
                 for _ in 0..SIBLINGS {
-                    p.keep(tg.spawn(waiting_child(p.clone(), false)).unwrap());
+                    p.keep(tg.create_task(waiting_child(p.clone(), false)).unwrap());
                 }
                 let p2 = p.clone();
-                let failing = tg.spawn(async move {
+                let failing = tg.create_task(async move {
                     let _live = p2.enter();
                     p2.started(SIBLINGS + 1).await;
                     Err::<(), _>("boom")

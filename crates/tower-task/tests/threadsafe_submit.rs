@@ -103,7 +103,7 @@ fn a_task_cancelled_on_the_loop_reports_cancelled() {
     let r = with_submitter(&lp, |h| {
         let fut = run_coroutine_threadsafe(
             async {
-                tower_task::current_task().unwrap().cancel(Some("inside"));
+                tower_task::current_task().unwrap().cancel_with("inside");
                 sleep(Duration::from_secs(1)).await;
             },
             &h,

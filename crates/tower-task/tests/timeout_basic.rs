@@ -268,3 +268,31 @@ fn outer_task_is_not_cancelled() {
     })
     .unwrap();
 }
+
+// No CPython counterpart: a timeout that completed with `TimeoutError` is done too; polling it
+// again is a misuse, as for any completed future (not a second `Err(TimeoutError)`).
+#[test]
+#[should_panic(expected = "`Timeout` polled after completion")]
+fn polling_after_a_timeout_error_panics() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut t = timeout(secs(1), Box::pin(Timer::after(secs(5))));
+        assert_eq!((&mut t).await, Err(TimeoutError));
+        let _ = (&mut t).await;
+    })
+    .unwrap();
+}
+
+// No CPython counterpart: the zero-timeout `wait_for` completes without polling its future;
+// polling it again panics the same way.
+#[test]
+#[should_panic(expected = "`Timeout` polled after completion")]
+fn polling_a_zero_wait_for_again_panics() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut t = tower_task::wait_for(Duration::ZERO, Box::pin(async { 1 }));
+        assert_eq!((&mut t).await, Err(TimeoutError));
+        let _ = (&mut t).await;
+    })
+    .unwrap();
+}

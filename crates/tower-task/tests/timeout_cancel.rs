@@ -61,7 +61,7 @@ fn timeout_after_a_caught_cancellation_still_times_out() {
     let (r, count) = lp
         .run_until_complete(async {
             spawn(async {
-                current_task().unwrap().cancel(None);
+                current_task().unwrap().cancel();
                 assert!(catch_cancel(sleep(secs(1))).await.is_err());
                 assert_eq!(cancelling(), 1);
                 let r = timeout(Duration::ZERO, sleep(secs(1))).await;
@@ -218,7 +218,7 @@ fn outside_cancel_while_expiring_ends_the_task_cancelled() {
                 r
             });
             sleep(secs(2)).await;
-            assert!(t.cancel(Some("from outside")));
+            assert!(t.cancel_with("from outside"));
             t.await
         })
         .unwrap();
@@ -243,7 +243,7 @@ fn outside_cancel_while_waiting_for_a_cancelled_task_ends_cancelled() {
                 timeout(secs(1), inner).await
             });
             sleep(secs(2)).await;
-            t.cancel(None);
+            t.cancel();
             t.await
         })
         .unwrap();
@@ -264,7 +264,7 @@ fn outside_cancel_before_the_deadline_is_not_a_timeout() {
                 (r.map(|_| ()), t.expired())
             });
             sleep(secs(1)).await;
-            t.cancel(Some("outside"));
+            t.cancel_with("outside");
             t.await.unwrap()
         })
         .unwrap();
@@ -282,10 +282,10 @@ fn self_cancel_inside_a_timeout_goes_on() {
     let r = lp
         .run_until_complete(async {
             spawn(async {
-                current_task().unwrap().cancel(None);
+                current_task().unwrap().cancel();
                 assert!(catch_cancel(sleep(secs(1))).await.is_err());
                 catch_cancel(timeout(secs(1), async {
-                    current_task().unwrap().cancel(Some("again"));
+                    current_task().unwrap().cancel_with("again");
                     sleep(secs(2)).await;
                 }))
                 .await
@@ -389,7 +389,7 @@ fn timeout_dropped_while_expiring_withdraws_its_cancellation() {
 // No CPython counterpart: polling a timeout again after it gave its value is a misuse, as for
 // any completed future.
 #[test]
-#[should_panic(expected = "polled after it completed")]
+#[should_panic(expected = "`Timeout` polled after completion")]
 fn polling_after_completion_panics() {
     let lp = paused();
     lp.run_until_complete(async {
@@ -413,7 +413,7 @@ fn panic_during_cancellation_is_not_lost() {
                         panic!("FooException");
                     }
                 });
-                wait_for(inner, secs(1)).await
+                wait_for(secs(1), inner).await
             })
             .await
             .unwrap()
@@ -466,7 +466,7 @@ fn outside_cancel_at_the_deadline_is_delivered_once() {
                     // The clock passes the deadline and an outside cancel arrives, both before
                     // the timeout looks at its timer again.
                     tower_loop::get_running_loop().unwrap().advance(secs(2));
-                    current_task().unwrap().cancel(Some("outside"));
+                    current_task().unwrap().cancel_with("outside");
                     sleep(secs(10)).await;
                 }))
                 .await;

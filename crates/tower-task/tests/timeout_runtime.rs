@@ -71,7 +71,7 @@ fn awaited_task_is_gone_when_the_timeout_returns() {
                 let r = if round % 2 == 0 {
                     timeout(Duration::ZERO, inner).await.map(|_| ())
                 } else {
-                    wait_for(inner, Duration::from_nanos(1)).await.map(|_| ())
+                    wait_for(Duration::from_nanos(1), inner).await.map(|_| ())
                 };
                 let count = current_task().unwrap().cancelling();
                 (r, a.load(Ordering::SeqCst), probe.done(), count)
@@ -103,7 +103,7 @@ fn zero_timeout_waits_for_the_task_on_workers() {
                 if round % 2 == 0 {
                     tower_coro::yield_now().await; // let it start, sometimes
                 }
-                let r = wait_for_task(inner, Duration::ZERO).await;
+                let r = wait_for_task(Duration::ZERO, inner).await;
                 (r.map(|_| ()), a.load(Ordering::SeqCst))
             }))
             .unwrap()
@@ -183,7 +183,7 @@ fn outside_cancel_racing_with_the_deadline() {
         } else if round % 3 != 0 {
             std::thread::yield_now();
         }
-        let landed = t.cancel(Some("outside"));
+        let landed = t.cancel_with("outside");
         go.store(true, Ordering::SeqCst);
         let out = rt.block_on(t).unwrap();
         if let Some(inner) = inner_ref.lock().unwrap().as_ref() {

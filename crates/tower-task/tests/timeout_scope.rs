@@ -144,10 +144,24 @@ fn foreign_cancel_is_not_a_timeout() {
             Timer::after(secs(100))
         }));
         tower_task::sleep(secs(1)).await;
-        t.cancel(None);
+        t.cancel();
         assert!(t.await.unwrap_err().is_cancelled());
         let cm = rx.recv().unwrap();
         assert!(!cm.expired());
+    })
+    .unwrap();
+}
+
+// No CPython counterpart: polling a scope again after it gave its value is a misuse, as for
+// any completed future.
+#[test]
+#[should_panic(expected = "`TimeoutScope` polled after completion")]
+fn polling_after_completion_panics() {
+    let lp = paused();
+    lp.run_until_complete(async {
+        let mut s = timeout_scope(Some(secs(1)), |_cm| Box::pin(async { 1 }));
+        assert_eq!((&mut s).await, Ok(1));
+        let _ = (&mut s).await;
     })
     .unwrap();
 }

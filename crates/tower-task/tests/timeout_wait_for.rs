@@ -25,13 +25,10 @@ impl Drop for DropFlag {
 fn returns_value_before_deadline() {
     let lp = paused();
     let r = lp
-        .run_until_complete(wait_for(
-            async {
-                Timer::after(secs(1)).await;
-                "ok"
-            },
-            secs(2),
-        ))
+        .run_until_complete(wait_for(secs(2), async {
+            Timer::after(secs(1)).await;
+            "ok"
+        }))
         .unwrap();
     assert_eq!(r, Ok("ok"));
 }
@@ -45,7 +42,7 @@ fn zero_timeout_never_polls_the_future() {
     let started = Rc::new(Cell::new(false));
     let s = started.clone();
     let r = lp
-        .run_until_complete(wait_for(async move { s.set(true) }, Duration::ZERO))
+        .run_until_complete(wait_for(Duration::ZERO, async move { s.set(true) }))
         .unwrap();
     assert_eq!(r, Err(TimeoutError));
     assert!(!started.get());
@@ -61,10 +58,9 @@ fn zero_timeout_in_a_task_never_polls_the_future() {
     let (r, cancelling) = lp
         .run_until_complete(async move {
             spawn(async move {
-                let r = wait_for(
-                    async move { s.store(true, std::sync::atomic::Ordering::SeqCst) },
-                    Duration::ZERO,
-                )
+                let r = wait_for(Duration::ZERO, async move {
+                    s.store(true, std::sync::atomic::Ordering::SeqCst)
+                })
                 .await;
                 (r, tower_task::current_task().unwrap().cancelling())
             })
@@ -85,13 +81,10 @@ fn pending_future_with_zero_timeout_times_out_and_is_dropped() {
     let dropped = Rc::new(Cell::new(false));
     let flag = DropFlag(dropped.clone());
     let r = lp
-        .run_until_complete(wait_for(
-            async move {
-                let _flag = flag;
-                Timer::after(secs(1)).await;
-            },
-            Duration::ZERO,
-        ))
+        .run_until_complete(wait_for(Duration::ZERO, async move {
+            let _flag = flag;
+            Timer::after(secs(1)).await;
+        }))
         .unwrap();
     assert_eq!(r, Err(TimeoutError));
     assert!(dropped.get());
@@ -108,14 +101,11 @@ fn drops_inner_on_expiry_before_returning() {
     let dropped_when_returned = lp
         .run_until_complete(async move {
             let flag = DropFlag(d.clone());
-            let r = wait_for(
-                async move {
-                    let _flag = flag;
-                    Timer::after(secs(10)).await;
-                    res.set(true);
-                },
-                secs(1),
-            )
+            let r = wait_for(secs(1), async move {
+                let _flag = flag;
+                Timer::after(secs(10)).await;
+                res.set(true);
+            })
             .await;
             assert_eq!(r, Err(TimeoutError));
             d.get()
@@ -130,7 +120,7 @@ fn drops_inner_on_expiry_before_returning() {
 fn success_leaves_no_timer_behind() {
     let lp = paused();
     let r = lp
-        .run_until_complete(wait_for(async { 5 }, secs(100)))
+        .run_until_complete(wait_for(secs(100), async { 5 }))
         .unwrap();
     assert_eq!(r, Ok(5));
     assert_eq!(lp.pending_timers(), 0);
@@ -144,13 +134,10 @@ fn dropping_wait_for_drops_inner() {
     let dropped = Rc::new(Cell::new(false));
     let flag = DropFlag(dropped.clone());
     lp.run_until_complete(async move {
-        let w = wait_for(
-            async move {
-                let _flag = flag;
-                Timer::after(secs(10)).await;
-            },
-            secs(100),
-        );
+        let w = wait_for(secs(100), async move {
+            let _flag = flag;
+            Timer::after(secs(10)).await;
+        });
         // The waiter gives up first (its own cancellation): the race drops the wait_for.
         tower_coro::race(async { w.await.is_ok() }, async {
             Timer::after(secs(1)).await;
@@ -183,7 +170,7 @@ fn wait_for_task_cancels_the_task_on_timeout() {
             "done"
         });
         let probe = t.task_ref().clone();
-        let r = wait_for_task(t, Duration::from_millis(100)).await;
+        let r = wait_for_task(Duration::from_millis(100), t).await;
         assert_eq!(r.map(|_| ()), Err(TimeoutError));
         // Cancelled and waited for: done when wait_for_task returns.
         assert!(probe.done() && probe.cancelled());
@@ -199,9 +186,9 @@ fn cancelling_wait_for_task_cancels_the_task() {
     lp.run_until_complete(async {
         let task = spawn(tower_coro::pending::<()>());
         let probe = task.task_ref().clone();
-        let wait = spawn(wait_for_task(task, secs(60)));
+        let wait = spawn(wait_for_task(secs(60), task));
         sleep(secs(1)).await;
-        wait.cancel(None);
+        wait.cancel();
         assert!(wait.await.unwrap_err().is_cancelled());
         sleep(secs(1)).await;
         assert!(probe.cancelled());
@@ -220,7 +207,7 @@ fn wait_for_on_a_task_cancels_and_awaits_it() {
             "done"
         });
         let probe = task.task_ref().clone();
-        let r = wait_for(task, Duration::from_millis(100)).await;
+        let r = wait_for(Duration::from_millis(100), task).await;
         assert!(r.is_err());
         assert!(probe.done() && probe.cancelled());
     })
@@ -238,7 +225,7 @@ fn wait_for_on_a_shielded_task_leaves_it_running() {
             "done"
         });
         let probe = task.task_ref().clone();
-        let r = wait_for(Shield::from(task), Duration::from_millis(10)).await;
+        let r = wait_for(Duration::from_millis(10), Shield::from(task)).await;
         assert!(r.is_err());
         assert!(!probe.done());
         sleep(secs(2)).await;
@@ -255,7 +242,7 @@ fn wait_for_task_gives_the_value_of_a_finished_task() {
         .run_until_complete(async {
             let t = spawn(async { "done" });
             sleep(secs(1)).await;
-            wait_for_task(t, Duration::ZERO).await
+            wait_for_task(Duration::ZERO, t).await
         })
         .unwrap();
     assert_eq!(r.unwrap().unwrap(), "done");

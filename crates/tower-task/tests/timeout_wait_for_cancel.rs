@@ -42,7 +42,7 @@ fn waits_for_the_task_s_cleanup() {
         .run_until_complete(async move {
             spawn(async move {
                 let inner = slow_to_cancel(secs(5), d.clone());
-                let r = wait_for(inner, EPSILON).await;
+                let r = wait_for(EPSILON, inner).await;
                 (r.map(|_| ()), d.load(Ordering::SeqCst))
             })
             .await
@@ -65,7 +65,7 @@ fn zero_timeout_waits_for_the_task_s_cleanup() {
             spawn(async move {
                 let inner = slow_to_cancel(secs(5), d.clone());
                 sleep(EPSILON).await;
-                let r = wait_for_task(inner, Duration::ZERO).await;
+                let r = wait_for_task(Duration::ZERO, inner).await;
                 (r.map(|_| ()), d.load(Ordering::SeqCst))
             })
             .await
@@ -100,7 +100,7 @@ fn zero_timeout_cancels_a_running_task() {
         while !started.load(Ordering::SeqCst) {
             sleep(EPSILON).await;
         }
-        let r = wait_for_task(foo, Duration::ZERO).await;
+        let r = wait_for_task(Duration::ZERO, foo).await;
         assert_eq!(r.map(|_| ()), Err(TimeoutError));
         assert!(probe.done() && probe.cancelled());
     })
@@ -122,7 +122,7 @@ fn zero_timeout_gives_the_value_of_a_task_that_catches() {
                 }
             });
             sleep(EPSILON).await;
-            wait_for_task(t, Duration::ZERO).await
+            wait_for_task(Duration::ZERO, t).await
         })
         .unwrap();
     assert_eq!(r.unwrap().unwrap(), "caught");
@@ -145,7 +145,7 @@ fn future_that_ignores_cancellation_is_waited_for() {
                     }
                     e.store(true, Ordering::SeqCst);
                 };
-                let r = wait_for(slow, secs(1)).await;
+                let r = wait_for(secs(1), slow).await;
                 (r, exited.load(Ordering::SeqCst))
             })
             .await
@@ -172,10 +172,10 @@ fn cancelled_waiter_waits_for_a_future_that_ignores_it() {
                 }
                 e.store(true, Ordering::SeqCst);
             };
-            wait_for(slow, secs(4)).await
+            wait_for(secs(4), slow).await
         });
         sleep(EPSILON).await;
-        waiter.cancel(None);
+        waiter.cancel();
         let _ = waiter.await;
     })
     .unwrap();
@@ -202,9 +202,9 @@ fn inner_task_holding_up_two_cancellations_gives_its_value() {
                 }
                 42
             });
-            let wait = spawn(wait_for(inner, Duration::from_millis(100)));
+            let wait = spawn(wait_for(Duration::from_millis(100), inner));
             sleep(EPSILON).await;
-            wait.cancel(None);
+            wait.cancel();
             wait.await
         })
         .unwrap();
@@ -227,7 +227,7 @@ fn cancelling_the_waiter_cancels_the_task_and_waits() {
                 timeout_at(at, task).await
             });
             sleep(EPSILON).await;
-            wait.cancel(None);
+            wait.cancel();
             assert!(wait.await.unwrap_err().is_cancelled());
             assert!(probe.done() && probe.cancelled());
             assert!(done.load(Ordering::SeqCst));
@@ -245,13 +245,13 @@ fn cancel_after_a_completed_wait_for_is_not_lost() {
     let r = reached_end.clone();
     lp.run_until_complete(async move {
         let task = spawn(async move {
-            wait_for(async {}, secs(100)).await.unwrap();
+            wait_for(secs(100), async {}).await.unwrap();
             sleep(secs(1)).await;
             r.store(true, Ordering::SeqCst);
         });
         sleep(EPSILON).await;
         assert!(!task.done());
-        task.cancel(None);
+        task.cancel();
         assert!(task.await.unwrap_err().is_cancelled());
     })
     .unwrap();
@@ -266,7 +266,7 @@ fn wait_for_leaves_no_request_behind() {
         .run_until_complete(async {
             spawn(async {
                 let inner = slow_to_cancel(secs(1), flag());
-                assert!(wait_for(inner, secs(1)).await.is_err());
+                assert!(wait_for(secs(1), inner).await.is_err());
                 current_task().unwrap().cancelling()
             })
             .await

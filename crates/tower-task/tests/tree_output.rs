@@ -29,7 +29,7 @@ fn the_tree_shows_names_states_parents_and_awaiters() {
             }
             let tree = task_tree();
             let text = tree.to_string();
-            root.cancel(None);
+            root.cancel();
             (text, tree)
         })
         .unwrap();

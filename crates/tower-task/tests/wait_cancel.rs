@@ -27,7 +27,7 @@ fn cancelling_the_awaiter_raises_at_once_and_leaves_the_tasks_running() {
         let refs: Vec<_> = tasks.iter().map(|t| t.task_ref().clone()).collect();
         let awaiter = spawn(async move { wait(tasks, ReturnWhen::AllCompleted, None).await });
         sleep(secs(1)).await;
-        awaiter.cancel(Some("stop waiting"));
+        awaiter.cancel_with("stop waiting");
         match awaiter.await {
             Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("stop waiting")),
             other => panic!("expected the awaiter cancelled, got {other:?}"),
@@ -56,7 +56,7 @@ fn a_wait_with_a_timeout_is_cancelled_at_once_too() {
                 async move { wait(vec![task], ReturnWhen::FirstCompleted, Some(secs(60))).await },
             );
         sleep(secs(1)).await;
-        awaiter.cancel(None);
+        awaiter.cancel();
         assert!(awaiter.await.unwrap_err().is_cancelled());
         assert!(!r.done() && r.cancelling() == 0);
         sleep(secs(10)).await;
@@ -84,7 +84,7 @@ fn catch_cancel_around_a_borrowed_wait_then_the_tasks_are_still_there() {
                 (msg, total)
             });
             sleep(secs(1)).await;
-            awaiter.cancel(Some("interrupted"));
+            awaiter.cancel_with("interrupted");
             awaiter.await
         })
         .unwrap();
@@ -105,7 +105,7 @@ fn a_caught_wait_can_be_awaited_again() {
                 done[0].result().unwrap().unwrap()
             });
             sleep(secs(1)).await;
-            awaiter.cancel(None);
+            awaiter.cancel();
             awaiter.await
         })
         .unwrap();

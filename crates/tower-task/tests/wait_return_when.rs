@@ -84,7 +84,7 @@ fn first_exception_returns_on_a_panic() {
         assert_eq!(done.len(), 2);
         assert_eq!(pending.len(), 1);
         for t in pending {
-            t.cancel(None);
+            t.cancel();
         }
     })
     .unwrap();
@@ -123,7 +123,7 @@ fn timeout_returns_partial_split() {
         assert_eq!(values(done), [1, 2]);
         assert_eq!(pending.len(), 1);
         assert!(!pending[0].cancelled());
-        pending[0].cancel(None);
+        pending[0].cancel();
     })
     .unwrap();
 }
@@ -137,7 +137,7 @@ fn first_completed_with_timeout_may_return_nothing_done() {
             wait(vec![sleeper(10)], ReturnWhen::FirstCompleted, Some(secs(1))).await;
         assert!(done.is_empty());
         assert_eq!(pending.len(), 1);
-        pending[0].cancel(None);
+        pending[0].cancel();
     })
     .unwrap();
 }
@@ -172,7 +172,7 @@ fn first_exception_already_raised_returns_at_once() {
         assert!(bad.done());
         let (done, pending) = wait(vec![bad, sleeper(10)], ReturnWhen::FirstException, None).await;
         assert_eq!((done.len(), pending.len()), (1, 1));
-        pending[0].cancel(None);
+        pending[0].cancel();
     })
     .unwrap();
 }

@@ -49,7 +49,7 @@ use crate::error::Cancelled;
 ///         stream::next(&mut s).await.unwrap().unwrap() // the task ran on
 ///     });
 ///     sleep(Duration::from_secs(1)).await;
-///     awaiter.cancel(None);
+///     awaiter.cancel();
 ///     assert_eq!(awaiter.await.unwrap(), 5);
 /// })
 /// .unwrap();

@@ -47,7 +47,7 @@ use crate::error::Cancelled;
 ///         }
 ///     });
 ///     sleep(Duration::from_millis(1)).await;
-///     worker.cancel(Some("shutting down"));
+///     worker.cancel_with("shutting down");
 ///     match worker.await {
 ///         Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("shutting down")),
 ///         other => panic!("{other:?}"),
@@ -93,7 +93,7 @@ impl<F: Future> Future for CatchCancel<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        assert!(this.body.is_some(), "CatchCancel polled after it completed");
+        assert!(this.body.is_some(), "`CatchCancel` polled after completion");
         let caught = match this.catcher.enter() {
             Err(c) => Some(c),
             Ok(scope) => {

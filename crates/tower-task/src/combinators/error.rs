@@ -125,11 +125,11 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
     }
 }
 
-impl<E: Error + 'static> Error for Failure<E> {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.error().map(|e| e as &(dyn Error + 'static))
-    }
-}
+/// Any printable error makes a `Failure` an [`Error`] (also `&str`, `String` and
+/// `Box<dyn Error + Send + Sync>`, which are not `Error`s themselves), so that a group's error
+/// goes into a `Box<dyn Error + Send + Sync>` with `?`. The failure's message includes its
+/// error's, so it has no [`source`](Error::source).
+impl<E: fmt::Debug + fmt::Display> Error for Failure<E> {}
 
 /// Every failure of a [`TaskGroup`](crate::TaskGroup) (asyncio's
 /// `ExceptionGroup("unhandled errors in a TaskGroup", errors)`): the children's, in the order
@@ -191,7 +191,26 @@ impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
     }
 }
 
-impl<E: Error + 'static> Error for TaskGroupError<E> {
+/// As for [`Failure`]: any printable error, so that `?` turns a group's error into a
+/// `Box<dyn Error + Send + Sync>` (when `E` is `Send + Sync + 'static`).
+///
+/// ```
+/// use std::error::Error;
+/// use tower_loop::EventLoop;
+/// use tower_task::TaskGroup;
+///
+/// fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
+///     let lp = EventLoop::new()?;
+///     let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
+///         tg.create_task(async { Err::<(), _>("boom") }).unwrap();
+///         Ok(())
+///     }))?;
+///     let e: Box<dyn Error + Send + Sync> = r.unwrap_err().into();
+///     assert!(e.to_string().contains("a task failed: boom"));
+///     Ok(())
+/// }
+/// ```
+impl<E: fmt::Debug + fmt::Display + 'static> Error for TaskGroupError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.errors.first().map(|e| e as &(dyn Error + 'static))
     }

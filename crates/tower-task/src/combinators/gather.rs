@@ -193,7 +193,7 @@ impl<T> Core<T> {
     #[inline(never)]
     fn cancel_children(&self, c: &Cancelled) {
         for t in &self.refs {
-            t.cancel(c.message());
+            t.cancel_opt(c.message());
         }
     }
 
@@ -256,7 +256,7 @@ impl<T> Drop for Core<T> {
     fn drop(&mut self) {
         if !self.done {
             for t in &self.refs {
-                t.cancel(Some(CANCEL_MSG));
+                t.cancel_with(CANCEL_MSG);
             }
         }
     }
@@ -294,7 +294,7 @@ impl<T> Drop for Core<T> {
 ///         .await
 ///     });
 ///     sleep(Duration::from_millis(1)).await;
-///     awaiter.cancel(Some("enough"));
+///     awaiter.cancel_with("enough");
 ///     // Resolves only once both children finished their cleanup.
 ///     assert!(awaiter.await.unwrap_err().is_cancelled());
 /// })

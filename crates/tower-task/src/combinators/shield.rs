@@ -49,7 +49,7 @@ use crate::{Task, TaskRef, spawn};
 ///         .await
 ///     });
 ///     sleep(Duration::from_secs(1)).await;
-///     outer.cancel(None);
+///     outer.cancel();
 ///     assert!(outer.await.unwrap_err().is_cancelled()); // the awaiter is cancelled...
 ///     sleep(Duration::from_secs(10)).await;
 /// })
@@ -116,7 +116,7 @@ impl<T> Shield<T> {
     ///         }
     ///     });
     ///     sleep(Duration::from_secs(1)).await;
-    ///     awaiter.cancel(None);
+    ///     awaiter.cancel();
     ///     assert_eq!(awaiter.await.unwrap(), "committed");
     /// })
     /// .unwrap();

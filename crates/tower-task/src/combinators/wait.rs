@@ -78,7 +78,7 @@ struct Progress {
 ///         job.await.unwrap() // ...and still there to await
 ///     });
 ///     sleep(Duration::from_secs(1)).await;
-///     awaiter.cancel(None);
+///     awaiter.cancel();
 ///     assert_eq!(awaiter.await.unwrap(), "finished");
 /// })
 /// .unwrap();
@@ -110,7 +110,7 @@ struct Progress {
 ///     let two = Some(Duration::from_secs(2));
 ///     let (done, pending) = wait(pending, ReturnWhen::AllCompleted, two).await;
 ///     assert_eq!((done.len(), pending.len()), (0, 2)); // timed out; nothing cancelled
-///     for t in pending { t.cancel(None); }
+///     for t in pending { t.cancel(); }
 /// })
 /// .unwrap();
 /// ```
@@ -248,7 +248,7 @@ impl<T> Future for Wait<T> {
             return Poll::Pending;
         }
         let this = self.get_mut();
-        assert!(!this.done, "Wait polled after it completed");
+        assert!(!this.done, "`Wait` polled after completion");
         let total = this.tasks.len();
         if total == 0 {
             return Poll::Ready(this.split());

@@ -237,7 +237,7 @@ impl<T> Task<T> {
         }
         if let Some(c) = tower_coro::cancel::take() {
             self.header().flags.fetch_or(F_PASSED, Ordering::AcqRel);
-            self.cancel(c.message());
+            self.cancel_opt(c.message());
         }
         match self.poll_output(cx) {
             Poll::Ready(Err(TaskError::Cancelled(c))) => {

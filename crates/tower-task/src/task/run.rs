@@ -55,7 +55,7 @@ pub(crate) fn cancel_all_tasks(lp: &EventLoop) {
             return;
         }
         for t in &tasks {
-            t.cancel(None);
+            t.cancel();
         }
         let drained = lp.run_until_complete(async {
             while !tasks.iter().all(|t| t.done()) {

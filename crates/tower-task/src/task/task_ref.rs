@@ -159,14 +159,15 @@ impl TaskRef {
         }
     }
 
-    /// Requests cancellation (asyncio's `cancel(msg)`): returns `false` if the task is already
+    /// Requests cancellation (asyncio's `cancel()`; [`cancel_with`](Self::cancel_with) gives a
+    /// message): returns `false` if the task is already
     /// done; otherwise counts the request (see [`cancelling`](Self::cancelling)) and wakes the
     /// task. At its next poll the request is delivered where the task is suspended, to the
     /// innermost cancellation-aware await (decision 0006): an awaited [`Task`](crate::Task) is
     /// cancelled in turn and waited for, an awaited `LoopFuture` is cancelled,
     /// [`catch_cancel`](crate::catch_cancel) catches it; with nothing there that takes part
     /// (or before its first poll), its future is dropped without running further. A task
-    /// ended by it gives its awaiter `Err(TaskError::Cancelled)` carrying `msg`; a task whose
+    /// ended by it gives its awaiter `Err(TaskError::Cancelled)` carrying the message; a task whose
     /// future returns while the request waits ends cancelled too (asyncio's
     /// `test_cancel_at_end`).
     ///
@@ -184,12 +185,41 @@ impl TaskRef {
     ///         }
     ///     });
     ///     sleep(Duration::from_millis(1)).await; // t is suspended in catch_cancel
-    ///     assert!(t.cancel(Some("stop")));
+    ///     assert!(t.cancel_with("stop"));
     ///     t.await
     /// });
     /// assert_eq!(v.unwrap().unwrap(), 4);
     /// ```
-    pub fn cancel(&self, msg: Option<&str>) -> bool {
+    pub fn cancel(&self) -> bool {
+        self.cancel_opt(None)
+    }
+
+    /// Requests cancellation with a message (asyncio's `cancel(msg)`), which the task's awaiter
+    /// finds in `TaskError::Cancelled` and a [`catch_cancel`](crate::catch_cancel) in the task
+    /// finds in the [`Cancelled`](crate::error::Cancelled) it catches; otherwise as
+    /// [`cancel`](Self::cancel).
+    ///
+    /// ```
+    /// use tower_loop::EventLoop;
+    /// use tower_task::{error::TaskError, spawn};
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let t = spawn(tower_coro::pending::<()>());
+    ///     assert!(t.cancel_with("not needed"));
+    ///     match t.await {
+    ///         Err(TaskError::Cancelled(c)) => assert_eq!(c.message(), Some("not needed")),
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn cancel_with(&self, msg: &str) -> bool {
+        self.cancel_opt(Some(msg))
+    }
+
+    /// Requests cancellation with `msg`, if any (a cancellation passed on keeps its message).
+    pub(crate) fn cancel_opt(&self, msg: Option<&str>) -> bool {
         let h = self.header();
         if !h.request_cancel(msg) {
             return false;
@@ -242,7 +272,7 @@ impl TaskRef {
     /// delivered at the task's next poll, unless the task's future completes in the poll
     /// running now, whose outcome (the scope's error, passed on) then stands.
     pub(crate) fn cancel_deferred(&self, msg: Option<&str>) -> bool {
-        if !self.cancel(msg) {
+        if !self.cancel_opt(msg) {
             return false;
         }
         self.header().flags.fetch_or(F_DEFER, Ordering::Release);

@@ -134,7 +134,7 @@ where
                 st.outcome.is_some()
             };
             if cancel {
-                task.cancel(Some(CANCEL_MSG));
+                task.cancel_with(CANCEL_MSG);
             }
         }
     });
@@ -239,7 +239,7 @@ impl<T> ConcurrentFuture<T> {
             return false;
         }
         if let Some(t) = task {
-            t.cancel(Some(CANCEL_MSG));
+            t.cancel_with(CANCEL_MSG);
         }
         true
     }
@@ -283,7 +283,10 @@ impl<T> ConcurrentFuture<T> {
                         Err(ThreadsafeError::Cancelled(c))
                     }
                     Err(TaskError::Panicked(p)) => Err(ThreadsafeError::Panicked(p)),
-                    Err(TaskError::AwaitedItself) => Err(ThreadsafeError::Taken),
+                    // (`Failed` is a group child's; a submitted future is not one.)
+                    Err(TaskError::AwaitedItself | TaskError::Failed) => {
+                        Err(ThreadsafeError::Taken)
+                    }
                 }
             }
         }

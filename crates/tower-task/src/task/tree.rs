@@ -48,7 +48,7 @@ pub struct TaskNode {
 ///     assert!(tree.contains("\"parent\" [suspended]"));
 ///     assert!(tree.contains("\"child\" [suspended]"));
 ///     assert!(tree.contains(&format!("awaited by #{}", parent.id())));
-///     parent.cancel(None);
+///     parent.cancel();
 /// })
 /// .unwrap();
 /// ```

@@ -2,11 +2,12 @@
 //! and whose first failure stops the rest (asyncio's `taskgroups.py`), on asyncio's
 //! cancellation model (decision 0006).
 //!
-//! The abort-on-first-error state machine is documented on [`TaskGroup`]. The handle and
-//! `create_task` are here; the shared record and the children's future in [`shared`]; the
-//! group's future, which runs the body and waits for the children in the parent task, in
-//! [`run`].
+//! The abort-on-first-error state machine is documented on [`TaskGroup`]. The group's handle
+//! and `create_task` are here; a child's handle in [`child_task`]; the shared record and the
+//! children's future in [`shared`]; the group's future, which runs the body and waits for the
+//! children in the parent task, in [`run`].
 
+mod child_task;
 mod run;
 mod shared;
 
@@ -15,9 +16,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::error::CreateTaskError;
-use crate::{Builder, Task, TaskRef};
+use crate::Builder;
 use shared::{Child, ChildGuard, Shared};
 
+pub use child_task::ChildTask;
 pub use run::TaskGroupRun;
 
 /// A handle to a running task group (asyncio's `TaskGroup`, the `tg` in
@@ -27,42 +29,44 @@ pub use run::TaskGroupRun;
 ///
 /// Children return `Result<T, E>`: the first `Err` (or panic) cancels the other children and the
 /// body, and the group returns every failure in a
-/// [`TaskGroupError`](crate::error::TaskGroupError), as described below.
+/// [`TaskGroupError`](crate::error::TaskGroupError), as described below. Each child's
+/// [`ChildTask`] handle, awaited, gives its value or a [`TaskError`](crate::error::TaskError);
+/// with `E` a `Box<dyn Error + Send + Sync>`, every step is one `?`.
 ///
 /// ```
+/// use std::error::Error;
 /// use std::time::Duration;
 /// use tower_loop::EventLoop;
 /// use tower_task::{sleep, TaskGroup};
 ///
-/// let lp = EventLoop::builder().paused_clock().build().unwrap();
-/// let r = lp
-///     .run_until_complete(TaskGroup::run(|tg| async move {
+/// type BoxError = Box<dyn Error + Send + Sync>;
+///
+/// fn main() -> Result<(), BoxError> {
+///     let lp = EventLoop::builder().paused_clock().build()?;
+///     let sum = lp.run_until_complete(TaskGroup::run(|tg| async move {
 ///         let a = tg.create_task(async {
 ///             sleep(Duration::from_secs(1)).await;
 ///             Ok(1)
-///         });
-///         let b = tg.create_task(async { Ok(2) });
-///         let (a, b) = (a.expect("group running"), b.expect("group running"));
-///         // Children's handles: awaiting one gives Ok(Some(value)) (None if it failed).
-///         let sum = a.await.unwrap().unwrap() + b.await.unwrap().unwrap();
-///         Ok::<_, &str>(sum)
-///     }))
-///     .unwrap();
-/// assert_eq!(r, Ok(3));
+///         })?;
+///         let b = tg.create_task(async { Ok(2) })?;
+///         Ok::<_, BoxError>(a.await? + b.await?)
+///     }))??;
+///     assert_eq!(sum, 3);
 ///
-/// let r = lp
-///     .run_until_complete(TaskGroup::run(|tg| async move {
-///         tg.spawn(async { Err::<(), _>("boom") }).unwrap();
-///         tg.spawn(async {
+///     let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
+///         tg.create_task(async { Err::<(), BoxError>("boom".into()) })?;
+///         tg.create_task(async {
 ///             sleep(Duration::from_secs(100)).await; // cancelled by the failure
 ///             Ok(())
-///         })
-///         .unwrap();
+///         })?;
 ///         sleep(Duration::from_secs(100)).await; // the body too
 ///         Ok(())
-///     }))
-///     .unwrap();
-/// assert_eq!(r.unwrap_err().errors().collect::<Vec<_>>(), [&"boom"]);
+///     }))?;
+///     let e = r.unwrap_err();
+///     assert_eq!(e.to_string(), "unhandled errors in a TaskGroup (1 sub-error): a task failed: boom");
+///     assert_eq!(e.errors().map(|e| e.to_string()).collect::<Vec<_>>(), ["boom"]);
+///     Ok(())
+/// }
 /// ```
 ///
 /// The body is cancelled as a task is: it can catch the cancellation, await its cleanup, and
@@ -75,7 +79,7 @@ pub use run::TaskGroupRun;
 /// tower_task::run(async {
 ///     let parent = spawn(async {
 ///         let r = TaskGroup::run(|tg| async move {
-///             tg.spawn(async { Err::<(), _>("boom") }).unwrap();
+///             tg.create_task(async { Err::<(), _>("boom") }).unwrap();
 ///             if let Err(cancelled) = catch_cancel(sleep(Duration::from_secs(100))).await {
 ///                 // The group asked for this task's cancellation: it counts.
 ///                 assert_eq!(current_task().unwrap().cancelling(), 1);
@@ -129,7 +133,7 @@ pub use run::TaskGroupRun;
 ///   await (an awaited task is cancelled and waited for, a
 ///   [`catch_cancel`](crate::catch_cancel) catches it), or, with nothing aware suspended in the
 ///   body, the group takes it and drops the body. The body's
-///   [`cancelling`](TaskRef::cancelling) is then 1; the group withdraws its request when it
+///   [`cancelling`](crate::TaskRef::cancelling) is then 1; the group withdraws its request when it
 ///   ends, so the parent goes on uncancelled (asyncio's `_parent_cancel_requested` and
 ///   `uncancel()`). Siblings already scheduled in the same loop iteration still take that
 ///   step, and their failures are collected too, as in asyncio. The body's own `Err` aborts
@@ -153,7 +157,8 @@ pub use run::TaskGroupRun;
 ///   every child has ended (its future dropped and its task done), on one loop and on the
 ///   multi-thread runtime. Dropping the [`TaskGroupRun`] instead cancels every child without
 ///   waiting (each child's future is dropped, or its cancellation delivered, at its next poll).
-/// - **`create_task`** is refused once the group is shutting down (aborting) and once it is
+/// - **`create_task`** gives the child's [`ChildTask`] handle; dropping it leaves the child to
+///   the group. It is refused once the group is shutting down (aborting) and once it is
 ///   finished (the body ended and no child is left; asyncio's two `RuntimeError`s), as a typed
 ///   [`CreateTaskError`]; while joining, children may still add siblings.
 /// - A child's failure that arrives after the group future was dropped has nobody to report to
@@ -202,7 +207,7 @@ impl<E> TaskGroup<E> {
     /// let lp = EventLoop::new().unwrap();
     /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
     ///     for i in 0..3 {
-    ///         tg.spawn(async move { if i < 10 { Ok(()) } else { Err(i) } })
+    ///         tg.create_task(async move { if i < 10 { Ok(()) } else { Err(i) } })
     ///             .expect("the group is running");
     ///     }
     ///     Ok(())
@@ -242,9 +247,10 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// Spawns `fut` as a task in the group (asyncio's `tg.create_task(coro)`); it starts in a
     /// later loop iteration (at once, with an eager task factory).
     ///
-    /// Its handle gives `Ok(Some(value))`, `Ok(None)` if it returned `Err` (the error went to
-    /// the group), or `Err(TaskError)` if it was cancelled or panicked. Dropping the handle
-    /// detaches it from *you*, not from the group: the group still waits for it and cancels it.
+    /// Awaiting its [`ChildTask`] gives `Ok(value)`, `Err(TaskError::Failed)` if it returned
+    /// `Err` (the error went to the group), or `Err(TaskError::Cancelled)` /
+    /// `Err(TaskError::Panicked)`. Dropping the handle lets go of it, not of the child: the
+    /// group still waits for it and cancels it.
     ///
     /// # Errors
     ///
@@ -268,49 +274,19 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///     })
     ///     .await;
     ///     // The group is over: it takes no more tasks.
-    ///     let late = kept.unwrap().spawn(async { Ok(()) });
+    ///     let late = kept.unwrap().create_task(async { Ok(()) });
     ///     (r, late.unwrap_err())
     /// });
     /// let (r, late) = r.unwrap();
-    /// assert_eq!(r.unwrap().unwrap(), Some(5));
+    /// assert_eq!(r.unwrap().unwrap(), 5);
     /// assert_eq!(late, CreateTaskError::Finished);
     /// ```
-    pub fn create_task<F, T>(&self, fut: F) -> Result<Task<Option<T>>, CreateTaskError>
+    pub fn create_task<F, T>(&self, fut: F) -> Result<ChildTask<T>, CreateTaskError>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
         self.create_task_with(Builder::new(), fut)
-    }
-
-    /// [`create_task`](Self::create_task) without the typed handle, for children whose value
-    /// nobody awaits (tokio's `JoinSet::spawn`): returns the untyped [`TaskRef`] (name, state,
-    /// `cancel`). The group still waits for the child and collects its failure.
-    ///
-    /// # Errors
-    ///
-    /// As [`create_task`](Self::create_task).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tower_loop::EventLoop;
-    /// use tower_task::TaskGroup;
-    ///
-    /// let lp = EventLoop::new().unwrap();
-    /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
-    ///     let t = tg.spawn(async { Err::<(), _>("bad") }).unwrap();
-    ///     assert!(!t.done());
-    ///     Ok(())
-    /// }));
-    /// assert_eq!(r.unwrap().unwrap_err().len(), 1);
-    /// ```
-    pub fn spawn<F, T>(&self, fut: F) -> Result<TaskRef, CreateTaskError>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.create_task(fut).map(|t| t.task_ref().clone())
     }
 
     /// [`create_task`](Self::create_task) with a task [`Builder`] (a name, eager start).
@@ -332,13 +308,13 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///     assert_eq!(&*t.get_name(), "child");
     ///     Ok(t.await.unwrap())
     /// }));
-    /// assert_eq!(r.unwrap(), Ok(Some(1)));
+    /// assert_eq!(r.unwrap(), Ok(1));
     /// ```
     pub fn create_task_with<F, T>(
         &self,
         builder: Builder,
         fut: F,
-    ) -> Result<Task<Option<T>>, CreateTaskError>
+    ) -> Result<ChildTask<T>, CreateTaskError>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
@@ -349,7 +325,7 @@ impl<E: Send + 'static> TaskGroup<E> {
             .spawn(Child::new(guard, fut))
             .map_err(CreateTaskError::Spawn)?;
         self.shared.register(key, task.task_ref());
-        Ok(task)
+        Ok(ChildTask::new(task))
     }
 
     /// [`create_task`](Self::create_task) for a `!Send` future (it stays on this thread, as
@@ -370,12 +346,12 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
     ///     let local = Rc::new(3);
     ///     let t = tg.create_task_local(async move { Ok::<_, ()>(*local) }).unwrap();
-    ///     assert_eq!(t.await.unwrap(), Some(3));
+    ///     assert_eq!(t.await.unwrap(), 3);
     ///     Ok(())
     /// }));
     /// assert_eq!(r.unwrap(), Ok(()));
     /// ```
-    pub fn create_task_local<F, T>(&self, fut: F) -> Result<Task<Option<T>>, CreateTaskError>
+    pub fn create_task_local<F, T>(&self, fut: F) -> Result<ChildTask<T>, CreateTaskError>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -386,6 +362,6 @@ impl<E: Send + 'static> TaskGroup<E> {
             .spawn_local(Child::new(guard, fut))
             .map_err(CreateTaskError::Spawn)?;
         self.shared.register(key, task.task_ref());
-        Ok(task)
+        Ok(ChildTask::new(task))
     }
 }

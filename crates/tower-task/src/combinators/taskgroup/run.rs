@@ -84,7 +84,8 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// If polled again after it completed with a value. A panic of the body propagates to the
+    /// If polled again after it completed with a value ("`TaskGroupRun` polled after
+    /// completion"; after it raised a cancellation on, a poll raises it again). A panic of the body propagates to the
     /// parent (the children are cancelled as the future is dropped during unwinding).
     ///
     /// # Examples
@@ -118,7 +119,7 @@ pin_project! {
                 st.children.values().flatten().cloned().collect::<Vec<_>>()
             };
             for t in to_cancel {
-                t.cancel(Some(PARENT_MSG));
+                t.cancel_with(PARENT_MSG);
             }
             // The group's own request dies with it.
             if this.st.parent_cancel_requested {
@@ -170,7 +171,7 @@ impl<F, T, E> fmt::Debug for TaskGroupRun<F, T, E> {
 /// Cancels `tasks` (outside the group's lock).
 fn cancel_all(tasks: Option<Vec<TaskRef>>, msg: &str) {
     for t in tasks.into_iter().flatten() {
-        t.cancel(Some(msg));
+        t.cancel_with(msg);
     }
 }
 
@@ -188,7 +189,7 @@ impl<T, E> RunState<T, E> {
         match &self.parent {
             // Counted (`cancelling()` is 1 in the body), and wakes the parent.
             Some(p) => {
-                p.cancel(None);
+                p.cancel();
             }
             None => self.own_request = Some(Cancelled::new(None)),
         }
@@ -332,7 +333,7 @@ where
                 st.stage = Stage::Running;
             }
             Stage::Running => {}
-            Stage::Done => panic!("TaskGroupRun polled after it completed"),
+            Stage::Done => panic!("`TaskGroupRun` polled after completion"),
             Stage::Raised(c) => {
                 // Polled again after raising (by a poller that does not take part): raise on.
                 cancel::raise(c.clone());

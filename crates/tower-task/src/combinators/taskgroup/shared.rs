@@ -136,7 +136,7 @@ impl<E> Shared<E> {
             }
         };
         if cancel {
-            task.cancel(Some(ABORT_MSG));
+            task.cancel_with(ABORT_MSG);
         }
     }
 

@@ -14,7 +14,8 @@ use super::timer_after;
 use crate::error::TaskError;
 use crate::{Task, TaskRef};
 
-/// Waits for a *task* for at most `timeout`, as asyncio's `wait_for(task, timeout)`: at the
+/// Waits for a *task* for at most `timeout` (the duration first, as for
+/// [`timeout`](crate::timeout)), as asyncio's `wait_for(task, timeout)`: at the
 /// deadline the task is cancelled and waited for (its cleanup has run when this returns), and
 /// if the wait is dropped before the task is done, the task is cancelled (Python issue #23219).
 ///
@@ -45,12 +46,12 @@ use crate::{Task, TaskRef};
 /// lp.run_until_complete(async {
 ///     let t = spawn(async { sleep(Duration::from_secs(60)).await });
 ///     let probe = t.task_ref().clone();
-///     assert!(wait_for_task(t, Duration::from_secs(1)).await.is_err());
+///     assert!(wait_for_task(Duration::from_secs(1), t).await.is_err());
 ///     assert!(probe.cancelled()); // cancelled and waited for
 /// })
 /// .unwrap();
 /// ```
-pub fn wait_for_task<T>(task: Task<T>, timeout: Duration) -> Timeout<CancelOnDrop<T>> {
+pub fn wait_for_task<T>(timeout: Duration, task: Task<T>) -> Timeout<CancelOnDrop<T>> {
     let zero = timeout.is_zero();
     let start = if zero { Start::Deliver } else { Start::Poll };
     let wait = CancelOnDrop {
@@ -133,7 +134,7 @@ impl<T> Future for CancelOnDrop<T> {
 impl<T> Drop for CancelOnDrop<T> {
     fn drop(&mut self) {
         if !self.task.done() {
-            self.task.cancel(Some(WAIT_CANCEL_MSG));
+            self.task.cancel_with(WAIT_CANCEL_MSG);
         }
     }
 }

@@ -84,8 +84,9 @@ pub fn timeout_at<F: IntoFuture>(
 }
 
 /// Waits for `fut` for at most `timeout` (asyncio 3.12's `wait_for(aw, timeout)`, which is
-/// `async with timeout(t): return await aw`): the same [`Timeout`] future as [`timeout`],
-/// arguments in asyncio's order.
+/// `async with timeout(t): return await aw`): the same [`Timeout`] future as [`timeout`], and
+/// its arguments in the same order as [`timeout`]'s, the duration first (asyncio puts it
+/// second).
 ///
 /// `fut` runs in the caller's task. Given a [`Task`](crate::Task), the deadline's cancellation
 /// passes through the handle to the task, which is cancelled and *waited for*: its cleanup has
@@ -110,12 +111,12 @@ pub fn timeout_at<F: IntoFuture>(
 ///
 /// let lp = EventLoop::builder().paused_clock().build().unwrap();
 /// lp.run_until_complete(async {
-///     let r = wait_for(Timer::after(Duration::from_secs(2)), Duration::from_secs(1)).await;
+///     let r = wait_for(Duration::from_secs(1), Timer::after(Duration::from_secs(2))).await;
 ///     assert_eq!(r.map(|_| ()), Err(TimeoutError));
 /// })
 /// .unwrap();
 /// ```
-pub fn wait_for<F: IntoFuture>(fut: F, timeout: Duration) -> Timeout<F::IntoFuture> {
+pub fn wait_for<F: IntoFuture>(timeout: Duration, fut: F) -> Timeout<F::IntoFuture> {
     let start = if timeout.is_zero() {
         Start::Skip
     } else {
@@ -181,7 +182,9 @@ pin_project! {
     /// # Panics
     ///
     /// Polling it where no tower event loop is running panics (there is no clock to wait on),
-    /// and so does polling it again after it completed.
+    /// and so does polling it again after it completed with a value or `TimeoutError`
+    /// ("`Timeout` polled after completion", the futures convention); after it raised a
+    /// cancellation on, a poll raises it again.
     ///
     /// # Examples
     ///
@@ -266,7 +269,10 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let first = match this.state.begin(this.fut.as_mut()) {
+        let first = match this
+            .state
+            .begin(this.fut.as_mut(), "`Timeout` polled after completion")
+        {
             Ok(first) => first,
             Err(out) => return out,
         };

@@ -256,7 +256,8 @@ pin_project! {
     /// # Panics
     ///
     /// Polling it where no tower event loop is running panics, and so does polling it again
-    /// after it completed.
+    /// after it completed with a value or `TimeoutError` ("`TimeoutScope` polled after
+    /// completion"); after it raised a cancellation on, a poll raises it again.
     ///
     /// # Examples
     ///
@@ -330,7 +331,10 @@ impl<F: Future> Future for TimeoutScope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let first = match this.state.begin(this.fut.as_mut()) {
+        let first = match this
+            .state
+            .begin(this.fut.as_mut(), "`TimeoutScope` polled after completion")
+        {
             Ok(first) => first,
             Err(out) => return out,
         };

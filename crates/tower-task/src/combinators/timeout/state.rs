@@ -23,11 +23,11 @@ pub(super) enum Start {
     /// Enter and poll the body (`timeout`, `timeout_at`, `wait_for` with a timeout above zero):
     /// asyncio's block runs until its first suspension whatever the deadline.
     Poll,
-    /// Expire without ever polling the body (`wait_for(f, 0)`: asyncio 3.12 never starts the
+    /// Expire without ever polling the body (`wait_for(0, f)`: asyncio 3.12 never starts the
     /// coroutine).
     Skip,
     /// Expire at once by delivering the timeout's own request into the body at its first poll
-    /// (`wait_for_task(t, 0)`: asyncio cancels the task and waits for it).
+    /// (`wait_for_task(0, t)`: asyncio cancels the task and waits for it).
     Deliver,
 }
 
@@ -153,10 +153,12 @@ impl TimeoutState {
     ///
     /// # Panics
     ///
-    /// If it already completed with a value or `TimeoutError`.
+    /// With `polled_after_completion` as the message, if it already completed with a value or
+    /// `TimeoutError` (the futures convention: "`<Type>` polled after completion").
     pub(super) fn begin<F: Future>(
         &mut self,
         mut body: Pin<&mut Option<F>>,
+        polled_after_completion: &'static str,
     ) -> Result<bool, Poll<Result<F::Output, TimeoutError>>> {
         match &self.phase {
             Phase::Entered | Phase::Expiring(_) => Ok(false),
@@ -183,7 +185,7 @@ impl TimeoutState {
                 cancel::raise(c.clone());
                 Err(Poll::Pending)
             }
-            Phase::Expired | Phase::Exited => panic!("a timeout was polled after it completed"),
+            Phase::Expired | Phase::Exited => panic!("{polled_after_completion}"),
         }
     }
 
@@ -200,7 +202,7 @@ impl TimeoutState {
         if cancel::requested() {
             self.phase = Phase::Expiring(Request::Merged);
         } else if let Some(task) = &self.task {
-            task.cancel(None);
+            task.cancel();
             self.phase = Phase::Expiring(Request::Counted);
             self.just_cancelled = !body_polled;
         } else {
