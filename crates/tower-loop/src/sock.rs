@@ -27,12 +27,41 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags, SocketFlags};
+use rustix::net::{RecvFlags, SendFlags};
 
 use crate::EventLoop;
 use crate::error::BlockingSocket;
 use crate::event_loop::Core;
 use crate::reactor::{READ, WRITE, WaiterId};
+
+/// The flags of every `send`/`sendto`: never block, and report a closed peer as `EPIPE` rather
+/// than raising `SIGPIPE`. Apple's systems have no `MSG_NOSIGNAL`: there the socket accepted by
+/// [`EventLoop::sock_accept`] gets `SO_NOSIGPIPE`, and other sockets rely on the Rust runtime,
+/// which ignores `SIGPIPE` before `main`.
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT.union(SendFlags::NOSIGNAL);
+/// The flags of every `send`/`sendto` (see the other targets' doc; Apple has no `MSG_NOSIGNAL`).
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT;
+
+/// `accept4(NONBLOCK | CLOEXEC)`: the accepted socket is non-blocking and closed on `exec`.
+#[cfg(not(target_vendor = "apple"))]
+fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+    use rustix::net::SocketFlags;
+    rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
+}
+
+/// Apple's systems have no `accept4`: `accept`, then set `CLOEXEC`, `O_NONBLOCK` and
+/// `SO_NOSIGPIPE` (there is no `MSG_NOSIGNAL` either). A `fork` in another thread between the
+/// `accept` and the `fcntl` may leak the fd into the child, as with any `accept` on these systems.
+#[cfg(target_vendor = "apple")]
+fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+    let fd = rustix::net::accept(sock)?;
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    rustix::fs::fcntl_setfl(&fd, rustix::fs::OFlags::NONBLOCK)?;
+    rustix::net::sockopt::set_socket_nosigpipe(&fd, true)?;
+    Ok(fd)
+}
 
 /// The wait state shared by the socket futures.
 struct Waiter<'a> {
@@ -209,9 +238,10 @@ impl<S: AsFd + Unpin> Future for SockSendAll<'_, S> {
         }
         while this.sent < this.data.len() {
             let (sock, rest) = (&this.sock, &this.data[this.sent..]);
-            match this.waiter.poll_op(cx, || {
-                rustix::net::send(sock, rest, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
-            }) {
+            match this
+                .waiter
+                .poll_op(cx, || rustix::net::send(sock, rest, SEND_FLAGS))
+            {
                 Poll::Ready(Ok(n)) => this.sent += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -240,7 +270,7 @@ impl<S: AsFd + Unpin> Future for SockAccept<'_, S> {
         }
         let sock = &this.sock;
         this.waiter.poll_op(cx, || {
-            match rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
+            match accept_nonblocking(sock) {
                 // A connection reset before we took it: try the next one.
                 Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
                 r => r,
