@@ -7,7 +7,9 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use crate::error::{CloseError, RunError};
-use crate::{EventLoop, ExceptionContext, Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
+use crate::{
+    CallbackHandle, EventLoop, ExceptionContext, LoopHandle, ThreadsafeHandle, TimerHandle,
+};
 
 /// The event loop interface; [`EventLoop`] implements it by delegating to its inherent methods
 /// (see those for the semantics).
@@ -26,7 +28,7 @@ pub trait AbstractEventLoop {
     /// The loop's clock.
     fn time(&self) -> Instant;
     /// Schedule `f` for the next iteration.
-    fn call_soon<F: FnOnce() + 'static>(&self, f: F) -> Handle;
+    fn call_soon<F: FnOnce() + 'static>(&self, f: F) -> CallbackHandle;
     /// Schedule `f` from any thread.
     fn call_soon_threadsafe<F: FnOnce() + Send + 'static>(&self, f: F) -> ThreadsafeHandle;
     /// Schedule `f` after `delay`.
@@ -95,7 +97,7 @@ impl AbstractEventLoop for EventLoop {
     fn time(&self) -> Instant {
         EventLoop::time(self)
     }
-    fn call_soon<F: FnOnce() + 'static>(&self, f: F) -> Handle {
+    fn call_soon<F: FnOnce() + 'static>(&self, f: F) -> CallbackHandle {
         EventLoop::call_soon(self, f)
     }
     fn call_soon_threadsafe<F: FnOnce() + Send + 'static>(&self, f: F) -> ThreadsafeHandle {

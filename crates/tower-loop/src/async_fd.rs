@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::context;
-use crate::handle::LoopHandle;
+use crate::loop_handle::LoopHandle;
 use crate::reactor::{READ, Source, WRITE};
 
 /// An I/O object registered with an event loop for readiness (asyncio has no direct
@@ -64,7 +64,7 @@ impl<T: AsFd> Async<T> {
         let core =
             context::current().ok_or_else(|| io::Error::other(crate::error::NoRunningLoop))?;
         let handle = LoopHandle {
-            shared: core.shared.clone(),
+            shared: core.shared().clone(),
         };
         Self::with_handle(io, &handle)
     }

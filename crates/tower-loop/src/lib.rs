@@ -63,32 +63,41 @@ mod abstract_loop;
 mod any_runnable;
 mod async_fd;
 mod attached;
+mod builder;
+mod callback;
 mod clock;
+mod close;
 mod context;
+mod core;
 mod debug;
 pub mod error;
 mod event_loop;
 mod exception;
 mod handle;
 mod io;
+mod iteration;
 mod loom;
+mod loop_handle;
 pub mod park;
 mod reactor;
 mod ready;
+mod run;
 mod signals;
 mod sock;
 mod timer;
-mod timers;
+mod timer_queue;
 mod work_source;
 
 pub use abstract_loop::AbstractEventLoop;
 pub use any_runnable::AnyRunnable;
 pub use async_fd::{Async, Readiness};
+pub use builder::EventLoopBuilder;
 pub use context::{get_running_loop, running_loop_debug, with_running_loop};
 pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, add_poll_detail, set_poll_label};
-pub use event_loop::{Builder, EventLoop};
+pub use event_loop::EventLoop;
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
-pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
+pub use handle::{CallbackHandle, ThreadsafeHandle, TimerHandle};
+pub use loop_handle::LoopHandle;
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
     SockSendTo,

@@ -13,6 +13,7 @@
 //! its process-wide handler, so the tower does it with `sigaction` and puts the registry's
 //! handler back when a handler of that signal is added again ([`Dispositions`]).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
@@ -22,38 +23,50 @@ use rustix::io::Errno;
 use signal_hook_registry::SigId;
 
 use crate::EventLoop;
+use crate::callback::{Callback, RepeatCell};
+use crate::core::Core;
 use crate::error::SignalError;
-use crate::event_loop::Core;
 use crate::reactor::READ;
-use crate::ready::{Callback, Ready, RepeatCell};
+use crate::ready::Ready;
 
-/// The loop's signal handlers and self-pipe.
+/// The loop's signal handlers and self-pipe; changed only by this module's functions.
 #[derive(Default)]
-pub(crate) struct SignalState {
+pub(crate) struct Signals {
+    /// The handlers and the pipe; borrowed only inside this module, never while a callback
+    /// runs or is dropped.
+    state: RefCell<SignalState>,
+}
+
+/// What [`Signals`] holds.
+#[derive(Default)]
+struct SignalState {
     /// Self-pipe: (read end, write end shared with the signal actions). Created on first use.
     pipe: Option<(Rc<OwnedFd>, Arc<OwnedFd>)>,
     /// Installed handlers: the registry id of our action and the user's callback.
     handlers: HashMap<i32, (SigId, Rc<dyn Callback>)>,
 }
 
-impl std::fmt::Debug for SignalState {
+impl std::fmt::Debug for Signals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignalState")
-            .field("signals", &self.handlers.keys().collect::<Vec<_>>())
+        f.debug_struct("Signals")
+            .field(
+                "signals",
+                &self.state.borrow().handlers.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 /// Removes every handler of the loop and closes its self-pipe (on close and drop).
 pub(crate) fn close(core: &Core) {
-    let state = std::mem::take(&mut *core.signals.borrow_mut());
+    let state = std::mem::take(&mut *core.signals().state.borrow_mut());
     for (sig, (id, cb)) in state.handlers {
         Dispositions::unregister(sig, id);
         cb.cancel();
     }
     if let Some((read, _write)) = state.pipe {
-        let _ = core.reactor.set_callback(
-            &core.shared.poller,
+        let _ = core.reactor().set_callback(
+            &core.shared().poller,
             std::os::fd::AsRawFd::as_raw_fd(&*read),
             READ,
             None,
@@ -224,7 +237,8 @@ fn on_pipe_readable(core: &Weak<Core>, read: &OwnedFd) {
             Ok(n) => {
                 for &sig in &buf[..n] {
                     let cb = core
-                        .signals
+                        .signals()
+                        .state
                         .borrow()
                         .handlers
                         .get(&i32::from(sig))
@@ -270,7 +284,7 @@ impl EventLoop {
         callback: F,
     ) -> Result<(), SignalError> {
         let core = self.core();
-        if core.closed.get() {
+        if core.is_closed() {
             return Err(SignalError::Closed);
         }
         if !valid(sig) {
@@ -278,7 +292,7 @@ impl EventLoop {
         }
         let write = self.signal_pipe()?;
         let cb = RepeatCell::new_rc(callback);
-        let mut state = core.signals.borrow_mut();
+        let mut state = core.signals().state.borrow_mut();
         if let Some(entry) = state.handlers.get_mut(&sig) {
             let old = std::mem::replace(&mut entry.1, cb);
             drop(state);
@@ -321,7 +335,13 @@ impl EventLoop {
         if !is_signal(sig) {
             return Err(SignalError::Invalid(sig));
         }
-        let removed = self.core().signals.borrow_mut().handlers.remove(&sig);
+        let removed = self
+            .core()
+            .signals()
+            .state
+            .borrow_mut()
+            .handlers
+            .remove(&sig);
         Ok(match removed {
             Some((id, cb)) => {
                 Dispositions::unregister(sig, id);
@@ -335,7 +355,7 @@ impl EventLoop {
     /// The write end of the self-pipe, creating the pipe (and its reader) on first use.
     fn signal_pipe(&self) -> Result<Arc<OwnedFd>, SignalError> {
         let core = self.core();
-        if let Some((_, write)) = &core.signals.borrow().pipe {
+        if let Some((_, write)) = &core.signals().state.borrow().pipe {
             return Ok(write.clone());
         }
         let (read, write) = nonblocking_pipe().map_err(|e| SignalError::Io(e.into()))?;
@@ -343,15 +363,15 @@ impl EventLoop {
         let weak = Rc::downgrade(core);
         let r = read.clone();
         let reader = RepeatCell::new_rc(move || on_pipe_readable(&weak, &r));
-        core.reactor
+        core.reactor()
             .set_callback(
-                &core.shared.poller,
+                &core.shared().poller,
                 std::os::fd::AsRawFd::as_raw_fd(&*read),
                 READ,
                 Some(reader),
             )
             .map_err(SignalError::Io)?;
-        core.signals.borrow_mut().pipe = Some((read, write.clone()));
+        core.signals().state.borrow_mut().pipe = Some((read, write.clone()));
         Ok(write)
     }
 }

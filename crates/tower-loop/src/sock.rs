@@ -30,8 +30,8 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
 
 use crate::EventLoop;
+use crate::core::Core;
 use crate::error::BlockingSocket;
-use crate::event_loop::Core;
 use crate::reactor::{READ, WRITE, WaiterId};
 
 /// The flags of every `send`/`sendto`: never block, and report a closed peer as `EPIPE` rather
@@ -96,7 +96,7 @@ impl<'a> Waiter<'a> {
             return Ok(());
         }
         self.begun = true;
-        if self.core.debug.enabled.get() {
+        if self.core.debug().is_enabled() {
             check_nonblocking(sock)?;
         }
         Ok(())
@@ -111,7 +111,7 @@ impl<'a> Waiter<'a> {
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
     ) -> Poll<io::Result<T>> {
-        let reactor = &self.core.reactor;
+        let reactor = self.core.reactor();
         if let Some(id) = self.id {
             if reactor.refresh(self.fd, self.dir, id, cx.waker()) {
                 return Poll::Pending;
@@ -125,7 +125,7 @@ impl<'a> Waiter<'a> {
                 Err(Errno::INTR) => continue,
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
-            let poller = &self.core.shared.poller;
+            let poller = &self.core.shared().poller;
             return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
                 Ok(id) => {
                     self.id = Some(id);
@@ -140,7 +140,7 @@ impl<'a> Waiter<'a> {
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.core.reactor.cancel_wait(self.fd, self.dir, id);
+            self.core.reactor().cancel_wait(self.fd, self.dir, id);
         }
     }
 }
