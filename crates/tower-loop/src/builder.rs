@@ -3,16 +3,12 @@
 use std::io;
 use std::sync::Arc;
 
-use concurrent_queue::ConcurrentQueue;
 use polling::Poller;
 
 use crate::clock::Clock;
 use crate::core::Core;
 use crate::event_loop::EventLoop;
-use crate::loom::AtomicBool;
 use crate::loop_handle::Shared;
-use crate::park::ParkState;
-use crate::reactor::SharedSources;
 
 /// Builds an [`EventLoop`] with non-default settings.
 ///
@@ -55,14 +51,7 @@ impl EventLoopBuilder {
     /// If the OS poller cannot be created (out of file descriptors).
     pub fn build(self) -> io::Result<EventLoop> {
         let poller = Poller::new()?;
-        let shared = Arc::new(Shared {
-            injector: ConcurrentQueue::unbounded(),
-            park: ParkState::new(),
-            poller,
-            owner: std::thread::current().id(),
-            closed: AtomicBool::new(false),
-            sources: SharedSources::default(),
-        });
+        let shared = Arc::new(Shared::new(poller));
         let clock = if self.paused {
             Clock::paused()
         } else {

@@ -8,7 +8,6 @@ use crate::core::Core;
 use crate::error::CloseError;
 use crate::event_loop::EventLoop;
 use crate::exception::{ContextKind, ExceptionContext, default_handler};
-use crate::loom::Ordering;
 
 /// The hooks registered with [`EventLoop::on_close`].
 #[derive(Default)]
@@ -51,16 +50,11 @@ impl Core {
     pub(crate) fn release(&self) {
         self.close_hooks().run();
         let shared = self.shared();
-        shared.closed.store(true, Ordering::Release);
-        shared.injector.close();
-        let mut remote = Vec::new();
-        while let Ok(item) = shared.injector.pop() {
-            remote.push(item);
-        }
+        let remote = shared.close();
         drop(remote);
         self.ready().clear();
         self.timers().clear();
-        let regs = self.reactor().clear(&shared.poller);
+        let regs = self.reactor().clear(shared.poller());
         drop(regs);
         let ws = self.work_source().take();
         drop(ws);

@@ -95,9 +95,7 @@ impl EventLoop {
 
     /// A `Send + Sync` handle to this loop.
     pub fn handle(&self) -> LoopHandle {
-        LoopHandle {
-            shared: self.core.shared().clone(),
-        }
+        LoopHandle::from_shared(self.core.shared().clone())
     }
 
     /// The loop's clock (asyncio's `loop.time()`): `Instant::now()`, or virtual time.

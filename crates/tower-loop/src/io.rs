@@ -87,6 +87,6 @@ impl EventLoop {
             };
         }
         core.reactor()
-            .set_callback(&core.shared().poller, fd.as_fd().as_raw_fd(), dir, cb)
+            .set_callback(core.shared().poller(), fd.as_fd().as_raw_fd(), dir, cb)
     }
 }

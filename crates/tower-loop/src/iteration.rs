@@ -26,7 +26,7 @@ impl EventLoop {
         let core = &**self.core();
         let ws = core.work_source().get();
         park::turn(
-            &core.shared().park,
+            core.shared().park(),
             &LoopTurn {
                 lp: self,
                 ws: ws.as_deref(),

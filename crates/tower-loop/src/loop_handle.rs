@@ -23,20 +23,74 @@ use crate::timer_queue::TimerId;
 pub(crate) struct Shared {
     /// Work handed over by other threads (and `call_soon_threadsafe` from any thread); merged
     /// into the ready queue in order before every local push (see "One FIFO" in `ready.rs`).
-    pub(crate) injector: ConcurrentQueue<Remote>,
+    injector: ConcurrentQueue<Remote>,
     /// The park/notify protocol word.
-    pub(crate) park: ParkState,
+    park: ParkState,
     /// The OS poller (epoll/kqueue); `Sync`, so `notify` and `modify` work from any thread.
-    pub(crate) poller: Poller,
+    poller: Poller,
     /// The thread that owns (created) the loop.
-    pub(crate) owner: ThreadId,
+    owner: ThreadId,
     /// Set by `close`.
-    pub(crate) closed: AtomicBool,
+    closed: AtomicBool,
     /// Readiness sources of [`Async`](crate::Async) values registered with this loop.
-    pub(crate) sources: SharedSources,
+    sources: SharedSources,
 }
 
 impl Shared {
+    /// The shared half of a new loop on the current thread, around `poller`.
+    pub(crate) fn new(poller: Poller) -> Shared {
+        Shared {
+            injector: ConcurrentQueue::unbounded(),
+            park: ParkState::new(),
+            poller,
+            owner: std::thread::current().id(),
+            closed: AtomicBool::new(false),
+            sources: SharedSources::default(),
+        }
+    }
+
+    /// The park/notify protocol word.
+    #[inline(always)]
+    pub(crate) fn park(&self) -> &ParkState {
+        &self.park
+    }
+
+    /// The OS poller.
+    #[inline(always)]
+    pub(crate) fn poller(&self) -> &Poller {
+        &self.poller
+    }
+
+    /// The registered [`Async`](crate::Async) sources.
+    #[inline(always)]
+    pub(crate) fn sources(&self) -> &SharedSources {
+        &self.sources
+    }
+
+    /// How many items other threads handed over and the loop has not collected yet.
+    #[inline]
+    pub(crate) fn remote_len(&self) -> usize {
+        self.injector.len()
+    }
+
+    /// The oldest item handed over, removed (for the loop's thread).
+    #[inline]
+    pub(crate) fn pop_remote(&self) -> Option<Remote> {
+        self.injector.pop().ok()
+    }
+
+    /// Marks the loop closed for other threads and closes the injector (later pushes fail),
+    /// returning what was handed over and not collected, for the caller to drop.
+    pub(crate) fn close(&self) -> Vec<Remote> {
+        self.closed.store(true, Ordering::Release);
+        self.injector.close();
+        let mut remote = Vec::new();
+        while let Ok(item) = self.injector.pop() {
+            remote.push(item);
+        }
+        remote
+    }
+
     /// Pushes `item` for the loop and wakes it if it is parked. Returns the item back if the
     /// loop is closed.
     pub(crate) fn push_remote(&self, item: Remote) -> Result<(), Remote> {
@@ -74,7 +128,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct LoopHandle {
     /// The shared half of the loop.
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for LoopHandle {
@@ -87,6 +141,16 @@ impl fmt::Debug for LoopHandle {
 }
 
 impl LoopHandle {
+    /// The handle of the loop whose shared half is `shared`.
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> LoopHandle {
+        LoopHandle { shared }
+    }
+
+    /// The shared half of the loop.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Schedules `f` to run on the loop's thread in a later iteration (asyncio's
     /// `call_soon_threadsafe`), in one FIFO with `call_soon` and task wake-ups: it runs before
     /// whatever the loop's thread schedules after learning that this call returned. If the

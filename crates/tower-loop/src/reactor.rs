@@ -168,7 +168,7 @@ impl LocalReactor {
     /// Whether a zero-timeout poll could report anything but a cross-thread wake-up (which the
     /// park word carries while the loop runs): any fd callback/waiter or `Async` source.
     pub(crate) fn has_registrations(&self, shared: &Shared) -> bool {
-        !self.fds.borrow().is_empty() || !shared.sources.is_empty()
+        !self.fds.borrow().is_empty() || !shared.sources().is_empty()
     }
 
     /// Whether enough ready items ran since the last poll that the loop should poll now, even
@@ -332,7 +332,7 @@ impl LocalReactor {
         timeout: Option<Duration>,
     ) -> Result<usize, PollFailed> {
         self.since_poll.set(0);
-        let poller = &shared.poller;
+        let poller = shared.poller();
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
         events.clear();
@@ -353,7 +353,7 @@ impl LocalReactor {
             for ev in events.iter() {
                 if ev.key & SOURCE_BIT != 0 {
                     shared
-                        .sources
+                        .sources()
                         .dispatch(ev.key & !SOURCE_BIT, ev, &mut wakers);
                     continue;
                 }

@@ -61,7 +61,7 @@ impl ReadyQueue {
     /// own pushes while it runs (a running loop is not closed).
     #[inline(always)]
     pub(crate) fn push(&self, item: Ready, shared: &Shared, timers: &TimerQueue) {
-        if shared.park.is_set() {
+        if shared.park().is_set() {
             self.drain_remote(shared, timers);
         }
         self.queue.borrow_mut().push_back(item);
@@ -98,7 +98,7 @@ impl ReadyQueue {
     #[cold]
     #[inline(never)]
     fn drain_remote(&self, shared: &Shared, timers: &TimerQueue) {
-        if shared.park.begin_collect() {
+        if shared.park().begin_collect() {
             self.collect_remote(shared, timers);
         }
     }
@@ -108,9 +108,9 @@ impl ReadyQueue {
     /// `timers` at once.
     #[inline(never)]
     pub(crate) fn collect_remote(&self, shared: &Shared, timers: &TimerQueue) {
-        let n = shared.injector.len();
+        let n = shared.remote_len();
         for _ in 0..n {
-            let Ok(item) = shared.injector.pop() else {
+            let Some(item) = shared.pop_remote() else {
                 break;
             };
             let item = match item {

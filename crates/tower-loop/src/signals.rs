@@ -66,7 +66,7 @@ pub(crate) fn close(core: &Core) {
     }
     if let Some((read, _write)) = state.pipe {
         let _ = core.reactor().set_callback(
-            &core.shared().poller,
+            core.shared().poller(),
             std::os::fd::AsRawFd::as_raw_fd(&*read),
             READ,
             None,
@@ -365,7 +365,7 @@ impl EventLoop {
         let reader = RepeatCell::new_rc(move || on_pipe_readable(&weak, &r));
         core.reactor()
             .set_callback(
-                &core.shared().poller,
+                core.shared().poller(),
                 std::os::fd::AsRawFd::as_raw_fd(&*read),
                 READ,
                 Some(reader),

@@ -125,7 +125,7 @@ impl<'a> Waiter<'a> {
                 Err(Errno::INTR) => continue,
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
-            let poller = &self.core.shared().poller;
+            let poller = self.core.shared().poller();
             return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
                 Ok(id) => {
                     self.id = Some(id);

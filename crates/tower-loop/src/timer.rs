@@ -144,9 +144,7 @@ impl Future for Timer {
             return Poll::Ready(deadline);
         }
         if let Some((handle, id)) = &this.registration {
-            if std::sync::Arc::ptr_eq(&handle.shared, core.shared())
-                && core.timers().update_waker(*id, cx.waker())
-            {
+            if handle.is_shared(core.shared()) && core.timers().update_waker(*id, cx.waker()) {
                 return Poll::Pending;
             }
         }
@@ -154,12 +152,7 @@ impl Future for Timer {
         let id = core
             .timers()
             .insert(deadline, Payload::Waker(cx.waker().clone()));
-        this.registration = Some((
-            LoopHandle {
-                shared: core.shared().clone(),
-            },
-            id,
-        ));
+        this.registration = Some((LoopHandle::from_shared(core.shared().clone()), id));
         Poll::Pending
     }
 }
