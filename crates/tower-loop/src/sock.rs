@@ -12,7 +12,7 @@
 //!
 //! In debug mode every operation first checks that the socket is non-blocking (asyncio's
 //! `ValueError("the socket must be non-blocking")`), returning
-//! [`BlockingSocket`](crate::error::BlockingSocket) instead of stalling the loop in `accept` or
+//! [`BlockingSocket`] instead of stalling the loop in `accept` or
 //! `connect`.
 
 mod datagram;
