@@ -46,6 +46,55 @@ struct SignalState {
     handlers: HashMap<i32, (SigId, Rc<dyn Callback>)>,
 }
 
+impl Signals {
+    /// The callback of `sig`, if this loop handles it.
+    fn callback(&self, sig: i32) -> Option<Rc<dyn Callback>> {
+        self.state.borrow().handlers.get(&sig).map(|h| h.1.clone())
+    }
+
+    /// Replaces the callback of `sig` if this loop handles it, returning the old one; else
+    /// hands `cb` back.
+    fn replace_callback(
+        &self,
+        sig: i32,
+        cb: Rc<dyn Callback>,
+    ) -> Result<Rc<dyn Callback>, Rc<dyn Callback>> {
+        match self.state.borrow_mut().handlers.get_mut(&sig) {
+            Some(entry) => Ok(std::mem::replace(&mut entry.1, cb)),
+            None => Err(cb),
+        }
+    }
+
+    /// Records the handler of `sig`: the registry's id of the action and the callback.
+    fn insert(&self, sig: i32, id: SigId, cb: Rc<dyn Callback>) {
+        self.state.borrow_mut().handlers.insert(sig, (id, cb));
+    }
+
+    /// Forgets the handler of `sig`, returning it.
+    fn remove(&self, sig: i32) -> Option<(SigId, Rc<dyn Callback>)> {
+        self.state.borrow_mut().handlers.remove(&sig)
+    }
+
+    /// The self-pipe's write end, if the pipe was made.
+    fn pipe_writer(&self) -> Option<Arc<OwnedFd>> {
+        self.state
+            .borrow()
+            .pipe
+            .as_ref()
+            .map(|(_, write)| write.clone())
+    }
+
+    /// Records the self-pipe.
+    fn set_pipe(&self, read: Rc<OwnedFd>, write: Arc<OwnedFd>) {
+        self.state.borrow_mut().pipe = Some((read, write));
+    }
+
+    /// Takes every handler and the pipe (on close).
+    fn take(&self) -> SignalState {
+        std::mem::take(&mut *self.state.borrow_mut())
+    }
+}
+
 impl std::fmt::Debug for Signals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signals")
@@ -59,7 +108,7 @@ impl std::fmt::Debug for Signals {
 
 /// Removes every handler of the loop and closes its self-pipe (on close and drop).
 pub(crate) fn close(core: &Core) {
-    let state = std::mem::take(&mut *core.signals().state.borrow_mut());
+    let state = core.signals().take();
     for (sig, (id, cb)) in state.handlers {
         Dispositions::unregister(sig, id);
         cb.cancel();
@@ -236,13 +285,7 @@ fn on_pipe_readable(core: &Weak<Core>, read: &OwnedFd) {
             Ok(0) => return,
             Ok(n) => {
                 for &sig in &buf[..n] {
-                    let cb = core
-                        .signals()
-                        .state
-                        .borrow()
-                        .handlers
-                        .get(&i32::from(sig))
-                        .map(|h| h.1.clone());
+                    let cb = core.signals().callback(i32::from(sig));
                     if let Some(cb) = cb {
                         core.push_ready(Ready::Callback(cb));
                     }
@@ -292,13 +335,13 @@ impl EventLoop {
         }
         let write = self.signal_pipe()?;
         let cb = RepeatCell::new_rc(callback);
-        let mut state = core.signals().state.borrow_mut();
-        if let Some(entry) = state.handlers.get_mut(&sig) {
-            let old = std::mem::replace(&mut entry.1, cb);
-            drop(state);
-            old.cancel();
-            return Ok(());
-        }
+        let cb = match core.signals().replace_callback(sig, cb) {
+            Ok(old) => {
+                old.cancel();
+                return Ok(());
+            }
+            Err(cb) => cb,
+        };
         let byte = [sig as u8];
         // SAFETY: the action is async-signal-safe: one write(2) of a byte on a non-blocking
         // pipe through rustix's raw syscall (no allocation, no lock; the `Arc` keeps the fd open
@@ -309,7 +352,7 @@ impl EventLoop {
             })
         }
         .map_err(SignalError::Io)?;
-        state.handlers.insert(sig, (id, cb));
+        core.signals().insert(sig, id, cb);
         Ok(())
     }
 
@@ -335,13 +378,7 @@ impl EventLoop {
         if !is_signal(sig) {
             return Err(SignalError::Invalid(sig));
         }
-        let removed = self
-            .core()
-            .signals()
-            .state
-            .borrow_mut()
-            .handlers
-            .remove(&sig);
+        let removed = self.core().signals().remove(sig);
         Ok(match removed {
             Some((id, cb)) => {
                 Dispositions::unregister(sig, id);
@@ -355,8 +392,8 @@ impl EventLoop {
     /// The write end of the self-pipe, creating the pipe (and its reader) on first use.
     fn signal_pipe(&self) -> Result<Arc<OwnedFd>, SignalError> {
         let core = self.core();
-        if let Some((_, write)) = &core.signals().state.borrow().pipe {
-            return Ok(write.clone());
+        if let Some(write) = core.signals().pipe_writer() {
+            return Ok(write);
         }
         let (read, write) = nonblocking_pipe().map_err(|e| SignalError::Io(e.into()))?;
         let (read, write) = (Rc::new(read), Arc::new(write));
@@ -371,7 +408,7 @@ impl EventLoop {
                 Some(reader),
             )
             .map_err(SignalError::Io)?;
-        core.signals().state.borrow_mut().pipe = Some((read, write.clone()));
+        core.signals().set_pipe(read, write.clone());
         Ok(write)
     }
 }
