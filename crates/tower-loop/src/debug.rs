@@ -36,6 +36,16 @@ impl DebugSettings {
     pub(crate) fn set_enabled(&self, on: bool) {
         self.enabled.set(on);
     }
+
+    /// Items slower than this are reported.
+    fn slow_callback_duration(&self) -> Duration {
+        self.slow_callback_duration.get()
+    }
+
+    /// Sets the threshold of the reports.
+    fn set_slow_callback_duration(&self, d: Duration) {
+        self.slow_callback_duration.set(d);
+    }
 }
 
 impl Default for DebugSettings {
@@ -168,16 +178,17 @@ impl EventLoop {
 
     /// The threshold of debug mode's slow-callback reports (default 100 ms).
     pub fn slow_callback_duration(&self) -> Duration {
-        self.core().debug().slow_callback_duration.get()
+        self.core().debug().slow_callback_duration()
     }
 
     /// Sets the threshold of debug mode's slow-callback reports.
     pub fn set_slow_callback_duration(&self, d: Duration) {
-        self.core().debug().slow_callback_duration.set(d);
+        self.core().debug().set_slow_callback_duration(d);
     }
 
-    /// The iteration's run of one ready item in debug mode: times the item and reports it if it ran
-    /// longer than `slow_callback_duration`, naming what ran inside it (`add_poll_detail`).
+    /// The iteration's run of one ready item in debug mode (see `iteration.rs`): times the item
+    /// and reports it if it ran longer than `slow_callback_duration`, naming what ran inside it
+    /// (`add_poll_detail`).
     #[inline(never)]
     pub(crate) fn run_item_debug(&self, item: Ready) {
         let core = self.core();
@@ -185,7 +196,7 @@ impl EventLoop {
             Ready::Callback(cb) => cb.is_cancelled(),
             Ready::Remote(cb) => cb.is_cancelled(),
             Ready::Runnable(_) => false,
-            // `run_item` handles these itself.
+            // The iteration handles these itself.
             Ready::Main(_) | Ready::Stop => true,
         };
         if cancelled {
@@ -214,7 +225,7 @@ impl EventLoop {
             self.report_panic(source, payload);
         }
         let elapsed = core.clock().now().saturating_duration_since(start);
-        if elapsed >= core.debug().slow_callback_duration.get() {
+        if elapsed >= core.debug().slow_callback_duration() {
             let mut message = format!(
                 "executing {} took {:.3} seconds",
                 label.as_deref().unwrap_or(source),
