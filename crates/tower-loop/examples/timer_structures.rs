@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p tower-loop --example timer_structures`
 //!
-//! - `heap`: binary heap with lazy deletion over a slab with generations (what `timers.rs` does).
+//! - `heap`: binary heap with lazy deletion over a slab with generations (what `timer_queue.rs` does).
 //! - `btree`: `BTreeMap<(deadline, seq), payload>` with eager removal (async-io's reactor).
 //! - `wheel`: a hashed timing wheel, 1 ms slots × 4096 with a round count per entry (Varghese &
 //!   Lauck's scheme 6; tokio's wheel is the hierarchical variant).

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::context;
-use crate::handle::LoopHandle;
+use crate::loop_handle::LoopHandle;
 use crate::reactor::{READ, Source, WRITE};
 
 /// An I/O object registered with an event loop for readiness (asyncio has no direct
@@ -63,9 +63,7 @@ impl<T: AsFd> Async<T> {
     pub fn new(io: T) -> io::Result<Async<T>> {
         let core =
             context::current().ok_or_else(|| io::Error::other(crate::error::NoRunningLoop))?;
-        let handle = LoopHandle {
-            shared: core.shared.clone(),
-        };
+        let handle = LoopHandle::from_shared(core.shared().clone());
         Self::with_handle(io, &handle)
     }
 
@@ -80,9 +78,9 @@ impl<T: AsFd> Async<T> {
         }
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
         let source = handle
-            .shared
-            .sources
-            .insert(&handle.shared.poller, io.as_fd().as_raw_fd())?;
+            .shared()
+            .sources()
+            .insert(handle.shared().poller(), io.as_fd().as_raw_fd())?;
         Ok(Async {
             source,
             handle: handle.clone(),
@@ -102,9 +100,9 @@ impl<T: AsFd> Async<T> {
     /// None today; kept for parity with async-io.
     pub fn into_inner(mut self) -> io::Result<T> {
         self.handle
-            .shared
-            .sources
-            .remove(&self.handle.shared.poller, &self.source);
+            .shared()
+            .sources()
+            .remove(self.handle.shared().poller(), &self.source);
         Ok(self.io.take().expect("io is present until into_inner"))
     }
 
@@ -198,9 +196,9 @@ impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if self.io.is_some() {
             self.handle
-                .shared
-                .sources
-                .remove(&self.handle.shared.poller, &self.source);
+                .shared()
+                .sources()
+                .remove(self.handle.shared().poller(), &self.source);
         }
     }
 }

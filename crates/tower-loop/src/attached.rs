@@ -93,6 +93,6 @@ impl EventLoop {
     /// ```
     #[inline]
     pub fn attached<T: Any>(&self, init: impl FnOnce() -> T) -> Rc<T> {
-        self.core().attached.get_or_init(init)
+        self.core().attached().get_or_init(init)
     }
 }

@@ -4,9 +4,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
+use crate::core::Core;
 use crate::error::NoRunningLoop;
-use crate::event_loop::{Core, EventLoop};
-use crate::handle::Shared;
+use crate::event_loop::EventLoop;
+use crate::loop_handle::Shared;
 
 thread_local! {
     /// The loop running on this thread, if any.
@@ -48,7 +49,7 @@ pub(crate) fn with_running_if<R>(shared: &Arc<Shared>, f: impl FnOnce(&Core) -> 
     // called only by `EventLoop::enter` and `RunGuard::drop`, never from a callback or task
     // that `f` could run (`f` only pushes onto a queue).
     let core = unsafe { &*ptr };
-    if Arc::ptr_eq(&core.shared, shared) {
+    if Arc::ptr_eq(core.shared(), shared) {
         Some(f(core))
     } else {
         None
@@ -94,7 +95,7 @@ pub(crate) fn register_owned(core: &Rc<Core>) {
 pub(crate) fn with_loop<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Core>) -> R) -> R {
     let mut f = Some(f);
     let r = with_current(|cur| match cur {
-        Some(core) if Arc::ptr_eq(&core.shared, shared) => f.take().map(|f| f(Some(core))),
+        Some(core) if Arc::ptr_eq(core.shared(), shared) => f.take().map(|f| f(Some(core))),
         _ => None,
     });
     if let Some(r) = r {
@@ -105,7 +106,7 @@ pub(crate) fn with_loop<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Core>) -
             o.borrow()
                 .iter()
                 .filter_map(Weak::upgrade)
-                .find(|c| Arc::ptr_eq(&c.shared, shared))
+                .find(|c| Arc::ptr_eq(c.shared(), shared))
         })
         .ok()
         .flatten();
@@ -134,7 +135,7 @@ pub(crate) fn current() -> Option<Rc<Core>> {
 /// Installs `core` as this thread's running loop; the caller checked that none is.
 pub(crate) fn set(core: Option<Rc<Core>>) -> Option<Rc<Core>> {
     let (ptr, debug) = match &core {
-        Some(c) => (Rc::as_ptr(c), c.debug.enabled.get()),
+        Some(c) => (Rc::as_ptr(c), c.debug().is_enabled()),
         None => (std::ptr::null(), false),
     };
     let new = core.map(EventLoop::from_core);

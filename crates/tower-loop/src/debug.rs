@@ -1,9 +1,17 @@
-//! Debug mode: reports callbacks and task polls slower than `slow_callback_duration`.
+//! Debug mode: reports callbacks and task polls slower than `slow_callback_duration` — the
+//! settings ([`DebugSettings`], [`EventLoop::set_debug`]), the labels and details a slow item's
+//! report names, and the timed run of one ready item.
 //!
 //! Off by default; when off, the loop reads no clock per callback.
 
 use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
+
+use crate::context;
+use crate::event_loop::EventLoop;
+use crate::exception::{ContextKind, ExceptionContext};
+use crate::ready::Ready;
 
 /// asyncio's default `slow_callback_duration`: 100 ms.
 pub const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
@@ -12,9 +20,32 @@ pub const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub(crate) struct DebugSettings {
     /// `set_debug`.
-    pub(crate) enabled: Cell<bool>,
+    enabled: Cell<bool>,
     /// Items slower than this are reported.
-    pub(crate) slow_callback_duration: Cell<Duration>,
+    slow_callback_duration: Cell<Duration>,
+}
+
+impl DebugSettings {
+    /// Whether debug mode is on.
+    #[inline(always)]
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.get()
+    }
+
+    /// Turns debug mode on or off.
+    pub(crate) fn set_enabled(&self, on: bool) {
+        self.enabled.set(on);
+    }
+
+    /// Items slower than this are reported.
+    fn slow_callback_duration(&self) -> Duration {
+        self.slow_callback_duration.get()
+    }
+
+    /// Sets the threshold of the reports.
+    fn set_slow_callback_duration(&self, d: Duration) {
+        self.slow_callback_duration.set(d);
+    }
 }
 
 impl Default for DebugSettings {
@@ -130,4 +161,87 @@ pub(crate) fn take_poll_label() -> Option<String> {
         .try_with(|l| l.try_borrow_mut().ok().and_then(|mut l| l.take()))
         .ok()
         .flatten()
+}
+
+impl EventLoop {
+    /// Turns debug mode on or off: reports callbacks and task polls slower than
+    /// [`slow_callback_duration`](Self::slow_callback_duration).
+    pub fn set_debug(&self, on: bool) {
+        self.core().debug().set_enabled(on);
+        context::set_debug_flag(self.core(), on);
+    }
+
+    /// Whether debug mode is on.
+    pub fn get_debug(&self) -> bool {
+        self.core().debug().is_enabled()
+    }
+
+    /// The threshold of debug mode's slow-callback reports (default 100 ms).
+    pub fn slow_callback_duration(&self) -> Duration {
+        self.core().debug().slow_callback_duration()
+    }
+
+    /// Sets the threshold of debug mode's slow-callback reports.
+    pub fn set_slow_callback_duration(&self, d: Duration) {
+        self.core().debug().set_slow_callback_duration(d);
+    }
+
+    /// The iteration's run of one ready item in debug mode (see `iteration.rs`): times the item
+    /// and reports it if it ran longer than `slow_callback_duration`, naming what ran inside it
+    /// (`add_poll_detail`).
+    #[inline(never)]
+    pub(crate) fn run_item_debug(&self, item: Ready) {
+        let core = self.core();
+        let cancelled = match &item {
+            Ready::Callback(cb) => cb.is_cancelled(),
+            Ready::Remote(cb) => cb.is_cancelled(),
+            Ready::Runnable(_) => false,
+            // The iteration handles these itself.
+            Ready::Main(_) | Ready::Stop => true,
+        };
+        if cancelled {
+            return;
+        }
+        let start = core.clock().now();
+        // What ran inside this item and was slow on its own (`add_poll_detail`) goes into this
+        // item's one report.
+        let prev_details = begin_details();
+        let mut label = None;
+        let (source, result) = match item {
+            Ready::Callback(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+            Ready::Remote(cb) => (cb.name(), catch_unwind(AssertUnwindSafe(|| cb.run()))),
+            Ready::Runnable(r) => {
+                drop(take_poll_label());
+                let res = catch_unwind(AssertUnwindSafe(|| {
+                    r.run();
+                }));
+                label = take_poll_label();
+                ("a task poll", res)
+            }
+            Ready::Main(_) | Ready::Stop => return,
+        };
+        let details = end_details(prev_details);
+        if let Err(payload) = result {
+            self.report_panic(source, payload);
+        }
+        let elapsed = core.clock().now().saturating_duration_since(start);
+        if elapsed >= core.debug().slow_callback_duration() {
+            let mut message = format!(
+                "executing {} took {:.3} seconds",
+                label.as_deref().unwrap_or(source),
+                elapsed.as_secs_f64()
+            );
+            for (detail, _) in &details {
+                message.push_str("; inside it, ");
+                message.push_str(detail);
+            }
+            let ctx = ExceptionContext {
+                message,
+                kind: ContextKind::SlowCallback { elapsed },
+                payload: None,
+                source: Some(details.first().map_or(source, |d| d.1)),
+            };
+            self.call_exception_handler(&ctx);
+        }
+    }
 }

@@ -1,8 +1,11 @@
 //! The loop's exception handler: what a panicking callback or task poll, or a slow callback in
 //! debug mode, is reported to (asyncio's `call_exception_handler`).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::time::Duration;
 
 use tower_coro::{PanicPayload, panic_message};
@@ -94,4 +97,73 @@ pub(crate) fn default_handler(ctx: &ExceptionContext) {
 /// Writes `ctx` as the default handler's line to `out`, ignoring write errors.
 fn write_report(out: &mut impl Write, ctx: &ExceptionContext) {
     let _ = writeln!(out, "tower-loop: {ctx}");
+}
+
+/// The loop's installed exception handler, if any.
+#[derive(Default)]
+pub(crate) struct HandlerSlot {
+    /// `set_exception_handler`'s handler; `None`: the default one.
+    handler: RefCell<Option<Rc<ExceptionHandler>>>,
+}
+
+impl HandlerSlot {
+    /// The installed handler, cloned (so it may be replaced while it runs).
+    pub(crate) fn get(&self) -> Option<Rc<ExceptionHandler>> {
+        self.handler.borrow().clone()
+    }
+
+    /// Installs `handler`, returning the previous one (for the caller to drop).
+    fn replace(&self, handler: Option<Rc<ExceptionHandler>>) -> Option<Rc<ExceptionHandler>> {
+        std::mem::replace(&mut *self.handler.borrow_mut(), handler)
+    }
+
+    /// Removes the handler, returning it (for the caller to drop).
+    pub(crate) fn take(&self) -> Option<Rc<ExceptionHandler>> {
+        self.handler.borrow_mut().take()
+    }
+}
+
+impl EventLoop {
+    /// Installs `handler` as the loop's exception handler (asyncio's `set_exception_handler`).
+    pub fn set_exception_handler<F>(&self, handler: F)
+    where
+        F: Fn(&EventLoop, &ExceptionContext) + 'static,
+    {
+        let old = self.core().handler().replace(Some(Rc::new(handler)));
+        drop(old);
+    }
+
+    /// Goes back to the default exception handler (asyncio's `set_exception_handler(None)`).
+    pub fn reset_exception_handler(&self) {
+        let old = self.core().handler().take();
+        drop(old);
+    }
+
+    /// The installed exception handler, if any.
+    pub fn get_exception_handler(&self) -> Option<Rc<ExceptionHandler>> {
+        self.core().handler().get()
+    }
+
+    /// The default exception handler: writes the context to stderr.
+    pub fn default_exception_handler(&self, context: &ExceptionContext) {
+        default_handler(context);
+    }
+
+    /// Reports `context` to the installed handler, or the default one. A handler that panics
+    /// is reported, with the original context, to the default handler.
+    pub fn call_exception_handler(&self, context: &ExceptionContext) {
+        let handler = self.core().handler().get();
+        match handler {
+            None => default_handler(context),
+            Some(h) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| h(self, context))) {
+                    let mut ctx = ExceptionContext::new("unhandled panic in the exception handler");
+                    ctx.kind = ContextKind::Panic;
+                    ctx.payload = Some(payload);
+                    default_handler(&ctx);
+                    default_handler(context);
+                }
+            }
+        }
+    }
 }

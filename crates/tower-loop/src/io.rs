@@ -5,8 +5,8 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use crate::EventLoop;
+use crate::callback::RepeatCell;
 use crate::reactor::{READ, WRITE};
-use crate::ready::RepeatCell;
 
 impl EventLoop {
     /// Runs `callback` in the loop every iteration while `fd` is readable (asyncio's
@@ -76,17 +76,17 @@ impl EventLoop {
         &self,
         fd: impl AsFd,
         dir: u8,
-        cb: Option<std::rc::Rc<dyn crate::ready::Callback>>,
+        cb: Option<std::rc::Rc<dyn crate::callback::Callback>>,
     ) -> io::Result<bool> {
         let core = self.core();
-        if core.closed.get() {
+        if core.is_closed() {
             return if cb.is_some() {
                 Err(io::Error::other(crate::error::RunError::Closed))
             } else {
                 Ok(false)
             };
         }
-        core.reactor
-            .set_callback(&core.shared.poller, fd.as_fd().as_raw_fd(), dir, cb)
+        core.reactor()
+            .set_callback(core.shared().poller(), fd.as_fd().as_raw_fd(), dir, cb)
     }
 }

@@ -14,7 +14,7 @@
 //!   socket methods;
 //! - cross-thread wake-ups ([`LoopHandle::call_soon_threadsafe`]) that cost a syscall only when
 //!   the loop is parked ([`park`]);
-//! - the exception handler, debug mode, virtual time ([`Builder::paused_clock`]) and the
+//! - the exception handler, debug mode, virtual time ([`EventLoopBuilder::paused_clock`]) and the
 //!   [`WorkSource`] hook for the multi-threaded runtime.
 //!
 //! ```
@@ -38,57 +38,81 @@
 //!
 //! ## Map of the crate
 //!
+//! The loop's state is [`EventLoop`]'s `Core`: one field per owner below, each changed only
+//! through its owner's methods.
+//!
 //! | file | idea |
 //! |---|---|
-//! | `event_loop.rs` | [`EventLoop`], [`Builder`], one iteration (`_run_once`) |
-//! | `ready.rs` | the ready queue's entries: callbacks and runnables |
-//! | `handle.rs` | [`Handle`], [`TimerHandle`], [`ThreadsafeHandle`], [`LoopHandle`] |
+//! | `event_loop.rs` | [`EventLoop`]: creating it, its clock, `call_soon`/`call_later`/`call_at`/`schedule` |
+//! | `builder.rs` | [`EventLoopBuilder`]: a paused clock, debug mode |
+//! | `core.rs` | `Core`, the loop-thread state: one field per owner, and the pushes that need two of them |
+//! | `run.rs` | `run_until_complete`, `run_forever`, `stop`; the run state (running, stopping) |
+//! | `iteration.rs` | one iteration (asyncio's `_run_once`): collect, wait, fire timers, run the ready batch |
+//! | `close.rs` | `close`, `on_close` hooks, what a closing loop releases |
+//! | `ready.rs` | the ready queue: its entries, the one-FIFO push, the closed check, remote collection |
+//! | `callback.rs` | the callback cells: run once, run on each readiness, sent from any thread |
+//! | `handle.rs` | [`CallbackHandle`], [`TimerHandle`], [`ThreadsafeHandle`]: cancelling what `call_*` scheduled |
+//! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller) |
 //! | `context.rs` | the thread-local running loop, [`get_running_loop`], [`with_running_loop`] |
 //! | `attached.rs` | higher tiers' per-loop data, [`EventLoop::attached`] |
-//! | `timers.rs` / `timer.rs` | the timer heap (docs/decisions/0001) / the [`Timer`] future |
+//! | `timer_queue.rs` | the timer queue: a heap with lazy deletion (docs/decisions/0001) |
+//! | `timer.rs` | the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time |
-//! | `reactor.rs` | `polling` registrations and event dispatch |
+//! | `reactor.rs` | `polling` registrations, event dispatch, when to poll for fairness |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
-//! | `io.rs` / `async_fd.rs` / `sock.rs` | `add_reader`… / [`Async`] / `sock_*` |
+//! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
+//! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
+//! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
 //! | `sock/datagram.rs` | `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into` |
-//! | `signals.rs` | `add_signal_handler` (self-pipe) |
-//! | `exception.rs` / `debug.rs` | the exception handler / slow-callback reports |
+//! | `signals.rs` | `add_signal_handler` (self-pipe), restoring a signal's disposition |
+//! | `exception.rs` | the exception handler and its context |
+//! | `debug.rs` | debug mode: settings, slow-callback reports, the timed run of an item |
 //! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
 //! | `work_source.rs` | the [`WorkSource`] hook for the multi-threaded runtime |
-//! | `abstract_loop.rs` | the [`AbstractEventLoop`] trait |
-//! | `error.rs`, `loom.rs`, `sync.rs` | errors; the loom shim; a poison-free lock |
+//! | `abstract_loop.rs` | the object-safe [`AbstractEventLoop`] trait |
+//! | `any_runnable.rs` | [`AnyRunnable`]: a runnable of any metadata type |
+//! | `error.rs`, `loom.rs` | errors; the loom shim |
 #![doc(test(attr(deny(warnings))))]
 
 mod abstract_loop;
 mod any_runnable;
 mod async_fd;
 mod attached;
+mod builder;
+mod callback;
 mod clock;
+mod close;
 mod context;
+mod core;
 mod debug;
 pub mod error;
 mod event_loop;
 mod exception;
 mod handle;
 mod io;
+mod iteration;
 mod loom;
+mod loop_handle;
 pub mod park;
 mod reactor;
 mod ready;
+mod run;
 mod signals;
 mod sock;
 mod timer;
-mod timers;
+mod timer_queue;
 mod work_source;
 
 pub use abstract_loop::AbstractEventLoop;
 pub use any_runnable::AnyRunnable;
 pub use async_fd::{Async, Readiness};
+pub use builder::EventLoopBuilder;
 pub use context::{get_running_loop, running_loop_debug, with_running_loop};
 pub use debug::{DEFAULT_SLOW_CALLBACK_DURATION, add_poll_detail, set_poll_label};
-pub use event_loop::{Builder, EventLoop};
+pub use event_loop::EventLoop;
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
-pub use handle::{Handle, LoopHandle, ThreadsafeHandle, TimerHandle};
+pub use handle::{CallbackHandle, ThreadsafeHandle, TimerHandle};
+pub use loop_handle::LoopHandle;
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
     SockSendTo,

@@ -22,7 +22,7 @@
 //! retries and gets the error from its own registration), and a failed update of an
 //! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -33,9 +33,10 @@ use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
 
+use crate::callback::{Callback, OnceCell};
 use crate::error::RunError;
-use crate::event_loop::Core;
-use crate::ready::{Callback, OnceCell, Ready};
+use crate::loop_handle::Shared;
+use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
 #[cfg(not(loom))]
@@ -45,6 +46,9 @@ pub mod waiters;
 
 pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
 use waiters::{WaiterIds, Waiters};
+
+/// Poll the reactor (zero timeout) at least once per this many ready items, for I/O fairness.
+const EVENT_INTERVAL: usize = 61;
 
 /// Keys with this bit set name an [`Async`](crate::Async) source.
 pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
@@ -96,6 +100,9 @@ impl FdEntry {
 /// The loop-local half of the reactor.
 #[derive(Default)]
 pub(crate) struct LocalReactor {
+    /// Ready items run since the reactor was last polled: with work ready, the loop polls it
+    /// (zero timeout) once this reaches [`EVENT_INTERVAL`].
+    since_poll: Cell<usize>,
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.
@@ -152,11 +159,41 @@ fn delete(poller: &Poller, fd: RawFd) {
     let _ = poller.delete(bfd);
 }
 
+/// The poller's `wait` failed: the error is kept for [`LocalReactor::take_error`], and the
+/// caller stops the loop.
+#[derive(Debug)]
+pub(crate) struct PollFailed;
+
 impl LocalReactor {
     /// Whether a zero-timeout poll could report anything but a cross-thread wake-up (which the
     /// park word carries while the loop runs): any fd callback/waiter or `Async` source.
-    pub(crate) fn has_registrations(&self, core: &Core) -> bool {
-        !self.fds.borrow().is_empty() || !core.shared.sources.is_empty()
+    pub(crate) fn has_registrations(&self, shared: &Shared) -> bool {
+        !self.fds.borrow().is_empty() || !shared.sources().is_empty()
+    }
+
+    /// Whether enough ready items ran since the last poll that the loop should poll now, even
+    /// with work ready.
+    #[inline(always)]
+    pub(crate) fn is_poll_due(&self) -> bool {
+        self.since_poll.get() >= EVENT_INTERVAL
+    }
+
+    /// A due poll was skipped (nothing is registered): count from zero again.
+    #[inline(always)]
+    pub(crate) fn skip_due_poll(&self) {
+        self.since_poll.set(0);
+    }
+
+    /// Makes the next iteration poll even if work is ready (a run starts: asyncio's pre-stopped
+    /// `run_forever` polls the selector once).
+    pub(crate) fn poll_on_next_turn(&self) {
+        self.since_poll.set(EVENT_INTERVAL);
+    }
+
+    /// Counts `n` ready items run since the last poll.
+    #[inline(always)]
+    pub(crate) fn count_run(&self, n: usize) {
+        self.since_poll.set(self.since_poll.get() + n);
     }
 
     /// `add_reader`/`add_writer`: installs `cb` for `dir`, replacing (and cancelling) the
@@ -281,12 +318,21 @@ impl LocalReactor {
         }
     }
 
-    /// Waits for events (at most `timeout`) and dispatches them. Returns how many arrived.
+    /// Waits for events (at most `timeout`) and dispatches them: callbacks go to `ready`,
+    /// wakers are woken after every borrow is released. Returns how many events arrived.
     ///
-    /// If the poller's `wait` fails, keeps the error for [`take_error`](Self::take_error) and
-    /// stops the loop (asyncio: the selector's error propagates out of `run_*`).
-    pub(crate) fn poll(&self, core: &Core, timeout: Option<Duration>) -> usize {
-        let poller = &core.shared.poller;
+    /// # Errors
+    ///
+    /// If the poller's `wait` fails: the error is kept for [`take_error`](Self::take_error),
+    /// and the caller stops the loop (asyncio: the selector's error propagates out of `run_*`).
+    pub(crate) fn poll(
+        &self,
+        shared: &Shared,
+        ready: &ReadyQueue,
+        timeout: Option<Duration>,
+    ) -> Result<usize, PollFailed> {
+        self.since_poll.set(0);
+        let poller = shared.poller();
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
         events.clear();
@@ -294,22 +340,20 @@ impl LocalReactor {
             Ok(n) => n,
             Err(e) => {
                 *self.error.borrow_mut() = Some(e);
-                core.stopping.set(true);
-                return 0;
+                return Err(PollFailed);
             }
         };
         if n == 0 {
-            return 0;
+            return Ok(0);
         }
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         let mut failed = Vec::new();
         {
             let mut fds = self.fds.borrow_mut();
-            let mut ready = core.ready.borrow_mut();
             for ev in events.iter() {
                 if ev.key & SOURCE_BIT != 0 {
-                    core.shared
-                        .sources
+                    shared
+                        .sources()
                         .dispatch(ev.key & !SOURCE_BIT, ev, &mut wakers);
                     continue;
                 }
@@ -319,13 +363,13 @@ impl LocalReactor {
                 };
                 if ev.readable {
                     if let Some(cb) = &entry.reader {
-                        ready.push_back(Ready::Callback(cb.clone()));
+                        ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.readers.take_all(&mut wakers);
                 }
                 if ev.writable {
                     if let Some(cb) = &entry.writer {
-                        ready.push_back(Ready::Callback(cb.clone()));
+                        ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.writers.take_all(&mut wakers);
                 }
@@ -368,7 +412,7 @@ impl LocalReactor {
                 }
             }
             for (fd, e) in failed {
-                ready.push_back(Ready::Callback(report_rearm_error(fd, e)));
+                ready.push_after_collect(Ready::Callback(report_rearm_error(fd, e)));
             }
         }
         drop(events_slot);
@@ -376,7 +420,7 @@ impl LocalReactor {
             w.wake();
         }
         *self.wakers.borrow_mut() = wakers;
-        n
+        Ok(n)
     }
 
     /// Drops every registration (loop close), returning the callbacks and wakers to drop.

@@ -1,7 +1,9 @@
-//! The ready queue: plain callbacks and tasks (`AnyRunnable`s) side by side, FIFO.
+//! [`ReadyQueue`]: what the loop runs next — plain callbacks and tasks (`AnyRunnable`s) side by
+//! side, FIFO — and the work other threads hand over to it ([`Remote`], through the injector).
 //!
 //! Callbacks are reference-counted cells holding the closure and its cancelled flag (one
-//! allocation per `call_soon`); a runnable is pushed as is (no allocation beyond the task).
+//! allocation per `call_soon`, see `callback.rs`); a runnable is pushed as is (no allocation
+//! beyond the task).
 //!
 //! # One FIFO
 //!
@@ -10,7 +12,7 @@
 //! free of locks and read-modify-writes by giving other threads their own queue (the
 //! injector), and merges the two by draining the injector into the ready queue *before every
 //! local push* — when the park word says something was handed over, one relaxed load
-//! otherwise ([`Core::push_ready`](crate::event_loop::Core::push_ready)) — and at the start
+//! otherwise ([`ReadyQueue::push`]) — and at the start
 //! of each iteration, before the reactor's events are queued. Whatever another thread handed
 //! over before a local push (what the loop thread can know to be earlier) is then queued
 //! ahead of it.
@@ -21,147 +23,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::any_runnable::AnyRunnable;
-use crate::loom::{AtomicBool, Ordering};
-use crate::timers::TimerId;
-use tower_coro::poison_free::Mutex;
-
-/// A callback owned by the loop's thread: run once (`call_soon`) or many times (`add_reader`).
-pub(crate) trait Callback {
-    /// Runs the callback (a once-callback runs at most once).
-    fn run(&self);
-    /// Marks the callback cancelled and drops a once-callback's closure.
-    fn cancel(&self);
-    /// Whether [`cancel`](Callback::cancel) was called.
-    fn is_cancelled(&self) -> bool;
-    /// What runs, for reports: the closure's type name.
-    fn name(&self) -> &'static str;
-}
-
-/// A `call_soon`/`call_later` callback: an `FnOnce` and its cancelled flag.
-pub(crate) struct OnceCell<F> {
-    /// Set by `cancel`.
-    cancelled: Cell<bool>,
-    /// The closure, taken when it runs or is cancelled.
-    f: Cell<Option<F>>,
-}
-
-impl<F: FnOnce() + 'static> OnceCell<F> {
-    /// Wraps `f` into a shareable callback.
-    pub(crate) fn new_rc(f: F) -> Rc<dyn Callback> {
-        Rc::new(OnceCell {
-            cancelled: Cell::new(false),
-            f: Cell::new(Some(f)),
-        })
-    }
-}
-
-impl<F: FnOnce()> Callback for OnceCell<F> {
-    fn run(&self) {
-        if let Some(f) = self.f.take() {
-            f();
-        }
-    }
-    fn cancel(&self) {
-        self.cancelled.set(true);
-        drop(self.f.take());
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
-    }
-    fn name(&self) -> &'static str {
-        std::any::type_name::<F>()
-    }
-}
-
-/// An `add_reader`/`add_writer` callback: an `FnMut` run each time the fd is ready.
-pub(crate) struct RepeatCell<F> {
-    /// Set when the reader/writer is removed or replaced, so a queued run is skipped.
-    cancelled: Cell<bool>,
-    /// The closure; borrowed while it runs.
-    f: RefCell<F>,
-}
-
-impl<F: FnMut() + 'static> RepeatCell<F> {
-    /// Wraps `f` into a shareable callback.
-    pub(crate) fn new_rc(f: F) -> Rc<dyn Callback> {
-        Rc::new(RepeatCell {
-            cancelled: Cell::new(false),
-            f: RefCell::new(f),
-        })
-    }
-}
-
-impl<F: FnMut()> Callback for RepeatCell<F> {
-    fn run(&self) {
-        if self.cancelled.get() {
-            return;
-        }
-        // A callback that re-enters itself (it cannot: the loop runs one item at a time) would
-        // find the cell borrowed; skipping is the only safe answer.
-        if let Ok(mut f) = self.f.try_borrow_mut() {
-            (f)();
-        }
-    }
-    fn cancel(&self) {
-        self.cancelled.set(true);
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
-    }
-    fn name(&self) -> &'static str {
-        std::any::type_name::<F>()
-    }
-}
-
-/// A `call_soon_threadsafe` callback: `Send`, cancellable from any thread.
-pub(crate) trait SendCallback: Send + Sync {
-    /// Runs the callback once.
-    fn run(&self);
-    /// Marks it cancelled and drops the closure.
-    fn cancel(&self);
-    /// Whether it was cancelled.
-    fn is_cancelled(&self) -> bool;
-    /// The closure's type name.
-    fn name(&self) -> &'static str;
-}
-
-/// The cell behind a [`ThreadsafeHandle`](crate::ThreadsafeHandle).
-pub(crate) struct SendCell<F> {
-    /// Set by `cancel` from any thread.
-    cancelled: AtomicBool,
-    /// The closure, taken by whoever runs or cancels it first.
-    f: Mutex<Option<F>>,
-}
-
-impl<F: FnOnce() + Send + 'static> SendCell<F> {
-    /// Wraps `f`.
-    pub(crate) fn new_arc(f: F) -> Arc<dyn SendCallback> {
-        Arc::new(SendCell {
-            cancelled: AtomicBool::new(false),
-            f: Mutex::new(Some(f)),
-        })
-    }
-}
-
-impl<F: FnOnce() + Send> SendCallback for SendCell<F> {
-    fn run(&self) {
-        let f = self.f.lock().take();
-        if let Some(f) = f {
-            f();
-        }
-    }
-    fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Release);
-        let f = self.f.lock().take();
-        drop(f);
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-    fn name(&self) -> &'static str {
-        std::any::type_name::<F>()
-    }
-}
+use crate::callback::{Callback, SendCallback};
+use crate::loop_handle::Shared;
+use crate::timer_queue::{TimerId, TimerQueue};
 
 /// One entry of the ready queue.
 pub(crate) enum Ready {
@@ -178,8 +42,126 @@ pub(crate) enum Ready {
     Stop,
 }
 
-/// The loop-local FIFO of ready work.
-pub(crate) type ReadyQueue = RefCell<VecDeque<Ready>>;
+/// The loop-local FIFO of ready work. Its state changes only through its methods.
+#[derive(Default)]
+pub(crate) struct ReadyQueue {
+    /// The entries, oldest first; borrowed only inside the methods below, never across a call
+    /// out of this module.
+    queue: RefCell<VecDeque<Ready>>,
+    /// The loop was closed: nothing more is queued. Closing a loop is closing its ready queue
+    /// (as its injector is closed), so the loop's other parts ask here too
+    /// ([`Core::is_closed`](crate::core::Core::is_closed)).
+    closed: Cell<bool>,
+}
+
+impl ReadyQueue {
+    /// Appends `item`, after whatever other threads handed over before (see "One FIFO"): the
+    /// injector is drained first if the park word says it was pushed to — a relaxed load when
+    /// it was not, no lock and no read-modify-write. Does not look at `closed`: for the loop's
+    /// own pushes while it runs (a running loop is not closed).
+    #[inline(always)]
+    pub(crate) fn push(&self, item: Ready, shared: &Shared, timers: &TimerQueue) {
+        if shared.park().is_set() {
+            self.drain_remote(shared, timers);
+        }
+        self.queue.borrow_mut().push_back(item);
+    }
+
+    /// [`push`](Self::push) unless the loop is closed: takes the value out of `slot` and
+    /// queues it as `into` makes it an entry; on a closed loop leaves it in `slot`, for the
+    /// caller to cancel, drop or send elsewhere. The one place where the closed check and the
+    /// push go together.
+    #[inline(always)]
+    pub(crate) fn push_if_open<T>(
+        &self,
+        slot: &mut Option<T>,
+        into: impl FnOnce(T) -> Ready,
+        shared: &Shared,
+        timers: &TimerQueue,
+    ) {
+        if self.closed.get() {
+            return;
+        }
+        if let Some(value) = slot.take() {
+            self.push(into(value), shared, timers);
+        }
+    }
+
+    /// Appends `item` without looking at the injector: for the iteration's own pushes (due
+    /// timers, reactor events, the work source), which follow a collection of remote work.
+    #[inline(always)]
+    pub(crate) fn push_after_collect(&self, item: Ready) {
+        self.queue.borrow_mut().push_back(item);
+    }
+
+    /// [`push`](Self::push)'s rare path: something was handed over.
+    #[cold]
+    #[inline(never)]
+    fn drain_remote(&self, shared: &Shared, timers: &TimerQueue) {
+        if shared.park().begin_collect() {
+            self.collect_remote(shared, timers);
+        }
+    }
+
+    /// Moves the work other threads handed over into the queue, in the order it was handed
+    /// over (bounded by what was there when it started); a timer cancellation is applied to
+    /// `timers` at once.
+    #[inline(never)]
+    pub(crate) fn collect_remote(&self, shared: &Shared, timers: &TimerQueue) {
+        let n = shared.remote_len();
+        for _ in 0..n {
+            let Some(item) = shared.pop_remote() else {
+                break;
+            };
+            let item = match item {
+                Remote::Runnable(r) => Ready::Runnable(r),
+                Remote::Callback(cb) => Ready::Remote(cb),
+                Remote::Main(id) => Ready::Main(id),
+                Remote::Stop => Ready::Stop,
+                Remote::CancelTimer(id) => {
+                    timers.cancel(id);
+                    continue;
+                }
+            };
+            self.queue.borrow_mut().push_back(item);
+        }
+    }
+
+    /// The oldest entry, removed.
+    #[inline(always)]
+    pub(crate) fn pop(&self) -> Option<Ready> {
+        self.queue.borrow_mut().pop_front()
+    }
+
+    /// How many entries are queued.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    /// Whether nothing is queued.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.borrow().is_empty()
+    }
+
+    /// Whether the loop was closed.
+    #[inline(always)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Marks the loop closed; returns whether it already was.
+    pub(crate) fn close(&self) -> bool {
+        self.closed.replace(true)
+    }
+
+    /// Drops every entry (loop close and drop), after the borrow is released.
+    pub(crate) fn clear(&self) {
+        let entries = std::mem::take(&mut *self.queue.borrow_mut());
+        drop(entries);
+    }
+}
 
 /// What other threads push into a loop's injector.
 pub(crate) enum Remote {

@@ -13,48 +13,109 @@
 //! its process-wide handler, so the tower does it with `sigaction` and puts the registry's
 //! handler back when a handler of that signal is added again ([`Dispositions`]).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rustix::io::Errno;
-use rustix::pipe::PipeFlags;
 use signal_hook_registry::SigId;
 
 use crate::EventLoop;
+use crate::callback::{Callback, RepeatCell};
+use crate::core::Core;
 use crate::error::SignalError;
-use crate::event_loop::Core;
 use crate::reactor::READ;
-use crate::ready::{Callback, Ready, RepeatCell};
+use crate::ready::Ready;
 
-/// The loop's signal handlers and self-pipe.
+/// The loop's signal handlers and self-pipe; changed only by this module's functions.
 #[derive(Default)]
-pub(crate) struct SignalState {
+pub(crate) struct Signals {
+    /// The handlers and the pipe; borrowed only inside this module, never while a callback
+    /// runs or is dropped.
+    state: RefCell<SignalState>,
+}
+
+/// What [`Signals`] holds.
+#[derive(Default)]
+struct SignalState {
     /// Self-pipe: (read end, write end shared with the signal actions). Created on first use.
     pipe: Option<(Rc<OwnedFd>, Arc<OwnedFd>)>,
     /// Installed handlers: the registry id of our action and the user's callback.
     handlers: HashMap<i32, (SigId, Rc<dyn Callback>)>,
 }
 
-impl std::fmt::Debug for SignalState {
+impl Signals {
+    /// The callback of `sig`, if this loop handles it.
+    fn callback(&self, sig: i32) -> Option<Rc<dyn Callback>> {
+        self.state.borrow().handlers.get(&sig).map(|h| h.1.clone())
+    }
+
+    /// Replaces the callback of `sig` if this loop handles it, returning the old one; else
+    /// hands `cb` back.
+    fn replace_callback(
+        &self,
+        sig: i32,
+        cb: Rc<dyn Callback>,
+    ) -> Result<Rc<dyn Callback>, Rc<dyn Callback>> {
+        match self.state.borrow_mut().handlers.get_mut(&sig) {
+            Some(entry) => Ok(std::mem::replace(&mut entry.1, cb)),
+            None => Err(cb),
+        }
+    }
+
+    /// Records the handler of `sig`: the registry's id of the action and the callback.
+    fn insert(&self, sig: i32, id: SigId, cb: Rc<dyn Callback>) {
+        self.state.borrow_mut().handlers.insert(sig, (id, cb));
+    }
+
+    /// Forgets the handler of `sig`, returning it.
+    fn remove(&self, sig: i32) -> Option<(SigId, Rc<dyn Callback>)> {
+        self.state.borrow_mut().handlers.remove(&sig)
+    }
+
+    /// The self-pipe's write end, if the pipe was made.
+    fn pipe_writer(&self) -> Option<Arc<OwnedFd>> {
+        self.state
+            .borrow()
+            .pipe
+            .as_ref()
+            .map(|(_, write)| write.clone())
+    }
+
+    /// Records the self-pipe.
+    fn set_pipe(&self, read: Rc<OwnedFd>, write: Arc<OwnedFd>) {
+        self.state.borrow_mut().pipe = Some((read, write));
+    }
+
+    /// Takes every handler and the pipe (on close).
+    fn take(&self) -> SignalState {
+        std::mem::take(&mut *self.state.borrow_mut())
+    }
+}
+
+impl std::fmt::Debug for Signals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignalState")
-            .field("signals", &self.handlers.keys().collect::<Vec<_>>())
+        f.debug_struct("Signals")
+            .field(
+                "signals",
+                &self.state.borrow().handlers.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 /// Removes every handler of the loop and closes its self-pipe (on close and drop).
 pub(crate) fn close(core: &Core) {
-    let state = std::mem::take(&mut *core.signals.borrow_mut());
+    let state = core.signals().take();
     for (sig, (id, cb)) in state.handlers {
         Dispositions::unregister(sig, id);
         cb.cancel();
     }
     if let Some((read, _write)) = state.pipe {
-        let _ = core.reactor.set_callback(
-            &core.shared.poller,
+        let _ = core.reactor().set_callback(
+            core.shared().poller(),
             std::os::fd::AsRawFd::as_raw_fd(&*read),
             READ,
             None,
@@ -224,12 +285,7 @@ fn on_pipe_readable(core: &Weak<Core>, read: &OwnedFd) {
             Ok(0) => return,
             Ok(n) => {
                 for &sig in &buf[..n] {
-                    let cb = core
-                        .signals
-                        .borrow()
-                        .handlers
-                        .get(&i32::from(sig))
-                        .map(|h| h.1.clone());
+                    let cb = core.signals().callback(i32::from(sig));
                     if let Some(cb) = cb {
                         core.push_ready(Ready::Callback(cb));
                     }
@@ -271,7 +327,7 @@ impl EventLoop {
         callback: F,
     ) -> Result<(), SignalError> {
         let core = self.core();
-        if core.closed.get() {
+        if core.is_closed() {
             return Err(SignalError::Closed);
         }
         if !valid(sig) {
@@ -279,13 +335,13 @@ impl EventLoop {
         }
         let write = self.signal_pipe()?;
         let cb = RepeatCell::new_rc(callback);
-        let mut state = core.signals.borrow_mut();
-        if let Some(entry) = state.handlers.get_mut(&sig) {
-            let old = std::mem::replace(&mut entry.1, cb);
-            drop(state);
-            old.cancel();
-            return Ok(());
-        }
+        let cb = match core.signals().replace_callback(sig, cb) {
+            Ok(old) => {
+                old.cancel();
+                return Ok(());
+            }
+            Err(cb) => cb,
+        };
         let byte = [sig as u8];
         // SAFETY: the action is async-signal-safe: one write(2) of a byte on a non-blocking
         // pipe through rustix's raw syscall (no allocation, no lock; the `Arc` keeps the fd open
@@ -296,7 +352,7 @@ impl EventLoop {
             })
         }
         .map_err(SignalError::Io)?;
-        state.handlers.insert(sig, (id, cb));
+        core.signals().insert(sig, id, cb);
         Ok(())
     }
 
@@ -322,7 +378,7 @@ impl EventLoop {
         if !is_signal(sig) {
             return Err(SignalError::Invalid(sig));
         }
-        let removed = self.core().signals.borrow_mut().handlers.remove(&sig);
+        let removed = self.core().signals().remove(sig);
         Ok(match removed {
             Some((id, cb)) => {
                 Dispositions::unregister(sig, id);
@@ -336,24 +392,43 @@ impl EventLoop {
     /// The write end of the self-pipe, creating the pipe (and its reader) on first use.
     fn signal_pipe(&self) -> Result<Arc<OwnedFd>, SignalError> {
         let core = self.core();
-        if let Some((_, write)) = &core.signals.borrow().pipe {
-            return Ok(write.clone());
+        if let Some(write) = core.signals().pipe_writer() {
+            return Ok(write);
         }
-        let (read, write) = rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)
-            .map_err(|e| SignalError::Io(e.into()))?;
+        let (read, write) = nonblocking_pipe().map_err(|e| SignalError::Io(e.into()))?;
         let (read, write) = (Rc::new(read), Arc::new(write));
         let weak = Rc::downgrade(core);
         let r = read.clone();
         let reader = RepeatCell::new_rc(move || on_pipe_readable(&weak, &r));
-        core.reactor
+        core.reactor()
             .set_callback(
-                &core.shared.poller,
+                core.shared().poller(),
                 std::os::fd::AsRawFd::as_raw_fd(&*read),
                 READ,
                 Some(reader),
             )
             .map_err(SignalError::Io)?;
-        core.signals.borrow_mut().pipe = Some((read, write.clone()));
+        core.signals().set_pipe(read, write.clone());
         Ok(write)
     }
+}
+
+/// A pipe whose ends are non-blocking and closed on `exec`: one `pipe2`.
+#[cfg(not(target_vendor = "apple"))]
+fn nonblocking_pipe() -> rustix::io::Result<(OwnedFd, OwnedFd)> {
+    use rustix::pipe::PipeFlags;
+    rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)
+}
+
+/// A pipe whose ends are non-blocking and closed on `exec`: Apple's systems have no `pipe2`, so
+/// `pipe`, then `fcntl` on each end. A `fork` in another thread between the two may leak the
+/// ends into the child; the pipe is made once per loop, on its first signal handler.
+#[cfg(target_vendor = "apple")]
+fn nonblocking_pipe() -> rustix::io::Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = rustix::pipe::pipe()?;
+    for end in [&read, &write] {
+        rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+        rustix::fs::fcntl_setfl(end, rustix::fs::OFlags::NONBLOCK)?;
+    }
+    Ok((read, write))
 }

@@ -12,7 +12,7 @@
 //!
 //! In debug mode every operation first checks that the socket is non-blocking (asyncio's
 //! `ValueError("the socket must be non-blocking")`), returning
-//! [`BlockingSocket`](crate::error::BlockingSocket) instead of stalling the loop in `accept` or
+//! [`BlockingSocket`] instead of stalling the loop in `accept` or
 //! `connect`.
 
 mod datagram;
@@ -27,12 +27,41 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags, SocketFlags};
+use rustix::net::{RecvFlags, SendFlags};
 
 use crate::EventLoop;
+use crate::core::Core;
 use crate::error::BlockingSocket;
-use crate::event_loop::Core;
 use crate::reactor::{READ, WRITE, WaiterId};
+
+/// The flags of every `send`/`sendto`: never block, and report a closed peer as `EPIPE` rather
+/// than raising `SIGPIPE`. Apple's systems have no `MSG_NOSIGNAL`: there the socket accepted by
+/// [`EventLoop::sock_accept`] gets `SO_NOSIGPIPE`, and other sockets rely on the Rust runtime,
+/// which ignores `SIGPIPE` before `main`.
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT.union(SendFlags::NOSIGNAL);
+/// The flags of every `send`/`sendto` (see the other targets' doc; Apple has no `MSG_NOSIGNAL`).
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT;
+
+/// `accept4(NONBLOCK | CLOEXEC)`: the accepted socket is non-blocking and closed on `exec`.
+#[cfg(not(target_vendor = "apple"))]
+fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+    use rustix::net::SocketFlags;
+    rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
+}
+
+/// Apple's systems have no `accept4`: `accept`, then set `CLOEXEC`, `O_NONBLOCK` and
+/// `SO_NOSIGPIPE` (there is no `MSG_NOSIGNAL` either). A `fork` in another thread between the
+/// `accept` and the `fcntl` may leak the fd into the child, as with any `accept` on these systems.
+#[cfg(target_vendor = "apple")]
+fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+    let fd = rustix::net::accept(sock)?;
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    rustix::fs::fcntl_setfl(&fd, rustix::fs::OFlags::NONBLOCK)?;
+    rustix::net::sockopt::set_socket_nosigpipe(&fd, true)?;
+    Ok(fd)
+}
 
 /// The wait state shared by the socket futures.
 struct Waiter<'a> {
@@ -67,7 +96,7 @@ impl<'a> Waiter<'a> {
             return Ok(());
         }
         self.begun = true;
-        if self.core.debug.enabled.get() {
+        if self.core.debug().is_enabled() {
             check_nonblocking(sock)?;
         }
         Ok(())
@@ -82,7 +111,7 @@ impl<'a> Waiter<'a> {
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
     ) -> Poll<io::Result<T>> {
-        let reactor = &self.core.reactor;
+        let reactor = self.core.reactor();
         if let Some(id) = self.id {
             if reactor.refresh(self.fd, self.dir, id, cx.waker()) {
                 return Poll::Pending;
@@ -96,7 +125,7 @@ impl<'a> Waiter<'a> {
                 Err(Errno::INTR) => continue,
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
-            let poller = &self.core.shared.poller;
+            let poller = self.core.shared().poller();
             return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
                 Ok(id) => {
                     self.id = Some(id);
@@ -111,7 +140,7 @@ impl<'a> Waiter<'a> {
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.core.reactor.cancel_wait(self.fd, self.dir, id);
+            self.core.reactor().cancel_wait(self.fd, self.dir, id);
         }
     }
 }
@@ -209,9 +238,10 @@ impl<S: AsFd + Unpin> Future for SockSendAll<'_, S> {
         }
         while this.sent < this.data.len() {
             let (sock, rest) = (&this.sock, &this.data[this.sent..]);
-            match this.waiter.poll_op(cx, || {
-                rustix::net::send(sock, rest, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
-            }) {
+            match this
+                .waiter
+                .poll_op(cx, || rustix::net::send(sock, rest, SEND_FLAGS))
+            {
                 Poll::Ready(Ok(n)) => this.sent += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -240,7 +270,7 @@ impl<S: AsFd + Unpin> Future for SockAccept<'_, S> {
         }
         let sock = &this.sock;
         this.waiter.poll_op(cx, || {
-            match rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
+            match accept_nonblocking(sock) {
                 // A connection reset before we took it: try the next one.
                 Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
                 r => r,

@@ -1,4 +1,4 @@
-//! [`Timer`]: a waker-based sleep future on the running loop's timers, for tier 4's `sleep`,
+//! [`Timer`]: a waker-based sleep future on the running loop's timer queue, for tier 4's `sleep`,
 //! `timeout` and `wait_for`.
 //!
 //! Registering stores one timer entry (deadline + waker) in the loop's slab; re-polling with the
@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::handle::LoopHandle;
-use crate::timers::{Payload, TimerId};
+use crate::loop_handle::LoopHandle;
+use crate::timer_queue::{Payload, TimerId};
 
 /// Completes at a deadline by the running loop's clock (virtual time included).
 ///
@@ -126,7 +126,7 @@ impl Future for Timer {
         let Some(core) = core else {
             panic!("tower_loop::Timer polled outside a running tower event loop");
         };
-        let now = core.clock.now();
+        let now = core.clock().now();
         let deadline = match this.deadline {
             Deadline::Never => return Poll::Pending,
             Deadline::At(at) => at,
@@ -144,23 +144,15 @@ impl Future for Timer {
             return Poll::Ready(deadline);
         }
         if let Some((handle, id)) = &this.registration {
-            if std::sync::Arc::ptr_eq(&handle.shared, &core.shared)
-                && core.timers.borrow_mut().update_waker(*id, cx.waker())
-            {
+            if handle.is_shared(core.shared()) && core.timers().update_waker(*id, cx.waker()) {
                 return Poll::Pending;
             }
         }
         this.deregister();
         let id = core
-            .timers
-            .borrow_mut()
+            .timers()
             .insert(deadline, Payload::Waker(cx.waker().clone()));
-        this.registration = Some((
-            LoopHandle {
-                shared: core.shared.clone(),
-            },
-            id,
-        ));
+        this.registration = Some((LoopHandle::from_shared(core.shared().clone()), id));
         Poll::Pending
     }
 }

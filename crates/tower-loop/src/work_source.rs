@@ -7,7 +7,11 @@
 //! workers are parked so it wakes one (through [`LoopHandle::wake`](crate::LoopHandle::wake))
 //! when it publishes new work.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use crate::AnyRunnable;
+use crate::event_loop::EventLoop;
 
 /// A source of runnables for one loop (see the module docs).
 ///
@@ -76,3 +80,50 @@ pub trait WorkSource {
 
 /// How many runnables the loop asks a [`WorkSource`] for per iteration.
 pub const FILL_BUDGET: usize = 64;
+
+/// The loop's installed [`WorkSource`], if any.
+#[derive(Default)]
+pub(crate) struct WorkSourceSlot {
+    /// The source.
+    source: RefCell<Option<Rc<dyn WorkSource>>>,
+    /// The source said it has more: do not block on the next iteration.
+    more: Cell<bool>,
+}
+
+impl WorkSourceSlot {
+    /// The installed source, cloned (it may be replaced while the iteration uses it).
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<Rc<dyn WorkSource>> {
+        self.source.borrow().clone()
+    }
+
+    /// Installs `source`, returning the previous one (for the caller to drop).
+    fn replace(&self, source: Option<Rc<dyn WorkSource>>) -> Option<Rc<dyn WorkSource>> {
+        std::mem::replace(&mut *self.source.borrow_mut(), source)
+    }
+
+    /// Removes the source, returning it (for the caller to drop).
+    pub(crate) fn take(&self) -> Option<Rc<dyn WorkSource>> {
+        self.source.borrow_mut().take()
+    }
+
+    /// Whether the source's last [`fill`](WorkSource::fill) said it has more.
+    #[inline(always)]
+    pub(crate) fn has_more(&self) -> bool {
+        self.more.get()
+    }
+
+    /// Records what the source's [`fill`](WorkSource::fill) returned.
+    #[inline(always)]
+    pub(crate) fn set_has_more(&self, more: bool) {
+        self.more.set(more);
+    }
+}
+
+impl EventLoop {
+    /// Installs (or removes, with `None`) the loop's [`WorkSource`].
+    pub fn set_work_source(&self, source: Option<Rc<dyn WorkSource>>) {
+        let old = self.core().work_source().replace(source);
+        drop(old);
+    }
+}

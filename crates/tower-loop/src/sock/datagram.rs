@@ -12,9 +12,9 @@ use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use rustix::net::{RecvFlags, SendFlags, SocketAddrAny};
+use rustix::net::{RecvFlags, SocketAddrAny};
 
-use super::{Waiter, debug_named};
+use super::{SEND_FLAGS, Waiter, debug_named};
 use crate::EventLoop;
 use crate::error::UnsupportedAddress;
 use crate::reactor::{READ, WRITE};
@@ -41,9 +41,8 @@ impl<S: AsFd + Unpin> Future for SockSendTo<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, data, addr) = (&this.sock, this.data, this.addr);
-        this.waiter.poll_op(cx, || {
-            rustix::net::sendto(sock, data, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, &addr)
-        })
+        this.waiter
+            .poll_op(cx, || rustix::net::sendto(sock, data, SEND_FLAGS, &addr))
     }
 }
 

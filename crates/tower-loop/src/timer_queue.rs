@@ -1,4 +1,5 @@
-//! The timer queue: a binary heap with lazy deletion over a slab of entries with generations.
+//! [`TimerQueue`]: the loop's pending `call_later`/`call_at` callbacks and [`Timer`](crate::Timer)
+//! wakers, by deadline — a binary heap with lazy deletion over a slab of entries with generations.
 //!
 //! Inserting is `O(log n)`, cancelling is `O(1)` (the slot is freed and its closure or waker
 //! dropped at once; the heap entry goes stale and is skipped when it surfaces), and the heap is
@@ -6,13 +7,14 @@
 //! Equal deadlines pop in insertion order (each insertion gets a fresh sequence number, which
 //! also serves as the slot's generation). docs/decisions/0001-timers.md has the figures.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::ready::Callback;
+use crate::callback::Callback;
 
 /// Rebuild the heap once it holds more than this many entries and over half are stale.
 const COMPACT_MIN: usize = 1024;
@@ -58,8 +60,62 @@ struct Entry {
     slot: u32,
 }
 
-/// The loop's timers.
-pub(crate) struct Timers {
+/// The loop's timers. Its state is borrowed only inside its own methods, and what an entry
+/// held (a closure, a waker) is dropped after the borrow is released, so dropping it may
+/// reach the loop again.
+#[derive(Default)]
+pub(crate) struct TimerQueue {
+    /// The heap and the slab.
+    heap: RefCell<Heap>,
+}
+
+impl TimerQueue {
+    /// Schedules `payload` at `when`.
+    #[inline]
+    pub(crate) fn insert(&self, when: Instant, payload: Payload) -> TimerId {
+        self.heap.borrow_mut().insert(when, payload)
+    }
+
+    /// Cancels `id` if it is still pending, dropping its payload now. Stale ids are ignored.
+    #[inline]
+    pub(crate) fn cancel(&self, id: TimerId) {
+        let payload = self.heap.borrow_mut().cancel(id);
+        drop(payload);
+    }
+
+    /// Replaces the waker of a pending waker entry if it would not wake the same task; `false`
+    /// if `id` is not pending (fired, cancelled or stale).
+    #[inline]
+    pub(crate) fn update_waker(&self, id: TimerId, waker: &Waker) -> bool {
+        self.heap.borrow_mut().update_waker(id, waker)
+    }
+
+    /// The earliest live deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.heap.borrow_mut().next_deadline()
+    }
+
+    /// Pops one live entry due at or before `now`.
+    #[inline]
+    pub(crate) fn pop_due(&self, now: Instant) -> Option<Payload> {
+        self.heap.borrow_mut().pop_due(now)
+    }
+
+    /// Live entries.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.borrow().live
+    }
+
+    /// Drops every entry (loop close), after the borrow is released.
+    pub(crate) fn clear(&self) {
+        let payloads = self.heap.borrow_mut().clear();
+        drop(payloads);
+    }
+}
+
+/// The heap of entries and the slab of their payloads.
+struct Heap {
     /// Min-heap of entries, live and stale.
     heap: BinaryHeap<Reverse<Entry>>,
     /// Payloads, indexed by `Entry::slot`.
@@ -72,9 +128,9 @@ pub(crate) struct Timers {
     live: usize,
 }
 
-impl Default for Timers {
+impl Default for Heap {
     fn default() -> Self {
-        Timers {
+        Heap {
             heap: BinaryHeap::new(),
             slots: Vec::new(),
             free: u32::MAX,
@@ -84,9 +140,9 @@ impl Default for Timers {
     }
 }
 
-impl Timers {
+impl Heap {
     /// Schedules `payload` at `when`.
-    pub(crate) fn insert(&mut self, when: Instant, payload: Payload) -> TimerId {
+    fn insert(&mut self, when: Instant, payload: Payload) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = if self.free != u32::MAX {
@@ -107,7 +163,7 @@ impl Timers {
 
     /// Cancels `id` if it is still pending, returning its payload (for the caller to drop
     /// outside any borrow). Stale ids are ignored.
-    pub(crate) fn cancel(&mut self, id: TimerId) -> Option<Payload> {
+    fn cancel(&mut self, id: TimerId) -> Option<Payload> {
         let payload = self.take(id.slot, id.seq)?;
         if self.heap.len() > COMPACT_MIN && self.heap.len() > 2 * self.live {
             self.compact();
@@ -116,7 +172,7 @@ impl Timers {
     }
 
     /// Replaces the waker of a pending waker entry if it would not wake the same task.
-    pub(crate) fn update_waker(&mut self, id: TimerId, waker: &Waker) -> bool {
+    fn update_waker(&mut self, id: TimerId, waker: &Waker) -> bool {
         match self.slots.get_mut(id.slot as usize) {
             Some(Slot::Live {
                 seq,
@@ -132,7 +188,7 @@ impl Timers {
     }
 
     /// The earliest live deadline, dropping stale entries from the top.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+    fn next_deadline(&mut self) -> Option<Instant> {
         while let Some(Reverse(top)) = self.heap.peek() {
             if self.is_live(top.slot, top.seq) {
                 return Some(top.when);
@@ -143,7 +199,7 @@ impl Timers {
     }
 
     /// Pops one live entry due at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Payload> {
+    fn pop_due(&mut self, now: Instant) -> Option<Payload> {
         loop {
             let Reverse(top) = self.heap.peek()?;
             if !self.is_live(top.slot, top.seq) {
@@ -158,13 +214,8 @@ impl Timers {
         }
     }
 
-    /// Live entries.
-    pub(crate) fn len(&self) -> usize {
-        self.live
-    }
-
     /// Drops everything (loop close), returning the payloads to drop outside any borrow.
-    pub(crate) fn clear(&mut self) -> Vec<Payload> {
+    fn clear(&mut self) -> Vec<Payload> {
         self.heap.clear();
         self.live = 0;
         self.free = u32::MAX;
