@@ -1,11 +1,13 @@
 //! The tower's workspace automation, run as `cargo xtask <command>`.
 //!
 //! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
-//! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers.
+//! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers;
+//! `portability` checks that the crates build for other Unixes.
 
 mod bench;
 mod layering;
 mod loom;
+mod portability;
 mod run;
 
 use std::process::ExitCode;
@@ -19,6 +21,7 @@ commands:
   bench       run the criterion benches and print the ratio table [--rounds N] [--quick] [filter]
   table       print the ratio table from the last bench run
   layering    check that every tier depends only on tiers below it
+  portability cargo check for FreeBSD and macOS (adds the targets with rustup if it can)
 ";
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("table") => bench::table(),
         Some("layering") => layering::check(),
+        Some("portability") => portability::check(true),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -89,6 +93,8 @@ fn ci() -> Result<(), String> {
         )
     })?;
     run::step("loom", loom::run)?;
+    // Only the targets already installed: CI's machine may not reach rustup's server.
+    run::step("portability", || portability::check(false))?;
     // Every bench compiled (in the test profile, reusing the test build; `cargo xtask bench`
     // builds them optimised when they are run).
     run::step("bench compile", || {

@@ -65,6 +65,7 @@
 //! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
 //! | `sock/datagram.rs` | `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into` |
 //! | `signals.rs` | `add_signal_handler` (self-pipe), restoring a signal's disposition |
+//! | `pipe.rs` | [`pipe`], [`nonblocking_pipe`]: pipes closed on `exec`, one `pipe2` where there is one |
 //! | `exception.rs` | the exception handler and its context |
 //! | `debug.rs` | debug mode: settings, slow-callback reports, the timed run of an item |
 //! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
@@ -94,6 +95,7 @@ mod iteration;
 mod loom;
 mod loop_handle;
 pub mod park;
+mod pipe;
 mod reactor;
 mod ready;
 mod run;
@@ -113,6 +115,7 @@ pub use event_loop::EventLoop;
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{CallbackHandle, ThreadsafeHandle, TimerHandle};
 pub use loop_handle::LoopHandle;
+pub use pipe::{nonblocking_pipe, pipe};
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
     SockSendTo,

@@ -395,7 +395,7 @@ impl EventLoop {
         if let Some(write) = core.signals().pipe_writer() {
             return Ok(write);
         }
-        let (read, write) = nonblocking_pipe().map_err(|e| SignalError::Io(e.into()))?;
+        let (read, write) = crate::pipe::nonblocking_pipe().map_err(SignalError::Io)?;
         let (read, write) = (Rc::new(read), Arc::new(write));
         let weak = Rc::downgrade(core);
         let r = read.clone();
@@ -411,24 +411,4 @@ impl EventLoop {
         core.signals().set_pipe(read, write.clone());
         Ok(write)
     }
-}
-
-/// A pipe whose ends are non-blocking and closed on `exec`: one `pipe2`.
-#[cfg(not(target_vendor = "apple"))]
-fn nonblocking_pipe() -> rustix::io::Result<(OwnedFd, OwnedFd)> {
-    use rustix::pipe::PipeFlags;
-    rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)
-}
-
-/// A pipe whose ends are non-blocking and closed on `exec`: Apple's systems have no `pipe2`, so
-/// `pipe`, then `fcntl` on each end. A `fork` in another thread between the two may leak the
-/// ends into the child; the pipe is made once per loop, on its first signal handler.
-#[cfg(target_vendor = "apple")]
-fn nonblocking_pipe() -> rustix::io::Result<(OwnedFd, OwnedFd)> {
-    let (read, write) = rustix::pipe::pipe()?;
-    for end in [&read, &write] {
-        rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
-        rustix::fs::fcntl_setfl(end, rustix::fs::OFlags::NONBLOCK)?;
-    }
-    Ok((read, write))
 }

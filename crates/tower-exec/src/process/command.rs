@@ -297,7 +297,7 @@ impl Command {
         let mut merged_reader: Option<OwnedFd> = None;
         match (self.stdout, self.stderr) {
             (Stdio::Pipe, Stdio::Stdout) => {
-                let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+                let (r, w) = tower_loop::pipe()?;
                 cmd.stdout(StdStdio::from(w.try_clone()?));
                 cmd.stderr(StdStdio::from(w));
                 merged_reader = Some(r);

@@ -93,10 +93,7 @@ fn orphanage() -> Option<&'static Orphanage> {
     static ORPHANAGE: OnceLock<Option<Orphanage>> = OnceLock::new();
     ORPHANAGE
         .get_or_init(|| {
-            let (read, write) = rustix::pipe::pipe_with(
-                rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-            )
-            .ok()?;
+            let (read, write) = tower_loop::nonblocking_pipe().ok()?;
             std::thread::Builder::new()
                 .name("tower-reaper".to_owned())
                 .spawn(move || reaper_thread(read))
