@@ -21,6 +21,8 @@ struct Toy {
     parks: Cell<usize>,
     /// after_unpark calls.
     unparks: Cell<usize>,
+    /// Told once, at the first before_park call (so another thread can act while the loop parks).
+    first_park: RefCell<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl WorkSource for Toy {
@@ -38,6 +40,9 @@ impl WorkSource for Toy {
     }
     fn before_park(&self) -> bool {
         self.parks.set(self.parks.get() + 1);
+        if let Some(tx) = self.first_park.borrow_mut().take() {
+            let _ = tx.send(());
+        }
         self.queue.borrow().is_empty()
     }
     fn after_unpark(&self) {
@@ -85,9 +90,10 @@ fn before_park_and_after_unpark_bracket_blocking_polls() {
     let toy = Rc::new(Toy::default());
     lp.set_work_source(Some(toy.clone()));
     let handle = lp.handle();
-    // A cross-thread wake-up while the loop is parked.
+    // A cross-thread wake-up once the loop is about to park (not before: a stop that arrives
+    // before the loop runs out of work would end the run without any park).
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    lp.call_soon(move || tx.send(()).unwrap());
+    *toy.first_park.borrow_mut() = Some(tx);
     let t = std::thread::spawn(move || {
         rx.recv().unwrap();
         handle.stop();
