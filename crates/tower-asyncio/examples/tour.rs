@@ -102,7 +102,7 @@ async fn async_tiers() -> String {
     println!("== tier 4: tasks (tower-task) ==");
     let outcome = task::TaskGroup::run(|tg| async move {
         for (name, ms) in [("fetch-a", 3u64), ("fetch-b", 1), ("fetch-c", 2)] {
-            tg.create_task_with(task::Builder::new().name(name), async move {
+            tg.create_task_with(task::TaskBuilder::new().name(name), async move {
                 task::sleep(Duration::from_millis(ms)).await;
                 Ok::<_, String>(())
             })

@@ -4,7 +4,7 @@
 //! The [`runtime`] module runs one `tower_loop::EventLoop` per worker thread and balances
 //! `Send` tasks between them by work stealing.
 //!
-//! Tasks on one loop: [`spawn`]/[`create_task`] (or [`Builder`] for a name and eager start)
+//! Tasks on one loop: [`spawn`]/[`create_task`] (or [`TaskBuilder`] for a name and eager start)
 //! give a [`Task`]; awaiting it gives `Result<T, TaskError>`, dropping it detaches the task.
 //! [`cancel`](TaskRef::cancel) is asyncio's: a request delivered into the task where it is
 //! suspended — an awaited task is cancelled in turn and waited for, [`catch_cancel`] catches it
@@ -15,10 +15,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tower_task::{Builder, error::TaskError, run, sleep, spawn, task_tree};
+//! use tower_task::{TaskBuilder, error::TaskError, run, sleep, spawn, task_tree};
 //!
 //! let out = run(async {
-//!     let worker = Builder::new().name("worker").spawn(async {
+//!     let worker = TaskBuilder::new().name("worker").spawn(async {
 //!         sleep(Duration::from_millis(5)).await;
 //!         2
 //!     }).unwrap();
@@ -62,9 +62,9 @@ pub use task::header_model;
 #[doc(hidden)]
 pub use task::slots;
 
+pub use task::{ConcurrentFuture, run_coroutine_threadsafe};
 pub use task::{
-    Builder, Sleep, Task, TaskFactory, TaskId, TaskRef, TaskState, all_tasks, create_task,
+    LoopTaskOptions, Sleep, Task, TaskBuilder, TaskId, TaskRef, TaskState, all_tasks, create_task,
     current_task, get_task_factory, set_task_factory, sleep, sleep_until, spawn, spawn_local,
 };
-pub use task::{ConcurrentFuture, run_coroutine_threadsafe};
 pub use task::{TaskNode, TaskTree, install_task_tree_dump, run, task_tree, task_tree_of};

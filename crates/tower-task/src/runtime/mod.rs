@@ -2,9 +2,9 @@
 //! with `Send` tasks balanced between them by work stealing (asyncio has one loop per thread;
 //! this is "many cores: many loops").
 //!
-//! - [`Builder`] starts the workers; [`Runtime`] owns them and shuts them down on drop;
-//!   [`Handle`] spawns onto them from anywhere.
-//! - [`Runtime::spawn`] / [`Handle::spawn`] run a `Send` future on some worker and return the
+//! - [`RuntimeBuilder`] starts the workers; [`Runtime`] owns them and shuts them down on drop;
+//!   [`RuntimeHandle`] spawns onto them from anywhere.
+//! - [`Runtime::spawn`] / [`RuntimeHandle::spawn`] run a `Send` future on some worker and return the
 //!   task core's [`Task`](crate::Task) (cancel with a message, names, done callbacks); inside
 //!   the runtime (a task, or `block_on`) plain [`tower_task::spawn`](crate::spawn) does the same,
 //!   so `TaskGroup`, `gather` and `shield` are balanced over the workers. [`spawn_local`] (and
@@ -22,9 +22,9 @@
 //!   every task it holds, pending ones included.
 //!
 //! ```
-//! use tower_task::runtime::Builder;
+//! use tower_task::runtime::RuntimeBuilder;
 //!
-//! let rt = Builder::new().worker_threads(2).build().unwrap();
+//! let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
 //! let total = rt
 //!     .block_on(async {
 //!         let tasks: Vec<_> = (0..100u64)
@@ -57,5 +57,5 @@ mod worker;
 pub type JoinHandle<T> = crate::Task<T>;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub(crate) use rt::entered;
-pub use rt::{Builder, Handle, Runtime, spawn_local};
+pub use rt::{Runtime, RuntimeBuilder, RuntimeHandle, spawn_local};
 pub(crate) use worker::RuntimeLink;

@@ -11,7 +11,7 @@ use tower_loop::{FILL_BUDGET, WorkSource};
 
 use super::metrics::RuntimeMetrics;
 use super::queue::Local;
-use super::rt::{Handle, spawn_raw};
+use super::rt::{RuntimeHandle, spawn_raw};
 use super::worker::{Shared, Unpark, Worker};
 use crate::loom::Arc;
 
@@ -61,7 +61,7 @@ impl Scheduler {
             .set(Unpark::Custom(Box::new(f)));
     }
 
-    /// Spawns a detached `Send` task, scheduled as [`Handle::spawn`] schedules (a bare
+    /// Spawns a detached `Send` task, scheduled as [`RuntimeHandle::spawn`] schedules (a bare
     /// `async_task` task: no task header, no loop).
     ///
     /// The task is registered nowhere: a real runtime task is registered in its worker loop's
@@ -78,8 +78,8 @@ impl Scheduler {
     }
 
     /// A handle to this scheduler.
-    pub fn handle(&self) -> Handle {
-        Handle {
+    pub fn handle(&self) -> RuntimeHandle {
+        RuntimeHandle {
             shared: self.shared.clone(),
         }
     }

@@ -1,4 +1,4 @@
-//! [`Builder`], [`Runtime`] and [`Handle`]: starting the worker threads, spawning onto them,
+//! [`RuntimeBuilder`], [`Runtime`] and [`RuntimeHandle`]: starting the worker threads, spawning onto them,
 //! `block_on`, shutdown.
 
 use std::cell::{Cell, RefCell};
@@ -25,9 +25,9 @@ type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
 /// Configures and starts a [`Runtime`].
 ///
 /// ```
-/// use tower_task::runtime::Builder;
+/// use tower_task::runtime::RuntimeBuilder;
 ///
-/// let rt = Builder::new()
+/// let rt = RuntimeBuilder::new()
 ///     .worker_threads(2)
 ///     .thread_name("my-worker")
 ///     .build()
@@ -38,7 +38,8 @@ type NameFn = std::sync::Arc<dyn Fn() -> String + Send + Sync + 'static>;
 ///     .unwrap();
 /// assert_eq!(name.as_deref(), Some("my-worker"));
 /// ```
-pub struct Builder {
+#[doc(alias = "Builder")]
+pub struct RuntimeBuilder {
     /// Number of workers; `None`: one per available core.
     workers: Option<usize>,
     /// Thread names.
@@ -47,26 +48,26 @@ pub struct Builder {
     stack_size: Option<usize>,
 }
 
-impl fmt::Debug for Builder {
+impl fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("RuntimeBuilder")
             .field("workers", &self.workers)
             .field("stack_size", &self.stack_size)
             .finish_non_exhaustive()
     }
 }
 
-impl Default for Builder {
+impl Default for RuntimeBuilder {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Builder {
+impl RuntimeBuilder {
     /// A builder with the defaults: one worker per available core, threads named
     /// `tower-worker`.
-    pub fn new() -> Builder {
-        Builder {
+    pub fn new() -> RuntimeBuilder {
+        RuntimeBuilder {
             workers: None,
             name: std::sync::Arc::new(|| "tower-worker".to_owned()),
             stack_size: None,
@@ -118,7 +119,7 @@ impl Builder {
         let (exit_tx, exit_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
         let mut rt = Runtime {
-            handle: Handle {
+            handle: RuntimeHandle {
                 shared: shared.clone(),
             },
             threads: Vec::with_capacity(n),
@@ -221,7 +222,7 @@ fn run_worker(
 /// ```
 pub struct Runtime {
     /// The handle spawns go through.
-    handle: Handle,
+    handle: RuntimeHandle,
     /// Worker threads not yet joined.
     threads: Vec<Option<thread::JoinHandle<()>>>,
     /// Each worker sends its index here as the last thing it does.
@@ -238,21 +239,21 @@ impl fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// A runtime with the default [`Builder`] settings.
+    /// A runtime with the default [`RuntimeBuilder`] settings.
     ///
     /// # Errors
     ///
-    /// As [`Builder::build`].
+    /// As [`RuntimeBuilder::build`].
     pub fn new() -> Result<Runtime, BuildError> {
-        Builder::new().build()
+        RuntimeBuilder::new().build()
     }
 
     /// A `Send + Sync + Clone` handle to spawn onto this runtime from anywhere.
-    pub fn handle(&self) -> &Handle {
+    pub fn handle(&self) -> &RuntimeHandle {
         &self.handle
     }
 
-    /// Spawns a `Send` task (see [`Handle::spawn`]).
+    /// Spawns a `Send` task (see [`RuntimeHandle::spawn`]).
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -261,11 +262,11 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
-    /// Runs `future` to completion on the calling thread (see [`Handle::block_on`]).
+    /// Runs `future` to completion on the calling thread (see [`RuntimeHandle::block_on`]).
     ///
     /// # Errors
     ///
-    /// As [`Handle::block_on`].
+    /// As [`RuntimeHandle::block_on`].
     pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, BlockOnError> {
         self.handle.block_on(future)
     }
@@ -383,11 +384,11 @@ pub(crate) fn leave_runtime() {
 /// The runtime entered on this thread (a worker's, or `block_on`'s), if any: where
 /// `tower_task::spawn` sends `Send` tasks.
 #[inline]
-pub(crate) fn entered() -> Option<Handle> {
+pub(crate) fn entered() -> Option<RuntimeHandle> {
     if IN_RUNTIME.try_with(Cell::get).unwrap_or(0) == 0 {
         return None;
     }
-    Handle::current().ok()
+    RuntimeHandle::current().ok()
 }
 
 /// Restores the previously entered runtime on drop.
@@ -409,47 +410,48 @@ impl Drop for Entered {
 /// thread. Spawning after the runtime shut down gives a handle whose task is cancelled.
 ///
 /// ```
-/// use tower_task::runtime::{Builder, Handle};
+/// use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 ///
-/// let rt = Builder::new().worker_threads(2).build().unwrap();
+/// let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
 /// let handle = rt.handle().clone();
 /// let from_thread = std::thread::spawn(move || handle.block_on(handle.spawn(async { 5 })))
 ///     .join()
 ///     .unwrap();
 /// assert_eq!(from_thread.unwrap().unwrap(), 5);
-/// // Inside the runtime, `Handle::current` finds it.
-/// let same = rt.block_on(rt.spawn(async { Handle::current().is_ok() })).unwrap();
+/// // Inside the runtime, `RuntimeHandle::current` finds it.
+/// let same = rt.block_on(rt.spawn(async { RuntimeHandle::current().is_ok() })).unwrap();
 /// assert!(same.unwrap());
 /// ```
+#[doc(alias = "Handle")]
 #[derive(Clone)]
-pub struct Handle {
+pub struct RuntimeHandle {
     /// The runtime's shared state.
     pub(crate) shared: Arc<Shared>,
 }
 
-impl fmt::Debug for Handle {
+impl fmt::Debug for RuntimeHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle")
+        f.debug_struct("RuntimeHandle")
             .field("shared", &self.shared)
             .finish()
     }
 }
 
-impl Handle {
+impl RuntimeHandle {
     /// The runtime this code runs on: from a worker thread, or inside `block_on`.
     ///
     /// # Errors
     ///
     /// [`ContextError::NoRuntime`] elsewhere.
-    pub fn current() -> Result<Handle, ContextError> {
+    pub fn current() -> Result<RuntimeHandle, ContextError> {
         if let Some(shared) = worker::current_shared() {
-            return Ok(Handle { shared });
+            return Ok(RuntimeHandle { shared });
         }
         ENTERED
             .try_with(|e| e.borrow().clone())
             .ok()
             .flatten()
-            .map(|shared| Handle { shared })
+            .map(|shared| RuntimeHandle { shared })
             .ok_or(ContextError::NoRuntime)
     }
 
@@ -461,7 +463,7 @@ impl Handle {
     /// A panic in the task is caught and handed to whoever awaits the handle.
     ///
     /// Inside the runtime (a task, or `block_on`), plain [`tower_task::spawn`](crate::spawn)
-    /// and [`tower_task::Builder::spawn`](crate::Builder::spawn) come here too.
+    /// and [`tower_task::TaskBuilder::spawn`](crate::TaskBuilder::spawn) come here too.
     ///
     /// The task is registered in the registry of the worker that spawns it (of the first
     /// worker, from outside): [`all_tasks`](crate::all_tasks) and
@@ -476,7 +478,7 @@ impl Handle {
         spawn_on(&self.shared, None, None, future)
     }
 
-    /// [`spawn`](Self::spawn) with a name and an eagerness choice (from a [`crate::Builder`]).
+    /// [`spawn`](Self::spawn) with a name and an eagerness choice (from a [`crate::TaskBuilder`]).
     pub(crate) fn spawn_task<F>(
         &self,
         name: Option<String>,
@@ -491,7 +493,7 @@ impl Handle {
     }
 
     /// Runs `future` to completion on the calling thread, on a fresh event loop (so it may use
-    /// timers, I/O and `spawn_local`), with this runtime entered ([`Handle::current`]). The
+    /// timers, I/O and `spawn_local`), with this runtime entered ([`RuntimeHandle::current`]). The
     /// future need not be `Send`.
     ///
     /// # Errors
@@ -643,9 +645,9 @@ where
 ///
 /// ```
 /// use std::rc::Rc;
-/// use tower_task::runtime::{spawn_local, Builder};
+/// use tower_task::runtime::{spawn_local, RuntimeBuilder};
 ///
-/// let rt = Builder::new().worker_threads(1).build().unwrap();
+/// let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
 /// let out = rt.block_on(async {
 ///     let shared = Rc::new(21); // not Send
 ///     let s = shared.clone();
@@ -658,7 +660,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    crate::Builder::new()
+    crate::TaskBuilder::new()
         .spawn_local(future)
         .map_err(|_| ContextError::NoRunningLoop)
 }

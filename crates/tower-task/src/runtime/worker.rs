@@ -240,7 +240,7 @@ impl RuntimeLink {
         }
     }
 
-    /// The runtime, unless it is gone (every `Runtime`, `Handle` and worker dropped).
+    /// The runtime, unless it is gone (every `Runtime`, `RuntimeHandle` and worker dropped).
     fn upgrade(&self) -> Option<Arc<Shared>> {
         #[cfg(not(loom))]
         return self.shared.upgrade();

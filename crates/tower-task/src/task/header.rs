@@ -48,7 +48,7 @@ pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 /// [`ExtraSlot`]).
 #[derive(Default)]
 pub(crate) struct Extra {
-    /// `set_name`/`Builder::name`; `None`: the default `Task-<id>`.
+    /// `set_name`/`TaskBuilder::name`; `None`: the default `Task-<id>`.
     pub(crate) name: Option<Arc<str>>,
     /// The message of the latest `cancel(msg)`.
     pub(crate) cancel_msg: Option<String>,

@@ -1,10 +1,10 @@
 //! Tasks: the header, the handles, spawning, the current task, the per-loop registry.
 
 mod current;
-mod factory;
 mod handle;
 mod header;
 mod layout;
+mod loop_options;
 mod registry;
 #[cfg(not(loom))]
 mod slots;
@@ -17,9 +17,9 @@ mod threadsafe;
 mod wrapper;
 
 pub use current::{all_tasks, current_task};
-pub use factory::{TaskFactory, get_task_factory, set_task_factory};
 pub use handle::Task;
-pub use spawn::{Builder, create_task, spawn, spawn_local};
+pub use loop_options::{LoopTaskOptions, get_task_factory, set_task_factory};
+pub use spawn::{TaskBuilder, create_task, spawn, spawn_local};
 pub use state::{TaskId, TaskState};
 pub use task_ref::TaskRef;
 pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};

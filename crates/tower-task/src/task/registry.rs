@@ -24,8 +24,8 @@ use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 
-use super::factory::TaskFactory;
 use super::header::Header;
+use super::loop_options::LoopTaskOptions;
 use super::slots::Slots;
 use super::task_ref::TaskRef;
 use crate::loom::{AtomicBool, Ordering};
@@ -164,7 +164,7 @@ pub(crate) struct LoopTasks {
     /// runtime worker's loop, every worker's.
     pub(crate) also: RefCell<Option<RegistrySet>>,
     /// Its task factory, if one was set.
-    pub(crate) factory: RefCell<Option<TaskFactory>>,
+    pub(crate) factory: RefCell<Option<LoopTaskOptions>>,
 }
 
 impl LoopTasks {

@@ -1,4 +1,4 @@
-//! Spawning: [`spawn`]/[`create_task`], [`spawn_local`], and the [`Builder`] for named and
+//! Spawning: [`spawn`]/[`create_task`], [`spawn_local`], and the [`TaskBuilder`] for named and
 //! eager tasks; and [`spawn_in`], the one path every task (the runtime's too) is made by. A
 //! task is one `async_task` allocation with its [`Header`] as metadata, scheduled with the
 //! loop's `schedule` (a push on the loop's ready queue).
@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_task::Runnable;
 use tower_loop::{LoopHandle, with_running_loop};
 
-use super::factory::TaskFactory;
 use super::handle::Task;
 use super::header::{Extra, Header};
 use super::layout;
+use super::loop_options::LoopTaskOptions;
 use super::registry::{Registry, loop_tasks_of};
 use super::state::TaskId;
 use super::wrapper::{Unbound, current_id};
@@ -75,13 +75,13 @@ pub(crate) fn next_id() -> TaskId {
 ///
 /// # Panics
 ///
-/// If no tower event loop runs on this thread ([`Builder::spawn`] returns an error instead).
+/// If no tower event loop runs on this thread ([`TaskBuilder::spawn`] returns an error instead).
 pub fn spawn<F>(future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match Builder::new().spawn(future) {
+    match TaskBuilder::new().spawn(future) {
         Ok(t) => t,
         Err(e) => panic!("tower_task::spawn: {e}"),
     }
@@ -132,7 +132,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match Builder::new().spawn_local(future) {
+    match TaskBuilder::new().spawn_local(future) {
         Ok(t) => t,
         Err(e) => panic!("tower_task::spawn_local: {e}"),
     }
@@ -142,41 +142,42 @@ where
 ///
 /// ```
 /// use tower_loop::EventLoop;
-/// use tower_task::Builder;
+/// use tower_task::TaskBuilder;
 ///
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
-///     let t = Builder::new().name("fetcher").eager(true).spawn(async { 3 }).unwrap();
+///     let t = TaskBuilder::new().name("fetcher").eager(true).spawn(async { 3 }).unwrap();
 ///     assert_eq!(&*t.get_name(), "fetcher");
 ///     assert!(t.done()); // eager, and it never suspended
 ///     assert_eq!(t.await.unwrap(), 3);
 /// })
 /// .unwrap();
 /// ```
+#[doc(alias = "Builder")]
 #[derive(Debug, Default, Clone)]
-#[must_use = "a Builder does nothing until spawn is called"]
-pub struct Builder {
+#[must_use = "a TaskBuilder does nothing until spawn is called"]
+pub struct TaskBuilder {
     /// The task's name.
     name: Option<String>,
     /// Eager start; `None`: the loop's task factory decides.
     eager: Option<bool>,
 }
 
-impl Builder {
+impl TaskBuilder {
     /// A builder with the defaults (name `Task-<id>`, the loop's factory decides eagerness).
-    pub fn new() -> Builder {
-        Builder::default()
+    pub fn new() -> TaskBuilder {
+        TaskBuilder::default()
     }
 
     /// Names the task.
-    pub fn name(mut self, name: impl Into<String>) -> Builder {
+    pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
         self.name = Some(name.into());
         self
     }
 
     /// Starts the task eagerly: it runs inside `spawn` up to its first suspension, and if it
     /// completes without suspending it never touches the ready queue (asyncio's `eager_start`).
-    pub fn eager(mut self, on: bool) -> Builder {
+    pub fn eager(mut self, on: bool) -> TaskBuilder {
         self.eager = Some(on);
         self
     }
@@ -269,7 +270,7 @@ pub(crate) fn schedule_home(runnable: Runnable<Header>) {
 pub(crate) fn spawn_in<F, A, S>(
     name: Option<String>,
     eager: Option<bool>,
-    factory: Option<TaskFactory>,
+    factory: Option<LoopTaskOptions>,
     registry: Arc<Registry>,
     future: F,
     alloc: A,

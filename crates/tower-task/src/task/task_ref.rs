@@ -25,11 +25,11 @@ use crate::loom::Ordering;
 ///
 /// ```
 /// use tower_loop::EventLoop;
-/// use tower_task::{current_task, Builder};
+/// use tower_task::{current_task, TaskBuilder};
 ///
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
-///     let t = Builder::new().name("worker").spawn(async {
+///     let t = TaskBuilder::new().name("worker").spawn(async {
 ///         current_task().unwrap().get_name().to_string()
 ///     }).unwrap();
 ///     assert_eq!(t.await.unwrap(), "worker");

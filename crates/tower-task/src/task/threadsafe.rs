@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tower_coro::catch_unwind;
 use tower_loop::LoopHandle;
 
-use super::spawn::Builder;
+use super::spawn::TaskBuilder;
 use super::task_ref::TaskRef;
 use super::wrapper::current;
 use crate::error::{Cancelled, Panicked, TaskError, ThreadsafeError};
@@ -126,7 +126,7 @@ where
         };
         // Without a running loop `run` is dropped, and its report completes the cell
         // cancelled.
-        if let Ok(task) = Builder::new().spawn(run) {
+        if let Ok(task) = TaskBuilder::new().spawn(run) {
             let cancel = {
                 let mut st = cell.shared.lock();
                 st.task = Some(task.task_ref().clone());
