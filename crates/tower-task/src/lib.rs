@@ -31,6 +31,18 @@
 //! });
 //! assert_eq!(out.unwrap(), 42);
 //! ```
+//!
+//! # Map of the crate
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | `task/` | the task core: the header, [`Task`]/[`TaskRef`], making a task on a loop, the current task, the per-loop registry, [`sleep`], [`run`], the task tree; it names nothing of the runtime |
+//! | [`runtime`] | the multi-thread work-stealing runtime, built on the task core (its worker loops' registries link back to it through the core's `SchedulerLink`) |
+//! | `spawning.rs` | [`spawn`], [`create_task`], [`spawn_local`], [`TaskBuilder`]: where the task core and the runtime meet (a `Send` task inside a runtime goes to the runtime, any other to the running loop) |
+//! | `threadsafe.rs` | [`run_coroutine_threadsafe`] and its [`ConcurrentFuture`] |
+//! | `combinators/` | [`TaskGroup`], [`gather`], [`wait`], [`as_completed`], [`shield`], [`timeout`], [`wait_for`], [`catch_cancel`] |
+//! | [`error`] | the errors |
+//! | `loom.rs` | the loom shim: std's synchronisation types, loom's under `cfg(loom)` |
 #![doc(test(attr(deny(warnings))))]
 
 mod combinators;
@@ -62,9 +74,15 @@ pub use task::header_model;
 #[doc(hidden)]
 pub use task::slots;
 
-pub use task::{ConcurrentFuture, run_coroutine_threadsafe};
 pub use task::{
-    LoopTaskOptions, Sleep, Task, TaskBuilder, TaskId, TaskRef, TaskState, all_tasks, create_task,
-    current_task, get_task_factory, set_task_factory, sleep, sleep_until, spawn, spawn_local,
+    LoopTaskOptions, Sleep, Task, TaskId, TaskRef, TaskState, all_tasks, current_task,
+    get_task_factory, set_task_factory, sleep, sleep_until,
 };
+
 pub use task::{TaskNode, TaskTree, install_task_tree_dump, run, task_tree, task_tree_of};
+
+mod spawning;
+pub use spawning::{TaskBuilder, create_task, spawn, spawn_local};
+
+mod threadsafe;
+pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};

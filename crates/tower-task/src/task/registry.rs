@@ -26,6 +26,7 @@ use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 
 use super::header::Header;
 use super::loop_options::LoopTaskOptions;
+use super::scheduler_link::SchedulerLink;
 use super::slots::Slots;
 use super::task_ref::TaskRef;
 use crate::loom::{AtomicBool, Ordering};
@@ -48,9 +49,9 @@ pub(crate) struct Registry {
     /// The loop has a task factory (a copy of `LoopTasks::factory.is_some()`, written on the
     /// loop's thread): a runtime worker's spawns skip the factory lookup when it is unset.
     has_factory: AtomicBool,
-    /// On a multi-thread runtime's worker loop, the runtime (set as the worker starts, before
-    /// any task is registered): the runtime's schedule function finds it here.
-    pub(crate) runtime: OnceLock<crate::runtime::RuntimeLink>,
+    /// On a multi-thread scheduler's worker loop, the scheduler (set as the worker starts,
+    /// before any task is registered): the scheduler's schedule function finds it here.
+    pub(crate) scheduler: OnceLock<SchedulerLink>,
 }
 
 impl fmt::Debug for Registry {
@@ -70,7 +71,7 @@ impl Registry {
             slots: Slots::new(),
             closed: AtomicBool::new(false),
             has_factory: AtomicBool::new(false),
-            runtime: OnceLock::new(),
+            scheduler: OnceLock::new(),
         }
     }
 

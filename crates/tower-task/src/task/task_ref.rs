@@ -3,7 +3,7 @@
 //!
 //! A `TaskRef` is one pointer, to the task's `async_task` allocation (the pointer an
 //! `async_task::Task` and the task's wakers hold; the [`Header`] is at a fixed offset in it,
-//! see [`layout`](super::layout)), and owns one reference count of that allocation — a waker reference count:
+//! see [`layout`]), and owns one reference count of that allocation — a waker reference count:
 //! cloning the task's home waker ([`Header::home`]) takes one, dropping an owning copy of it
 //! releases one. So a `TaskRef` keeps the header readable after the task is done, and nothing
 //! else: once the task completes, its future is gone.
