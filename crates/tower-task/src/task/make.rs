@@ -61,6 +61,7 @@ pub(crate) fn next_id() -> TaskId {
 /// # Errors
 ///
 /// [`SpawnError::NoRunningLoop`] if no tower event loop runs on this thread.
+#[inline]
 pub(crate) fn spawn_on_loop<F, A>(
     name: Option<String>,
     eager: Option<bool>,
@@ -110,6 +111,7 @@ pub(crate) fn schedule_home(runnable: Runnable<Header>) {
 /// `unbound.bind` as the future — then starts it: eagerly (`eager`, else the `factory`
 /// decides) inside this call, or by handing its runnable to `first`. Calls the factory's
 /// `on_spawn` hook last.
+#[inline]
 pub(crate) fn spawn_in<F, A, S>(
     name: Option<String>,
     eager: Option<bool>,
