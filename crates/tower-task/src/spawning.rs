@@ -10,7 +10,7 @@ use crate::error::SpawnError;
 use crate::task::{Task, schedule_home, spawn_on_loop};
 
 /// Spawns `future` as a task on the running loop (asyncio's `create_task`) and schedules it:
-/// it starts in a later loop iteration (or at once, with an eager task factory).
+/// it starts in a later loop iteration (or at once, with eager task options: [`set_task_factory`](crate::set_task_factory)).
 ///
 /// ```
 /// use tower_loop::EventLoop;
@@ -116,12 +116,12 @@ where
 pub struct TaskBuilder {
     /// The task's name.
     name: Option<String>,
-    /// Eager start; `None`: the loop's task factory decides.
+    /// Eager start; `None`: the loop's task options decide.
     eager: Option<bool>,
 }
 
 impl TaskBuilder {
-    /// A builder with the defaults (name `Task-<id>`, the loop's factory decides eagerness).
+    /// A builder with the defaults (name `Task-<id>`, the loop's task options decide eagerness).
     pub fn new() -> TaskBuilder {
         TaskBuilder::default()
     }

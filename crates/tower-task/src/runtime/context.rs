@@ -65,14 +65,14 @@ pub(crate) fn with_current_id<R>(id: usize, f: impl FnOnce(Option<&Worker>) -> R
     // Why the pointer is valid: `CURRENT` is written only by `enter_worker`, which stores
     // `worker` (a `&Worker` borrowed for the whole call), calls its closure, and restores the
     // previous value when the closure returns or unwinds (`Restore`, a guard local to
-    // `enter_worker`). Those scopes nest as calls do, so a non-null value read here was stored by an
-    // `enter` frame still on this thread's stack (had it returned, we would read the value it
-    // restored); its worker stays borrowed until that frame returns, which is after `f`
-    // returns, as `f` runs deeper on the same stack. A nested `enter` inside `f` changes
-    // `CURRENT`, not the worker behind `ptr`. The cell is thread-local: no other thread
-    // reads it.
-    // SAFETY: `ptr` is non-null, so it points at a worker borrowed by an `enter` frame below
-    // this one on this thread's stack, alive until after `f` returns (argument above).
+    // `enter_worker`). Those scopes nest as calls do, so a non-null value read here was stored
+    // by an `enter_worker` frame still on this thread's stack (had it returned, we would read
+    // the value it restored); its worker stays borrowed until that frame returns, which is
+    // after `f` returns, as `f` runs deeper on the same stack. A nested `enter_worker` inside
+    // `f` changes `CURRENT`, not the worker behind `ptr`. The cell is thread-local: no other
+    // thread reads it.
+    // SAFETY: `ptr` is non-null, so it points at a worker borrowed by an `enter_worker` frame
+    // below this one on this thread's stack, alive until after `f` returns (argument above).
     let w = unsafe { &*ptr };
     f(Some(w))
 }

@@ -17,7 +17,7 @@ use crate::task::{get_task_factory, schedule_home, spawn_in, spawn_on_loop};
 /// The spawn path of every `Send` task: one `async_task` allocation (the task core's wrapper
 /// around the future, with the runtime's schedule function, which captures nothing) plus the
 /// task's header, then a local push on a worker of `shared`, or the injector. The current
-/// worker is found by a compare of a thread-local (`worker::with_current`), once for the
+/// worker is found by a compare of a thread-local (`context::with_current`), once for the
 /// registry and once for the first schedule.
 pub(crate) fn spawn_on<F>(
     shared: &Arc<Shared>,
@@ -30,22 +30,22 @@ where
     F::Output: Send + 'static,
 {
     // The spawning worker's registry (its owner thread: no lock), and whether its loop has a
-    // task factory.
+    // task options.
     let own = with_current(shared, |w| {
         w.and_then(|w| w.registry.as_ref())
-            .map(|r| (r.clone(), r.has_factory()))
+            .map(|r| (r.clone(), r.has_options()))
     });
-    let (registry, own_factory) = match own {
-        Some((r, has_factory)) => (r, has_factory),
+    let (registry, own_options) = match own {
+        Some((r, has_options)) => (r, has_options),
         // Not on a worker of `shared`: the first worker's registry.
         None => match shared.registries.iter().find_map(|r| r.get().cloned()) {
             Some(r) => (r, true),
             None => no_registry(),
         },
     };
-    // The running loop's task factory. On a worker the running loop is the worker's (one loop
+    // The running loop's task options. On a worker the running loop is the worker's (one loop
     // runs per thread), whose registry says whether it has one: most spawns skip the lookup.
-    let factory = if own_factory {
+    let options = if own_options {
         tower_loop::with_running_loop(get_task_factory)
             .ok()
             .flatten()
@@ -55,12 +55,12 @@ where
     spawn_in(
         name,
         eager,
-        factory,
+        options,
         registry,
         future,
         |builder, unbound| builder.spawn(move |h| unbound.bind(h), WithInfo(schedule_task)),
         // Looked up again (a compare of a thread-local): spawning may have run user code (a
-        // task factory, an eager first poll).
+        // task options' hook, an eager first poll).
         |r| with_current(shared, |w| schedule_first(shared, w, r.into())),
     )
 }

@@ -86,14 +86,14 @@ impl LoopTaskOptions {
 
 /// Sets (or with `None` removes) the task options of `lp` (asyncio's `loop.set_task_factory`).
 /// Call it on the loop's thread.
-pub fn set_task_factory(lp: &EventLoop, factory: Option<LoopTaskOptions>) {
+pub fn set_task_factory(lp: &EventLoop, options: Option<LoopTaskOptions>) {
     let tasks = loop_tasks_of(lp);
-    tasks.registry.set_has_factory(factory.is_some());
-    let old = tasks.factory.replace(factory);
+    tasks.registry.set_has_options(options.is_some());
+    let old = tasks.options.replace(options);
     drop(old);
 }
 
 /// The task options of `lp`, if some were set (asyncio's `loop.get_task_factory`).
 pub fn get_task_factory(lp: &EventLoop) -> Option<LoopTaskOptions> {
-    loop_tasks_of(lp).factory.borrow().clone()
+    loop_tasks_of(lp).options.borrow().clone()
 }

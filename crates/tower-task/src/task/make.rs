@@ -74,11 +74,11 @@ where
 {
     let spawned = with_running_loop(|lp| {
         let tasks = loop_tasks_of(lp);
-        let factory = tasks.factory.borrow().clone();
+        let options = tasks.options.borrow().clone();
         spawn_in(
             name,
             eager,
-            factory,
+            options,
             tasks.registry.clone(),
             future,
             alloc,
@@ -108,14 +108,14 @@ pub(crate) fn schedule_home(runnable: Runnable<Header>) {
 
 /// Makes a task: its header (registered in `registry`) and `async_task` allocation — `alloc`
 /// calls the `async_task` builder it is given with the caller's schedule function and
-/// `unbound.bind` as the future — then starts it: eagerly (`eager`, else the `factory`
-/// decides) inside this call, or by handing its runnable to `first`. Calls the factory's
+/// `unbound.bind` as the future — then starts it: eagerly (`eager`, else the loop's task
+/// `options` decide) inside this call, or by handing its runnable to `first`. Calls the options'
 /// `on_spawn` hook last.
 #[inline]
 pub(crate) fn spawn_in<F, A, S>(
     name: Option<String>,
     eager: Option<bool>,
-    factory: Option<LoopTaskOptions>,
+    options: Option<LoopTaskOptions>,
     registry: Arc<Registry>,
     future: F,
     alloc: A,
@@ -150,7 +150,7 @@ where
     std::mem::forget(waker);
     h.slot.store(h.registry.insert(h), Ordering::Relaxed);
     let task = Task::new(raw);
-    let eager = eager.unwrap_or_else(|| factory.as_ref().is_some_and(|f| f.eager));
+    let eager = eager.unwrap_or_else(|| options.as_ref().is_some_and(|o| o.eager));
     if eager {
         // Inside the spawner's poll: the new task must not see a cancellation that poll is
         // delivering (its own, if any, it delivers itself).
@@ -160,7 +160,7 @@ where
     } else {
         first(runnable);
     }
-    if let Some(hook) = factory.and_then(|f| f.on_spawn) {
+    if let Some(hook) = options.and_then(|o| o.on_spawn) {
         hook(&task);
     }
     task
