@@ -113,7 +113,7 @@ macro_rules! workloads {
 
 workloads!(
     tower_w,
-    tower_task::runtime::Handle,
+    tower_task::runtime::RuntimeHandle,
     |t: tower_task::Task<_>| drop(t)
 );
 workloads!(
@@ -167,7 +167,7 @@ fn group<TF, TkF, SF>(
     tower: &tower_task::runtime::Runtime,
     tokio: &tokio::runtime::Runtime,
     smol: &Smol,
-    tower_work: impl Fn(tower_task::runtime::Handle) -> TF,
+    tower_work: impl Fn(tower_task::runtime::RuntimeHandle) -> TF,
     tokio_work: impl Fn(tokio::runtime::Handle) -> TkF,
     smol_work: impl Fn(Arc<Executor<'static>>) -> SF,
 ) where
@@ -196,7 +196,7 @@ fn group<TF, TkF, SF>(
 }
 
 fn runtime_mt(c: &mut Criterion) {
-    let tower = tower_task::runtime::Builder::new()
+    let tower = tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(WORKERS)
         .build()
         .expect("tower runtime");

@@ -108,7 +108,7 @@ async fn async_tiers() -> String {
         let total = tg.create_task(async { Ok::<_, BoxError>(6 * 7) })?;
         for (name, ms) in [("fetch-a", 3u64), ("fetch-b", 1), ("fetch-c", 2)] {
             // The group awaits its children: the handle may be dropped.
-            tg.create_task_with(task::Builder::new().name(name), async move {
+            tg.create_task_with(task::TaskBuilder::new().name(name), async move {
                 task::sleep(Duration::from_millis(ms)).await;
                 Ok(())
             })?;

@@ -78,8 +78,7 @@ pub use crate::default::{
 };
 pub use crate::executor::{Executor, Job};
 pub use crate::pool::{
-    Builder as ThreadPoolBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREAD_NAME, ThreadPool,
-    default_max_threads,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_THREAD_NAME, ThreadPool, ThreadPoolBuilder, default_max_threads,
 };
 pub use crate::process::child::{Communicate, Output, Process, Wait};
 pub use crate::process::command::{

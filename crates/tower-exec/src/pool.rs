@@ -59,8 +59,9 @@ pub fn default_max_threads() -> usize {
 ///     .build();
 /// assert_eq!(pool.max_threads(), 4);
 /// ```
+#[doc(alias = "Builder")]
 #[derive(Debug, Clone)]
-pub struct Builder {
+pub struct ThreadPoolBuilder {
     /// The most threads the pool runs at once (at least 1).
     max_threads: usize,
     /// How long an idle thread waits for work before exiting.
@@ -71,9 +72,9 @@ pub struct Builder {
     stack_size: Option<usize>,
 }
 
-impl Default for Builder {
+impl Default for ThreadPoolBuilder {
     fn default() -> Self {
-        Builder {
+        ThreadPoolBuilder {
             max_threads: default_max_threads(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             name: DEFAULT_THREAD_NAME.to_owned(),
@@ -82,7 +83,7 @@ impl Default for Builder {
     }
 }
 
-impl Builder {
+impl ThreadPoolBuilder {
     /// The most threads the pool runs at once; `0` is taken as `1`. Default
     /// [`default_max_threads`].
     pub fn max_threads(mut self, n: usize) -> Self {
@@ -164,7 +165,7 @@ struct Inner {
     /// `shutdown` waits here for `threads` to reach 0.
     exited: Condvar,
     /// Fixed at build time.
-    config: Builder,
+    config: ThreadPoolBuilder,
 }
 
 /// The mutable state, under `Inner::state`.
@@ -187,12 +188,12 @@ struct State {
 impl ThreadPool {
     /// A pool with the default configuration.
     pub fn new() -> ThreadPool {
-        Builder::default().build()
+        ThreadPoolBuilder::default().build()
     }
 
     /// A builder to configure a pool.
-    pub fn builder() -> Builder {
-        Builder::default()
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
     }
 
     /// The configured maximum number of threads.

@@ -4,7 +4,7 @@
 //! The [`runtime`] module runs one `tower_loop::EventLoop` per worker thread and balances
 //! `Send` tasks between them by work stealing.
 //!
-//! Tasks on one loop: [`spawn`]/[`create_task`] (or [`Builder`] for a name and eager start)
+//! Tasks on one loop: [`spawn`]/[`create_task`] (or [`TaskBuilder`] for a name and eager start)
 //! give a [`Task`]; awaiting it gives `Result<T, TaskError>`, dropping it detaches the task.
 //! [`cancel`](TaskRef::cancel) is asyncio's: a request delivered into the task where it is
 //! suspended — an awaited task is cancelled in turn and waited for, [`catch_cancel`] catches it
@@ -15,10 +15,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tower_task::{Builder, error::TaskError, run, sleep, spawn, task_tree};
+//! use tower_task::{TaskBuilder, error::TaskError, run, sleep, spawn, task_tree};
 //!
 //! let out = run(async {
-//!     let worker = Builder::new().name("worker").spawn(async {
+//!     let worker = TaskBuilder::new().name("worker").spawn(async {
 //!         sleep(Duration::from_millis(5)).await;
 //!         2
 //!     }).unwrap();
@@ -31,6 +31,18 @@
 //! });
 //! assert_eq!(out.unwrap(), 42);
 //! ```
+//!
+//! # Map of the crate
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | `task/` | the task core: the header, [`Task`]/[`TaskRef`], making a task on a loop, the current task, the per-loop registry, [`sleep`], [`run`], the task tree; it names nothing of the runtime |
+//! | [`runtime`] | the multi-thread work-stealing runtime, built on the task core (its worker loops' registries link back to it through the core's `SchedulerLink`) |
+//! | `spawning.rs` | [`spawn`], [`create_task`], [`spawn_local`], [`TaskBuilder`]: where the task core and the runtime meet (a `Send` task inside a runtime goes to the runtime, any other to the running loop) |
+//! | `threadsafe.rs` | [`run_coroutine_threadsafe`] and its [`ConcurrentFuture`] |
+//! | `combinators/` | [`TaskGroup`], [`gather`], [`wait`], [`as_completed`], [`shield`], [`timeout`], [`wait_for`], [`catch_cancel`] |
+//! | [`error`] | the errors |
+//! | `loom.rs` | the loom shim: std's synchronisation types, loom's under `cfg(loom)` |
 #![doc(test(attr(deny(warnings))))]
 
 mod combinators;
@@ -63,8 +75,14 @@ pub use task::header_model;
 pub use task::slots;
 
 pub use task::{
-    Builder, Sleep, Task, TaskFactory, TaskId, TaskRef, TaskState, all_tasks, create_task,
-    current_task, get_task_factory, set_task_factory, sleep, sleep_until, spawn, spawn_local,
+    LoopTaskOptions, Sleep, Task, TaskId, TaskRef, TaskState, all_tasks, current_task,
+    get_task_factory, set_task_factory, sleep, sleep_until,
 };
-pub use task::{ConcurrentFuture, run_coroutine_threadsafe};
+
 pub use task::{TaskNode, TaskTree, install_task_tree_dump, run, task_tree, task_tree_of};
+
+mod spawning;
+pub use spawning::{TaskBuilder, create_task, spawn, spawn_local};
+
+mod threadsafe;
+pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tower_task::error::TaskError;
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 use tower_task::{catch_cancel, gather, reraise};
 
 /// Counts a running child body; the count goes down when the body is dropped (finished,
@@ -47,7 +47,7 @@ async fn child(i: usize, alive: Arc<AtomicUsize>) -> usize {
 // awaiter's handle resolves, and the awaiter always ends cancelled.
 #[test]
 fn no_child_outlives_the_cancelled_awaiter() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     rt.block_on(async {
         for round in 0..200usize {
             let alive = Arc::new(AtomicUsize::new(0));

@@ -5,7 +5,7 @@
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use tower_task::runtime::Handle;
+use tower_task::runtime::RuntimeHandle;
 use tower_task::runtime::model::Scheduler;
 
 mod loom_common;
@@ -62,7 +62,7 @@ fn lifo_and_local_queue_hand_off_to_a_stealer() {
         let inner = sched.clone();
         sched.spawn(async move {
             // On a worker: the runtime is current, and spawns are local pushes.
-            assert!(Handle::current().is_ok());
+            assert!(RuntimeHandle::current().is_ok());
             let (d1, d2) = (d.clone(), d.clone());
             inner.spawn(async move { d1.ran(1) });
             inner.spawn(async move { d2.ran(2) });

@@ -6,15 +6,15 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
-use tower_task::runtime::{Builder, Handle};
+use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 
 #[test]
 fn work_spawned_on_one_worker_is_stolen_by_another() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let seen: Arc<Mutex<HashSet<ThreadId>>> = Arc::default();
     let s = seen.clone();
     rt.block_on(rt.spawn(async move {
-        let h = Handle::current().unwrap();
+        let h = RuntimeHandle::current().unwrap();
         // Each task blocks its worker until tasks have run on two distinct threads: with one
         // worker spawning them all, this only finishes if the other worker steals some. More
         // tasks than one loop iteration takes (64), so some stay in the stealable queue.
@@ -45,7 +45,7 @@ fn work_spawned_on_one_worker_is_stolen_by_another() {
 fn an_idle_runtime_parks_its_workers() {
     // Idle workers sleep in their reactor instead of spinning: once the work is done, every
     // worker ends up parked (waited for as an event — the metrics — not with a sleep).
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     rt.block_on(rt.spawn(async {})).unwrap().unwrap();
     while rt.metrics().unparked > 0 {
         std::thread::yield_now();

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tower_task::runtime::{Builder, Handle};
+use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 
 #[test]
 fn thread_name_fn_names_every_worker() {
     let n = Arc::new(AtomicUsize::new(0));
-    let rt = Builder::new()
+    let rt = RuntimeBuilder::new()
         .worker_threads(3)
         .thread_name_fn(move || format!("w-{}", n.fetch_add(1, Ordering::SeqCst)))
         .build()
@@ -21,7 +21,7 @@ fn thread_name_fn_names_every_worker() {
     let seen: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
     let s = seen.clone();
     rt.block_on(rt.spawn(async move {
-        let h = Handle::current().unwrap();
+        let h = RuntimeHandle::current().unwrap();
         let tasks: Vec<_> = (0..300)
             .map(|_| {
                 let s = s.clone();
@@ -47,7 +47,7 @@ fn thread_name_fn_names_every_worker() {
 
 #[test]
 fn default_builder_uses_the_available_cores() {
-    let rt = Builder::new().build().unwrap();
+    let rt = RuntimeBuilder::new().build().unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(rt.metrics().workers.len(), cores);
 }

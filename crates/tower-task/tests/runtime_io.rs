@@ -6,11 +6,11 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use tower_loop::{Async, Timer};
-use tower_task::runtime::{Builder, Handle};
+use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 
 #[test]
 fn timers_fire_inside_runtime_tasks() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let handles: Vec<_> = (0..20u64)
         .map(|i| {
             rt.spawn(async move {
@@ -33,10 +33,10 @@ fn timers_fire_inside_runtime_tasks() {
 
 #[test]
 fn fd_readiness_wakes_runtime_tasks() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let got = rt
         .block_on(rt.spawn(async {
-            let h = Handle::current().unwrap();
+            let h = RuntimeHandle::current().unwrap();
             let (a, b) = UnixStream::pair().unwrap();
             let a = Async::new(a).unwrap();
             let reader = h.spawn(async move {

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use tower_task::runtime::{Builder, Handle};
+use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 
 /// A minimal one-shot channel: a value and the receiver's waker behind a mutex.
 #[derive(Default)]
@@ -46,11 +46,11 @@ fn send(slot: &Arc<Mutex<Slot>>, v: u32) {
 
 #[test]
 fn a_woken_task_runs_before_queued_tasks() {
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
     let l = log.clone();
     rt.block_on(rt.spawn(async move {
-        let h = Handle::current().unwrap();
+        let h = RuntimeHandle::current().unwrap();
         let slot: Arc<Mutex<Slot>> = Arc::default();
         let (s, ll) = (slot.clone(), l.clone());
         let receiver = h.spawn(async move {
@@ -81,11 +81,11 @@ fn a_woken_task_runs_before_queued_tasks() {
 #[test]
 fn a_yielding_task_goes_behind_the_queue() {
     // test_tasks: yield (asyncio.sleep(0)) lets every other ready task run first.
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let log: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let l = log.clone();
     rt.block_on(rt.spawn(async move {
-        let h = Handle::current().unwrap();
+        let h = RuntimeHandle::current().unwrap();
         let ll = l.clone();
         let other = h.spawn(async move { ll.lock().unwrap().push("other") });
         tower_coro::yield_now().await;
@@ -100,10 +100,10 @@ fn a_yielding_task_goes_behind_the_queue() {
 #[test]
 fn ping_pong_pairs_complete() {
     // 100 pairs exchanging one message each, on two workers.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let total = rt
         .block_on(rt.spawn(async {
-            let h = Handle::current().unwrap();
+            let h = RuntimeHandle::current().unwrap();
             let pairs: Vec<_> = (0..100u32)
                 .map(|i| {
                     let slot: Arc<Mutex<Slot>> = Arc::default();
@@ -131,11 +131,11 @@ fn a_child_spawned_by_each_task_of_a_long_batch_runs_right_after_its_parent() {
     // task taken from the queue (as tokio counts it), not per iteration, so the sixth parent's
     // child runs right after it just as the first one's does.
     const N: usize = 6;
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
     let l = log.clone();
     rt.block_on(rt.spawn(async move {
-        let h = Handle::current().unwrap();
+        let h = RuntimeHandle::current().unwrap();
         let done: Arc<Mutex<Slot>> = Arc::default();
         let children = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 0..N {

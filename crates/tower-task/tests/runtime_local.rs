@@ -5,11 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use tower_task::runtime::error::ContextError;
-use tower_task::runtime::{Builder, spawn_local};
+use tower_task::runtime::{RuntimeBuilder, spawn_local};
 
 #[test]
 fn local_tasks_stay_on_their_worker() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (home, ids) = rt
         .block_on(rt.spawn(async {
             // The !Send part runs as a local task of this worker's loop.
@@ -46,7 +46,7 @@ fn local_tasks_stay_on_their_worker() {
 
 #[test]
 fn local_tasks_in_block_on_run_on_the_calling_thread() {
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let me = std::thread::current().id();
     let ran_on = rt
         .block_on(async {

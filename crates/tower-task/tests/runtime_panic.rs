@@ -3,11 +3,11 @@
 //! Ports test_asyncio's test_tasks: test_exception_in_task / a failing task does not stop the
 //! loop.
 
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 
 #[test]
 fn a_panic_becomes_a_join_error_and_the_runtime_continues() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let bad = rt.spawn(async {
         tower_coro::yield_now().await;
         if true {
@@ -34,7 +34,7 @@ fn a_panic_becomes_a_join_error_and_the_runtime_continues() {
 
 #[test]
 fn the_payload_can_be_resumed() {
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let err = rt
         .block_on(rt.spawn(async { std::panic::panic_any(7_u32) }))
         .unwrap()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 
 /// Counts its drops.
 struct DropCounter(Arc<AtomicUsize>);
@@ -19,7 +19,7 @@ impl Drop for DropCounter {
 
 #[test]
 fn pending_tasks_are_dropped_at_shutdown() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let dropped = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -50,7 +50,7 @@ fn pending_tasks_are_dropped_at_shutdown() {
 
 #[test]
 fn queued_tasks_that_never_ran_are_dropped() {
-    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     let dropped = Arc::new(AtomicUsize::new(0));
     let (block_tx, block_rx) = std::sync::mpsc::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
@@ -78,7 +78,7 @@ fn queued_tasks_that_never_ran_are_dropped() {
     unblock.join().unwrap();
     // Each task either ran (and dropped its counter) or was dropped unrun.
     assert_eq!(dropped.load(Ordering::SeqCst), 20);
-    let rt2 = Builder::new().worker_threads(1).build().unwrap();
+    let rt2 = RuntimeBuilder::new().worker_threads(1).build().unwrap();
     for h in handles {
         // Awaiting a task dropped at shutdown gives Cancelled; one that ran gives Ok.
         let r = rt2.block_on(h).unwrap();
@@ -88,7 +88,7 @@ fn queued_tasks_that_never_ran_are_dropped() {
 
 #[test]
 fn shutdown_timeout_returns_and_drops_tasks() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let dropped = Arc::new(AtomicUsize::new(0));
     let d = DropCounter(dropped.clone());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -105,7 +105,7 @@ fn shutdown_timeout_returns_and_drops_tasks() {
 #[test]
 fn completed_tasks_leave_no_registration_behind() {
     // Every task's memory is freed once it completes: the live-task registry is empty again.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let handles: Vec<_> = (0..1000).map(|i| rt.spawn(async move { i })).collect();
     rt.block_on(async {
         for h in handles {
@@ -120,7 +120,7 @@ fn completed_tasks_leave_no_registration_behind() {
 fn live_tasks_counts_every_task_not_yet_dropped() {
     // Pending tasks (spawned from outside and from a worker, never woken) are live until
     // shutdown drops them; a finished task is not.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     for _ in 0..5 {
         let tx = tx.clone();
@@ -164,7 +164,7 @@ fn park_and_hand_out_waker(
 fn a_wake_from_another_thread_after_the_runtime_is_dropped_does_nothing() {
     // The task's waker outlives the runtime: shutdown dropped the task's future, and a later
     // wake-up from a thread that never was a worker neither schedules nor frees anything twice.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let dropped = Arc::new(AtomicUsize::new(0));
     let d = DropCounter(dropped.clone());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -187,7 +187,7 @@ fn a_wake_from_another_thread_after_the_runtime_is_dropped_does_nothing() {
 #[test]
 fn a_wake_from_another_thread_runs_the_task_on_a_worker() {
     // The remote path of the runtime's schedule function: the injector, then a worker.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let woken = Arc::new(AtomicUsize::new(0));
     let w = woken.clone();

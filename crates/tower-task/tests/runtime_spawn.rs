@@ -2,12 +2,12 @@
 //! Ports test_asyncio's test_tasks scenarios: `create_task` and awaiting a task's result, tasks
 //! creating tasks.
 
-use tower_task::runtime::{Builder, Handle};
+use tower_task::runtime::{RuntimeBuilder, RuntimeHandle};
 
 #[test]
 fn spawn_one_from_block_on() {
     // test_tasks: test_create_task — a task's result is what awaiting it gives.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let out = rt.block_on(rt.spawn(async { 1 })).unwrap();
     assert_eq!(out.unwrap(), 1);
 }
@@ -15,7 +15,7 @@ fn spawn_one_from_block_on() {
 #[test]
 fn spawn_many_and_await_all() {
     // test_tasks: test_gather-style fan-out of many tasks.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let handles: Vec<_> = (0..10_000u64)
         .map(|i| {
             rt.spawn(async move {
@@ -45,7 +45,7 @@ fn nested_spawn_from_workers() {
             if depth == 0 {
                 return 1;
             }
-            let h = Handle::current().unwrap();
+            let h = RuntimeHandle::current().unwrap();
             let kids: Vec<_> = (0..8).map(|_| h.spawn(tree(depth - 1))).collect();
             let mut n = 1;
             for k in kids {
@@ -54,7 +54,7 @@ fn nested_spawn_from_workers() {
             n
         })
     }
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let n = rt.block_on(rt.spawn(tree(3))).unwrap().unwrap();
     assert_eq!(n, 1 + 8 + 64 + 512);
     let m = rt.metrics();
@@ -66,7 +66,7 @@ fn nested_spawn_from_workers() {
 #[test]
 fn spawn_from_a_foreign_thread_through_a_handle() {
     // call_soon_threadsafe's counterpart for tasks: spawn from a plain thread.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let handle = rt.handle().clone();
     let h = std::thread::spawn(move || handle.spawn(async { "hi" }))
         .join()
@@ -77,7 +77,7 @@ fn spawn_from_a_foreign_thread_through_a_handle() {
 #[test]
 fn dropping_a_join_handle_detaches_the_task() {
     // Architecture rule 5: dropping the handle does not cancel the task.
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     drop(rt.spawn(async move {
         tower_coro::yield_now().await;
@@ -88,7 +88,7 @@ fn dropping_a_join_handle_detaches_the_task() {
 
 #[test]
 fn zero_workers_is_an_error() {
-    let err = Builder::new().worker_threads(0).build().unwrap_err();
+    let err = RuntimeBuilder::new().worker_threads(0).build().unwrap_err();
     assert!(matches!(
         err,
         tower_task::runtime::error::BuildError::ZeroWorkers
@@ -102,7 +102,7 @@ fn a_task_factory_on_a_worker_loop_applies_to_its_spawns() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let rt = tower_task::runtime::Builder::new()
+    let rt = tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(2)
         .build()
         .unwrap();
@@ -115,9 +115,10 @@ fn a_task_factory_on_a_worker_loop_applies_to_its_spawns() {
                 let before = tower_task::spawn(async {});
                 let c0 = s.load(Ordering::SeqCst);
                 let s2 = s.clone();
-                let factory = tower_task::TaskFactory::eager_task_factory().on_spawn(move |_| {
-                    s2.fetch_add(1, Ordering::SeqCst);
-                });
+                let factory =
+                    tower_task::LoopTaskOptions::eager_task_factory().on_spawn(move |_| {
+                        s2.fetch_add(1, Ordering::SeqCst);
+                    });
                 tower_task::set_task_factory(&lp, Some(factory));
                 // Eager: it ran to completion inside `spawn`.
                 let eager = tower_task::spawn(async {});

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 use tower_task::{TaskGroup, gather, spawn, spawn_local};
 
 /// A task body that records its thread and blocks its worker until tasks have run on two
@@ -22,7 +22,7 @@ async fn two_threads(s: Arc<Mutex<HashSet<ThreadId>>>) {
 
 #[test]
 fn plain_spawn_inside_a_task_is_stolen() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let seen: Arc<Mutex<HashSet<ThreadId>>> = Arc::default();
     let s = seen.clone();
     rt.block_on(rt.spawn(async move {
@@ -42,7 +42,7 @@ fn plain_spawn_inside_a_task_is_stolen() {
 
 #[test]
 fn gather_inside_block_on_runs_on_both_workers() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let seen: Arc<Mutex<HashSet<ThreadId>>> = Arc::default();
     let out = rt
         .block_on(gather((0..50).map(|_| two_threads(seen.clone()))))
@@ -57,7 +57,7 @@ fn gather_inside_block_on_runs_on_both_workers() {
 
 #[test]
 fn taskgroup_children_in_a_task_are_balanced() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let seen: Arc<Mutex<HashSet<ThreadId>>> = Arc::default();
     let s = seen.clone();
     let r = rt
@@ -81,7 +81,7 @@ fn taskgroup_children_in_a_task_are_balanced() {
 
 #[test]
 fn spawn_local_inside_a_task_stays_on_its_worker() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (home, ran) = rt
         .block_on(rt.spawn(async {
             let home = std::thread::current().id();

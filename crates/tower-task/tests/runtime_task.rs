@@ -5,13 +5,13 @@
 
 use std::sync::mpsc;
 
-use tower_task::runtime::Builder;
-use tower_task::{Builder as TaskBuilder, current_task};
+use tower_task::runtime::RuntimeBuilder;
+use tower_task::{TaskBuilder, current_task};
 
 // test_tasks.test_cancel_with_message_then_future_result, for a task on a worker.
 #[test]
 fn cancel_with_a_message_reaches_the_awaiter() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let t = rt.spawn(tower_coro::pending::<()>());
     assert!(t.cancel_with("stop now"));
     let err = rt.block_on(t).unwrap().unwrap_err();
@@ -25,7 +25,7 @@ fn cancel_with_a_message_reaches_the_awaiter() {
 // test_tasks.test_task_set_name / test_task_default_name.
 #[test]
 fn runtime_tasks_have_names() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let t = rt.spawn(async { current_task().unwrap().get_name().to_string() });
     assert_eq!(&*t.get_name(), &*format!("Task-{}", t.id()));
     t.set_name("renamed");
@@ -48,7 +48,7 @@ fn runtime_tasks_have_names() {
 // test_tasks.test_task_add_done_callback: the callback runs (on a worker's loop) with the task.
 #[test]
 fn done_callbacks_run_for_runtime_tasks() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = mpsc::channel();
     let t = rt.spawn(async { 7 });
     t.set_name("seven");
@@ -63,7 +63,7 @@ fn done_callbacks_run_for_runtime_tasks() {
 // test_tasks: a task whose handle is dropped keeps running (asyncio's semantics).
 #[test]
 fn dropping_the_handle_detaches_the_task() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = mpsc::channel();
     drop(rt.spawn(async move {
         tower_coro::yield_now().await;

@@ -2,7 +2,7 @@
 //! binary, so no other test's threads come and go while it counts.
 //! Ports test_asyncio's test_runners: the loop and its resources are closed at exit.
 
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
@@ -26,7 +26,7 @@ fn threads_settled(want: usize) -> usize {
 fn dropping_the_runtime_joins_every_worker() {
     let before = threads();
     for _ in 0..3 {
-        let rt = Builder::new().worker_threads(4).build().unwrap();
+        let rt = RuntimeBuilder::new().worker_threads(4).build().unwrap();
         assert_eq!(threads(), before + 4);
         rt.block_on(rt.spawn(async { tower_coro::yield_now().await }))
             .unwrap()

@@ -6,13 +6,13 @@
 
 use std::sync::mpsc;
 
-use tower_task::runtime::Builder;
-use tower_task::{Builder as TaskBuilder, all_tasks, current_task, task_tree};
+use tower_task::runtime::RuntimeBuilder;
+use tower_task::{TaskBuilder, all_tasks, current_task, task_tree};
 
 // test_tasks.test_current_task, on a worker.
 #[test]
 fn current_task_is_the_runtime_task() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let t = rt.spawn(async { current_task().map(|t| t.id()) });
     let id = t.id();
     assert_eq!(rt.block_on(t).unwrap().unwrap(), Some(id));
@@ -22,7 +22,7 @@ fn current_task_is_the_runtime_task() {
 // tree taken inside the child shows both, the child under the parent, awaited by it.
 #[test]
 fn the_task_tree_shows_runtime_parents_and_children() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = mpsc::channel();
     let parent = rt
         .block_on(async move {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use tower_loop::{EventLoop, get_running_loop};
-use tower_task::{Builder, TaskFactory, set_task_factory, spawn};
+use tower_task::{LoopTaskOptions, TaskBuilder, set_task_factory, spawn};
 
 /// The length of the running loop's ready queue, from its `Debug` output.
 fn ready_len() -> usize {
@@ -26,7 +26,7 @@ fn an_eager_task_runs_inside_spawn_until_its_first_suspension() {
     let l = log.clone();
     lp.run_until_complete(async move {
         let l2 = l.clone();
-        let t = Builder::new()
+        let t = TaskBuilder::new()
             .eager(true)
             .spawn(async move {
                 l2.lock().unwrap().push("task: before await");
@@ -55,7 +55,7 @@ fn an_eager_task_that_completes_at_once_never_touches_the_ready_queue() {
     let lp = EventLoop::new().unwrap();
     lp.run_until_complete(async {
         let before = ready_len();
-        let t = Builder::new().eager(true).spawn(async { 9 }).unwrap();
+        let t = TaskBuilder::new().eager(true).spawn(async { 9 }).unwrap();
         assert!(t.done());
         assert_eq!(ready_len(), before);
         assert_eq!(t.await.unwrap(), 9);
@@ -77,13 +77,15 @@ fn the_loop_task_factory_makes_every_spawn_eager_and_sees_each_task() {
     let s = seen.clone();
     set_task_factory(
         &lp,
-        Some(TaskFactory::eager_task_factory().on_spawn(move |t| s.lock().unwrap().push(t.id()))),
+        Some(
+            LoopTaskOptions::eager_task_factory().on_spawn(move |t| s.lock().unwrap().push(t.id())),
+        ),
     );
     let id = lp
         .run_until_complete(async {
             let t = spawn(async { 2 });
             assert!(t.done());
-            let lazy = Builder::new().eager(false).spawn(async {}).unwrap();
+            let lazy = TaskBuilder::new().eager(false).spawn(async {}).unwrap();
             assert!(!lazy.done());
             lazy.await.unwrap();
             t.id()
@@ -100,7 +102,7 @@ fn current_task_is_the_eager_task_inside_it_and_restored_after() {
     lp.run_until_complete(async {
         let outer = spawn(async {
             let me = tower_task::current_task().unwrap().id();
-            let inner = Builder::new()
+            let inner = TaskBuilder::new()
                 .eager(true)
                 .spawn(async { tower_task::current_task().unwrap().id() })
                 .unwrap();

@@ -427,7 +427,7 @@ fn the_innermost_catch_cancel_catches_first() {
 // the inner has ended and its cleanup ran. 200 rounds.
 #[test]
 fn on_the_runtime_a_cancelled_awaiter_resolves_only_after_the_awaited_task_ended() {
-    let rt = tower_task::runtime::Builder::new()
+    let rt = tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(2)
         .build()
         .unwrap();

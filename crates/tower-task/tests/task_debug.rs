@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tower_loop::{ContextKind, EventLoop, get_running_loop};
-use tower_task::Builder;
+use tower_task::TaskBuilder;
 
 // test_base_events.py: test_slow_callback_duration / test_run_once_logging (debug mode logs
 // slow callbacks) — for tasks, with the task's name
@@ -24,7 +24,7 @@ fn a_slow_task_poll_is_reported_with_the_task_name() {
         }
     });
     lp.run_until_complete(async {
-        Builder::new()
+        TaskBuilder::new()
             .name("number-cruncher")
             .spawn(async {
                 // The poll "takes" 200 ms of virtual time.
@@ -35,7 +35,7 @@ fn a_slow_task_poll_is_reported_with_the_task_name() {
             .unwrap()
             .await
             .unwrap();
-        Builder::new()
+        TaskBuilder::new()
             .name("quick")
             .spawn(async {})
             .unwrap()
@@ -62,7 +62,7 @@ fn no_report_without_debug_mode() {
     let r = reports.clone();
     lp.set_exception_handler(move |_, _| *r.lock().unwrap() += 1);
     lp.run_until_complete(async {
-        Builder::new()
+        TaskBuilder::new()
             .name("slow")
             .spawn(async { get_running_loop().unwrap().advance(Duration::from_secs(1)) })
             .unwrap()
@@ -91,7 +91,7 @@ fn a_slow_task_poll_is_reported_once() {
         }
     });
     lp.run_until_complete(async {
-        Builder::new()
+        TaskBuilder::new()
             .name("slowpoke")
             .spawn(async {
                 get_running_loop()

@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use tower_loop::EventLoop;
-use tower_task::{Builder, Task, spawn};
+use tower_task::{Task, TaskBuilder, spawn};
 
 /// Tracks the bytes currently allocated by the process.
 struct Live;
@@ -73,7 +73,7 @@ fn a_loop_of_tasks() -> Vec<Task<()>> {
             let p = spawn(async { panic!("boom") });
             assert!(p.await.unwrap_err().is_panic());
             // Named, with done callbacks, awaited by another task.
-            let named = Builder::new()
+            let named = TaskBuilder::new()
                 .name("named")
                 .spawn(async { tower_coro::yield_now().await })
                 .unwrap();
@@ -92,7 +92,7 @@ fn a_loop_of_tasks() -> Vec<Task<()>> {
 
 /// Runtime tasks of every kind; the runtime is shut down (and its workers joined) on return.
 fn a_runtime_of_tasks() {
-    let rt = tower_task::runtime::Builder::new()
+    let rt = tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(2)
         .build()
         .unwrap();

@@ -1,7 +1,7 @@
 //! Task names and ids.
 
 use tower_loop::EventLoop;
-use tower_task::{Builder, spawn};
+use tower_task::{TaskBuilder, spawn};
 
 // test_tasks.py: test_task_repr_name / test_get_name (default name Task-<n>)
 #[test]
@@ -19,7 +19,7 @@ fn default_name_is_task_dash_id() {
 fn builder_name_and_set_name() {
     let lp = EventLoop::new().unwrap();
     lp.run_until_complete(async {
-        let t = Builder::new().name("fetcher").spawn(async {}).unwrap();
+        let t = TaskBuilder::new().name("fetcher").spawn(async {}).unwrap();
         assert_eq!(&*t.get_name(), "fetcher");
         t.set_name("renamed");
         assert_eq!(&*t.get_name(), "renamed");
@@ -46,7 +46,7 @@ fn a_new_task_never_inherits_a_finished_tasks_name_or_cancellation() {
     let lp = EventLoop::new().unwrap();
     lp.run_until_complete(async {
         for _ in 0..3 {
-            let t = Builder::new()
+            let t = TaskBuilder::new()
                 .name("old")
                 .spawn(tower_coro::pending::<()>())
                 .unwrap();

@@ -82,7 +82,7 @@ fn spawn_local_runs_a_non_send_future() {
 
 #[test]
 fn builder_spawn_outside_a_loop_is_an_error() {
-    assert!(tower_task::Builder::new().spawn(async {}).is_err());
+    assert!(tower_task::TaskBuilder::new().spawn(async {}).is_err());
 }
 
 // test_tasks.py: test_exception_logging / "Task exception was never retrieved" (a detached
@@ -95,7 +95,7 @@ fn a_detached_tasks_panic_is_reported_to_the_exception_handler() {
     let s = seen.clone();
     lp.set_exception_handler(move |_, ctx| s.lock().unwrap().push(ctx.message.clone()));
     lp.run_until_complete(async {
-        tower_task::Builder::new()
+        tower_task::TaskBuilder::new()
             .name("lonely")
             .spawn(async {
                 tower_coro::yield_now().await;

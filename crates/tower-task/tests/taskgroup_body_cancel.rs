@@ -322,7 +322,7 @@ fn without_a_parent_task_the_body_error_is_reported_too() {
 #[test]
 fn an_eager_failure_does_not_leak_a_cancellation() {
     let lp = paused();
-    tower_task::set_task_factory(&lp, Some(tower_task::TaskFactory::eager_task_factory()));
+    tower_task::set_task_factory(&lp, Some(tower_task::LoopTaskOptions::eager_task_factory()));
     let body_caught = Arc::new(AtomicBool::new(false));
     let b = body_caught.clone();
     let (r, left, goes_on) = lp

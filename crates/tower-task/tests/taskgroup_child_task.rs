@@ -9,7 +9,7 @@ use tower_coro::pending;
 use tower_task::error::{
     CreateTaskError, Failure, SpawnError, TaskError, TaskGroupError, TimeoutError,
 };
-use tower_task::{Builder, ChildTask, TaskGroup, catch_cancel, sleep};
+use tower_task::{ChildTask, TaskBuilder, TaskGroup, catch_cancel, sleep};
 
 use common::{paused, secs};
 
@@ -42,7 +42,7 @@ fn awaiting_a_child_gives_its_value() {
                 sleep(secs(1)).await;
                 Ok::<_, BoxError>(40)
             })?;
-            let b = tg.create_task_with(Builder::new().name("b"), async { Ok(2) })?;
+            let b = tg.create_task_with(TaskBuilder::new().name("b"), async { Ok(2) })?;
             assert_eq!(&*b.get_name(), "b");
             Ok::<_, BoxError>(a.await? + b.await?)
         }))
@@ -128,7 +128,7 @@ fn every_create_task_variant_is_refused_while_shutting_down() {
                 .map(drop)
                 .unwrap_err();
             let c = tg
-                .create_task_with(Builder::new(), async { Ok(()) })
+                .create_task_with(TaskBuilder::new(), async { Ok(()) })
                 .map(drop)
                 .unwrap_err();
             assert_eq!(vec![a, b, c], vec![CreateTaskError::ShuttingDown; 3]);

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tower_task::error::{Failure, TaskError, TaskGroupError};
-use tower_task::{TaskFactory, TaskGroup, set_task_factory, sleep};
+use tower_task::{LoopTaskOptions, TaskGroup, set_task_factory, sleep};
 
 mod common;
 use common::{DropFlag, flag, paused, secs};
@@ -131,7 +131,7 @@ fn body_error_cancels_children() {
 #[test]
 fn child_and_body_failing_together_are_both_reported() {
     let lp = paused();
-    set_task_factory(&lp, Some(TaskFactory::eager_task_factory()));
+    set_task_factory(&lp, Some(LoopTaskOptions::eager_task_factory()));
     let r = lp
         .run_until_complete(TaskGroup::run(|tg| async move {
             tg.create_task(async { Err::<(), _>("child") }).unwrap();

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use tower_task::runtime::Builder;
+use tower_task::runtime::RuntimeBuilder;
 use tower_task::{TaskGroup, gather, sleep, timeout};
 
 // test_taskgroups' basic scenario (test_taskgroup_01), on two workers.
 #[test]
 fn group_runs_on_the_multi_thread_runtime() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let r = rt
         .block_on(async {
             let h = rt.spawn(TaskGroup::run(|tg| async move {
@@ -40,7 +40,7 @@ fn group_runs_on_the_multi_thread_runtime() {
 // A failing child on a worker aborts its group there too (test_taskgroup_05 on workers).
 #[test]
 fn failure_aborts_on_the_multi_thread_runtime() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let r = rt
         .block_on(async {
             rt.spawn(TaskGroup::run(|tg| async move {
@@ -66,7 +66,7 @@ fn failure_aborts_on_the_multi_thread_runtime() {
 // gather and timeout inside a runtime task (futures that are Send).
 #[test]
 fn gather_and_timeout_on_the_multi_thread_runtime() {
-    let rt = Builder::new().worker_threads(2).build().unwrap();
+    let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
     let (g, t) = rt
         .block_on(async {
             rt.spawn(async {

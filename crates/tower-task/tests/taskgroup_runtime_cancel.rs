@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tower_coro::{pending, yield_now};
 use tower_task::error::{Failure, TaskError, TaskGroupError};
-use tower_task::runtime::{Builder, Runtime};
+use tower_task::runtime::{Runtime, RuntimeBuilder};
 use tower_task::{ChildTask, TaskGroup, TaskRef, catch_cancel, current_task, reraise};
 
 /// Rounds per scenario.
@@ -19,7 +19,7 @@ const SIBLINGS: usize = 3;
 
 /// A runtime with two workers.
 fn runtime() -> Runtime {
-    Builder::new().worker_threads(2).build().unwrap()
+    RuntimeBuilder::new().worker_threads(2).build().unwrap()
 }
 
 /// What a round watches: live child futures and the children's tasks.

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tower_task::error::TimeoutError;
-use tower_task::runtime::{Builder, Runtime};
+use tower_task::runtime::{Runtime, RuntimeBuilder};
 use tower_task::{
     Task, TaskRef, catch_cancel, current_task, reraise, spawn, timeout, timeout_scope, wait_for,
     wait_for_task,
@@ -23,7 +23,7 @@ const ROUNDS: usize = 200;
 
 /// A two-worker runtime.
 fn runtime() -> Runtime {
-    Builder::new().worker_threads(2).build().unwrap()
+    RuntimeBuilder::new().worker_threads(2).build().unwrap()
 }
 
 /// Counts itself alive from creation until dropped.

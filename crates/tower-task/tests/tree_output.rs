@@ -1,7 +1,7 @@
 //! The printable task tree (`python -m asyncio pstree`).
 
 use tower_loop::EventLoop;
-use tower_task::{Builder, TaskState, task_tree};
+use tower_task::{TaskBuilder, TaskState, task_tree};
 
 // test_tools/test_asyncio pstree (Lib/test/test_asyncio/test_tools.py): names, states, who
 // spawned whom, who awaits whom
@@ -10,14 +10,14 @@ fn the_tree_shows_names_states_parents_and_awaiters() {
     let lp = EventLoop::new().unwrap();
     let (text, tree) = lp
         .run_until_complete(async {
-            let root = Builder::new()
+            let root = TaskBuilder::new()
                 .name("root")
                 .spawn(async {
-                    let a = Builder::new()
+                    let a = TaskBuilder::new()
                         .name("worker-a")
                         .spawn(tower_coro::pending::<()>())
                         .unwrap();
-                    let _b = Builder::new()
+                    let _b = TaskBuilder::new()
                         .name("worker-b")
                         .spawn(tower_coro::pending::<()>())
                         .unwrap();
@@ -67,10 +67,10 @@ fn orphans_are_roots() {
     let lp = EventLoop::new().unwrap();
     let text = lp
         .run_until_complete(async {
-            Builder::new()
+            TaskBuilder::new()
                 .name("short-lived")
                 .spawn(async {
-                    Builder::new()
+                    TaskBuilder::new()
                         .name("orphan")
                         .spawn(tower_coro::pending::<()>())
                         .unwrap()

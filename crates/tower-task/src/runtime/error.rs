@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-/// [`Builder::build`](super::Builder::build) failed.
+/// [`RuntimeBuilder::build`](super::RuntimeBuilder::build) failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -80,13 +80,13 @@ impl std::error::Error for BlockOnError {
 }
 
 /// No event loop runs on this thread ([`spawn_local`](super::spawn_local)), or no runtime is
-/// entered ([`Handle::current`](super::Handle::current)).
+/// entered ([`RuntimeHandle::current`](super::RuntimeHandle::current)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ContextError {
     /// `spawn_local` needs a running event loop on this thread (a runtime worker, `block_on`).
     NoRunningLoop,
-    /// `Handle::current` needs to be called from a runtime worker or inside `block_on`.
+    /// `RuntimeHandle::current` needs to be called from a runtime worker or inside `block_on`.
     NoRuntime,
 }
 

@@ -26,6 +26,9 @@
 //!
 //! A push to a worker's *own* local queue needs no such guarantee (its owner runs it before it
 //! sleeps); it uses [`Idle::worker_to_notify_hint`], a plain load, to spread work cheaply.
+// The items are `pub` for the loom models, which reach the module under `cfg(loom)`; without
+// it the module is private.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
 
 use std::fmt;
 
@@ -40,17 +43,7 @@ const UNPARKED_ONE: usize = 1 << SEARCH_BITS;
 
 /// The idle/searching bookkeeping of a runtime (see the module docs).
 ///
-/// ```
-/// use tower_task::runtime::idle::Idle;
-///
-/// let idle = Idle::new(2);
-/// assert_eq!(idle.worker_to_notify(), None); // everyone is awake
-/// assert!(idle.transition_to_searching());
-/// assert!(idle.transition_to_parked(1, true)); // the last searcher goes to sleep
-/// assert_eq!(idle.worker_to_notify(), Some(1)); // new work wakes it, as a searcher
-/// assert!(idle.transition_from_parked(1)); // it was notified
-/// assert_eq!(idle.num_searching(), 1);
-/// ```
+/// Its use, as a unit test: `tests::sleep_and_notify`.
 pub struct Idle {
     /// Searching count (low bits) and awake count (high bits).
     state: AtomicUsize,
@@ -181,5 +174,22 @@ impl Idle {
     pub fn transition_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, Ordering::SeqCst);
         prev & SEARCH_MASK == 1
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Idle;
+
+    /// The example of the type's docs (an internal type: no doctest).
+    #[test]
+    fn sleep_and_notify() {
+        let idle = Idle::new(2);
+        assert_eq!(idle.worker_to_notify(), None); // everyone is awake
+        assert!(idle.transition_to_searching());
+        assert!(idle.transition_to_parked(1, true)); // the last searcher goes to sleep
+        assert_eq!(idle.worker_to_notify(), Some(1)); // new work wakes it, as a searcher
+        assert!(idle.transition_from_parked(1)); // it was notified
+        assert_eq!(idle.num_searching(), 1);
     }
 }

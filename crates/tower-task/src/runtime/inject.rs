@@ -10,6 +10,9 @@
 //!   the last unlock), read by anyone without the lock as a fast "is empty" hint. A reader that
 //!   must not miss an item pairs its read with a read-modify-write elsewhere (see `idle`), never
 //!   with this load alone.
+// The items are `pub` for the loom models, which reach the module under `cfg(loom)`; without
+// it the module is private.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -18,20 +21,7 @@ use crate::loom::{AtomicUsize, Mutex, Ordering};
 
 /// A multi-producer, multi-consumer FIFO of tasks with a lock-free emptiness check.
 ///
-/// ```
-/// use tower_task::runtime::inject::Inject;
-///
-/// let inject = Inject::new();
-/// assert!(inject.push(1).is_ok());
-/// inject.push_batch([2, 3]);
-/// assert_eq!(inject.len(), 3);
-/// let mut got = Vec::new();
-/// inject.pop_batch(2, |x| got.push(x));
-/// assert_eq!(got, [1, 2]);
-/// inject.close();
-/// assert_eq!(inject.push(4), Err(4));
-/// assert_eq!(inject.pop(), Some(3)); // closing keeps what is queued until drained
-/// ```
+/// Its use, as a unit test: `tests::push_pop_close`.
 pub struct Inject<T> {
     /// Number of queued items; written under `inner`'s lock, read without it.
     len: AtomicUsize,
@@ -146,15 +136,30 @@ impl<T> Inject<T> {
         !std::mem::replace(&mut g.closed, true)
     }
 
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.inner.lock().closed
-    }
-
     /// Takes every queued item (for the caller to drop outside the lock).
     pub fn drain(&self) -> VecDeque<T> {
         let mut g = self.inner.lock();
         self.len.store(0, Ordering::Release);
         std::mem::take(&mut g.queue)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Inject;
+
+    /// The example of the type's docs (an internal type: no doctest).
+    #[test]
+    fn push_pop_close() {
+        let inject = Inject::new();
+        assert!(inject.push(1).is_ok());
+        inject.push_batch([2, 3]);
+        assert_eq!(inject.len(), 3);
+        let mut got = Vec::new();
+        inject.pop_batch(2, |x| got.push(x));
+        assert_eq!(got, [1, 2]);
+        inject.close();
+        assert_eq!(inject.push(4), Err(4));
+        assert_eq!(inject.pop(), Some(3)); // closing keeps what is queued until drained
     }
 }

@@ -78,9 +78,9 @@ impl WorkerMetrics {
 /// A snapshot of a runtime's metrics ([`Runtime::metrics`](super::Runtime::metrics)).
 ///
 /// ```
-/// use tower_task::runtime::Builder;
+/// use tower_task::runtime::RuntimeBuilder;
 ///
-/// let rt = Builder::new().worker_threads(2).build().unwrap();
+/// let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
 /// rt.block_on(rt.spawn(async { 1 })).unwrap().unwrap();
 /// let m = rt.metrics();
 /// assert_eq!(m.workers.len(), 2);

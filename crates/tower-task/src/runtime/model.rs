@@ -6,13 +6,17 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
+use async_task::WithInfo;
 use tower_loop::AnyRunnable as Runnable;
 use tower_loop::{FILL_BUDGET, WorkSource};
 
+use super::context::with_current;
+use super::handle::RuntimeHandle;
 use super::metrics::RuntimeMetrics;
 use super::queue::Local;
-use super::rt::{Handle, spawn_raw};
-use super::worker::{Shared, Unpark, Worker};
+use super::schedule::{schedule, schedule_first};
+use super::shared::{Shared, Unpark};
+use super::worker::Worker;
 use crate::loom::Arc;
 
 /// A runtime's shared scheduler state, without threads.
@@ -61,7 +65,7 @@ impl Scheduler {
             .set(Unpark::Custom(Box::new(f)));
     }
 
-    /// Spawns a detached `Send` task, scheduled as [`Handle::spawn`] schedules (a bare
+    /// Spawns a detached `Send` task, scheduled as [`RuntimeHandle::spawn`] schedules (a bare
     /// `async_task` task: no task header, no loop).
     ///
     /// The task is registered nowhere: a real runtime task is registered in its worker loop's
@@ -78,10 +82,8 @@ impl Scheduler {
     }
 
     /// A handle to this scheduler.
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.shared.clone(),
-        }
+    pub fn handle(&self) -> RuntimeHandle {
+        RuntimeHandle::new(self.shared.clone())
     }
 
     /// Its counters.
@@ -181,4 +183,21 @@ impl ExitModel {
     pub fn wait_all_stopped(&self) {
         self.0.wait_all_stopped();
     }
+}
+
+/// The scheduler alone, for the loom models: a bare `async_task` task (no header, no loop),
+/// detached, scheduled as [`spawn_on`](super::spawn::spawn_on) schedules (its schedule function holds the runtime,
+/// having no header to find it through).
+pub(crate) fn spawn_raw<F>(shared: &Arc<Shared>, future: F)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let s = shared.clone();
+    let (runnable, task) = async_task::spawn(
+        future,
+        WithInfo(move |r: async_task::Runnable, info| schedule(&s, r.into(), info)),
+    );
+    task.detach();
+    with_current(shared, |w| schedule_first(shared, w, runnable.into()));
 }

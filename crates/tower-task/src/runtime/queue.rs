@@ -30,6 +30,9 @@
 //! the new task goes to the injector.
 //!
 //! The indices are `u32` and wrap; only differences are meaningful.
+// The items are `pub` for the loom models, which reach the module under `cfg(loom)`; without
+// it the module is private.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
 
 use std::cell::Cell;
 use std::fmt;
@@ -117,22 +120,7 @@ impl<T> Inner<T> {
 /// The owner's end of a local queue: push and pop. `Send` (it moves to its worker thread) but not
 /// `Sync`: only one thread may push.
 ///
-/// ```
-/// use tower_task::runtime::inject::Inject;
-/// use tower_task::runtime::queue;
-///
-/// let inject = Inject::new();
-/// let (mine, my_stealer) = queue::local();
-/// let (theirs, _their_stealer) = queue::local();
-/// for i in 0..4 {
-///     mine.push_back_or_overflow(i, &inject);
-/// }
-/// // Another worker steals half (the oldest two), returning one and queueing the other.
-/// assert_eq!(my_stealer.steal_into(&theirs), Some(1));
-/// assert_eq!(theirs.pop(), Some(0));
-/// assert_eq!(mine.pop(), Some(2));
-/// assert!(inject.is_empty());
-/// ```
+/// Its use, as a unit test: `tests::push_steal_pop`.
 pub struct Local<T> {
     /// The shared queue.
     inner: Arc<Inner<T>>,
@@ -382,5 +370,27 @@ impl<T> Stealer<T> {
                 }
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::runtime::inject::Inject;
+    use crate::runtime::queue;
+
+    /// The example of the type's docs (an internal type: no doctest).
+    #[test]
+    fn push_steal_pop() {
+        let inject = Inject::new();
+        let (mine, my_stealer) = queue::local();
+        let (theirs, _their_stealer) = queue::local();
+        for i in 0..4 {
+            mine.push_back_or_overflow(i, &inject);
+        }
+        // Another worker steals half (the oldest two), returning one and queueing the other.
+        assert_eq!(my_stealer.steal_into(&theirs), Some(1));
+        assert_eq!(theirs.pop(), Some(0));
+        assert_eq!(mine.pop(), Some(2));
+        assert!(inject.is_empty());
     }
 }

@@ -6,14 +6,24 @@
 //!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
 //!   registered or handed out — every later reader got the task through something that
 //!   published it (the registry's lock, a queue, a channel).
-//! - `state` is written by the task's own future (the wrapper in `wrapper.rs`), on the thread
-//!   polling it, and once more by the `Task` handle, which sets `ST_TAKEN` after the task is
-//!   done (when the wrapper writes it no more); anyone reads it.
-//! - `flags` (`F_*`) are set from anywhere with atomic read-modify-writes: `F_CANCEL` by
-//!   `cancel`/`uncancel` under `extra`'s lock (together with the count), read by the wrapper
-//!   at the start of each poll and cleared by it, under that lock, when it delivers the request
-//!   ([`Header::request_cancel`], [`Header::withdraw_cancel`], [`Header::begin_delivery`]);
-//!   `F_CALLBACKS` under that lock; `F_DETACHED` and `F_PASSED` by the `Task` handle.
+//! - `awaited_by` is written by the poll of any task awaiting this one's `Task` handle (the
+//!   awaiter's id, relaxed: a hint for the task tree); anyone reads it.
+//! - `state` has three writers. The task's own future (the wrapper in `wrapper.rs`), on the
+//!   thread polling it: `ST_RUNNING` as a poll starts, then a suspended or final state. The
+//!   same future's drop, when the task is dropped unfinished (its runnable dropped because its
+//!   loop closed, or its runtime shut down or is gone), on whichever thread drops it:
+//!   `ST_CANCELLED`. And
+//!   the `Task` handle, which sets `ST_TAKEN` once the task is done (when nothing else writes
+//!   it any more). `cancel` and `abort`, through any handle, do not write it: they set flags
+//!   and wake the task, and the poll that follows writes the state. Anyone reads it.
+//! - `flags` (`F_*`) are set from anywhere with atomic read-modify-writes. `F_CANCEL` is set by
+//!   `cancel` under `extra`'s lock (together with the count), and by `abort` without it
+//!   (together with `F_ABORT`, which is never cleared); it is read by the wrapper at the start
+//!   of each poll and cleared, under that lock, by the poll that delivers the request or by
+//!   `uncancel` ([`Header::request_cancel`], [`Header::withdraw_cancel`],
+//!   [`Header::begin_delivery`]). `F_DEFER` is set by `TaskRef::cancel_deferred` after its
+//!   request and cleared with `F_CANCEL`, or by a later plain `cancel`. `F_CALLBACKS` is set
+//!   under `extra`'s lock; `F_DETACHED` and `F_PASSED` by the `Task` handle.
 //! - `extra` (name, cancel message and count, done callbacks) is behind a poison-free mutex
 //!   that never runs user code while held.
 //!
@@ -23,9 +33,10 @@
 //!
 //! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 56 bytes, so a task allocation
 //! is async-task's 32-byte header, our 56, async-task's `propagate_panic` flag (padded to 8),
-//! the schedule function (0 for loop tasks) and the future/output union (at least 24 bytes:
-//! the output slot is `Result<Result<T, TaskError>, Panic>`): 120 bytes, a 128-byte malloc
-//! chunk, for an idle task.
+//! the schedule function (0 bytes: neither the loop's nor the runtime's captures anything) and
+//! the future/output union (at least 24 bytes: the output slot is
+//! `Result<Result<T, TaskError>, Panic>`): 120 bytes, a 128-byte malloc chunk, for an idle
+//! task.
 
 use std::mem::ManuallyDrop;
 use std::ptr;
@@ -48,7 +59,7 @@ pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
 /// [`ExtraSlot`]).
 #[derive(Default)]
 pub(crate) struct Extra {
-    /// `set_name`/`Builder::name`; `None`: the default `Task-<id>`.
+    /// `set_name`/`TaskBuilder::name`; `None`: the default `Task-<id>`.
     pub(crate) name: Option<Arc<str>>,
     /// The message of the latest `cancel(msg)`.
     pub(crate) cancel_msg: Option<String>,
@@ -57,8 +68,9 @@ pub(crate) struct Extra {
     /// `finish` is handing the callbacks out (`Header::hand_out_callbacks`): one added now is
     /// queued behind them rather than scheduled ahead of them.
     pub(crate) handing_out: bool,
-    /// asyncio's `_num_cancels_requested`; the header's `F_CANCEL` is set only while it is
-    /// not 0 (both change together, under the lock).
+    /// asyncio's `_num_cancels_requested`; apart from `abort` (which sets `F_CANCEL` with
+    /// `F_ABORT` and counts nothing), the header's `F_CANCEL` is set only while it is not 0
+    /// (both change together, under the lock).
     pub(crate) num_cancels: u32,
     /// Under loom, fails the model if this `Extra` is never freed (a racing allocator's loser
     /// leaked, or the header's drop missed it).
@@ -128,8 +140,9 @@ impl Drop for ExtraSlot {
 }
 
 /// Header flag: a cancellation request waits to be delivered (asyncio's `_must_cancel`): set by
-/// `cancel` with the count it adds to; the wrapper clears it when its next poll delivers the
-/// request (`tower_coro::cancel::deliver`), `uncancel` when the count drops to 0.
+/// `cancel` with the count it adds to (and by `abort`, with `F_ABORT`); the wrapper clears it
+/// when its next poll delivers the request (`tower_coro::cancel::deliver`), `uncancel` when the
+/// count drops to 0.
 pub(crate) const F_CANCEL: u8 = 1;
 /// Header flag: a done callback was added (set under `extra`'s lock).
 pub(crate) const F_CALLBACKS: u8 = 2;
@@ -159,14 +172,15 @@ pub(crate) struct Header {
     pub(crate) awaited_by: AtomicU64,
     /// Name, cancel message and count, callbacks.
     extra: ExtraSlot,
-    /// The registry of the loop (or runtime) it was spawned on.
+    /// The registry of the loop it was spawned on (for a runtime task, of the worker loop that
+    /// spawned it, or of the first worker's, from outside).
     pub(crate) registry: Arc<Registry>,
     /// The vtable of this task's wakers, see [`Header::home`] (their data pointer is the
     /// task's allocation, found from the header's own address: `layout::task_of`).
     home_vtable: AtomicPtr<RawWakerVTable>,
     /// Its slot in `registry` (`Registry::insert`).
     pub(crate) slot: AtomicU32,
-    /// `ST_*`.
+    /// `ST_*` (see the module docs for its three writers).
     pub(crate) state: AtomicU8,
     /// `F_*`.
     pub(crate) flags: AtomicU8,

@@ -1,35 +1,37 @@
-//! Tasks: the header, the handles, spawning, the current task, the per-loop registry.
+//! The task core: the header, the handles, making a task on a loop, the current task, the
+//! per-loop registry, and the interface a multi-thread scheduler links its worker loops'
+//! registries through ([`SchedulerLink`]). It names nothing of the runtime (`runtime/`), which
+//! builds on it.
 
 mod current;
-mod factory;
 mod handle;
 mod header;
 mod layout;
+mod loop_options;
+mod make;
 mod registry;
+mod scheduler_link;
 #[cfg(not(loom))]
 mod slots;
 #[cfg(loom)]
 pub mod slots;
-mod spawn;
 mod state;
 mod task_ref;
-mod threadsafe;
 mod wrapper;
 
 pub use current::{all_tasks, current_task};
-pub use factory::{TaskFactory, get_task_factory, set_task_factory};
 pub use handle::Task;
-pub use spawn::{Builder, create_task, spawn, spawn_local};
+pub use loop_options::{LoopTaskOptions, get_task_factory, set_task_factory};
 pub use state::{TaskId, TaskState};
 pub use task_ref::TaskRef;
-pub use threadsafe::{ConcurrentFuture, run_coroutine_threadsafe};
 
 pub(crate) use header::Header;
 #[cfg(loom)]
 pub use header::model as header_model;
+pub(crate) use make::{schedule_home, spawn_in, spawn_on_loop};
 pub(crate) use registry::{Registry, RegistrySet};
 pub(crate) use registry::{also_list, own_registry};
-pub(crate) use spawn::{schedule_home, spawn_in};
+pub(crate) use scheduler_link::{RemoteScheduler, SchedulerLink};
 pub(crate) use wrapper::current_id_and_cancelling;
 
 mod sleep;

@@ -1,5 +1,5 @@
 //! The per-loop task registry: the live tasks of one event loop (for `all_tasks`, the task
-//! tree, and freeing every task when the loop closes), kept with the loop's task factory in the
+//! tree, and freeing every task when the loop closes), kept with the loop's task options in the
 //! loop's attached data ([`LoopTasks`]).
 //!
 //! A task's header holds the waker of its own task (for `cancel`), so a task that nothing else
@@ -24,8 +24,9 @@ use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 
-use super::factory::TaskFactory;
 use super::header::Header;
+use super::loop_options::LoopTaskOptions;
+use super::scheduler_link::SchedulerLink;
 use super::slots::Slots;
 use super::task_ref::TaskRef;
 use crate::loom::{AtomicBool, Ordering};
@@ -45,12 +46,12 @@ pub(crate) struct Registry {
     slots: Slots,
     /// Set when the loop closed: no more tasks are registered.
     closed: AtomicBool,
-    /// The loop has a task factory (a copy of `LoopTasks::factory.is_some()`, written on the
-    /// loop's thread): a runtime worker's spawns skip the factory lookup when it is unset.
-    has_factory: AtomicBool,
-    /// On a multi-thread runtime's worker loop, the runtime (set as the worker starts, before
-    /// any task is registered): the runtime's schedule function finds it here.
-    pub(crate) runtime: OnceLock<crate::runtime::RuntimeLink>,
+    /// The loop has task options (a copy of `LoopTasks::options.is_some()`, written on the
+    /// loop's thread): a runtime worker's spawns skip the options lookup when it is unset.
+    has_options: AtomicBool,
+    /// On a multi-thread scheduler's worker loop, the scheduler (set as the worker starts,
+    /// before any task is registered): the scheduler's schedule function finds it here.
+    pub(crate) scheduler: OnceLock<SchedulerLink>,
 }
 
 impl fmt::Debug for Registry {
@@ -69,8 +70,8 @@ impl Registry {
             handle: lp.handle(),
             slots: Slots::new(),
             closed: AtomicBool::new(false),
-            has_factory: AtomicBool::new(false),
-            runtime: OnceLock::new(),
+            has_options: AtomicBool::new(false),
+            scheduler: OnceLock::new(),
         }
     }
 
@@ -89,15 +90,15 @@ impl Registry {
         self.slots.remove(slot as usize);
     }
 
-    /// Whether the loop has a task factory (see `has_factory`).
+    /// Whether the loop has task options (see `has_options`).
     #[inline]
-    pub(crate) fn has_factory(&self) -> bool {
-        self.has_factory.load(Ordering::Relaxed)
+    pub(crate) fn has_options(&self) -> bool {
+        self.has_options.load(Ordering::Relaxed)
     }
 
-    /// Records whether the loop has a task factory (`set_task_factory`, on the loop's thread).
-    pub(crate) fn set_has_factory(&self, on: bool) {
-        self.has_factory.store(on, Ordering::Relaxed);
+    /// Records whether the loop has task options (`set_task_factory`, on the loop's thread).
+    pub(crate) fn set_has_options(&self, on: bool) {
+        self.has_options.store(on, Ordering::Relaxed);
     }
 
     /// How many tasks are registered (a snapshot, on any thread).
@@ -163,8 +164,8 @@ pub(crate) struct LoopTasks {
     /// Other registries whose tasks the loop also lists (`all_tasks`, the task tree): on a
     /// runtime worker's loop, every worker's.
     pub(crate) also: RefCell<Option<RegistrySet>>,
-    /// Its task factory, if one was set.
-    pub(crate) factory: RefCell<Option<TaskFactory>>,
+    /// Its task options, if some were set (`set_task_factory`).
+    pub(crate) options: RefCell<Option<LoopTaskOptions>>,
 }
 
 impl LoopTasks {
@@ -176,7 +177,7 @@ impl LoopTasks {
         LoopTasks {
             registry,
             also: RefCell::new(None),
-            factory: RefCell::new(None),
+            options: RefCell::new(None),
         }
     }
 }

@@ -93,7 +93,7 @@ pub(crate) const ST_SUSPENDED: u8 = 2;
 pub(crate) const ST_SUSPENDED_AWARE: u8 = 3;
 /// State byte: completed with a value (this and the following are "done").
 pub(crate) const ST_FINISHED: u8 = 4;
-/// State byte: cancelled.
+/// State byte: cancelled (a cancellation ended it, or it was dropped unfinished).
 pub(crate) const ST_CANCELLED: u8 = 5;
 /// State byte: panicked.
 pub(crate) const ST_PANICKED: u8 = 6;

@@ -3,7 +3,7 @@
 //!
 //! A `TaskRef` is one pointer, to the task's `async_task` allocation (the pointer an
 //! `async_task::Task` and the task's wakers hold; the [`Header`] is at a fixed offset in it,
-//! see [`layout`](super::layout)), and owns one reference count of that allocation — a waker reference count:
+//! see [`layout`]), and owns one reference count of that allocation — a waker reference count:
 //! cloning the task's home waker ([`Header::home`]) takes one, dropping an owning copy of it
 //! releases one. So a `TaskRef` keeps the header readable after the task is done, and nothing
 //! else: once the task completes, its future is gone.
@@ -25,11 +25,11 @@ use crate::loom::Ordering;
 ///
 /// ```
 /// use tower_loop::EventLoop;
-/// use tower_task::{current_task, Builder};
+/// use tower_task::{current_task, TaskBuilder};
 ///
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
-///     let t = Builder::new().name("worker").spawn(async {
+///     let t = TaskBuilder::new().name("worker").spawn(async {
 ///         current_task().unwrap().get_name().to_string()
 ///     }).unwrap();
 ///     assert_eq!(t.await.unwrap(), "worker");

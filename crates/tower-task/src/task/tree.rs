@@ -33,12 +33,12 @@ pub struct TaskNode {
 ///
 /// ```
 /// use tower_loop::EventLoop;
-/// use tower_task::{Builder, task_tree};
+/// use tower_task::{TaskBuilder, task_tree};
 ///
 /// let lp = EventLoop::new().unwrap();
 /// lp.run_until_complete(async {
-///     let parent = Builder::new().name("parent").spawn(async {
-///         let child = Builder::new().name("child").spawn(tower_coro::pending::<()>()).unwrap();
+///     let parent = TaskBuilder::new().name("parent").spawn(async {
+///         let child = TaskBuilder::new().name("child").spawn(tower_coro::pending::<()>()).unwrap();
 ///         child.await.ok();
 ///     }).unwrap();
 ///     for _ in 0..3 {

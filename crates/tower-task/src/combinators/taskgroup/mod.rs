@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::error::CreateTaskError;
-use crate::Builder;
+use crate::TaskBuilder;
 use shared::{Child, ChildGuard, Shared};
 
 pub use child_task::ChildTask;
@@ -286,10 +286,10 @@ impl<E: Send + 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
         T: Send + 'static,
     {
-        self.create_task_with(Builder::new(), fut)
+        self.create_task_with(TaskBuilder::new(), fut)
     }
 
-    /// [`create_task`](Self::create_task) with a task [`Builder`] (a name, eager start).
+    /// [`create_task`](Self::create_task) with a task [`TaskBuilder`] (a name, eager start).
     ///
     /// # Errors
     ///
@@ -299,11 +299,11 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// ```
     /// use tower_loop::EventLoop;
-    /// use tower_task::{Builder, TaskGroup};
+    /// use tower_task::{TaskBuilder, TaskGroup};
     ///
     /// let lp = EventLoop::new().unwrap();
     /// let r = lp.run_until_complete(TaskGroup::run(|tg| async move {
-    ///     let b = Builder::new().name("child");
+    ///     let b = TaskBuilder::new().name("child");
     ///     let t = tg.create_task_with(b, async { Ok::<_, ()>(1) }).unwrap();
     ///     assert_eq!(&*t.get_name(), "child");
     ///     Ok(t.await.unwrap())
@@ -312,7 +312,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// ```
     pub fn create_task_with<F, T>(
         &self,
-        builder: Builder,
+        builder: TaskBuilder,
         fut: F,
     ) -> Result<ChildTask<T>, CreateTaskError>
     where
@@ -358,7 +358,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     {
         let key = self.shared.reserve()?;
         let guard = ChildGuard::new(self.shared.clone(), key);
-        let task = Builder::new()
+        let task = TaskBuilder::new()
             .spawn_local(Child::new(guard, fut))
             .map_err(CreateTaskError::Spawn)?;
         self.shared.register(key, task.task_ref());

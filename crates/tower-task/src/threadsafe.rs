@@ -17,11 +17,9 @@ use std::time::{Duration, Instant};
 use tower_coro::catch_unwind;
 use tower_loop::LoopHandle;
 
-use super::spawn::Builder;
-use super::task_ref::TaskRef;
-use super::wrapper::current;
 use crate::error::{Cancelled, Panicked, TaskError, ThreadsafeError};
 use crate::loom::{Arc, Condvar, Mutex, MutexGuard};
+use crate::{TaskBuilder, TaskRef, current_task};
 
 /// A done callback of a [`ConcurrentFuture`].
 type Callback<T> = Box<dyn FnOnce(&ConcurrentFuture<T>) + Send + 'static>;
@@ -126,7 +124,7 @@ where
         };
         // Without a running loop `run` is dropped, and its report completes the cell
         // cancelled.
-        if let Ok(task) = Builder::new().spawn(run) {
+        if let Ok(task) = TaskBuilder::new().spawn(run) {
             let cancel = {
                 let mut st = cell.shared.lock();
                 st.task = Some(task.task_ref().clone());
@@ -160,7 +158,7 @@ impl<T> Report<T> {
 impl<T> Drop for Report<T> {
     fn drop(&mut self) {
         if let Some(cf) = self.0.take() {
-            let msg = current().and_then(|t| t.header().cancel_msg());
+            let msg = current_task().and_then(|t| t.header().cancel_msg());
             let msg = msg.as_deref().or(Some("the event loop was closed"));
             cf.set(Err(TaskError::Cancelled(Cancelled::new(msg))));
         }
