@@ -57,15 +57,7 @@ impl WorkSource for Worker {
             push(r);
             n += 1;
         }
-        while n < budget {
-            match self.local.pop() {
-                Some(r) => {
-                    push(r);
-                    n += 1;
-                }
-                None => break,
-            }
-        }
+        n = self.pop_local_into(push, n, budget);
         if n == 0 {
             let workers = self.shared.remotes.len();
             let want = (self.shared.inject.len() / workers + 1).min(budget);
@@ -73,16 +65,7 @@ impl WorkSource for Worker {
             if n == 0 {
                 if let Some(r) = self.search() {
                     push(r);
-                    n += 1;
-                    while n < budget {
-                        match self.local.pop() {
-                            Some(r) => {
-                                push(r);
-                                n += 1;
-                            }
-                            None => break,
-                        }
-                    }
+                    n = self.pop_local_into(push, 1, budget);
                 }
             }
         }
@@ -119,5 +102,23 @@ impl WorkSource for Worker {
 
     fn after_unpark(&self) {
         self.wake_up();
+    }
+}
+
+impl Worker {
+    /// Pushes runnables from the local queue until `budget` in all (counting the `n` already
+    /// pushed) or the queue is empty; returns the new count.
+    #[inline]
+    fn pop_local_into(&self, push: &mut dyn FnMut(Runnable), mut n: usize, budget: usize) -> usize {
+        while n < budget {
+            match self.local.pop() {
+                Some(r) => {
+                    push(r);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        n
     }
 }
