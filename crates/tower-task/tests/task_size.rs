@@ -73,10 +73,10 @@ fn one_spawn<F: Fn() -> Task<()>>(spawn: F) -> (usize, usize) {
 // (the 8 bytes malloc adds fit).
 #[test]
 #[cfg(target_pointer_width = "64")]
-fn an_idle_task_is_one_allocation_of_120_bytes() {
+fn an_idle_task_is_one_allocation_of_104_bytes() {
     let (count, largest) = one_spawn(|| spawn(std::future::pending::<()>()));
     assert_eq!(count, 1, "allocations per spawn");
-    assert_eq!(largest, 120, "bytes of the task allocation");
+    assert_eq!(largest, 104, "bytes of the task allocation");
 }
 
 // The handle `spawn` returns is one word, and so is an `Option` of it.
