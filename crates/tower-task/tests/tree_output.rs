@@ -124,10 +124,11 @@ fn awaited_by_follows_the_latest_awaiter_parent_or_not() {
             let other = tower_task::spawn(async move {
                 let mut child = child;
                 poll_once(&mut child).await;
-                child
+                // Handed back inside an `Option`: the handle itself is awaitable.
+                Some(child)
             });
             let other_id = other.id();
-            let mut child = other.await.unwrap();
+            let mut child = other.await.unwrap().unwrap();
             assert_eq!(child_ref.awaited_by(), Some(other_id));
             poll_once(&mut child).await;
             assert_eq!(child.awaited_by(), Some(me));
