@@ -152,8 +152,8 @@ impl std::error::Error for ThreadsafeError {
 /// A task's future panicked: holds the panic payload (take it with
 /// [`into_payload`](Self::into_payload)) and its message.
 pub struct Panicked {
-    /// Boxed, so that a task's output slot (`Result<T, TaskError>`, in every task's allocation)
-    /// stays small: panics are rare.
+    /// Boxed, so that a `TaskError` stays two words: panics are rare. (A task's output slot,
+    /// in every task's allocation, keeps its `TaskError` behind one more pointer.)
     inner: Box<PanickedInner>,
 }
 

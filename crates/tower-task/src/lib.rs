@@ -36,7 +36,7 @@
 //!
 //! | module | what it owns |
 //! |---|---|
-//! | `task/` | the task core: the header, [`Task`]/[`TaskRef`], making a task on a loop, the current task, the per-loop registry, [`sleep`], [`run`], the task tree; it names nothing of the runtime |
+//! | `task/` | the task core: the header (and the thin form of a task's stored output), [`Task`]/[`TaskRef`], making a task on a loop, the current task, the per-loop registry, [`sleep`], [`run`], the task tree; it names nothing of the runtime |
 //! | [`runtime`] | the multi-thread work-stealing runtime, built on the task core (its worker loops' registries link back to it through the core's `SchedulerLink`) |
 //! | `spawning.rs` | [`spawn`], [`create_task`], [`spawn_local`], [`TaskBuilder`]: where the task core and the runtime meet (a `Send` task inside a runtime goes to the runtime, any other to the running loop) |
 //! | `threadsafe.rs` | [`run_coroutine_threadsafe`] and its [`ConcurrentFuture`] |

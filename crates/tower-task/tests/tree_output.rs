@@ -97,3 +97,44 @@ fn the_dump_handler_installs_on_a_signal() {
     tower_task::install_task_tree_dump(&lp, 12 /* SIGUSR2 */).unwrap();
     assert!(lp.remove_signal_handler(12).unwrap());
 }
+
+/// Polls `t` once from the current task (it records itself as the awaiter), without waiting.
+async fn poll_once(t: &mut tower_task::Task<()>) {
+    use std::future::Future as _;
+    std::future::poll_fn(|cx| {
+        let _ = std::pin::Pin::new(&mut *t).poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+// `awaited_by` is the task last seen awaiting the handle: a task other than the parent (the
+// handle was handed to it), then the parent again once it awaits the handle itself.
+// (test_tools.py: the awaited-by graph follows whoever awaits now.)
+#[test]
+fn awaited_by_follows_the_latest_awaiter_parent_or_not() {
+    let lp = EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        let root = tower_task::spawn(async {
+            let me = tower_task::current_task().unwrap().id();
+            let child = tower_task::spawn(tower_coro::pending::<()>());
+            assert_eq!(child.parent_id(), Some(me));
+            assert_eq!(child.awaited_by(), None);
+            let child_ref = (*child).clone();
+            let other = tower_task::spawn(async move {
+                let mut child = child;
+                poll_once(&mut child).await;
+                // Handed back inside an `Option`: the handle itself is awaitable.
+                Some(child)
+            });
+            let other_id = other.id();
+            let mut child = other.await.unwrap().unwrap();
+            assert_eq!(child_ref.awaited_by(), Some(other_id));
+            poll_once(&mut child).await;
+            assert_eq!(child.awaited_by(), Some(me));
+            child.cancel();
+        });
+        root.await.unwrap();
+    })
+    .unwrap();
+}

@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 use async_task::FallibleTask;
 
 use super::header::{F_DETACHED, F_PASSED, Header};
+use super::outcome::{Outcome, widen};
 use super::state::{ST_TAKEN, TaskState};
 use super::task_ref::TaskRef;
 use super::wrapper::current_id;
@@ -62,13 +63,13 @@ pub struct Task<T> {
     /// The `async-task` handle, kept until this handle drops: its task reference keeps the
     /// allocation (and the header in it) alive. It is one word, the allocation's address, and
     /// so also the [`TaskRef`] this handle dereferences to (see [`Task::task_ref`]).
-    raw: ManuallyDrop<FallibleTask<Result<T, TaskError>, Header>>,
+    raw: ManuallyDrop<FallibleTask<Outcome<T>, Header>>,
 }
 
 impl<T> Task<T> {
     /// Wraps the handle of a freshly spawned task (which went through
     /// `layout::check_spawned`).
-    pub(crate) fn new(raw: FallibleTask<Result<T, TaskError>, Header>) -> Self {
+    pub(crate) fn new(raw: FallibleTask<Outcome<T>, Header>) -> Self {
         Task {
             raw: ManuallyDrop::new(raw),
         }
@@ -80,7 +81,7 @@ impl<T> Task<T> {
         // The `TaskRef` read below is only ever borrowed (never dropped, never copied out), so
         // it uses the reference count `raw` holds, which lasts as long as `self` (`raw` is
         // released only in our `Drop`).
-        let raw: *const FallibleTask<Result<T, TaskError>, Header> = &*self.raw;
+        let raw: *const FallibleTask<Outcome<T>, Header> = &*self.raw;
         // SAFETY: a `FallibleTask` is one word, the task allocation's address (verified for
         // this task by `layout::check_spawned`), and `TaskRef` is a `repr(transparent)`
         // `NonNull<()>` of that address: the bytes are a valid `TaskRef`, borrowed (above).
@@ -145,9 +146,9 @@ impl<T> Task<T> {
     }
 
     /// Maps the raw output: `None` means the future was dropped without completing.
-    fn outcome(&self, out: Option<Result<T, TaskError>>) -> Result<T, TaskError> {
+    fn outcome(&self, out: Option<Outcome<T>>) -> Result<T, TaskError> {
         match out {
-            Some(r) => r,
+            Some(r) => widen(r),
             None => {
                 let msg = self.header().cancel_msg();
                 let msg = msg.as_deref().or(Some("the event loop was closed"));
@@ -179,7 +180,7 @@ impl<T> Future for Task<T> {
             if me == self.header().id.0 {
                 return Poll::Ready(Err(TaskError::AwaitedItself));
             }
-            self.header().awaited_by.store(me, Ordering::Relaxed);
+            self.header().record_awaiter(me);
         }
         if self.taken() {
             return self.polled_again();

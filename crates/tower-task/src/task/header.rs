@@ -6,8 +6,10 @@
 //!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
 //!   registered or handed out — every later reader got the task through something that
 //!   published it (the registry's lock, a queue, a channel).
-//! - `awaited_by` is written by the poll of any task awaiting this one's `Task` handle (the
-//!   awaiter's id, relaxed: a hint for the task tree); anyone reads it.
+//! - Who awaits this task (a hint for the task tree, [`Header::record_awaiter`]) is written by
+//!   the poll of any task awaiting this one's `Task` handle: `F_AWAITED_BY_PARENT` when that is
+//!   the task that spawned it (nearly always), else the awaiter's id in `extra`; anyone reads
+//!   it ([`Header::awaited_by`]).
 //! - `state` has three writers. The task's own future (the wrapper in `wrapper.rs`), on the
 //!   thread polling it: `ST_RUNNING` as a poll starts, then a suspended or final state. The
 //!   same future's drop, when the task is dropped unfinished (its runnable dropped because its
@@ -23,20 +25,22 @@
 //!   `uncancel` ([`Header::request_cancel`], [`Header::withdraw_cancel`],
 //!   [`Header::begin_delivery`]). `F_DEFER` is set by `TaskRef::cancel_deferred` after its
 //!   request and cleared with `F_CANCEL`, or by a later plain `cancel`. `F_CALLBACKS` is set
-//!   under `extra`'s lock; `F_DETACHED` and `F_PASSED` by the `Task` handle.
-//! - `extra` (name, cancel message and count, done callbacks) is behind a poison-free mutex
-//!   that never runs user code while held.
+//!   under `extra`'s lock; `F_DETACHED` and `F_PASSED` by the `Task` handle;
+//!   `F_AWAITED_BY_PARENT` by the poll of a task awaiting the handle (set and cleared).
+//! - `extra` (name, cancel message and count, done callbacks, an awaiter other than the
+//!   parent) is behind a poison-free mutex that never runs user code while held.
 //!
 //! Every atomic and the mutex come from the crate's loom shim: the loom models
 //! (`tests/loom_cancel.rs`, `tests/loom_extra.rs`) run these very methods on a real header
 //! (`model`, under `cfg(loom)`).
 //!
-//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 56 bytes, so a task allocation
-//! is async-task's 32-byte header, our 56, async-task's `propagate_panic` flag (padded to 8),
+//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 48 bytes, so a task allocation
+//! is async-task's 32-byte header, our 48, async-task's `propagate_panic` flag (padded to 8),
 //! the schedule function (0 bytes: neither the loop's nor the runtime's captures anything) and
-//! the future/output union (at least 24 bytes: the output slot is
-//! `Result<Result<T, TaskError>, Panic>`): 120 bytes, a 128-byte malloc chunk, for an idle
-//! task.
+//! the future/output union (at least 16 bytes: the future holds the header's address, and the
+//! output slot is `Result<Outcome<T>, Panic>`, two words for `T = ()`: see `outcome.rs`): 104
+//! bytes, a 112-byte malloc chunk, for an idle task. Each word more in the header or in the
+//! union is a 128-byte chunk: what is rarely used lives in `extra` (decision 0007).
 
 use std::mem::ManuallyDrop;
 use std::ptr;
@@ -48,9 +52,7 @@ use super::registry::Registry;
 use super::state::{ST_FINISHED, ST_PENDING, TaskId, TaskState};
 use super::task_ref::TaskRef;
 use crate::error::Cancelled;
-use crate::loom::{
-    AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Mutex, MutexGuard, Ordering, seq_cst_handshake,
-};
+use crate::loom::{AtomicPtr, AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, seq_cst_handshake};
 
 /// A done callback of a task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
@@ -68,6 +70,9 @@ pub(crate) struct Extra {
     /// `finish` is handing the callbacks out (`Header::hand_out_callbacks`): one added now is
     /// queued behind them rather than scheduled ahead of them.
     pub(crate) handing_out: bool,
+    /// The id of the task last seen awaiting this one's handle, when that is not its parent
+    /// (0: none; see [`Header::record_awaiter`]).
+    pub(crate) awaited_by: u64,
     /// asyncio's `_num_cancels_requested`; apart from `abort` (which sets `F_CANCEL` with
     /// `F_ABORT` and counts nothing), the header's `F_CANCEL` is set only while it is not 0
     /// (both change together, under the lock).
@@ -161,6 +166,10 @@ pub(crate) const F_ABORT: u8 = 16;
 /// delivered at the task's next poll, but a future that completes in this poll keeps its
 /// outcome (asyncio: an exception raised with `_must_cancel` set wins). `cancel` clears it.
 pub(crate) const F_DEFER: u8 = 32;
+/// Header flag: the task last seen awaiting this one's handle is its parent (the task that
+/// spawned it); when clear, that awaiter, if any, is `extra`'s `awaited_by`. Set and cleared by
+/// the awaiter's poll ([`Header::record_awaiter`]): a hint for the task tree, so relaxed.
+pub(crate) const F_AWAITED_BY_PARENT: u8 = 64;
 
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {
@@ -168,8 +177,6 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// The id of the task that spawned it (0: none).
     pub(crate) parent: u64,
-    /// Id of the task last seen awaiting this one's handle (0: none).
-    pub(crate) awaited_by: AtomicU64,
     /// Name, cancel message and count, callbacks.
     extra: ExtraSlot,
     /// The registry of the loop it was spawned on (for a runtime task, of the worker loop that
@@ -198,7 +205,6 @@ impl Header {
         Header {
             id,
             parent,
-            awaited_by: AtomicU64::new(0),
             extra: ExtraSlot::new(extra),
             registry,
             home_vtable: AtomicPtr::new(ptr::null_mut()),
@@ -250,6 +256,40 @@ impl Header {
     #[inline]
     pub(crate) fn flag(&self, f: u8, order: Ordering) -> bool {
         self.flags.load(order) & f != 0
+    }
+
+    /// Records that the task `me` (not 0, not this task) awaits this one's handle: a flag if it
+    /// is the parent (no store at all when the flag is set already), else `extra` (allocated
+    /// then: the rare case, out of line).
+    #[inline]
+    pub(crate) fn record_awaiter(&self, me: u64) {
+        if me == self.parent {
+            if !self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
+                self.flags.fetch_or(F_AWAITED_BY_PARENT, Ordering::Relaxed);
+            }
+        } else {
+            self.record_other_awaiter(me);
+        }
+    }
+
+    /// `record_awaiter` of a task that is not the parent.
+    #[cold]
+    #[inline(never)]
+    fn record_other_awaiter(&self, me: u64) {
+        let mut extra = self.extra();
+        extra.awaited_by = me;
+        if self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
+            self.flags
+                .fetch_and(!F_AWAITED_BY_PARENT, Ordering::Relaxed);
+        }
+    }
+
+    /// The id of the task last seen awaiting this one's handle (0: none).
+    pub(crate) fn awaited_by(&self) -> u64 {
+        if self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
+            return self.parent;
+        }
+        self.extra_if_any().map_or(0, |e| e.awaited_by)
     }
 
     /// The state.
@@ -521,14 +561,14 @@ mod tests {
     use super::Header;
     use crate::task::layout::header_offset;
 
-    /// The sizes bytes per task are made of (64-bit targets): the header is seven words
-    /// (`id`, `parent`, `awaited_by`, `extra`, `registry`, `home_vtable`, then the slot, the
-    /// state and the flags in one), put inside async-task's 32-byte header, which has a
-    /// `propagate_panic` flag after it (padded to a word).
+    /// The sizes bytes per task are made of (64-bit targets): the header is six words (`id`,
+    /// `parent`, `extra`, `registry`, `home_vtable`, then the slot, the state and the flags in
+    /// one), put inside async-task's 32-byte header, which has a `propagate_panic` flag after
+    /// it (padded to a word).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn sizes() {
-        assert_eq!(size_of::<Header>(), 56);
+        assert_eq!(size_of::<Header>(), 48);
         // Where async-task puts it, as measured by the first spawn (8 with 4.7.1: right
         // after its state word).
         let lp = tower_loop::EventLoop::new().unwrap();

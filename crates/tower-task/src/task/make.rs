@@ -16,13 +16,14 @@ use super::handle::Task;
 use super::header::{Extra, Header};
 use super::layout;
 use super::loop_options::LoopTaskOptions;
+use super::outcome::Outcome;
 use super::registry::{Registry, loop_tasks_of};
 use super::state::TaskId;
 use super::wrapper::{Unbound, current_id};
-use crate::error::{SpawnError, TaskError};
+use crate::error::SpawnError;
 
 /// The `async_task` handle of a task whose output is `T`.
-pub(crate) type RawTask<T> = async_task::Task<Result<T, TaskError>, Header>;
+pub(crate) type RawTask<T> = async_task::Task<Outcome<T>, Header>;
 
 /// The next block of task ids (ids start at 1; 0 means "no task" in atomics).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

@@ -9,6 +9,7 @@ mod header;
 mod layout;
 mod loop_options;
 mod make;
+mod outcome;
 mod registry;
 mod scheduler_link;
 #[cfg(not(loom))]

@@ -153,7 +153,7 @@ impl TaskRef {
 
     /// The id of the task last seen awaiting this task's handle, if any.
     pub fn awaited_by(&self) -> Option<TaskId> {
-        match self.header().awaited_by.load(Ordering::Relaxed) {
+        match self.header().awaited_by() {
             0 => None,
             id => Some(TaskId(id)),
         }

@@ -19,6 +19,7 @@ use tower_loop::{ContextKind, ExceptionContext, get_running_loop};
 use tower_coro::cancel::{self, Delivery};
 
 use super::header::{F_ABORT, F_CANCEL, F_DEFER, F_DETACHED, Header};
+use super::outcome::{Outcome, ThinError};
 use super::state::{
     ST_CANCELLED, ST_FINISHED, ST_PANICKED, ST_RUNNING, ST_SUSPENDED, ST_SUSPENDED_AWARE,
 };
@@ -164,7 +165,7 @@ impl<F> TaskFuture<F> {
 }
 
 impl<F: Future> Future for TaskFuture<F> {
-    type Output = Result<F::Output, TaskError>;
+    type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is never moved out while pinned: it is only polled through
@@ -224,11 +225,7 @@ impl<F: Future> TaskFuture<F> {
 
     /// Turns a poll's outcome into the task's: suspended, finished or panicked.
     #[inline(always)]
-    fn settle(
-        &mut self,
-        res: Polled<F::Output>,
-        aware: bool,
-    ) -> Poll<Result<F::Output, TaskError>> {
+    fn settle(&mut self, res: Polled<F::Output>, aware: bool) -> Poll<Outcome<F::Output>> {
         match res {
             Ok(Poll::Pending) => {
                 // A `cancel` meanwhile woke the task (async-task runs it again after this
@@ -246,7 +243,7 @@ impl<F: Future> TaskFuture<F> {
                 h.finish(ST_FINISHED);
                 Poll::Ready(Ok(v))
             }
-            Err(payload) => Poll::Ready(Err(self.panicked(payload))),
+            Err(payload) => Poll::Ready(Err(ThinError::new(self.panicked(payload)))),
         }
     }
 
@@ -255,7 +252,7 @@ impl<F: Future> TaskFuture<F> {
     /// asyncio's task, it ends cancelled and the value is dropped.
     #[cold]
     #[inline(never)]
-    fn cancelled_at_end(&mut self, v: F::Output) -> Poll<Result<F::Output, TaskError>> {
+    fn cancelled_at_end(&mut self, v: F::Output) -> Poll<Outcome<F::Output>> {
         let c = self.header().begin_delivery();
         self.backstop(Ok(Poll::Ready(v)), c)
     }
@@ -266,7 +263,7 @@ impl<F: Future> TaskFuture<F> {
     /// (rare: out of line, so the poll stays small).
     #[cold]
     #[inline(never)]
-    fn poll_delivering(&mut self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
+    fn poll_delivering(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<F::Output>> {
         let h = self.header();
         // The request is being delivered: a `cancel` from now on is a new one.
         let request = h.begin_delivery();
@@ -295,20 +292,16 @@ impl<F: Future> TaskFuture<F> {
     /// poll or in the drop, wins: errors raised during cancellation are not lost.
     #[cold]
     #[inline(never)]
-    fn backstop(
-        &mut self,
-        res: Polled<F::Output>,
-        c: Cancelled,
-    ) -> Poll<Result<F::Output, TaskError>> {
+    fn backstop(&mut self, res: Polled<F::Output>, c: Cancelled) -> Poll<Outcome<F::Output>> {
         if let Err(payload) = res {
-            return Poll::Ready(Err(self.panicked(payload)));
+            return Poll::Ready(Err(ThinError::new(self.panicked(payload))));
         }
         drop(res);
         if let Err(payload) = self.drop_future_caught() {
-            return Poll::Ready(Err(self.panicked(payload)));
+            return Poll::Ready(Err(ThinError::new(self.panicked(payload))));
         }
         self.header().finish(ST_CANCELLED);
-        Poll::Ready(Err(TaskError::Cancelled(c)))
+        Poll::Ready(Err(ThinError::new(TaskError::Cancelled(c))))
     }
 }
 
