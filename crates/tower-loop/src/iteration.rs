@@ -55,6 +55,7 @@ impl EventLoop {
             }
         }
         core.reactor().count_run(ntodo);
+        core.ready().trim();
     }
 
     /// Polls the reactor and dispatches its events; returns the number of events. If the
