@@ -129,12 +129,15 @@ impl Future for Timer {
         };
         // The iteration's cached time (one clock read per iteration, not per timer).
         let now = core.clock().cached_now();
+        // `Some(delay)`: the deadline was resolved now, `delay` after `now`.
+        let mut after = None;
         let deadline = match this.deadline {
             Deadline::Never => return Poll::Pending,
             Deadline::At(at) => at,
             Deadline::After(d) => {
                 let at = now.checked_add(d);
                 this.deadline = at.map_or(Deadline::Never, Deadline::At);
+                after = Some(d);
                 match at {
                     Some(at) => at,
                     None => return Poll::Pending,
@@ -158,9 +161,11 @@ impl Future for Timer {
             }
         }
         this.deregister();
-        let id = core
-            .timers()
-            .insert(deadline, Payload::Waker(cx.waker().clone()));
+        let payload = Payload::Waker(cx.waker().clone());
+        let id = match after {
+            Some(delay) => core.timers().insert_after(now, delay, payload),
+            None => core.timers().insert(deadline, payload),
+        };
         this.registration = Some((LoopHandle::from_shared(core.shared().clone()), id));
         Poll::Pending
     }

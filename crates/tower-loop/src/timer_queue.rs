@@ -11,7 +11,7 @@
 //! is 4-ary: half the levels of a binary heap, so popping touches half the cache lines.
 //! docs/decisions/0010-timer-clock-and-cancellation.md has the figures.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,10 @@ impl Entry {
 pub(crate) struct TimerQueue {
     /// Deadlines are kept as nanoseconds since this instant.
     epoch: Instant,
+    /// The last instant converted by [`due_at`](Self::due_at) or
+    /// [`insert_after`](Self::insert_after), and its ticks: within a batch it is the
+    /// iteration's time, so a timer `delay` after it costs an add, not a conversion.
+    memo: Cell<(Instant, u64)>,
     /// The heap and the slab.
     heap: RefCell<Heap>,
 }
@@ -89,10 +93,13 @@ pub(crate) struct TimerQueue {
 impl Default for TimerQueue {
     fn default() -> Self {
         let now = Instant::now();
-        TimerQueue {
+        let mut q = TimerQueue {
             epoch: now.checked_sub(EPOCH_BEFORE).unwrap_or(now),
+            memo: Cell::new((now, 0)),
             heap: RefCell::new(Heap::default()),
-        }
+        };
+        q.memo = Cell::new((now, q.ticks(now)));
+        q
     }
 }
 
@@ -107,6 +114,30 @@ impl TimerQueue {
                 .saturating_add(u64::from(d.subsec_nanos())),
             None => 0,
         }
+    }
+
+    /// `at` in ticks, through the memo.
+    #[inline]
+    fn memo_ticks(&self, at: Instant) -> u64 {
+        let (memo_at, memo_ticks) = self.memo.get();
+        if memo_at == at {
+            return memo_ticks;
+        }
+        let ticks = self.ticks(at);
+        self.memo.set((at, ticks));
+        ticks
+    }
+
+    /// Schedules `payload` `delay` after `now` (the iteration's time: its conversion is
+    /// memoised), that is at `now + delay`.
+    #[inline]
+    pub(crate) fn insert_after(&self, now: Instant, delay: Duration, payload: Payload) -> TimerId {
+        let delay = delay
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(delay.subsec_nanos()));
+        let when = self.memo_ticks(now).saturating_add(delay);
+        self.heap.borrow_mut().insert(when, payload)
     }
 
     /// Schedules `payload` at `when`.
@@ -155,7 +186,7 @@ impl TimerQueue {
     /// `now` for [`pop_due`](Self::pop_due).
     #[inline]
     pub(crate) fn due_at(&self, now: Instant) -> Due {
-        Due(self.ticks(now))
+        Due(self.memo_ticks(now))
     }
 
     /// Pops one live entry due at or before `now`.
