@@ -3,7 +3,9 @@
 //!
 //! `cargo run --release -p tower-loop --example timer_structures`
 //!
-//! - `heap`: binary heap with lazy deletion over a slab with generations (what `timer_queue.rs` does).
+//! - `heap`: binary heap with lazy deletion over a slab with generations (`timer_queue.rs`
+//!   before decision 0010).
+//! - `heap4`: the same over a 4-ary heap (what `timer_queue.rs` does since decision 0010).
 //! - `btree`: `BTreeMap<(deadline, seq), payload>` with eager removal (async-io's reactor).
 //! - `wheel`: a hashed timing wheel, 1 ms slots × 4096 with a round count per entry (Varghese &
 //!   Lauck's scheme 6; tokio's wheel is the hierarchical variant).
@@ -79,6 +81,128 @@ impl TimerQueue for Heap {
                 break;
             }
             self.heap.pop();
+            self.slots[slot as usize] = u64::MAX;
+            self.free.push(slot);
+            self.live -= 1;
+            n += 1;
+        }
+        n
+    }
+}
+
+/// Lazy-deletion 4-ary heap over a slab (`(deadline, seq, slot)` entries, 24 bytes).
+#[derive(Default)]
+struct Heap4 {
+    /// The 4-ary min-heap: the children of `i` are `4i + 1 ..= 4i + 4`.
+    heap: Vec<(u64, u64, u32)>,
+    /// Per slot: the seq of its live entry, or `u64::MAX` when free.
+    slots: Vec<u64>,
+    /// Free slots.
+    free: Vec<u32>,
+    /// Last sequence number handed out.
+    seq: u64,
+    /// Live entries.
+    live: usize,
+}
+
+impl Heap4 {
+    fn key(e: &(u64, u64, u32)) -> (u64, u64) {
+        (e.0, e.1)
+    }
+    fn min_child(&self, first: usize) -> usize {
+        let end = (first + 4).min(self.heap.len());
+        let mut m = first;
+        for j in first + 1..end {
+            if Self::key(&self.heap[j]) < Self::key(&self.heap[m]) {
+                m = j;
+            }
+        }
+        m
+    }
+    fn sift_up(&mut self, mut i: usize, e: (u64, u64, u32)) {
+        while i > 0 {
+            let p = (i - 1) / 4;
+            if Self::key(&e) >= Self::key(&self.heap[p]) {
+                break;
+            }
+            self.heap[i] = self.heap[p];
+            i = p;
+        }
+        self.heap[i] = e;
+    }
+    fn sift_down(&mut self, mut i: usize) {
+        let e = self.heap[i];
+        while 4 * i + 1 < self.heap.len() {
+            let m = self.min_child(4 * i + 1);
+            if Self::key(&self.heap[m]) >= Self::key(&e) {
+                break;
+            }
+            self.heap[i] = self.heap[m];
+            i = m;
+        }
+        self.heap[i] = e;
+    }
+    fn pop(&mut self) {
+        let Some(last) = self.heap.pop() else { return };
+        if self.heap.is_empty() {
+            return;
+        }
+        let mut hole = 0;
+        while 4 * hole + 1 < self.heap.len() {
+            let m = self.min_child(4 * hole + 1);
+            self.heap[hole] = self.heap[m];
+            hole = m;
+        }
+        self.sift_up(hole, last);
+    }
+}
+
+impl TimerQueue for Heap4 {
+    fn insert(&mut self, when: u64) -> (u64, u32) {
+        self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = self.seq;
+                s
+            }
+            None => {
+                self.slots.push(self.seq);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let e = (when, self.seq, slot);
+        self.heap.push(e);
+        self.sift_up(self.heap.len() - 1, e);
+        self.live += 1;
+        (self.seq, slot)
+    }
+    fn cancel(&mut self, (seq, slot): (u64, u32)) {
+        if self.slots[slot as usize] == seq {
+            self.slots[slot as usize] = u64::MAX;
+            self.free.push(slot);
+            self.live -= 1;
+            if self.heap.len() > 1024 && self.heap.len() > 2 * self.live {
+                let slots = &self.slots;
+                self.heap.retain(|(_, s, i)| slots[*i as usize] == *s);
+                for i in (0..=(self.heap.len().saturating_sub(2)) / 4).rev() {
+                    if i < self.heap.len() {
+                        self.sift_down(i);
+                    }
+                }
+            }
+        }
+    }
+    fn fire(&mut self, now: u64) -> usize {
+        let mut n = 0;
+        while let Some(&(when, seq, slot)) = self.heap.first() {
+            if self.slots[slot as usize] != seq {
+                self.pop();
+                continue;
+            }
+            if when > now {
+                break;
+            }
+            self.pop();
             self.slots[slot as usize] = u64::MAX;
             self.free.push(slot);
             self.live -= 1;
@@ -288,6 +412,12 @@ fn main() {
         best(timeouts::<Heap>),
         best(churn::<Heap>),
         best(fire_all::<Heap>)
+    );
+    println!(
+        "| 4-ary heap (lazy deletion) | {:.0} | {:.0} | {:.0} |",
+        best(timeouts::<Heap4>),
+        best(churn::<Heap4>),
+        best(fire_all::<Heap4>)
     );
     println!(
         "| btree (eager) | {:.0} | {:.0} | {:.0} |",

@@ -55,7 +55,7 @@ impl EventLoopBuilder {
         let clock = if self.paused {
             Clock::paused()
         } else {
-            Clock::Real
+            Clock::real()
         };
         Ok(EventLoop::from_new_core(Core::new(
             shared, clock, self.debug,

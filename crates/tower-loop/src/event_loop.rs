@@ -98,9 +98,39 @@ impl EventLoop {
         LoopHandle::from_shared(self.core.shared().clone())
     }
 
-    /// The loop's clock (asyncio's `loop.time()`): `Instant::now()`, or virtual time.
+    /// The loop's clock (asyncio's `loop.time()`): `Instant::now()`, or virtual time. Each
+    /// call reads the clock; new deadlines are measured from
+    /// [`iteration_time`](Self::iteration_time) instead.
     pub fn time(&self) -> Instant {
         self.core.clock().now()
+    }
+
+    /// The time new deadlines are measured from ([`call_later`](Self::call_later),
+    /// [`Timer::after`](crate::Timer::after), tier 4's `sleep` and `timeout`): within one
+    /// iteration's batch of callbacks, the loop's clock as read once after the iteration's wait
+    /// (at the batch's first need of it), so every timer scheduled in the batch with the same
+    /// delay gets the same deadline; outside an iteration, the clock now. A callback that runs
+    /// long does not move it for the callbacks after it in the batch (tokio's timers are
+    /// relative to its driver's cached time likewise). On a paused clock it is
+    /// [`time`](Self::time). docs/decisions/0010-timer-clock-and-cancellation.md has the rule.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_loop::EventLoop;
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// let lp2 = lp.clone();
+    /// lp.run_until_complete(async move {
+    ///     let a = lp2.call_later(Duration::from_millis(5), || {});
+    ///     std::thread::sleep(Duration::from_millis(2)); // a long callback
+    ///     let b = lp2.call_later(Duration::from_millis(5), || {});
+    ///     assert_eq!(a.when(), b.when()); // one "now" for the whole batch
+    ///     assert!(lp2.time() >= lp2.iteration_time());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn iteration_time(&self) -> Instant {
+        self.core.clock().cached_now()
     }
 
     /// Moves a paused clock forward by `by` (tokio's `time::advance`); timers now due run in the
@@ -131,9 +161,13 @@ impl EventLoop {
         self.handle().call_soon_threadsafe(f)
     }
 
-    /// Schedules `f` to run `delay` from now (asyncio's `call_later`).
+    /// Schedules `f` to run `delay` from now (asyncio's `call_later`); "now" is the
+    /// [`iteration_time`](Self::iteration_time).
     pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, f: F) -> TimerHandle {
-        let when = self.time().checked_add(delay).unwrap_or_else(far_future);
+        let when = self
+            .iteration_time()
+            .checked_add(delay)
+            .unwrap_or_else(far_future);
         self.call_at(when, f)
     }
 

@@ -3,7 +3,8 @@
 //! Collect remote work, poll the reactor (zero timeout if work is ready, else until the next
 //! timer), collect again ([`park::turn`]), fire due timers, ask the work source, then run
 //! exactly the items that were ready at that point — callbacks scheduled meanwhile run in the
-//! next iteration.
+//! next iteration. From the end of the wait to the end of the batch the loop's time for new
+//! deadlines is read once and cached ([`Clock::cached_now`](crate::clock::Clock::cached_now)).
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,6 +33,7 @@ impl EventLoop {
                 ws: ws.as_deref(),
             },
         );
+        core.clock().start_batch();
         self.fire_timers();
         if let Some(w) = &ws {
             let more = w.fill(
@@ -56,6 +58,7 @@ impl EventLoop {
         }
         core.reactor().count_run(ntodo);
         core.ready().trim();
+        core.clock().end_batch();
     }
 
     /// Polls the reactor and dispatches its events; returns the number of events. If the
@@ -86,7 +89,7 @@ impl EventLoop {
     #[inline(never)]
     fn fire_due_timers(&self, n: usize) {
         let core = self.core();
-        let now = core.clock().now();
+        let now = core.timers().due_at(core.clock().cached_now());
         for _ in 0..n {
             let due = core.timers().pop_due(now);
             match due {

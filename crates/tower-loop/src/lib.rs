@@ -55,9 +55,9 @@
 //! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller) |
 //! | `context.rs` | the thread-local running loop, [`get_running_loop`], [`with_running_loop`] |
 //! | `attached.rs` | higher tiers' per-loop data, [`EventLoop::attached`] |
-//! | `timer_queue.rs` | the timer queue: a heap with lazy deletion (docs/decisions/0001) |
+//! | `timer_queue.rs` | the timer queue: a 4-ary heap with lazy deletion (docs/decisions/0001, 0010) |
 //! | `timer.rs` | the [`Timer`] future |
-//! | `clock.rs` | real or paused (virtual) time |
+//! | `clock.rs` | real or paused (virtual) time; the time cached for one iteration (docs/decisions/0010) |
 //! | `reactor.rs` | `polling` registrations, event dispatch, when to poll for fairness |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |

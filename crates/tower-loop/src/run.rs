@@ -114,6 +114,8 @@ struct RunGuard<'a> {
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
         self.core.run_state().end();
+        // An iteration left by a panic did not end its clock batch.
+        self.core.clock().end_batch();
         let prev = context::set(None);
         drop(prev);
     }

@@ -64,8 +64,9 @@ enum Deadline {
 impl Timer {
     /// Fires `delay` from now (by the running loop's clock if there is one).
     ///
-    /// The delay is measured from the first poll (by the polling loop's clock), so a timer
-    /// created before the loop starts still waits the whole delay.
+    /// The delay is measured from the first poll, by the polling loop's
+    /// [`iteration_time`](crate::EventLoop::iteration_time), so a timer created before the loop
+    /// starts still waits the whole delay.
     pub fn after(delay: Duration) -> Timer {
         Timer {
             deadline: Deadline::After(delay),
@@ -126,13 +127,17 @@ impl Future for Timer {
         let Some(core) = core else {
             panic!("tower_loop::Timer polled outside a running tower event loop");
         };
-        let now = core.clock().now();
+        // The iteration's cached time (one clock read per iteration, not per timer).
+        let now = core.clock().cached_now();
+        // `Some(delay)`: the deadline was resolved now, `delay` after `now`.
+        let mut after = None;
         let deadline = match this.deadline {
             Deadline::Never => return Poll::Pending,
             Deadline::At(at) => at,
             Deadline::After(d) => {
                 let at = now.checked_add(d);
                 this.deadline = at.map_or(Deadline::Never, Deadline::At);
+                after = Some(d);
                 match at {
                     Some(at) => at,
                     None => return Poll::Pending,
@@ -140,7 +145,14 @@ impl Future for Timer {
             }
         };
         if now >= deadline {
-            this.deregister();
+            // Most often the entry fired already: a cancel that need not touch the slab.
+            if let Some((handle, id)) = this.registration.take() {
+                if handle.is_shared(core.shared()) {
+                    core.timers().cancel_expired(id, deadline);
+                } else {
+                    handle.cancel_timer(id);
+                }
+            }
             return Poll::Ready(deadline);
         }
         if let Some((handle, id)) = &this.registration {
@@ -149,9 +161,11 @@ impl Future for Timer {
             }
         }
         this.deregister();
-        let id = core
-            .timers()
-            .insert(deadline, Payload::Waker(cx.waker().clone()));
+        let payload = Payload::Waker(cx.waker().clone());
+        let id = match after {
+            Some(delay) => core.timers().insert_after(now, delay, payload),
+            None => core.timers().insert(deadline, payload),
+        };
         this.registration = Some((LoopHandle::from_shared(core.shared().clone()), id));
         Poll::Pending
     }

@@ -26,12 +26,13 @@ pub use cancel_on_drop::{CancelOnDrop, wait_for_task};
 pub use future::{Timeout, timeout, timeout_at, wait_for};
 pub use scope::{TimeoutHandle, TimeoutScope, timeout_scope, timeout_scope_at};
 
-/// A timer `delay` from now by the running loop's clock (so its deadline is known at once), or,
-/// outside a loop, `delay` from its first poll.
+/// A timer `delay` from now by the running loop's clock — its
+/// [`iteration_time`](tower_loop::EventLoop::iteration_time), so its deadline is known at once
+/// — or, outside a loop, `delay` from its first poll.
 pub(crate) fn timer_after(delay: Duration) -> Timer {
     match tower_loop::get_running_loop() {
         Ok(lp) => lp
-            .time()
+            .iteration_time()
             .checked_add(delay)
             .map_or_else(Timer::never, Timer::at),
         Err(_) => Timer::after(delay),
