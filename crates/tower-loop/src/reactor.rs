@@ -31,19 +31,20 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
-
 use crate::callback::{Callback, OnceCell};
 use crate::error::RunError;
 use crate::loop_handle::Shared;
 use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
+mod backend;
 #[cfg(not(loom))]
 mod waiters;
 #[cfg(loom)]
 pub mod waiters;
 
+pub(crate) use backend::Poller;
+use backend::{Event, Events, PollMode};
 pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
 use waiters::{WaiterIds, Waiters};
 
