@@ -106,10 +106,16 @@ impl<'a> Waiter<'a> {
     /// operation waits and was not woken, stays pending; otherwise tries `op`, and on `EAGAIN`
     /// registers (arming the fd: the kernel reports readiness that arrived meanwhile) and stays
     /// pending.
+    ///
+    /// If the fd's registration says the direction is not ready (its readiness was used up
+    /// since the last event), the syscall is not tried: the operation waits for the next edge.
+    /// `drained` says whether a result used the readiness up (a short read or write: the
+    /// kernel had no more), as `EAGAIN` does.
     fn poll_op<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
+        drained: impl Fn(&T) -> bool,
     ) -> Poll<io::Result<T>> {
         let reactor = self.core.reactor();
         if let Some(id) = self.id {
@@ -118,21 +124,28 @@ impl<'a> Waiter<'a> {
             }
             self.id = None;
         }
-        loop {
-            match op() {
-                Ok(v) => return Poll::Ready(Ok(v)),
-                Err(Errno::AGAIN) => {}
-                Err(Errno::INTR) => continue,
-                Err(e) => return Poll::Ready(Err(e.into())),
-            }
-            let poller = self.core.shared().poller();
-            return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
-                Ok(id) => {
-                    self.id = Some(id);
-                    Poll::Pending
+        if reactor.may_try(self.fd, self.dir) {
+            loop {
+                match op() {
+                    Ok(v) => {
+                        if drained(&v) {
+                            reactor.clear_ready(self.fd, self.dir);
+                        }
+                        return Poll::Ready(Ok(v));
+                    }
+                    Err(Errno::AGAIN) => break,
+                    Err(Errno::INTR) => continue,
+                    Err(e) => return Poll::Ready(Err(e.into())),
                 }
-                Err(e) => Poll::Ready(Err(e)),
-            };
+            }
+        }
+        let poller = self.core.shared().poller();
+        match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
+            Ok(id) => {
+                self.id = Some(id);
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 }
@@ -143,6 +156,14 @@ impl Drop for Waiter<'_> {
             self.core.reactor().cancel_wait(self.fd, self.dir, id);
         }
     }
+}
+
+/// Whether a read or write of `n` bytes out of `len` was short: the kernel had no more data
+/// (or room) then, so the next operation waits for the next edge instead of making a syscall
+/// that would return `EAGAIN` (tokio's rule). `0` (end of stream, or an empty buffer) is not
+/// short: end of stream stays readable.
+fn short(n: usize, len: usize) -> bool {
+    n > 0 && n < len
 }
 
 /// Debug mode's check: `sock` is in non-blocking mode.
@@ -175,9 +196,12 @@ impl<S: AsFd + Unpin> Future for SockRecvInto<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut *this.buf);
-        this.waiter.poll_op(cx, || {
-            rustix::net::recv(sock, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n)
-        })
+        let len = buf.len();
+        this.waiter.poll_op(
+            cx,
+            || rustix::net::recv(sock, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n),
+            |&n| short(n, len),
+        )
     }
 }
 
@@ -201,9 +225,12 @@ impl<S: AsFd + Unpin> Future for SockRecv<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut this.buf);
-        match this.waiter.poll_op(cx, || {
-            rustix::net::recv(sock, &mut buf[..], RecvFlags::DONTWAIT).map(|(n, _)| n)
-        }) {
+        let len = buf.len();
+        match this.waiter.poll_op(
+            cx,
+            || rustix::net::recv(sock, &mut buf[..], RecvFlags::DONTWAIT).map(|(n, _)| n),
+            |&n| short(n, len),
+        ) {
             Poll::Ready(Ok(n)) => {
                 let mut out = std::mem::take(&mut this.buf);
                 out.truncate(n);
@@ -238,10 +265,12 @@ impl<S: AsFd + Unpin> Future for SockSendAll<'_, S> {
         }
         while this.sent < this.data.len() {
             let (sock, rest) = (&this.sock, &this.data[this.sent..]);
-            match this
-                .waiter
-                .poll_op(cx, || rustix::net::send(sock, rest, SEND_FLAGS))
-            {
+            let len = rest.len();
+            match this.waiter.poll_op(
+                cx,
+                || rustix::net::send(sock, rest, SEND_FLAGS),
+                |&n| short(n, len),
+            ) {
                 Poll::Ready(Ok(n)) => this.sent += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -269,13 +298,17 @@ impl<S: AsFd + Unpin> Future for SockAccept<'_, S> {
             return Poll::Ready(Err(e));
         }
         let sock = &this.sock;
-        this.waiter.poll_op(cx, || {
-            match accept_nonblocking(sock) {
-                // A connection reset before we took it: try the next one.
-                Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
-                r => r,
-            }
-        })
+        this.waiter.poll_op(
+            cx,
+            || {
+                match accept_nonblocking(sock) {
+                    // A connection reset before we took it: try the next one.
+                    Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
+                    r => r,
+                }
+            },
+            |_| false,
+        )
     }
 }
 
@@ -324,8 +357,9 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
             }
         }
         // Writable means the attempt finished: report its error, or connected.
-        this.waiter
-            .poll_op(cx, || match rustix::net::sockopt::socket_error(sock)? {
+        this.waiter.poll_op(
+            cx,
+            || match rustix::net::sockopt::socket_error(sock)? {
                 Err(e) => Err(if e == Errno::AGAIN {
                     Errno::CONNREFUSED
                 } else {
@@ -335,7 +369,9 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
                     Err(Errno::NOTCONN) => Err(Errno::AGAIN),
                     r => r,
                 },
-            })
+            },
+            |_| false,
+        )
     }
 }
 

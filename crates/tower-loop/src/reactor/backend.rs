@@ -48,8 +48,6 @@ mod epoll {
     pub(crate) enum PollMode {
         /// Reported by every wait while ready (asyncio's selector semantics).
         Level,
-        /// Reported once, then disarmed until `modify`.
-        Oneshot,
         /// Reported when it becomes ready (`EPOLLET`), for the registration's lifetime.
         Edge,
     }
@@ -91,7 +89,6 @@ mod epoll {
             }
             match mode {
                 PollMode::Level => f,
-                PollMode::Oneshot => f | EventFlags::ONESHOT,
                 PollMode::Edge => f | EventFlags::ET,
             }
         }
