@@ -10,8 +10,8 @@
 //!   ([`EventLoop::call_soon`], [`LoopHandle::schedule`]);
 //! - the **timers** ([`EventLoop::call_later`], [`EventLoop::call_at`], and the [`Timer`]
 //!   future), cheap at 10^6 pending and mostly cancelled;
-//! - the **reactor** on `polling` ([`EventLoop::add_reader`], [`Async`]) and the low-level
-//!   socket methods;
+//! - the **reactor**, straight on `epoll` on Linux and on `polling` elsewhere
+//!   ([`EventLoop::add_reader`], [`Async`]), and the low-level socket methods;
 //! - cross-thread wake-ups ([`LoopHandle::call_soon_threadsafe`]) that cost a syscall only when
 //!   the loop is parked ([`park`]);
 //! - the exception handler, debug mode, virtual time ([`EventLoopBuilder::paused_clock`]) and the
@@ -58,7 +58,8 @@
 //! | `timer_queue.rs` | the timer queue: a heap with lazy deletion (docs/decisions/0001) |
 //! | `timer.rs` | the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time |
-//! | `reactor.rs` | `polling` registrations, event dispatch, when to poll for fairness |
+//! | `reactor.rs` | fd registrations (edge-triggered for `sock_*`, level for callbacks), cached readiness, event dispatch, when to poll for fairness |
+//! | `reactor/backend.rs` | the OS poller: `epoll` through `rustix` on Linux, `polling` elsewhere |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |

@@ -1,15 +1,38 @@
-//! The reactor on `polling`: the loop's fd registrations and the dispatch of readiness events.
+//! The reactor: the loop's fd registrations and the dispatch of readiness events, on the
+//! poller of [`backend`] (straight on `epoll` on Linux, `polling` elsewhere;
+//! docs/decisions/0009-reactor-epoll.md).
 //!
 //! Two kinds of registrations share one poller, told apart by the key's top bit:
 //!
 //! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
 //!   keyed by the fd number, kept in a loop-local table. With a reader or writer callback the fd
 //!   is registered level-triggered (asyncio's selector semantics: the callback runs every
-//!   iteration while the fd is ready); with only `sock_*` waiters it is registered one-shot and
-//!   re-armed (one `epoll_ctl`) per wait, so a closed-and-reused fd number is never trusted.
+//!   iteration while the fd is ready). With only `sock_*` waiters it is registered
+//!   edge-triggered for both directions, once (one `epoll_ctl(ADD)`), and stays registered for
+//!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
+//!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
+//!   a short read or write) waits for the next edge without trying its syscall, as tokio does.
 //! - **[`Async`](crate::Async) sources**, `Send`, keyed by `SOURCE_BIT | slab index`, registered
 //!   edge-triggered once for both directions; readiness is cached in the source until an
 //!   operation reports `WouldBlock`.
+//!
+//! # Trusting a registration
+//!
+//! The `sock_*` methods borrow sockets the loop does not own: a caller may close one between
+//! operations, and a new socket may get its number. The kernel drops the registration of a
+//! closed socket by itself, so a table entry may be stale. A wait that finds the fd registered
+//! therefore registers without a syscall but marks the entry *unconfirmed*; the registration is
+//! confirmed (one `epoll_ctl(MOD)`, or `ADD` if the number is new to the kernel, which then
+//! reports the new socket's readiness) before anything could strand the waiter:
+//!
+//! - before the loop would block (or jump virtual time): with unconfirmed waiters it first polls
+//!   without blocking, and only if that brings nothing confirms them all, then waits;
+//! - on a loop that never runs out of work, once a waiter stayed unconfirmed for
+//!   [`CONFIRM_AFTER_POLLS`] polls.
+//!
+//! Under load (an echo server), waits are served by the next events and never confirmed: no
+//! `epoll_ctl` at all. A loop that blocks between each event pays the zero-timeout poll and a
+//! `MOD` per wait (what the one-shot re-arm of each wait cost before, plus the poll).
 //!
 //! Events are collected in batches (one `wait` per iteration into a reused `Events` buffer);
 //! callbacks go to the ready queue, and wakers are collected and woken after every borrow and
@@ -18,8 +41,8 @@
 //!
 //! Errors of the poller are not swallowed: a failed `wait` stops the loop and comes out of
 //! `run_forever`/`run_until_complete` (asyncio lets a selector error propagate from
-//! `_run_once`); a failed re-arm after an event wakes the `sock_*` waiters it was for (each
-//! retries and gets the error from its own registration), and a failed update of an
+//! `_run_once`); a failed confirmation wakes the `sock_*` waiters of the fd (each retries and
+//! gets the error from its own syscall or registration), and a failed update of an
 //! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
 use std::cell::{Cell, RefCell};
@@ -86,6 +109,9 @@ pub(crate) struct FdEntry {
     /// the registration was not confirmed since (see "Trusting a registration" in the module
     /// docs): the poll count when that happened (its item in `LocalReactor::unconfirmed`).
     unconfirmed: Option<u64>,
+    /// Whether `TCP_INQ` is on for the fd (`None`: not asked yet), so that its reads say what
+    /// they left behind (`sock/inq.rs`).
+    inq: Option<bool>,
 }
 
 impl FdEntry {
@@ -340,6 +366,32 @@ impl LocalReactor {
         match self.fds.borrow().get(&fd) {
             Some(e) if e.armed == Some(Armed::Edge) => e.ready & dir != 0,
             _ => true,
+        }
+    }
+
+    /// Whether reads of `fd` should ask how many bytes they leave behind (`TCP_INQ`): only for
+    /// an edge-triggered entry, whose readiness a read that took everything can use up. The
+    /// first call turns the option on (one `setsockopt`), later ones answer from the entry.
+    pub(crate) fn read_inq(&self, fd: RawFd) -> bool {
+        let mut fds = self.fds.borrow_mut();
+        let Some(e) = fds.get_mut(&fd) else {
+            return false;
+        };
+        if e.armed != Some(Armed::Edge) {
+            return false;
+        }
+        *e.inq.get_or_insert_with(|| {
+            // SAFETY: the number is only handed to `setsockopt`, which fails on a closed fd;
+            // the caller of `sock_*` keeps the socket open while the operation runs.
+            crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
+        })
+    }
+
+    /// A read asked with `TCP_INQ` got no answer: the fd number now names another socket (the
+    /// old one was closed and the number reused). The next read turns the option on again.
+    pub(crate) fn inq_lost(&self, fd: RawFd) {
+        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
+            e.inq = None;
         }
     }
 

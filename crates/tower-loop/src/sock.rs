@@ -2,8 +2,12 @@
 //! `sock_sendall`, `sock_accept`, `sock_connect`, and the datagram ones in [`datagram`]): try
 //! the syscall first, and wait for readiness through the loop's reactor only on `WouldBlock`.
 //!
-//! Each wait re-arms a one-shot registration of the fd (one `epoll_ctl`), so the caller may
-//! close a socket whenever no operation on it is pending. Each waiting operation holds its own
+//! A socket's fd is registered with the reactor once, edge-triggered, at its first wait, and
+//! its readiness is cached: a read that returns fewer bytes than asked (or a write that takes
+//! fewer) uses the readiness up, so the next operation waits for the next edge instead of
+//! making a syscall that returns `EAGAIN`; writes and reads go straight to the socket while
+//! it is ready. The caller may still close a socket whenever no operation on it is pending
+//! (see "Trusting a registration" in the reactor's docs). Each waiting operation holds its own
 //! registration: dropping it removes that one only, so an operation started while a cancelled
 //! one unwinds is still woken, and several operations may wait on one socket and direction
 //! (asyncio allows one; each waiter is woken and retries its syscall). The futures are named
@@ -16,6 +20,7 @@
 //! `connect`.
 
 mod datagram;
+pub(crate) mod inq;
 
 pub use datagram::{SockRecvFrom, SockRecvFromInto, SockSendTo};
 
@@ -86,6 +91,19 @@ impl<'a> Waiter<'a> {
             dir,
             begun: false,
             id: None,
+        }
+    }
+
+    /// Whether this read should ask the kernel what it leaves behind (see `inq.rs`).
+    fn read_inq(&self) -> bool {
+        self.core.reactor().read_inq(self.fd)
+    }
+
+    /// After a read asked with `TCP_INQ` (`with_inq`): if it succeeded without an answer, the
+    /// fd number names another socket now; the reactor asks again next time.
+    fn check_inq(&self, with_inq: bool, res: &Poll<io::Result<(usize, Option<u32>)>>) {
+        if with_inq && matches!(res, Poll::Ready(Ok((_, None)))) {
+            self.core.reactor().inq_lost(self.fd);
         }
     }
 
@@ -166,6 +184,25 @@ fn short(n: usize, len: usize) -> bool {
     n > 0 && n < len
 }
 
+/// One non-blocking read: the byte count, and (with `TCP_INQ`, `with_inq`) the bytes it left.
+fn recv(
+    sock: &impl AsFd,
+    buf: &mut [u8],
+    with_inq: bool,
+) -> rustix::io::Result<(usize, Option<u32>)> {
+    if with_inq {
+        inq::recv(sock.as_fd(), buf)
+    } else {
+        rustix::net::recv(sock, buf, RecvFlags::DONTWAIT).map(|(n, _)| (n, None))
+    }
+}
+
+/// Whether a read of `len` bytes that returned `(n, left)` took everything the kernel had:
+/// it left nothing (`TCP_INQ` said so), or it was short. End of stream (`0`) is not.
+fn took_all((n, left): (usize, Option<u32>), len: usize) -> bool {
+    n > 0 && (left == Some(0) || n < len)
+}
+
 /// Debug mode's check: `sock` is in non-blocking mode.
 fn check_nonblocking(sock: &impl AsFd) -> io::Result<()> {
     let flags = rustix::fs::fcntl_getfl(sock)?;
@@ -196,12 +233,15 @@ impl<S: AsFd + Unpin> Future for SockRecvInto<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut *this.buf);
+        let with_inq = this.waiter.read_inq();
         let len = buf.len();
-        this.waiter.poll_op(
+        let res = this.waiter.poll_op(
             cx,
-            || rustix::net::recv(sock, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n),
-            |&n| short(n, len),
-        )
+            || recv(sock, &mut *buf, with_inq),
+            |&r| took_all(r, len),
+        );
+        this.waiter.check_inq(with_inq, &res);
+        res.map_ok(|(n, _)| n)
     }
 }
 
@@ -225,13 +265,16 @@ impl<S: AsFd + Unpin> Future for SockRecv<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut this.buf);
+        let with_inq = this.waiter.read_inq();
         let len = buf.len();
-        match this.waiter.poll_op(
+        let res = this.waiter.poll_op(
             cx,
-            || rustix::net::recv(sock, &mut buf[..], RecvFlags::DONTWAIT).map(|(n, _)| n),
-            |&n| short(n, len),
-        ) {
-            Poll::Ready(Ok(n)) => {
+            || recv(sock, &mut buf[..], with_inq),
+            |&r| took_all(r, len),
+        );
+        this.waiter.check_inq(with_inq, &res);
+        match res {
+            Poll::Ready(Ok((n, _))) => {
                 let mut out = std::mem::take(&mut this.buf);
                 out.truncate(n);
                 Poll::Ready(Ok(out))

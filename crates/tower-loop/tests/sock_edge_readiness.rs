@@ -116,8 +116,12 @@ fn end_of_stream_stays_readable() {
                 assert!(poll_once(first.as_mut()).await.is_pending());
                 drop(b);
                 let n1 = first.await.unwrap();
-                let n2 = within_a_minute(l2.sock_recv(&a, 16)).await.map(|r| r.unwrap().len());
-                let n3 = within_a_minute(l2.sock_recv(&a, 16)).await.map(|r| r.unwrap().len());
+                let n2 = within_a_minute(l2.sock_recv(&a, 16))
+                    .await
+                    .map(|r| r.unwrap().len());
+                let n3 = within_a_minute(l2.sock_recv(&a, 16))
+                    .await
+                    .map(|r| r.unwrap().len());
                 (n1, n2, n3)
             })
             .unwrap();
@@ -132,7 +136,11 @@ fn reuse_number(old: UnixStream, new: UnixStream) -> OwnedFd {
     drop(old);
     // The number is free now: the lowest free number from it on is itself.
     let placed = rustix::io::fcntl_dupfd_cloexec(&new, number).unwrap();
-    assert_eq!(placed.as_raw_fd(), number, "the freed number is the lowest free one");
+    assert_eq!(
+        placed.as_raw_fd(),
+        number,
+        "the freed number is the lowest free one"
+    );
     drop(new);
     placed
 }
