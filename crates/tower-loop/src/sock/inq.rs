@@ -9,8 +9,11 @@
 //! own `read`/`recv` calls; a caller's own `recvmsg` with a control buffer receives a
 //! `TCP_CM_INQ` message too.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::os::fd::AsRawFd;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use rustix::io::Errno;
 
 /// Turns `TCP_INQ` on for `fd`; `false` if the socket refuses it (not TCP, or a kernel older
