@@ -540,26 +540,24 @@ impl LocalReactor {
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        let pending = !self.unconfirmed.borrow().is_empty();
-        let mut n = if pending {
-            self.wait_events(poller, events, Some(Duration::ZERO))?
-        } else {
+        let n = if self.unconfirmed.borrow().is_empty() {
             self.wait_events(poller, events, timeout)?
+        } else {
+            let n = crate::park::probe_then_block(
+                shared.park(),
+                &mut Confirming {
+                    reactor: self,
+                    poller,
+                    events: &mut *events,
+                    wakers: &mut wakers,
+                    timeout,
+                },
+            )?;
+            // A loop that never blocks still confirms its oldest waits.
+            n + self.confirm(poller, false, &mut wakers)
         };
-        if pending {
-            if n == 0 {
-                // Nothing came: make sure every waiter can be woken before waiting.
-                let woken = self.confirm(poller, true, &mut wakers);
-                n = if woken > 0 {
-                    woken
-                } else {
-                    self.wait_events(poller, events, timeout)?
-                };
-            } else {
-                self.confirm(poller, false, &mut wakers);
-            }
-        }
         if n == 0 {
+            *self.wakers.borrow_mut() = wakers;
             return Ok(0);
         }
         let mut failed = Vec::new();
@@ -643,6 +641,40 @@ impl LocalReactor {
                 entry
             })
             .collect()
+    }
+}
+
+/// [`LocalReactor::poll`] with unconfirmed waiters: probe without blocking, and only if that
+/// brings nothing (and no wake-up is pending) confirm them all, then wait
+/// ([`probe_then_block`](crate::park::probe_then_block)).
+struct Confirming<'a> {
+    /// The reactor.
+    reactor: &'a LocalReactor,
+    /// Its poller.
+    poller: &'a Poller,
+    /// The events buffer.
+    events: &'a mut Events,
+    /// Wakers of waiters whose confirmation failed.
+    wakers: &'a mut Vec<Waker>,
+    /// The loop's timeout for the blocking poll.
+    timeout: Option<Duration>,
+}
+
+impl crate::park::Probe for Confirming<'_> {
+    type Error = PollFailed;
+
+    fn probe(&mut self) -> Result<usize, PollFailed> {
+        self.reactor
+            .wait_events(self.poller, self.events, Some(Duration::ZERO))
+    }
+
+    fn prepare(&mut self) -> usize {
+        self.reactor.confirm(self.poller, true, self.wakers)
+    }
+
+    fn block(&mut self) -> Result<usize, PollFailed> {
+        self.reactor
+            .wait_events(self.poller, self.events, self.timeout)
     }
 }
 

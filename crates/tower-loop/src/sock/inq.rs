@@ -9,9 +9,9 @@
 //! own `read`/`recv` calls; a caller's own `recvmsg` with a control buffer receives a
 //! `TCP_CM_INQ` message too.
 
-use std::os::fd::BorrowedFd;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::AsRawFd;
+use std::os::fd::BorrowedFd;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use rustix::io::Errno;
