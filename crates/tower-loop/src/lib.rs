@@ -69,7 +69,7 @@
 //! | `pipe.rs` | [`pipe`], [`nonblocking_pipe`]: pipes closed on `exec`, one `pipe2` where there is one |
 //! | `exception.rs` | the exception handler and its context |
 //! | `debug.rs` | debug mode: settings, slow-callback reports, the timed run of an item |
-//! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
+//! | `park.rs` | the park/notify protocol, the iteration's wait-and-collect order and the probe before a blocking poll, loom-checked |
 //! | `work_source.rs` | the [`WorkSource`] hook for the multi-threaded runtime |
 //! | `abstract_loop.rs` | the object-safe [`AbstractEventLoop`] trait |
 //! | `any_runnable.rs` | [`AnyRunnable`]: a runnable of any metadata type |

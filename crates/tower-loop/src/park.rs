@@ -21,6 +21,11 @@
 //! - After the reactor returns, the loop calls [`ParkState::unpark`], clearing `PARKED` so that
 //!   remote threads stop issuing syscalls while the loop runs.
 //!
+//! A reactor that must prepare before it blocks (the Linux reactor confirming registrations
+//! it trusted without a syscall) first polls without blocking; that poll may consume the
+//! wake-up of a notify that raced it, so it then blocks only if `NOTIFIED` is still clear
+//! ([`probe_then_block`]).
+//!
 //! # The loop's side, in order
 //!
 //! [`turn`] is the first half of every loop iteration (asyncio's `_run_once` up to the
