@@ -35,6 +35,9 @@ mod epoll {
     /// `SOURCE_BIT | index`, both below this).
     const NOTIFY_KEY: u64 = u64::MAX;
 
+    /// The longest single wait: what `epoll_pwait` takes in milliseconds (`c_int::MAX`).
+    const MAX_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
     /// Events asked for by a read interest (as `polling` asks: hang-up and out-of-band data
     /// count as readable).
     const READ_FLAGS: EventFlags = EventFlags::IN
@@ -222,17 +225,24 @@ mod epoll {
         }
 
         /// One `epoll_pwait` for at most `timeout` (`None`: until an event or a
-        /// [`notify`](Self::notify)), rounded up to whole milliseconds; returns the number of
-        /// events in `events`, the wake-up's left out. An interrupted wait (`EINTR`) returns 0.
+        /// [`notify`](Self::notify)), rounded up to whole milliseconds and capped at 24.8 days;
+        /// returns the number of events in `events`, the wake-up's left out. An interrupted
+        /// wait (`EINTR`) returns 0.
         pub(crate) fn wait(
             &self,
             events: &mut Events,
             timeout: Option<Duration>,
         ) -> io::Result<usize> {
             events.list.clear();
-            let ts = timeout.map(|d| Timespec {
-                tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                tv_nsec: d.subsec_nanos().into(),
+            // Capped at `c_int::MAX` ms (24.8 days; the loop waits again if nothing came):
+            // rustix then always makes `epoll_pwait`, never `epoll_pwait2`, which kernels
+            // before 5.11 refuse.
+            let ts = timeout.map(|d| {
+                let d = d.min(MAX_TIMEOUT);
+                Timespec {
+                    tv_sec: d.as_secs() as i64,
+                    tv_nsec: d.subsec_nanos().into(),
+                }
             });
             match epoll::wait(
                 &self.epoll,
