@@ -2,13 +2,15 @@
 //!
 //! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
 //! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers;
-//! `portability` checks that the crates build for other Unixes.
+//! `portability` checks that the crates build for other Unixes; `syscalls` counts syscalls per
+//! echo round trip under `strace`.
 
 mod bench;
 mod layering;
 mod loom;
 mod portability;
 mod run;
+mod syscalls;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,7 @@ commands:
   table       print the ratio table from the last bench run
   layering    check that every tier depends only on tiers below it
   portability cargo check for FreeBSD and macOS (adds the targets with rustup if it can)
+  syscalls    syscalls per TCP/UDP echo round trip under strace, tower next to tokio and smol [--mt]
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("table") => bench::table(),
         Some("layering") => layering::check(),
         Some("portability") => portability::check(true),
+        Some("syscalls") => syscalls::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);

@@ -3,7 +3,7 @@
 use std::io;
 use std::sync::Arc;
 
-use polling::Poller;
+use crate::reactor::Poller;
 
 use crate::clock::Clock;
 use crate::core::Core;

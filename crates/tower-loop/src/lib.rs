@@ -10,8 +10,8 @@
 //!   ([`EventLoop::call_soon`], [`LoopHandle::schedule`]);
 //! - the **timers** ([`EventLoop::call_later`], [`EventLoop::call_at`], and the [`Timer`]
 //!   future), cheap at 10^6 pending and mostly cancelled;
-//! - the **reactor** on `polling` ([`EventLoop::add_reader`], [`Async`]) and the low-level
-//!   socket methods;
+//! - the **reactor**, straight on `epoll` on Linux and on `polling` elsewhere
+//!   ([`EventLoop::add_reader`], [`Async`]), and the low-level socket methods;
 //! - cross-thread wake-ups ([`LoopHandle::call_soon_threadsafe`]) that cost a syscall only when
 //!   the loop is parked ([`park`]);
 //! - the exception handler, debug mode, virtual time ([`EventLoopBuilder::paused_clock`]) and the
@@ -58,7 +58,8 @@
 //! | `timer_queue.rs` | the timer queue: a 4-ary heap with lazy deletion (docs/decisions/0001, 0010) |
 //! | `timer.rs` | the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time; the time cached for one iteration (docs/decisions/0010) |
-//! | `reactor.rs` | `polling` registrations, event dispatch, when to poll for fairness |
+//! | `reactor.rs` | fd registrations (edge-triggered for `sock_*`, level for callbacks), cached readiness, event dispatch, when to poll for fairness |
+//! | `reactor/backend.rs` | the OS poller: `epoll` through `rustix` on Linux, `polling` elsewhere |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
@@ -68,7 +69,7 @@
 //! | `pipe.rs` | [`pipe`], [`nonblocking_pipe`]: pipes closed on `exec`, one `pipe2` where there is one |
 //! | `exception.rs` | the exception handler and its context |
 //! | `debug.rs` | debug mode: settings, slow-callback reports, the timed run of an item |
-//! | `park.rs` | the park/notify protocol and the iteration's wait-and-collect order, loom-checked |
+//! | `park.rs` | the park/notify protocol, the iteration's wait-and-collect order and the probe before a blocking poll, loom-checked |
 //! | `work_source.rs` | the [`WorkSource`] hook for the multi-threaded runtime |
 //! | `abstract_loop.rs` | the object-safe [`AbstractEventLoop`] trait |
 //! | `any_runnable.rs` | [`AnyRunnable`]: a runnable of any metadata type |

@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::thread::ThreadId;
 
+use crate::reactor::Poller;
 use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
-use polling::Poller;
 
 use crate::any_runnable::AnyRunnable;
 use crate::callback::SendCell;

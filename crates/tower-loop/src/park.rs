@@ -21,6 +21,11 @@
 //! - After the reactor returns, the loop calls [`ParkState::unpark`], clearing `PARKED` so that
 //!   remote threads stop issuing syscalls while the loop runs.
 //!
+//! A reactor that must prepare before it blocks (the Linux reactor confirming registrations
+//! it trusted without a syscall) first polls without blocking; that poll may consume the
+//! wake-up of a notify that raced it, so it then blocks only if `NOTIFIED` is still clear
+//! ([`probe_then_block`]).
+//!
 //! # The loop's side, in order
 //!
 //! [`turn`] is the first half of every loop iteration (asyncio's `_run_once` up to the
@@ -239,4 +244,67 @@ pub fn turn<T: Turn + ?Sized>(park: &ParkState, t: &T) {
     if park.begin_collect() {
         t.collect();
     }
+}
+
+/// A reactor that must prepare before it blocks (see [`probe_then_block`]): the Linux reactor
+/// confirms the registrations it trusted without a syscall (`reactor.rs`, "Trusting a
+/// registration").
+pub trait Probe {
+    /// What a failed poll reports.
+    type Error;
+    /// Polls without blocking; returns the number of events (wake-ups not counted: a wake-up
+    /// this poll took is *consumed*, and a later blocking poll will not see it).
+    fn probe(&mut self) -> Result<usize, Self::Error>;
+    /// Prepares to block; returns how many waiters that woke (then the loop must not block).
+    fn prepare(&mut self) -> usize;
+    /// Polls, blocking as the loop's [`Wait`] said; returns the number of events.
+    fn block(&mut self) -> Result<usize, Self::Error>;
+}
+
+/// A blocking poll that must [`prepare`](Probe::prepare) first, without losing a wake-up: it
+/// probes without blocking, and returns if that brought events, **or if another thread handed
+/// work over** (`NOTIFIED`: its wake-up may have been the one the probe consumed, and it will
+/// not come again); only then prepares, and blocks unless preparing woke someone. Called with
+/// the loop parked ([`ParkState::try_park`] succeeded, or the wait is a zero-timeout one); a
+/// notification after the `NOTIFIED` check is a new one, which the blocking poll sees. The
+/// loom model `tests/loom_park.rs` runs this function with a poller whose wake-ups are consumed
+/// by the poll that sees them.
+///
+/// ```
+/// use tower_loop::park::{ParkState, Probe, probe_then_block};
+///
+/// /// A reactor with nothing to report.
+/// struct Quiet { blocked: bool }
+///
+/// impl Probe for Quiet {
+///     type Error = ();
+///     fn probe(&mut self) -> Result<usize, ()> { Ok(0) }
+///     fn prepare(&mut self) -> usize { 0 }
+///     fn block(&mut self) -> Result<usize, ()> { self.blocked = true; Ok(0) }
+/// }
+///
+/// let park = ParkState::new();
+/// let mut quiet = Quiet { blocked: false };
+/// assert_eq!(probe_then_block(&park, &mut quiet), Ok(0));
+/// assert!(quiet.blocked);
+/// // Work was handed over: the loop does not block (the wake-up may have been consumed).
+/// park.notify(|| {});
+/// let mut quiet = Quiet { blocked: false };
+/// assert_eq!(probe_then_block(&park, &mut quiet), Ok(0));
+/// assert!(!quiet.blocked);
+/// ```
+///
+/// # Errors
+///
+/// What the probe or the blocking poll reports.
+pub fn probe_then_block<P: Probe + ?Sized>(park: &ParkState, p: &mut P) -> Result<usize, P::Error> {
+    let n = p.probe()?;
+    if n != 0 || park.is_notified() {
+        return Ok(n);
+    }
+    let woken = p.prepare();
+    if woken != 0 {
+        return Ok(woken);
+    }
+    p.block()
 }

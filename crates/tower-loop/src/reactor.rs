@@ -1,15 +1,38 @@
-//! The reactor on `polling`: the loop's fd registrations and the dispatch of readiness events.
+//! The reactor: the loop's fd registrations and the dispatch of readiness events, on the
+//! poller of [`backend`] (straight on `epoll` on Linux, `polling` elsewhere;
+//! docs/decisions/0009-reactor-epoll.md).
 //!
 //! Two kinds of registrations share one poller, told apart by the key's top bit:
 //!
 //! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
 //!   keyed by the fd number, kept in a loop-local table. With a reader or writer callback the fd
 //!   is registered level-triggered (asyncio's selector semantics: the callback runs every
-//!   iteration while the fd is ready); with only `sock_*` waiters it is registered one-shot and
-//!   re-armed (one `epoll_ctl`) per wait, so a closed-and-reused fd number is never trusted.
+//!   iteration while the fd is ready). With only `sock_*` waiters it is registered
+//!   edge-triggered for both directions, once (one `epoll_ctl(ADD)`), and stays registered for
+//!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
+//!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
+//!   a short read or write) waits for the next edge without trying its syscall, as tokio does.
 //! - **[`Async`](crate::Async) sources**, `Send`, keyed by `SOURCE_BIT | slab index`, registered
 //!   edge-triggered once for both directions; readiness is cached in the source until an
 //!   operation reports `WouldBlock`.
+//!
+//! # Trusting a registration
+//!
+//! The `sock_*` methods borrow sockets the loop does not own: a caller may close one between
+//! operations, and a new socket may get its number. The kernel drops the registration of a
+//! closed socket by itself, so a table entry may be stale. A wait that finds the fd registered
+//! therefore registers without a syscall but marks the entry *unconfirmed*; the registration is
+//! confirmed (one `epoll_ctl(MOD)`, or `ADD` if the number is new to the kernel, which then
+//! reports the new socket's readiness) before anything could strand the waiter:
+//!
+//! - before the loop would block (or jump virtual time): with unconfirmed waiters it first polls
+//!   without blocking, and only if that brings nothing confirms them all, then waits;
+//! - on a loop that never runs out of work, once a waiter stayed unconfirmed for
+//!   [`CONFIRM_AFTER_POLLS`] polls.
+//!
+//! Under load (an echo server), waits are served by the next events and never confirmed: no
+//! `epoll_ctl` at all. A loop that blocks between each event pays the zero-timeout poll and a
+//! `MOD` per wait (what the one-shot re-arm of each wait cost before, plus the poll).
 //!
 //! Events are collected in batches (one `wait` per iteration into a reused `Events` buffer);
 //! callbacks go to the ready queue, and wakers are collected and woken after every borrow and
@@ -18,12 +41,13 @@
 //!
 //! Errors of the poller are not swallowed: a failed `wait` stops the loop and comes out of
 //! `run_forever`/`run_until_complete` (asyncio lets a selector error propagate from
-//! `_run_once`); a failed re-arm after an event wakes the `sock_*` waiters it was for (each
-//! retries and gets the error from its own registration), and a failed update of an
+//! `_run_once`); a failed confirmation wakes the `sock_*` waiters of the fd (each retries and
+//! gets the error from its own syscall or registration), and a failed update of an
 //! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -31,19 +55,20 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
-
 use crate::callback::{Callback, OnceCell};
 use crate::error::RunError;
 use crate::loop_handle::Shared;
 use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
+mod backend;
 #[cfg(not(loom))]
 mod waiters;
 #[cfg(loom)]
 pub mod waiters;
 
+pub(crate) use backend::Poller;
+use backend::{Event, Events, PollMode};
 pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
 use waiters::{WaiterIds, Waiters};
 
@@ -52,6 +77,42 @@ const EVENT_INTERVAL: usize = 61;
 
 /// Keys with this bit set name an [`Async`](crate::Async) source.
 pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
+
+/// The loop-thread fd table. Every `sock_*` operation looks its fd up a few times, so the key
+/// (a small integer the caller cannot choose adversarially for another process) is hashed by
+/// one multiplication instead of SipHash (which was 15% of an echo round trip's instructions).
+type FdMap = HashMap<RawFd, FdEntry, BuildHasherDefault<FdHasher>>;
+
+/// Fibonacci hashing of an fd number: spreads consecutive numbers over the table's top bits,
+/// which hashbrown's probing uses.
+#[derive(Default)]
+struct FdHasher(u64);
+
+impl Hasher for FdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// What the kernel was told about a loop-thread fd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Armed {
+    /// Level-triggered with these interest bits (the fd has an `add_reader`/`add_writer`
+    /// callback).
+    Level(u8),
+    /// Edge-triggered for both directions, for as long as the fd lives (only `sock_*` waits).
+    Edge,
+}
 
 /// The loop-thread registration of one fd.
 #[derive(Default)]
@@ -64,9 +125,20 @@ pub(crate) struct FdEntry {
     readers: Waiters,
     /// `sock_*` operations waiting for writability.
     writers: Waiters,
-    /// What the kernel was last told: `None` if not (knowingly) registered; else the interest
-    /// bits and whether the registration is level-triggered (else one-shot).
-    armed: Option<(u8, bool)>,
+    /// What the kernel was last told: `None` if not (knowingly) registered.
+    armed: Option<Armed>,
+    /// The directions reported ready by an event and not used up since (an operation's
+    /// `EAGAIN`, or a short read or write, clears its direction). Consulted only for an
+    /// edge-triggered entry: an operation on a direction that is not ready waits for the next
+    /// edge without trying its syscall first.
+    ready: u8,
+    /// Some waiter registered on the edge-triggered registration without an `epoll_ctl`, and
+    /// the registration was not confirmed since (see "Trusting a registration" in the module
+    /// docs): the poll count when that happened (its item in `LocalReactor::unconfirmed`).
+    unconfirmed: Option<u64>,
+    /// Whether `TCP_INQ` is on for the fd (`None`: not asked yet), so that its reads say what
+    /// they left behind (`sock/inq.rs`).
+    inq: Option<bool>,
 }
 
 impl FdEntry {
@@ -95,7 +167,16 @@ impl FdEntry {
             &mut self.writers
         }
     }
+
+    /// Whether nobody waits in either direction.
+    fn nobody_waits(&self) -> bool {
+        self.readers.is_empty() && self.writers.is_empty()
+    }
 }
+
+/// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
+/// events (a loop that never runs out of work).
+const CONFIRM_AFTER_POLLS: u64 = 8;
 
 /// The loop-local half of the reactor.
 #[derive(Default)]
@@ -103,10 +184,15 @@ pub(crate) struct LocalReactor {
     /// Ready items run since the reactor was last polled: with work ready, the loop polls it
     /// (zero timeout) once this reaches [`EVENT_INTERVAL`].
     since_poll: Cell<usize>,
+    /// Polls made so far (the age of an unconfirmed registration is counted in polls).
+    polls: Cell<u64>,
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.
-    fds: RefCell<HashMap<RawFd, FdEntry>>,
+    fds: RefCell<FdMap>,
+    /// Fds whose entry became unconfirmed, oldest first, with the poll count at that time (an
+    /// fd whose entry was confirmed or served since is skipped when met).
+    unconfirmed: RefCell<VecDeque<(RawFd, u64)>>,
     /// Wakers collected during dispatch, woken after; the buffer is reused.
     wakers: RefCell<Vec<Waker>>,
     /// Ids of `sock_*` waits, one sequence for every fd of the loop (an fd's entry may be
@@ -116,14 +202,10 @@ pub(crate) struct LocalReactor {
     error: RefCell<Option<io::Error>>,
 }
 
-/// Registers or re-arms `fd` with `bits` interest.
-fn arm(poller: &Poller, fd: RawFd, bits: u8, level: bool, known: bool) -> io::Result<()> {
+/// Registers or re-arms `fd` with `bits` interest in `mode`; `known`: the fd is believed to be
+/// registered (`MOD` first, `ADD` if the kernel does not know it).
+fn arm(poller: &Poller, fd: RawFd, bits: u8, mode: PollMode, known: bool) -> io::Result<()> {
     let ev = Event::new(fd as usize, bits & READ != 0, bits & WRITE != 0);
-    let mode = if level {
-        PollMode::Level
-    } else {
-        PollMode::Oneshot
-    };
     // SAFETY: the fd was given to us as an open `AsFd` when it was registered, and the caller of
     // `add_reader`/`sock_*` keeps it open while registered (documented). If it was closed anyway,
     // epoll_ctl fails with EBADF/ENOENT, which we handle; the number is never used as memory.
@@ -141,6 +223,24 @@ fn arm(poller: &Poller, fd: RawFd, bits: u8, level: bool, known: bool) -> io::Re
             poller.modify_with_mode(bfd, ev, mode)
         }
         r => r,
+    }
+}
+
+/// Registers `fd` as `armed` says (see [`arm`]).
+fn arm_as(poller: &Poller, fd: RawFd, armed: Armed, known: bool) -> io::Result<()> {
+    match armed {
+        Armed::Level(bits) => arm(poller, fd, bits, PollMode::Level, known),
+        Armed::Edge => arm(poller, fd, READ | WRITE, edge_mode(poller), known),
+    }
+}
+
+/// Edge-triggered where the poller has it, else level-triggered (spurious wake-ups only: a
+/// woken waiter retries its syscall).
+fn edge_mode(poller: &Poller) -> PollMode {
+    if poller.supports_edge() {
+        PollMode::Edge
+    } else {
+        PollMode::Level
     }
 }
 
@@ -223,46 +323,112 @@ impl LocalReactor {
         res.map(|()| had)
     }
 
-    /// Brings the kernel's registration of `fd` in line with its entry (a syscall only when the
-    /// level-triggered interest changes; one-shot waits always re-arm).
-    fn sync(
-        &self,
-        poller: &Poller,
-        fd: RawFd,
-        fds: &mut HashMap<RawFd, FdEntry>,
-    ) -> io::Result<()> {
+    /// Brings the kernel's registration of `fd` in line with its entry: a syscall only when a
+    /// level-triggered interest changes, or when the fd gets its edge-triggered registration
+    /// (once); a wait on an edge-triggered entry only marks it unconfirmed.
+    fn sync(&self, poller: &Poller, fd: RawFd, fds: &mut FdMap) -> io::Result<()> {
         let Some(entry) = fds.get_mut(&fd) else {
             return Ok(());
         };
         let bits = entry.wanted();
-        let level = entry.level();
         if bits == 0 {
-            if let Some((_, true)) = entry.armed {
-                delete(poller, fd);
-                fds.remove(&fd);
-            } else if entry.armed.is_none() {
-                fds.remove(&fd);
+            match entry.armed {
+                // `remove_reader`/`remove_writer` took the last callback: unregister, as
+                // asyncio's selector does.
+                Some(Armed::Level(_)) => {
+                    delete(poller, fd);
+                    fds.remove(&fd);
+                }
+                None => {
+                    fds.remove(&fd);
+                }
+                // Kept for the fd's life: the next wait costs no syscall.
+                Some(Armed::Edge) => {}
             }
             return Ok(());
         }
-        if level && entry.armed == Some((bits, true)) {
+        let want = if entry.level() {
+            Armed::Level(bits)
+        } else {
+            Armed::Edge
+        };
+        if entry.armed == Some(want) {
+            if want == Armed::Edge && entry.unconfirmed.is_none() {
+                let now = self.polls.get();
+                entry.unconfirmed = Some(now);
+                self.unconfirmed.borrow_mut().push_back((fd, now));
+            }
             return Ok(());
         }
         let known = entry.armed.is_some();
-        match arm(poller, fd, bits, level, known) {
+        match arm_as(poller, fd, want, known) {
             Ok(()) => {
-                entry.armed = Some((bits, level));
+                if entry.armed.is_none() {
+                    // New to the kernel: the edge-triggered registration reports what is ready
+                    // now; until it does, the other direction is worth a try.
+                    entry.ready = READ | WRITE;
+                }
+                entry.armed = Some(want);
+                entry.unconfirmed = None;
                 Ok(())
             }
             Err(e) => {
                 entry.armed = None;
+                entry.unconfirmed = None;
                 Err(e)
             }
         }
     }
 
-    /// A `sock_*` wait: registers a new waiter for `dir` on `fd` with `waker` and arms the fd
-    /// (the kernel reports readiness that arrived before). Returns the waiter's id.
+    /// Whether a `sock_*` operation on `dir` of `fd` should try its syscall: `false` only if
+    /// the fd's edge-triggered registration reported no readiness of `dir` since it was last
+    /// used up (the operation then waits for the next edge without an `EAGAIN` round trip).
+    #[inline]
+    pub(crate) fn may_try(&self, fd: RawFd, dir: u8) -> bool {
+        match self.fds.borrow().get(&fd) {
+            Some(e) if e.armed == Some(Armed::Edge) => e.ready & dir != 0,
+            _ => true,
+        }
+    }
+
+    /// Whether reads of `fd` should ask how many bytes they leave behind (`TCP_INQ`): only for
+    /// an edge-triggered entry, whose readiness a read that took everything can use up. The
+    /// first call turns the option on (one `setsockopt`), later ones answer from the entry.
+    pub(crate) fn read_inq(&self, fd: RawFd) -> bool {
+        let mut fds = self.fds.borrow_mut();
+        let Some(e) = fds.get_mut(&fd) else {
+            return false;
+        };
+        if e.armed != Some(Armed::Edge) {
+            return false;
+        }
+        *e.inq.get_or_insert_with(|| {
+            // SAFETY: the number is only handed to `setsockopt`, which fails on a closed fd;
+            // the caller of `sock_*` keeps the socket open while the operation runs.
+            crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
+        })
+    }
+
+    /// A read asked with `TCP_INQ` got no answer: the fd number now names another socket (the
+    /// old one was closed and the number reused). The next read turns the option on again.
+    pub(crate) fn inq_lost(&self, fd: RawFd) {
+        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
+            e.inq = None;
+        }
+    }
+
+    /// An operation on `dir` of `fd` used up its readiness (`EAGAIN`, or a short read or
+    /// write): the next one waits for the next edge.
+    #[inline]
+    pub(crate) fn clear_ready(&self, fd: RawFd, dir: u8) {
+        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
+            e.ready &= !dir;
+        }
+    }
+
+    /// A `sock_*` wait: registers a new waiter for `dir` on `fd` with `waker` and makes sure the
+    /// fd is registered (the kernel reports readiness that arrived before). Returns the
+    /// waiter's id.
     pub(crate) fn wait(
         &self,
         poller: &Poller,
@@ -272,8 +438,14 @@ impl LocalReactor {
     ) -> io::Result<WaiterId> {
         let id = self.ids.borrow_mut().next_id();
         let mut fds = self.fds.borrow_mut();
-        fds.entry(fd).or_default().waiters(dir).insert(id, waker);
+        let entry = fds.entry(fd).or_default();
+        entry.waiters(dir).insert(id, waker);
         let res = self.sync(poller, fd, &mut fds);
+        if let Ok(()) = res {
+            if let Some(entry) = fds.get_mut(&fd) {
+                entry.ready &= !dir;
+            }
+        }
         if let Err(e) = res {
             let waker = fds.get_mut(&fd).and_then(|e| e.waiters(dir).remove(id));
             if fds
@@ -318,8 +490,62 @@ impl LocalReactor {
         }
     }
 
+    /// Confirms the edge-triggered registrations that waiters trust without a syscall: all of
+    /// them (`all`), or those unconfirmed for [`CONFIRM_AFTER_POLLS`] polls. One `epoll_ctl`
+    /// each (`MOD`, or `ADD` if the fd number was closed and reused since); if that fails, the
+    /// entry's waiters are woken to retry their syscall, which reports the error. Returns how
+    /// many waiters were woken.
+    fn confirm(&self, poller: &Poller, all: bool, wakers: &mut Vec<Waker>) -> usize {
+        let mut list = self.unconfirmed.borrow_mut();
+        let mut fds = self.fds.borrow_mut();
+        let before = wakers.len();
+        let now = self.polls.get();
+        while let Some(&(fd, since)) = list.front() {
+            if !all && now.saturating_sub(since) < CONFIRM_AFTER_POLLS {
+                break;
+            }
+            list.pop_front();
+            let Some(entry) = fds.get_mut(&fd) else {
+                continue;
+            };
+            // An item of an entry confirmed or served since is stale.
+            if entry.unconfirmed != Some(since) || entry.armed != Some(Armed::Edge) {
+                continue;
+            }
+            entry.unconfirmed = None;
+            if entry.nobody_waits() {
+                continue;
+            }
+            if arm_as(poller, fd, Armed::Edge, true).is_err() {
+                entry.armed = None;
+                entry.readers.take_all(wakers);
+                entry.writers.take_all(wakers);
+            }
+        }
+        wakers.len() - before
+    }
+
+    /// One `wait` of the poller into `events`, the error kept for [`take_error`](Self::take_error).
+    fn wait_events(
+        &self,
+        poller: &Poller,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> Result<usize, PollFailed> {
+        self.polls.set(self.polls.get() + 1);
+        events.clear();
+        poller.wait(events, timeout).map_err(|e| {
+            *self.error.borrow_mut() = Some(e);
+            PollFailed
+        })
+    }
+
     /// Waits for events (at most `timeout`) and dispatches them: callbacks go to `ready`,
-    /// wakers are woken after every borrow is released. Returns how many events arrived.
+    /// wakers are woken after every borrow is released. Returns how many events arrived (and
+    /// waiters woken by a failed confirmation).
+    ///
+    /// With unconfirmed waiters (see the module docs), the poller is first asked without
+    /// blocking; only if that brings nothing are they confirmed, and then the real wait made.
     ///
     /// # Errors
     ///
@@ -335,18 +561,27 @@ impl LocalReactor {
         let poller = shared.poller();
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
-        events.clear();
-        let n = match poller.wait(events, timeout) {
-            Ok(n) => n,
-            Err(e) => {
-                *self.error.borrow_mut() = Some(e);
-                return Err(PollFailed);
-            }
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        let n = if self.unconfirmed.borrow().is_empty() {
+            self.wait_events(poller, events, timeout)?
+        } else {
+            let n = crate::park::probe_then_block(
+                shared.park(),
+                &mut Confirming {
+                    reactor: self,
+                    poller,
+                    events: &mut *events,
+                    wakers: &mut wakers,
+                    timeout,
+                },
+            )?;
+            // A loop that never blocks still confirms its oldest waits.
+            n + self.confirm(poller, false, &mut wakers)
         };
         if n == 0 {
+            *self.wakers.borrow_mut() = wakers;
             return Ok(0);
         }
-        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         let mut failed = Vec::new();
         {
             let mut fds = self.fds.borrow_mut();
@@ -362,52 +597,45 @@ impl LocalReactor {
                     continue;
                 };
                 if ev.readable {
+                    entry.ready |= READ;
                     if let Some(cb) = &entry.reader {
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.readers.take_all(&mut wakers);
                 }
                 if ev.writable {
+                    entry.ready |= WRITE;
                     if let Some(cb) = &entry.writer {
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.writers.take_all(&mut wakers);
                 }
+                if entry.nobody_waits() {
+                    entry.unconfirmed = None;
+                }
                 match entry.armed {
-                    Some((_, false)) => {
-                        // One-shot: the kernel disarmed the fd. Re-arm for a remaining waiter.
-                        entry.armed = Some((0, false));
-                        let wanted = entry.wanted();
-                        if wanted != 0 {
-                            if arm(poller, fd, wanted, entry.level(), true).is_ok() {
-                                entry.armed = Some((wanted, entry.level()));
-                            } else {
-                                // The waiters would never be woken: wake them now. Each
-                                // retries its operation, and on `EAGAIN` registers again,
-                                // which reports the error to it.
-                                entry.armed = None;
-                                entry.readers.take_all(&mut wakers);
-                                entry.writers.take_all(&mut wakers);
-                            }
-                        }
-                    }
-                    Some((bits, true)) if entry.wanted() != bits => {
+                    Some(Armed::Level(bits)) if entry.wanted() != bits => {
                         // Level-triggered with a direction nobody waits for any more (a served
                         // waiter): drop that interest lazily, now that it fired.
                         let wanted = entry.wanted();
-                        let level = entry.level();
                         if wanted == 0 {
                             delete(poller, fd);
                             entry.armed = None;
                         } else {
-                            match arm(poller, fd, wanted, level, true) {
-                                Ok(()) => entry.armed = Some((wanted, level)),
+                            let want = if entry.level() {
+                                Armed::Level(wanted)
+                            } else {
+                                Armed::Edge
+                            };
+                            match arm_as(poller, fd, want, true) {
+                                Ok(()) => entry.armed = Some(want),
                                 // The kernel keeps the wider interest: spurious events only,
                                 // and another try after the next one. Tell the user.
                                 Err(e) => failed.push((fd, e)),
                             }
                         }
                     }
+                    // Edge-triggered: nothing to re-arm, ever.
                     _ => {}
                 }
             }
@@ -425,6 +653,7 @@ impl LocalReactor {
 
     /// Drops every registration (loop close), returning the callbacks and wakers to drop.
     pub(crate) fn clear(&self, poller: &Poller) -> Vec<FdEntry> {
+        self.unconfirmed.borrow_mut().clear();
         let fds = std::mem::take(&mut *self.fds.borrow_mut());
         fds.into_iter()
             .map(|(fd, entry)| {
@@ -434,6 +663,40 @@ impl LocalReactor {
                 entry
             })
             .collect()
+    }
+}
+
+/// [`LocalReactor::poll`] with unconfirmed waiters: probe without blocking, and only if that
+/// brings nothing (and no wake-up is pending) confirm them all, then wait
+/// ([`probe_then_block`](crate::park::probe_then_block)).
+struct Confirming<'a> {
+    /// The reactor.
+    reactor: &'a LocalReactor,
+    /// Its poller.
+    poller: &'a Poller,
+    /// The events buffer.
+    events: &'a mut Events,
+    /// Wakers of waiters whose confirmation failed.
+    wakers: &'a mut Vec<Waker>,
+    /// The loop's timeout for the blocking poll.
+    timeout: Option<Duration>,
+}
+
+impl crate::park::Probe for Confirming<'_> {
+    type Error = PollFailed;
+
+    fn probe(&mut self) -> Result<usize, PollFailed> {
+        self.reactor
+            .wait_events(self.poller, self.events, Some(Duration::ZERO))
+    }
+
+    fn prepare(&mut self) -> usize {
+        self.reactor.confirm(self.poller, true, self.wakers)
+    }
+
+    fn block(&mut self) -> Result<usize, PollFailed> {
+        self.reactor
+            .wait_events(self.poller, self.events, self.timeout)
     }
 }
 

@@ -2,8 +2,12 @@
 //! `sock_sendall`, `sock_accept`, `sock_connect`, and the datagram ones in [`datagram`]): try
 //! the syscall first, and wait for readiness through the loop's reactor only on `WouldBlock`.
 //!
-//! Each wait re-arms a one-shot registration of the fd (one `epoll_ctl`), so the caller may
-//! close a socket whenever no operation on it is pending. Each waiting operation holds its own
+//! A socket's fd is registered with the reactor once, edge-triggered, at its first wait, and
+//! its readiness is cached: a read that returns fewer bytes than asked (or a write that takes
+//! fewer) uses the readiness up, so the next operation waits for the next edge instead of
+//! making a syscall that returns `EAGAIN`; writes and reads go straight to the socket while
+//! it is ready. The caller may still close a socket whenever no operation on it is pending
+//! (see "Trusting a registration" in the reactor's docs). Each waiting operation holds its own
 //! registration: dropping it removes that one only, so an operation started while a cancelled
 //! one unwinds is still woken, and several operations may wait on one socket and direction
 //! (asyncio allows one; each waiter is woken and retries its syscall). The futures are named
@@ -16,6 +20,7 @@
 //! `connect`.
 
 mod datagram;
+pub(crate) mod inq;
 
 pub use datagram::{SockRecvFrom, SockRecvFromInto, SockSendTo};
 
@@ -89,6 +94,19 @@ impl<'a> Waiter<'a> {
         }
     }
 
+    /// Whether this read should ask the kernel what it leaves behind (see `inq.rs`).
+    fn read_inq(&self) -> bool {
+        self.core.reactor().read_inq(self.fd)
+    }
+
+    /// After a read asked with `TCP_INQ` (`with_inq`): if it succeeded without an answer, the
+    /// fd number names another socket now; the reactor asks again next time.
+    fn check_inq(&self, with_inq: bool, res: &Poll<io::Result<(usize, Option<u32>)>>) {
+        if with_inq && matches!(res, Poll::Ready(Ok((_, None)))) {
+            self.core.reactor().inq_lost(self.fd);
+        }
+    }
+
     /// The first poll's check: in debug mode, `sock` must be non-blocking (asyncio's check);
     /// costs nothing on later polls, or outside debug mode.
     fn begin(&mut self, sock: &impl AsFd) -> io::Result<()> {
@@ -106,10 +124,16 @@ impl<'a> Waiter<'a> {
     /// operation waits and was not woken, stays pending; otherwise tries `op`, and on `EAGAIN`
     /// registers (arming the fd: the kernel reports readiness that arrived meanwhile) and stays
     /// pending.
+    ///
+    /// If the fd's registration says the direction is not ready (its readiness was used up
+    /// since the last event), the syscall is not tried: the operation waits for the next edge.
+    /// `drained` says whether a result used the readiness up (a short read or write: the
+    /// kernel had no more), as `EAGAIN` does.
     fn poll_op<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
+        drained: impl Fn(&T) -> bool,
     ) -> Poll<io::Result<T>> {
         let reactor = self.core.reactor();
         if let Some(id) = self.id {
@@ -118,21 +142,28 @@ impl<'a> Waiter<'a> {
             }
             self.id = None;
         }
-        loop {
-            match op() {
-                Ok(v) => return Poll::Ready(Ok(v)),
-                Err(Errno::AGAIN) => {}
-                Err(Errno::INTR) => continue,
-                Err(e) => return Poll::Ready(Err(e.into())),
-            }
-            let poller = self.core.shared().poller();
-            return match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
-                Ok(id) => {
-                    self.id = Some(id);
-                    Poll::Pending
+        if reactor.may_try(self.fd, self.dir) {
+            loop {
+                match op() {
+                    Ok(v) => {
+                        if drained(&v) {
+                            reactor.clear_ready(self.fd, self.dir);
+                        }
+                        return Poll::Ready(Ok(v));
+                    }
+                    Err(Errno::AGAIN) => break,
+                    Err(Errno::INTR) => continue,
+                    Err(e) => return Poll::Ready(Err(e.into())),
                 }
-                Err(e) => Poll::Ready(Err(e)),
-            };
+            }
+        }
+        let poller = self.core.shared().poller();
+        match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
+            Ok(id) => {
+                self.id = Some(id);
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 }
@@ -143,6 +174,33 @@ impl Drop for Waiter<'_> {
             self.core.reactor().cancel_wait(self.fd, self.dir, id);
         }
     }
+}
+
+/// Whether a read or write of `n` bytes out of `len` was short: the kernel had no more data
+/// (or room) then, so the next operation waits for the next edge instead of making a syscall
+/// that would return `EAGAIN` (tokio's rule). `0` (end of stream, or an empty buffer) is not
+/// short: end of stream stays readable.
+fn short(n: usize, len: usize) -> bool {
+    n > 0 && n < len
+}
+
+/// One non-blocking read: the byte count, and (with `TCP_INQ`, `with_inq`) the bytes it left.
+fn recv(
+    sock: &impl AsFd,
+    buf: &mut [u8],
+    with_inq: bool,
+) -> rustix::io::Result<(usize, Option<u32>)> {
+    if with_inq {
+        inq::recv(sock.as_fd(), buf)
+    } else {
+        rustix::net::recv(sock, buf, RecvFlags::DONTWAIT).map(|(n, _)| (n, None))
+    }
+}
+
+/// Whether a read of `len` bytes that returned `(n, left)` took everything the kernel had:
+/// it left nothing (`TCP_INQ` said so), or it was short. End of stream (`0`) is not.
+fn took_all((n, left): (usize, Option<u32>), len: usize) -> bool {
+    n > 0 && (left == Some(0) || n < len)
 }
 
 /// Debug mode's check: `sock` is in non-blocking mode.
@@ -175,9 +233,15 @@ impl<S: AsFd + Unpin> Future for SockRecvInto<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut *this.buf);
-        this.waiter.poll_op(cx, || {
-            rustix::net::recv(sock, &mut *buf, RecvFlags::DONTWAIT).map(|(n, _)| n)
-        })
+        let with_inq = this.waiter.read_inq();
+        let len = buf.len();
+        let res = this.waiter.poll_op(
+            cx,
+            || recv(sock, &mut *buf, with_inq),
+            |&r| took_all(r, len),
+        );
+        this.waiter.check_inq(with_inq, &res);
+        res.map_ok(|(n, _)| n)
     }
 }
 
@@ -201,10 +265,16 @@ impl<S: AsFd + Unpin> Future for SockRecv<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut this.buf);
-        match this.waiter.poll_op(cx, || {
-            rustix::net::recv(sock, &mut buf[..], RecvFlags::DONTWAIT).map(|(n, _)| n)
-        }) {
-            Poll::Ready(Ok(n)) => {
+        let with_inq = this.waiter.read_inq();
+        let len = buf.len();
+        let res = this.waiter.poll_op(
+            cx,
+            || recv(sock, &mut buf[..], with_inq),
+            |&r| took_all(r, len),
+        );
+        this.waiter.check_inq(with_inq, &res);
+        match res {
+            Poll::Ready(Ok((n, _))) => {
                 let mut out = std::mem::take(&mut this.buf);
                 out.truncate(n);
                 Poll::Ready(Ok(out))
@@ -238,10 +308,12 @@ impl<S: AsFd + Unpin> Future for SockSendAll<'_, S> {
         }
         while this.sent < this.data.len() {
             let (sock, rest) = (&this.sock, &this.data[this.sent..]);
-            match this
-                .waiter
-                .poll_op(cx, || rustix::net::send(sock, rest, SEND_FLAGS))
-            {
+            let len = rest.len();
+            match this.waiter.poll_op(
+                cx,
+                || rustix::net::send(sock, rest, SEND_FLAGS),
+                |&n| short(n, len),
+            ) {
                 Poll::Ready(Ok(n)) => this.sent += n,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -269,13 +341,17 @@ impl<S: AsFd + Unpin> Future for SockAccept<'_, S> {
             return Poll::Ready(Err(e));
         }
         let sock = &this.sock;
-        this.waiter.poll_op(cx, || {
-            match accept_nonblocking(sock) {
-                // A connection reset before we took it: try the next one.
-                Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
-                r => r,
-            }
-        })
+        this.waiter.poll_op(
+            cx,
+            || {
+                match accept_nonblocking(sock) {
+                    // A connection reset before we took it: try the next one.
+                    Err(Errno::CONNABORTED) => Err(Errno::AGAIN),
+                    r => r,
+                }
+            },
+            |_| false,
+        )
     }
 }
 
@@ -324,8 +400,9 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
             }
         }
         // Writable means the attempt finished: report its error, or connected.
-        this.waiter
-            .poll_op(cx, || match rustix::net::sockopt::socket_error(sock)? {
+        this.waiter.poll_op(
+            cx,
+            || match rustix::net::sockopt::socket_error(sock)? {
                 Err(e) => Err(if e == Errno::AGAIN {
                     Errno::CONNREFUSED
                 } else {
@@ -335,7 +412,9 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
                     Err(Errno::NOTCONN) => Err(Errno::AGAIN),
                     r => r,
                 },
-            })
+            },
+            |_| false,
+        )
     }
 }
 

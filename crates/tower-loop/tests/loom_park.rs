@@ -10,6 +10,11 @@
 //! same sticky semantics as `Poller::notify` (a notify before the wait makes the wait return at
 //! once; several collapse into one). A lost wake-up shows up as a deadlock (the loop waits
 //! forever); "notify only when parked" is checked by counting syscalls against parks.
+//!
+//! The Linux reactor with unconfirmed registrations polls without blocking before it blocks
+//! ([`tower_loop::park::probe_then_block`]); its wake-up is an edge, consumed by whichever poll
+//! sees it. [`EdgePoller`] models that (a flag under a mutex and a condvar), and the `probing_*`
+//! models run the real `probe_then_block` in the loop's blocking poll.
 #![cfg(loom)]
 
 use std::cell::RefCell;
@@ -17,8 +22,65 @@ use std::time::{Duration, Instant};
 
 use concurrent_queue::ConcurrentQueue;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use loom::sync::{Arc, Notify};
-use tower_loop::park::{ParkState, Turn, Wait, turn};
+use loom::sync::{Arc, Condvar, Mutex, Notify};
+use tower_loop::park::{ParkState, Probe, Turn, Wait, probe_then_block, turn};
+
+/// A poller whose wake-up is an edge: reported once, to the first poll (blocking or not) that
+/// looks, as the Linux reactor's edge-triggered eventfd is.
+struct EdgePoller {
+    /// A wake-up no poll has seen yet.
+    pending: Mutex<bool>,
+    /// Signalled on a wake-up.
+    cv: Condvar,
+}
+
+impl EdgePoller {
+    fn new() -> EdgePoller {
+        EdgePoller {
+            pending: Mutex::new(false),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// The eventfd write.
+    fn notify(&self) {
+        *self.pending.lock().unwrap() = true;
+        self.cv.notify_one();
+    }
+
+    /// A zero-timeout poll: consumes a pending wake-up.
+    fn poll_now(&self) {
+        *self.pending.lock().unwrap() = false;
+    }
+
+    /// A blocking poll: returns once a wake-up is pending, consuming it.
+    fn wait(&self) {
+        let mut pending = self.pending.lock().unwrap();
+        while !*pending {
+            pending = self.cv.wait(pending).unwrap();
+        }
+        *pending = false;
+    }
+}
+
+/// The reactor's blocking poll with unconfirmed registrations, on an [`EdgePoller`]; nothing
+/// to confirm (the model has no fds), and wake-ups are not events.
+struct Probing<'a>(&'a EdgePoller);
+
+impl Probe for Probing<'_> {
+    type Error = ();
+    fn probe(&mut self) -> Result<usize, ()> {
+        self.0.poll_now();
+        Ok(0)
+    }
+    fn prepare(&mut self) -> usize {
+        0
+    }
+    fn block(&mut self) -> Result<usize, ()> {
+        self.0.wait();
+        Ok(0)
+    }
+}
 
 /// The parts of a loop that other threads touch.
 struct Shared {
@@ -34,11 +96,21 @@ struct Shared {
     notifies: AtomicUsize,
     /// A work source's queue (the multi-threaded runtime's), holding one item when set.
     source: AtomicBool,
+    /// The loop probes before it blocks, on `edge` (else it blocks on `poller`).
+    probing: bool,
+    /// The poller of the probing loop.
+    edge: EdgePoller,
 }
 
 impl Shared {
     fn new() -> Arc<Shared> {
+        Self::with_probing(false)
+    }
+
+    fn with_probing(probing: bool) -> Arc<Shared> {
         Arc::new(Shared {
+            probing,
+            edge: EdgePoller::new(),
             park: ParkState::new(),
             injector: ConcurrentQueue::unbounded(),
             poller: Notify::new(),
@@ -58,7 +130,11 @@ impl Shared {
     fn wake(&self) {
         self.park.notify(|| {
             self.notifies.fetch_add(1, Ordering::Relaxed);
-            self.poller.notify();
+            if self.probing {
+                self.edge.notify();
+            } else {
+                self.poller.notify();
+            }
         });
     }
 
@@ -95,6 +171,15 @@ impl Turn for Loop {
     }
     fn after_unpark(&self) {}
     fn poll(&self, timeout: Option<Duration>) -> usize {
+        if self.shared.probing {
+            if timeout.is_none() {
+                self.shared.parks.fetch_add(1, Ordering::Relaxed);
+                let _ = probe_then_block(&self.shared.park, &mut Probing(&self.shared.edge));
+            } else {
+                self.shared.edge.poll_now();
+            }
+            return 0;
+        }
         if timeout.is_none() {
             self.shared.parks.fetch_add(1, Ordering::Relaxed);
             self.shared.poller.wait();
@@ -221,5 +306,47 @@ fn push_to_a_running_loop_makes_no_syscall() {
         assert_eq!(lp.ran.take(), [7]);
         assert_eq!(shared.notifies.load(Ordering::Relaxed), 0);
         assert_eq!(shared.parks.load(Ordering::Relaxed), 0);
+    });
+}
+
+/// The probing reactor (unconfirmed registrations): a remote push whose wake-up the probe
+/// consumes must still be seen, so the loop does not block on a wake-up that will not come
+/// again. Without `probe_then_block`'s `NOTIFIED` check this deadlocks.
+#[test]
+fn probing_loop_does_not_lose_a_consumed_wake_up() {
+    loom::model(|| {
+        let shared = Shared::with_probing(true);
+        let remote = {
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(1))
+        };
+        let got = Loop::new(&shared).run_until(1);
+        remote.join().unwrap();
+        assert_eq!(got, [1]);
+        shared.check_syscalls();
+    });
+}
+
+/// The same with two pushers, one of them possibly after the probe.
+#[test]
+fn probing_loop_sees_two_remote_pushers() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let shared = Shared::with_probing(true);
+        let a = {
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(1))
+        };
+        let b = {
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(2))
+        };
+        let mut got = Loop::new(&shared).run_until(2);
+        a.join().unwrap();
+        b.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        shared.check_syscalls();
     });
 }

@@ -41,8 +41,11 @@ impl<S: AsFd + Unpin> Future for SockSendTo<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, data, addr) = (&this.sock, this.data, this.addr);
-        this.waiter
-            .poll_op(cx, || rustix::net::sendto(sock, data, SEND_FLAGS, &addr))
+        this.waiter.poll_op(
+            cx,
+            || rustix::net::sendto(sock, data, SEND_FLAGS, &addr),
+            |_| false,
+        )
     }
 }
 
@@ -67,10 +70,15 @@ impl<S: AsFd + Unpin> Future for SockRecvFromInto<'_, S> {
         }
         let (sock, buf) = (&this.sock, &mut *this.buf);
         this.waiter
-            .poll_op(cx, || {
-                rustix::net::recvfrom(sock, &mut *buf, RecvFlags::DONTWAIT)
-                    .map(|(n, _, from)| (n, from))
-            })
+            .poll_op(
+                cx,
+                || {
+                    rustix::net::recvfrom(sock, &mut *buf, RecvFlags::DONTWAIT)
+                        .map(|(n, _, from)| (n, from))
+                },
+                // A datagram says nothing of the next one.
+                |_| false,
+            )
             .map(|r| r.and_then(|(n, from)| Ok((n, ip_address(from)?))))
     }
 }
@@ -95,10 +103,14 @@ impl<S: AsFd + Unpin> Future for SockRecvFrom<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut this.buf);
-        match this.waiter.poll_op(cx, || {
-            rustix::net::recvfrom(sock, &mut buf[..], RecvFlags::DONTWAIT)
-                .map(|(n, _, from)| (n, from))
-        }) {
+        match this.waiter.poll_op(
+            cx,
+            || {
+                rustix::net::recvfrom(sock, &mut buf[..], RecvFlags::DONTWAIT)
+                    .map(|(n, _, from)| (n, from))
+            },
+            |_| false,
+        ) {
             Poll::Ready(Ok((n, from))) => {
                 let mut out = std::mem::take(&mut this.buf);
                 out.truncate(n);

@@ -1,0 +1,199 @@
+//! `cargo xtask syscalls`: syscalls per echo round trip, tower next to tokio and smol.
+//!
+//! Builds the echo example of `benches/` (`benches/examples/echo.rs`, the same workloads as the
+//! `io_echo` benches), runs each runtime's TCP echo (50 connections) and UDP echo under
+//! `strace -c -f` twice, with `N` and `2N` round trips, and prints the difference divided by the
+//! extra round trips: the steady-state cost of one round trip (both sides), set-up excluded.
+//! `epoll_ctl` is printed on its own (a reactor that re-arms per event shows ~1 per wait).
+//!
+//! `strace` comes from the distribution: if it is missing, the command installs it with
+//! `apt-get install -y strace` when it runs as root (as CI images do), and otherwise says how.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::run;
+
+/// TCP connections of the TCP echo (the issue's workload).
+const CONNS: usize = 50;
+/// Round trips per connection (TCP) of the shorter run; the longer one makes twice as many.
+const TCP_TRIPS: usize = 400;
+/// Round trips of the shorter UDP run.
+const UDP_TRIPS: usize = 10_000;
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let flavours: Vec<&str> = if args.iter().any(|a| a == "--mt") {
+        vec!["st", "mt"]
+    } else {
+        vec!["st"]
+    };
+    ensure_strace()?;
+    run::cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "tower-benches",
+        "--example",
+        "echo",
+    ])?;
+    let bin = target_dir().join("release/examples/echo");
+    println!(
+        "\nsyscalls per round trip (both sides, steady state: strace -c -f of 2N minus N round trips)"
+    );
+    println!(
+        "{:<7} {:<3} {:<5} {:>9} {:>10} {:>9} {:>9}  top calls",
+        "runtime", "", "work", "total", "epoll_ctl", "wait", "EAGAIN"
+    );
+    for flavour in &flavours {
+        for work in ["tcp", "udp"] {
+            for rt in ["tower", "tokio", "smol"] {
+                let (conns, trips) = match work {
+                    "tcp" => (CONNS, TCP_TRIPS),
+                    _ => (1, UDP_TRIPS),
+                };
+                let a = count(&bin, rt, flavour, work, conns, trips)?;
+                let b = count(&bin, rt, flavour, work, conns, 2 * trips)?;
+                let per = (conns * trips) as f64;
+                let delta = |name: &str| {
+                    let get =
+                        |m: &BTreeMap<String, (u64, u64)>| m.get(name).copied().unwrap_or_default();
+                    (get(&b).0 as f64 - get(&a).0 as f64) / per
+                };
+                let mut calls: Vec<(String, f64)> = b
+                    .keys()
+                    .map(|k| (k.clone(), delta(k)))
+                    .filter(|(_, d)| *d > 0.005)
+                    .collect();
+                calls.sort_by(|x, y| y.1.total_cmp(&x.1));
+                let total: f64 = calls.iter().map(|(_, d)| d).sum();
+                let errors: f64 = {
+                    let e = |m: &BTreeMap<String, (u64, u64)>| m.values().map(|v| v.1).sum::<u64>();
+                    (e(&b) as f64 - e(&a) as f64) / per
+                };
+                let waits: f64 = ["epoll_wait", "epoll_pwait", "epoll_pwait2"]
+                    .iter()
+                    .map(|n| delta(n))
+                    .sum();
+                let top: Vec<String> = calls
+                    .iter()
+                    .take(6)
+                    .map(|(n, d)| format!("{n} {d:.2}"))
+                    .collect();
+                println!(
+                    "{rt:<7} {flavour:<3} {work:<5} {total:>9.2} {:>10.2} {waits:>9.2} {errors:>9.2}  {}",
+                    delta("epoll_ctl"),
+                    top.join(", ")
+                );
+            }
+        }
+    }
+    println!(
+        "(EAGAIN: calls that failed, nearly all of them EAGAIN; `--mt` adds the multi-thread runtimes)"
+    );
+    Ok(())
+}
+
+/// `strace -c -f` of one run: syscall name -> (calls, errors).
+fn count(
+    bin: &PathBuf,
+    rt: &str,
+    flavour: &str,
+    work: &str,
+    conns: usize,
+    trips: usize,
+) -> Result<BTreeMap<String, (u64, u64)>, String> {
+    let out = std::env::temp_dir().join(format!("xtask-syscalls-{}.txt", std::process::id()));
+    let status = Command::new("strace")
+        .arg("-c")
+        .arg("-f")
+        .arg("-o")
+        .arg(&out)
+        .arg(bin)
+        .args([rt, flavour, work, &conns.to_string(), &trips.to_string()])
+        .status()
+        .map_err(|e| format!("could not start strace: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "{rt} {flavour} {work}: the echo run failed ({status})"
+        ));
+    }
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("strace output: {e}"))?;
+    let _ = std::fs::remove_file(&out);
+    Ok(parse(&text))
+}
+
+/// Parses `strace -c`'s table: `% time  seconds  usecs/call  calls  [errors]  syscall`.
+fn parse(text: &str) -> BTreeMap<String, (u64, u64)> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 5 || cols[0].parse::<f64>().is_err() {
+            continue;
+        }
+        let name = cols[cols.len() - 1];
+        if name == "total" {
+            continue;
+        }
+        let calls = cols[3].parse().unwrap_or(0);
+        let errors = if cols.len() == 6 {
+            cols[4].parse().unwrap_or(0)
+        } else {
+            0
+        };
+        m.insert(name.to_string(), (calls, errors));
+    }
+    m
+}
+
+/// Where cargo puts the build (`CARGO_TARGET_DIR`, else `target/` in the workspace).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => run::root().join("target"),
+    }
+}
+
+/// Makes sure `strace` is installed: installs the Debian package when running as root.
+fn ensure_strace() -> Result<(), String> {
+    let have = |cmd: &str| {
+        Command::new(cmd)
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if have("strace") {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let how = "install it with `sudo apt-get install -y strace` (Debian/Ubuntu), \
+               `sudo dnf install strace` (Fedora) or your system's package manager, then run \
+               `cargo xtask syscalls` again";
+    if !root {
+        return Err(format!("strace is not installed: {how}"));
+    }
+    println!("==> xtask: strace is missing; installing it (apt-get install -y strace)");
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !apt(&["install", "-y", "strace"]) {
+        // A fresh image has no package lists yet.
+        let _ = apt(&["update"]);
+        apt(&["install", "-y", "strace"]);
+    }
+    if have("strace") {
+        Ok(())
+    } else {
+        Err(format!("installing strace failed: {how}"))
+    }
+}
