@@ -122,7 +122,11 @@ pub(crate) async fn tower_udp_st(lp: tower_loop::EventLoop, trips: usize) {
 // ---------------------------------------------------------------- tower, multi-thread
 
 /// tower's multi-thread runtime: TCP echo through `tower_loop::Async` in `Send` tasks.
-pub(crate) async fn tower_tcp_mt(h: tower_task::runtime::Handle, conns: usize, trips: usize) {
+pub(crate) async fn tower_tcp_mt(
+    h: tower_task::runtime::RuntimeHandle,
+    conns: usize,
+    trips: usize,
+) {
     use std::io::{Read, Write};
     use tower_loop::Async;
     let (l, addr) = listener();
@@ -180,7 +184,7 @@ pub(crate) async fn tower_tcp_mt(h: tower_task::runtime::Handle, conns: usize, t
 }
 
 /// tower's multi-thread runtime: UDP echo through `tower_loop::Async` in `Send` tasks.
-pub(crate) async fn tower_udp_mt(h: tower_task::runtime::Handle, trips: usize) {
+pub(crate) async fn tower_udp_mt(h: tower_task::runtime::RuntimeHandle, trips: usize) {
     use tower_loop::Async;
     let (srv, srv_addr) = udp();
     let (cli, _) = udp();
@@ -415,7 +419,7 @@ impl Drop for Smol {
 
 /// tower's multi-thread runtime with [`WORKERS`] workers.
 pub(crate) fn tower_mt() -> tower_task::runtime::Runtime {
-    tower_task::runtime::Builder::new()
+    tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(WORKERS)
         .build()
         .unwrap()
