@@ -32,7 +32,9 @@ use criterion::{
 
 use tower_benches::oneshot::{Tx, oneshot};
 
-const WORKERS: usize = 2;
+mod smol_pool;
+
+use smol_pool::{Smol, WORKERS};
 const SPAWN_N: usize = 100_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1000;
@@ -124,42 +126,6 @@ workloads!(
 workloads!(smol_w, Arc<Executor<'static>>, |t: async_executor::Task<
     _,
 >| t.detach());
-
-/// smol's executor on `WORKERS` threads, stopped on drop.
-struct Smol {
-    ex: Arc<Executor<'static>>,
-    stop: Option<async_channel::Sender<()>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Smol {
-    fn new() -> Smol {
-        let ex = Arc::new(Executor::new());
-        let (tx, rx) = async_channel::bounded::<()>(1);
-        let threads = (0..WORKERS)
-            .map(|_| {
-                let (ex, rx) = (ex.clone(), rx.clone());
-                std::thread::spawn(move || {
-                    let _ = futures_lite::future::block_on(ex.run(rx.recv()));
-                })
-            })
-            .collect();
-        Smol {
-            ex,
-            stop: Some(tx),
-            threads,
-        }
-    }
-}
-
-impl Drop for Smol {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
 
 /// One group: the same workload on the three runtimes.
 fn group<TF, TkF, SF>(

@@ -20,8 +20,6 @@ use std::sync::Arc;
 pub(crate) const TCP_SIZE: usize = 1024;
 /// Bytes per UDP datagram.
 pub(crate) const UDP_SIZE: usize = 512;
-/// Worker threads of every multi-thread runtime.
-pub(crate) const WORKERS: usize = 2;
 
 /// A bound, non-blocking listener on an ephemeral loopback port.
 fn listener() -> (TcpListener, SocketAddr) {
@@ -377,45 +375,10 @@ smol_workloads!(
 
 // ---------------------------------------------------------------- the runtimes
 
-/// smol's executor on [`WORKERS`] threads, stopped on drop.
-pub(crate) struct Smol {
-    /// The executor.
-    pub(crate) ex: Arc<async_executor::Executor<'static>>,
-    /// Dropped to stop the threads.
-    stop: Option<async_channel::Sender<()>>,
-    /// The executor threads.
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Smol {
-    /// Starts the threads.
-    pub(crate) fn new() -> Smol {
-        let ex = Arc::new(async_executor::Executor::new());
-        let (tx, rx) = async_channel::bounded::<()>(1);
-        let threads = (0..WORKERS)
-            .map(|_| {
-                let (ex, rx) = (ex.clone(), rx.clone());
-                std::thread::spawn(move || {
-                    let _ = async_io::block_on(ex.run(rx.recv()));
-                })
-            })
-            .collect();
-        Smol {
-            ex,
-            stop: Some(tx),
-            threads,
-        }
-    }
-}
-
-impl Drop for Smol {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
+/// smol's executor on [`WORKERS`] threads (shared with `runtime_mt.rs`).
+#[path = "../smol_pool/mod.rs"]
+mod smol_pool;
+pub(crate) use smol_pool::{Smol, WORKERS};
 
 /// tower's multi-thread runtime with [`WORKERS`] workers.
 pub(crate) fn tower_mt() -> tower_task::runtime::Runtime {
