@@ -162,7 +162,10 @@ impl EventLoop {
     }
 
     /// Schedules `f` to run `delay` from now (asyncio's `call_later`); "now" is the
-    /// [`iteration_time`](Self::iteration_time).
+    /// [`iteration_time`](Self::iteration_time), read once per iteration. asyncio reads
+    /// `time()` at each call instead, so after a long callback in the same batch this timer
+    /// can come due earlier than asyncio's would (docs/decisions/0010); `call_at(self.time() +
+    /// delay, f)` is asyncio's exact rule.
     pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, f: F) -> TimerHandle {
         let when = self
             .iteration_time()
