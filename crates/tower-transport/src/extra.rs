@@ -63,7 +63,10 @@ impl SocketAddress {
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(name) = unix.abstract_name() {
-            return Some(SocketAddress::UnixAbstract(name.to_vec()));
+            // An empty abstract name is how some kernels' unnamed addresses come back.
+            if !name.is_empty() {
+                return Some(SocketAddress::UnixAbstract(name.to_vec()));
+            }
         }
         Some(SocketAddress::UnixUnnamed)
     }
