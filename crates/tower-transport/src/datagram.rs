@@ -308,7 +308,11 @@ impl Inner {
     }
 
     /// `sendto`.
-    fn sendto(self: &Rc<Self>, data: &[u8], addr: Option<&SocketAddress>) -> Result<(), SendToError> {
+    fn sendto(
+        self: &Rc<Self>,
+        data: &[u8],
+        addr: Option<&SocketAddress>,
+    ) -> Result<(), SendToError> {
         let addr = match (&self.peer, addr) {
             (Some(peer), Some(a)) if a != peer => {
                 return Err(SendToError::InvalidAddress {

@@ -31,7 +31,10 @@ pub(crate) enum Transition {
 }
 
 /// asyncio's `_set_write_buffer_limits`: the marks from what was given.
-pub(crate) fn limits(high: Option<usize>, low: Option<usize>) -> Result<(usize, usize), InvalidLimits> {
+pub(crate) fn limits(
+    high: Option<usize>,
+    low: Option<usize>,
+) -> Result<(usize, usize), InvalidLimits> {
     let high = match (high, low) {
         (Some(h), _) => h,
         (None, None) => DEFAULT_HIGH_WATER,
@@ -104,7 +107,10 @@ mod tests {
         assert_eq!(limits(Some(100), None), Ok((100, 25)));
         assert_eq!(limits(None, Some(10)), Ok((40, 10)));
         assert_eq!(limits(Some(0), Some(0)), Ok((0, 0)));
-        assert_eq!(limits(Some(1), Some(2)), Err(InvalidLimits { high: 1, low: 2 }));
+        assert_eq!(
+            limits(Some(1), Some(2)),
+            Err(InvalidLimits { high: 1, low: 2 })
+        );
     }
 
     #[test]

@@ -212,7 +212,10 @@ impl Inner {
     }
 
     /// Calls `f` on the protocol; schedules a flush if needed.
-    fn call<R>(self: &Rc<Self>, f: impl FnOnce(&mut dyn StreamEvents) -> R) -> Result<R, CallError> {
+    fn call<R>(
+        self: &Rc<Self>,
+        f: impl FnOnce(&mut dyn StreamEvents) -> R,
+    ) -> Result<R, CallError> {
         let (r, schedule) = self.slot.call(&self.lp, f);
         if schedule {
             self.schedule_flush();
@@ -318,9 +321,9 @@ impl Inner {
             Ok(ReadOutcome::Eof) => self.on_eof(),
             Ok(ReadOutcome::Failed(e)) if transient(e) => {}
             Ok(ReadOutcome::Failed(e)) => self.fatal_error(io_err(e)),
-            Ok(ReadOutcome::EmptyBuffer) => self.fatal_error(io::Error::other(
-                "get_buffer() returned an empty buffer",
-            )),
+            Ok(ReadOutcome::EmptyBuffer) => {
+                self.fatal_error(io::Error::other("get_buffer() returned an empty buffer"))
+            }
             Err(CallError::Panicked(p)) => {
                 report_panic(&self.lp, "protocol.data_received() call failed", p);
                 self.fatal_error(io::Error::other("protocol.data_received() call failed"));

@@ -1,7 +1,6 @@
 //! [`StreamTransport`]: the handle a stream protocol is given in `connection_made` — any of the
 //! stream transports, behind one type, implementing the transport traits by delegation.
 
-
 use crate::error::{InvalidLimits, WriteError};
 use crate::events::SharedStreamEvents;
 use crate::extra::{ExtraKey, ExtraValue};
@@ -102,4 +101,3 @@ impl WriteTransport for StreamTransport {
         delegate!(self, t => t.set_write_buffer_limits(high, low))
     }
 }
-

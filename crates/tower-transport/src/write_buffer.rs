@@ -112,11 +112,14 @@ mod tests {
         assert_eq!(b.len(), 10010);
         assert_eq!(b.chunk_count(), 2); // the 10 bytes coalesced onto the first chunk
         b.consume(4999);
-        assert_eq!(b.first(), &{
-            let mut v = vec![1];
-            v.extend([2; 10]);
-            v
-        }[..]);
+        assert_eq!(
+            b.first(),
+            &{
+                let mut v = vec![1];
+                v.extend([2; 10]);
+                v
+            }[..]
+        );
         b.consume(11);
         assert_eq!(b.first(), &[3; 5000][..]);
         let mut out = Vec::new();

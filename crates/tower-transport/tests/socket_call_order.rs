@@ -29,7 +29,10 @@ fn made_data_eof_lost_in_order() {
         let (ours, mut peer) = UnixStream::pair().unwrap();
         let (proto, log) = Recorder::new();
         let t = SocketTransport::new(&lp, ours, proto).unwrap();
-        assert!(log.borrow().is_empty(), "connection_made is scheduled, not called");
+        assert!(
+            log.borrow().is_empty(),
+            "connection_made is scheduled, not called"
+        );
         run_once(&lp);
         assert_eq!(*log.borrow(), [Ev::Made]);
         peer.write_all(b"data").unwrap();
@@ -38,10 +41,18 @@ fn made_data_eof_lost_in_order() {
         run_until(&lp, || lost_count(&log) == 1);
         assert_eq!(
             *log.borrow(),
-            [Ev::Made, Ev::Data(b"data".to_vec()), Ev::Eof, Ev::Lost(None)]
+            [
+                Ev::Made,
+                Ev::Data(b"data".to_vec()),
+                Ev::Eof,
+                Ev::Lost(None)
+            ]
         );
         assert!(t.is_closing());
-        assert!(t.get_protocol().is_none(), "the protocol is dropped after connection_lost");
+        assert!(
+            t.get_protocol().is_none(),
+            "the protocol is dropped after connection_lost"
+        );
         assert_eq!(t.get_extra_info(Socket), None, "the socket is closed");
         lp.close().unwrap();
         assert_eq!(lost_count(&log), 1);
@@ -62,7 +73,11 @@ fn eof_received_true_keeps_writing_open() {
         for _ in 0..3 {
             run_once(&lp);
         }
-        assert_eq!(*log.borrow(), [Ev::Made, Ev::Eof], "eof_received once, no close");
+        assert_eq!(
+            *log.borrow(),
+            [Ev::Made, Ev::Eof],
+            "eof_received once, no close"
+        );
         assert!(!t.is_closing());
         t.write(b"still open").unwrap();
         let mut got = [0u8; 10];
@@ -89,7 +104,11 @@ fn write_eof_half_closes_after_the_buffer_drains() {
         run_once(&lp);
         assert!(t.can_write_eof());
         t.write(b"tail").unwrap();
-        assert_eq!(t.get_write_buffer_size(), 4, "the socket was full: all buffered");
+        assert_eq!(
+            t.get_write_buffer_size(),
+            4,
+            "the socket was full: all buffered"
+        );
         t.write_eof();
         assert_eq!(
             t.write(b"more"),
@@ -165,7 +184,11 @@ fn abort_with_buffered_data_drops_it() {
         t.abort();
         assert_eq!(t.get_write_buffer_size(), 0);
         assert!(t.is_closing());
-        assert_eq!(lost_count(&log), 0, "connection_lost is scheduled, not called");
+        assert_eq!(
+            lost_count(&log),
+            0,
+            "connection_lost is scheduled, not called"
+        );
         run_once(&lp);
         assert_eq!(*log.borrow(), [Ev::Made, Ev::Lost(None)]);
         let mut got = Vec::new();
@@ -202,7 +225,10 @@ fn connection_reset_reaches_connection_lost_with_the_error() {
         run_until(&lp, || lost_count(&log) == 1);
         assert_eq!(
             *log.borrow(),
-            [Ev::Made, Ev::Lost(Some(std::io::ErrorKind::ConnectionReset))]
+            [
+                Ev::Made,
+                Ev::Lost(Some(std::io::ErrorKind::ConnectionReset))
+            ]
         );
         assert!(rec.borrow().lost_error.is_some());
         lp.close().unwrap();
@@ -299,7 +325,10 @@ fn loop_closed_before_connection_made() {
         assert!(la.borrow().is_empty());
         let (c, _d) = UnixStream::pair().unwrap();
         let (pc, _) = Recorder::new();
-        assert!(SocketTransport::new(&lp, c, pc).is_err(), "a closed loop refuses");
+        assert!(
+            SocketTransport::new(&lp, c, pc).is_err(),
+            "a closed loop refuses"
+        );
     });
 }
 
@@ -318,11 +347,20 @@ fn extra_info_over_tcp_and_nodelay() {
         let (_server, _) = listener.accept().unwrap();
         let (proto, _log) = Recorder::new();
         let t = SocketTransport::new(&lp, client, proto).unwrap();
-        assert_eq!(t.get_extra_info(Peername), Some(SocketAddress::Inet(server_addr)));
-        assert_eq!(t.get_extra_info(Sockname), Some(SocketAddress::Inet(client_addr)));
+        assert_eq!(
+            t.get_extra_info(Peername),
+            Some(SocketAddress::Inet(server_addr))
+        );
+        assert_eq!(
+            t.get_extra_info(Sockname),
+            Some(SocketAddress::Inet(client_addr))
+        );
         assert_eq!(t.get_extra_info(Socket), Some(raw));
         assert_eq!(t.get_extra_info(Pipe), None);
-        assert!(rustix::net::sockopt::tcp_nodelay(&probe).unwrap(), "TCP_NODELAY is on");
+        assert!(
+            rustix::net::sockopt::tcp_nodelay(&probe).unwrap(),
+            "TCP_NODELAY is on"
+        );
         drop(probe);
         lp.close().unwrap();
     });
@@ -406,9 +444,8 @@ fn buffered_protocol_with_an_empty_buffer_is_a_fatal_error() {
         let lp = EventLoop::new().unwrap();
         let (ours, mut peer) = UnixStream::pair().unwrap();
         let lost = Rc::new(RefCell::new(None));
-        let _t =
-            SocketTransport::new(&lp, ours, Rc::new(RefCell::new(EmptyBuffer(lost.clone()))))
-                .unwrap();
+        let _t = SocketTransport::new(&lp, ours, Rc::new(RefCell::new(EmptyBuffer(lost.clone()))))
+            .unwrap();
         peer.write_all(b"x").unwrap();
         run_until(&lp, || lost.borrow().is_some());
         assert_eq!(*lost.borrow(), Some(Some(std::io::ErrorKind::Other)));

@@ -165,7 +165,9 @@ impl StreamEvents for Recorder {
         self.log.borrow_mut().push(Ev::Resume(size));
     }
     fn connection_lost(&mut self, exc: Option<io::Error>) {
-        self.log.borrow_mut().push(Ev::Lost(exc.as_ref().map(|e| e.kind())));
+        self.log
+            .borrow_mut()
+            .push(Ev::Lost(exc.as_ref().map(|e| e.kind())));
         self.lost_error = exc;
         self.transport = None;
     }
