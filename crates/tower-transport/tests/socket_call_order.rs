@@ -506,3 +506,75 @@ fn pause_and_resume_reading() {
         lp.close().unwrap();
     });
 }
+
+// test_sock_client_ops-like, through transports: 1 MiB echoed over loopback TCP between two
+// transports on one loop, in order; the client closes, the server sees end of stream.
+#[test]
+fn tcp_echo_between_two_transports() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let (sp, sl) = Recorder::new();
+        sp.borrow_mut().on_data = Some(Box::new(|t: &StreamTransport, data: &[u8]| {
+            t.write(data).unwrap();
+        }));
+        let (cp, cl) = Recorder::new();
+        let _server_t = SocketTransport::new(&lp, server, sp).unwrap();
+        let client_t = SocketTransport::new(&lp, client, cp).unwrap();
+        run_once(&lp);
+        let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        for chunk in payload.chunks(100_000) {
+            client_t.write(chunk).unwrap();
+        }
+        run_until(&lp, || received(&cl).len() == payload.len());
+        assert!(received(&cl) == payload);
+        client_t.close();
+        run_until(&lp, || lost_count(&sl) == 1 && lost_count(&cl) == 1);
+        assert_eq!(sl.borrow()[sl.borrow().len() - 2], Ev::Eof);
+        lp.close().unwrap();
+    });
+}
+
+/// Panics in data_received.
+struct Panicky(Rc<RefCell<Option<Option<std::io::ErrorKind>>>>);
+
+impl StreamEvents for Panicky {
+    fn data_received(&mut self, _data: &[u8]) {
+        panic!("protocol bug");
+    }
+    fn connection_lost(&mut self, exc: Option<std::io::Error>) {
+        *self.0.borrow_mut() = Some(exc.map(|e| e.kind()));
+    }
+}
+
+// asyncio's "Fatal error: protocol.data_received() call failed.": a panic in data_received is
+// reported to the exception handler and closes the transport with an error.
+#[test]
+fn panic_in_data_received_is_reported_and_fatal() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let reports = Rc::new(RefCell::new(Vec::new()));
+        let r = reports.clone();
+        lp.set_exception_handler(move |_, ctx| {
+            r.borrow_mut()
+                .push((ctx.message.clone(), ctx.panic_message().map(str::to_owned)));
+        });
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        let lost = Rc::new(RefCell::new(None));
+        let _t =
+            SocketTransport::new(&lp, ours, Rc::new(RefCell::new(Panicky(lost.clone())))).unwrap();
+        peer.write_all(b"boom").unwrap();
+        run_until(&lp, || lost.borrow().is_some());
+        assert_eq!(*lost.borrow(), Some(Some(std::io::ErrorKind::Other)));
+        assert_eq!(
+            *reports.borrow(),
+            [(
+                "protocol.data_received() call failed".to_owned(),
+                Some("protocol bug".to_owned())
+            )]
+        );
+        lp.close().unwrap();
+    });
+}
