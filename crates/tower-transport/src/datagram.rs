@@ -325,7 +325,7 @@ impl Inner {
             (None, Some(a)) => Some(a),
         };
         if self.conn_lost.get() > 0 {
-            if self.conn_lost.get() == crate::socket::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+            if self.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
                 crate::deliver::report(
                     &self.lp,
                     "socket.sendto() raised exception: sendto() on a closed transport (ignored)",

@@ -10,6 +10,8 @@ use crate::extra::SocketAddress;
 pub enum WriteError {
     /// `write_eof` was called: the writing half is shut (or will be once the buffer drains).
     AfterWriteEof,
+    /// The transport has no writing half (a read pipe).
+    NotWritable,
 }
 
 impl fmt::Display for WriteError {
@@ -17,6 +19,9 @@ impl fmt::Display for WriteError {
         match self {
             WriteError::AfterWriteEof => {
                 f.write_str("cannot call write() after write_eof(): the writing half is closed")
+            }
+            WriteError::NotWritable => {
+                f.write_str("this transport cannot write: it is a read pipe's")
             }
         }
     }

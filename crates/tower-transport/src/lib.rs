@@ -10,8 +10,9 @@
 //!
 //! - the transport traits, asyncio's names: [`BaseTransport`], [`ReadTransport`],
 //!   [`WriteTransport`], [`DatagramTransport`], with typed [`get_extra_info`](BaseTransport::get_extra_info);
-//! - [`SocketTransport`] over TCP and Unix stream sockets (handed to protocols as
-//!   [`StreamTransport`]) and [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
+//! - [`SocketTransport`] over TCP and Unix stream sockets, [`ReadPipeTransport`] and
+//!   [`WritePipeTransport`] over pipes (each handed to protocols as a [`StreamTransport`]), and
+//!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
 //! - write buffering with asyncio's flow control (pause strictly above high, resume at or
 //!   below low; 64 KiB and high / 4 by default), half-close, abort, and `connection_lost`
 //!   exactly once — also when the loop closes with the transport open.
@@ -66,7 +67,9 @@
 //! | `events.rs` | the event interface: [`StreamEvents`], [`DatagramEvents`] |
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
-//! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets (read, write, drain, close) |
+//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control, closing |
+//! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
+//! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
@@ -83,8 +86,10 @@ mod events;
 pub mod extra;
 mod flow;
 mod per_loop;
+mod pipe;
 mod socket;
 mod stream;
+mod stream_core;
 mod traits;
 mod write_buffer;
 
@@ -93,6 +98,7 @@ pub use error::{InvalidLimits, SendToError, WriteError};
 pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};
 pub use extra::SocketAddress;
 pub use flow::DEFAULT_HIGH_WATER;
+pub use pipe::{ReadPipeTransport, WritePipeTransport};
 pub use socket::SocketTransport;
 pub use stream::StreamTransport;
 pub use traits::{BaseTransport, DatagramTransport, ReadTransport, WriteTransport};

@@ -1,10 +1,15 @@
 //! [`StreamTransport`]: the handle a stream protocol is given in `connection_made` — any of the
-//! stream transports, behind one type, implementing the transport traits by delegation.
+//! stream transports, behind one type, implementing the transport traits (a read pipe refuses
+//! writes with [`WriteError::NotWritable`]; a write pipe never reads).
+
+use std::rc::Rc;
 
 use crate::error::{InvalidLimits, WriteError};
 use crate::events::SharedStreamEvents;
 use crate::extra::{ExtraKey, ExtraValue};
+use crate::pipe::{ReadPipeTransport, WritePipeTransport};
 use crate::socket::SocketTransport;
+use crate::stream_core::StreamCore;
 use crate::traits::{BaseTransport, ReadTransport, WriteTransport};
 
 /// A stream transport: what [`StreamEvents::connection_made`](crate::StreamEvents::connection_made)
@@ -14,6 +19,10 @@ use crate::traits::{BaseTransport, ReadTransport, WriteTransport};
 pub enum StreamTransport {
     /// Over a TCP or Unix stream socket.
     Socket(SocketTransport),
+    /// Over the read end of a pipe.
+    ReadPipe(ReadPipeTransport),
+    /// Over the write end of a pipe.
+    WritePipe(WritePipeTransport),
 }
 
 impl From<SocketTransport> for StreamTransport {
@@ -22,82 +31,96 @@ impl From<SocketTransport> for StreamTransport {
     }
 }
 
+impl From<ReadPipeTransport> for StreamTransport {
+    fn from(t: ReadPipeTransport) -> Self {
+        StreamTransport::ReadPipe(t)
+    }
+}
+
+impl From<WritePipeTransport> for StreamTransport {
+    fn from(t: WritePipeTransport) -> Self {
+        StreamTransport::WritePipe(t)
+    }
+}
+
 impl StreamTransport {
     /// The socket transport, if it is one.
     pub fn as_socket(&self) -> Option<&SocketTransport> {
         match self {
             StreamTransport::Socket(t) => Some(t),
+            _ => None,
         }
     }
-}
 
-macro_rules! delegate {
-    ($self:ident, $t:ident => $e:expr) => {
-        match $self {
-            StreamTransport::Socket($t) => $e,
+    /// The shared core.
+    fn core(&self) -> &Rc<StreamCore> {
+        match self {
+            StreamTransport::Socket(t) => &t.0,
+            StreamTransport::ReadPipe(t) => &t.0,
+            StreamTransport::WritePipe(t) => &t.0,
         }
-    };
+    }
 }
 
 impl BaseTransport for StreamTransport {
     type Protocol = dyn crate::StreamEvents;
 
     fn close(&self) {
-        delegate!(self, t => t.close())
+        self.core().close();
     }
     fn is_closing(&self) -> bool {
-        delegate!(self, t => t.is_closing())
+        self.core().is_closing()
     }
     fn extra_info(&self, key: ExtraKey) -> Option<ExtraValue> {
-        delegate!(self, t => t.extra_info(key))
+        self.core().extra_info(key)
     }
     fn set_protocol(&self, protocol: SharedStreamEvents) {
-        delegate!(self, t => t.set_protocol(protocol))
+        self.core().set_protocol(protocol);
     }
     fn get_protocol(&self) -> Option<SharedStreamEvents> {
-        delegate!(self, t => t.get_protocol())
+        self.core().get_protocol()
     }
 }
 
 impl ReadTransport for StreamTransport {
     fn is_reading(&self) -> bool {
-        delegate!(self, t => t.is_reading())
+        self.core().is_reading()
     }
     fn pause_reading(&self) {
-        delegate!(self, t => t.pause_reading())
+        self.core().pause_reading();
     }
     fn resume_reading(&self) {
-        delegate!(self, t => t.resume_reading())
+        self.core().resume_reading();
     }
 }
 
 impl WriteTransport for StreamTransport {
     fn write(&self, data: &[u8]) -> Result<(), WriteError> {
-        delegate!(self, t => t.write(data))
+        self.core().write(data)
     }
     fn writelines(&self, data: &[&[u8]]) -> Result<(), WriteError> {
-        delegate!(self, t => t.writelines(data))
+        self.core().writelines(data)
     }
     fn write_eof(&self) {
-        delegate!(self, t => t.write_eof())
+        self.core().write_eof();
     }
     fn can_write_eof(&self) -> bool {
-        delegate!(self, t => t.can_write_eof())
+        self.core().can_write_eof()
     }
     fn abort(&self) {
-        delegate!(self, t => t.abort())
+        self.core().force_close(None);
     }
     fn get_write_buffer_size(&self) -> usize {
-        delegate!(self, t => t.get_write_buffer_size())
+        self.core().get_write_buffer_size()
     }
     fn get_write_buffer_limits(&self) -> (usize, usize) {
-        delegate!(self, t => t.get_write_buffer_limits())
+        self.core().get_write_buffer_limits()
     }
     fn set_write_buffer_limits(
         &self,
         high: Option<usize>,
         low: Option<usize>,
     ) -> Result<(), InvalidLimits> {
-        delegate!(self, t => t.set_write_buffer_limits(high, low))
+        self.core().set_write_buffer_limits(high, low)
     }
 }
