@@ -141,8 +141,6 @@ impl DatagramSocketTransport {
         inner.index.set(per_loop.register(weak));
         let t = inner.clone();
         lp.call_soon(move || t.connection_made());
-        let t = inner.clone();
-        lp.call_soon(move || t.add_reader());
         Ok(DatagramSocketTransport(inner))
     }
 
@@ -248,6 +246,11 @@ impl Inner {
         if self.lost.get() {
             return;
         }
+        if self.slot.is_busy() {
+            let t = self.clone();
+            self.lp.call_soon(move || t.connection_made());
+            return;
+        }
         self.made.set(true);
         let t = DatagramSocketTransport(self.clone());
         let (r, schedule) = self.slot.call(&self.lp, |p| p.connection_made(t));
@@ -257,6 +260,7 @@ impl Inner {
         if let Err(CallError::Panicked(p)) = r {
             report_panic(&self.lp, "protocol.connection_made() failed", p);
         }
+        self.add_reader();
     }
 
     /// The reader callback: one `recvfrom`, to the protocol.
@@ -429,6 +433,12 @@ impl Inner {
             return;
         }
         if self.made.get() {
+            if self.slot.is_busy() && !self.lp.is_closed() {
+                // The protocol's owner holds it borrowed: try again next iteration.
+                let t = self.clone();
+                self.lp.call_soon(move || t.call_connection_lost(exc));
+                return;
+            }
             match self.slot.call(&self.lp, |p| p.connection_lost(exc)).0 {
                 Err(CallError::Busy) if !self.lp.is_closed() => {
                     let t = self.clone();

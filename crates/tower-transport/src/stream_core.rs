@@ -148,8 +148,6 @@ impl StreamCore {
         core.index.set(per_loop.register(weak));
         let t = core.clone();
         lp.call_soon(move || t.connection_made());
-        let t = core.clone();
-        lp.call_soon(move || t.add_reader());
         core
     }
 
@@ -259,8 +257,16 @@ impl StreamCore {
     }
 
     /// The scheduled `connection_made`.
+    /// Then reading starts (asyncio schedules that right after; starting it here is the same
+    /// to the protocol: no read can run before the next poll).
     fn connection_made(self: &Rc<Self>) {
         if self.lost.get() {
+            return;
+        }
+        if self.slot.is_busy() {
+            // The protocol's owner holds it borrowed: try again next iteration.
+            let t = self.clone();
+            self.lp.call_soon(move || t.connection_made());
             return;
         }
         self.made.set(true);
@@ -268,6 +274,7 @@ impl StreamCore {
         if let Err(CallError::Panicked(p)) = self.call(|p| p.connection_made(t)) {
             report_panic(&self.lp, "protocol.connection_made() failed", p);
         }
+        self.add_reader();
     }
 
     /// The reader callback: one `recv`, to the protocol.
@@ -468,10 +475,15 @@ impl StreamCore {
     /// A write after the connection is lost: ignored, reported once at asyncio's threshold.
     fn write_after_lost(&self) {
         if self.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
-            report(
-                &self.lp,
-                "socket.send() raised exception: write() on a transport whose connection is lost (ignored)",
-            );
+            let message = match self.kind {
+                Kind::Socket => {
+                    "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
+                }
+                _ => {
+                    "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
+                }
+            };
+            report(&self.lp, message);
         }
         self.conn_lost.set(self.conn_lost.get().saturating_add(1));
     }
@@ -590,6 +602,12 @@ impl StreamCore {
             return;
         }
         if self.made.get() {
+            if self.slot.is_busy() && !self.lp.is_closed() {
+                // The protocol's owner holds it borrowed: try again next iteration.
+                let t = self.clone();
+                self.lp.call_soon(move || t.call_connection_lost(exc));
+                return;
+            }
             match self.slot.call(&self.lp, |p| p.connection_lost(exc)).0 {
                 Err(CallError::Busy) if !self.lp.is_closed() => {
                     // The protocol's owner holds it: try again next iteration (the error, if

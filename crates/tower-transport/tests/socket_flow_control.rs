@@ -259,3 +259,47 @@ fn writelines_of_more_than_iov_max_pieces() {
         lp.close().unwrap();
     });
 }
+
+// The protocol's owner holds it borrowed (through its own Rc) while the loop runs: no RefCell
+// panic; connection_made, data, pause_writing and connection_lost wait and none is lost.
+#[test]
+fn events_wait_while_the_owner_holds_the_protocol() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (ours, peer) = UnixStream::pair().unwrap();
+        let filled = fill_send_buffer(&ours);
+        let (proto, log) = Recorder::new();
+        let t = SocketTransport::new(&lp, ours, proto.clone()).unwrap();
+        {
+            let _held = proto.borrow_mut();
+            run_once(&lp);
+            run_once(&lp);
+        }
+        assert!(log.borrow().is_empty(), "connection_made waited");
+        run_once(&lp);
+        assert_eq!(*log.borrow(), [Ev::Made]);
+        t.set_write_buffer_limits(Some(10), None).unwrap();
+        {
+            let _held = proto.borrow_mut();
+            t.write(&[5; 11]).unwrap(); // pause_writing cannot be delivered now
+            use std::io::Write;
+            (&peer).write_all(b"in").unwrap();
+            run_once(&lp);
+        }
+        assert_eq!(*log.borrow(), [Ev::Made], "waiting");
+        run_until(&lp, || log.borrow().len() == 3);
+        assert_eq!(
+            *log.borrow(),
+            [Ev::Made, Ev::Pause(11), Ev::Data(b"in".to_vec())]
+        );
+        t.abort();
+        {
+            let _held = proto.borrow_mut();
+            run_once(&lp);
+        }
+        assert_eq!(lost_count(&log), 0);
+        run_until(&lp, || lost_count(&log) == 1);
+        read_all(&lp, &peer, filled);
+        lp.close().unwrap();
+    });
+}
