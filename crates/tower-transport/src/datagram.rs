@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::rc::{Rc, Weak};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags};
+use rustix::net::RecvFlags;
 use tower_loop::EventLoop;
 
 use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report_panic};
@@ -20,6 +20,7 @@ use crate::events::{DatagramEvents, SharedDatagramEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+use crate::stream_core::{SEND_FLAGS, no_sigpipe};
 use crate::traits::{BaseTransport, DatagramTransport};
 
 /// asyncio's `_header_size`: what each buffered datagram adds to the buffer size beyond its
@@ -112,6 +113,7 @@ impl DatagramSocketTransport {
             return Err(io::Error::other("the event loop is closed"));
         }
         rustix::io::ioctl_fionbio(&sock, true)?;
+        no_sigpipe(&sock);
         let local = rustix::net::getsockname(&sock)?;
         let peer = match rustix::net::getpeername(&sock) {
             Ok(p) => p.as_ref().and_then(SocketAddress::from_any),
@@ -303,10 +305,10 @@ impl Inner {
             return Err(Errno::NOTCONN);
         };
         if self.peer.is_some() {
-            return rustix::net::send(s, data, SendFlags::NOSIGNAL);
+            return rustix::net::send(s, data, SEND_FLAGS);
         }
         match addr.and_then(SocketAddress::to_any) {
-            Some(a) => rustix::net::sendto(s, data, SendFlags::NOSIGNAL, &a),
+            Some(a) => rustix::net::sendto(s, data, SEND_FLAGS, &a),
             None => Err(Errno::DESTADDRREQ),
         }
     }

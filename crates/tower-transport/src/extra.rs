@@ -52,9 +52,6 @@ impl SocketAddress {
             return None;
         }
         let unix = SocketAddrUnix::try_from(any.clone()).ok()?;
-        if unix.is_unnamed() {
-            return Some(SocketAddress::UnixUnnamed);
-        }
         if let Some(path) = unix.path_bytes() {
             use std::os::unix::ffi::OsStrExt;
             return Some(SocketAddress::UnixPath(PathBuf::from(

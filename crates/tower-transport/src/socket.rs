@@ -11,7 +11,7 @@ use tower_loop::EventLoop;
 use crate::events::SharedStreamEvents;
 use crate::extra::SocketAddress;
 use crate::stream_core::{
-    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport,
+    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport, no_sigpipe,
 };
 
 /// A stream transport over a connected TCP or Unix stream socket (asyncio's
@@ -68,6 +68,7 @@ impl SocketTransport {
             return Err(io::Error::other("the event loop is closed"));
         }
         rustix::io::ioctl_fionbio(&sock, true)?;
+        no_sigpipe(&sock);
         let local = rustix::net::getsockname(&sock)?;
         let family = local.address_family();
         if family == AddressFamily::INET || family == AddressFamily::INET6 {

@@ -31,6 +31,22 @@ use crate::write_buffer::{IOV_MAX, WriteBuffer};
 /// is reported (once).
 pub(crate) const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
+/// The flags of every socket send: no `SIGPIPE` when the peer is gone (`MSG_NOSIGNAL`; Apple's
+/// systems have no such flag, and get `SO_NOSIGPIPE` on the socket instead, [`no_sigpipe`]).
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
+/// The flags of every socket send (Apple: none; the socket has `SO_NOSIGPIPE`).
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::empty();
+
+/// Asks the socket not to raise `SIGPIPE` where sends cannot (Apple's `SO_NOSIGPIPE`); nothing
+/// elsewhere.
+pub(crate) fn no_sigpipe(sock: &OwnedFd) {
+    #[cfg(target_vendor = "apple")]
+    let _ = rustix::net::sockopt::set_socket_nosigpipe(sock, true);
+    let _ = sock;
+}
+
 /// Which stream transport a core is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -351,7 +367,7 @@ impl StreamCore {
     /// One `send` (`write` for a pipe) of `data`.
     fn send(&self, data: &[u8]) -> Result<usize, Errno> {
         match (self.sock.borrow().as_ref(), self.kind) {
-            (Some(s), Kind::Socket) => rustix::net::send(s, data, SendFlags::NOSIGNAL),
+            (Some(s), Kind::Socket) => rustix::net::send(s, data, SEND_FLAGS),
             (Some(s), _) => rustix::io::write(s, data),
             (None, _) => Err(Errno::NOTCONN),
         }
@@ -491,12 +507,9 @@ impl StreamCore {
     /// One vectored send of `iov` (`writev` for a pipe).
     fn sendmsg(&self, iov: &[IoSlice<'_>]) -> Result<usize, Errno> {
         match (self.sock.borrow().as_ref(), self.kind) {
-            (Some(s), Kind::Socket) => rustix::net::sendmsg(
-                s,
-                iov,
-                &mut SendAncillaryBuffer::default(),
-                SendFlags::NOSIGNAL,
-            ),
+            (Some(s), Kind::Socket) => {
+                rustix::net::sendmsg(s, iov, &mut SendAncillaryBuffer::default(), SEND_FLAGS)
+            }
             (Some(s), _) => rustix::io::writev(s, iov),
             (None, _) => Err(Errno::NOTCONN),
         }
