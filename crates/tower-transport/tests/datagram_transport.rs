@@ -293,3 +293,36 @@ fn abort_drops_and_close_drains_buffered_datagrams() {
         lp.close().unwrap();
     });
 }
+
+// The loop closes with datagram transports open: connection_lost once each, sockets closed;
+// Unix datagram addresses in extra info.
+#[test]
+fn loop_closed_with_datagram_transports_open() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let dir = std::env::temp_dir().join(format!("tower-dgram-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let bound = UnixDatagram::bind(&dir).unwrap();
+        let client = UnixDatagram::unbound().unwrap();
+        client.connect(&dir).unwrap();
+        let (pa, la) = dg_recorder();
+        let (pb, lb) = dg_recorder();
+        let ta = DatagramSocketTransport::new(&lp, bound, pa).unwrap();
+        let tb = DatagramSocketTransport::new(&lp, client, pb).unwrap();
+        assert_eq!(
+            ta.get_extra_info(Sockname),
+            Some(SocketAddress::UnixPath(dir.clone()))
+        );
+        assert_eq!(
+            tb.get_extra_info(Peername),
+            Some(SocketAddress::UnixPath(dir.clone()))
+        );
+        run_once(&lp);
+        tb.sendto(b"hi", None).unwrap();
+        run_until(&lp, || count(&la, |e| matches!(e, Dg::Received(..))) == 1);
+        lp.close().unwrap();
+        assert_eq!(count(&la, |e| *e == Dg::Lost), 1);
+        assert_eq!(count(&lb, |e| *e == Dg::Lost), 1);
+        std::fs::remove_file(&dir).unwrap();
+    });
+}

@@ -578,3 +578,16 @@ fn panic_in_data_received_is_reported_and_fatal() {
         lp.close().unwrap();
     });
 }
+
+// A socket transport needs a socket.
+#[test]
+fn socket_transport_refuses_a_pipe() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (r, _w) = tower_loop::nonblocking_pipe().unwrap();
+        let (proto, log) = Recorder::new();
+        assert!(SocketTransport::new(&lp, r, proto).is_err());
+        lp.close().unwrap();
+        assert!(log.borrow().is_empty());
+    });
+}
