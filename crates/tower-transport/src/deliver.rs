@@ -112,7 +112,7 @@ impl<P: ?Sized + FlowTarget> ProtocolSlot<P> {
         let r = catch_unwind(AssertUnwindSafe(|| f(&mut guard)));
         drop(guard);
         self.depth.set(self.depth.get() - 1);
-        let schedule = self.flush(lp);
+        let schedule = !self.pending.borrow().is_empty() && self.flush(lp);
         (r.map_err(CallError::Panicked), schedule)
     }
 

@@ -304,11 +304,11 @@ impl StreamCore {
             }
             return;
         }
-        if self.conn_lost.get() > 0 || self.slot.is_busy() {
-            // Busy: the protocol's owner holds it borrowed; the level-triggered reader comes
-            // back next iteration.
+        if self.conn_lost.get() > 0 {
             return;
         }
+        // The read happens inside the protocol's borrow: if its owner holds it borrowed,
+        // nothing is read (`Busy`) and the level-triggered reader comes back next iteration.
         let per_loop = &self.per_loop;
         let r = self.call(|p| {
             if p.buffered() {
