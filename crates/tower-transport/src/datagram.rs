@@ -90,6 +90,8 @@ struct Inner {
     sockname: Option<SocketAddress>,
     /// The connected peer, if the socket is connected (read at construction).
     peer: Option<SocketAddress>,
+    /// The error of a scheduled `connection_lost`.
+    lost_exc: RefCell<Option<io::Error>>,
 }
 
 fn transient(e: Errno) -> bool {
@@ -138,6 +140,7 @@ impl DatagramSocketTransport {
             index: Cell::new(usize::MAX),
             sockname: SocketAddress::from_any(&local),
             peer,
+            lost_exc: RefCell::new(None),
         });
         let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&inner) as Weak<Inner>;
         inner.index.set(per_loop.register(weak));
@@ -424,9 +427,14 @@ impl Inner {
     }
 
     /// Schedules `connection_lost(exc)`.
+    /// The error waits in `lost_exc`, where a closing loop finds it too.
     fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        *self.lost_exc.borrow_mut() = exc;
         let t = self.clone();
-        self.lp.call_soon(move || t.call_connection_lost(exc));
+        self.lp.call_soon(move || {
+            let exc = t.lost_exc.borrow_mut().take();
+            t.call_connection_lost(exc);
+        });
     }
 
     /// The protocol's last call, then the socket is closed and the protocol dropped.
@@ -467,7 +475,8 @@ impl Inner {
         drop(sock);
         let protocol = self.slot.replace(None);
         drop(protocol);
-        self.per_loop.unregister(self.index.get());
+        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
+        self.per_loop.unregister(self.index.replace(usize::MAX));
     }
 }
 
@@ -478,9 +487,10 @@ impl OnLoopClose for Inner {
         }
         self.closing.set(true);
         self.conn_lost.set(self.conn_lost.get().max(1));
+        let exc = self.lost_exc.borrow_mut().take();
         if self.made.get() {
             if let (Err(CallError::Panicked(p)), _) =
-                self.slot.call(&self.lp, |p| p.connection_lost(None))
+                self.slot.call(&self.lp, |p| p.connection_lost(exc))
             {
                 report_panic(&self.lp, "protocol.connection_lost() failed", p);
             }
@@ -545,5 +555,13 @@ impl DatagramTransport for DatagramSocketTransport {
 
     fn abort(&self) {
         self.0.force_close(None);
+    }
+}
+
+impl Drop for Inner {
+    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
+    /// leaves the loop's registry; its fd closes with it.
+    fn drop(&mut self) {
+        self.per_loop.unregister(self.index.get());
     }
 }

@@ -104,6 +104,8 @@ pub(crate) struct StreamCore {
     sockname: Option<SocketAddress>,
     /// The peer's address, read on first use.
     peername: OnceCell<Option<SocketAddress>>,
+    /// The error of a scheduled `connection_lost`.
+    lost_exc: RefCell<Option<io::Error>>,
 }
 
 /// What one read did.
@@ -159,6 +161,7 @@ impl StreamCore {
             index: Cell::new(usize::MAX),
             sockname,
             peername: OnceCell::new(),
+            lost_exc: RefCell::new(None),
         });
         let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&core) as Weak<StreamCore>;
         core.index.set(per_loop.register(weak));
@@ -603,9 +606,14 @@ impl StreamCore {
     }
 
     /// Schedules `connection_lost(exc)` with `call_soon`.
+    /// The error waits in `lost_exc`, where a closing loop finds it too.
     fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        *self.lost_exc.borrow_mut() = exc;
         let t = self.clone();
-        self.lp.call_soon(move || t.call_connection_lost(exc));
+        self.lp.call_soon(move || {
+            let exc = t.lost_exc.borrow_mut().take();
+            t.call_connection_lost(exc);
+        });
     }
 
     /// asyncio's `_call_connection_lost`: the protocol's last call, then the socket is closed
@@ -648,7 +656,8 @@ impl StreamCore {
         drop(sock);
         let protocol = self.slot.replace(None);
         drop(protocol);
-        self.per_loop.unregister(self.index.get());
+        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
+        self.per_loop.unregister(self.index.replace(usize::MAX));
     }
 }
 
@@ -659,9 +668,10 @@ impl OnLoopClose for StreamCore {
         }
         self.closing.set(true);
         self.conn_lost.set(self.conn_lost.get().max(1));
+        let exc = self.lost_exc.borrow_mut().take();
         if self.made.get() {
             if let (Err(CallError::Panicked(p)), _) =
-                self.slot.call(&self.lp, |p| p.connection_lost(None))
+                self.slot.call(&self.lp, |p| p.connection_lost(exc))
             {
                 report_panic(&self.lp, "protocol.connection_lost() failed", p);
             }
@@ -886,3 +896,11 @@ macro_rules! impl_write_transport {
 }
 
 pub(crate) use {impl_read_transport, impl_stream_traits, impl_write_transport};
+
+impl Drop for StreamCore {
+    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
+    /// leaves the loop's registry; its fd closes with it.
+    fn drop(&mut self) {
+        self.per_loop.unregister(self.index.get());
+    }
+}

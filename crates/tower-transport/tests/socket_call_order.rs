@@ -591,3 +591,57 @@ fn socket_transport_refuses_a_pipe() {
         assert!(log.borrow().is_empty());
     });
 }
+
+// The loop closes after a reset was seen but before connection_lost ran: the protocol still
+// gets the error.
+#[test]
+fn loop_closed_with_connection_lost_pending_keeps_the_error() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let (proto, log) = Recorder::new();
+        let t = SocketTransport::new(&lp, client, proto).unwrap();
+        run_once(&lp);
+        rustix::net::sockopt::set_socket_linger(&server, Some(Duration::ZERO)).unwrap();
+        drop(server);
+        run_until(&lp, || t.is_closing());
+        assert_eq!(lost_count(&log), 0, "scheduled, not yet run");
+        lp.close().unwrap();
+        assert_eq!(
+            *log.borrow(),
+            [
+                Ev::Made,
+                Ev::Lost(Some(std::io::ErrorKind::ConnectionReset))
+            ]
+        );
+    });
+}
+
+// Transports closed and dropped free their registry slots for the next ones, and a dropped
+// transport never frees a slot another one took (many rounds on one loop).
+#[test]
+fn many_transports_come_and_go_on_one_loop() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let mut logs = Vec::new();
+        for round in 0..50 {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let (proto, log) = Recorder::new();
+            let t = SocketTransport::new(&lp, a, proto).unwrap();
+            b.write_all(b"x").unwrap();
+            run_until(&lp, || received(&log) == b"x");
+            if round % 2 == 0 {
+                t.close();
+                run_until(&lp, || lost_count(&log) == 1);
+            }
+            drop(t);
+            logs.push(log);
+        }
+        lp.close().unwrap();
+        for log in &logs {
+            assert_eq!(lost_count(log), 1, "{:?}", log.borrow());
+        }
+    });
+}
