@@ -25,7 +25,7 @@ use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
 use crate::stream::StreamTransport;
-use crate::write_buffer::{IOV_MAX, WriteBuffer};
+use crate::write_buffer::{WriteBuffer, gather};
 
 /// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: the write after the connection is lost that
 /// is reported (once).
@@ -445,16 +445,16 @@ impl StreamCore {
             return Ok(());
         }
         if self.buffer.borrow().is_empty() {
-            let iov: Vec<IoSlice<'_>> = pieces
-                .iter()
-                .filter(|p| !p.is_empty())
-                .take(IOV_MAX)
-                .map(|p| IoSlice::new(p))
-                .collect();
-            if iov.is_empty() {
+            let sent = gather(pieces.iter().copied(), |iov| {
+                if iov.is_empty() {
+                    None
+                } else {
+                    Some(self.sendmsg(iov))
+                }
+            });
+            let Some(sent) = sent else {
                 return Ok(());
-            }
-            let sent = self.sendmsg(&iov);
+            };
             let mut skip = match sent {
                 Ok(n) => n,
                 Err(e) if transient(e) => 0,
@@ -537,9 +537,7 @@ impl StreamCore {
             } else if buffer.chunk_count() == 1 {
                 Some(self.send(buffer.first()))
             } else {
-                let mut iov = Vec::with_capacity(buffer.chunk_count().min(IOV_MAX));
-                buffer.slices(&mut iov);
-                Some(self.sendmsg(&iov))
+                Some(gather(buffer.pieces(), |iov| self.sendmsg(iov)))
             }
         };
         match sent {

@@ -1,5 +1,6 @@
 //! The write buffer of a stream transport: chunks of bytes the kernel has not taken yet, handed
-//! to one vectored send of up to [`IOV_MAX`] pieces per drain.
+//! to one vectored send of up to [`IOV_MAX`] pieces per drain; [`gather`] makes the `IoSlice`s
+//! (on the stack for a few pieces) for the drain and for `writelines`.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -12,6 +13,33 @@ const COALESCE_BELOW: usize = 4096;
 
 /// A chunk grows by coalescing up to this size.
 const CHUNK_MAX: usize = 64 * 1024;
+
+/// Pieces gathered on the stack; more go to the heap.
+const STACK_PIECES: usize = 16;
+
+/// Runs `f` on the first [`IOV_MAX`] non-empty `pieces` as `IoSlice`s: on the stack for up to
+/// 16 (no allocation on the common paths: a `writelines` of a few pieces, a short buffer).
+pub(crate) fn gather<'a, R>(
+    pieces: impl Iterator<Item = &'a [u8]>,
+    f: impl FnOnce(&[IoSlice<'_>]) -> R,
+) -> R {
+    let mut pieces = pieces.filter(|p| !p.is_empty()).take(IOV_MAX);
+    let mut stack = [IoSlice::new(&[]); STACK_PIECES];
+    let mut n = 0;
+    for p in pieces.by_ref() {
+        stack[n] = IoSlice::new(p);
+        n += 1;
+        if n == STACK_PIECES {
+            break;
+        }
+    }
+    if n < STACK_PIECES {
+        return f(&stack[..n]);
+    }
+    let mut heap: Vec<IoSlice<'_>> = stack.to_vec();
+    heap.extend(pieces.map(IoSlice::new));
+    f(&heap)
+}
 
 /// Bytes waiting to be sent, in order.
 #[derive(Debug, Default)]
@@ -52,13 +80,12 @@ impl WriteBuffer {
         self.chunks.push_back(data.to_vec());
     }
 
-    /// The waiting bytes as at most [`IOV_MAX`] slices, into `out` (cleared first).
-    pub(crate) fn slices<'a>(&'a self, out: &mut Vec<IoSlice<'a>>) {
-        out.clear();
-        for (i, chunk) in self.chunks.iter().take(IOV_MAX).enumerate() {
-            let start = if i == 0 { self.head } else { 0 };
-            out.push(IoSlice::new(&chunk[start..]));
-        }
+    /// The waiting bytes, chunk by chunk (for [`gather`]).
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { &c[self.head..] } else { &c[..] })
     }
 
     /// The first waiting piece (for a single `send` when there is one chunk).
@@ -104,6 +131,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gather_skips_empty_pieces_and_stops_at_iov_max() {
+        let data: Vec<Vec<u8>> = (0..2000).map(|i| vec![i as u8; i % 3]).collect();
+        let want: Vec<&[u8]> = data
+            .iter()
+            .map(|v| &v[..])
+            .filter(|p| !p.is_empty())
+            .take(IOV_MAX)
+            .collect();
+        gather(data.iter().map(|v| &v[..]), |iov| {
+            assert_eq!(iov.len(), IOV_MAX);
+            assert!(iov.iter().zip(&want).all(|(a, b)| **a == **b));
+        });
+        gather(data[..10].iter().map(|v| &v[..]), |iov| {
+            assert_eq!(iov.len(), 6)
+        });
+        gather(std::iter::empty(), |iov| assert!(iov.is_empty()));
+    }
+
+    #[test]
     fn consume_across_chunks_keeps_order() {
         let mut b = WriteBuffer::default();
         b.push(&[1; 5000]);
@@ -122,10 +168,7 @@ mod tests {
         );
         b.consume(11);
         assert_eq!(b.first(), &[3; 5000][..]);
-        let mut out = Vec::new();
-        b.slices(&mut out);
-        assert_eq!(out.len(), 1);
-        drop(out);
+        assert_eq!(gather(b.pieces(), |iov| iov.len()), 1);
         b.consume(5000);
         assert!(b.is_empty());
         assert_eq!(b.chunk_count(), 0);
