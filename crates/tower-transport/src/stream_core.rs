@@ -72,7 +72,8 @@ pub(crate) struct StreamCore {
     lp: EventLoop,
     /// The loop's transport state (read buffer, open transports).
     per_loop: Rc<PerLoop>,
-    /// The socket; `None` once `connection_lost` ran (it is closed then, as asyncio's).
+    /// The socket (or pipe end); `None` once `connection_lost` ran (it is closed then, as
+    /// asyncio's).
     sock: RefCell<Option<OwnedFd>>,
     /// The protocol and its pending flow events.
     slot: ProtocolSlot<dyn StreamEvents>,
@@ -179,7 +180,7 @@ impl StreamCore {
         }
     }
 
-    /// Runs `f` on the socket (`NotConnected` once it is closed).
+    /// Runs `f` on the fd (`NotConnected` once it is closed).
     fn with_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
         match self.sock.borrow().as_ref() {
             Some(s) => f(s.as_fd()),
