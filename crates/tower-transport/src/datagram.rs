@@ -21,7 +21,7 @@ use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
 use crate::stream_core::{SEND_FLAGS, no_sigpipe};
-use crate::traits::{BaseTransport, DatagramTransport};
+use crate::traits::{BaseTransport, DatagramTransport, ReadTransport};
 
 /// asyncio's `_header_size`: what each buffered datagram adds to the buffer size beyond its
 /// bytes.
@@ -76,6 +76,8 @@ struct Inner {
     closing: Cell<bool>,
     /// asyncio's `_conn_lost`.
     conn_lost: Cell<u32>,
+    /// `pause_reading` was called.
+    reading_paused: Cell<bool>,
     /// Whether the loop has a reader callback.
     reader_on: Cell<bool>,
     /// Whether the loop has a writer callback.
@@ -133,6 +135,7 @@ impl DatagramSocketTransport {
             flow: FlowControl::default(),
             closing: Cell::new(false),
             conn_lost: Cell::new(0),
+            reading_paused: Cell::new(false),
             reader_on: Cell::new(false),
             writer_on: Cell::new(false),
             made: Cell::new(false),
@@ -210,7 +213,7 @@ impl Inner {
 
     /// Registers the reader.
     fn add_reader(self: &Rc<Self>) {
-        if self.reader_on.get() || self.closing.get() {
+        if self.reader_on.get() || self.closing.get() || self.reading_paused.get() {
             return;
         }
         let t = self.clone();
@@ -563,5 +566,30 @@ impl Drop for Inner {
     /// leaves the loop's registry; its fd closes with it.
     fn drop(&mut self) {
         self.per_loop.unregister(self.index.get());
+    }
+}
+
+/// asyncio's selector datagram transport can pause reading too (`_SelectorTransport`).
+impl ReadTransport for DatagramSocketTransport {
+    fn is_reading(&self) -> bool {
+        !self.0.reading_paused.get() && !self.0.closing.get()
+    }
+
+    fn pause_reading(&self) {
+        if !self.is_reading() {
+            return;
+        }
+        self.0.reading_paused.set(true);
+        self.0.remove_reader();
+    }
+
+    fn resume_reading(&self) {
+        if self.0.closing.get() || !self.0.reading_paused.get() {
+            return;
+        }
+        self.0.reading_paused.set(false);
+        if self.0.made.get() {
+            self.0.add_reader();
+        }
     }
 }

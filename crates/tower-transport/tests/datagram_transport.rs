@@ -326,3 +326,28 @@ fn loop_closed_with_datagram_transports_open() {
         std::fs::remove_file(&dir).unwrap();
     });
 }
+
+// test_pause_resume_reading (selector datagram transport): no datagram while paused.
+#[test]
+fn datagram_pause_and_resume_reading() {
+    use tower_transport::ReadTransport;
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        let (p, log) = dg_recorder();
+        let t = DatagramSocketTransport::new(&lp, ours, p).unwrap();
+        run_once(&lp);
+        t.pause_reading();
+        assert!(!t.is_reading());
+        peer.send(b"held").unwrap();
+        for _ in 0..3 {
+            run_once(&lp);
+        }
+        assert_eq!(*log.borrow(), [Dg::Made]);
+        t.resume_reading();
+        assert!(t.is_reading());
+        run_until(&lp, || log.borrow().len() == 2);
+        assert_eq!(log.borrow()[1], Dg::Received(b"held".to_vec(), None));
+        lp.close().unwrap();
+    });
+}
