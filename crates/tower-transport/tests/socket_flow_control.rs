@@ -303,3 +303,24 @@ fn events_wait_while_the_owner_holds_the_protocol() {
         lp.close().unwrap();
     });
 }
+
+// test_write_ready_exception: the drain fails (the peer is gone with data still buffered):
+// the buffer is dropped and connection_lost gets the error.
+#[test]
+fn a_failing_drain_drops_the_buffer_and_reports_the_error() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (t, peer, _filled, log) = full_pair(&lp);
+        tower_transport::ReadTransport::pause_reading(&t); // the write error, not the end of stream
+        t.write(&[1; 1000]).unwrap();
+        assert_eq!(t.get_write_buffer_size(), 1000);
+        drop(peer);
+        run_until(&lp, || lost_count(&log) == 1);
+        assert_eq!(
+            *log.borrow(),
+            [Ev::Made, Ev::Lost(Some(std::io::ErrorKind::BrokenPipe))]
+        );
+        assert_eq!(t.get_write_buffer_size(), 0);
+        lp.close().unwrap();
+    });
+}
