@@ -10,6 +10,7 @@
 //! | [`task`] | `task` | 4 — [`tower_task`] | `tasks.py`, `taskgroups.py`, `timeouts.py`, `runners.py` |
 //! | [`exec`] | `exec` | 5 — [`tower_exec`] | `run_in_executor`, `to_thread`, `subprocess.py` |
 //! | [`sync`] | `sync` | 6 — [`tower_sync`] | `queues.py`, `locks.py` |
+//! | [`transport`] | `transport` | 7 — [`tower_transport`] | `transports.py`, the transports of `selector_events.py` |
 //!
 //! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
 //! that it needs).
@@ -66,6 +67,10 @@ pub use tower_exec as exec;
 #[cfg(feature = "sync")]
 #[doc(inline)]
 pub use tower_sync as sync;
+
+#[cfg(feature = "transport")]
+#[doc(inline)]
+pub use tower_transport as transport;
 
 #[cfg(feature = "loop")]
 #[doc(inline)]

@@ -1,0 +1,104 @@
+//! # tower-transport — Tier 7 of the tower: transports
+//!
+//! asyncio's transports (`transports.py`, the transport classes of `selector_events.py`), run
+//! in the loop: on readiness the loop reads straight to the protocol, and `write` tries the
+//! socket before it buffers. This tier also defines the small event interface a transport
+//! drives ([`StreamEvents`], [`DatagramEvents`]); tier 8 defines asyncio's protocol traits on
+//! it. Design and the differences from asyncio: docs/decisions/0012-transports.md.
+//!
+//! It owns:
+//!
+//! - the transport traits, asyncio's names: [`BaseTransport`], [`ReadTransport`],
+//!   [`WriteTransport`], [`DatagramTransport`], with typed [`get_extra_info`](BaseTransport::get_extra_info);
+//! - [`SocketTransport`] over TCP and Unix stream sockets, [`ReadPipeTransport`] and
+//!   [`WritePipeTransport`] over pipes (each handed to protocols as a [`StreamTransport`]), and
+//!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
+//! - write buffering with asyncio's flow control (pause strictly above high, resume at or
+//!   below low; 64 KiB and high / 4 by default), half-close, abort, and `connection_lost`
+//!   exactly once — also when the loop closes with the transport open.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::io;
+//! use std::os::unix::net::UnixStream;
+//! use std::rc::Rc;
+//! use tower_loop::EventLoop;
+//! use tower_transport::{SocketTransport, StreamEvents, StreamTransport, WriteTransport};
+//!
+//! /// Echoes what it receives.
+//! #[derive(Default)]
+//! struct Echo(Option<StreamTransport>);
+//! impl StreamEvents for Echo {
+//!     fn connection_made(&mut self, t: StreamTransport) {
+//!         self.0 = Some(t);
+//!     }
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         self.0.as_ref().unwrap().write(data).unwrap();
+//!     }
+//!     fn connection_lost(&mut self, _exc: Option<io::Error>) {
+//!         self.0 = None;
+//!     }
+//! }
+//!
+//! /// Sends "ping", stops the loop at the echo.
+//! struct Client;
+//! impl StreamEvents for Client {
+//!     fn connection_made(&mut self, t: StreamTransport) {
+//!         t.write(b"ping").unwrap();
+//!     }
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         assert_eq!(data, b"ping");
+//!         tower_loop::get_running_loop().unwrap().stop();
+//!     }
+//! }
+//!
+//! let lp = EventLoop::new().unwrap();
+//! let (a, b) = UnixStream::pair().unwrap();
+//! SocketTransport::new(&lp, a, Rc::new(RefCell::new(Echo::default()))).unwrap();
+//! SocketTransport::new(&lp, b, Rc::new(RefCell::new(Client))).unwrap();
+//! lp.run_forever().unwrap();
+//! lp.close().unwrap(); // both get connection_lost, both sockets are closed
+//! ```
+//!
+//! ## Map of the crate
+//!
+//! | file | idea |
+//! |---|---|
+//! | `events.rs` | the event interface: [`StreamEvents`], [`DatagramEvents`] |
+//! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
+//! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
+//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control, closing |
+//! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
+//! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
+//! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
+//! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
+//! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
+//! | `deliver.rs` | calling the protocol without a `RefCell` panic; events raised during a callback |
+//! | `per_loop.rs` | per-loop state: the reusable read buffer, open transports closed with the loop |
+//! | `extra.rs` | [`extra`]: typed `get_extra_info` keys, [`SocketAddress`] |
+//! | `error.rs` | [`error`]: the caller's errors |
+#![doc(test(attr(deny(warnings))))]
+
+mod datagram;
+mod deliver;
+pub mod error;
+mod events;
+pub mod extra;
+mod flow;
+mod per_loop;
+mod pipe;
+mod socket;
+mod stream;
+mod stream_core;
+mod traits;
+mod write_buffer;
+
+pub use datagram::{DATAGRAM_HEADER_SIZE, DatagramSocketTransport};
+pub use error::{InvalidLimits, SendToError, WriteError};
+pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};
+pub use extra::SocketAddress;
+pub use flow::DEFAULT_HIGH_WATER;
+pub use pipe::{ReadPipeTransport, WritePipeTransport};
+pub use socket::SocketTransport;
+pub use stream::StreamTransport;
+pub use traits::{BaseTransport, DatagramTransport, ReadTransport, WriteTransport};

@@ -1,0 +1,905 @@
+//! The state and the logic every stream transport shares (asyncio's `_SelectorTransport`,
+//! `_SelectorSocketTransport`, `_UnixReadPipeTransport`, `_UnixWritePipeTransport`): reading
+//! on readiness straight to the protocol, `write` trying the fd first, the buffer drained with
+//! one vectored write per writable event, flow control, closing. [`SocketTransport`],
+//! [`ReadPipeTransport`] and [`WritePipeTransport`] are handles to a [`StreamCore`].
+//!
+//! [`SocketTransport`]: crate::SocketTransport
+//! [`ReadPipeTransport`]: crate::ReadPipeTransport
+//! [`WritePipeTransport`]: crate::WritePipeTransport
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::rc::{Rc, Weak};
+
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
+use tower_loop::EventLoop;
+
+use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report, report_panic};
+use crate::error::{InvalidLimits, WriteError};
+use crate::events::{SharedStreamEvents, StreamEvents};
+use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
+use crate::flow::{FlowControl, Transition};
+use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+use crate::stream::StreamTransport;
+use crate::write_buffer::{WriteBuffer, gather};
+
+/// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: the write after the connection is lost that
+/// is reported (once).
+pub(crate) const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
+
+/// The flags of every socket send: no `SIGPIPE` when the peer is gone (`MSG_NOSIGNAL`; Apple's
+/// systems have no such flag, and get `SO_NOSIGPIPE` on the socket instead, [`no_sigpipe`]).
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
+/// The flags of every socket send (Apple: none; the socket has `SO_NOSIGPIPE`).
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: SendFlags = SendFlags::empty();
+
+/// Asks the socket not to raise `SIGPIPE` where sends cannot (Apple's `SO_NOSIGPIPE`); nothing
+/// elsewhere.
+pub(crate) fn no_sigpipe(sock: &OwnedFd) {
+    #[cfg(target_vendor = "apple")]
+    let _ = rustix::net::sockopt::set_socket_nosigpipe(sock, true);
+    let _ = sock;
+}
+
+/// Which stream transport a core is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A connected stream socket: reads and writes (`recv`, `send`, `sendmsg`, `shutdown`).
+    Socket,
+    /// The read end of a pipe (or a FIFO, a character device): reads only (`read`).
+    ReadPipe,
+    /// The write end of a pipe: writes only (`write`, `writev`); its reader only watches for
+    /// the read end closing.
+    WritePipe,
+}
+
+/// The transport's state. Every field is a `Cell` or a `RefCell` borrowed only for a
+/// statement, never across a protocol call: a protocol may call back into its transport from
+/// any callback.
+pub(crate) struct StreamCore {
+    /// Which transport this is.
+    kind: Kind,
+    /// A write pipe watches its fd for the read end closing (pipes and sockets, not
+    /// character devices).
+    eof_reader: bool,
+    /// The loop it runs on.
+    lp: EventLoop,
+    /// The loop's transport state (read buffer, open transports).
+    per_loop: Rc<PerLoop>,
+    /// The socket (or pipe end); `None` once `connection_lost` ran (it is closed then, as
+    /// asyncio's).
+    sock: RefCell<Option<OwnedFd>>,
+    /// The protocol and its pending flow events.
+    slot: ProtocolSlot<dyn StreamEvents>,
+    /// Bytes the kernel has not taken.
+    buffer: RefCell<WriteBuffer>,
+    /// The water marks and whether the protocol is paused.
+    flow: FlowControl,
+    /// `close` or a fatal error ran: no more reading.
+    closing: Cell<bool>,
+    /// `write_eof` was called.
+    eof: Cell<bool>,
+    /// asyncio's `_conn_lost`: nonzero once `connection_lost` is due; counts ignored writes.
+    conn_lost: Cell<u32>,
+    /// `pause_reading` was called (asyncio's `_paused`).
+    reading_paused: Cell<bool>,
+    /// End of stream was read: never register the reader again.
+    read_eof: Cell<bool>,
+    /// Whether the loop has a reader callback for the socket.
+    reader_on: Cell<bool>,
+    /// Whether the loop has a writer callback for the socket.
+    writer_on: Cell<bool>,
+    /// `connection_made` was delivered.
+    made: Cell<bool>,
+    /// `connection_lost` was delivered (or given up on).
+    lost: Cell<bool>,
+    /// This transport's slot in the per-loop registry.
+    index: Cell<usize>,
+    /// The socket's own address, read at construction.
+    sockname: Option<SocketAddress>,
+    /// The peer's address, read on first use.
+    peername: OnceCell<Option<SocketAddress>>,
+    /// The error of a scheduled `connection_lost`.
+    lost_exc: RefCell<Option<io::Error>>,
+}
+
+/// What one read did.
+enum ReadOutcome {
+    /// Bytes went to the protocol.
+    Data,
+    /// End of stream.
+    Eof,
+    /// The read failed.
+    Failed(Errno),
+    /// A buffered protocol gave an empty buffer.
+    EmptyBuffer,
+}
+
+fn io_err(e: Errno) -> io::Error {
+    io::Error::from(e)
+}
+
+fn transient(e: Errno) -> bool {
+    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
+}
+
+impl StreamCore {
+    /// A core over `fd`, registered with the loop's open transports; schedules
+    /// `connection_made`, then reading (asyncio's order).
+    pub(crate) fn new(
+        lp: &EventLoop,
+        fd: OwnedFd,
+        protocol: SharedStreamEvents,
+        kind: Kind,
+        sockname: Option<SocketAddress>,
+        eof_reader: bool,
+    ) -> Rc<StreamCore> {
+        let per_loop = per_loop(lp);
+        let core = Rc::new(StreamCore {
+            kind,
+            eof_reader,
+            lp: lp.clone(),
+            per_loop: per_loop.clone(),
+            sock: RefCell::new(Some(fd)),
+            slot: ProtocolSlot::new(protocol),
+            buffer: RefCell::new(WriteBuffer::default()),
+            flow: FlowControl::default(),
+            closing: Cell::new(false),
+            eof: Cell::new(false),
+            conn_lost: Cell::new(0),
+            reading_paused: Cell::new(false),
+            read_eof: Cell::new(false),
+            reader_on: Cell::new(false),
+            writer_on: Cell::new(false),
+            made: Cell::new(false),
+            lost: Cell::new(false),
+            index: Cell::new(usize::MAX),
+            sockname,
+            peername: OnceCell::new(),
+            lost_exc: RefCell::new(None),
+        });
+        let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&core) as Weak<StreamCore>;
+        core.index.set(per_loop.register(weak));
+        let t = core.clone();
+        lp.call_soon(move || t.connection_made());
+        core
+    }
+
+    /// The handle a protocol is given.
+    pub(crate) fn handle(self: &Rc<Self>) -> StreamTransport {
+        match self.kind {
+            Kind::Socket => StreamTransport::Socket(crate::SocketTransport(self.clone())),
+            Kind::ReadPipe => StreamTransport::ReadPipe(crate::ReadPipeTransport(self.clone())),
+            Kind::WritePipe => StreamTransport::WritePipe(crate::WritePipeTransport(self.clone())),
+        }
+    }
+
+    /// Runs `f` on the fd (`NotConnected` once it is closed).
+    fn with_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
+        match self.sock.borrow().as_ref() {
+            Some(s) => f(s.as_fd()),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Schedules the flow-event flush (the protocol was borrowed by its owner).
+    fn schedule_flush(self: &Rc<Self>) {
+        let t = self.clone();
+        self.lp.call_soon(move || {
+            if t.slot.scheduled_flush(&t.lp) {
+                t.schedule_flush();
+            }
+        });
+    }
+
+    /// Raises a flow transition.
+    fn flow_event(self: &Rc<Self>, transition: Transition) {
+        let event = match transition {
+            Transition::None => return,
+            Transition::Pause => FlowEvent::Pause,
+            Transition::Resume => FlowEvent::Resume,
+        };
+        if self.slot.raise(&self.lp, event) {
+            self.schedule_flush();
+        }
+    }
+
+    /// Calls `f` on the protocol; schedules a flush if needed.
+    fn call<R>(
+        self: &Rc<Self>,
+        f: impl FnOnce(&mut dyn StreamEvents) -> R,
+    ) -> Result<R, CallError> {
+        let (r, schedule) = self.slot.call(&self.lp, f);
+        if schedule {
+            self.schedule_flush();
+        }
+        r
+    }
+
+    /// Whether the transport reads (asyncio's `is_reading`; never for a write pipe).
+    pub(crate) fn is_reading(&self) -> bool {
+        self.kind != Kind::WritePipe && !self.reading_paused.get() && !self.closing.get()
+    }
+
+    /// Whether the reader should be registered: the transport reads, or it is a write pipe
+    /// watching for its read end to close.
+    fn wants_reader(&self) -> bool {
+        match self.kind {
+            Kind::WritePipe => self.eof_reader && !self.closing.get(),
+            _ => self.is_reading() && !self.read_eof.get(),
+        }
+    }
+
+    /// Registers the reader if the transport reads and it is not registered.
+    fn add_reader(self: &Rc<Self>) {
+        if self.reader_on.get() || !self.wants_reader() {
+            return;
+        }
+        let t = self.clone();
+        let r = self.with_fd(|fd| self.lp.add_reader(fd, move || t.read_ready()));
+        match r {
+            Ok(()) => self.reader_on.set(true),
+            Err(e) => self.fatal_error(e),
+        }
+    }
+
+    /// Unregisters the reader.
+    fn remove_reader(&self) {
+        if self.reader_on.replace(false) {
+            let _ = self.with_fd(|fd| self.lp.remove_reader(fd));
+        }
+    }
+
+    /// Registers the writer (while data is buffered).
+    fn add_writer(self: &Rc<Self>) {
+        if self.writer_on.get() {
+            return;
+        }
+        let t = self.clone();
+        let r = self.with_fd(|fd| self.lp.add_writer(fd, move || t.write_ready()));
+        match r {
+            Ok(()) => self.writer_on.set(true),
+            Err(e) => self.fatal_error(e),
+        }
+    }
+
+    /// Unregisters the writer.
+    fn remove_writer(&self) {
+        if self.writer_on.replace(false) {
+            let _ = self.with_fd(|fd| self.lp.remove_writer(fd));
+        }
+    }
+
+    /// The scheduled `connection_made`.
+    /// Then reading starts (asyncio schedules that right after; starting it here is the same
+    /// to the protocol: no read can run before the next poll).
+    fn connection_made(self: &Rc<Self>) {
+        if self.lost.get() {
+            return;
+        }
+        if self.slot.is_busy() {
+            // The protocol's owner holds it borrowed: try again next iteration.
+            let t = self.clone();
+            self.lp.call_soon(move || t.connection_made());
+            return;
+        }
+        self.made.set(true);
+        let t = self.handle();
+        if let Err(CallError::Panicked(p)) = self.call(|p| p.connection_made(t)) {
+            report_panic(&self.lp, "protocol.connection_made() failed", p);
+        }
+        self.add_reader();
+    }
+
+    /// The reader callback: one `recv`, to the protocol.
+    fn read_ready(self: &Rc<Self>) {
+        if self.kind == Kind::WritePipe {
+            // asyncio's `_UnixWritePipeTransport._read_ready`: the read end closed.
+            if self.buffer.borrow().is_empty() {
+                self.close();
+            } else {
+                self.fatal_error(io::ErrorKind::BrokenPipe.into());
+            }
+            return;
+        }
+        if self.conn_lost.get() > 0 {
+            return;
+        }
+        // The read happens inside the protocol's borrow: if its owner holds it borrowed,
+        // nothing is read (`Busy`) and the level-triggered reader comes back next iteration.
+        let per_loop = &self.per_loop;
+        let r = self.call(|p| {
+            if p.buffered() {
+                let buf = p.get_buffer(0);
+                if buf.is_empty() {
+                    return ReadOutcome::EmptyBuffer;
+                }
+                match self.recv(buf) {
+                    Ok(0) => ReadOutcome::Eof,
+                    Ok(n) => {
+                        p.buffer_updated(n);
+                        ReadOutcome::Data
+                    }
+                    Err(e) => ReadOutcome::Failed(e),
+                }
+            } else {
+                let mut buf = per_loop.take_read_buf();
+                let outcome = match self.recv(&mut buf) {
+                    Ok(0) => ReadOutcome::Eof,
+                    Ok(n) => {
+                        p.data_received(&buf[..n]);
+                        ReadOutcome::Data
+                    }
+                    Err(e) => ReadOutcome::Failed(e),
+                };
+                per_loop.put_read_buf(buf);
+                outcome
+            }
+        });
+        match r {
+            Ok(ReadOutcome::Data) | Err(CallError::Busy | CallError::Gone) => {}
+            Ok(ReadOutcome::Eof) => self.on_eof(),
+            Ok(ReadOutcome::Failed(e)) if transient(e) => {}
+            Ok(ReadOutcome::Failed(e)) => self.fatal_error(io_err(e)),
+            Ok(ReadOutcome::EmptyBuffer) => {
+                self.fatal_error(io::Error::other("get_buffer() returned an empty buffer"))
+            }
+            Err(CallError::Panicked(p)) => {
+                report_panic(&self.lp, "protocol.data_received() call failed", p);
+                self.fatal_error(io::Error::other("protocol.data_received() call failed"));
+            }
+        }
+    }
+
+    /// One `recv` (`read` for a pipe) into `buf`.
+    fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        match (self.sock.borrow().as_ref(), self.kind) {
+            (Some(s), Kind::Socket) => {
+                rustix::net::recv(s, buf, RecvFlags::empty()).map(|(n, _)| n)
+            }
+            (Some(s), _) => rustix::io::read(s, buf),
+            (None, _) => Err(Errno::NOTCONN),
+        }
+    }
+
+    /// One `send` (`write` for a pipe) of `data`.
+    fn send(&self, data: &[u8]) -> Result<usize, Errno> {
+        match (self.sock.borrow().as_ref(), self.kind) {
+            (Some(s), Kind::Socket) => rustix::net::send(s, data, SEND_FLAGS),
+            (Some(s), _) => rustix::io::write(s, data),
+            (None, _) => Err(Errno::NOTCONN),
+        }
+    }
+
+    /// End of stream: `eof_received`, then half-close or close.
+    fn on_eof(self: &Rc<Self>) {
+        self.read_eof.set(true);
+        match self.call(|p| p.eof_received()) {
+            // A read pipe closes at end of stream whatever the protocol says (asyncio's).
+            Ok(true) if self.kind == Kind::Socket => self.remove_reader(),
+            Ok(true) => self.close(),
+            Ok(false) | Err(CallError::Gone | CallError::Busy) => self.close(),
+            Err(CallError::Panicked(p)) => {
+                report_panic(&self.lp, "protocol.eof_received() call failed", p);
+                self.fatal_error(io::Error::other("protocol.eof_received() call failed"));
+            }
+        }
+    }
+
+    /// `write`.
+    pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), WriteError> {
+        if self.kind == Kind::ReadPipe {
+            return Err(WriteError::NotWritable);
+        }
+        if self.eof.get() {
+            return Err(WriteError::AfterWriteEof);
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.conn_lost.get() > 0 {
+            self.write_after_lost();
+            return Ok(());
+        }
+        let mut data = data;
+        if self.buffer.borrow().is_empty() {
+            let sent = self.send(data);
+            match sent {
+                Ok(n) => {
+                    data = &data[n..];
+                    if data.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Err(e) if transient(e) => {}
+                Err(e) => {
+                    self.fatal_error(io_err(e));
+                    return Ok(());
+                }
+            }
+            self.add_writer();
+        }
+        self.buffer.borrow_mut().push(data);
+        self.maybe_pause();
+        Ok(())
+    }
+
+    /// `writelines`: one vectored write.
+    pub(crate) fn writelines(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
+        if self.kind == Kind::ReadPipe {
+            return Err(WriteError::NotWritable);
+        }
+        if self.eof.get() {
+            return Err(WriteError::AfterWriteEof);
+        }
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        if self.conn_lost.get() > 0 {
+            self.write_after_lost();
+            return Ok(());
+        }
+        if self.buffer.borrow().is_empty() {
+            let sent = gather(pieces.iter().copied(), |iov| {
+                if iov.is_empty() {
+                    None
+                } else {
+                    Some(self.sendmsg(iov))
+                }
+            });
+            let Some(sent) = sent else {
+                return Ok(());
+            };
+            let mut skip = match sent {
+                Ok(n) => n,
+                Err(e) if transient(e) => 0,
+                Err(e) => {
+                    self.fatal_error(io_err(e));
+                    return Ok(());
+                }
+            };
+            {
+                let mut buffer = self.buffer.borrow_mut();
+                for p in pieces {
+                    if skip >= p.len() {
+                        skip -= p.len();
+                    } else {
+                        buffer.push(&p[skip..]);
+                        skip = 0;
+                    }
+                }
+            }
+            if !self.buffer.borrow().is_empty() {
+                self.add_writer();
+            }
+        } else {
+            {
+                let mut buffer = self.buffer.borrow_mut();
+                for p in pieces {
+                    buffer.push(p);
+                }
+            }
+            // asyncio's `_write_ready()` call: try one drain at once.
+            self.write_ready();
+        }
+        self.maybe_pause();
+        Ok(())
+    }
+
+    /// A write after the connection is lost: ignored, reported once at asyncio's threshold.
+    fn write_after_lost(&self) {
+        if self.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+            let message = match self.kind {
+                Kind::Socket => {
+                    "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
+                }
+                _ => {
+                    "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
+                }
+            };
+            report(&self.lp, message);
+        }
+        self.conn_lost.set(self.conn_lost.get().saturating_add(1));
+    }
+
+    /// One vectored send of `iov` (`writev` for a pipe).
+    fn sendmsg(&self, iov: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        match (self.sock.borrow().as_ref(), self.kind) {
+            (Some(s), Kind::Socket) => {
+                rustix::net::sendmsg(s, iov, &mut SendAncillaryBuffer::default(), SEND_FLAGS)
+            }
+            (Some(s), _) => rustix::io::writev(s, iov),
+            (None, _) => Err(Errno::NOTCONN),
+        }
+    }
+
+    /// asyncio's `_maybe_pause_protocol`.
+    pub(crate) fn maybe_pause(self: &Rc<Self>) {
+        let size = self.buffer.borrow().len();
+        let t = self.flow.maybe_pause(size);
+        self.flow_event(t);
+    }
+
+    /// The writer callback: one vectored send of the buffer.
+    fn write_ready(self: &Rc<Self>) {
+        if self.conn_lost.get() > 0 {
+            return;
+        }
+        let sent = {
+            let buffer = self.buffer.borrow();
+            if buffer.is_empty() {
+                None
+            } else if buffer.chunk_count() == 1 {
+                Some(self.send(buffer.first()))
+            } else {
+                Some(gather(buffer.pieces(), |iov| self.sendmsg(iov)))
+            }
+        };
+        match sent {
+            None => {}
+            Some(Ok(n)) => {
+                self.buffer.borrow_mut().consume(n);
+                let size = self.buffer.borrow().len();
+                let t = self.flow.maybe_resume(size);
+                self.flow_event(t);
+            }
+            Some(Err(e)) if transient(e) => return,
+            Some(Err(e)) => {
+                self.remove_writer();
+                self.buffer.borrow_mut().clear();
+                self.fatal_error(io_err(e));
+                return;
+            }
+        }
+        if self.buffer.borrow().is_empty() {
+            self.remove_writer();
+            if self.closing.get() {
+                if self.conn_lost.get() == 0 {
+                    self.conn_lost.set(1);
+                    self.call_connection_lost(None);
+                }
+            } else if self.eof.get() {
+                let _ = self.with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+            }
+        }
+    }
+
+    /// `close`.
+    pub(crate) fn close(self: &Rc<Self>) {
+        if self.closing.replace(true) {
+            return;
+        }
+        self.remove_reader();
+        if self.buffer.borrow().is_empty() {
+            self.conn_lost.set(self.conn_lost.get() + 1);
+            self.remove_writer();
+            self.schedule_connection_lost(None);
+        }
+    }
+
+    /// asyncio's `_fatal_error`: closes at once with `exc`.
+    fn fatal_error(self: &Rc<Self>, exc: io::Error) {
+        self.force_close(Some(exc));
+    }
+
+    /// asyncio's `_force_close` (`abort` is `force_close(None)`).
+    pub(crate) fn force_close(self: &Rc<Self>, exc: Option<io::Error>) {
+        if self.conn_lost.get() > 0 {
+            return;
+        }
+        if !self.buffer.borrow().is_empty() {
+            self.buffer.borrow_mut().clear();
+            self.remove_writer();
+        }
+        if !self.closing.replace(true) {
+            self.remove_reader();
+        }
+        self.conn_lost.set(self.conn_lost.get() + 1);
+        self.schedule_connection_lost(exc);
+    }
+
+    /// Schedules `connection_lost(exc)` with `call_soon`.
+    /// The error waits in `lost_exc`, where a closing loop finds it too.
+    fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        *self.lost_exc.borrow_mut() = exc;
+        let t = self.clone();
+        self.lp.call_soon(move || {
+            let exc = t.lost_exc.borrow_mut().take();
+            t.call_connection_lost(exc);
+        });
+    }
+
+    /// asyncio's `_call_connection_lost`: the protocol's last call, then the socket is closed
+    /// and the protocol dropped.
+    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        if self.lost.get() {
+            return;
+        }
+        if self.made.get() {
+            if self.slot.is_busy() && !self.lp.is_closed() {
+                // The protocol's owner holds it borrowed: try again next iteration.
+                let t = self.clone();
+                self.lp.call_soon(move || t.call_connection_lost(exc));
+                return;
+            }
+            match self.slot.call(&self.lp, |p| p.connection_lost(exc)).0 {
+                Err(CallError::Busy) if !self.lp.is_closed() => {
+                    // The protocol's owner holds it: try again next iteration (the error, if
+                    // any, cannot be cloned; it is reported as the kind alone).
+                    let t = self.clone();
+                    self.lp.call_soon(move || t.call_connection_lost(None));
+                    return;
+                }
+                Err(CallError::Panicked(p)) => {
+                    report_panic(&self.lp, "protocol.connection_lost() failed", p);
+                }
+                _ => {}
+            }
+        }
+        self.finish();
+    }
+
+    /// After `connection_lost`: releases the registrations, the socket and the protocol.
+    fn finish(&self) {
+        self.lost.set(true);
+        self.remove_reader();
+        self.remove_writer();
+        self.buffer.borrow_mut().clear();
+        let sock = self.sock.borrow_mut().take();
+        drop(sock);
+        let protocol = self.slot.replace(None);
+        drop(protocol);
+        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
+        self.per_loop.unregister(self.index.replace(usize::MAX));
+    }
+}
+
+impl OnLoopClose for StreamCore {
+    fn loop_closed(self: Rc<Self>) {
+        if self.lost.get() {
+            return;
+        }
+        self.closing.set(true);
+        self.conn_lost.set(self.conn_lost.get().max(1));
+        let exc = self.lost_exc.borrow_mut().take();
+        if self.made.get() {
+            if let (Err(CallError::Panicked(p)), _) =
+                self.slot.call(&self.lp, |p| p.connection_lost(exc))
+            {
+                report_panic(&self.lp, "protocol.connection_lost() failed", p);
+            }
+        }
+        self.finish();
+    }
+}
+
+/// The transport traits' methods, shared by the handles ([`crate::SocketTransport`],
+/// [`crate::ReadPipeTransport`], [`crate::WritePipeTransport`], [`StreamTransport`]).
+impl StreamCore {
+    /// `is_closing`.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    /// `get_extra_info`.
+    pub(crate) fn extra_info(&self, key: ExtraKey) -> Option<ExtraValue> {
+        let fd = || {
+            self.sock
+                .borrow()
+                .as_ref()
+                .map(|s| ExtraValue::Fd(s.as_raw_fd()))
+        };
+        match (key, self.kind) {
+            (ExtraKey::Sockname, Kind::Socket) => self.sockname.clone().map(ExtraValue::Address),
+            (ExtraKey::Peername, Kind::Socket) => {
+                if let Some(p) = self.peername.get() {
+                    return p.clone().map(ExtraValue::Address);
+                }
+                let peer = self
+                    .with_fd(|fd| Ok(rustix::net::getpeername(fd)?))
+                    .ok()?
+                    .as_ref()
+                    .and_then(SocketAddress::from_any);
+                let _ = self.peername.set(peer.clone());
+                peer.map(ExtraValue::Address)
+            }
+            (ExtraKey::Socket, Kind::Socket) => fd(),
+            (ExtraKey::Pipe, Kind::ReadPipe | Kind::WritePipe) => fd(),
+            _ => None,
+        }
+    }
+
+    /// `set_protocol`.
+    pub(crate) fn set_protocol(&self, protocol: SharedStreamEvents) {
+        let old = self.slot.replace(Some(protocol));
+        drop(old);
+    }
+
+    /// `get_protocol`.
+    pub(crate) fn get_protocol(&self) -> Option<SharedStreamEvents> {
+        self.slot.get()
+    }
+
+    /// `pause_reading`.
+    pub(crate) fn pause_reading(&self) {
+        if !self.is_reading() {
+            return;
+        }
+        self.reading_paused.set(true);
+        self.remove_reader();
+    }
+
+    /// `resume_reading`.
+    pub(crate) fn resume_reading(self: &Rc<Self>) {
+        if self.kind == Kind::WritePipe || self.closing.get() || !self.reading_paused.get() {
+            return;
+        }
+        self.reading_paused.set(false);
+        if self.made.get() {
+            self.add_reader();
+        }
+    }
+
+    /// `write_eof`: a socket shuts its writing half once the buffer drains; a write pipe
+    /// closes (asyncio's); a read pipe has no writing half.
+    pub(crate) fn write_eof(self: &Rc<Self>) {
+        match self.kind {
+            Kind::ReadPipe => {}
+            Kind::WritePipe => {
+                if !self.closing.get() {
+                    self.eof.set(true);
+                    self.close();
+                }
+            }
+            Kind::Socket => {
+                if self.closing.get() || self.eof.replace(true) {
+                    return;
+                }
+                if self.buffer.borrow().is_empty() {
+                    let _ = self.with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+                }
+            }
+        }
+    }
+
+    /// `can_write_eof`.
+    pub(crate) fn can_write_eof(&self) -> bool {
+        self.kind != Kind::ReadPipe
+    }
+
+    /// `get_write_buffer_size`.
+    pub(crate) fn get_write_buffer_size(&self) -> usize {
+        self.buffer.borrow().len()
+    }
+
+    /// `get_write_buffer_limits`.
+    pub(crate) fn get_write_buffer_limits(&self) -> (usize, usize) {
+        self.flow.get()
+    }
+
+    /// `set_write_buffer_limits`.
+    pub(crate) fn set_write_buffer_limits(
+        self: &Rc<Self>,
+        high: Option<usize>,
+        low: Option<usize>,
+    ) -> Result<(), InvalidLimits> {
+        self.flow.set(high, low)?;
+        self.maybe_pause();
+        Ok(())
+    }
+
+    /// The `Debug` output of a handle named `name`.
+    pub(crate) fn fmt_fields(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("fd", &self.sock.borrow().as_ref().map(|s| s.as_raw_fd()))
+            .field("closing", &self.closing.get())
+            .field("reading", &self.is_reading())
+            .field("write_buffer", &self.buffer.borrow().len())
+            .field("protocol_paused", &self.flow.is_paused())
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+/// Implements the transport traits for a handle type `$t` (a newtype of `Rc<StreamCore>`).
+macro_rules! impl_stream_traits {
+    ($t:ty, $name:literal) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt_fields($name, f)
+            }
+        }
+
+        impl $crate::BaseTransport for $t {
+            type Protocol = dyn $crate::StreamEvents;
+
+            fn close(&self) {
+                self.0.close();
+            }
+            fn is_closing(&self) -> bool {
+                self.0.is_closing()
+            }
+            fn extra_info(
+                &self,
+                key: $crate::extra::ExtraKey,
+            ) -> Option<$crate::extra::ExtraValue> {
+                self.0.extra_info(key)
+            }
+            fn set_protocol(&self, protocol: $crate::SharedStreamEvents) {
+                self.0.set_protocol(protocol);
+            }
+            fn get_protocol(&self) -> Option<$crate::SharedStreamEvents> {
+                self.0.get_protocol()
+            }
+        }
+    };
+}
+
+/// Implements [`ReadTransport`](crate::ReadTransport) for a handle type.
+macro_rules! impl_read_transport {
+    ($t:ty) => {
+        impl $crate::ReadTransport for $t {
+            fn is_reading(&self) -> bool {
+                self.0.is_reading()
+            }
+            fn pause_reading(&self) {
+                self.0.pause_reading();
+            }
+            fn resume_reading(&self) {
+                self.0.resume_reading();
+            }
+        }
+    };
+}
+
+/// Implements [`WriteTransport`](crate::WriteTransport) for a handle type.
+macro_rules! impl_write_transport {
+    ($t:ty) => {
+        impl $crate::WriteTransport for $t {
+            fn write(&self, data: &[u8]) -> Result<(), $crate::WriteError> {
+                self.0.write(data)
+            }
+            fn writelines(&self, data: &[&[u8]]) -> Result<(), $crate::WriteError> {
+                self.0.writelines(data)
+            }
+            fn write_eof(&self) {
+                self.0.write_eof();
+            }
+            fn can_write_eof(&self) -> bool {
+                self.0.can_write_eof()
+            }
+            fn abort(&self) {
+                self.0.force_close(None);
+            }
+            fn get_write_buffer_size(&self) -> usize {
+                self.0.get_write_buffer_size()
+            }
+            fn get_write_buffer_limits(&self) -> (usize, usize) {
+                self.0.get_write_buffer_limits()
+            }
+            fn set_write_buffer_limits(
+                &self,
+                high: Option<usize>,
+                low: Option<usize>,
+            ) -> Result<(), $crate::InvalidLimits> {
+                self.0.set_write_buffer_limits(high, low)
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_read_transport, impl_stream_traits, impl_write_transport};
+
+impl Drop for StreamCore {
+    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
+    /// leaves the loop's registry; its fd closes with it.
+    fn drop(&mut self) {
+        self.per_loop.unregister(self.index.get());
+    }
+}
