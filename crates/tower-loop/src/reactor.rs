@@ -5,7 +5,7 @@
 //! Two kinds of registrations share one poller, told apart by the key's top bit:
 //!
 //! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
-//!   keyed by the fd number, kept in a loop-local table. With a reader or writer callback the fd
+//!   keyed by the fd number, kept in a loop-local table indexed by it (`reactor/fd_table.rs`). With a reader or writer callback the fd
 //!   is registered level-triggered (asyncio's selector semantics: the callback runs every
 //!   iteration while the fd is ready). With only `sock_*` waiters it is registered
 //!   edge-triggered for both directions, once (one `epoll_ctl(ADD)`), and stays registered for
@@ -46,8 +46,7 @@
 //! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -62,6 +61,7 @@ use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
 mod backend;
+mod fd_table;
 #[cfg(not(loom))]
 mod waiters;
 #[cfg(loom)]
@@ -69,6 +69,7 @@ pub mod waiters;
 
 pub(crate) use backend::Poller;
 use backend::{Event, Events, PollMode};
+use fd_table::FdTable;
 pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
 use waiters::{WaiterIds, Waiters};
 
@@ -77,32 +78,6 @@ const EVENT_INTERVAL: usize = 61;
 
 /// Keys with this bit set name an [`Async`](crate::Async) source.
 pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
-
-/// The loop-thread fd table. Every `sock_*` operation looks its fd up a few times, so the key
-/// (a small integer the caller cannot choose adversarially for another process) is hashed by
-/// one multiplication instead of SipHash (which was 15% of an echo round trip's instructions).
-type FdMap = HashMap<RawFd, FdEntry, BuildHasherDefault<FdHasher>>;
-
-/// Fibonacci hashing of an fd number: spreads consecutive numbers over the table's top bits,
-/// which hashbrown's probing uses.
-#[derive(Default)]
-struct FdHasher(u64);
-
-impl Hasher for FdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// What the kernel was told about a loop-thread fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +164,7 @@ pub(crate) struct LocalReactor {
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.
-    fds: RefCell<FdMap>,
+    fds: RefCell<FdTable>,
     /// Fds whose entry became unconfirmed, oldest first, with the poll count at that time (an
     /// fd whose entry was confirmed or served since is skipped when met).
     unconfirmed: RefCell<VecDeque<(RawFd, u64)>>,
@@ -306,7 +281,7 @@ impl LocalReactor {
         cb: Option<Rc<dyn Callback>>,
     ) -> io::Result<bool> {
         let mut fds = self.fds.borrow_mut();
-        let entry = fds.entry(fd).or_default();
+        let entry = fds.get_or_default(fd);
         let slot = if dir == READ {
             &mut entry.reader
         } else {
@@ -326,8 +301,8 @@ impl LocalReactor {
     /// Brings the kernel's registration of `fd` in line with its entry: a syscall only when a
     /// level-triggered interest changes, or when the fd gets its edge-triggered registration
     /// (once); a wait on an edge-triggered entry only marks it unconfirmed.
-    fn sync(&self, poller: &Poller, fd: RawFd, fds: &mut FdMap) -> io::Result<()> {
-        let Some(entry) = fds.get_mut(&fd) else {
+    fn sync(&self, poller: &Poller, fd: RawFd, fds: &mut FdTable) -> io::Result<()> {
+        let Some(entry) = fds.get_mut(fd) else {
             return Ok(());
         };
         let bits = entry.wanted();
@@ -337,10 +312,10 @@ impl LocalReactor {
                 // asyncio's selector does.
                 Some(Armed::Level(_)) => {
                     delete(poller, fd);
-                    fds.remove(&fd);
+                    fds.remove(fd);
                 }
                 None => {
-                    fds.remove(&fd);
+                    fds.remove(fd);
                 }
                 // Kept for the fd's life: the next wait costs no syscall.
                 Some(Armed::Edge) => {}
@@ -385,7 +360,7 @@ impl LocalReactor {
     /// used up (the operation then waits for the next edge without an `EAGAIN` round trip).
     #[inline]
     pub(crate) fn may_try(&self, fd: RawFd, dir: u8) -> bool {
-        match self.fds.borrow().get(&fd) {
+        match self.fds.borrow().get(fd) {
             Some(e) if e.armed == Some(Armed::Edge) => e.ready & dir != 0,
             _ => true,
         }
@@ -396,7 +371,7 @@ impl LocalReactor {
     /// first call turns the option on (one `setsockopt`), later ones answer from the entry.
     pub(crate) fn read_inq(&self, fd: RawFd) -> bool {
         let mut fds = self.fds.borrow_mut();
-        let Some(e) = fds.get_mut(&fd) else {
+        let Some(e) = fds.get_mut(fd) else {
             return false;
         };
         if e.armed != Some(Armed::Edge) {
@@ -412,7 +387,7 @@ impl LocalReactor {
     /// A read asked with `TCP_INQ` got no answer: the fd number now names another socket (the
     /// old one was closed and the number reused). The next read turns the option on again.
     pub(crate) fn inq_lost(&self, fd: RawFd) {
-        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
+        if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
             e.inq = None;
         }
     }
@@ -421,7 +396,7 @@ impl LocalReactor {
     /// write): the next one waits for the next edge.
     #[inline]
     pub(crate) fn clear_ready(&self, fd: RawFd, dir: u8) {
-        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
+        if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
             e.ready &= !dir;
         }
     }
@@ -438,21 +413,21 @@ impl LocalReactor {
     ) -> io::Result<WaiterId> {
         let id = self.ids.borrow_mut().next_id();
         let mut fds = self.fds.borrow_mut();
-        let entry = fds.entry(fd).or_default();
+        let entry = fds.get_or_default(fd);
         entry.waiters(dir).insert(id, waker);
         let res = self.sync(poller, fd, &mut fds);
         if let Ok(()) = res {
-            if let Some(entry) = fds.get_mut(&fd) {
+            if let Some(entry) = fds.get_mut(fd) {
                 entry.ready &= !dir;
             }
         }
         if let Err(e) = res {
-            let waker = fds.get_mut(&fd).and_then(|e| e.waiters(dir).remove(id));
+            let waker = fds.get_mut(fd).and_then(|e| e.waiters(dir).remove(id));
             if fds
-                .get(&fd)
+                .get(fd)
                 .is_some_and(|e| e.wanted() == 0 && e.armed.is_none())
             {
-                fds.remove(&fd);
+                fds.remove(fd);
             }
             drop(fds);
             drop(waker);
@@ -466,7 +441,7 @@ impl LocalReactor {
     pub(crate) fn refresh(&self, fd: RawFd, dir: u8, id: WaiterId, waker: &Waker) -> bool {
         self.fds
             .borrow_mut()
-            .get_mut(&fd)
+            .get_mut(fd)
             .is_some_and(|e| e.waiters(dir).refresh(id, waker))
     }
 
@@ -476,7 +451,7 @@ impl LocalReactor {
         let waker = self
             .fds
             .borrow_mut()
-            .get_mut(&fd)
+            .get_mut(fd)
             .and_then(|e| e.waiters(dir).remove(id));
         drop(waker);
     }
@@ -505,7 +480,7 @@ impl LocalReactor {
                 break;
             }
             list.pop_front();
-            let Some(entry) = fds.get_mut(&fd) else {
+            let Some(entry) = fds.get_mut(fd) else {
                 continue;
             };
             // An item of an entry confirmed or served since is stale.
@@ -593,7 +568,7 @@ impl LocalReactor {
                     continue;
                 }
                 let fd = ev.key as RawFd;
-                let Some(entry) = fds.get_mut(&fd) else {
+                let Some(entry) = fds.get_mut(fd) else {
                     continue;
                 };
                 if ev.readable {
@@ -654,7 +629,7 @@ impl LocalReactor {
     /// Drops every registration (loop close), returning the callbacks and wakers to drop.
     pub(crate) fn clear(&self, poller: &Poller) -> Vec<FdEntry> {
         self.unconfirmed.borrow_mut().clear();
-        let fds = std::mem::take(&mut *self.fds.borrow_mut());
+        let fds = self.fds.borrow_mut().drain();
         fds.into_iter()
             .map(|(fd, entry)| {
                 if entry.armed.is_some() {
