@@ -149,6 +149,20 @@ impl FdEntry {
     }
 }
 
+/// Where a `sock_*` operation stands ([`LocalReactor::attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Its waiter still waits: stay pending.
+    Waiting,
+    /// Make the syscall; `inq`: a read asks `TCP_INQ` what it leaves behind.
+    Try {
+        /// Ask `TCP_INQ`.
+        inq: bool,
+    },
+    /// The direction's readiness is used up: wait for the next edge.
+    Wait,
+}
+
 /// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
 /// events (a loop that never runs out of work).
 const CONFIRM_AFTER_POLLS: u64 = 8;
@@ -328,10 +342,8 @@ impl LocalReactor {
             Armed::Edge
         };
         if entry.armed == Some(want) {
-            if want == Armed::Edge && entry.unconfirmed.is_none() {
-                let now = self.polls.get();
-                entry.unconfirmed = Some(now);
-                self.unconfirmed.borrow_mut().push_back((fd, now));
+            if want == Armed::Edge {
+                self.mark_unconfirmed(fd, entry);
             }
             return Ok(());
         }
@@ -355,49 +367,67 @@ impl LocalReactor {
         }
     }
 
-    /// Whether a `sock_*` operation on `dir` of `fd` should try its syscall: `false` only if
-    /// the fd's edge-triggered registration reported no readiness of `dir` since it was last
-    /// used up (the operation then waits for the next edge without an `EAGAIN` round trip).
+    /// Where a `sock_*` operation on `dir` of `fd` stands, in one look at the fd's entry:
+    ///
+    /// - [`Attempt::Waiting`] if its waiter `id` still waits (it now wakes `waker`);
+    /// - [`Attempt::Wait`] if the fd's edge-triggered registration reported no readiness of
+    ///   `dir` since it was last used up (the operation waits for the next edge without an
+    ///   `EAGAIN` round trip);
+    /// - otherwise [`Attempt::Try`]: make the syscall. Its `inq` says whether a read should ask
+    ///   how many bytes it leaves behind (`TCP_INQ`, asked for by `want_inq`): only on an
+    ///   edge-triggered entry, whose readiness a read that took everything can use up. The
+    ///   first such read turns the option on (one `setsockopt`), later ones answer from the
+    ///   entry.
     #[inline]
-    pub(crate) fn may_try(&self, fd: RawFd, dir: u8) -> bool {
-        match self.fds.borrow().get(fd) {
-            Some(e) if e.armed == Some(Armed::Edge) => e.ready & dir != 0,
-            _ => true,
-        }
-    }
-
-    /// Whether reads of `fd` should ask how many bytes they leave behind (`TCP_INQ`): only for
-    /// an edge-triggered entry, whose readiness a read that took everything can use up. The
-    /// first call turns the option on (one `setsockopt`), later ones answer from the entry.
-    pub(crate) fn read_inq(&self, fd: RawFd) -> bool {
+    pub(crate) fn attempt(
+        &self,
+        fd: RawFd,
+        dir: u8,
+        id: Option<WaiterId>,
+        waker: &Waker,
+        want_inq: bool,
+    ) -> Attempt {
         let mut fds = self.fds.borrow_mut();
         let Some(e) = fds.get_mut(fd) else {
-            return false;
+            return Attempt::Try { inq: false };
         };
+        if let Some(id) = id {
+            if e.waiters(dir).refresh(id, waker) {
+                return Attempt::Waiting;
+            }
+        }
         if e.armed != Some(Armed::Edge) {
-            return false;
+            return Attempt::Try { inq: false };
         }
-        *e.inq.get_or_insert_with(|| {
-            // SAFETY: the number is only handed to `setsockopt`, which fails on a closed fd;
-            // the caller of `sock_*` keeps the socket open while the operation runs.
-            crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
-        })
+        if e.ready & dir == 0 {
+            return Attempt::Wait;
+        }
+        let inq = want_inq
+            && *e.inq.get_or_insert_with(|| {
+                // SAFETY: the number is only handed to `setsockopt`, which fails on a closed
+                // fd; the caller of `sock_*` keeps the socket open while the operation runs.
+                crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
+            });
+        Attempt::Try { inq }
     }
 
-    /// A read asked with `TCP_INQ` got no answer: the fd number now names another socket (the
-    /// old one was closed and the number reused). The next read turns the option on again.
-    pub(crate) fn inq_lost(&self, fd: RawFd) {
-        if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
-            e.inq = None;
-        }
-    }
-
-    /// An operation on `dir` of `fd` used up its readiness (`EAGAIN`, or a short read or
-    /// write): the next one waits for the next edge.
+    /// After a successful `sock_*` syscall on `dir` of `fd`: `used_up` if it used the
+    /// direction's readiness up (a short read or write, or a read that left nothing: the next
+    /// operation waits for the next edge); `inq_lost` if a read asked with `TCP_INQ` got no
+    /// answer (the fd number now names another socket, the old one was closed and the number
+    /// reused: the next read turns the option on again).
     #[inline]
-    pub(crate) fn clear_ready(&self, fd: RawFd, dir: u8) {
+    pub(crate) fn finish(&self, fd: RawFd, dir: u8, used_up: bool, inq_lost: bool) {
+        if !(used_up || inq_lost) {
+            return;
+        }
         if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
-            e.ready &= !dir;
+            if used_up {
+                e.ready &= !dir;
+            }
+            if inq_lost {
+                e.inq = None;
+            }
         }
     }
 
@@ -415,6 +445,13 @@ impl LocalReactor {
         let mut fds = self.fds.borrow_mut();
         let entry = fds.get_or_default(fd);
         entry.waiters(dir).insert(id, waker);
+        if entry.armed == Some(Armed::Edge) && !entry.level() {
+            // Already registered for good (what `sync` would find): trust it, to be confirmed
+            // before anything could strand this waiter.
+            self.mark_unconfirmed(fd, entry);
+            entry.ready &= !dir;
+            return Ok(id);
+        }
         let res = self.sync(poller, fd, &mut fds);
         if let Ok(()) = res {
             if let Some(entry) = fds.get_mut(fd) {
@@ -436,13 +473,15 @@ impl LocalReactor {
         Ok(id)
     }
 
-    /// A `sock_*` wait polled again: `true` if waiter `id` still waits (it now wakes `waker`),
-    /// `false` if readiness came since (it was woken and must retry its operation).
-    pub(crate) fn refresh(&self, fd: RawFd, dir: u8, id: WaiterId, waker: &Waker) -> bool {
-        self.fds
-            .borrow_mut()
-            .get_mut(fd)
-            .is_some_and(|e| e.waiters(dir).refresh(id, waker))
+    /// A waiter registered on `fd`'s edge-triggered registration without a syscall: unless
+    /// the entry is already unconfirmed, it is from now on, and queued for confirmation.
+    #[inline]
+    fn mark_unconfirmed(&self, fd: RawFd, entry: &mut FdEntry) {
+        if entry.unconfirmed.is_none() {
+            let now = self.polls.get();
+            entry.unconfirmed = Some(now);
+            self.unconfirmed.borrow_mut().push_back((fd, now));
+        }
     }
 
     /// A `sock_*` wait was dropped before it completed: removes its own registration (if it
