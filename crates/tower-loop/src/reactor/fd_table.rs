@@ -90,6 +90,18 @@ impl FdTable {
     /// The entry of `fd`, made empty if there was none.
     #[inline]
     pub(crate) fn get_or_default(&mut self, fd: RawFd) -> &mut FdEntry {
+        if let Some(i) = direct_index(fd) {
+            if let Some(Some(_)) = self.direct.get(i) {
+                // Found (the common case): no allocation, no growth.
+                return self.direct[i].as_deref_mut().expect("checked just above");
+            }
+        }
+        self.insert_default(fd)
+    }
+
+    /// [`get_or_default`](Self::get_or_default) of an `fd` with no direct entry.
+    #[inline(never)]
+    fn insert_default(&mut self, fd: RawFd) -> &mut FdEntry {
         match direct_index(fd) {
             Some(i) => {
                 if i >= self.direct.len() {
