@@ -5,9 +5,9 @@
 //! Two kinds of registrations share one poller, told apart by the key's top bit:
 //!
 //! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
-//!   keyed by the fd number, kept in a loop-local table indexed by it (`reactor/fd_table.rs`). With a reader or writer callback the fd
-//!   is registered level-triggered (asyncio's selector semantics: the callback runs every
-//!   iteration while the fd is ready). With only `sock_*` waiters it is registered
+//!   keyed by the fd number, kept in a loop-local table indexed by it (`reactor/fd_table.rs`).
+//!   With a reader or writer callback the fd is registered level-triggered (asyncio's selector
+//!   semantics: the callback runs every iteration while the fd is ready). With only `sock_*` waiters it is registered
 //!   edge-triggered for both directions, once (one `epoll_ctl(ADD)`), and stays registered for
 //!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
 //!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
@@ -28,7 +28,9 @@
 //! - before the loop would block (or jump virtual time): with unconfirmed waiters it first polls
 //!   without blocking, and only if that brings nothing confirms them all, then waits;
 //! - on a loop that never runs out of work, once a waiter stayed unconfirmed for
-//!   [`CONFIRM_AFTER_POLLS`] polls.
+//!   [`CONFIRM_AFTER_POLLS`] polls (at most twice that: an fd is looked at when its item in the
+//!   queue of unconfirmed fds is that old; the item stays queued while the fd's waiters come
+//!   and go, so a busy fd costs one look every so many polls, not one queue item per wait).
 //!
 //! Under load (an echo server), waits are served by the next events and never confirmed: no
 //! `epoll_ctl` at all. A loop that blocks between each event pays the zero-timeout poll and a
@@ -108,9 +110,15 @@ pub(crate) struct FdEntry {
     /// edge without trying its syscall first.
     ready: u8,
     /// Some waiter registered on the edge-triggered registration without an `epoll_ctl`, and
-    /// the registration was not confirmed since (see "Trusting a registration" in the module
-    /// docs): the poll count when that happened (its item in `LocalReactor::unconfirmed`).
+    /// the registration was not confirmed, nor the waiters served by an event, since (see
+    /// "Trusting a registration" in the module docs): the poll count when that happened.
     unconfirmed: Option<u64>,
+    /// The entry's item in `LocalReactor::unconfirmed`, by the poll count it was queued at
+    /// (`None`: not queued). The item stays queued while the entry's waiters come and go:
+    /// it is looked at once it is [`CONFIRM_AFTER_POLLS`] old, and queued again then if the
+    /// entry has young unconfirmed waiters (one item per busy fd every so many polls, instead
+    /// of one per wait).
+    queued: Option<u64>,
     /// Whether `TCP_INQ` is on for the fd (`None`: not asked yet), so that its reads say what
     /// they left behind (`sock/inq.rs`).
     inq: Option<bool>,
@@ -179,8 +187,9 @@ pub(crate) struct LocalReactor {
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.
     fds: RefCell<FdTable>,
-    /// Fds whose entry became unconfirmed, oldest first, with the poll count at that time (an
-    /// fd whose entry was confirmed or served since is skipped when met).
+    /// Fds whose entry has (or had) unconfirmed waiters, oldest first, with the poll count
+    /// they were queued at (an item whose entry no longer names it as its `queued` is skipped
+    /// when met).
     unconfirmed: RefCell<VecDeque<(RawFd, u64)>>,
     /// Wakers collected during dispatch, woken after; the buffer is reused.
     wakers: RefCell<Vec<Waker>>,
@@ -474,13 +483,17 @@ impl LocalReactor {
     }
 
     /// A waiter registered on `fd`'s edge-triggered registration without a syscall: unless
-    /// the entry is already unconfirmed, it is from now on, and queued for confirmation.
+    /// the entry is already unconfirmed, it is from now on; unless it is already queued for
+    /// confirmation, it is queued.
     #[inline]
     fn mark_unconfirmed(&self, fd: RawFd, entry: &mut FdEntry) {
         if entry.unconfirmed.is_none() {
             let now = self.polls.get();
             entry.unconfirmed = Some(now);
-            self.unconfirmed.borrow_mut().push_back((fd, now));
+            if entry.queued.is_none() {
+                entry.queued = Some(now);
+                self.unconfirmed.borrow_mut().push_back((fd, now));
+            }
         }
     }
 
@@ -505,31 +518,45 @@ impl LocalReactor {
     }
 
     /// Confirms the edge-triggered registrations that waiters trust without a syscall: all of
-    /// them (`all`), or those unconfirmed for [`CONFIRM_AFTER_POLLS`] polls. One `epoll_ctl`
-    /// each (`MOD`, or `ADD` if the fd number was closed and reused since); if that fails, the
-    /// entry's waiters are woken to retry their syscall, which reports the error. Returns how
-    /// many waiters were woken.
+    /// them (`all`), or those whose waiters are unconfirmed for [`CONFIRM_AFTER_POLLS`] polls
+    /// (looked at when their item is that old: so within twice that many polls). One
+    /// `epoll_ctl` each (`MOD`, or `ADD` if the fd number was closed and reused since); if that
+    /// fails, the entry's waiters are woken to retry their syscall, which reports the error.
+    /// An entry whose unconfirmed waiters are younger is queued again. Returns how many
+    /// waiters were woken.
     fn confirm(&self, poller: &Poller, all: bool, wakers: &mut Vec<Waker>) -> usize {
         let mut list = self.unconfirmed.borrow_mut();
         let mut fds = self.fds.borrow_mut();
         let before = wakers.len();
         let now = self.polls.get();
-        while let Some(&(fd, since)) = list.front() {
-            if !all && now.saturating_sub(since) < CONFIRM_AFTER_POLLS {
+        while let Some(&(fd, queued)) = list.front() {
+            if !all && now.saturating_sub(queued) < CONFIRM_AFTER_POLLS {
                 break;
             }
             list.pop_front();
             let Some(entry) = fds.get_mut(fd) else {
                 continue;
             };
-            // An item of an entry confirmed or served since is stale.
-            if entry.unconfirmed != Some(since) || entry.armed != Some(Armed::Edge) {
+            // An item its entry does not name is stale (the entry was made again since).
+            if entry.queued != Some(queued) {
+                continue;
+            }
+            entry.queued = None;
+            let Some(since) = entry.unconfirmed else {
+                // Confirmed, or its waiters served, since: nothing to do.
+                continue;
+            };
+            if entry.armed != Some(Armed::Edge) || entry.nobody_waits() {
+                entry.unconfirmed = None;
+                continue;
+            }
+            if !all && now.saturating_sub(since) < CONFIRM_AFTER_POLLS {
+                // Waiters that came after the item was queued: look again later.
+                entry.queued = Some(now);
+                list.push_back((fd, now));
                 continue;
             }
             entry.unconfirmed = None;
-            if entry.nobody_waits() {
-                continue;
-            }
             if arm_as(poller, fd, Armed::Edge, true).is_err() {
                 entry.armed = None;
                 entry.readers.take_all(wakers);
