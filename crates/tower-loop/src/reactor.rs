@@ -401,7 +401,9 @@ impl LocalReactor {
             return Attempt::Try { inq: false };
         };
         if let Some(id) = id {
-            if e.waiters(dir).refresh(id, waker) {
+            // Woken (the common case): the list was emptied, no search.
+            let list = e.waiters(dir);
+            if !list.is_empty() && list.refresh(id, waker) {
                 return Attempt::Waiting;
             }
         }
