@@ -167,8 +167,9 @@ pub(crate) enum Attempt {
         /// Ask `TCP_INQ`.
         inq: bool,
     },
-    /// The direction's readiness is used up: wait for the next edge.
-    Wait,
+    /// The direction's readiness is used up: the operation now waits for the next edge, as
+    /// this new waiter (registered as [`LocalReactor::wait`] would, without a syscall).
+    Registered(WaiterId),
 }
 
 /// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
@@ -379,15 +380,15 @@ impl LocalReactor {
     /// Where a `sock_*` operation on `dir` of `fd` stands, in one look at the fd's entry:
     ///
     /// - [`Attempt::Waiting`] if its waiter `id` still waits (it now wakes `waker`);
-    /// - [`Attempt::Wait`] if the fd's edge-triggered registration reported no readiness of
-    ///   `dir` since it was last used up (the operation waits for the next edge without an
-    ///   `EAGAIN` round trip);
+    /// - [`Attempt::Registered`] if the fd's edge-triggered registration reported no readiness
+    ///   of `dir` since it was last used up: the operation is registered as a new waiter (with
+    ///   `waker`) for the next edge, without an `EAGAIN` round trip;
     /// - otherwise [`Attempt::Try`]: make the syscall. Its `inq` says whether a read should ask
     ///   how many bytes it leaves behind (`TCP_INQ`, asked for by `want_inq`): only on an
     ///   edge-triggered entry, whose readiness a read that took everything can use up. The
     ///   first such read turns the option on (one `setsockopt`), later ones answer from the
     ///   entry.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn attempt(
         &self,
         fd: RawFd,
@@ -410,8 +411,8 @@ impl LocalReactor {
         if e.armed != Some(Armed::Edge) {
             return Attempt::Try { inq: false };
         }
-        if e.ready & dir == 0 {
-            return Attempt::Wait;
+        if e.ready & dir == 0 && !e.level() {
+            return Attempt::Registered(self.register_edge(fd, e, dir, waker));
         }
         let inq = want_inq
             && *e.inq.get_or_insert_with(|| {
@@ -452,17 +453,15 @@ impl LocalReactor {
         dir: u8,
         waker: &Waker,
     ) -> io::Result<WaiterId> {
-        let id = self.ids.borrow_mut().next_id();
         let mut fds = self.fds.borrow_mut();
         let entry = fds.get_or_default(fd);
-        entry.waiters(dir).insert(id, waker);
         if entry.armed == Some(Armed::Edge) && !entry.level() {
             // Already registered for good (what `sync` would find): trust it, to be confirmed
             // before anything could strand this waiter.
-            self.mark_unconfirmed(fd, entry);
-            entry.ready &= !dir;
-            return Ok(id);
+            return Ok(self.register_edge(fd, entry, dir, waker));
         }
+        let id = self.ids.borrow_mut().next_id();
+        entry.waiters(dir).insert(id, waker);
         let res = self.sync(poller, fd, &mut fds);
         if let Ok(()) = res {
             if let Some(entry) = fds.get_mut(fd) {
@@ -482,6 +481,17 @@ impl LocalReactor {
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// `wait`'s fast path, for an entry registered edge-triggered without callbacks (in the
+    /// caller's borrow of the table): a new waiter for `dir` with `waker`, trusted unconfirmed.
+    #[inline(never)]
+    fn register_edge(&self, fd: RawFd, e: &mut FdEntry, dir: u8, waker: &Waker) -> WaiterId {
+        let id = self.ids.borrow_mut().next_id();
+        e.waiters(dir).insert(id, waker);
+        self.mark_unconfirmed(fd, e);
+        e.ready &= !dir;
+        id
     }
 
     /// A waiter registered on `fd`'s edge-triggered registration without a syscall: unless

@@ -157,7 +157,10 @@ impl<'a> Waiter<'a> {
                     }
                 }
             }
-            Attempt::Wait => self.id = None,
+            Attempt::Registered(id) => {
+                self.id = Some(id);
+                return Poll::Pending;
+            }
         }
         let poller = self.core.shared().poller();
         match reactor.wait(poller, self.fd, self.dir, cx.waker()) {
