@@ -174,10 +174,19 @@ impl<'a> Waiter<'a> {
 }
 
 impl Drop for Waiter<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.core.reactor().cancel_wait(self.fd, self.dir, id);
+            self.cancel(id);
         }
+    }
+}
+
+impl Waiter<'_> {
+    /// A future dropped while it waited: removes its registration.
+    #[inline(never)]
+    fn cancel(&self, id: WaiterId) {
+        self.core.reactor().cancel_wait(self.fd, self.dir, id);
     }
 }
 
