@@ -5,9 +5,9 @@
 //! Two kinds of registrations share one poller, told apart by the key's top bit:
 //!
 //! - **Loop-thread fds** (`add_reader`/`add_writer`, and the waits of the `sock_*` methods),
-//!   keyed by the fd number, kept in a loop-local table. With a reader or writer callback the fd
-//!   is registered level-triggered (asyncio's selector semantics: the callback runs every
-//!   iteration while the fd is ready). With only `sock_*` waiters it is registered
+//!   keyed by the fd number, kept in a loop-local table indexed by it (`reactor/fd_table.rs`).
+//!   With a reader or writer callback the fd is registered level-triggered (asyncio's selector
+//!   semantics: the callback runs every iteration while the fd is ready). With only `sock_*` waiters it is registered
 //!   edge-triggered for both directions, once (one `epoll_ctl(ADD)`), and stays registered for
 //!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
 //!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
@@ -28,7 +28,9 @@
 //! - before the loop would block (or jump virtual time): with unconfirmed waiters it first polls
 //!   without blocking, and only if that brings nothing confirms them all, then waits;
 //! - on a loop that never runs out of work, once a waiter stayed unconfirmed for
-//!   [`CONFIRM_AFTER_POLLS`] polls.
+//!   [`CONFIRM_AFTER_POLLS`] polls (at most twice that: an fd is looked at when its item in the
+//!   queue of unconfirmed fds is that old; the item stays queued while the fd's waiters come
+//!   and go, so a busy fd costs one look every so many polls, not one queue item per wait).
 //!
 //! Under load (an echo server), waits are served by the next events and never confirmed: no
 //! `epoll_ctl` at all. A loop that blocks between each event pays the zero-timeout poll and a
@@ -46,8 +48,7 @@
 //! `add_reader`/`add_writer` registration is reported to the loop's exception handler.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -62,6 +63,7 @@ use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
 mod backend;
+mod fd_table;
 #[cfg(not(loom))]
 mod waiters;
 #[cfg(loom)]
@@ -69,6 +71,7 @@ pub mod waiters;
 
 pub(crate) use backend::Poller;
 use backend::{Event, Events, PollMode};
+use fd_table::FdTable;
 pub(crate) use waiters::{READ, SourceWaiters, WRITE, WaiterId};
 use waiters::{WaiterIds, Waiters};
 
@@ -77,32 +80,6 @@ const EVENT_INTERVAL: usize = 61;
 
 /// Keys with this bit set name an [`Async`](crate::Async) source.
 pub(crate) const SOURCE_BIT: usize = 1 << (usize::BITS - 2);
-
-/// The loop-thread fd table. Every `sock_*` operation looks its fd up a few times, so the key
-/// (a small integer the caller cannot choose adversarially for another process) is hashed by
-/// one multiplication instead of SipHash (which was 15% of an echo round trip's instructions).
-type FdMap = HashMap<RawFd, FdEntry, BuildHasherDefault<FdHasher>>;
-
-/// Fibonacci hashing of an fd number: spreads consecutive numbers over the table's top bits,
-/// which hashbrown's probing uses.
-#[derive(Default)]
-struct FdHasher(u64);
-
-impl Hasher for FdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// What the kernel was told about a loop-thread fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,9 +110,15 @@ pub(crate) struct FdEntry {
     /// edge without trying its syscall first.
     ready: u8,
     /// Some waiter registered on the edge-triggered registration without an `epoll_ctl`, and
-    /// the registration was not confirmed since (see "Trusting a registration" in the module
-    /// docs): the poll count when that happened (its item in `LocalReactor::unconfirmed`).
+    /// the registration was not confirmed, nor the waiters served by an event, since (see
+    /// "Trusting a registration" in the module docs): the poll count when that happened.
     unconfirmed: Option<u64>,
+    /// The entry's item in `LocalReactor::unconfirmed`, by the poll count it was queued at
+    /// (`None`: not queued). The item stays queued while the entry's waiters come and go:
+    /// it is looked at once it is [`CONFIRM_AFTER_POLLS`] old, and queued again then if the
+    /// entry has young unconfirmed waiters (one item per busy fd every so many polls, instead
+    /// of one per wait).
+    queued: Option<u64>,
     /// Whether `TCP_INQ` is on for the fd (`None`: not asked yet), so that its reads say what
     /// they left behind (`sock/inq.rs`).
     inq: Option<bool>,
@@ -174,6 +157,21 @@ impl FdEntry {
     }
 }
 
+/// Where a `sock_*` operation stands ([`LocalReactor::attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Its waiter still waits: stay pending.
+    Waiting,
+    /// Make the syscall; `inq`: a read asks `TCP_INQ` what it leaves behind.
+    Try {
+        /// Ask `TCP_INQ`.
+        inq: bool,
+    },
+    /// The direction's readiness is used up: the operation now waits for the next edge, as
+    /// this new waiter (registered as [`LocalReactor::wait`] would, without a syscall).
+    Registered(WaiterId),
+}
+
 /// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
 /// events (a loop that never runs out of work).
 const CONFIRM_AFTER_POLLS: u64 = 8;
@@ -189,9 +187,10 @@ pub(crate) struct LocalReactor {
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.
-    fds: RefCell<FdMap>,
-    /// Fds whose entry became unconfirmed, oldest first, with the poll count at that time (an
-    /// fd whose entry was confirmed or served since is skipped when met).
+    fds: RefCell<FdTable>,
+    /// Fds whose entry has (or had) unconfirmed waiters, oldest first, with the poll count
+    /// they were queued at (an item whose entry no longer names it as its `queued` is skipped
+    /// when met).
     unconfirmed: RefCell<VecDeque<(RawFd, u64)>>,
     /// Wakers collected during dispatch, woken after; the buffer is reused.
     wakers: RefCell<Vec<Waker>>,
@@ -306,7 +305,7 @@ impl LocalReactor {
         cb: Option<Rc<dyn Callback>>,
     ) -> io::Result<bool> {
         let mut fds = self.fds.borrow_mut();
-        let entry = fds.entry(fd).or_default();
+        let entry = fds.get_or_default(fd);
         let slot = if dir == READ {
             &mut entry.reader
         } else {
@@ -326,8 +325,8 @@ impl LocalReactor {
     /// Brings the kernel's registration of `fd` in line with its entry: a syscall only when a
     /// level-triggered interest changes, or when the fd gets its edge-triggered registration
     /// (once); a wait on an edge-triggered entry only marks it unconfirmed.
-    fn sync(&self, poller: &Poller, fd: RawFd, fds: &mut FdMap) -> io::Result<()> {
-        let Some(entry) = fds.get_mut(&fd) else {
+    fn sync(&self, poller: &Poller, fd: RawFd, fds: &mut FdTable) -> io::Result<()> {
+        let Some(entry) = fds.get_mut(fd) else {
             return Ok(());
         };
         let bits = entry.wanted();
@@ -337,10 +336,10 @@ impl LocalReactor {
                 // asyncio's selector does.
                 Some(Armed::Level(_)) => {
                     delete(poller, fd);
-                    fds.remove(&fd);
+                    fds.remove(fd);
                 }
                 None => {
-                    fds.remove(&fd);
+                    fds.remove(fd);
                 }
                 // Kept for the fd's life: the next wait costs no syscall.
                 Some(Armed::Edge) => {}
@@ -353,10 +352,8 @@ impl LocalReactor {
             Armed::Edge
         };
         if entry.armed == Some(want) {
-            if want == Armed::Edge && entry.unconfirmed.is_none() {
-                let now = self.polls.get();
-                entry.unconfirmed = Some(now);
-                self.unconfirmed.borrow_mut().push_back((fd, now));
+            if want == Armed::Edge {
+                self.mark_unconfirmed(fd, entry);
             }
             return Ok(());
         }
@@ -380,49 +377,69 @@ impl LocalReactor {
         }
     }
 
-    /// Whether a `sock_*` operation on `dir` of `fd` should try its syscall: `false` only if
-    /// the fd's edge-triggered registration reported no readiness of `dir` since it was last
-    /// used up (the operation then waits for the next edge without an `EAGAIN` round trip).
-    #[inline]
-    pub(crate) fn may_try(&self, fd: RawFd, dir: u8) -> bool {
-        match self.fds.borrow().get(&fd) {
-            Some(e) if e.armed == Some(Armed::Edge) => e.ready & dir != 0,
-            _ => true,
-        }
-    }
-
-    /// Whether reads of `fd` should ask how many bytes they leave behind (`TCP_INQ`): only for
-    /// an edge-triggered entry, whose readiness a read that took everything can use up. The
-    /// first call turns the option on (one `setsockopt`), later ones answer from the entry.
-    pub(crate) fn read_inq(&self, fd: RawFd) -> bool {
+    /// Where a `sock_*` operation on `dir` of `fd` stands, in one look at the fd's entry:
+    ///
+    /// - [`Attempt::Waiting`] if its waiter `id` still waits (it now wakes `waker`);
+    /// - [`Attempt::Registered`] if the fd's edge-triggered registration reported no readiness
+    ///   of `dir` since it was last used up: the operation is registered as a new waiter (with
+    ///   `waker`) for the next edge, without an `EAGAIN` round trip;
+    /// - otherwise [`Attempt::Try`]: make the syscall. Its `inq` says whether a read should ask
+    ///   how many bytes it leaves behind (`TCP_INQ`, asked for by `want_inq`): only on an
+    ///   edge-triggered entry, whose readiness a read that took everything can use up. The
+    ///   first such read turns the option on (one `setsockopt`), later ones answer from the
+    ///   entry.
+    #[inline(always)]
+    pub(crate) fn attempt(
+        &self,
+        fd: RawFd,
+        dir: u8,
+        id: Option<WaiterId>,
+        waker: &Waker,
+        want_inq: bool,
+    ) -> Attempt {
         let mut fds = self.fds.borrow_mut();
-        let Some(e) = fds.get_mut(&fd) else {
-            return false;
+        let Some(e) = fds.get_mut(fd) else {
+            return Attempt::Try { inq: false };
         };
+        if let Some(id) = id {
+            // Woken (the common case): the list was emptied, no search.
+            let list = e.waiters(dir);
+            if !list.is_empty() && list.refresh(id, waker) {
+                return Attempt::Waiting;
+            }
+        }
         if e.armed != Some(Armed::Edge) {
-            return false;
+            return Attempt::Try { inq: false };
         }
-        *e.inq.get_or_insert_with(|| {
-            // SAFETY: the number is only handed to `setsockopt`, which fails on a closed fd;
-            // the caller of `sock_*` keeps the socket open while the operation runs.
-            crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
-        })
+        if e.ready & dir == 0 && !e.level() {
+            return Attempt::Registered(self.register_edge(fd, e, dir, waker));
+        }
+        let inq = want_inq
+            && *e.inq.get_or_insert_with(|| {
+                // SAFETY: the number is only handed to `setsockopt`, which fails on a closed
+                // fd; the caller of `sock_*` keeps the socket open while the operation runs.
+                crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
+            });
+        Attempt::Try { inq }
     }
 
-    /// A read asked with `TCP_INQ` got no answer: the fd number now names another socket (the
-    /// old one was closed and the number reused). The next read turns the option on again.
-    pub(crate) fn inq_lost(&self, fd: RawFd) {
-        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
-            e.inq = None;
-        }
-    }
-
-    /// An operation on `dir` of `fd` used up its readiness (`EAGAIN`, or a short read or
-    /// write): the next one waits for the next edge.
+    /// After a successful `sock_*` syscall on `dir` of `fd`: `used_up` if it used the
+    /// direction's readiness up (a short read or write, or a read that left nothing: the next
+    /// operation waits for the next edge); `inq_lost` if a read asked with `TCP_INQ` got no
+    /// answer (the fd number now names another socket, the old one was closed and the number
+    /// reused: the next read turns the option on again).
     #[inline]
-    pub(crate) fn clear_ready(&self, fd: RawFd, dir: u8) {
-        if let Some(e) = self.fds.borrow_mut().get_mut(&fd) {
-            e.ready &= !dir;
+    pub(crate) fn finish(&self, fd: RawFd, dir: u8, used_up: bool, inq_lost: bool) {
+        if !(used_up || inq_lost) {
+            return;
+        }
+        if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
+            if used_up {
+                e.ready &= !dir;
+            }
+            if inq_lost {
+                e.inq = None;
+            }
         }
     }
 
@@ -436,23 +453,28 @@ impl LocalReactor {
         dir: u8,
         waker: &Waker,
     ) -> io::Result<WaiterId> {
-        let id = self.ids.borrow_mut().next_id();
         let mut fds = self.fds.borrow_mut();
-        let entry = fds.entry(fd).or_default();
+        let entry = fds.get_or_default(fd);
+        if entry.armed == Some(Armed::Edge) && !entry.level() {
+            // Already registered for good (what `sync` would find): trust it, to be confirmed
+            // before anything could strand this waiter.
+            return Ok(self.register_edge(fd, entry, dir, waker));
+        }
+        let id = self.ids.borrow_mut().next_id();
         entry.waiters(dir).insert(id, waker);
         let res = self.sync(poller, fd, &mut fds);
         if let Ok(()) = res {
-            if let Some(entry) = fds.get_mut(&fd) {
+            if let Some(entry) = fds.get_mut(fd) {
                 entry.ready &= !dir;
             }
         }
         if let Err(e) = res {
-            let waker = fds.get_mut(&fd).and_then(|e| e.waiters(dir).remove(id));
+            let waker = fds.get_mut(fd).and_then(|e| e.waiters(dir).remove(id));
             if fds
-                .get(&fd)
+                .get(fd)
                 .is_some_and(|e| e.wanted() == 0 && e.armed.is_none())
             {
-                fds.remove(&fd);
+                fds.remove(fd);
             }
             drop(fds);
             drop(waker);
@@ -461,13 +483,30 @@ impl LocalReactor {
         Ok(id)
     }
 
-    /// A `sock_*` wait polled again: `true` if waiter `id` still waits (it now wakes `waker`),
-    /// `false` if readiness came since (it was woken and must retry its operation).
-    pub(crate) fn refresh(&self, fd: RawFd, dir: u8, id: WaiterId, waker: &Waker) -> bool {
-        self.fds
-            .borrow_mut()
-            .get_mut(&fd)
-            .is_some_and(|e| e.waiters(dir).refresh(id, waker))
+    /// `wait`'s fast path, for an entry registered edge-triggered without callbacks (in the
+    /// caller's borrow of the table): a new waiter for `dir` with `waker`, trusted unconfirmed.
+    #[inline(never)]
+    fn register_edge(&self, fd: RawFd, e: &mut FdEntry, dir: u8, waker: &Waker) -> WaiterId {
+        let id = self.ids.borrow_mut().next_id();
+        e.waiters(dir).insert(id, waker);
+        self.mark_unconfirmed(fd, e);
+        e.ready &= !dir;
+        id
+    }
+
+    /// A waiter registered on `fd`'s edge-triggered registration without a syscall: unless
+    /// the entry is already unconfirmed, it is from now on; unless it is already queued for
+    /// confirmation, it is queued.
+    #[inline]
+    fn mark_unconfirmed(&self, fd: RawFd, entry: &mut FdEntry) {
+        if entry.unconfirmed.is_none() {
+            let now = self.polls.get();
+            entry.unconfirmed = Some(now);
+            if entry.queued.is_none() {
+                entry.queued = Some(now);
+                self.unconfirmed.borrow_mut().push_back((fd, now));
+            }
+        }
     }
 
     /// A `sock_*` wait was dropped before it completed: removes its own registration (if it
@@ -476,7 +515,7 @@ impl LocalReactor {
         let waker = self
             .fds
             .borrow_mut()
-            .get_mut(&fd)
+            .get_mut(fd)
             .and_then(|e| e.waiters(dir).remove(id));
         drop(waker);
     }
@@ -491,31 +530,45 @@ impl LocalReactor {
     }
 
     /// Confirms the edge-triggered registrations that waiters trust without a syscall: all of
-    /// them (`all`), or those unconfirmed for [`CONFIRM_AFTER_POLLS`] polls. One `epoll_ctl`
-    /// each (`MOD`, or `ADD` if the fd number was closed and reused since); if that fails, the
-    /// entry's waiters are woken to retry their syscall, which reports the error. Returns how
-    /// many waiters were woken.
+    /// them (`all`), or those whose waiters are unconfirmed for [`CONFIRM_AFTER_POLLS`] polls
+    /// (looked at when their item is that old: so within twice that many polls). One
+    /// `epoll_ctl` each (`MOD`, or `ADD` if the fd number was closed and reused since); if that
+    /// fails, the entry's waiters are woken to retry their syscall, which reports the error.
+    /// An entry whose unconfirmed waiters are younger is queued again. Returns how many
+    /// waiters were woken.
     fn confirm(&self, poller: &Poller, all: bool, wakers: &mut Vec<Waker>) -> usize {
         let mut list = self.unconfirmed.borrow_mut();
         let mut fds = self.fds.borrow_mut();
         let before = wakers.len();
         let now = self.polls.get();
-        while let Some(&(fd, since)) = list.front() {
-            if !all && now.saturating_sub(since) < CONFIRM_AFTER_POLLS {
+        while let Some(&(fd, queued)) = list.front() {
+            if !all && now.saturating_sub(queued) < CONFIRM_AFTER_POLLS {
                 break;
             }
             list.pop_front();
-            let Some(entry) = fds.get_mut(&fd) else {
+            let Some(entry) = fds.get_mut(fd) else {
                 continue;
             };
-            // An item of an entry confirmed or served since is stale.
-            if entry.unconfirmed != Some(since) || entry.armed != Some(Armed::Edge) {
+            // An item its entry does not name is stale (the entry was made again since).
+            if entry.queued != Some(queued) {
+                continue;
+            }
+            entry.queued = None;
+            let Some(since) = entry.unconfirmed else {
+                // Confirmed, or its waiters served, since: nothing to do.
+                continue;
+            };
+            if entry.armed != Some(Armed::Edge) || entry.nobody_waits() {
+                entry.unconfirmed = None;
+                continue;
+            }
+            if !all && now.saturating_sub(since) < CONFIRM_AFTER_POLLS {
+                // Waiters that came after the item was queued: look again later.
+                entry.queued = Some(now);
+                list.push_back((fd, now));
                 continue;
             }
             entry.unconfirmed = None;
-            if entry.nobody_waits() {
-                continue;
-            }
             if arm_as(poller, fd, Armed::Edge, true).is_err() {
                 entry.armed = None;
                 entry.readers.take_all(wakers);
@@ -593,7 +646,7 @@ impl LocalReactor {
                     continue;
                 }
                 let fd = ev.key as RawFd;
-                let Some(entry) = fds.get_mut(&fd) else {
+                let Some(entry) = fds.get_mut(fd) else {
                     continue;
                 };
                 if ev.readable {
@@ -654,7 +707,7 @@ impl LocalReactor {
     /// Drops every registration (loop close), returning the callbacks and wakers to drop.
     pub(crate) fn clear(&self, poller: &Poller) -> Vec<FdEntry> {
         self.unconfirmed.borrow_mut().clear();
-        let fds = std::mem::take(&mut *self.fds.borrow_mut());
+        let fds = self.fds.borrow_mut().drain();
         fds.into_iter()
             .map(|(fd, entry)| {
                 if entry.armed.is_some() {

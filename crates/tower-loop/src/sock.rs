@@ -37,7 +37,7 @@ use rustix::net::{RecvFlags, SendFlags};
 use crate::EventLoop;
 use crate::core::Core;
 use crate::error::BlockingSocket;
-use crate::reactor::{READ, WRITE, WaiterId};
+use crate::reactor::{Attempt, READ, WRITE, WaiterId};
 
 /// The flags of every `send`/`sendto`: never block, and report a closed peer as `EPIPE` rather
 /// than raising `SIGPIPE`. Apple's systems have no `MSG_NOSIGNAL`: there the socket accepted by
@@ -94,19 +94,6 @@ impl<'a> Waiter<'a> {
         }
     }
 
-    /// Whether this read should ask the kernel what it leaves behind (see `inq.rs`).
-    fn read_inq(&self) -> bool {
-        self.core.reactor().read_inq(self.fd)
-    }
-
-    /// After a read asked with `TCP_INQ` (`with_inq`): if it succeeded without an answer, the
-    /// fd number names another socket now; the reactor asks again next time.
-    fn check_inq(&self, with_inq: bool, res: &Poll<io::Result<(usize, Option<u32>)>>) {
-        if with_inq && matches!(res, Poll::Ready(Ok((_, None)))) {
-            self.core.reactor().inq_lost(self.fd);
-        }
-    }
-
     /// The first poll's check: in debug mode, `sock` must be non-blocking (asyncio's check);
     /// costs nothing on later polls, or outside debug mode.
     fn begin(&mut self, sock: &impl AsFd) -> io::Result<()> {
@@ -129,32 +116,50 @@ impl<'a> Waiter<'a> {
     /// since the last event), the syscall is not tried: the operation waits for the next edge.
     /// `drained` says whether a result used the readiness up (a short read or write: the
     /// kernel had no more), as `EAGAIN` does.
+    #[inline]
     fn poll_op<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> rustix::io::Result<T>,
         drained: impl Fn(&T) -> bool,
     ) -> Poll<io::Result<T>> {
+        self.poll_read_op(cx, false, |_| op(), |v, _| (drained(v), false))
+    }
+
+    /// [`poll_op`](Self::poll_op) for an operation that may ask `TCP_INQ` (`want_inq`; see
+    /// `inq.rs`): `op` is told whether to ask, and `after` says of its result whether it used
+    /// the readiness up, and whether a read asked with `TCP_INQ` got no answer (the fd number
+    /// names another socket now: the reactor asks again next time). One look at the fd's
+    /// entry before the syscall, and at most one after.
+    #[inline]
+    fn poll_read_op<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        want_inq: bool,
+        mut op: impl FnMut(bool) -> rustix::io::Result<T>,
+        after: impl Fn(&T, bool) -> (bool, bool),
+    ) -> Poll<io::Result<T>> {
         let reactor = self.core.reactor();
-        if let Some(id) = self.id {
-            if reactor.refresh(self.fd, self.dir, id, cx.waker()) {
-                return Poll::Pending;
-            }
-            self.id = None;
-        }
-        if reactor.may_try(self.fd, self.dir) {
-            loop {
-                match op() {
-                    Ok(v) => {
-                        if drained(&v) {
-                            reactor.clear_ready(self.fd, self.dir);
+        match reactor.attempt(self.fd, self.dir, self.id, cx.waker(), want_inq) {
+            Attempt::Waiting => return Poll::Pending,
+            Attempt::Try { inq } => {
+                self.id = None;
+                loop {
+                    match op(inq) {
+                        Ok(v) => {
+                            let (used_up, inq_lost) = after(&v, inq);
+                            reactor.finish(self.fd, self.dir, used_up, inq_lost);
+                            return Poll::Ready(Ok(v));
                         }
-                        return Poll::Ready(Ok(v));
+                        Err(Errno::AGAIN) => break,
+                        Err(Errno::INTR) => continue,
+                        Err(e) => return Poll::Ready(Err(e.into())),
                     }
-                    Err(Errno::AGAIN) => break,
-                    Err(Errno::INTR) => continue,
-                    Err(e) => return Poll::Ready(Err(e.into())),
                 }
+            }
+            Attempt::Registered(id) => {
+                self.id = Some(id);
+                return Poll::Pending;
             }
         }
         let poller = self.core.shared().poller();
@@ -169,10 +174,19 @@ impl<'a> Waiter<'a> {
 }
 
 impl Drop for Waiter<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.core.reactor().cancel_wait(self.fd, self.dir, id);
+            self.cancel(id);
         }
+    }
+}
+
+impl Waiter<'_> {
+    /// A future dropped while it waited: removes its registration.
+    #[inline(never)]
+    fn cancel(&self, id: WaiterId) {
+        self.core.reactor().cancel_wait(self.fd, self.dir, id);
     }
 }
 
@@ -201,6 +215,13 @@ fn recv(
 /// it left nothing (`TCP_INQ` said so), or it was short. End of stream (`0`) is not.
 fn took_all((n, left): (usize, Option<u32>), len: usize) -> bool {
     n > 0 && (left == Some(0) || n < len)
+}
+
+/// What a read of `len` bytes that returned `r`, asked with `TCP_INQ` or not (`inq`), tells the
+/// reactor: whether it took everything ([`took_all`]), and whether `TCP_INQ` was asked and not
+/// answered (the fd number names another socket now).
+fn read_after(r: (usize, Option<u32>), len: usize, inq: bool) -> (bool, bool) {
+    (took_all(r, len), inq && r.1.is_none())
 }
 
 /// Debug mode's check: `sock` is in non-blocking mode.
@@ -233,15 +254,15 @@ impl<S: AsFd + Unpin> Future for SockRecvInto<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut *this.buf);
-        let with_inq = this.waiter.read_inq();
         let len = buf.len();
-        let res = this.waiter.poll_op(
-            cx,
-            || recv(sock, &mut *buf, with_inq),
-            |&r| took_all(r, len),
-        );
-        this.waiter.check_inq(with_inq, &res);
-        res.map_ok(|(n, _)| n)
+        this.waiter
+            .poll_read_op(
+                cx,
+                true,
+                |inq| recv(sock, &mut *buf, inq),
+                |&r, inq| read_after(r, len, inq),
+            )
+            .map_ok(|(n, _)| n)
     }
 }
 
@@ -265,14 +286,13 @@ impl<S: AsFd + Unpin> Future for SockRecv<'_, S> {
             return Poll::Ready(Err(e));
         }
         let (sock, buf) = (&this.sock, &mut this.buf);
-        let with_inq = this.waiter.read_inq();
         let len = buf.len();
-        let res = this.waiter.poll_op(
+        let res = this.waiter.poll_read_op(
             cx,
-            || recv(sock, &mut buf[..], with_inq),
-            |&r| took_all(r, len),
+            true,
+            |inq| recv(sock, &mut buf[..], inq),
+            |&r, inq| read_after(r, len, inq),
         );
-        this.waiter.check_inq(with_inq, &res);
         match res {
             Poll::Ready(Ok((n, _))) => {
                 let mut out = std::mem::take(&mut this.buf);

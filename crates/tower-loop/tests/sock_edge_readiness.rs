@@ -221,6 +221,73 @@ fn a_reused_fd_number_is_registered_again_on_a_busy_loop() {
     });
 }
 
+// The same on a loop whose every poll brings an event (so it never confirms everything before
+// blocking: waits are confirmed by age only), after a wait trusted without a syscall was
+// served: the fd is still queued for confirmation from that wait when the number is reused,
+// and the new socket's waiter, younger than the queued item, is confirmed once it is old
+// enough (the item is queued again meanwhile), not stranded.
+#[test]
+fn a_reused_fd_number_is_registered_again_when_every_poll_brings_events() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let l2 = lp.clone();
+        let handle = lp.handle();
+        let got = lp
+            .run_until_complete(async move {
+                // A ping on a pair of its own before every poll: each poll brings its event.
+                let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let d2 = done.clone();
+                let l3 = l2.clone();
+                let (p1, p2) = pair();
+                let pinger = sock_util::spawn(&handle, async move {
+                    let mut buf = [0u8; 16];
+                    let mut pings = 0u64;
+                    while !d2.load(std::sync::atomic::Ordering::Relaxed) {
+                        // Wait first, then ping: each read is woken by a poll's event.
+                        let mut read = Box::pin(l3.sock_recv_into(&p2, &mut buf));
+                        assert!(poll_once(read.as_mut()).await.is_pending());
+                        (&p1).write_all(b"p").unwrap();
+                        assert_eq!(read.await.unwrap(), 1);
+                        pings += 1;
+                        assert!(pings < 10_000_000, "the read was never woken");
+                    }
+                });
+                tower_coro::yield_now().await;
+                let (a, b) = pair();
+                let mut buf = [0u8; 16];
+                // The first wait registers the number (one epoll_ctl): confirmed.
+                let mut first = Box::pin(l2.sock_recv_into(&a, &mut buf));
+                assert!(poll_once(first.as_mut()).await.is_pending());
+                (&b).write_all(b"x").unwrap();
+                assert_eq!(first.await.unwrap(), 1);
+                // The second is trusted (no syscall), queued for confirmation, and served.
+                let mut second = Box::pin(l2.sock_recv_into(&a, &mut buf));
+                assert!(poll_once(second.as_mut()).await.is_pending());
+                (&b).write_all(b"y").unwrap();
+                assert_eq!(second.await.unwrap(), 1);
+                drop(b);
+                // A few polls later, the number names another socket, whose waiter is younger
+                // than the queued item.
+                for _ in 0..3 {
+                    Timer::after(Duration::ZERO).await;
+                }
+                let (c, d) = pair();
+                let c = reuse_number(a, c);
+                let mut buf = [0u8; 16];
+                let mut recv = Box::pin(l2.sock_recv_into(&c, &mut buf));
+                assert!(poll_once(recv.as_mut()).await.is_pending());
+                (&d).write_all(b"new").unwrap();
+                let n = recv.await.unwrap();
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                pinger.await;
+                n
+            })
+            .unwrap();
+        assert_eq!(got, 3);
+        lp.close().unwrap();
+    });
+}
+
 // A fd whose number is closed (its file kept open elsewhere) while a read waits on the
 // trusted registration: confirming it fails (EBADF), and the waiter is woken with the error
 // instead of waiting forever.

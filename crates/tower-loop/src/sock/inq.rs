@@ -82,6 +82,8 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> rustix::io::Result<(us
             // read, as `CMSG_DATA` promises no alignment for the payload type.
             let v: libc::c_int = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
             inq = u32::try_from(v).ok();
+            // The only message the loop asks for, and the first one: no need to walk on.
+            break;
         }
         // SAFETY: as for `CMSG_FIRSTHDR`: `msg` and `cmsg` are the ones just walked.
         cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
