@@ -15,11 +15,19 @@
 //! thread reads under that mutex whenever it looks at addresses (`tasks`, `close`). That
 //! protocol lives in [`slots`](super::slots), which knows nothing of tasks (and is loom-checked
 //! by `tests/loom_registry.rs`).
+//!
+//! A header does not hold its registry's address: it holds the registry's *index*, 16 bits
+//! packed with the home waker's vtable address ([`Header`]'s `home` word), and finds the
+//! registry in a process-wide table ([`by_index`]), so that an idle task's allocation is a word
+//! smaller (`header.rs`, "Sizes"; decision 0007). A registry takes a free index as it is made
+//! ([`Registry::new_arc`]) and gives it back as it is dropped — after the last header that holds
+//! one of its reference counts.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicPtr;
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
@@ -52,6 +60,63 @@ pub(crate) struct Registry {
     /// On a multi-thread scheduler's worker loop, the scheduler (set as the worker starts,
     /// before any task is registered): the scheduler's schedule function finds it here.
     pub(crate) scheduler: OnceLock<SchedulerLink>,
+    /// Its index in the table of registries ([`by_index`]), which its tasks' headers hold.
+    index: u16,
+}
+
+/// How many registries can be alive at once (a header keeps 16 bits of index).
+const MAX_REGISTRIES: usize = 1 << 16;
+
+/// The registries alive, by index: set as a registry is made (before any task of it exists),
+/// cleared as it is dropped (after the last one). Zeroed static memory: only the pages of the
+/// indices in use are ever touched. Plain `std` atomics even under loom: an entry is written
+/// before any model thread can see the registry, and read only through a header that holds a
+/// reference count of it.
+static REGISTRIES: [AtomicPtr<Registry>; MAX_REGISTRIES] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_REGISTRIES];
+
+/// The table's free indices, and the first index never handed out.
+static FREE_INDICES: StdMutex<(Vec<u16>, usize)> = StdMutex::new((Vec::new(), 0));
+
+/// A free index of the table (a freed one first, so the table stays dense).
+fn take_index() -> u16 {
+    let mut free = FREE_INDICES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(i) = free.0.pop() {
+        return i;
+    }
+    let i = free.1;
+    if i >= MAX_REGISTRIES {
+        drop(free);
+        too_many_registries();
+    }
+    free.1 += 1;
+    i as u16
+}
+
+/// More than [`MAX_REGISTRIES`] event loops with tasks are alive at once.
+#[cold]
+#[inline(never)]
+fn too_many_registries() -> ! {
+    panic!("tower_task: more than {MAX_REGISTRIES} event loops with tasks alive at once")
+}
+
+/// The registry at `index` of the table.
+///
+/// # Safety
+///
+/// A registry must be alive at `index` for as long as the result is used: the caller holds a
+/// reference count of it (a task header's, see [`Header`]).
+#[inline(always)]
+pub(crate) unsafe fn by_index<'a>(index: u16) -> &'a Registry {
+    let ptr = REGISTRIES[usize::from(index)].load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the entry was set (with the registry's address, from its `Arc`) before the
+    // registry was handed to anyone, so before any header holding its index existed; the
+    // reader got the header through something that published it after that, and the entry
+    // is cleared only by the registry's drop, after the caller's count is gone (the caller's
+    // contract).
+    unsafe { &*ptr }
 }
 
 impl fmt::Debug for Registry {
@@ -63,16 +128,29 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// An empty registry of `lp`'s tasks (not yet hooked to the loop's close: see
-    /// [`LoopTasks`]).
-    pub(crate) fn new(lp: &EventLoop) -> Registry {
-        Registry {
+    /// An empty registry of `lp`'s tasks, entered in the table of registries (not yet hooked
+    /// to the loop's close: see [`LoopTasks`]).
+    pub(crate) fn new_arc(lp: &EventLoop) -> Arc<Registry> {
+        let index = take_index();
+        let registry = Arc::new(Registry {
             handle: lp.handle(),
             slots: Slots::new(),
             closed: AtomicBool::new(false),
             has_options: AtomicBool::new(false),
             scheduler: OnceLock::new(),
-        }
+            index,
+        });
+        REGISTRIES[usize::from(index)].store(
+            Arc::as_ptr(&registry).cast_mut(),
+            std::sync::atomic::Ordering::Release,
+        );
+        registry
+    }
+
+    /// Its index in the table of registries ([`by_index`]).
+    #[inline]
+    pub(crate) fn index(&self) -> u16 {
+        self.index
     }
 
     /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
@@ -113,7 +191,9 @@ impl Registry {
         // `for_each` holds the slots' mutex while it hands out addresses, after draining the
         // removals from other threads: a task dropped on another thread removes its entry
         // under it before releasing its header, so every address points at a live header.
-        self.slots.for_each(|a| out.push(task_ref(a)));
+        // A header whose spawn is still under way on another thread (registered, its home not
+        // yet recorded: see `Header::is_homed`) is left out: that spawn has not returned.
+        self.slots.for_each(|a| out.extend(task_ref(a)));
         out
     }
 
@@ -139,8 +219,12 @@ impl Registry {
             // SAFETY: `take_all` holds the slots' mutex and drained the removals, so the
             // entry's header is alive (see `Registry`).
             let header = unsafe { &*(addr as *const Header) };
-            // An owning waker: it keeps the task alive until it is woken below.
-            wakers.push(Waker::clone(&header.home()));
+            // A task whose spawn is under way on another thread has no home yet: that spawn
+            // schedules it, on this closed loop or its runtime, which drops it.
+            if header.is_homed() {
+                // An owning waker: it keeps the task alive until it is woken below.
+                wakers.push(Waker::clone(&header.home()));
+            }
         });
         for w in wakers {
             w.wake();
@@ -148,12 +232,26 @@ impl Registry {
     }
 }
 
-/// A [`TaskRef`] of the header at `addr`: one more reference to its task.
-fn task_ref(addr: usize) -> TaskRef {
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // No header holds a count of it any more: nothing reads the entry again.
+        REGISTRIES[usize::from(self.index)]
+            .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Relaxed);
+        FREE_INDICES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .push(self.index);
+    }
+}
+
+/// A [`TaskRef`] of the header at `addr`: one more reference to its task (`None` if its spawn
+/// is still under way on another thread).
+fn task_ref(addr: usize) -> Option<TaskRef> {
     // SAFETY: called by `tasks` from `Slots::for_each` (mutex held, removals drained), so the
     // entry's header is alive (see `Registry`); `TaskRef::new` takes its own reference count.
     let header = unsafe { &*(addr as *const Header) };
-    TaskRef::new(header)
+    header.is_homed().then(|| TaskRef::new(header))
 }
 
 /// What tier 4 keeps per event loop ([`EventLoop::attached`]).
@@ -171,7 +269,7 @@ pub(crate) struct LoopTasks {
 impl LoopTasks {
     /// The tasks of `lp`: a fresh registry, closed by an `on_close` hook of `lp`.
     fn new(lp: &EventLoop) -> LoopTasks {
-        let registry = Arc::new(Registry::new(lp));
+        let registry = Registry::new_arc(lp);
         let reg = registry.clone();
         lp.on_close(move || reg.close());
         LoopTasks {
