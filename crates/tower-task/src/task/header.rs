@@ -134,7 +134,7 @@ impl ExtraSlot {
 }
 
 impl Drop for ExtraSlot {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         let ptr = crate::loom::ptr_get_mut(&mut self.0);
         if !ptr.is_null() {
@@ -195,6 +195,16 @@ impl Packed {
     #[inline(always)]
     fn new(n: u64, b: u8) -> Packed {
         debug_assert!(n <= MAX_ID, "a task id above 2^56");
+        #[cfg(all(target_endian = "little", not(loom)))]
+        {
+            const _: () = assert!(size_of::<Packed>() == 8);
+            // SAFETY: `Packed` is `repr(C)` of a `u32`, a `u16`, a `u8` and an `AtomicU8` (which
+            // has `u8`'s representation): 8 bytes, no padding, every bit pattern valid; on a
+            // little-endian target the word's bytes 0..4, 4..6, 6 and 7 are `n`'s bits 0..32,
+            // 32..48, 48..56 and `b`. One store instead of four.
+            unsafe { std::mem::transmute::<u64, Packed>(n | u64::from(b) << 56) }
+        }
+        #[cfg(not(all(target_endian = "little", not(loom))))]
         Packed {
             lo: n as u32,
             mid: (n >> 32) as u16,
@@ -287,8 +297,7 @@ impl Header {
 
     /// Records the vtable of `waker`, a waker of the task this header belongs to, for the
     /// task's home waker (called once, right after the allocation and `layout::check_spawned`,
-    /// before the task is handed out; the registry, where another thread may see the header
-    /// already, leaves it out until then: [`is_homed`](Self::is_homed)).
+    /// before the task is registered or handed out).
     #[inline]
     pub(crate) fn set_home(&self, waker: &Waker) {
         debug_assert_eq!(waker.data(), layout::task_of(self).as_ptr().cast_const());
@@ -297,14 +306,7 @@ impl Header {
             vtable_out_of_reach(vtable);
         }
         let index = self.home.load(Ordering::Relaxed) & !VTABLE_MASK;
-        self.home.store(index | vtable, Ordering::Release);
-    }
-
-    /// Whether `set_home` ran (a header in the registry whose spawn, on another thread, is
-    /// still under way has no home yet).
-    #[inline]
-    pub(crate) fn is_homed(&self) -> bool {
-        self.home.load(Ordering::Acquire) & VTABLE_MASK != 0
+        self.home.store(index | vtable, Ordering::Relaxed);
     }
 
     /// A waker of this task that holds no reference count: valid to use (wake by reference,

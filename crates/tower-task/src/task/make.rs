@@ -5,6 +5,7 @@
 //! public functions (`spawn`, `TaskBuilder`, ...) are in the crate's `spawning.rs`.
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,11 +151,12 @@ where
             ..Extra::default()
         })
     });
+    // The registry slot, stored in the future: taken now, filled once the header is in place.
+    let reserved = registry.reserve();
+    let unbound = Unbound::new(future, reserved.slot as u32);
+    let reg = NonNull::from(&*registry);
     let header = Header::new(next_id(), current_id(), extra, registry);
-    let (runnable, raw) = alloc(
-        async_task::Builder::new().metadata(header),
-        Unbound::new(future),
-    );
+    let (runnable, raw) = alloc(async_task::Builder::new().metadata(header), unbound);
     let raw = raw.fallible();
     let h = runnable.metadata();
     // The registry's reference count: a waker the header keeps the vtable of (its home waker,
@@ -166,6 +168,10 @@ where
     layout::check_spawned(h, &waker, &raw);
     h.set_home(&waker);
     std::mem::forget(waker);
+    // SAFETY: `reg` is the header's registry, of which the header holds a count. Reserved
+    // above, on this thread; nothing since touched the registry (the header, the allocation,
+    // the layout check and the home record do not).
+    unsafe { reg.as_ref().fill(reserved, h) };
     let task = Task::new(raw);
     let eager = eager.unwrap_or_else(|| options.as_ref().is_some_and(|o| o.eager));
     if eager {

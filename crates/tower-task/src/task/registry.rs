@@ -35,7 +35,7 @@ use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 use super::header::Header;
 use super::loop_options::LoopTaskOptions;
 use super::scheduler_link::SchedulerLink;
-use super::slots::Slots;
+use super::slots::{Reserved, Slots};
 use super::task_ref::TaskRef;
 use crate::loom::{AtomicBool, Ordering};
 
@@ -153,13 +153,27 @@ impl Registry {
         self.index
     }
 
-    /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
-    /// which calls [`remove`](Self::remove) with the slot returned here).
-    #[inline]
-    pub(crate) fn insert(&self, addr: *const Header) -> u32 {
-        // A slot is below 2^32: an index below 2^31 (`Slots` stops there) and `REMOTE_BIT`,
-        // which is bit 31.
-        self.slots.insert(addr as usize) as u32
+    /// Takes a slot for a task about to be allocated (its future stores the slot); the task
+    /// is registered — listed by [`tasks`](Self::tasks), woken by the loop's close — once
+    /// [`fill`](Self::fill) stores its header's address there, and stays so until its
+    /// `TaskFuture` is dropped, which calls [`remove`](Self::remove) with the slot. A slot is
+    /// below 2^32: an index below 2^31 (`Slots` stops there) and `REMOTE_BIT`, bit 31.
+    #[inline(always)]
+    pub(crate) fn reserve(&self) -> Reserved {
+        self.slots.reserve()
+    }
+
+    /// Registers the task whose header is at `addr` in the slot `reserved` holds (the task's
+    /// home is recorded: `Header::set_home`).
+    ///
+    /// # Safety
+    ///
+    /// As [`Slots::fill`]: `reserved` is from [`reserve`](Self::reserve) on this thread, and
+    /// nothing touched this registry on this thread since.
+    #[inline(always)]
+    pub(crate) unsafe fn fill(&self, reserved: Reserved, addr: *const Header) {
+        // SAFETY: the caller's contract.
+        unsafe { self.slots.fill(reserved, addr as usize) };
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
@@ -191,9 +205,7 @@ impl Registry {
         // `for_each` holds the slots' mutex while it hands out addresses, after draining the
         // removals from other threads: a task dropped on another thread removes its entry
         // under it before releasing its header, so every address points at a live header.
-        // A header whose spawn is still under way on another thread (registered, its home not
-        // yet recorded: see `Header::is_homed`) is left out: that spawn has not returned.
-        self.slots.for_each(|a| out.extend(task_ref(a)));
+        self.slots.for_each(|a| out.push(task_ref(a)));
         out
     }
 
@@ -219,12 +231,8 @@ impl Registry {
             // SAFETY: `take_all` holds the slots' mutex and drained the removals, so the
             // entry's header is alive (see `Registry`).
             let header = unsafe { &*(addr as *const Header) };
-            // A task whose spawn is under way on another thread has no home yet: that spawn
-            // schedules it, on this closed loop or its runtime, which drops it.
-            if header.is_homed() {
-                // An owning waker: it keeps the task alive until it is woken below.
-                wakers.push(Waker::clone(&header.home()));
-            }
+            // An owning waker: it keeps the task alive until it is woken below.
+            wakers.push(Waker::clone(&header.home()));
         });
         for w in wakers {
             w.wake();
@@ -245,13 +253,12 @@ impl Drop for Registry {
     }
 }
 
-/// A [`TaskRef`] of the header at `addr`: one more reference to its task (`None` if its spawn
-/// is still under way on another thread).
-fn task_ref(addr: usize) -> Option<TaskRef> {
+/// A [`TaskRef`] of the header at `addr`: one more reference to its task.
+fn task_ref(addr: usize) -> TaskRef {
     // SAFETY: called by `tasks` from `Slots::for_each` (mutex held, removals drained), so the
     // entry's header is alive (see `Registry`); `TaskRef::new` takes its own reference count.
     let header = unsafe { &*(addr as *const Header) };
-    header.is_homed().then(|| TaskRef::new(header))
+    TaskRef::new(header)
 }
 
 /// What tier 4 keeps per event loop ([`EventLoop::attached`]).

@@ -112,7 +112,7 @@ unsafe impl Send for HeaderPtr {}
 pub(crate) struct TaskFuture<F> {
     /// The task's record, in the same `async_task` allocation as this future.
     header: HeaderPtr,
-    /// Its slot in its registry (`Registry::insert`), which `drop` frees: it lives here, not in
+    /// Its slot in its registry (`Registry::reserve`), which `drop` frees: it lives here, not in
     /// the header, because it is used only while the future exists, and for a small future it
     /// fills what would be padding (`header.rs`, "Sizes").
     slot: u32,
@@ -123,22 +123,28 @@ pub(crate) struct TaskFuture<F> {
 /// The user's future before its task is allocated: [`bind`](Unbound::bind) makes the
 /// [`TaskFuture`] once async-task hands over the header's final address (the `async_task`
 /// future closure).
-pub(crate) struct Unbound<F>(F);
+pub(crate) struct Unbound<F> {
+    /// The user's future.
+    fut: F,
+    /// The task's slot in its registry (`Registry::reserve`).
+    slot: u32,
+}
 
 impl<F> Unbound<F> {
-    /// Wraps the user's future.
-    pub(crate) fn new(fut: F) -> Self {
-        Unbound(fut)
+    /// Wraps the user's future, of a task that `slot` of its registry is reserved for.
+    pub(crate) fn new(fut: F, slot: u32) -> Self {
+        Unbound { fut, slot }
     }
 
     /// The task's future, for the header at `header` (async-task's metadata of the same
-    /// allocation), which this registers in the header's registry: the registry lists it
-    /// (`Registry::tasks`) once its spawn has recorded its home (`Header::set_home`).
+    /// allocation). Nothing here can unwind (a panic inside async-task's allocation aborts):
+    /// the registry slot was reserved before.
+    #[inline(always)]
     pub(crate) fn bind(self, header: &Header) -> TaskFuture<F> {
         TaskFuture {
             header: HeaderPtr(NonNull::from(header)),
-            slot: header.registry().insert(header),
-            fut: Some(self.0),
+            slot: self.slot,
+            fut: Some(self.fut),
         }
     }
 }
