@@ -171,52 +171,98 @@ pub(crate) const F_DEFER: u8 = 32;
 /// the awaiter's poll ([`Header::record_awaiter`]): a hint for the task tree, so relaxed.
 pub(crate) const F_AWAITED_BY_PARENT: u8 = 64;
 
-/// The largest task id (ids are 56 bits: see [`Packed`]); `make.rs` hands out no larger one.
+/// The largest task id (ids are 56 bits: see [`Ids`]); `make.rs` hands out no larger one.
 pub(crate) const MAX_ID: u64 = (1 << 56) - 1;
 
-/// A 56-bit number written once, before the header is shared, and an atomic byte, in one
-/// word: the id and the state, the parent's id and the flags. The number is plain bytes (only
-/// read after the header is published), the byte a real `AtomicU8` of its own, so the state's
-/// stores and the flags' read-modify-writes stay single-byte atomics, as when each had a word.
+/// The task's id and its parent's (56 bits each, written once, before the header is shared)
+/// and two atomic bytes, the flags and the state, in two words:
+///
+/// | bytes | 0 | 1..8 | 8..15 | 15 |
+/// |---|---|---|---|---|
+/// | field | `flags` | `parent` | `id` | `state` |
+///
+/// The ids are plain bytes, the two bytes real `AtomicU8`s of their own, so the state's stores
+/// and the flags' read-modify-writes stay single-byte atomics, as when each had a word. Each id
+/// is read with one unaligned 8-byte load that covers plain bytes only (bytes 1..9 for the
+/// parent, 7..15 for the id), then masked or shifted.
 #[repr(C)]
-struct Packed {
-    /// Bits 0..32 of the number.
-    lo: u32,
-    /// Bits 32..48.
-    mid: u16,
-    /// Bits 48..56.
-    hi: u8,
-    /// The atomic byte.
-    byte: AtomicU8,
+struct Ids {
+    /// `F_*`.
+    flags: AtomicU8,
+    /// The parent's id, little-endian.
+    parent: [u8; 7],
+    /// The id, little-endian.
+    id: [u8; 7],
+    /// `ST_*`.
+    state: AtomicU8,
 }
 
-impl Packed {
-    /// `n` (at most [`MAX_ID`]) and the byte `b`.
+impl Ids {
+    /// `id` and `parent` (each at most [`MAX_ID`]), with the state `state` and no flags.
     #[inline(always)]
-    fn new(n: u64, b: u8) -> Packed {
-        debug_assert!(n <= MAX_ID, "a task id above 2^56");
-        #[cfg(all(target_endian = "little", not(loom)))]
+    fn new(id: u64, parent: u64, state: u8) -> Ids {
+        debug_assert!(id <= MAX_ID && parent <= MAX_ID, "a task id above 2^56");
+        #[cfg(not(loom))]
         {
-            const _: () = assert!(size_of::<Packed>() == 8);
-            // SAFETY: `Packed` is `repr(C)` of a `u32`, a `u16`, a `u8` and an `AtomicU8` (which
-            // has `u8`'s representation): 8 bytes, no padding, every bit pattern valid; on a
-            // little-endian target the word's bytes 0..4, 4..6, 6 and 7 are `n`'s bits 0..32,
-            // 32..48, 48..56 and `b`. One store instead of four.
-            unsafe { std::mem::transmute::<u64, Packed>(n | u64::from(b) << 56) }
+            const _: () = assert!(size_of::<Ids>() == 16);
+            let word = u128::from(parent) << 8 | u128::from(id) << 64 | u128::from(state) << 120;
+            // SAFETY: `Ids` is `repr(C)` of 16 single bytes (`AtomicU8` has `u8`'s
+            // representation): no padding, every byte pattern valid; the little-endian bytes
+            // of `word` are, in order, no flags, the parent's 7 bytes, the id's 7 and the state.
+            unsafe { std::mem::transmute::<[u8; 16], Ids>(word.to_le_bytes()) }
         }
-        #[cfg(not(all(target_endian = "little", not(loom))))]
-        Packed {
-            lo: n as u32,
-            mid: (n >> 32) as u16,
-            hi: (n >> 48) as u8,
-            byte: AtomicU8::new(b),
+        #[cfg(loom)]
+        {
+            let (p, i) = (parent.to_le_bytes(), id.to_le_bytes());
+            Ids {
+                flags: AtomicU8::new(0),
+                parent: [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
+                id: [i[0], i[1], i[2], i[3], i[4], i[5], i[6]],
+                state: AtomicU8::new(state),
+            }
         }
     }
 
-    /// The number.
+    /// The 8 bytes from `offset`, as a little-endian number (`offset` + 8 ≤ 15: the state byte
+    /// is never read).
+    #[cfg(not(loom))]
     #[inline(always)]
-    fn number(&self) -> u64 {
-        u64::from(self.lo) | u64::from(self.mid) << 32 | u64::from(self.hi) << 48
+    fn word_at(&self, offset: usize) -> u64 {
+        debug_assert!(offset >= 1 && offset + 8 <= 15);
+        // SAFETY: bytes `offset..offset + 8` lie inside `self` (16 bytes) and avoid bytes 0
+        // and 15, the two atomics: they are the ids' plain bytes, written before the header
+        // was shared and never again, so reading them races with nothing.
+        u64::from_le(unsafe {
+            ptr::from_ref(self)
+                .cast::<u8>()
+                .add(offset)
+                .cast::<u64>()
+                .read_unaligned()
+        })
+    }
+
+    /// The id.
+    #[inline(always)]
+    fn id(&self) -> u64 {
+        #[cfg(not(loom))]
+        return self.word_at(7) >> 8;
+        #[cfg(loom)]
+        {
+            let i = self.id;
+            u64::from_le_bytes([i[0], i[1], i[2], i[3], i[4], i[5], i[6], 0])
+        }
+    }
+
+    /// The parent's id.
+    #[inline(always)]
+    fn parent(&self) -> u64 {
+        #[cfg(not(loom))]
+        return self.word_at(1) & MAX_ID;
+        #[cfg(loom)]
+        {
+            let p = self.parent;
+            u64::from_le_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], 0])
+        }
     }
 }
 
@@ -227,10 +273,9 @@ const INDEX_SHIFT: u32 = 48;
 
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {
-    /// The task's id, and its `ST_*` state (see the module docs for its three writers).
-    id_state: Packed,
-    /// The id of the task that spawned it (0: none), and its `F_*` flags.
-    parent_flags: Packed,
+    /// The task's id, the id of the task that spawned it (0: none), its `F_*` flags and its
+    /// `ST_*` state (see the module docs for the state's three writers).
+    ids: Ids,
     /// Name, cancel message and count, callbacks.
     extra: ExtraSlot,
     /// The vtable of this task's wakers (bits 0..48; 0: not recorded yet), see
@@ -255,8 +300,7 @@ impl Header {
         // The header's count of its registry: released by `Drop`.
         let _ = Arc::into_raw(registry);
         Header {
-            id_state: Packed::new(id.0, ST_PENDING),
-            parent_flags: Packed::new(parent, 0),
+            ids: Ids::new(id.0, parent, ST_PENDING),
             extra: ExtraSlot::new(extra),
             home: AtomicU64::new(index << INDEX_SHIFT),
         }
@@ -265,25 +309,25 @@ impl Header {
     /// The task's id.
     #[inline]
     pub(crate) fn id(&self) -> TaskId {
-        TaskId(self.id_state.number())
+        TaskId(self.ids.id())
     }
 
     /// The id of the task that spawned it (0: none).
     #[inline]
     pub(crate) fn parent(&self) -> u64 {
-        self.parent_flags.number()
+        self.ids.parent()
     }
 
     /// The state byte (`ST_*`).
     #[inline(always)]
     pub(crate) fn state_byte(&self) -> &AtomicU8 {
-        &self.id_state.byte
+        &self.ids.state
     }
 
     /// The flags byte (`F_*`).
     #[inline(always)]
     pub(crate) fn flags_byte(&self) -> &AtomicU8 {
-        &self.parent_flags.byte
+        &self.ids.flags
     }
 
     /// The registry of the loop it was spawned on.
