@@ -712,7 +712,23 @@ pub mod model {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::Header;
+    use super::{Header, Ids, MAX_ID};
+    use crate::loom::Ordering;
+
+    // The ids read back whole, at their largest too, whatever the two atomic bytes next to
+    // them hold.
+    #[test]
+    fn ids_read_back_past_the_atomic_bytes() {
+        for (id, parent) in [(1, 0), (MAX_ID, MAX_ID - 1), (0x00AB_CDEF_0123_4567, 1 << 55)] {
+            let ids = Ids::new(id, parent, 0xFE);
+            assert_eq!((ids.id(), ids.parent()), (id, parent));
+            assert_eq!(ids.state.load(Ordering::Relaxed), 0xFE);
+            assert_eq!(ids.flags.load(Ordering::Relaxed), 0);
+            ids.flags.store(0xFF, Ordering::Relaxed);
+            ids.state.store(0xFF, Ordering::Relaxed);
+            assert_eq!((ids.id(), ids.parent()), (id, parent));
+        }
+    }
     use crate::task::layout::header_offset;
 
     /// The sizes bytes per task are made of (64-bit targets): the header is four words (the

@@ -336,3 +336,22 @@ pub(crate) fn also_list(lp: &EventLoop, set: RegistrySet) {
     let old = loop_tasks_of(lp).also.replace(Some(set));
     drop(old);
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{MAX_REGISTRIES, Registry, by_index};
+
+    // A registry is found by its index while it lives, and gives the index back as it is
+    // dropped: more registries than the table holds, made and dropped one after another, all
+    // fit (without the reuse, the 65537th would panic).
+    #[test]
+    fn registry_indices_are_reused() {
+        let lp = tower_loop::EventLoop::new().unwrap();
+        for _ in 0..MAX_REGISTRIES + 10 {
+            let r = Registry::new_arc(&lp);
+            // SAFETY: `r` is alive while the reference is used.
+            let found = unsafe { by_index(r.index()) };
+            assert!(std::ptr::eq(found, &*r));
+        }
+    }
+}

@@ -76,7 +76,7 @@ impl Slab {
 
     /// Stores `addr` (non-zero, even), returns its slot.
     #[inline]
-    #[cfg_attr(not(any(test, loom)), allow(dead_code))] // the registry reserves and fills
+    #[cfg_attr(not(test), allow(dead_code))] // the registry reserves and fills
     fn insert(&mut self, addr: usize) -> usize {
         debug_assert!(
             addr != 0 && addr & FREE == 0,
@@ -388,10 +388,11 @@ impl Slots {
     ///
     /// # Safety
     ///
-    /// `reserved` comes from [`reserve`](Self::reserve) on this set, on this thread, and
-    /// nothing touched the set on this thread since (an owner-slab slot is filled with one
-    /// store through the entry's address, outside the `RefCell`: nothing may hold a borrow of
-    /// the slab, nor have used one since the reservation).
+    /// `reserved` comes from [`reserve`](Self::reserve) on this set, and is filled once. A slot
+    /// of the owner slab (reserved on the owner thread) is filled on that thread, with nothing
+    /// having touched the set there since the reservation: it is filled with one store through
+    /// the entry's address, outside the `RefCell` (no borrow of the slab may be alive, nor have
+    /// been used since). A slot of the remote slab is filled under the mutex, on any thread.
     #[inline(always)]
     pub unsafe fn fill(&self, reserved: Reserved, addr: usize) {
         debug_assert!(
@@ -484,7 +485,7 @@ impl Slots {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{PAGE, Slab, Slots};
+    use super::{PAGE, REMOTE_BIT, Reserved, Slab, Slots};
 
     // A thread started after the owner ended is not the owner, even where it gets the ended
     // thread's thread-local block (as glibc's cached thread stacks make likely): 50 rounds,
@@ -570,6 +571,60 @@ mod tests {
         slots.remove(remote);
         assert_eq!(slots.len(), 1);
         slots.take_all(|_| {});
+        assert_eq!(slots.len(), 0);
+    }
+
+    // A reserved slot is listed once filled, not before; a fill after `take_all` stores
+    // nothing (the slot is retired). On the owner slab nothing may touch the slab between the
+    // reservation and the fill, so the "not before" is checked on the remote slab.
+    #[test]
+    fn a_reserved_slot_is_listed_once_filled() {
+        let slots = std::sync::Arc::new(Slots::new());
+        let listed = |s: &Slots| {
+            let mut seen = Vec::new();
+            s.for_each(|x| seen.push(x));
+            seen
+        };
+        let r = slots.reserve();
+        assert_eq!(slots.len(), 1);
+        // SAFETY: reserved on this thread just above; nothing touched the slab since (`len`
+        // reads a copy of its length).
+        unsafe { slots.fill(r, addr(0)) };
+        assert_eq!(listed(&slots), [addr(0)]);
+        slots.remove(r.slot);
+        assert!(listed(&slots).is_empty());
+
+        // Off the owner thread: the remote slab, filled under the mutex, on any thread.
+        let remote_fill = |slot: usize, a: usize| {
+            let s = slots.clone();
+            std::thread::spawn(move || {
+                let r = Reserved {
+                    slot,
+                    entry: std::ptr::null_mut(),
+                };
+                // SAFETY: a slot of the remote slab, filled once.
+                unsafe { s.fill(r, a) };
+            })
+            .join()
+            .unwrap();
+        };
+        let s = slots.clone();
+        let (early, late) = std::thread::spawn(move || (s.reserve().slot, s.reserve().slot))
+            .join()
+            .unwrap();
+        assert!(early & REMOTE_BIT != 0 && late & REMOTE_BIT != 0);
+        assert_eq!(slots.len(), 2);
+        assert!(listed(&slots).is_empty(), "reserved, not filled: not listed");
+        remote_fill(early, addr(1));
+        assert_eq!(listed(&slots), [addr(1)]);
+        // The loop closes between a reservation and its fill.
+        let mut taken = Vec::new();
+        slots.take_all(|x| taken.push(x));
+        assert_eq!(taken, [addr(1)]);
+        remote_fill(late, addr(2));
+        assert!(listed(&slots).is_empty(), "a retired slot is not filled");
+        slots.remove(early);
+        slots.remove(late);
         assert_eq!(slots.len(), 0);
     }
 
