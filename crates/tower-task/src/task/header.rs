@@ -2,10 +2,11 @@
 //! task's own allocation (one allocation per task) and as long as it.
 //!
 //! Who touches what:
-//! - `id`, `parent`, `registry` are written before the task exists; `slot` and the home waker's
-//!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
-//!   registered or handed out — every later reader got the task through something that
-//!   published it (the registry's lock, a queue, a channel).
+//! - The id, the parent's id and the registry's index are written before the task exists; the
+//!   home waker's vtable (`home`, packed with that index) right after the allocation, before
+//!   the task is registered (its registry slot, kept by its future, `wrapper.rs`), scheduled or
+//!   handed out — every later reader got the task through something that published it (the
+//!   registry's lock, a queue, a channel).
 //! - Who awaits this task (a hint for the task tree, [`Header::record_awaiter`]) is written by
 //!   the poll of any task awaiting this one's `Task` handle: `F_AWAITED_BY_PARENT` when that is
 //!   the task that spawned it (nearly always), else the awaiter's id in `extra`; anyone reads
@@ -34,13 +35,17 @@
 //! (`tests/loom_cancel.rs`, `tests/loom_extra.rs`) run these very methods on a real header
 //! (`model`, under `cfg(loom)`).
 //!
-//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 48 bytes, so a task allocation
-//! is async-task's 32-byte header, our 48, async-task's `propagate_panic` flag (padded to 8),
-//! the schedule function (0 bytes: neither the loop's nor the runtime's captures anything) and
-//! the future/output union (at least 16 bytes: the future holds the header's address, and the
-//! output slot is `Result<Outcome<T>, Panic>`, two words for `T = ()`: see `outcome.rs`): 104
-//! bytes, a 112-byte malloc chunk, for an idle task. Each word more in the header or in the
-//! union is a 128-byte chunk: what is rarely used lives in `extra` (decision 0007).
+//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is four words (32 bytes) — the two
+//! ids (56 bits each) and the state and flags bytes in two ([`Ids`]), `extra`, and the home
+//! vtable's address (48 bits) with the 16-bit index of the task's registry in a process-wide
+//! table (`registry::by_index`) in the last — so a task allocation is async-task's 32-byte
+//! header, our 32, async-task's `propagate_panic` flag (padded to 8), the schedule function (0
+//! bytes: neither the loop's nor the runtime's captures anything) and the future/output union
+//! (at least 16 bytes: the future holds the header's address and the registry slot, and the
+//! output slot is `Result<Outcome<T>, Panic>`, two words for `T = ()`: see `outcome.rs`): 88
+//! bytes, a 96-byte malloc chunk, for an idle task. Each word more in the header or in the
+//! union is a 112-byte chunk: what is rarely used lives in `extra`, what only the future needs
+//! (the registry slot) in the future (decision 0007).
 
 use std::mem::ManuallyDrop;
 use std::ptr;

@@ -111,8 +111,9 @@ where
 /// extra reference count around each wake-up, as it does for a schedule closure with state —
 /// and finds the task's loop in its header (the registry of the loop it was spawned on).
 pub(crate) fn schedule_home(runnable: Runnable<Header>) {
-    // The handle lives in the registry the header holds an `Arc` of, inside the task's
-    // allocation, which is alive while `runnable` exists. `try_schedule_local` either hands
+    // The handle lives in the registry, of which the header holds a reference count; the
+    // header is in the task's allocation, alive while `runnable` exists. `try_schedule_local`
+    // either hands
     // `runnable` back (we own it again, so the handle is still alive for the slow path) or
     // pushes it onto this thread's ready queue, from which it cannot run (nor its task be
     // freed) before this function returns, and the handle is not used after that push.
