@@ -250,7 +250,11 @@ fn a_remote_reservation_filled_beside_the_close() {
         let tasks = Tasks::new(2);
         let slots = Arc::new(Slots::new());
         let own = slots.reserve();
-        assert_eq!(own.slot & REMOTE_BIT, 0, "the owner's reservation went remote");
+        assert_eq!(
+            own.slot & REMOTE_BIT,
+            0,
+            "the owner's reservation went remote"
+        );
         // SAFETY: reserved just above on this (the owner) thread; nothing touched the set since.
         unsafe { slots.fill(own, Tasks::addr(0)) };
         assert_eq!(tasks.list(&slots), [0]);
@@ -259,7 +263,11 @@ fn a_remote_reservation_filled_beside_the_close() {
             let slots = slots.clone();
             thread::spawn(move || {
                 let r = slots.reserve();
-                assert_ne!(r.slot & REMOTE_BIT, 0, "a remote reservation went to the owner slab");
+                assert_ne!(
+                    r.slot & REMOTE_BIT,
+                    0,
+                    "a remote reservation went to the owner slab"
+                );
                 // SAFETY: a slot of the remote slab, filled once (under the mutex).
                 unsafe { slots.fill(r, Tasks::addr(1)) };
                 r.slot
@@ -267,11 +275,17 @@ fn a_remote_reservation_filled_beside_the_close() {
         };
 
         let seen = set(&tasks.list(&slots));
-        assert!(seen.is_subset(&[0, 1].into()) && seen.contains(&0), "{seen:?}");
+        assert!(
+            seen.is_subset(&[0, 1].into()) && seen.contains(&0),
+            "{seen:?}"
+        );
         let mut closed = Vec::new();
         slots.take_all(|addr| closed.push(tasks.deref(addr)));
         let closed = set(&closed);
-        assert!(closed.is_subset(&[0, 1].into()) && closed.contains(&0), "{closed:?}");
+        assert!(
+            closed.is_subset(&[0, 1].into()) && closed.contains(&0),
+            "{closed:?}"
+        );
 
         let remote = th.join().unwrap();
         // Filled before the close: taken by it. Reserved before it and filled after: retired,

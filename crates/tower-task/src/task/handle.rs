@@ -237,7 +237,9 @@ impl<T> Task<T> {
             return Poll::Pending;
         }
         if let Some(c) = tower_coro::cancel::take() {
-            self.header().flags_byte().fetch_or(F_PASSED, Ordering::AcqRel);
+            self.header()
+                .flags_byte()
+                .fetch_or(F_PASSED, Ordering::AcqRel);
             self.cancel_opt(c.message());
         }
         match self.poll_output(cx) {
@@ -272,7 +274,9 @@ impl<T> Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if !self.taken() {
-            self.header().flags_byte().fetch_or(F_DETACHED, Ordering::Release);
+            self.header()
+                .flags_byte()
+                .fetch_or(F_DETACHED, Ordering::Release);
         }
         // SAFETY: `raw` is not used after this: we are in `drop`.
         let raw = unsafe { ManuallyDrop::take(&mut self.raw) };

@@ -401,7 +401,8 @@ impl Header {
     pub(crate) fn record_awaiter(&self, me: u64) {
         if me == self.parent() {
             if !self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
-                self.flags_byte().fetch_or(F_AWAITED_BY_PARENT, Ordering::Relaxed);
+                self.flags_byte()
+                    .fetch_or(F_AWAITED_BY_PARENT, Ordering::Relaxed);
             }
         } else {
             self.record_other_awaiter(me);
@@ -724,7 +725,11 @@ mod tests {
     // them hold.
     #[test]
     fn ids_read_back_past_the_atomic_bytes() {
-        for (id, parent) in [(1, 0), (MAX_ID, MAX_ID - 1), (0x00AB_CDEF_0123_4567, 1 << 55)] {
+        for (id, parent) in [
+            (1, 0),
+            (MAX_ID, MAX_ID - 1),
+            (0x00AB_CDEF_0123_4567, 1 << 55),
+        ] {
             let ids = Ids::new(id, parent, 0xFE);
             assert_eq!((ids.id(), ids.parent()), (id, parent));
             assert_eq!(ids.state.load(Ordering::Relaxed), 0xFE);

@@ -5,8 +5,8 @@
 //! public functions (`spawn`, `TaskBuilder`, ...) are in the crate's `spawning.rs`.
 
 use std::cell::Cell;
-use std::ptr::NonNull;
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -614,7 +614,10 @@ mod tests {
             .unwrap();
         assert!(early & REMOTE_BIT != 0 && late & REMOTE_BIT != 0);
         assert_eq!(slots.len(), 2);
-        assert!(listed(&slots).is_empty(), "reserved, not filled: not listed");
+        assert!(
+            listed(&slots).is_empty(),
+            "reserved, not filled: not listed"
+        );
         remote_fill(early, addr(1));
         assert_eq!(listed(&slots), [addr(1)]);
         // The loop closes between a reservation and its fill.

@@ -275,7 +275,9 @@ impl TaskRef {
         if !self.cancel_opt(msg) {
             return false;
         }
-        self.header().flags_byte().fetch_or(F_DEFER, Ordering::Release);
+        self.header()
+            .flags_byte()
+            .fetch_or(F_DEFER, Ordering::Release);
         true
     }
 
@@ -304,7 +306,8 @@ impl TaskRef {
         if h.is_done() {
             return false;
         }
-        h.flags_byte().fetch_or(F_ABORT | F_CANCEL, Ordering::Release);
+        h.flags_byte()
+            .fetch_or(F_ABORT | F_CANCEL, Ordering::Release);
         h.home().wake_by_ref();
         true
     }
