@@ -237,3 +237,67 @@ fn close_racing_a_remote_removal() {
         assert!(all.is_subset(&[0, 1, 2].into()), "{all:?}");
     });
 }
+
+/// (e) A task spawned on another thread takes a remote slot before it is allocated
+/// (`reserve`) and stores its address there after (`fill`), while the owner lists the tasks and
+/// then closes the loop (`take_all`): the owner lists it only filled, the close takes it only
+/// filled, and a fill that comes after the close of a slot reserved before it stores nothing
+/// (the slot is retired: no later reader lists it, and its removal frees nothing). The owner's
+/// own reserve and fill, with nothing in between, list it.
+#[test]
+fn a_remote_reservation_filled_beside_the_close() {
+    loom::model(|| {
+        let tasks = Tasks::new(2);
+        let slots = Arc::new(Slots::new());
+        let own = slots.reserve();
+        assert_eq!(
+            own.slot & REMOTE_BIT,
+            0,
+            "the owner's reservation went remote"
+        );
+        // SAFETY: reserved just above on this (the owner) thread; nothing touched the set since.
+        unsafe { slots.fill(own, Tasks::addr(0)) };
+        assert_eq!(tasks.list(&slots), [0]);
+
+        let th = {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let r = slots.reserve();
+                assert_ne!(
+                    r.slot & REMOTE_BIT,
+                    0,
+                    "a remote reservation went to the owner slab"
+                );
+                // SAFETY: a slot of the remote slab, filled once (under the mutex).
+                unsafe { slots.fill(r, Tasks::addr(1)) };
+                r.slot
+            })
+        };
+
+        let seen = set(&tasks.list(&slots));
+        assert!(
+            seen.is_subset(&[0, 1].into()) && seen.contains(&0),
+            "{seen:?}"
+        );
+        let mut closed = Vec::new();
+        slots.take_all(|addr| closed.push(tasks.deref(addr)));
+        let closed = set(&closed);
+        assert!(
+            closed.is_subset(&[0, 1].into()) && closed.contains(&0),
+            "{closed:?}"
+        );
+
+        let remote = th.join().unwrap();
+        // Filled before the close: taken by it. Reserved before it and filled after: retired,
+        // never listed. Reserved after it: an ordinary slot, listed.
+        let after = set(&tasks.list(&slots));
+        assert!(after.is_subset(&[1].into()), "{after:?}");
+        assert!(
+            !(after.contains(&1) && closed.contains(&1)),
+            "taken by the close and listed after it"
+        );
+        tasks.remove(&slots, 1, remote);
+        tasks.remove(&slots, 0, own.slot);
+        assert_eq!(slots.len(), 0);
+    });
+}

@@ -1,7 +1,7 @@
 //! How many bytes an idle task keeps alive: its allocation and its registry slot, counted as
-//! malloc chunks (what the resident set grows by), at most 128 per task (issue 14: at or below
-//! smol's). Counted with a global allocator that tracks live bytes (the test is alone in its
-//! binary, as `task_memory.rs`). `benches/benches/tasks_st.rs` (`TASKS_ST_MEM=1`) prints the
+//! malloc chunks (what the resident set grows by), at most 104 per task (issue 14 asks at most
+//! 128, and at or below smol's). Counted with a global allocator that tracks live bytes (the
+//! test is alone in its binary, as `task_memory.rs`). `benches/benches/tasks_st.rs` (`TASKS_ST_MEM=1`) prints the
 //! same figure from the resident set, next to tokio's and smol's, with the loop's ready-queue
 //! room and the benchmark's vector of handles on top. No CPython counterpart.
 // Under loom the header's atomics are loom's, and bigger: the sizes are those of normal builds.
@@ -74,11 +74,14 @@ async fn idle_batch(into: &mut Vec<tower_task::Task<()>>) {
 
 // A batch of idle tasks first grows the loop's ready queue (the loop's room, not the tasks':
 // the benchmark counts it apart) and fills the registry's first pages; a second batch, in the
-// loop it left, costs each task its allocation and its registry slot: 112 + 8 bytes of chunks
-// on 64-bit targets (a 104-byte allocation, see `task_size.rs`).
+// loop it left, costs each task its allocation and its registry slot: 96 + 8 bytes of chunks
+// on 64-bit targets (an 88-byte allocation, see `task_size.rs`). The bound is that figure, not
+// issue 14's 128 (and smol's 123-124 in `TASKS_ST_MEM`, which adds the benchmark's vector and
+// the ready queue's room): a word more in the header or the future/output union is a 112-byte
+// chunk, and fails here (decision 0007).
 #[test]
 #[cfg(target_pointer_width = "64")]
-fn an_idle_task_keeps_at_most_128_bytes_alive() {
+fn an_idle_task_keeps_at_most_104_bytes_alive() {
     let lp = EventLoop::new().unwrap();
     let (requested, chunks) = lp
         .run_until_complete(async {
@@ -104,11 +107,11 @@ fn an_idle_task_keeps_at_most_128_bytes_alive() {
     lp.close().unwrap();
     println!("bytes per idle task: {requested:.1} requested, {chunks:.1} in malloc chunks");
     assert!(
-        chunks <= 128.0,
-        "an idle task keeps {chunks:.1} bytes of malloc chunks alive (bound: 128)"
+        chunks <= 104.5,
+        "an idle task keeps {chunks:.1} bytes of malloc chunks alive (bound: 96 + 8)"
     );
     assert!(
-        requested <= 112.5,
-        "an idle task keeps {requested:.1} requested bytes alive (104 + its registry slot)"
+        requested <= 96.5,
+        "an idle task keeps {requested:.1} requested bytes alive (88 + its registry slot)"
     );
 }

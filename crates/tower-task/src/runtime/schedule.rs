@@ -58,7 +58,7 @@ fn schedule_local<R: Into<Runnable>>(id: usize, runnable: R, info: ScheduleInfo)
 /// injector of the runtime, if it still exists (else the runnable is dropped, and with it
 /// the task's future).
 pub(crate) fn schedule_task(runnable: async_task::Runnable<Header>, info: ScheduleInfo) {
-    let Some(id) = runnable.metadata().registry.scheduler.get().map(|l| l.id) else {
+    let Some(id) = runnable.metadata().registry().scheduler.get().map(|l| l.id) else {
         // Not a worker loop's registry (`spawn_on` never makes such a task): its loop's.
         return schedule_home(runnable);
     };
@@ -73,7 +73,7 @@ pub(crate) fn schedule_task(runnable: async_task::Runnable<Header>, info: Schedu
 fn schedule_task_remote(runnable: async_task::Runnable<Header>) {
     let scheduler = runnable
         .metadata()
-        .registry
+        .registry()
         .scheduler
         .get()
         .and_then(|l| l.remote.upgrade());

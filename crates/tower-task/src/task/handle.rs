@@ -135,13 +135,13 @@ impl<T> Task<T> {
 
     /// Whether the outcome was taken (then `raw` must not be polled again).
     fn taken(&self) -> bool {
-        self.header().state.load(Ordering::Acquire) & ST_TAKEN != 0
+        self.header().state_byte().load(Ordering::Acquire) & ST_TAKEN != 0
     }
 
     /// Records that the outcome was taken. The task is done, so nothing else writes its state
     /// byte any more: a plain store keeps the final state and adds the flag.
     fn mark_taken(&self) {
-        let state = &self.header().state;
+        let state = self.header().state_byte();
         state.store(state.load(Ordering::Acquire) | ST_TAKEN, Ordering::Release);
     }
 
@@ -177,7 +177,7 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = current_id();
         if me != 0 {
-            if me == self.header().id.0 {
+            if me == self.header().id().0 {
                 return Poll::Ready(Err(TaskError::AwaitedItself));
             }
             self.header().record_awaiter(me);
@@ -237,7 +237,9 @@ impl<T> Task<T> {
             return Poll::Pending;
         }
         if let Some(c) = tower_coro::cancel::take() {
-            self.header().flags.fetch_or(F_PASSED, Ordering::AcqRel);
+            self.header()
+                .flags_byte()
+                .fetch_or(F_PASSED, Ordering::AcqRel);
             self.cancel_opt(c.message());
         }
         match self.poll_output(cx) {
@@ -272,7 +274,9 @@ impl<T> Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if !self.taken() {
-            self.header().flags.fetch_or(F_DETACHED, Ordering::Release);
+            self.header()
+                .flags_byte()
+                .fetch_or(F_DETACHED, Ordering::Release);
         }
         // SAFETY: `raw` is not used after this: we are in `drop`.
         let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
@@ -284,7 +288,7 @@ impl<T> Drop for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("id", &self.header().id)
+            .field("id", &self.header().id())
             .field("name", &self.header().name())
             .field("state", &self.header().state())
             .finish()

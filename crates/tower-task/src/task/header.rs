@@ -2,10 +2,11 @@
 //! task's own allocation (one allocation per task) and as long as it.
 //!
 //! Who touches what:
-//! - `id`, `parent`, `registry` are written before the task exists; `slot` and the home waker's
-//!   vtable (`home_vtable`) right after the allocation, before the task is scheduled,
-//!   registered or handed out — every later reader got the task through something that
-//!   published it (the registry's lock, a queue, a channel).
+//! - The id, the parent's id and the registry's index are written before the task exists; the
+//!   home waker's vtable (`home`, packed with that index) right after the allocation, before
+//!   the task is registered (its registry slot, kept by its future, `wrapper.rs`), scheduled or
+//!   handed out — every later reader got the task through something that published it (the
+//!   registry's lock, a queue, a channel).
 //! - Who awaits this task (a hint for the task tree, [`Header::record_awaiter`]) is written by
 //!   the poll of any task awaiting this one's `Task` handle: `F_AWAITED_BY_PARENT` when that is
 //!   the task that spawned it (nearly always), else the awaiter's id in `extra`; anyone reads
@@ -34,13 +35,17 @@
 //! (`tests/loom_cancel.rs`, `tests/loom_extra.rs`) run these very methods on a real header
 //! (`model`, under `cfg(loom)`).
 //!
-//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is 48 bytes, so a task allocation
-//! is async-task's 32-byte header, our 48, async-task's `propagate_panic` flag (padded to 8),
-//! the schedule function (0 bytes: neither the loop's nor the runtime's captures anything) and
-//! the future/output union (at least 16 bytes: the future holds the header's address, and the
-//! output slot is `Result<Outcome<T>, Panic>`, two words for `T = ()`: see `outcome.rs`): 104
-//! bytes, a 112-byte malloc chunk, for an idle task. Each word more in the header or in the
-//! union is a 128-byte chunk: what is rarely used lives in `extra` (decision 0007).
+//! Sizes (`tests::sizes`, `tests/task_size.rs`): the header is four words (32 bytes) — the two
+//! ids (56 bits each) and the state and flags bytes in two ([`Ids`]), `extra`, and the home
+//! vtable's address (48 bits) with the 16-bit index of the task's registry in a process-wide
+//! table (`registry::by_index`) in the last — so a task allocation is async-task's 32-byte
+//! header, our 32, async-task's `propagate_panic` flag (padded to 8), the schedule function (0
+//! bytes: neither the loop's nor the runtime's captures anything) and the future/output union
+//! (at least 16 bytes: the future holds the header's address and the registry slot, and the
+//! output slot is `Result<Outcome<T>, Panic>`, two words for `T = ()`: see `outcome.rs`): 88
+//! bytes, a 96-byte malloc chunk, for an idle task. Each word more in the header or in the
+//! union is a 112-byte chunk: what is rarely used lives in `extra`, what only the future needs
+//! (the registry slot) in the future (decision 0007).
 
 use std::mem::ManuallyDrop;
 use std::ptr;
@@ -48,11 +53,11 @@ use std::sync::Arc;
 use std::task::{RawWakerVTable, Waker};
 
 use super::layout;
-use super::registry::Registry;
+use super::registry::{self, Registry};
 use super::state::{ST_FINISHED, ST_PENDING, TaskId, TaskState};
 use super::task_ref::TaskRef;
 use crate::error::Cancelled;
-use crate::loom::{AtomicPtr, AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, seq_cst_handshake};
+use crate::loom::{AtomicPtr, AtomicU8, AtomicU64, Mutex, MutexGuard, Ordering, seq_cst_handshake};
 
 /// A done callback of a task.
 pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskRef) + Send + 'static>;
@@ -134,7 +139,7 @@ impl ExtraSlot {
 }
 
 impl Drop for ExtraSlot {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         let ptr = crate::loom::ptr_get_mut(&mut self.0);
         if !ptr.is_null() {
@@ -171,30 +176,124 @@ pub(crate) const F_DEFER: u8 = 32;
 /// the awaiter's poll ([`Header::record_awaiter`]): a hint for the task tree, so relaxed.
 pub(crate) const F_AWAITED_BY_PARENT: u8 = 64;
 
+/// The largest task id (ids are 56 bits: see [`Ids`]); `make.rs` hands out no larger one.
+pub(crate) const MAX_ID: u64 = (1 << 56) - 1;
+
+/// The task's id and its parent's (56 bits each, written once, before the header is shared)
+/// and two atomic bytes, the flags and the state, in two words:
+///
+/// | bytes | 0 | 1..8 | 8..15 | 15 |
+/// |---|---|---|---|---|
+/// | field | `flags` | `parent` | `id` | `state` |
+///
+/// The ids are plain bytes, the two bytes real `AtomicU8`s of their own, so the state's stores
+/// and the flags' read-modify-writes stay single-byte atomics, as when each had a word. Each id
+/// is read with one unaligned 8-byte load that covers plain bytes only (bytes 1..9 for the
+/// parent, 7..15 for the id), then masked or shifted.
+#[repr(C)]
+struct Ids {
+    /// `F_*`.
+    flags: AtomicU8,
+    /// The parent's id, little-endian.
+    parent: [u8; 7],
+    /// The id, little-endian.
+    id: [u8; 7],
+    /// `ST_*`.
+    state: AtomicU8,
+}
+
+impl Ids {
+    /// `id` and `parent` (each at most [`MAX_ID`]), with the state `state` and no flags.
+    #[inline(always)]
+    fn new(id: u64, parent: u64, state: u8) -> Ids {
+        debug_assert!(id <= MAX_ID && parent <= MAX_ID, "a task id above 2^56");
+        #[cfg(not(loom))]
+        {
+            const _: () = assert!(size_of::<Ids>() == 16);
+            let word = u128::from(parent) << 8 | u128::from(id) << 64 | u128::from(state) << 120;
+            // SAFETY: `Ids` is `repr(C)` of 16 single bytes (`AtomicU8` has `u8`'s
+            // representation): no padding, every byte pattern valid; the little-endian bytes
+            // of `word` are, in order, no flags, the parent's 7 bytes, the id's 7 and the state.
+            unsafe { std::mem::transmute::<[u8; 16], Ids>(word.to_le_bytes()) }
+        }
+        #[cfg(loom)]
+        {
+            let (p, i) = (parent.to_le_bytes(), id.to_le_bytes());
+            Ids {
+                flags: AtomicU8::new(0),
+                parent: [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
+                id: [i[0], i[1], i[2], i[3], i[4], i[5], i[6]],
+                state: AtomicU8::new(state),
+            }
+        }
+    }
+
+    /// The 8 bytes from `offset`, as a little-endian number (`offset` + 8 ≤ 15: the state byte
+    /// is never read).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn word_at(&self, offset: usize) -> u64 {
+        debug_assert!(offset >= 1 && offset + 8 <= 15);
+        // SAFETY: bytes `offset..offset + 8` lie inside `self` (16 bytes) and avoid bytes 0
+        // and 15, the two atomics: they are the ids' plain bytes, written before the header
+        // was shared and never again, so reading them races with nothing.
+        u64::from_le(unsafe {
+            ptr::from_ref(self)
+                .cast::<u8>()
+                .add(offset)
+                .cast::<u64>()
+                .read_unaligned()
+        })
+    }
+
+    /// The id.
+    #[inline(always)]
+    fn id(&self) -> u64 {
+        #[cfg(not(loom))]
+        return self.word_at(7) >> 8;
+        #[cfg(loom)]
+        {
+            let i = self.id;
+            u64::from_le_bytes([i[0], i[1], i[2], i[3], i[4], i[5], i[6], 0])
+        }
+    }
+
+    /// The parent's id.
+    #[inline(always)]
+    fn parent(&self) -> u64 {
+        #[cfg(not(loom))]
+        return self.word_at(1) & MAX_ID;
+        #[cfg(loom)]
+        {
+            let p = self.parent;
+            u64::from_le_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], 0])
+        }
+    }
+}
+
+/// The bits of the `home` word that hold the home vtable's address.
+const VTABLE_MASK: u64 = (1 << 48) - 1;
+/// Where the registry's index starts in the `home` word.
+const INDEX_SHIFT: u32 = 48;
+
 /// The record of one task (see the module docs for who writes which field).
 pub(crate) struct Header {
-    /// The task's id.
-    pub(crate) id: TaskId,
-    /// The id of the task that spawned it (0: none).
-    pub(crate) parent: u64,
+    /// The task's id, the id of the task that spawned it (0: none), its `F_*` flags and its
+    /// `ST_*` state (see the module docs for the state's three writers).
+    ids: Ids,
     /// Name, cancel message and count, callbacks.
     extra: ExtraSlot,
-    /// The registry of the loop it was spawned on (for a runtime task, of the worker loop that
-    /// spawned it, or of the first worker's, from outside).
-    pub(crate) registry: Arc<Registry>,
-    /// The vtable of this task's wakers, see [`Header::home`] (their data pointer is the
-    /// task's allocation, found from the header's own address: `layout::task_of`).
-    home_vtable: AtomicPtr<RawWakerVTable>,
-    /// Its slot in `registry` (`Registry::insert`).
-    pub(crate) slot: AtomicU32,
-    /// `ST_*` (see the module docs for its three writers).
-    pub(crate) state: AtomicU8,
-    /// `F_*`.
-    pub(crate) flags: AtomicU8,
+    /// The vtable of this task's wakers (bits 0..48; 0: not recorded yet), see
+    /// [`Header::home`] (their data pointer is the task's allocation, found from the header's
+    /// own address: `layout::task_of`), and the index of the registry of the loop it was
+    /// spawned on (bits 48..64; for a runtime task, of the worker loop that spawned it, or of
+    /// the first worker's, from outside), of which the header holds a reference count (released
+    /// by its drop). Written whole once, by `set_home`.
+    home: AtomicU64,
 }
 
 impl Header {
-    /// A header for a task not yet allocated: `set_home` and `slot` follow at once.
+    /// A header for a task not yet allocated: `set_home` follows at once.
     #[inline(always)]
     pub(crate) fn new(
         id: TaskId,
@@ -202,26 +301,61 @@ impl Header {
         extra: Option<Box<Extra>>,
         registry: Arc<Registry>,
     ) -> Header {
+        let index = u64::from(registry.index());
+        // The header's count of its registry: released by `Drop`.
+        let _ = Arc::into_raw(registry);
         Header {
-            id,
-            parent,
+            ids: Ids::new(id.0, parent, ST_PENDING),
             extra: ExtraSlot::new(extra),
-            registry,
-            home_vtable: AtomicPtr::new(ptr::null_mut()),
-            slot: AtomicU32::new(0),
-            state: AtomicU8::new(ST_PENDING),
-            flags: AtomicU8::new(0),
+            home: AtomicU64::new(index << INDEX_SHIFT),
         }
+    }
+
+    /// The task's id.
+    #[inline]
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(self.ids.id())
+    }
+
+    /// The id of the task that spawned it (0: none).
+    #[inline]
+    pub(crate) fn parent(&self) -> u64 {
+        self.ids.parent()
+    }
+
+    /// The state byte (`ST_*`).
+    #[inline(always)]
+    pub(crate) fn state_byte(&self) -> &AtomicU8 {
+        &self.ids.state
+    }
+
+    /// The flags byte (`F_*`).
+    #[inline(always)]
+    pub(crate) fn flags_byte(&self) -> &AtomicU8 {
+        &self.ids.flags
+    }
+
+    /// The registry of the loop it was spawned on.
+    #[inline]
+    pub(crate) fn registry(&self) -> &Registry {
+        let index = (self.home.load(Ordering::Relaxed) >> INDEX_SHIFT) as u16;
+        // SAFETY: the header holds a reference count of the registry at `index` (taken in
+        // `new`, released in `Drop`), so it is alive while `self` is borrowed.
+        unsafe { registry::by_index(index) }
     }
 
     /// Records the vtable of `waker`, a waker of the task this header belongs to, for the
     /// task's home waker (called once, right after the allocation and `layout::check_spawned`,
-    /// before the task is shared).
+    /// before the task is registered or handed out).
     #[inline]
     pub(crate) fn set_home(&self, waker: &Waker) {
         debug_assert_eq!(waker.data(), layout::task_of(self).as_ptr().cast_const());
-        self.home_vtable
-            .store(ptr::from_ref(waker.vtable()).cast_mut(), Ordering::Relaxed);
+        let vtable = ptr::from_ref(waker.vtable()).expose_provenance() as u64;
+        if vtable & !VTABLE_MASK != 0 {
+            vtable_out_of_reach(vtable);
+        }
+        let index = self.home.load(Ordering::Relaxed) & !VTABLE_MASK;
+        self.home.store(index | vtable, Ordering::Relaxed);
     }
 
     /// A waker of this task that holds no reference count: valid to use (wake by reference,
@@ -230,14 +364,16 @@ impl Header {
     #[inline]
     pub(crate) fn home(&self) -> ManuallyDrop<Waker> {
         let data = layout::task_of(self).as_ptr().cast_const();
-        let vtable = self.home_vtable.load(Ordering::Relaxed);
-        debug_assert!(!vtable.is_null(), "a task header used before set_home");
+        let vtable = self.home.load(Ordering::Relaxed) & VTABLE_MASK;
+        debug_assert!(vtable != 0, "a task header used before set_home");
+        let vtable = ptr::with_exposed_provenance::<RawWakerVTable>(vtable as usize);
         // `data`: the task's wakers carry the task's allocation as their data (checked at
         // spawn by `layout::check_spawned`), which `task_of` finds from this header; it is
         // alive while `self` is borrowed.
-        // SAFETY: `set_home` stored the `'static` vtable of a waker of this task before the
-        // header was reachable by any caller (module docs); `data` is that waker's data (see
-        // above). Never dropped (`ManuallyDrop`), so it consumes no reference count.
+        // SAFETY: `set_home` stored (and exposed) the address of the `'static` vtable of a
+        // waker of this task before the header was handed to any caller (module docs); `data`
+        // is that waker's data (see above). Never dropped (`ManuallyDrop`), so it consumes no
+        // reference count.
         ManuallyDrop::new(unsafe { Waker::new(data, &*vtable) })
     }
 
@@ -255,7 +391,7 @@ impl Header {
     /// Whether flag `f` (`F_*`) is set.
     #[inline]
     pub(crate) fn flag(&self, f: u8, order: Ordering) -> bool {
-        self.flags.load(order) & f != 0
+        self.flags_byte().load(order) & f != 0
     }
 
     /// Records that the task `me` (not 0, not this task) awaits this one's handle: a flag if it
@@ -263,9 +399,10 @@ impl Header {
     /// then: the rare case, out of line).
     #[inline]
     pub(crate) fn record_awaiter(&self, me: u64) {
-        if me == self.parent {
+        if me == self.parent() {
             if !self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
-                self.flags.fetch_or(F_AWAITED_BY_PARENT, Ordering::Relaxed);
+                self.flags_byte()
+                    .fetch_or(F_AWAITED_BY_PARENT, Ordering::Relaxed);
             }
         } else {
             self.record_other_awaiter(me);
@@ -279,7 +416,7 @@ impl Header {
         let mut extra = self.extra();
         extra.awaited_by = me;
         if self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
-            self.flags
+            self.flags_byte()
                 .fetch_and(!F_AWAITED_BY_PARENT, Ordering::Relaxed);
         }
     }
@@ -287,26 +424,26 @@ impl Header {
     /// The id of the task last seen awaiting this one's handle (0: none).
     pub(crate) fn awaited_by(&self) -> u64 {
         if self.flag(F_AWAITED_BY_PARENT, Ordering::Relaxed) {
-            return self.parent;
+            return self.parent();
         }
         self.extra_if_any().map_or(0, |e| e.awaited_by)
     }
 
     /// The state.
     pub(crate) fn state(&self) -> TaskState {
-        TaskState::from_u8(self.state.load(Ordering::Acquire))
+        TaskState::from_u8(self.state_byte().load(Ordering::Acquire))
     }
 
     /// Whether it is done.
     pub(crate) fn is_done(&self) -> bool {
-        self.state.load(Ordering::Acquire) >= ST_FINISHED
+        self.state_byte().load(Ordering::Acquire) >= ST_FINISHED
     }
 
     /// The name (the default is `Task-<id>`).
     pub(crate) fn name(&self) -> Arc<str> {
         match self.extra_if_any().and_then(|e| e.name.clone()) {
             Some(n) => n,
-            None => Arc::from(format!("Task-{}", self.id.0)),
+            None => Arc::from(format!("Task-{}", self.id().0)),
         }
     }
 
@@ -331,7 +468,7 @@ impl Header {
     /// gives loom that ordering).
     #[inline(always)]
     fn mark_done(&self, state: u8) -> bool {
-        self.state.store(state, Ordering::SeqCst);
+        self.state_byte().store(state, Ordering::SeqCst);
         seq_cst_handshake();
         self.flag(F_CALLBACKS, Ordering::SeqCst)
     }
@@ -341,7 +478,7 @@ impl Header {
     fn schedule_callbacks(&self) {
         self.hand_out_callbacks(|cb| {
             let me = TaskRef::new(self);
-            self.registry.schedule_callback(move || cb(&me));
+            self.registry().schedule_callback(move || cb(&me));
         });
     }
 
@@ -377,9 +514,9 @@ impl Header {
         F: FnOnce(&TaskRef) + Send + 'static,
     {
         let mut extra = self.extra();
-        self.flags.fetch_or(F_CALLBACKS, Ordering::SeqCst);
+        self.flags_byte().fetch_or(F_CALLBACKS, Ordering::SeqCst);
         seq_cst_handshake();
-        if self.state.load(Ordering::SeqCst) >= ST_FINISHED
+        if self.state_byte().load(Ordering::SeqCst) >= ST_FINISHED
             && !extra.handing_out
             && extra.callbacks.is_empty()
         {
@@ -401,9 +538,9 @@ impl Header {
         let mut extra = self.extra();
         let old = msg.and_then(|m| extra.cancel_msg.replace(m.to_owned()));
         extra.num_cancels = extra.num_cancels.saturating_add(1);
-        self.flags.fetch_or(F_CANCEL, Ordering::Release);
+        self.flags_byte().fetch_or(F_CANCEL, Ordering::Release);
         // A request of its own is never deferred (`TaskRef::cancel_deferred` sets it after).
-        self.flags.fetch_and(!F_DEFER, Ordering::Release);
+        self.flags_byte().fetch_and(!F_DEFER, Ordering::Release);
         drop(extra);
         drop(old);
         true
@@ -417,7 +554,7 @@ impl Header {
     #[inline(never)]
     pub(crate) fn begin_delivery(&self) -> Cancelled {
         let extra = self.extra_if_any();
-        self.flags
+        self.flags_byte()
             .fetch_and(!(F_CANCEL | F_DEFER), Ordering::AcqRel);
         Cancelled::new(extra.as_ref().and_then(|e| e.cancel_msg.as_deref()))
     }
@@ -434,7 +571,7 @@ impl Header {
         }
         extra.num_cancels -= 1;
         if extra.num_cancels == 0 {
-            self.flags.fetch_and(!F_CANCEL, Ordering::Release);
+            self.flags_byte().fetch_and(!F_CANCEL, Ordering::Release);
             on_cleared();
         }
         extra.num_cancels
@@ -444,6 +581,29 @@ impl Header {
     pub(crate) fn cancelling(&self) -> u32 {
         self.extra_if_any().map_or(0, |e| e.num_cancels)
     }
+}
+
+impl Drop for Header {
+    fn drop(&mut self) {
+        let registry: *const Registry = self.registry();
+        // SAFETY: `new` turned one reference count of this registry into the index the header
+        // holds; this gives it back, once (the header is being dropped).
+        drop(unsafe { Arc::from_raw(registry) });
+    }
+}
+
+/// A task waker's vtable lies above 2^48 (no platform tower runs on maps static data there):
+/// the header cannot record it.
+#[cold]
+#[inline(never)]
+fn vtable_out_of_reach(vtable: u64) -> ! {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "tower_task: a task waker's vtable at {vtable:#x} is above the 48 bits a task header \
+         keeps (task/header.rs); aborting"
+    );
+    std::process::abort()
 }
 
 /// A real `Header` outside any task, driven through the header's own cancellation and
@@ -473,7 +633,7 @@ pub mod model {
     impl fmt::Debug for ModelHeader {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("ModelHeader")
-                .field("id", &self.header.id)
+                .field("id", &self.header.id())
                 .finish_non_exhaustive()
         }
     }
@@ -482,7 +642,7 @@ pub mod model {
         /// A header whose registry is a fresh one of `lp` (only its handle is kept; nothing is
         /// scheduled on it).
         pub fn new(lp: &EventLoop) -> ModelHeader {
-            let registry = std::sync::Arc::new(Registry::new(lp));
+            let registry = Registry::new_arc(lp);
             ModelHeader {
                 header: Header::new(TaskId(1), 0, None, registry),
             }
@@ -558,24 +718,49 @@ pub mod model {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::Header;
+    use super::{Header, Ids, MAX_ID};
+    use crate::loom::Ordering;
+
+    // The ids read back whole, at their largest too, whatever the two atomic bytes next to
+    // them hold.
+    #[test]
+    fn ids_read_back_past_the_atomic_bytes() {
+        for (id, parent) in [
+            (1, 0),
+            (MAX_ID, MAX_ID - 1),
+            (0x00AB_CDEF_0123_4567, 1 << 55),
+        ] {
+            let ids = Ids::new(id, parent, 0xFE);
+            assert_eq!((ids.id(), ids.parent()), (id, parent));
+            assert_eq!(ids.state.load(Ordering::Relaxed), 0xFE);
+            assert_eq!(ids.flags.load(Ordering::Relaxed), 0);
+            ids.flags.store(0xFF, Ordering::Relaxed);
+            ids.state.store(0xFF, Ordering::Relaxed);
+            assert_eq!((ids.id(), ids.parent()), (id, parent));
+        }
+    }
     use crate::task::layout::header_offset;
 
-    /// The sizes bytes per task are made of (64-bit targets): the header is six words (`id`,
-    /// `parent`, `extra`, `registry`, `home_vtable`, then the slot, the state and the flags in
-    /// one), put inside async-task's 32-byte header, which has a `propagate_panic` flag after
-    /// it (padded to a word).
+    /// The sizes bytes per task are made of (64-bit targets): the header is four words (the
+    /// id and the state, the parent and the flags, `extra`, the home vtable and the registry's
+    /// index), put inside async-task's 32-byte header, which has a `propagate_panic` flag after
+    /// it (padded to a word); the registry slot lives in the future (`TaskFuture`), in what is
+    /// padding for a future of at most 3 bytes.
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn sizes() {
-        assert_eq!(size_of::<Header>(), 48);
-        // Where async-task puts it, as measured by the first spawn (8 with 4.7.1: right
-        // after its state word).
+        assert_eq!(size_of::<Header>(), 32);
+        assert_eq!(
+            size_of::<crate::task::wrapper::TaskFuture<std::future::Pending<()>>>(),
+            16
+        );
+        // Where async-task puts it, as measured by the first spawn (32 with 4.7.1: after its
+        // state word, awaiter and vtable).
         let lp = tower_loop::EventLoop::new().unwrap();
         lp.run_until_complete(async { crate::spawn(async {}).await })
             .unwrap()
             .unwrap();
         let offset = header_offset();
-        assert!(offset > 0 && offset <= 32 + 8, "header at {offset}");
+        assert_eq!(offset, 32, "header at {offset}");
     }
 }

@@ -30,10 +30,12 @@ use async_task::FallibleTask;
 use super::header::Header;
 
 /// The offset of a task's [`Header`] from the start of its allocation with the pinned
-/// async-task (4.7.1: right after its state word). Not derived from a copy of async-task's
-/// private header: it is the value [`check_spawned`] measures on every task (and aborts if it
-/// differs), kept as a constant so that each conversion is one addition.
-const OFFSET: usize = 8;
+/// async-task (4.7.1, with our four-word header: after its state word, awaiter and vtable;
+/// with the six-word header of before, rustc put it right after the state word, at 8). Not
+/// derived from a copy of async-task's private header: it is the value [`check_spawned`]
+/// measures on every task (and aborts if it differs), kept as a constant so that each
+/// conversion is one addition.
+const OFFSET: usize = 32;
 
 /// The offset of a task's [`Header`] from the start of its allocation.
 #[inline(always)]

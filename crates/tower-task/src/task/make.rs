@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +14,7 @@ use async_task::Runnable;
 use tower_loop::{LoopHandle, with_running_loop};
 
 use super::handle::Task;
-use super::header::{Extra, Header};
+use super::header::{Extra, Header, MAX_ID};
 use super::layout;
 use super::loop_options::LoopTaskOptions;
 use super::outcome::Outcome;
@@ -37,7 +38,8 @@ thread_local! {
 }
 
 /// A fresh task id: unique in the process, increasing on each thread (one atomic operation
-/// per [`ID_BLOCK`] spawns).
+/// per [`ID_BLOCK`] spawns), at most [`MAX_ID`] (a header keeps 56 bits of it: 7·10^16 spawns,
+/// 2000 years at 10^6 a second).
 #[inline]
 pub(crate) fn next_id() -> TaskId {
     let id = IDS.try_with(|ids| {
@@ -46,12 +48,28 @@ pub(crate) fn next_id() -> TaskId {
             ids.set((next + 1, end));
             next
         } else {
-            let start = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            let start = checked_id(NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed), ID_BLOCK);
             ids.set((start + 1, start + ID_BLOCK));
             start
         }
     });
-    TaskId(id.unwrap_or_else(|_| NEXT_ID.fetch_add(1, Ordering::Relaxed)))
+    TaskId(id.unwrap_or_else(|_| checked_id(NEXT_ID.fetch_add(1, Ordering::Relaxed), 1)))
+}
+
+/// `start`, the first of `n` ids just taken, if the last of them is at most [`MAX_ID`].
+#[inline]
+fn checked_id(start: u64, n: u64) -> u64 {
+    if start > MAX_ID + 1 - n {
+        ids_exhausted();
+    }
+    start
+}
+
+/// Every task id up to [`MAX_ID`] was handed out.
+#[cold]
+#[inline(never)]
+fn ids_exhausted() -> ! {
+    panic!("tower_task: task ids exhausted (more than 2^56 spawns)")
 }
 
 /// Makes a task of the running loop (its registry, its task options), allocated by `alloc`
@@ -93,12 +111,13 @@ where
 /// extra reference count around each wake-up, as it does for a schedule closure with state —
 /// and finds the task's loop in its header (the registry of the loop it was spawned on).
 pub(crate) fn schedule_home(runnable: Runnable<Header>) {
-    // The handle lives in the registry the header holds an `Arc` of, inside the task's
-    // allocation, which is alive while `runnable` exists. `try_schedule_local` either hands
+    // The handle lives in the registry, of which the header holds a reference count; the
+    // header is in the task's allocation, alive while `runnable` exists. `try_schedule_local`
+    // either hands
     // `runnable` back (we own it again, so the handle is still alive for the slow path) or
     // pushes it onto this thread's ready queue, from which it cannot run (nor its task be
     // freed) before this function returns, and the handle is not used after that push.
-    let handle: *const LoopHandle = &runnable.metadata().registry.handle;
+    let handle: *const LoopHandle = &runnable.metadata().registry().handle;
     // SAFETY: see above: `handle` is alive for every use below.
     let handle = unsafe { &*handle };
     if let Err(runnable) = handle.try_schedule_local(runnable) {
@@ -133,11 +152,12 @@ where
             ..Extra::default()
         })
     });
+    // The registry slot, stored in the future: taken now, filled once the header is in place.
+    let reserved = registry.reserve();
+    let unbound = Unbound::new(future, reserved.slot as u32);
+    let reg = NonNull::from(&*registry);
     let header = Header::new(next_id(), current_id(), extra, registry);
-    let (runnable, raw) = alloc(
-        async_task::Builder::new().metadata(header),
-        Unbound::new(future),
-    );
+    let (runnable, raw) = alloc(async_task::Builder::new().metadata(header), unbound);
     let raw = raw.fallible();
     let h = runnable.metadata();
     // The registry's reference count: a waker the header keeps the vtable of (its home waker,
@@ -149,7 +169,10 @@ where
     layout::check_spawned(h, &waker, &raw);
     h.set_home(&waker);
     std::mem::forget(waker);
-    h.slot.store(h.registry.insert(h), Ordering::Relaxed);
+    // SAFETY: `reg` is the header's registry, of which the header holds a count. Reserved
+    // above, on this thread; nothing since touched the registry (the header, the allocation,
+    // the layout check and the home record do not).
+    unsafe { reg.as_ref().fill(reserved, h) };
     let task = Task::new(raw);
     let eager = eager.unwrap_or_else(|| options.as_ref().is_some_and(|o| o.eager));
     if eager {

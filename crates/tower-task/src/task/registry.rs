@@ -15,11 +15,19 @@
 //! thread reads under that mutex whenever it looks at addresses (`tasks`, `close`). That
 //! protocol lives in [`slots`](super::slots), which knows nothing of tasks (and is loom-checked
 //! by `tests/loom_registry.rs`).
+//!
+//! A header does not hold its registry's address: it holds the registry's *index*, 16 bits
+//! packed with the home waker's vtable address ([`Header`]'s `home` word), and finds the
+//! registry in a process-wide table ([`by_index`]), so that an idle task's allocation is a word
+//! smaller (`header.rs`, "Sizes"; decision 0007). A registry takes a free index as it is made
+//! ([`Registry::new_arc`]) and gives it back as it is dropped — after the last header that holds
+//! one of its reference counts.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicPtr;
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use std::task::Waker;
 
 use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
@@ -27,7 +35,7 @@ use tower_loop::{EventLoop, LoopHandle, get_running_loop, with_running_loop};
 use super::header::Header;
 use super::loop_options::LoopTaskOptions;
 use super::scheduler_link::SchedulerLink;
-use super::slots::Slots;
+use super::slots::{Reserved, Slots};
 use super::task_ref::TaskRef;
 use crate::loom::{AtomicBool, Ordering};
 
@@ -52,6 +60,63 @@ pub(crate) struct Registry {
     /// On a multi-thread scheduler's worker loop, the scheduler (set as the worker starts,
     /// before any task is registered): the scheduler's schedule function finds it here.
     pub(crate) scheduler: OnceLock<SchedulerLink>,
+    /// Its index in the table of registries ([`by_index`]), which its tasks' headers hold.
+    index: u16,
+}
+
+/// How many registries can be alive at once (a header keeps 16 bits of index).
+const MAX_REGISTRIES: usize = 1 << 16;
+
+/// The registries alive, by index: set as a registry is made (before any task of it exists),
+/// cleared as it is dropped (after the last one). Zeroed static memory: only the pages of the
+/// indices in use are ever touched. Plain `std` atomics even under loom: an entry is written
+/// before any model thread can see the registry, and read only through a header that holds a
+/// reference count of it.
+static REGISTRIES: [AtomicPtr<Registry>; MAX_REGISTRIES] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_REGISTRIES];
+
+/// The table's free indices, and the first index never handed out.
+static FREE_INDICES: StdMutex<(Vec<u16>, usize)> = StdMutex::new((Vec::new(), 0));
+
+/// A free index of the table (a freed one first, so the table stays dense).
+fn take_index() -> u16 {
+    let mut free = FREE_INDICES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(i) = free.0.pop() {
+        return i;
+    }
+    let i = free.1;
+    if i >= MAX_REGISTRIES {
+        drop(free);
+        too_many_registries();
+    }
+    free.1 += 1;
+    i as u16
+}
+
+/// More than [`MAX_REGISTRIES`] event loops with tasks are alive at once.
+#[cold]
+#[inline(never)]
+fn too_many_registries() -> ! {
+    panic!("tower_task: more than {MAX_REGISTRIES} event loops with tasks alive at once")
+}
+
+/// The registry at `index` of the table.
+///
+/// # Safety
+///
+/// A registry must be alive at `index` for as long as the result is used: the caller holds a
+/// reference count of it (a task header's, see [`Header`]).
+#[inline(always)]
+pub(crate) unsafe fn by_index<'a>(index: u16) -> &'a Registry {
+    let ptr = REGISTRIES[usize::from(index)].load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the entry was set (with the registry's address, from its `Arc`) before the
+    // registry was handed to anyone, so before any header holding its index existed; the
+    // reader got the header through something that published it after that, and the entry
+    // is cleared only by the registry's drop, after the caller's count is gone (the caller's
+    // contract).
+    unsafe { &*ptr }
 }
 
 impl fmt::Debug for Registry {
@@ -63,25 +128,52 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// An empty registry of `lp`'s tasks (not yet hooked to the loop's close: see
-    /// [`LoopTasks`]).
-    pub(crate) fn new(lp: &EventLoop) -> Registry {
-        Registry {
+    /// An empty registry of `lp`'s tasks, entered in the table of registries (not yet hooked
+    /// to the loop's close: see [`LoopTasks`]).
+    pub(crate) fn new_arc(lp: &EventLoop) -> Arc<Registry> {
+        let index = take_index();
+        let registry = Arc::new(Registry {
             handle: lp.handle(),
             slots: Slots::new(),
             closed: AtomicBool::new(false),
             has_options: AtomicBool::new(false),
             scheduler: OnceLock::new(),
-        }
+            index,
+        });
+        REGISTRIES[usize::from(index)].store(
+            Arc::as_ptr(&registry).cast_mut(),
+            std::sync::atomic::Ordering::Release,
+        );
+        registry
     }
 
-    /// Registers the task whose header is at `addr` (alive until its `TaskFuture` is dropped,
-    /// which calls [`remove`](Self::remove) with the slot returned here).
+    /// Its index in the table of registries ([`by_index`]).
     #[inline]
-    pub(crate) fn insert(&self, addr: *const Header) -> u32 {
-        // A slot is below 2^32: an index below 2^31 (`Slots` stops there) and `REMOTE_BIT`,
-        // which is bit 31.
-        self.slots.insert(addr as usize) as u32
+    pub(crate) fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// Takes a slot for a task about to be allocated (its future stores the slot); the task
+    /// is registered — listed by [`tasks`](Self::tasks), woken by the loop's close — once
+    /// [`fill`](Self::fill) stores its header's address there, and stays so until its
+    /// `TaskFuture` is dropped, which calls [`remove`](Self::remove) with the slot. A slot is
+    /// below 2^32: an index below 2^31 (`Slots` stops there) and `REMOTE_BIT`, bit 31.
+    #[inline(always)]
+    pub(crate) fn reserve(&self) -> Reserved {
+        self.slots.reserve()
+    }
+
+    /// Registers the task whose header is at `addr` in the slot `reserved` holds (the task's
+    /// home is recorded: `Header::set_home`).
+    ///
+    /// # Safety
+    ///
+    /// As [`Slots::fill`]: `reserved` is from [`reserve`](Self::reserve) on this thread, and
+    /// nothing touched this registry on this thread since.
+    #[inline(always)]
+    pub(crate) unsafe fn fill(&self, reserved: Reserved, addr: *const Header) {
+        // SAFETY: the caller's contract.
+        unsafe { self.slots.fill(reserved, addr as usize) };
     }
 
     /// Unregisters the task in `slot` (its future is being dropped; its header is alive).
@@ -148,6 +240,19 @@ impl Registry {
     }
 }
 
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // No header holds a count of it any more: nothing reads the entry again.
+        REGISTRIES[usize::from(self.index)]
+            .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Relaxed);
+        FREE_INDICES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .push(self.index);
+    }
+}
+
 /// A [`TaskRef`] of the header at `addr`: one more reference to its task.
 fn task_ref(addr: usize) -> TaskRef {
     // SAFETY: called by `tasks` from `Slots::for_each` (mutex held, removals drained), so the
@@ -171,7 +276,7 @@ pub(crate) struct LoopTasks {
 impl LoopTasks {
     /// The tasks of `lp`: a fresh registry, closed by an `on_close` hook of `lp`.
     fn new(lp: &EventLoop) -> LoopTasks {
-        let registry = Arc::new(Registry::new(lp));
+        let registry = Registry::new_arc(lp);
         let reg = registry.clone();
         lp.on_close(move || reg.close());
         LoopTasks {
@@ -230,4 +335,23 @@ pub(crate) fn own_registry(lp: &EventLoop) -> Arc<Registry> {
 pub(crate) fn also_list(lp: &EventLoop, set: RegistrySet) {
     let old = loop_tasks_of(lp).also.replace(Some(set));
     drop(old);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{MAX_REGISTRIES, Registry, by_index};
+
+    // A registry is found by its index while it lives, and gives the index back as it is
+    // dropped: more registries than the table holds, made and dropped one after another, all
+    // fit (without the reuse, the 65537th would panic).
+    #[test]
+    fn registry_indices_are_reused() {
+        let lp = tower_loop::EventLoop::new().unwrap();
+        for _ in 0..MAX_REGISTRIES + 10 {
+            let r = Registry::new_arc(&lp);
+            // SAFETY: `r` is alive while the reference is used.
+            let found = unsafe { by_index(r.index()) };
+            assert!(std::ptr::eq(found, &*r));
+        }
+    }
 }

@@ -19,6 +19,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::ptr;
 
 use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering};
 
@@ -30,6 +31,12 @@ const FREE: usize = 1;
 
 /// The end of the free list.
 const NIL: usize = usize::MAX >> 1;
+
+/// The entry of a slot handed out by [`Slots::reserve`] whose address is not stored yet
+/// ([`Slots::fill`]): it reads as free (readers skip it, `remove` leaves it), but is in no free
+/// list and differs from a slot `take_all` retired (`NIL << 1 | FREE`), so that a `fill` after a
+/// `take_all` stores nothing.
+const RESERVED: usize = (NIL - 1) << 1 | FREE;
 
 /// Slots of addresses, in pages that are allocated as the slab grows and kept.
 ///
@@ -69,22 +76,45 @@ impl Slab {
 
     /// Stores `addr` (non-zero, even), returns its slot.
     #[inline]
+    #[cfg_attr(not(test), allow(dead_code))] // the registry reserves and fills
     fn insert(&mut self, addr: usize) -> usize {
         debug_assert!(
             addr != 0 && addr & FREE == 0,
             "slots hold non-zero even addresses"
         );
+        self.insert_entry(addr).0
+    }
+
+    /// Stores `addr` in `slot`, reserved (by `insert_entry(RESERVED)`), unless `take_all`
+    /// retired it since.
+    #[inline]
+    fn fill(&mut self, slot: usize, addr: usize) {
+        debug_assert!(
+            addr != 0 && addr & FREE == 0,
+            "slots hold non-zero even addresses"
+        );
+        if let Some(e) = self.entry(slot) {
+            if *e == RESERVED {
+                *e = addr;
+            }
+        }
+    }
+
+    /// Stores `entry` (an address, or [`RESERVED`]), returns its slot and the address of the
+    /// slot's entry (valid while the slab lives: pages are boxed and kept).
+    #[inline]
+    fn insert_entry(&mut self, entry: usize) -> (usize, *mut usize) {
         if self.free == NIL {
             self.grow();
         }
         let slot = self.free;
-        let next = match self.entry(slot) {
-            Some(e) => std::mem::replace(e, addr) >> 1,
+        let (next, at) = match self.entry(slot) {
+            Some(e) => (std::mem::replace(e, entry) >> 1, ptr::from_mut(e)),
             None => unreachable_free_list(),
         };
         self.free = next;
         self.len += 1;
-        slot
+        (slot, at)
     }
 
     /// Adds a page, all of it free, in front of the free list.
@@ -157,6 +187,15 @@ const MAX_SLOTS: usize = REMOTE_BIT;
 #[inline(never)]
 fn too_many_slots() -> ! {
     panic!("tower_task: more than 2^31 live tasks on one event loop")
+}
+
+/// A slot taken by [`Slots::reserve`], to be given an address by [`Slots::fill`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reserved {
+    /// The slot (with [`REMOTE_BIT`] in the remote slab).
+    pub slot: usize,
+    /// The owner slab's entry of the slot; null in the remote slab (filled under the mutex).
+    entry: *mut usize,
 }
 
 /// What other threads touch, behind the mutex.
@@ -310,7 +349,79 @@ impl Slots {
     /// Stores `addr` (non-zero and even: an aligned address), returns its slot (for
     /// [`remove`](Self::remove), on any thread).
     #[inline(always)]
+    #[cfg_attr(not(any(test, loom)), allow(dead_code))] // the registry reserves and fills
     pub fn insert(&self, addr: usize) -> usize {
+        debug_assert!(
+            addr != 0 && addr & FREE == 0,
+            "slots hold non-zero even addresses"
+        );
+        self.insert_entry(addr)
+    }
+
+    /// Takes a slot whose address is stored later, by [`fill`](Self::fill) on the same
+    /// thread: until then readers do not see it, and [`remove`](Self::remove) of it does
+    /// nothing. (The task registry takes a task's slot before the task is allocated, so that
+    /// the slot can be stored in the task's future.)
+    #[inline(always)]
+    pub fn reserve(&self) -> Reserved {
+        if let Some(local) = self.local() {
+            let mut local = local.borrow_mut();
+            if self.has_removed.load(Ordering::Relaxed)
+                && self.has_removed.swap(false, Ordering::Acquire)
+            {
+                self.drain_removed(&mut local, &mut self.remote());
+            }
+            let (slot, entry) = local.insert_entry(RESERVED);
+            self.publish_len(&local);
+            Reserved { slot, entry }
+        } else {
+            Reserved {
+                slot: self.remote().slab.insert_entry(RESERVED).0 | REMOTE_BIT,
+                entry: ptr::null_mut(),
+            }
+        }
+    }
+
+    /// Stores `addr` (non-zero and even) in the slot `reserved` holds — unless
+    /// [`take_all`](Self::take_all) emptied the set since (then the address is not stored: the
+    /// slot is retired).
+    ///
+    /// # Safety
+    ///
+    /// `reserved` comes from [`reserve`](Self::reserve) on this set, and is filled once. A slot
+    /// of the owner slab (reserved on the owner thread) is filled on that thread, with nothing
+    /// having touched the set there since the reservation: it is filled with one store through
+    /// the entry's address, outside the `RefCell` (no borrow of the slab may be alive, nor have
+    /// been used since). A slot of the remote slab is filled under the mutex, on any thread.
+    #[inline(always)]
+    pub unsafe fn fill(&self, reserved: Reserved, addr: usize) {
+        debug_assert!(
+            addr != 0 && addr & FREE == 0,
+            "slots hold non-zero even addresses"
+        );
+        if reserved.entry.is_null() {
+            self.fill_remote(reserved.slot, addr);
+        } else {
+            // SAFETY: `entry` points into a page of the owner slab (pages are boxed, never
+            // moved nor freed while the set lives), at the slot `reserve` took on this thread,
+            // the owner's; nothing touched the slab since (the caller's contract), so the slot
+            // is still reserved (only the owner's `take_all` could retire it) and no borrow of
+            // the slab is alive.
+            unsafe { reserved.entry.write(addr) };
+        }
+    }
+
+    /// [`fill`](Self::fill) of a slot of the remote slab (out of line: the owner's own
+    /// spawns are the common case).
+    #[inline(never)]
+    fn fill_remote(&self, slot: usize, addr: usize) {
+        debug_assert!(slot & REMOTE_BIT != 0, "a remote slot");
+        self.remote().slab.fill(slot & !REMOTE_BIT, addr);
+    }
+
+    /// [`insert`](Self::insert) of an address or of [`RESERVED`].
+    #[inline(always)]
+    fn insert_entry(&self, entry: usize) -> usize {
         if let Some(local) = self.local() {
             let mut local = local.borrow_mut();
             // A load first: no locked instruction on the common path (nothing removed
@@ -320,11 +431,11 @@ impl Slots {
             {
                 self.drain_removed(&mut local, &mut self.remote());
             }
-            let slot = local.insert(addr);
+            let slot = local.insert_entry(entry).0;
             self.publish_len(&local);
             slot
         } else {
-            self.remote().slab.insert(addr) | REMOTE_BIT
+            self.remote().slab.insert_entry(entry).0 | REMOTE_BIT
         }
     }
 
@@ -374,7 +485,7 @@ impl Slots {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{PAGE, Slab, Slots};
+    use super::{PAGE, REMOTE_BIT, Reserved, Slab, Slots};
 
     // A thread started after the owner ended is not the owner, even where it gets the ended
     // thread's thread-local block (as glibc's cached thread stacks make likely): 50 rounds,
@@ -460,6 +571,63 @@ mod tests {
         slots.remove(remote);
         assert_eq!(slots.len(), 1);
         slots.take_all(|_| {});
+        assert_eq!(slots.len(), 0);
+    }
+
+    // A reserved slot is listed once filled, not before; a fill after `take_all` stores
+    // nothing (the slot is retired). On the owner slab nothing may touch the slab between the
+    // reservation and the fill, so the "not before" is checked on the remote slab.
+    #[test]
+    fn a_reserved_slot_is_listed_once_filled() {
+        let slots = std::sync::Arc::new(Slots::new());
+        let listed = |s: &Slots| {
+            let mut seen = Vec::new();
+            s.for_each(|x| seen.push(x));
+            seen
+        };
+        let r = slots.reserve();
+        assert_eq!(slots.len(), 1);
+        // SAFETY: reserved on this thread just above; nothing touched the slab since (`len`
+        // reads a copy of its length).
+        unsafe { slots.fill(r, addr(0)) };
+        assert_eq!(listed(&slots), [addr(0)]);
+        slots.remove(r.slot);
+        assert!(listed(&slots).is_empty());
+
+        // Off the owner thread: the remote slab, filled under the mutex, on any thread.
+        let remote_fill = |slot: usize, a: usize| {
+            let s = slots.clone();
+            std::thread::spawn(move || {
+                let r = Reserved {
+                    slot,
+                    entry: std::ptr::null_mut(),
+                };
+                // SAFETY: a slot of the remote slab, filled once.
+                unsafe { s.fill(r, a) };
+            })
+            .join()
+            .unwrap();
+        };
+        let s = slots.clone();
+        let (early, late) = std::thread::spawn(move || (s.reserve().slot, s.reserve().slot))
+            .join()
+            .unwrap();
+        assert!(early & REMOTE_BIT != 0 && late & REMOTE_BIT != 0);
+        assert_eq!(slots.len(), 2);
+        assert!(
+            listed(&slots).is_empty(),
+            "reserved, not filled: not listed"
+        );
+        remote_fill(early, addr(1));
+        assert_eq!(listed(&slots), [addr(1)]);
+        // The loop closes between a reservation and its fill.
+        let mut taken = Vec::new();
+        slots.take_all(|x| taken.push(x));
+        assert_eq!(taken, [addr(1)]);
+        remote_fill(late, addr(2));
+        assert!(listed(&slots).is_empty(), "a retired slot is not filled");
+        slots.remove(early);
+        slots.remove(late);
         assert_eq!(slots.len(), 0);
     }
 

@@ -95,7 +95,7 @@ impl Drop for TaskRef {
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskRef")
-            .field("id", &self.header().id)
+            .field("id", &self.header().id())
             .field("name", &self.header().name())
             .field("state", &self.header().state())
             .finish()
@@ -113,7 +113,7 @@ impl Eq for TaskRef {}
 impl TaskRef {
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.header().id
+        self.header().id()
     }
 
     /// The task's name (asyncio's `get_name`; default `Task-<id>`).
@@ -145,7 +145,7 @@ impl TaskRef {
 
     /// The id of the task that spawned this one, if it was spawned from a task.
     pub fn parent_id(&self) -> Option<TaskId> {
-        match self.header().parent {
+        match self.header().parent() {
             0 => None,
             id => Some(TaskId(id)),
         }
@@ -243,7 +243,7 @@ impl TaskRef {
     pub fn uncancel(&self) -> u32 {
         let h = self.header();
         h.withdraw_cancel(|| {
-            if super::wrapper::current_id() == h.id.0 {
+            if super::wrapper::current_id() == h.id().0 {
                 // The task uncancels itself while its poll delivers the request: nothing is
                 // left to deliver (asyncio 3.13 clears `_must_cancel` here).
                 tower_coro::cancel::withdraw();
@@ -263,7 +263,7 @@ impl TaskRef {
         // Given back if the task is done: scheduled now, after the header's lock is released.
         if let Some(f) = h.add_callback(f) {
             let me = self.clone();
-            h.registry.schedule_callback(move || f(&me));
+            h.registry().schedule_callback(move || f(&me));
         }
     }
 
@@ -275,7 +275,9 @@ impl TaskRef {
         if !self.cancel_opt(msg) {
             return false;
         }
-        self.header().flags.fetch_or(F_DEFER, Ordering::Release);
+        self.header()
+            .flags_byte()
+            .fetch_or(F_DEFER, Ordering::Release);
         true
     }
 
@@ -304,7 +306,8 @@ impl TaskRef {
         if h.is_done() {
             return false;
         }
-        h.flags.fetch_or(F_ABORT | F_CANCEL, Ordering::Release);
+        h.flags_byte()
+            .fetch_or(F_ABORT | F_CANCEL, Ordering::Release);
         h.home().wake_by_ref();
         true
     }

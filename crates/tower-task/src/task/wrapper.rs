@@ -55,7 +55,7 @@ pub(crate) fn current_id() -> u64 {
         return 0;
     }
     // SAFETY: as in `current`: the header is kept alive by the `TaskFuture` being polled.
-    unsafe { (*ptr).id.0 }
+    unsafe { (*ptr).id().0 }
 }
 
 /// The id of the task being polled on this thread and its `cancelling()` count (`(0, 0)`:
@@ -68,7 +68,7 @@ pub(crate) fn current_id_and_cancelling() -> (u64, u32) {
     }
     // SAFETY: as in `current`: the header is kept alive by the `TaskFuture` being polled.
     let h = unsafe { &*ptr };
-    (h.id.0, h.cancelling())
+    (h.id().0, h.cancelling())
 }
 
 /// Sets `CURRENT` for the duration of a poll or a drop, and restores the previous value (an
@@ -98,7 +98,7 @@ impl Drop for CurrentGuard {
 #[cold]
 #[inline(never)]
 fn label_poll(h: &Header) {
-    tower_loop::set_poll_label(format!("task {:?} (id {})", h.name(), h.id));
+    tower_loop::set_poll_label(format!("task {:?} (id {})", h.name(), h.id()));
 }
 
 /// A pointer to a task's header, from inside the same allocation.
@@ -112,6 +112,10 @@ unsafe impl Send for HeaderPtr {}
 pub(crate) struct TaskFuture<F> {
     /// The task's record, in the same `async_task` allocation as this future.
     header: HeaderPtr,
+    /// Its slot in its registry (`Registry::reserve`), which `drop` frees: it lives here, not in
+    /// the header, because it is used only while the future exists, and for a small future it
+    /// fills what would be padding (`header.rs`, "Sizes").
+    slot: u32,
     /// The user's future; `None` once completed or cancelled. Structurally pinned.
     fut: Option<F>,
 }
@@ -119,20 +123,28 @@ pub(crate) struct TaskFuture<F> {
 /// The user's future before its task is allocated: [`bind`](Unbound::bind) makes the
 /// [`TaskFuture`] once async-task hands over the header's final address (the `async_task`
 /// future closure).
-pub(crate) struct Unbound<F>(F);
+pub(crate) struct Unbound<F> {
+    /// The user's future.
+    fut: F,
+    /// The task's slot in its registry (`Registry::reserve`).
+    slot: u32,
+}
 
 impl<F> Unbound<F> {
-    /// Wraps the user's future.
-    pub(crate) fn new(fut: F) -> Self {
-        Unbound(fut)
+    /// Wraps the user's future, of a task that `slot` of its registry is reserved for.
+    pub(crate) fn new(fut: F, slot: u32) -> Self {
+        Unbound { fut, slot }
     }
 
     /// The task's future, for the header at `header` (async-task's metadata of the same
-    /// allocation).
+    /// allocation). Nothing here can unwind (a panic inside async-task's allocation aborts):
+    /// the registry slot was reserved before.
+    #[inline(always)]
     pub(crate) fn bind(self, header: &Header) -> TaskFuture<F> {
         TaskFuture {
             header: HeaderPtr(NonNull::from(header)),
-            fut: Some(self.0),
+            slot: self.slot,
+            fut: Some(self.fut),
         }
     }
 }
@@ -206,7 +218,7 @@ impl<F: Future> TaskFuture<F> {
         let Some(fut) = self.fut.as_mut() else {
             return Ok(Poll::Pending);
         };
-        h.state.store(ST_RUNNING, Ordering::Relaxed);
+        h.state_byte().store(ST_RUNNING, Ordering::Relaxed);
         if tower_loop::running_loop_debug() {
             label_poll(h);
         }
@@ -232,12 +244,12 @@ impl<F: Future> TaskFuture<F> {
                 // poll), so nothing more to do here. Whether something aware is suspended in
                 // the future decides how the next request is delivered.
                 let state = ST_SUSPENDED + u8::from(aware);
-                self.header().state.store(state, Ordering::Release);
+                self.header().state_byte().store(state, Ordering::Release);
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
                 let h = self.header();
-                if h.flags.load(Ordering::Acquire) & (F_CANCEL | F_DEFER) == F_CANCEL {
+                if h.flags_byte().load(Ordering::Acquire) & (F_CANCEL | F_DEFER) == F_CANCEL {
                     return self.cancelled_at_end(v);
                 }
                 h.finish(ST_FINISHED);
@@ -271,7 +283,7 @@ impl<F: Future> TaskFuture<F> {
             return Poll::Pending;
         }
         if h.flag(F_ABORT, Ordering::Acquire)
-            || h.state.load(Ordering::Relaxed) != ST_SUSPENDED_AWARE
+            || h.state_byte().load(Ordering::Relaxed) != ST_SUSPENDED_AWARE
         {
             // Aborted, not started, or suspended where nothing takes part: no code after the
             // suspension point runs (asyncio raises there, and nothing catches it).
@@ -321,7 +333,7 @@ impl<F> TaskFuture<F> {
                 let mut ctx = ExceptionContext::new(format!(
                     "task {:?} (id {}) panicked and nobody awaits it: {}",
                     h.name(),
-                    h.id,
+                    h.id(),
                     panicked.message()
                 ));
                 ctx.kind = ContextKind::Panic;
@@ -341,7 +353,7 @@ impl<F> Drop for TaskFuture<F> {
         if !self.header().is_done() {
             self.drop_future();
             let h = self.header();
-            h.state.store(ST_CANCELLED, Ordering::SeqCst);
+            h.state_byte().store(ST_CANCELLED, Ordering::SeqCst);
             // Callbacks of a task dropped with its loop are dropped unrun.
             let cbs = h
                 .extra_if_any()
@@ -349,7 +361,7 @@ impl<F> Drop for TaskFuture<F> {
             drop(cbs);
         }
         let h = self.header();
-        h.registry.remove(h.slot.load(Ordering::Relaxed));
+        h.registry().remove(self.slot);
         // Release the registry's reference count (taken in `spawn_in`). Whoever is dropping
         // this future (a runnable being run or dropped) holds another, so the allocation —
         // and `h` — outlive this call.
