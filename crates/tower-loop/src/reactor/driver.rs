@@ -32,8 +32,8 @@
 //! one case where it would not is `j` holding the role and blocked on `S`, its edge gone. The
 //! consumer therefore records the loss ([`DriverRole::edge_lost`]) and, if `j` holds the role
 //! blocked, writes `j`'s wake-up eventfd (a new edge of `E_j`); `j` checks the record after
-//! taking the role ([`DriverRole::take_lost`]) and then polls `E_j` too. The two sides are a
-//! store-then-load each on two `SeqCst` words, so at least one sees the other (loom:
+//! taking the role ([`DriverRole::take_lost`]) and then polls `E_j` too. Each side makes two
+//! read-modify-writes, one on each word, so at least one sees the other (loom:
 //! `tests/loom_driver.rs`).
 
 use std::fmt;
@@ -137,14 +137,18 @@ impl DriverRole {
     /// records it; returns `true` if `of` holds the role and is blocked on the shared poller
     /// (the caller must then make a new edge: write `of`'s wake-up).
     pub fn edge_lost(&self, of: usize) -> bool {
-        self.lost[of].store(true, Ordering::SeqCst);
-        self.state.load(Ordering::SeqCst) == ((of + 1) << 1 | BLOCKED)
+        // Read-modify-writes on both sides (here and in `begin_block` + `take_lost`), not a
+        // store and a load: each side's second one then reads what the other's first wrote, or
+        // precedes it in its word's modification order and synchronizes with it — the
+        // guarantee the loom model checks (loom does not model `SeqCst` loads' total order).
+        self.lost[of].swap(true, Ordering::AcqRel);
+        self.state.fetch_add(0, Ordering::AcqRel) == ((of + 1) << 1 | BLOCKED)
     }
 
     /// Member `me`, holding the role: whether an edge of its own poller was consumed by
     /// another member since it last asked (it must then poll its own poller too).
     pub fn take_lost(&self, me: usize) -> bool {
-        self.lost[me].load(Ordering::SeqCst) && self.lost[me].swap(false, Ordering::SeqCst)
+        self.lost[me].swap(false, Ordering::AcqRel)
     }
 }
 
