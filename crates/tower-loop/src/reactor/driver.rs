@@ -16,7 +16,8 @@
 //! poller `E_i` (key `LOOP_BIT | i`, edge-triggered: `S` reports `E_i` when `E_i` gets a new
 //! event). One member at a time, the **holder**, polls `S` instead of its own `E`: one
 //! `epoll_pwait` serves its own fds, its cross-thread wake-ups (through `E_i`) and every
-//! shared source; when `S` reports its own `E_i`, it then polls `E_i` without blocking. The
+//! shared source; when `S` reports its own `E_i`, it then polls `E_i` without blocking (if its
+//! loop has fds or sources of its own: else `E_i` holds only the wake-up eventfd). The
 //! other members poll their own `E` as before. Source wakers are woken on the polling thread,
 //! so a multi-thread runtime schedules the woken tasks on that worker (and spreads them from
 //! there): tasks doing I/O gather on the worker that polls, as on tokio's driver.
@@ -282,6 +283,11 @@ impl IoDriver {
 }
 
 impl LocalReactor {
+    /// Whether the loop's own poller holds anything but its wake-up eventfd.
+    fn has_own_registrations(&self, shared: &Shared) -> bool {
+        !self.fds.borrow().is_empty() || !shared.sources().is_empty()
+    }
+
     /// One wait of a loop (at most `timeout`) into `events`: on its own poller, or, for the
     /// holder of its [`IoDriver`]'s role, on the shared poller (source events dispatched into
     /// `wakers` and counted), then on its own poller without blocking if that reported an
@@ -323,7 +329,9 @@ impl LocalReactor {
                 return Err(PollFailed);
             }
         };
-        if own {
+        // A loop without fds or sources of its own has only its wake-up eventfd in its own
+        // poller, which is never read (the park word carries the wake-up): no syscall then.
+        if own && self.has_own_registrations(shared) {
             Ok(n + self.wait_events(shared.poller(), events, Some(Duration::ZERO))?)
         } else {
             self.polls.set(self.polls.get() + 1);
