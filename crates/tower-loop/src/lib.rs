@@ -52,7 +52,7 @@
 //! | `ready.rs` | the ready queue: its entries, the one-FIFO push, the closed check, remote collection |
 //! | `callback.rs` | the callback cells: run once, run on each readiness, sent from any thread |
 //! | `handle.rs` | [`CallbackHandle`], [`TimerHandle`], [`ThreadsafeHandle`]: cancelling what `call_*` scheduled |
-//! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller) |
+//! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller, `IoDriver` membership) |
 //! | `context.rs` | the thread-local running loop, [`get_running_loop`], [`with_running_loop`] |
 //! | `attached.rs` | higher tiers' per-loop data, [`EventLoop::attached`] |
 //! | `timer_queue.rs` | the timer queue: a 4-ary heap with lazy deletion (docs/decisions/0001, 0010) |
@@ -61,6 +61,7 @@
 //! | `reactor.rs` | fd registrations (edge-triggered for `sock_*`, level for callbacks), cached readiness, event dispatch, when to poll for fairness |
 //! | `reactor/backend.rs` | the OS poller: `epoll` through `rustix` on Linux, `polling` elsewhere |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
+//! | `reactor/driver.rs` | [`IoDriver`]: a multi-thread runtime's shared poller for its loops' [`Async`] sources, polled by the member that blocks (docs/decisions/0011; its role word loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
 //! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
