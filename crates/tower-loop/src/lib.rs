@@ -117,11 +117,11 @@ pub use event_loop::EventLoop;
 pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{CallbackHandle, ThreadsafeHandle, TimerHandle};
 pub use loop_handle::LoopHandle;
-pub use reactor::driver::IoDriver;
+pub use pipe::{nonblocking_pipe, pipe};
 /// The shared poller of a multi-thread runtime's loops ([`IoDriver`]) and its role word
 /// ([`DriverRole`](io_driver::DriverRole), public for the loom model `tests/loom_driver.rs`).
 pub use reactor::driver as io_driver;
-pub use pipe::{nonblocking_pipe, pipe};
+pub use reactor::driver::IoDriver;
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
     SockSendTo,

@@ -32,8 +32,14 @@ fn someone_blocks_on_the_shared_poller() {
         let t1 = loom::thread::spawn(move || r1.begin_block(1));
         let on_s0 = t0.join().unwrap();
         let on_s1 = t1.join().unwrap();
-        assert!(on_s0 || on_s1, "every member blocked, none on the shared poller");
-        assert!(!(on_s0 && on_s1), "two members blocked on the shared poller");
+        assert!(
+            on_s0 || on_s1,
+            "every member blocked, none on the shared poller"
+        );
+        assert!(
+            !(on_s0 && on_s1),
+            "two members blocked on the shared poller"
+        );
     });
 }
 
@@ -104,7 +110,10 @@ fn a_consumed_edge_is_never_stranded() {
         role.end_block(1);
         // Its own poller, without blocking: the event is there.
         assert!(own);
-        assert!(std::mem::replace(&mut *own_event_of_1.lock().unwrap(), false));
+        assert!(std::mem::replace(
+            &mut *own_event_of_1.lock().unwrap(),
+            false
+        ));
         former.join().unwrap();
     });
 }

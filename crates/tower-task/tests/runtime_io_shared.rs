@@ -111,7 +111,9 @@ fn tasks_on_two_workers_ping_pong_over_udp() {
                 let mut buf = [0u8; 64];
                 for _ in 0..TRIPS {
                     let (n, from) = srv.read_with(|s| s.recv_from(&mut buf)).await.unwrap();
-                    srv.write_with(|s| s.send_to(&buf[..n], from)).await.unwrap();
+                    srv.write_with(|s| s.send_to(&buf[..n], from))
+                        .await
+                        .unwrap();
                 }
                 there
             });
