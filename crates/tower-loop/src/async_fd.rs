@@ -3,7 +3,9 @@
 //! The fd is registered once, edge-triggered for both directions, with the loop that was running
 //! when it was created; readiness is cached until an operation reports `WouldBlock`. An `Async`
 //! is `Send`: it may be polled from any thread (the multi-threaded runtime moves tasks); its
-//! events are delivered by the loop it was registered with, which must keep running.
+//! events are delivered by the loop it was registered with, which must keep running — or, if
+//! that loop is a member of an [`IoDriver`](crate::IoDriver) (a multi-thread runtime's worker),
+//! it is registered with the driver and its events are delivered by whichever member polls it.
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +17,8 @@ use std::task::{Context, Poll};
 
 use crate::context;
 use crate::loop_handle::LoopHandle;
-use crate::reactor::{READ, Source, WRITE};
+use crate::reactor::driver::IoDriver;
+use crate::reactor::{Poller, READ, SharedSources, Source, WRITE};
 
 /// An I/O object registered with an event loop for readiness (asyncio has no direct
 /// counterpart; tier 5 uses it for pipes and pidfds, tier 7 for sockets in tasks).
@@ -42,6 +45,8 @@ pub struct Async<T: AsFd> {
     source: Arc<Source>,
     /// The loop it is registered with.
     handle: LoopHandle,
+    /// The driver it is registered with instead, if that loop had one when it was made.
+    driver: Option<Arc<IoDriver>>,
     /// The I/O object; `None` only after `into_inner`.
     io: Option<T>,
 }
@@ -77,13 +82,13 @@ impl<T: AsFd> Async<T> {
             return Err(closed());
         }
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
-        let source = handle
-            .shared()
-            .sources()
-            .insert(handle.shared().poller(), io.as_fd().as_raw_fd())?;
+        let driver = handle.shared().io_driver().map(|(d, _)| d.clone());
+        let (sources, poller) = registry(handle, driver.as_ref());
+        let source = sources.insert(poller, io.as_fd().as_raw_fd())?;
         Ok(Async {
             source,
             handle: handle.clone(),
+            driver,
             io: Some(io),
         })
     }
@@ -99,10 +104,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// None today; kept for parity with async-io.
     pub fn into_inner(mut self) -> io::Result<T> {
-        self.handle
-            .shared()
-            .sources()
-            .remove(self.handle.shared().poller(), &self.source);
+        self.deregister();
         Ok(self.io.take().expect("io is present until into_inner"))
     }
 
@@ -158,6 +160,12 @@ impl<T: AsFd> Async<T> {
         &self.handle
     }
 
+    /// Removes the registration.
+    fn deregister(&self) {
+        let (sources, poller) = registry(&self.handle, self.driver.as_ref());
+        sources.remove(poller, &self.source);
+    }
+
     /// Try `op`; on `WouldBlock`, clear the cached readiness (unless an event came meanwhile)
     /// and wait for the next one.
     async fn io_with<R>(&self, dir: u8, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
@@ -195,11 +203,20 @@ impl<T: AsFd> AsFd for Async<T> {
 impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if self.io.is_some() {
-            self.handle
-                .shared()
-                .sources()
-                .remove(self.handle.shared().poller(), &self.source);
+            self.deregister();
         }
+    }
+}
+
+/// Where a source of the loop of `handle` is registered: with `driver` if it has one, else
+/// with the loop itself.
+fn registry<'a>(
+    handle: &'a LoopHandle,
+    driver: Option<&'a Arc<IoDriver>>,
+) -> (&'a SharedSources, &'a Poller) {
+    match driver {
+        Some(d) => (d.sources(), d.poller()),
+        None => (handle.shared().sources(), handle.shared().poller()),
     }
 }
 

@@ -52,7 +52,7 @@
 //! | `ready.rs` | the ready queue: its entries, the one-FIFO push, the closed check, remote collection |
 //! | `callback.rs` | the callback cells: run once, run on each readiness, sent from any thread |
 //! | `handle.rs` | [`CallbackHandle`], [`TimerHandle`], [`ThreadsafeHandle`]: cancelling what `call_*` scheduled |
-//! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller) |
+//! | `loop_handle.rs` | [`LoopHandle`] and the loop's shared half (injector, park word, poller, `IoDriver` membership) |
 //! | `context.rs` | the thread-local running loop, [`get_running_loop`], [`with_running_loop`] |
 //! | `attached.rs` | higher tiers' per-loop data, [`EventLoop::attached`] |
 //! | `timer_queue.rs` | the timer queue: a 4-ary heap with lazy deletion (docs/decisions/0001, 0010) |
@@ -62,6 +62,7 @@
 //! | `reactor/backend.rs` | the OS poller: `epoll` through `rustix` on Linux, `polling` elsewhere |
 //! | `reactor/fd_table.rs` | the loop-thread fd table: entries indexed by fd number (hashed above 2^16) |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |
+//! | `reactor/driver.rs` | [`IoDriver`]: a multi-thread runtime's shared poller for its loops' [`Async`] sources, polled by the member that blocks (docs/decisions/0011; its role word loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
 //! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
@@ -118,6 +119,10 @@ pub use exception::{ContextKind, ExceptionContext, ExceptionHandler};
 pub use handle::{CallbackHandle, ThreadsafeHandle, TimerHandle};
 pub use loop_handle::LoopHandle;
 pub use pipe::{nonblocking_pipe, pipe};
+/// The shared poller of a multi-thread runtime's loops ([`IoDriver`]) and its role word
+/// ([`DriverRole`](io_driver::DriverRole), public for the loom model `tests/loom_driver.rs`).
+pub use reactor::driver as io_driver;
+pub use reactor::driver::IoDriver;
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
     SockSendTo,

@@ -2,7 +2,7 @@
 //! and [`Shared`], the half of the loop it points at (the injector, the park word, the poller).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::ThreadId;
 
 use crate::reactor::Poller;
@@ -16,6 +16,7 @@ use crate::handle::ThreadsafeHandle;
 use crate::loom::{AtomicBool, Ordering};
 use crate::park::ParkState;
 use crate::reactor::SharedSources;
+use crate::reactor::driver::IoDriver;
 use crate::ready::{Ready, Remote};
 use crate::timer_queue::TimerId;
 
@@ -34,6 +35,9 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Readiness sources of [`Async`](crate::Async) values registered with this loop.
     sources: SharedSources,
+    /// The [`IoDriver`] this loop is member `.1` of (a multi-thread runtime's worker loop):
+    /// its `Async` sources are registered there. Set once, before the loop runs.
+    io_driver: OnceLock<(Arc<IoDriver>, usize)>,
 }
 
 impl Shared {
@@ -46,7 +50,19 @@ impl Shared {
             owner: std::thread::current().id(),
             closed: AtomicBool::new(false),
             sources: SharedSources::default(),
+            io_driver: OnceLock::new(),
         }
+    }
+
+    /// The [`IoDriver`] of this loop and its member index, if it has one.
+    #[inline(always)]
+    pub(crate) fn io_driver(&self) -> Option<(&Arc<IoDriver>, usize)> {
+        self.io_driver.get().map(|(d, i)| (d, *i))
+    }
+
+    /// Makes this loop member `index` of `driver` (once).
+    pub(crate) fn set_io_driver(&self, driver: Arc<IoDriver>, index: usize) -> Result<(), ()> {
+        self.io_driver.set((driver, index)).map_err(|_| ())
     }
 
     /// The park/notify protocol word.

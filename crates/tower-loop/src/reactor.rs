@@ -63,6 +63,7 @@ use crate::ready::{Ready, ReadyQueue};
 use tower_coro::poison_free::Mutex;
 
 mod backend;
+pub mod driver;
 mod fd_table;
 #[cfg(not(loom))]
 mod waiters;
@@ -267,7 +268,11 @@ impl LocalReactor {
     /// Whether a zero-timeout poll could report anything but a cross-thread wake-up (which the
     /// park word carries while the loop runs): any fd callback/waiter or `Async` source.
     pub(crate) fn has_registrations(&self, shared: &Shared) -> bool {
-        !self.fds.borrow().is_empty() || !shared.sources().is_empty()
+        !self.fds.borrow().is_empty()
+            || !shared.sources().is_empty()
+            || shared
+                .io_driver()
+                .is_some_and(|(d, _)| !d.sources().is_empty())
     }
 
     /// Whether enough ready items ran since the last poll that the loop should poll now, even
@@ -616,12 +621,13 @@ impl LocalReactor {
         let events = events_slot.get_or_insert_with(Events::new);
         let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         let n = if self.unconfirmed.borrow().is_empty() {
-            self.wait_events(poller, events, timeout)?
+            self.wait_any(shared, events, &mut wakers, timeout)?
         } else {
             let n = crate::park::probe_then_block(
                 shared.park(),
                 &mut Confirming {
                     reactor: self,
+                    shared,
                     poller,
                     events: &mut *events,
                     wakers: &mut wakers,
@@ -725,6 +731,8 @@ impl LocalReactor {
 struct Confirming<'a> {
     /// The reactor.
     reactor: &'a LocalReactor,
+    /// The loop's shared half (its poller, its [`driver::IoDriver`] if any).
+    shared: &'a Shared,
     /// Its poller.
     poller: &'a Poller,
     /// The events buffer.
@@ -740,7 +748,7 @@ impl crate::park::Probe for Confirming<'_> {
 
     fn probe(&mut self) -> Result<usize, PollFailed> {
         self.reactor
-            .wait_events(self.poller, self.events, Some(Duration::ZERO))
+            .wait_any(self.shared, self.events, self.wakers, Some(Duration::ZERO))
     }
 
     fn prepare(&mut self) -> usize {
@@ -749,7 +757,7 @@ impl crate::park::Probe for Confirming<'_> {
 
     fn block(&mut self) -> Result<usize, PollFailed> {
         self.reactor
-            .wait_events(self.poller, self.events, self.timeout)
+            .wait_any(self.shared, self.events, self.wakers, self.timeout)
     }
 }
 

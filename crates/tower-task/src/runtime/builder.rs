@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
 
-use tower_loop::EventLoop;
+use tower_loop::{EventLoop, IoDriver};
 
 use super::error::BuildError;
 use super::handle::RuntimeHandle;
@@ -115,6 +115,9 @@ impl RuntimeBuilder {
             None => thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let (shared, locals) = Shared::new(n);
+        // The workers' `Async` sources are registered with one poller that the worker about
+        // to block polls (docs/decisions/0011-multi-thread-io.md).
+        let driver = IoDriver::new(n).map_err(BuildError::Io)?;
         let (exit_tx, exit_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
         let mut rt = Runtime::new_started(RuntimeHandle::new(shared.clone()), n, exit_rx);
@@ -124,8 +127,9 @@ impl RuntimeBuilder {
                 b = b.stack_size(size);
             }
             let (shared, exit_tx, ready_tx) = (shared.clone(), exit_tx.clone(), ready_tx.clone());
+            let driver = driver.clone();
             let spawned = b.spawn(move || {
-                run_worker(index, shared, local, &ready_tx);
+                run_worker(index, shared, local, &driver, &ready_tx);
                 let _ = exit_tx.send(index);
             });
             match spawned {
@@ -146,15 +150,17 @@ impl RuntimeBuilder {
     }
 }
 
-/// The body of worker thread `index`: its loop, with the worker installed as work source,
-/// until shutdown stops the loop; then drop what is left on it.
+/// The body of worker thread `index`: its loop (member `index` of the runtime's I/O
+/// driver), with the worker installed as work source, until shutdown stops the loop; then drop
+/// what is left on it.
 fn run_worker(
     index: usize,
     shared: Arc<Shared>,
     local: Local<tower_loop::AnyRunnable>,
+    driver: &std::sync::Arc<IoDriver>,
     ready: &mpsc::Sender<std::io::Result<()>>,
 ) {
-    let lp = match EventLoop::new() {
+    let lp = match EventLoop::new().and_then(|lp| lp.set_io_driver(driver, index).map(|()| lp)) {
         Ok(lp) => lp,
         Err(e) => {
             let _ = ready.send(Err(e));

@@ -14,7 +14,9 @@
 //! - Inside, each worker has a bounded lock-free local queue that others steal half of, a LIFO
 //!   slot for the task woken last, the global injector, and the idle bookkeeping of searching
 //!   and sleeping workers; a worker sleeps in its loop's reactor, so timers and I/O work on
-//!   every worker.
+//!   every worker. The workers' loops share one I/O driver (`tower_loop::IoDriver`): the
+//!   `Async` sources made on any worker are polled by the worker that blocks, so a worker with
+//!   nothing to run serves the sockets of a busy one (docs/decisions/0011-multi-thread-io.md).
 //! - Every `Send` task is registered in the task registry of the worker loop that spawned it
 //!   (of the first worker's, from outside); the registry links back to the runtime through the
 //!   task core's `SchedulerLink`, which is how a task's schedule function, capturing nothing,
@@ -25,7 +27,7 @@
 //!
 //! | file | what it owns |
 //! |---|---|
-//! | `builder.rs` | [`RuntimeBuilder`]: starting the worker threads, and each thread's body (its loop, with the worker as work source) |
+//! | `builder.rs` | [`RuntimeBuilder`]: starting the worker threads, and each thread's body (its loop, a member of the runtime's I/O driver, with the worker as work source) |
 //! | `rt.rs` | [`Runtime`]: the owner of the worker threads; shutdown and joining |
 //! | `handle.rs` | [`RuntimeHandle`]: spawn, `block_on`, metrics from any thread; `entered`, where `tower_task::spawn` sends `Send` tasks |
 //! | `spawn.rs` | `spawn_on`, the spawn path of every `Send` task of a runtime; [`spawn_local`] |
