@@ -452,10 +452,20 @@ impl Inner {
                 self.lp.call_soon(move || t.call_connection_lost(exc));
                 return;
             }
-            match self.slot.call(&self.lp, |p| p.connection_lost(exc)).0 {
+            // The error waits in `lost_exc` until the protocol takes it, so a retry (or a
+            // closing loop) still has it if the protocol is found borrowed.
+            *self.lost_exc.borrow_mut() = exc;
+            let called = self.slot.call(&self.lp, |p| {
+                let exc = self.lost_exc.borrow_mut().take();
+                p.connection_lost(exc)
+            });
+            match called.0 {
                 Err(CallError::Busy) if !self.lp.is_closed() => {
                     let t = self.clone();
-                    self.lp.call_soon(move || t.call_connection_lost(None));
+                    self.lp.call_soon(move || {
+                        let exc = t.lost_exc.borrow_mut().take();
+                        t.call_connection_lost(exc);
+                    });
                     return;
                 }
                 Err(CallError::Panicked(p)) => {

@@ -111,11 +111,11 @@ fn too_many_registries() -> ! {
 #[inline(always)]
 pub(crate) unsafe fn by_index<'a>(index: u16) -> &'a Registry {
     let ptr = REGISTRIES[usize::from(index)].load(std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: the entry was set (with the registry's address, from its `Arc`) before the
-    // registry was handed to anyone, so before any header holding its index existed; the
-    // reader got the header through something that published it after that, and the entry
-    // is cleared only by the registry's drop, after the caller's count is gone (the caller's
-    // contract).
+    // The entry was set (with the registry's address, from its `Arc`) before the registry was
+    // handed to anyone, so before any header holding its index existed; the reader got the
+    // header through something that published it after that, and the entry is cleared only by
+    // the registry's drop, after the caller's count is gone (the caller's contract).
+    // SAFETY: so `ptr` points to a live registry for as long as the caller uses the result.
     unsafe { &*ptr }
 }
 

@@ -402,11 +402,11 @@ impl Slots {
         if reserved.entry.is_null() {
             self.fill_remote(reserved.slot, addr);
         } else {
-            // SAFETY: `entry` points into a page of the owner slab (pages are boxed, never
-            // moved nor freed while the set lives), at the slot `reserve` took on this thread,
-            // the owner's; nothing touched the slab since (the caller's contract), so the slot
-            // is still reserved (only the owner's `take_all` could retire it) and no borrow of
-            // the slab is alive.
+            // `entry` points into a page of the owner slab (pages are boxed, never moved nor
+            // freed while the set lives), at the slot `reserve` took on this thread, the
+            // owner's; nothing touched the slab since (the caller's contract), so the slot is
+            // still reserved (only the owner's `take_all` could retire it).
+            // SAFETY: so `entry` is valid for a write, and no borrow of the slab is alive.
             unsafe { reserved.entry.write(addr) };
         }
     }
