@@ -11,6 +11,7 @@
 //! | [`exec`] | `exec` | 5 — [`tower_exec`] | `run_in_executor`, `to_thread`, `subprocess.py` |
 //! | [`sync`] | `sync` | 6 — [`tower_sync`] | `queues.py`, `locks.py` |
 //! | [`transport`] | `transport` | 7 — [`tower_transport`] | `transports.py`, the transports of `selector_events.py` |
+//! | [`protocol`] | `protocol` | 8 — [`tower_protocol`] | `protocols.py`, the connection factories of `base_events.py` |
 //!
 //! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
 //! that it needs).
@@ -71,6 +72,10 @@ pub use tower_sync as sync;
 #[cfg(feature = "transport")]
 #[doc(inline)]
 pub use tower_transport as transport;
+
+#[cfg(feature = "protocol")]
+#[doc(inline)]
+pub use tower_protocol as protocol;
 
 #[cfg(feature = "loop")]
 #[doc(inline)]
