@@ -9,7 +9,11 @@
 //!
 //! - the protocol traits, asyncio's names: [`Protocol`], [`BufferedProtocol`] (through
 //!   [`Buffered`]), [`DatagramProtocol`];
-//! - name resolution off the loop: [`getaddrinfo`].
+//! - name resolution off the loop: [`getaddrinfo`];
+//! - the client-side factories, asyncio's names: [`create_connection`] (happy eyeballs on
+//!   [`staggered_race`]), [`create_connection_sock`], [`create_unix_connection`],
+//!   [`connect_accepted_socket`], [`create_datagram_endpoint`], [`connect_read_pipe`],
+//!   [`connect_write_pipe`].
 //!
 //! Design and the differences from asyncio: docs/decisions/0013-protocols.md.
 //!
@@ -19,10 +23,32 @@
 //! |---|---|
 //! | `protocols.rs` | [`Protocol`], [`BufferedProtocol`], [`Buffered`], [`DatagramProtocol`] |
 //! | `resolve.rs` | [`getaddrinfo`], [`Family`]: host names resolved on the blocking pool |
+//! | `connect.rs` | [`create_connection`] and its builder [`CreateConnection`], [`create_connection_sock`], [`Host`]; waiting for `connection_made` (shared by the factories) |
+//! | `staggered.rs` | [`staggered_race`], [`Staggered`]: attempts on tasks, started one after another or after a delay, first success wins |
+//! | `eyeballs.rs` | happy eyeballs helpers: [`interleave`], the failed connection's error ([`ConnectionErrors`], [`ConnectCallFailed`]) |
+//! | `unix_connect.rs` | [`create_unix_connection`] |
+//! | `accepted.rs` | [`connect_accepted_socket`] |
+//! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`] |
+//! | `pipes.rs` | [`connect_read_pipe`], [`connect_write_pipe`] |
 #![doc(test(attr(deny(warnings))))]
 
+mod accepted;
+mod connect;
+mod datagram_endpoint;
+mod eyeballs;
+mod pipes;
 mod protocols;
 mod resolve;
+mod staggered;
+mod unix_connect;
 
 pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol};
 pub use resolve::{Family, getaddrinfo};
+
+pub use accepted::connect_accepted_socket;
+pub use connect::{CreateConnection, Host, create_connection, create_connection_sock};
+pub use datagram_endpoint::{CreateDatagramEndpoint, create_datagram_endpoint};
+pub use eyeballs::{ConnectCallFailed, ConnectionErrors, interleave};
+pub use pipes::{connect_read_pipe, connect_write_pipe};
+pub use staggered::{Staggered, staggered_race};
+pub use unix_connect::create_unix_connection;

@@ -1,0 +1,324 @@
+//! `create_datagram_endpoint` (asyncio's `loop.create_datagram_endpoint`): a UDP socket bound
+//! and/or connected as asked, handed to a [`DatagramProtocol`] on the running loop through
+//! tier 7's [`DatagramSocketTransport`]. Options are methods of the
+//! [`CreateDatagramEndpoint`] builder, which is awaited directly.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use tower_loop::EventLoop;
+use tower_transport::DatagramSocketTransport;
+
+use crate::connect::{Host, check_type, connection_made, resolve, running_loop, socket_for};
+use crate::protocols::DatagramProtocol;
+use crate::resolve::Family;
+
+/// Opens a datagram endpoint and hands it to a new protocol made by `factory` (asyncio's
+/// `loop.create_datagram_endpoint(protocol_factory, ...)`). Say where with the builder's
+/// [`local_addr`](CreateDatagramEndpoint::local_addr) (bind),
+/// [`remote_addr`](CreateDatagramEndpoint::remote_addr) (connect: `sendto` needs no address
+/// and only that peer's datagrams arrive), [`family`](CreateDatagramEndpoint::family) (neither
+/// address: an unbound socket of that family), or [`sock`](CreateDatagramEndpoint::sock);
+/// then `.await` it for the transport and the protocol, whose `connection_made` has run.
+///
+/// When the addresses resolve to both families, each family with every asked-for address is
+/// tried in turn, as asyncio does.
+///
+/// # Errors
+///
+/// `InvalidInput` for options that do not go together (asyncio's `ValueError`): no address
+/// and no family, `sock` with any other option, a `sock` that is not a datagram socket,
+/// local and remote addresses of no common family. The resolver's error; the first family's
+/// socket, bind or connect error if no family worked. Outside a running loop, `Other`.
+///
+/// # Cancellation
+///
+/// Dropping the future closes the socket it opened (or, once the transport exists, the
+/// transport).
+///
+/// ```
+/// use tower_protocol::{DatagramProtocol, create_datagram_endpoint};
+/// use tower_transport::{BaseTransport, DatagramSocketTransport, DatagramTransport, SocketAddress, extra};
+///
+/// #[derive(Default)]
+/// struct Echo(Option<DatagramSocketTransport>);
+/// impl DatagramProtocol for Echo {
+///     fn connection_made(&mut self, t: DatagramSocketTransport) {
+///         self.0 = Some(t);
+///     }
+///     fn datagram_received(&mut self, data: &[u8], addr: Option<SocketAddress>) {
+///         self.0.as_ref().unwrap().sendto(data, addr.as_ref()).unwrap();
+///     }
+/// }
+///
+/// let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// tower_task::run(async move {
+///     let (server, _echo) = create_datagram_endpoint(Echo::default)
+///         .local_addr("127.0.0.1", 0)
+///         .await
+///         .unwrap();
+///     let Some(SocketAddress::Inet(at)) = server.get_extra_info(extra::Sockname) else {
+///         panic!()
+///     };
+///     client.send_to(b"ping", at).unwrap();
+///     let mut buf = [0; 16];
+///     client.set_nonblocking(true).unwrap();
+///     let n = loop {
+///         match client.recv(&mut buf) {
+///             Ok(n) => break n,
+///             Err(_) => tower_task::sleep(std::time::Duration::from_millis(1)).await,
+///         }
+///     };
+///     assert_eq!(&buf[..n], b"ping");
+///     server.close();
+/// })
+/// .unwrap();
+/// ```
+pub fn create_datagram_endpoint<P, F>(factory: F) -> CreateDatagramEndpoint<P, F>
+where
+    P: DatagramProtocol,
+    F: FnOnce() -> P + 'static,
+{
+    CreateDatagramEndpoint {
+        factory,
+        local_addr: None,
+        remote_addr: None,
+        family: Family::Any,
+        reuse_port: false,
+        allow_broadcast: false,
+        sock: None,
+        _protocol: PhantomData,
+    }
+}
+
+/// The options of [`create_datagram_endpoint`] (asyncio's keyword arguments); `.await` it.
+#[must_use = "an endpoint is made only when the builder is awaited"]
+pub struct CreateDatagramEndpoint<P, F> {
+    /// Makes the protocol.
+    factory: F,
+    /// Where to bind.
+    local_addr: Option<(Host, u16)>,
+    /// Where to connect.
+    remote_addr: Option<(Host, u16)>,
+    /// Which families.
+    family: Family,
+    /// `SO_REUSEPORT`.
+    reuse_port: bool,
+    /// `SO_BROADCAST`.
+    allow_broadcast: bool,
+    /// An existing socket instead.
+    sock: Option<OwnedFd>,
+    /// The protocol type.
+    _protocol: PhantomData<fn() -> P>,
+}
+
+impl<P, F> fmt::Debug for CreateDatagramEndpoint<P, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateDatagramEndpoint")
+            .field("local_addr", &self.local_addr)
+            .field("remote_addr", &self.remote_addr)
+            .field("family", &self.family)
+            .field("reuse_port", &self.reuse_port)
+            .field("allow_broadcast", &self.allow_broadcast)
+            .field("sock", &self.sock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `InvalidInput` with `msg` (asyncio's `ValueError`).
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+impl<P, F> CreateDatagramEndpoint<P, F>
+where
+    P: DatagramProtocol,
+    F: FnOnce() -> P + 'static,
+{
+    /// Bind to `host`/`port` (asyncio's `local_addr`; port 0: any free port).
+    pub fn local_addr(mut self, host: impl Into<Host>, port: u16) -> Self {
+        self.local_addr = Some((host.into(), port));
+        self
+    }
+
+    /// Connect to `host`/`port` (asyncio's `remote_addr`).
+    pub fn remote_addr(mut self, host: impl Into<Host>, port: u16) -> Self {
+        self.remote_addr = Some((host.into(), port));
+        self
+    }
+
+    /// Keep only addresses of `family`; with no address, the family of the unbound socket
+    /// (asyncio's `family`).
+    pub fn family(mut self, family: Family) -> Self {
+        self.family = family;
+        self
+    }
+
+    /// Set `SO_REUSEPORT` before binding, so several endpoints may bind one address (asyncio's
+    /// `reuse_port`).
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
+    }
+
+    /// Set `SO_BROADCAST`, so datagrams may go to broadcast addresses (asyncio's
+    /// `allow_broadcast`).
+    pub fn allow_broadcast(mut self, on: bool) -> Self {
+        self.allow_broadcast = on;
+        self
+    }
+
+    /// Use this datagram socket as it is (asyncio's `sock`); no other option may be set.
+    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
+        self.sock = Some(sock.into());
+        self
+    }
+
+    /// The options set that `sock` excludes.
+    fn modifiers(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.local_addr.is_some() {
+            set.push("local_addr");
+        }
+        if self.remote_addr.is_some() {
+            set.push("remote_addr");
+        }
+        if self.family != Family::Any {
+            set.push("family");
+        }
+        if self.reuse_port {
+            set.push("reuse_port");
+        }
+        if self.allow_broadcast {
+            set.push("allow_broadcast");
+        }
+        set
+    }
+
+    /// What awaiting the builder runs.
+    async fn run(mut self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
+        let lp = running_loop()?;
+        let sock = match self.sock.take() {
+            Some(sock) => {
+                let set = self.modifiers();
+                if !set.is_empty() {
+                    return Err(invalid(format!(
+                        "socket modifier options can not be used when sock is specified: {}",
+                        set.join(", ")
+                    )));
+                }
+                check_type(&sock, SocketType::DGRAM, "datagram")?;
+                sock
+            }
+            None => self.open(&lp).await?,
+        };
+        let protocol = Rc::new(RefCell::new((self.factory)()));
+        let transport = DatagramSocketTransport::new(&lp, sock, protocol.clone())?;
+        connection_made(&lp, &transport).await;
+        Ok((transport, protocol))
+    }
+
+    /// asyncio's search: a socket per family that has every address asked for.
+    async fn open(&self, lp: &EventLoop) -> io::Result<OwnedFd> {
+        if self.local_addr.is_none() && self.remote_addr.is_none() {
+            let domain = match self.family {
+                Family::Any => return Err(invalid("unexpected address family".into())),
+                Family::V4 => AddressFamily::INET,
+                Family::V6 => AddressFamily::INET6,
+            };
+            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+            let sock = rustix::net::socket_with(domain, SocketType::DGRAM, flags, None)?;
+            self.set_options(&sock)?;
+            return Ok(sock);
+        }
+        // (is IPv4, [local, remote]) in order of first appearance; the last address of a
+        // family wins, as asyncio's `setdefault(key, [None, None])[idx] = address`.
+        let mut pairs: Vec<(bool, [Option<SocketAddr>; 2])> = Vec::new();
+        for (idx, addr) in [&self.local_addr, &self.remote_addr]
+            .into_iter()
+            .enumerate()
+        {
+            let Some((host, port)) = addr else { continue };
+            for a in resolve(host, *port, self.family).await? {
+                match pairs.iter_mut().find(|(v4, _)| *v4 == a.is_ipv4()) {
+                    Some((_, pair)) => pair[idx] = Some(a),
+                    None => {
+                        let mut pair = [None, None];
+                        pair[idx] = Some(a);
+                        pairs.push((a.is_ipv4(), pair));
+                    }
+                }
+            }
+        }
+        pairs.retain(|(_, [local, remote])| {
+            !(self.local_addr.is_some() && local.is_none()
+                || self.remote_addr.is_some() && remote.is_none())
+        });
+        if pairs.is_empty() {
+            return Err(invalid("can not get address information".into()));
+        }
+        let mut first_error = None;
+        for (_, [local, remote]) in pairs {
+            match self.try_pair(lp, local, remote).await {
+                Ok(sock) => return Ok(sock),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| invalid("can not get address information".into())))
+    }
+
+    /// One family's socket: options, bind, connect.
+    async fn try_pair(
+        &self,
+        lp: &EventLoop,
+        local: Option<SocketAddr>,
+        remote: Option<SocketAddr>,
+    ) -> io::Result<OwnedFd> {
+        let Some(any) = local.or(remote) else {
+            return Err(invalid("can not get address information".into()));
+        };
+        let sock = socket_for(&any, SocketType::DGRAM)?;
+        self.set_options(&sock)?;
+        if let Some(local) = local {
+            rustix::net::bind(&sock, &local)?;
+        }
+        if let Some(remote) = remote {
+            lp.sock_connect(&sock, remote).await?;
+        }
+        Ok(sock)
+    }
+
+    /// `SO_REUSEPORT`, `SO_BROADCAST`.
+    fn set_options(&self, sock: &OwnedFd) -> io::Result<()> {
+        if self.reuse_port {
+            rustix::net::sockopt::set_socket_reuseport(sock, true)?;
+        }
+        if self.allow_broadcast {
+            rustix::net::sockopt::set_socket_broadcast(sock, true)?;
+        }
+        Ok(())
+    }
+}
+
+impl<P, F> IntoFuture for CreateDatagramEndpoint<P, F>
+where
+    P: DatagramProtocol,
+    F: FnOnce() -> P + 'static,
+{
+    type Output = io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
