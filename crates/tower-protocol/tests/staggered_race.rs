@@ -252,3 +252,55 @@ fn a_panicking_attempt_counts_as_failed_then_resumes() {
         assert!(matches!(out.0, Err(TaskError::Panicked(_))));
     });
 }
+
+#[test]
+fn starts_are_staggered_by_the_delay_on_virtual_time() {
+    no_fd_leak(|| {
+        let lp = tower_loop::EventLoop::builder()
+            .paused_clock()
+            .build()
+            .unwrap();
+        let l = lp.clone();
+        let (race, starts) = lp
+            .run_until_complete(async move {
+                let t0 = l.time();
+                let starts = Rc::new(std::cell::RefCell::new(Vec::new()));
+                let s = starts.clone();
+                let attempts = (0..3u64).map(move |i| {
+                    let s = s.clone();
+                    let l = l.clone();
+                    move || async move {
+                        s.borrow_mut().push(l.time() - t0);
+                        // Attempt 0 hangs, attempt 1 fails after 3 s, attempt 2 succeeds.
+                        match i {
+                            0 => {
+                                sleep(Duration::from_secs(3600)).await;
+                                Ok(0)
+                            }
+                            1 => {
+                                sleep(Duration::from_secs(3)).await;
+                                Err(1)
+                            }
+                            _ => Ok(2),
+                        }
+                    }
+                });
+                let race = staggered_race(attempts, Some(Duration::from_secs(10))).await;
+                let starts = starts.borrow().clone();
+                (race, starts)
+            })
+            .unwrap();
+        assert_eq!(race.winner, Some((2, 2)));
+        assert_eq!(race.errors, [None, Some(1), None]);
+        // Attempt 1 after the delay; attempt 2 when attempt 1 failed, before its delay.
+        assert_eq!(
+            starts,
+            [
+                Duration::ZERO,
+                Duration::from_secs(10),
+                Duration::from_secs(13)
+            ]
+        );
+        lp.close().unwrap();
+    });
+}
