@@ -144,10 +144,15 @@ fn serve_forever_cancelled_closes_the_server_and_keeps_clients() {
         .unwrap();
         assert!(!server.is_serving());
         let s = server.clone();
+        // Spawned from inside the loop (spawn_local needs a running loop); the handle comes out
+        // in an Option, not as the block's awaitable value.
         let task = lp
             .run_until_complete(async move {
-                tower_task::spawn_local(async move { s.serve_forever().await })
+                Some(tower_task::spawn_local(
+                    async move { s.serve_forever().await },
+                ))
             })
+            .unwrap()
             .unwrap();
         run_once(&lp);
         assert!(server.is_serving(), "serve_forever starts serving");
