@@ -664,6 +664,32 @@ impl Server {
     /// Cancelling it — dropping the future, or cancelling the task awaiting it — closes the
     /// server (asyncio's `serve_forever` closes it when cancelled); the connections already
     /// accepted stay open.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_loop::EventLoop;
+    /// use tower_protocol::{Protocol, create_server};
+    ///
+    /// struct Quiet;
+    /// impl Protocol for Quiet {}
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let server = create_server(|| Quiet, "127.0.0.1", 0)
+    ///         .start_serving(false)
+    ///         .await
+    ///         .unwrap();
+    ///     let s = server.clone();
+    ///     let serving = tower_task::spawn_local(async move { s.serve_forever().await });
+    ///     tower_task::sleep(Duration::from_millis(10)).await;
+    ///     assert!(server.is_serving());
+    ///     serving.cancel(); // closes the server
+    ///     assert!(serving.await.unwrap_err().is_cancelled());
+    ///     assert!(!server.is_serving() && server.sockets().is_empty());
+    /// })
+    /// .unwrap();
+    /// lp.close().unwrap();
+    /// ```
     pub fn serve_forever(&self) -> ServeForever {
         ServeForever {
             server: self.0.clone(),

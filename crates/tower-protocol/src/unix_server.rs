@@ -43,7 +43,7 @@ use crate::server::{Listener, Server, UnixCleanup, local_address, make_connectio
 /// let path = dir.join("s.sock");
 /// let lp = EventLoop::new().unwrap();
 /// let server = lp
-///     .run_until_complete(create_unix_server(|| Quiet, &path).into_future())
+///     .run_until_complete(async { create_unix_server(|| Quiet, &path).await })
 ///     .unwrap()
 ///     .unwrap();
 /// std::os::unix::net::UnixStream::connect(&path).unwrap();
@@ -51,7 +51,6 @@ use crate::server::{Listener, Server, UnixCleanup, local_address, make_connectio
 /// assert!(!path.exists()); // cleanup_socket: the path went with the server
 /// lp.close().unwrap();
 /// std::fs::remove_dir(&dir).unwrap();
-/// # use std::future::IntoFuture;
 /// ```
 ///
 /// # Errors
