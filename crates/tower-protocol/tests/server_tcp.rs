@@ -288,6 +288,29 @@ fn two_hosts() {
     });
 }
 
+/// A name is resolved off the loop (the blocking pool); every address it gives is served.
+#[test]
+fn a_host_name_is_resolved() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let stats = Rc::new(Stats::default());
+        let server = make(&lp, create_server(Echo::factory(&stats), "localhost", 0)).unwrap();
+        let socks = server.sockets();
+        assert!(!socks.is_empty());
+        for s in &socks {
+            let SocketAddress::Inet(addr) = s.address else {
+                panic!()
+            };
+            assert!(addr.ip().is_loopback(), "{addr}");
+            let mut c = connect(addr);
+            echo(&lp, &mut c, b"by name");
+        }
+        server.close();
+        run_until(&lp, || server.client_count() == 0);
+        lp.close().unwrap();
+    });
+}
+
 /// A host given twice (or resolving to one address twice) is bound once (asyncio's set).
 #[test]
 fn duplicate_hosts_bind_once() {
