@@ -126,6 +126,19 @@ fn child() {
     // The clients' sockets are made before the limit is lowered (fd numbers are checked only
     // when an fd is made), then connected by a driver thread: the first ones at once, then one
     // every 4 ms, so that connections keep arriving while the server is out of fds.
+    let old = getrlimit(Resource::Nofile);
+    if old.current.is_some_and(|c| c < 2 * CLIENTS as u64) {
+        // Room for the client sockets first (a low default soft limit).
+        let room = old.maximum.map_or(4096, |m| m.min(4096));
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(room),
+                maximum: old.maximum,
+            },
+        )
+        .unwrap();
+    }
     let socks: Vec<OwnedFd> = (0..CLIENTS)
         .map(|_| {
             let s = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
@@ -133,7 +146,6 @@ fn child() {
             s
         })
         .collect();
-    let old = getrlimit(Resource::Nofile);
     let open_before = fd_count();
     setrlimit(
         Resource::Nofile,
