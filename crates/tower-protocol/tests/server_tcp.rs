@@ -14,15 +14,14 @@ use tower_protocol::{Family, Hosts, Protocol, ServerError, create_server};
 use tower_transport::{BaseTransport, SocketAddress, StreamTransport};
 
 use server_util::{
-    Echo, Stats, connect, echo, inet_addr, make, no_fd_leak, poll_once, read_now, run_once,
-    run_until, run_until_closed,
+    Echo, Stats, connect, echo, inet_addr, inet_addrs, make, no_fd_leak, poll_once, read_now,
+    run_once, run_until, run_until_closed, setup, shut_down,
 };
 
 #[test]
 fn serve_and_echo() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         assert!(server.is_serving());
         let addr = inet_addr(&server);
@@ -51,8 +50,7 @@ fn serve_and_echo() {
 #[test]
 fn close_keeps_clients_and_wait_closed_waits_for_them() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         let addr = inet_addr(&server);
         let mut a = connect(addr);
@@ -89,8 +87,7 @@ fn close_keeps_clients_and_wait_closed_waits_for_them() {
 #[test]
 fn wait_closed_without_clients_returns_at_close() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         let mut waiting = server.wait_closed();
         assert!(poll_once(&mut waiting).is_pending());
@@ -107,8 +104,7 @@ fn wait_closed_without_clients_returns_at_close() {
 fn close_clients_and_abort_clients() {
     for abort in [false, true] {
         no_fd_leak(|| {
-            let lp = EventLoop::new().unwrap();
-            let stats = Rc::new(Stats::default());
+            let (lp, stats) = setup();
             let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
             let addr = inet_addr(&server);
             let mut a = connect(addr);
@@ -135,8 +131,7 @@ fn close_clients_and_abort_clients() {
 #[test]
 fn serve_forever_cancelled_closes_the_server_and_keeps_clients() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
             create_server(Echo::factory(&stats), "127.0.0.1", 0).start_serving(false),
@@ -185,8 +180,7 @@ fn serve_forever_cancelled_closes_the_server_and_keeps_clients() {
 #[test]
 fn serve_forever_dropped_closes_the_server() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         let mut c = connect(inet_addr(&server));
         let mut forever = server.serve_forever();
@@ -205,8 +199,7 @@ fn serve_forever_dropped_closes_the_server() {
 #[test]
 fn serve_forever_errors_and_close_ends_it() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         let mut first = server.serve_forever();
         assert!(poll_once(&mut first).is_pending());
@@ -234,8 +227,7 @@ fn serve_forever_errors_and_close_ends_it() {
 #[test]
 fn start_serving_false_then_start_serving() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
             create_server(Echo::factory(&stats), "127.0.0.1", 0).start_serving(false),
@@ -265,26 +257,19 @@ fn start_serving_false_then_start_serving() {
 #[test]
 fn two_hosts() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
             create_server(Echo::factory(&stats), ["127.0.0.1", "127.0.0.2"], 0),
         )
         .unwrap();
-        let socks = server.sockets();
-        assert_eq!(socks.len(), 2);
-        for s in &socks {
-            let SocketAddress::Inet(addr) = s.address else {
-                panic!()
-            };
+        assert_eq!(server.sockets().len(), 2);
+        for addr in inet_addrs(&server) {
             let mut c = connect(addr);
             echo(&lp, &mut c, addr.to_string().as_bytes());
         }
         assert_eq!(stats.made.get(), 2);
-        server.close();
-        run_until(&lp, || server.client_count() == 0);
-        lp.close().unwrap();
+        shut_down(&lp, &server);
     });
 }
 
@@ -292,22 +277,15 @@ fn two_hosts() {
 #[test]
 fn a_host_name_is_resolved() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "localhost", 0)).unwrap();
-        let socks = server.sockets();
-        assert!(!socks.is_empty());
-        for s in &socks {
-            let SocketAddress::Inet(addr) = s.address else {
-                panic!()
-            };
+        assert!(!server.sockets().is_empty());
+        for addr in inet_addrs(&server) {
             assert!(addr.ip().is_loopback(), "{addr}");
             let mut c = connect(addr);
             echo(&lp, &mut c, b"by name");
         }
-        server.close();
-        run_until(&lp, || server.client_count() == 0);
-        lp.close().unwrap();
+        shut_down(&lp, &server);
     });
 }
 
@@ -315,8 +293,7 @@ fn a_host_name_is_resolved() {
 #[test]
 fn duplicate_hosts_bind_once() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
             create_server(Echo::factory(&stats), vec!["127.0.0.1", "127.0.0.1"], 0),
@@ -332,8 +309,7 @@ fn duplicate_hosts_bind_once() {
 #[test]
 fn all_interfaces_one_socket_per_family() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), None, 0)).unwrap();
         let socks = server.sockets();
         let v4: Vec<_> = socks
@@ -405,9 +381,7 @@ fn backlog_accepts_per_iteration() {
         assert_eq!(per_iteration.iter().filter(|&&n| n > 0).count(), 4);
         assert_eq!(per_iteration.iter().find(|&&n| n > 0), Some(&3));
         drop(clients);
-        server.close();
-        run_until(&lp, || server.client_count() == 0);
-        lp.close().unwrap();
+        shut_down(&lp, &server);
     });
 }
 
@@ -438,8 +412,7 @@ fn keep_alive_is_set_on_accepted_sockets() {
 #[test]
 fn reuse_port_lets_two_servers_share_a_port() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let first = make(
             &lp,
             create_server(Echo::factory(&stats), "127.0.0.1", 0).reuse_port(true),
@@ -471,8 +444,7 @@ fn reuse_port_lets_two_servers_share_a_port() {
 #[test]
 fn sock_option() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = make(
@@ -506,8 +478,7 @@ fn sock_option() {
 #[test]
 fn bad_hosts_are_errors() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let empty: Vec<&str> = Vec::new();
         let err = make(&lp, create_server(Echo::factory(&stats), empty, 0)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
@@ -535,8 +506,7 @@ fn replaced_protocol_still_counts_as_a_client() {
         }
     }
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let s2 = stats.clone();
         let server = make(
             &lp,
@@ -564,8 +534,7 @@ fn replaced_protocol_still_counts_as_a_client() {
 #[test]
 fn loop_close_frees_a_serving_server() {
     no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(&lp, create_server(Echo::factory(&stats), "127.0.0.1", 0)).unwrap();
         let mut c = connect(inet_addr(&server));
         echo(&lp, &mut c, b"x");

@@ -6,13 +6,11 @@ mod server_util;
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
-use tower_loop::EventLoop;
 use tower_protocol::create_unix_server;
 use tower_transport::SocketAddress;
 
-use server_util::{Stats, echo, make, no_fd_leak, run_until};
+use server_util::{Echo, echo, make, no_fd_leak, run_until, setup, shut_down};
 
 /// A fresh directory for one test's socket files, removed at drop.
 struct TempDir(PathBuf);
@@ -46,13 +44,8 @@ fn unix_echo_and_cleanup_socket_removes_the_path() {
     let dir = TempDir::new("echo");
     no_fd_leak(|| {
         let path = dir.path("s.sock");
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
-        let server = make(
-            &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path),
-        )
-        .unwrap();
+        let (lp, stats) = setup();
+        let server = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap();
         assert_eq!(
             server.sockets()[0].address,
             SocketAddress::UnixPath(path.clone())
@@ -76,13 +69,8 @@ fn cleanup_socket_keeps_a_file_that_replaced_the_socket() {
     let dir = TempDir::new("replaced");
     no_fd_leak(|| {
         let path = dir.path("s.sock");
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
-        let server = make(
-            &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path),
-        )
-        .unwrap();
+        let (lp, stats) = setup();
+        let server = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap();
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"not a socket").unwrap();
         server.close();
@@ -90,11 +78,7 @@ fn cleanup_socket_keeps_a_file_that_replaced_the_socket() {
 
         // Nor another server's socket bound at the path since.
         std::fs::remove_file(&path).unwrap();
-        let server = make(
-            &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path),
-        )
-        .unwrap();
+        let server = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap();
         std::fs::remove_file(&path).unwrap();
         let other = UnixListener::bind(&path).unwrap();
         server.close();
@@ -109,21 +93,16 @@ fn cleanup_socket_false_leaves_the_path() {
     let dir = TempDir::new("nocleanup");
     no_fd_leak(|| {
         let path = dir.path("s.sock");
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path).cleanup_socket(false),
+            create_unix_server(Echo::factory(&stats), &path).cleanup_socket(false),
         )
         .unwrap();
         server.close();
         assert!(path.exists());
         // A stale socket file is replaced by the next server (asyncio removes it).
-        let server = make(
-            &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path),
-        )
-        .unwrap();
+        let server = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap();
         let mut c = connect(&path);
         echo(&lp, &mut c, b"replaced the stale one");
         drop(c);
@@ -140,13 +119,8 @@ fn a_path_in_use_by_a_regular_file_is_an_error() {
     no_fd_leak(|| {
         let path = dir.path("file");
         std::fs::write(&path, b"x").unwrap();
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
-        let err = make(
-            &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path),
-        )
-        .unwrap_err();
+        let (lp, stats) = setup();
+        let err = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -163,11 +137,10 @@ fn abstract_namespace() {
     use std::os::linux::net::SocketAddrExt;
     no_fd_leak(|| {
         let name = format!("tower-server-abstract-{}", std::process::id());
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
-            create_unix_server(server_util::Echo::factory(&stats), format!("\0{name}")),
+            create_unix_server(Echo::factory(&stats), format!("\0{name}")),
         )
         .unwrap();
         assert_eq!(
@@ -179,9 +152,7 @@ fn abstract_namespace() {
         c.set_nonblocking(true).unwrap();
         echo(&lp, &mut c, b"abstract");
         drop(c);
-        server.close();
-        run_until(&lp, || server.client_count() == 0);
-        lp.close().unwrap();
+        shut_down(&lp, &server);
     });
 }
 
@@ -191,11 +162,10 @@ fn unix_sock_option_and_cleanup() {
     no_fd_leak(|| {
         let path = dir.path("s.sock");
         let listener = UnixListener::bind(&path).unwrap();
-        let lp = EventLoop::new().unwrap();
-        let stats = Rc::new(Stats::default());
+        let (lp, stats) = setup();
         let server = make(
             &lp,
-            create_unix_server(server_util::Echo::factory(&stats), "").sock(listener),
+            create_unix_server(Echo::factory(&stats), "").sock(listener),
         )
         .unwrap();
         let mut c = connect(&path);
@@ -211,7 +181,7 @@ fn unix_sock_option_and_cleanup() {
         let listener = UnixListener::bind(&path).unwrap();
         let err = make(
             &lp,
-            create_unix_server(server_util::Echo::factory(&stats), &path).sock(listener),
+            create_unix_server(Echo::factory(&stats), &path).sock(listener),
         )
         .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);

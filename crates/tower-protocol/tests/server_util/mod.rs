@@ -126,6 +126,31 @@ impl Protocol for Echo {
     }
 }
 
+/// A fresh loop, and the counters of the echo servers a test makes on it.
+pub(crate) fn setup() -> (EventLoop, Rc<Stats>) {
+    (EventLoop::new().unwrap(), Rc::new(Stats::default()))
+}
+
+/// The end of a test: closes `server`, runs the loop until its clients are gone (the test
+/// dropped its client sockets), closes the loop.
+pub(crate) fn shut_down(lp: &EventLoop, server: &Server) {
+    server.close();
+    run_until(lp, || server.client_count() == 0);
+    lp.close().unwrap();
+}
+
+/// The IP addresses the server listens on.
+pub(crate) fn inet_addrs(server: &Server) -> Vec<SocketAddr> {
+    server
+        .sockets()
+        .into_iter()
+        .map(|s| match s.address {
+            SocketAddress::Inet(a) => a,
+            other => panic!("not an IP address: {other:?}"),
+        })
+        .collect()
+}
+
 /// The IP address of the server's first socket.
 pub(crate) fn inet_addr(server: &Server) -> SocketAddr {
     match &server.sockets()[0].address {
