@@ -127,6 +127,63 @@ fn close_clients_and_abort_clients() {
     }
 }
 
+/// asyncio 3.13 `test_abort_clients`: with data buffered for a client that does not read,
+/// close_clients waits for the buffer to drain, abort_clients drops it and ends at once.
+#[test]
+fn abort_clients_drops_buffered_data_close_clients_flushes_it() {
+    /// Writes 8 MiB at connection_made (more than the socket buffers take).
+    struct Flood(Rc<Stats>, Option<StreamTransport>);
+    impl Protocol for Flood {
+        fn connection_made(&mut self, t: StreamTransport) {
+            use tower_transport::WriteTransport;
+            t.write(&vec![b'z'; 8 << 20]).unwrap();
+            assert!(t.get_write_buffer_size() > 0, "something is buffered");
+            self.1 = Some(t);
+        }
+        fn connection_lost(&mut self, _exc: Option<io::Error>) {
+            self.0.lost.set(self.0.lost.get() + 1);
+            self.1 = None;
+        }
+    }
+    for abort in [false, true] {
+        no_fd_leak(|| {
+            let (lp, stats) = setup();
+            let s2 = stats.clone();
+            let server = make(
+                &lp,
+                create_server(move || Flood(s2.clone(), None), "127.0.0.1", 0),
+            )
+            .unwrap();
+            let mut c = connect(inet_addr(&server));
+            run_until(&lp, || server.client_count() == 1);
+            for _ in 0..3 {
+                run_once(&lp);
+            }
+            if abort {
+                server.abort_clients();
+                run_until(&lp, || stats.lost.get() == 1);
+            } else {
+                server.close_clients();
+                for _ in 0..10 {
+                    run_once(&lp);
+                }
+                assert_eq!(stats.lost.get(), 0, "close waits for the buffer to drain");
+                // Reading lets it drain; then it closes.
+                let mut got = Vec::new();
+                run_until(&lp, || read_now(&mut c, &mut got).is_none());
+                assert_eq!(
+                    got.len(),
+                    8 << 20,
+                    "every buffered byte arrived before the close"
+                );
+                assert_eq!(stats.lost.get(), 1);
+            }
+            drop(c);
+            shut_down(&lp, &server);
+        });
+    }
+}
+
 /// test_server.py `test_serve_forever` cancelled: the server closes, the clients stay.
 #[test]
 fn serve_forever_cancelled_closes_the_server_and_keeps_clients() {

@@ -84,6 +84,13 @@ fn cleanup_socket_keeps_a_file_that_replaced_the_socket() {
         server.close();
         assert!(path.exists(), "another socket at the path stays");
         drop(other);
+
+        // test_server.py `test_unix_server_cleanup_gone`: the path already gone is fine.
+        std::fs::remove_file(&path).unwrap();
+        let server = make(&lp, create_unix_server(Echo::factory(&stats), &path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        server.close();
+        assert!(!path.exists());
         lp.close().unwrap();
     });
 }
