@@ -394,7 +394,9 @@ impl Drop for ServerInner {
     }
 }
 
-/// Whether a client's transport finished (`connection_lost` ran: its socket is closed).
+/// Whether a client's transport finished (`connection_lost` ran: its socket is closed). Tier 7's
+/// `finish` closes the socket before it drops the protocol, so a protocol dropped by its
+/// transport sees its transport gone here.
 fn transport_gone(t: &SocketTransport) -> bool {
     t.get_extra_info(extra::Socket).is_none()
 }
