@@ -33,6 +33,7 @@ pub const DEFAULT_BACKLOG: u32 = 100;
 /// assert_eq!(Hosts::from(""), Hosts::All);
 /// assert_eq!(Hosts::from("::1"), Hosts::Names(vec!["::1".into()]));
 /// assert_eq!(Hosts::from(["127.0.0.1", "localhost"]).len(), Some(2));
+/// assert_eq!(Hosts::from(std::net::Ipv4Addr::LOCALHOST), Hosts::from("127.0.0.1"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub enum Hosts {
@@ -95,6 +96,24 @@ impl<const N: usize> From<[&str; N]> for Hosts {
 impl From<Vec<&str>> for Hosts {
     fn from(hosts: Vec<&str>) -> Self {
         Hosts::from(&hosts[..])
+    }
+}
+
+impl From<IpAddr> for Hosts {
+    fn from(ip: IpAddr) -> Self {
+        Hosts::Names(vec![ip.to_string()])
+    }
+}
+
+impl From<Ipv4Addr> for Hosts {
+    fn from(ip: Ipv4Addr) -> Self {
+        Hosts::from(IpAddr::V4(ip))
+    }
+}
+
+impl From<Ipv6Addr> for Hosts {
+    fn from(ip: Ipv6Addr) -> Self {
+        Hosts::from(IpAddr::V6(ip))
     }
 }
 

@@ -75,6 +75,13 @@ use tower_transport::{
 /// .unwrap();
 /// lp.close().unwrap();
 /// ```
+///
+/// It stays on its loop's thread:
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<tower_protocol::Server>();
+/// ```
 #[derive(Clone)]
 pub struct Server(pub(crate) Rc<ServerInner>);
 
