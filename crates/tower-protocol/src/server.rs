@@ -846,3 +846,15 @@ pub(crate) fn local_address(fd: impl AsFd) -> io::Result<SocketAddress> {
     }
     Ok(SocketAddress::UnixUnnamed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a server adds per connection (decision 0013 states these figures).
+    #[test]
+    fn per_connection_sizes() {
+        assert_eq!(std::mem::size_of::<Option<Client>>(), 16);
+        assert_eq!(std::mem::size_of::<ClientGuard>(), 24);
+    }
+}
