@@ -67,7 +67,8 @@
 //! | `events.rs` | the event interface: [`StreamEvents`], [`DatagramEvents`] |
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
-//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control, closing |
+//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control |
+//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
@@ -85,6 +86,7 @@ pub mod error;
 mod events;
 pub mod extra;
 mod flow;
+mod lifecycle;
 mod per_loop;
 mod pipe;
 mod socket;
