@@ -250,12 +250,9 @@ pub(crate) trait Lifecycle: Sized + 'static {
             return;
         }
         if life.made.get() {
-            if life.slot.is_busy() && !life.lp.is_closed() {
-                // The protocol's owner holds it borrowed: try again next iteration.
-                let t = self.clone();
-                life.lp.call_soon(move || t.call_connection_lost(exc));
-                return;
-            }
+            // The error waits in `lost_exc` until the protocol takes it: a retry, or a loop
+            // closing before the retry runs (its callback is then dropped unrun), finds it.
+            *life.lost_exc.borrow_mut() = exc;
             let retry = |t: &Rc<Self>| {
                 let t = t.clone();
                 t.life().lp.clone().call_soon(move || {
@@ -263,9 +260,11 @@ pub(crate) trait Lifecycle: Sized + 'static {
                     t.call_connection_lost(exc);
                 });
             };
-            // The error waits in `lost_exc` until the protocol takes it, so a retry (or a
-            // closing loop) still has it if the protocol is found borrowed.
-            *life.lost_exc.borrow_mut() = exc;
+            if life.slot.is_busy() && !life.lp.is_closed() {
+                // The protocol's owner holds it borrowed: try again next iteration.
+                retry(self);
+                return;
+            }
             let called = life.slot.call(&life.lp, |p| {
                 let exc = life.lost_exc.borrow_mut().take();
                 p.lost(exc)
