@@ -71,6 +71,7 @@
 //! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
+//! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
@@ -89,6 +90,7 @@ mod flow;
 mod lifecycle;
 mod per_loop;
 mod pipe;
+mod sendfile;
 mod socket;
 mod stream;
 mod stream_core;
@@ -101,6 +103,7 @@ pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, Strea
 pub use extra::SocketAddress;
 pub use flow::DEFAULT_HIGH_WATER;
 pub use pipe::{ReadPipeTransport, WritePipeTransport};
+pub use sendfile::Sendfile;
 pub use socket::SocketTransport;
 pub use stream::StreamTransport;
 pub use traits::{BaseTransport, DatagramTransport, ReadTransport, WriteTransport};

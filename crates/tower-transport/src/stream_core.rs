@@ -11,8 +11,10 @@
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::io::{self, IoSlice};
+use std::os::fd::BorrowedFd;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
+use std::task::Waker;
 
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
@@ -82,6 +84,12 @@ pub(crate) struct StreamCore {
     sockname: Option<SocketAddress>,
     /// The peer's address, read on first use.
     peername: OnceCell<Option<SocketAddress>>,
+    /// A `sendfile` runs (`sendfile.rs`): protocol writes are refused, `close` and `write_eof`
+    /// wait for it as for buffered data.
+    sendfile_active: Cell<bool>,
+    /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
+    /// (while it runs, the writer callback only wakes it), and when the connection is lost.
+    waiter: Cell<Option<Waker>>,
 }
 
 /// What one read did.
@@ -125,6 +133,8 @@ impl StreamCore {
             read_eof: Cell::new(false),
             sockname,
             peername: OnceCell::new(),
+            sendfile_active: Cell::new(false),
+            waiter: Cell::new(None),
         });
         register(&core);
         let t = core.clone();
@@ -329,18 +339,35 @@ impl StreamCore {
 
     /// `write`.
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), WriteError> {
+        self.check_writable()?;
+        self.write_unchecked(data);
+        Ok(())
+    }
+
+    /// Why a protocol write is refused, if it is (asyncio's order: the writing half, then a
+    /// running `sendfile`).
+    fn check_writable(&self) -> Result<(), WriteError> {
         if self.kind == Kind::ReadPipe {
             return Err(WriteError::NotWritable);
         }
         if self.eof.get() {
             return Err(WriteError::AfterWriteEof);
         }
+        if self.sendfile_active.get() {
+            return Err(WriteError::SendfileInProgress);
+        }
+        Ok(())
+    }
+
+    /// `write` without the checks (`sendfile`'s fallback writes through it): sends at once
+    /// if nothing is buffered, buffers the rest.
+    pub(crate) fn write_unchecked(self: &Rc<Self>, data: &[u8]) {
         if data.is_empty() {
-            return Ok(());
+            return;
         }
         if self.life.conn_lost.get() > 0 {
             self.write_after_lost();
-            return Ok(());
+            return;
         }
         let mut data = data;
         if self.buffer.borrow().is_empty() {
@@ -349,30 +376,24 @@ impl StreamCore {
                 Ok(n) => {
                     data = &data[n..];
                     if data.is_empty() {
-                        return Ok(());
+                        return;
                     }
                 }
                 Err(e) if transient(e) => {}
                 Err(e) => {
                     self.fatal_error(io_err(e));
-                    return Ok(());
+                    return;
                 }
             }
             self.add_writer();
         }
         self.buffer.borrow_mut().push(data);
         self.maybe_pause();
-        Ok(())
     }
 
     /// `writelines`: one vectored write.
     pub(crate) fn writelines(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
-        if self.kind == Kind::ReadPipe {
-            return Err(WriteError::NotWritable);
-        }
-        if self.eof.get() {
-            return Err(WriteError::AfterWriteEof);
-        }
+        self.check_writable()?;
         if pieces.is_empty() {
             return Ok(());
         }
@@ -496,14 +517,77 @@ impl StreamCore {
         }
         if self.buffer.borrow().is_empty() {
             self.life.remove_writer();
-            if self.life.closing.get() {
-                self.drained();
-            } else if self.eof.get() {
-                let _ = self
-                    .life
-                    .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+            if self.sendfile_active.get() {
+                // The buffer drained, or the fd is writable, for a running `sendfile`: it
+                // finishes a pending `close` or `write_eof` when it ends.
+                self.wake_waiters();
+            } else {
+                self.after_drain();
             }
         }
+    }
+
+    /// The buffer is empty and no `sendfile` runs: a pending `close` completes, a pending
+    /// `write_eof` shuts the writing half.
+    fn after_drain(self: &Rc<Self>) {
+        if self.life.closing.get() {
+            self.drained();
+        } else if self.eof.get() {
+            let _ = self
+                .life
+                .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+        }
+    }
+
+    /// A `sendfile` starts: protocol writes are refused from now on. `false` if one runs.
+    pub(crate) fn begin_sendfile(&self) -> bool {
+        !self.sendfile_active.replace(true)
+    }
+
+    /// The running `sendfile` waits for the buffer to drain, the fd to be writable
+    /// (`want_writable`) or the connection to be lost.
+    pub(crate) fn wait_sendfile(self: &Rc<Self>, waker: &Waker, want_writable: bool) {
+        self.waiter.set(Some(waker.clone()));
+        if want_writable || !self.buffer.borrow().is_empty() {
+            self.add_writer();
+        }
+    }
+
+    /// The loop the transport runs on.
+    pub(crate) fn event_loop(&self) -> &EventLoop {
+        &self.life.lp
+    }
+
+    /// Whether the write buffer is empty (`sendfile` waits for that).
+    pub(crate) fn buffer_drained(&self) -> bool {
+        self.buffer.borrow().is_empty()
+    }
+
+    /// The `sendfile` ended (done, failed or dropped): writes are accepted again, and what
+    /// waited for it (a `close`, a `write_eof`) happens once the buffer is empty.
+    pub(crate) fn end_sendfile(self: &Rc<Self>) {
+        if !self.sendfile_active.replace(false) {
+            return;
+        }
+        drop(self.waiter.take());
+        if self.buffer.borrow().is_empty() && self.life.conn_lost.get() == 0 {
+            self.life.remove_writer();
+            self.after_drain();
+        }
+    }
+
+    /// Runs `f` on the fd for `sendfile(2)`; an error once the connection is lost (or due).
+    pub(crate) fn sendfile_fd<R>(
+        &self,
+        f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        if self.life.conn_lost.get() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the transport closed during sendfile",
+            ));
+        }
+        self.life.with_fd(f)
     }
 
     /// `close` ([`Lifecycle::close`]).
@@ -529,12 +613,19 @@ impl Lifecycle for StreamCore {
         &self.life
     }
 
+    /// A running `sendfile` counts as buffered data: `close` waits for it.
     fn buffer_is_empty(&self) -> bool {
-        self.buffer.borrow().is_empty()
+        self.buffer.borrow().is_empty() && !self.sendfile_active.get()
     }
 
     fn clear_buffer(&self) {
         self.buffer.borrow_mut().clear();
+    }
+
+    fn wake_waiters(&self) {
+        if let Some(w) = self.waiter.take() {
+            w.wake();
+        }
     }
 }
 
@@ -619,7 +710,8 @@ impl StreamCore {
                 if self.life.closing.get() || self.eof.replace(true) {
                     return;
                 }
-                if self.buffer.borrow().is_empty() {
+                // A running `sendfile` shuts it when it ends.
+                if self.buffer.borrow().is_empty() && !self.sendfile_active.get() {
                     let _ = self
                         .life
                         .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
