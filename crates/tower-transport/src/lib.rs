@@ -72,6 +72,7 @@
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
+//! | `sockopt.rs` | [`sockopt`]: keep-alive and its timing, `TCP_NODELAY`, `SO_REUSEPORT` |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
@@ -92,6 +93,7 @@ mod per_loop;
 mod pipe;
 mod sendfile;
 mod socket;
+pub mod sockopt;
 mod stream;
 mod stream_core;
 mod traits;

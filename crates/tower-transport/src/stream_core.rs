@@ -553,6 +553,14 @@ impl StreamCore {
         }
     }
 
+    /// Runs `f` on the fd (`NotConnected` once it is closed): socket options.
+    pub(crate) fn with_fd<R>(
+        &self,
+        f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.life.with_fd(f)
+    }
+
     /// The loop the transport runs on.
     pub(crate) fn event_loop(&self) -> &EventLoop {
         &self.life.lp
