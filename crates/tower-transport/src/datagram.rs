@@ -7,13 +7,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use tower_loop::EventLoop;
 
+use crate::datagram_batch::{BatchState, Batching, Received};
 use crate::deliver::{CallError, FlowEvent, report_panic};
 use crate::error::{InvalidLimits, SendToError};
 use crate::events::{DatagramEvents, SharedDatagramEvents};
@@ -70,6 +71,10 @@ struct Inner {
     sockname: Option<SocketAddress>,
     /// The connected peer, if the socket is connected (read at construction).
     peer: Option<SocketAddress>,
+    /// Batching, when on (`set_batching`; `datagram_batch.rs`).
+    batch: RefCell<Option<Rc<BatchState>>>,
+    /// A batched flush of the datagrams queued this iteration is scheduled.
+    flush_queued: Cell<bool>,
 }
 
 fn transient(e: Errno) -> bool {
@@ -107,6 +112,8 @@ impl DatagramSocketTransport {
             flow: FlowControl::default(),
             sockname: SocketAddress::from_any(&local),
             peer,
+            batch: RefCell::new(None),
+            flush_queued: Cell::new(false),
         });
         register(&inner);
         let t = inner.clone();
@@ -122,6 +129,52 @@ impl DatagramSocketTransport {
     /// `(low, high)`, the water marks.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         self.0.flow.get()
+    }
+
+    /// Turns batching on (`Some`) or off (`None`; the default): with it, each readiness reads
+    /// up to [`Batching::max_datagrams`] datagrams with one `recvmmsg`, and `sendto` queues
+    /// its datagram for one `sendmmsg` at the end of the loop iteration (or, for a run of
+    /// equal-size datagrams to one address, one UDP GSO `sendmsg`), instead of one system call
+    /// per datagram. GSO and GRO are used where the kernel has them (probed here; see
+    /// [`batching`](Self::batching)), silently not elsewhere.
+    ///
+    /// What changes for the protocol: `sendto` never sends inside the call (the datagram is in
+    /// `get_write_buffer_size` until the iteration's flush, and flow control counts it); a
+    /// send error reaches `error_received` from the flush; a batch already read is delivered
+    /// whole even if the protocol pauses reading during it (`close` stops it); a datagram
+    /// larger than [`Batching::slot_size`] is dropped and reported to `error_received`
+    /// ([`DatagramTruncated`](crate::datagram_batch::DatagramTruncated)).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a `max_datagrams` outside 1 to 1024 or a zero `slot_size`;
+    /// `Unsupported` off Linux; `NotConnected` once closed.
+    pub fn set_batching(&self, batching: Option<Batching>) -> io::Result<()> {
+        let i = &self.0;
+        let new = match batching {
+            Some(cfg) => Some(Rc::new(i.life.with_fd(|fd| BatchState::new(fd, cfg))?)),
+            None => None,
+        };
+        let old = std::mem::replace(&mut *i.batch.borrow_mut(), new);
+        if let Some(old) = old {
+            let keep_gro = i.batch.borrow().as_ref().is_some_and(|b| b.cfg.gro);
+            if !keep_gro {
+                let _ = i.life.with_fd(|fd| {
+                    old.undo(fd);
+                    Ok(())
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The batching in force (`None`: off), with `gso`/`gro` as the kernel granted them.
+    pub fn batching(&self) -> Option<Batching> {
+        self.0.batch.borrow().as_ref().map(|b| {
+            let mut cfg = b.cfg;
+            cfg.gso = b.gso_in_use();
+            cfg
+        })
     }
 
     /// Sets the water marks as [`WriteTransport::set_write_buffer_limits`](crate::WriteTransport::set_write_buffer_limits).
@@ -206,10 +259,14 @@ impl Inner {
         self.add_reader();
     }
 
-    /// The reader callback: one `recvfrom`, to the protocol.
+    /// The reader callback: one `recvfrom` (or, batching, one `recvmmsg`), to the protocol.
     fn read_ready(self: &Rc<Self>) {
         if self.life.conn_lost.get() > 0 || self.life.slot.is_busy() {
             return;
+        }
+        let batch = self.batch.borrow().clone();
+        if let Some(batch) = batch {
+            return self.read_batch(&batch);
         }
         let mut buf = self.life.per_loop.take_read_buf();
         let got = match self.life.sock.borrow().as_ref() {
@@ -239,6 +296,47 @@ impl Inner {
                 "protocol.datagram_received() call failed",
             )));
         }
+    }
+
+    /// One `recvmmsg`; each datagram to the protocol, in order, until the transport closes.
+    fn read_batch(self: &Rc<Self>, batch: &BatchState) {
+        let got = match self.life.sock.borrow().as_ref() {
+            Some(s) => batch.recv(s.as_fd()),
+            None => Err(Errno::NOTCONN),
+        };
+        let count = match got {
+            Ok(n) => n,
+            Err(e) if transient(e) => return,
+            Err(e) => {
+                self.raise(FlowEvent::Error(io::Error::from(e)));
+                return;
+            }
+        };
+        batch.deliver(count, |received| {
+            if self.life.closing.get() {
+                return false;
+            }
+            let (r, schedule) = match received {
+                Received::Datagram(data, addr) => self
+                    .life
+                    .slot
+                    .call(&self.life.lp, |p| p.datagram_received(data, addr)),
+                Received::Truncated(t) => self.life.slot.call(&self.life.lp, |p| {
+                    p.error_received(io::Error::new(io::ErrorKind::InvalidData, t))
+                }),
+            };
+            if schedule {
+                self.schedule_flush();
+            }
+            if let Err(CallError::Panicked(p)) = r {
+                report_panic(&self.life.lp, "protocol.datagram_received() call failed", p);
+                self.force_close(Some(io::Error::other(
+                    "protocol.datagram_received() call failed",
+                )));
+                return false;
+            }
+            true
+        });
     }
 
     /// Sends one datagram now.
@@ -285,7 +383,16 @@ impl Inner {
                 .set(self.life.conn_lost.get().saturating_add(1));
             return Ok(());
         }
-        if self.buffer.borrow().is_empty() {
+        if self.batch.borrow().is_some() {
+            // Batching: queued for the iteration's flush (or the writer, if it waits).
+            if !self.life.writer_on.get() && !self.flush_queued.replace(true) {
+                let t = self.clone();
+                self.life.lp.call_soon(move || {
+                    t.flush_queued.set(false);
+                    t.sendto_ready();
+                });
+            }
+        } else if self.buffer.borrow().is_empty() {
             match self.send_one(data, addr) {
                 Ok(_) => return Ok(()),
                 Err(e) if transient(e) => self.add_writer(),
@@ -306,6 +413,12 @@ impl Inner {
 
     /// The writer callback: sends buffered datagrams until the kernel refuses one.
     fn sendto_ready(self: &Rc<Self>) {
+        let batch = self.batch.borrow().clone();
+        if let Some(batch) = batch {
+            if !self.send_batches(&batch) {
+                return;
+            }
+        }
         loop {
             let Some((data, addr)) = self.buffer.borrow_mut().pop_front() else {
                 break;
@@ -332,6 +445,43 @@ impl Inner {
         if self.buffer.borrow().is_empty() {
             self.life.remove_writer();
             self.drained();
+        }
+    }
+
+    /// Sends the queue in batches (`sendmmsg`, GSO runs) until it is empty (`true`) or the
+    /// kernel would block (`false`, the writer registered). A datagram the kernel refuses
+    /// goes to `error_received` and the rest are still sent.
+    fn send_batches(self: &Rc<Self>, batch: &BatchState) -> bool {
+        loop {
+            if self.buffer.borrow().is_empty() {
+                return true;
+            }
+            let sent = match self.life.sock.borrow().as_ref() {
+                Some(s) => batch.send(s.as_fd(), &self.buffer.borrow()),
+                None => return true,
+            };
+            let (n, error) = match sent {
+                Ok(n) => (n, None),
+                Err(Errno::INTR) => continue,
+                Err(e) if transient(e) => {
+                    self.add_writer();
+                    return false;
+                }
+                Err(e) => (1, Some(e)),
+            };
+            {
+                let mut buffer = self.buffer.borrow_mut();
+                for (data, _) in buffer.drain(..n) {
+                    self.buffer_size
+                        .set(self.buffer_size.get() - data.len() - DATAGRAM_HEADER_SIZE);
+                }
+            }
+            if let Some(e) = error {
+                self.raise(FlowEvent::Error(io::Error::from(e)));
+                if self.life.conn_lost.get() > 0 {
+                    return true;
+                }
+            }
         }
     }
 }

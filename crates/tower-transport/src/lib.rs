@@ -74,6 +74,7 @@
 //! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
 //! | `sockopt.rs` | [`sockopt`]: keep-alive and its timing, `TCP_NODELAY`, `SO_REUSEPORT` |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
+//! | `datagram_batch.rs` | [`datagram_batch`]: UDP batching behind an option: `recvmmsg`, `sendmmsg`, UDP GSO and GRO |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
 //! | `deliver.rs` | calling the protocol without a `RefCell` panic; events raised during a callback |
@@ -83,6 +84,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod datagram;
+pub mod datagram_batch;
 mod deliver;
 pub mod error;
 mod events;
