@@ -416,6 +416,10 @@ impl Inner {
         let batch = self.batch.borrow().clone();
         if let Some(batch) = batch {
             if !self.send_batches(&batch) {
+                // The kernel would block: the writer waits; the drain so far may resume.
+                if self.flow.maybe_resume(self.buffer_size.get()) == Transition::Resume {
+                    self.raise(FlowEvent::Resume);
+                }
                 return;
             }
         }

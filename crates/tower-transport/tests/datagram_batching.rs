@@ -26,6 +26,8 @@ enum Got {
     Datagram(Vec<u8>, Option<SocketAddress>),
     Truncated(DatagramTruncated),
     Error(io::ErrorKind),
+    Pause,
+    Resume,
 }
 
 type Log = Rc<RefCell<Vec<Got>>>;
@@ -45,6 +47,12 @@ impl DatagramEvents for Collect {
             None => Got::Error(exc.kind()),
         };
         self.0.borrow_mut().push(got);
+    }
+    fn pause_writing(&mut self) {
+        self.0.borrow_mut().push(Got::Pause);
+    }
+    fn resume_writing(&mut self) {
+        self.0.borrow_mut().push(Got::Resume);
     }
 }
 
@@ -378,6 +386,29 @@ fn bad_batching_is_refused_and_close_sends_what_is_queued() {
         run_once(&lp);
         run_once(&lp);
         assert_eq!(recv_n(&r, 1)[0].0, b"queued");
+        lp.close().unwrap();
+    });
+}
+
+#[test]
+fn queued_datagrams_count_for_flow_control() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (t, log) = collecting(&lp, udp(), Some(Batching::default()));
+        t.set_write_buffer_limits(Some(1000), Some(200)).unwrap();
+        let r = udp();
+        for i in 0..10 {
+            t.sendto(&payload(b'f', i, 100), Some(&addr_of(&r)))
+                .unwrap();
+        }
+        // 10 × (100 + 8) = 1080 > 1000: paused by the queue alone; the flush resumes.
+        assert_eq!(t.get_write_buffer_size(), 1080);
+        assert_eq!(*log.borrow(), vec![Got::Pause]);
+        run_once(&lp);
+        assert_eq!(*log.borrow(), vec![Got::Pause, Got::Resume]);
+        assert_eq!(recv_n(&r, 10).len(), 10);
+        t.close();
+        run_once(&lp);
         lp.close().unwrap();
     });
 }
