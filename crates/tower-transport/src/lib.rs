@@ -15,7 +15,10 @@
 //!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
 //! - write buffering with asyncio's flow control (pause strictly above high, resume at or
 //!   below low; 64 KiB and high / 4 by default), half-close, abort, and `connection_lost`
-//!   exactly once — also when the loop closes with the transport open.
+//!   exactly once — also when the loop closes with the transport open;
+//! - [`SocketTransport::sendfile`] (`sendfile(2)` after the buffer drains, a read/write
+//!   fallback), socket options ([`sockopt`]: keep-alive, `TCP_NODELAY`, `SO_REUSEPORT`), and
+//!   UDP batching behind an option ([`datagram_batch`]: `recvmmsg`, `sendmmsg`, GSO, GRO).
 //!
 //! ```
 //! use std::cell::RefCell;
