@@ -287,6 +287,12 @@ impl Inner {
                 .call(&self.life.lp, |p| p.error_received(io::Error::from(e))),
         };
         self.life.per_loop.put_read_buf(buf);
+        self.delivered(r, schedule);
+    }
+
+    /// After a delivery: the flow-event flush if one is due; a panic reported and fatal.
+    /// Returns whether the transport is still open to deliveries.
+    fn delivered(self: &Rc<Self>, r: Result<(), CallError>, schedule: bool) -> bool {
         if schedule {
             self.schedule_flush();
         }
@@ -295,7 +301,9 @@ impl Inner {
             self.force_close(Some(io::Error::other(
                 "protocol.datagram_received() call failed",
             )));
+            return false;
         }
+        true
     }
 
     /// One `recvmmsg`; each datagram to the protocol, in order, until the transport closes.
@@ -325,17 +333,7 @@ impl Inner {
                     p.error_received(io::Error::new(io::ErrorKind::InvalidData, t))
                 }),
             };
-            if schedule {
-                self.schedule_flush();
-            }
-            if let Err(CallError::Panicked(p)) = r {
-                report_panic(&self.life.lp, "protocol.datagram_received() call failed", p);
-                self.force_close(Some(io::Error::other(
-                    "protocol.datagram_received() call failed",
-                )));
-                return false;
-            }
-            true
+            self.delivered(r, schedule)
         });
     }
 

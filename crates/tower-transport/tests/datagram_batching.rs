@@ -70,6 +70,15 @@ fn collecting(
     (t, log)
 }
 
+/// Closes the transports, lets their `connection_lost` run, closes the loop.
+fn close_all(lp: &EventLoop, ts: &[&DatagramSocketTransport]) {
+    for t in ts {
+        t.close();
+    }
+    run_once(lp);
+    lp.close().unwrap();
+}
+
 fn udp() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").unwrap()
 }
@@ -107,9 +116,7 @@ fn batched_reads_keep_order_and_senders() {
         }
         run_until(&lp, || log.borrow().len() == 50);
         assert_eq!(*log.borrow(), want);
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }
 
@@ -146,9 +153,7 @@ fn a_datagram_larger_than_the_slot_is_reported_and_dropped() {
                 }),
             ]
         );
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }
 
@@ -194,9 +199,7 @@ fn queued_sends_go_in_one_iteration_in_order_to_their_addresses() {
         assert_eq!(t.get_write_buffer_size(), 0);
         assert_eq!(recv_n(&a, 32), want_a);
         assert_eq!(recv_n(&b, 32), want_b);
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }
 
@@ -237,9 +240,7 @@ fn gso_runs_arrive_as_separate_datagrams() {
         // Nothing more arrived (each datagram once).
         r.set_nonblocking(true).unwrap();
         assert!(r.recv_from(&mut [0; 16]).is_err());
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }
 
@@ -284,10 +285,7 @@ fn gro_reads_are_split_back_into_datagrams() {
                 .iter()
                 .all(|g| matches!(g, Got::Datagram(d, _) if d.len() == 900))
         );
-        rt.close();
-        st.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&rt, &st]);
     });
 }
 
@@ -321,9 +319,7 @@ fn unix_datagram_sockets_batch_without_gso_or_gro() {
             let n = theirs.recv(&mut buf).unwrap();
             assert_eq!(&buf[..n], &payload(b'v', i, 32)[..]);
         }
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }
 
@@ -354,9 +350,7 @@ fn a_refused_datagram_is_reported_and_the_rest_still_go() {
         assert_eq!(&buf[..n], b"one");
         let n = good.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"two");
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
         drop(good);
         std::fs::remove_dir_all(&dir).unwrap();
     });
@@ -407,8 +401,6 @@ fn queued_datagrams_count_for_flow_control() {
         run_once(&lp);
         assert_eq!(*log.borrow(), vec![Got::Pause, Got::Resume]);
         assert_eq!(recv_n(&r, 10).len(), 10);
-        t.close();
-        run_once(&lp);
-        lp.close().unwrap();
+        close_all(&lp, &[&t]);
     });
 }

@@ -60,6 +60,16 @@ fn transport(lp: &EventLoop) -> (SocketTransport, UnixStream, util::Log) {
     (t, b, log)
 }
 
+/// Polls `f` once (from its task, so its waker is real) and asserts it is pending: the
+/// socket is full, the send waits for writability.
+async fn poll_pending<F: Future>(mut f: std::pin::Pin<&mut F>) {
+    poll_fn(|cx| {
+        assert!(f.as_mut().poll(cx).is_pending());
+        Poll::Ready(())
+    })
+    .await;
+}
+
 /// Closes `t` and runs the loop until its `connection_lost`.
 fn close_and_wait(lp: &EventLoop, t: &SocketTransport, log: &util::Log) {
     t.close();
@@ -129,11 +139,7 @@ fn write_during_sendfile_is_refused_and_dropping_it_restores_the_transport() {
             .run_until_complete(async move {
                 let mut f = pin!(t2.sendfile(file_ref, 0, None));
                 // Nobody reads the peer: the socket fills and the send waits for writability.
-                poll_fn(|cx| {
-                    assert!(f.as_mut().poll(cx).is_pending());
-                    Poll::Ready(())
-                })
-                .await;
+                poll_pending(f.as_mut()).await;
                 assert_eq!(t2.write(b"x"), Err(WriteError::SendfileInProgress));
                 assert_eq!(
                     t2.writelines(&[b"x", b"y"]),
@@ -167,8 +173,7 @@ fn close_during_sendfile_waits_for_it() {
         let sent = lp
             .run_until_complete(async move {
                 let mut f = pin!(t2.sendfile(file_ref, 0, None));
-                let first = poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await;
-                assert!(first.is_pending());
+                poll_pending(f.as_mut()).await;
                 t2.close(); // waits for the send, as for buffered data
                 assert!(t2.is_closing());
                 f.await
@@ -194,8 +199,7 @@ fn abort_during_sendfile_ends_it_with_an_error() {
         let r = lp
             .run_until_complete(async move {
                 let mut f = pin!(t2.sendfile(file_ref, 0, None));
-                let first = poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await;
-                assert!(first.is_pending());
+                poll_pending(f.as_mut()).await;
                 t2.abort();
                 f.await
             })
@@ -314,8 +318,7 @@ fn two_sendfiles_at_once_the_second_fails() {
         let reader = lp
             .run_until_complete(async move {
                 let mut f = pin!(t2.sendfile(file_ref, 0, None));
-                let first = poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await;
-                assert!(first.is_pending());
+                poll_pending(f.as_mut()).await;
                 let second = t2.sendfile(file_ref, 0, None).await;
                 assert!(second.is_err());
                 assert_eq!(t2.write(b"x"), Err(WriteError::SendfileInProgress));
