@@ -514,6 +514,7 @@ impl fmt::Debug for DatagramSocketTransport {
             .field("closing", &i.life.closing.get())
             .field("buffered", &i.buffer.borrow().len())
             .field("buffer_size", &i.buffer_size.get())
+            .field("batching", &self.batching())
             .field("slot", &i.life.slot)
             .finish()
     }
