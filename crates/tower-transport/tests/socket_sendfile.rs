@@ -332,3 +332,80 @@ fn two_sendfiles_at_once_the_second_fails() {
         lp.close().unwrap();
     });
 }
+
+#[test]
+fn reading_goes_on_during_sendfile_and_the_protocol_cannot_write() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (a, peer) = UnixStream::pair().unwrap();
+        let (proto, log) = Recorder::new();
+        let refused = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let r = refused.clone();
+        proto.borrow_mut().on_data = Some(Box::new(move |t, _| {
+            r.borrow_mut().push(t.write(b"echo"));
+        }));
+        let t = SocketTransport::new(&lp, a, proto).unwrap();
+        run_until(&lp, || !log.borrow().is_empty());
+        let (file, data) = pattern_file(4 << 20);
+        let t2 = t.clone();
+        let file_ref = &file;
+        let peer2 = peer.try_clone().unwrap();
+        let log2 = log.clone();
+        let data_len = data.len() as u64;
+        let reader = lp
+            .run_until_complete(async move {
+                let mut f = pin!(t2.sendfile(file_ref, 0, None));
+                poll_pending(f.as_mut()).await;
+                // The peer writes while the file is on its way: data_received runs.
+                (&peer2).write_all(b"hello").unwrap();
+                poll_fn(|cx| {
+                    if log2.borrow().len() > 1 {
+                        Poll::Ready(())
+                    } else {
+                        let _ = f.as_mut().poll(cx);
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                })
+                .await;
+                let reader = read_all(peer2);
+                assert_eq!(f.await.unwrap(), data_len);
+                reader
+            })
+            .unwrap();
+        assert_eq!(log.borrow()[1], Ev::Data(b"hello".to_vec()));
+        assert_eq!(*refused.borrow(), vec![Err(WriteError::SendfileInProgress)]);
+        close_and_wait(&lp, &t, &log);
+        drop(peer);
+        assert!(reader.join().unwrap() == data, "the bytes differ");
+        lp.close().unwrap();
+    });
+}
+
+#[test]
+fn write_eof_during_sendfile_shuts_writing_after_it() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (t, peer, log) = transport(&lp);
+        let (file, data) = pattern_file(2 << 20);
+        let reader = read_all(peer);
+        let t2 = t.clone();
+        let file_ref = &file;
+        let sent = lp
+            .run_until_complete(async move {
+                let mut f = pin!(t2.sendfile(file_ref, 0, None));
+                poll_pending(f.as_mut()).await;
+                t2.write_eof(); // not yet: the file is still being sent
+                assert_eq!(t2.write(b"x"), Err(WriteError::AfterWriteEof));
+                f.await
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(sent, data.len() as u64);
+        // The peer saw the whole file, then end of stream (its reader returned).
+        assert!(reader.join().unwrap() == data, "the bytes differ");
+        assert!(!t.is_closing());
+        close_and_wait(&lp, &t, &log);
+        lp.close().unwrap();
+    });
+}
