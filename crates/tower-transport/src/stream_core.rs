@@ -87,6 +87,9 @@ pub(crate) struct StreamCore {
     /// A `sendfile` runs (`sendfile.rs`): protocol writes are refused, `close` and `write_eof`
     /// wait for it as for buffered data.
     sendfile_active: Cell<bool>,
+    /// Protocol writes are refused: a read pipe, after `write_eof`, or while a `sendfile`
+    /// runs (one flag for `write`'s hot path; [`StreamCore::refusal`] says why).
+    refuse_writes: Cell<bool>,
     /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
     /// (while it runs, the writer callback only wakes it), and when the connection is lost.
     waiter: Cell<Option<Waker>>,
@@ -134,6 +137,7 @@ impl StreamCore {
             sockname,
             peername: OnceCell::new(),
             sendfile_active: Cell::new(false),
+            refuse_writes: Cell::new(kind == Kind::ReadPipe),
             waiter: Cell::new(None),
         });
         register(&core);
@@ -339,24 +343,30 @@ impl StreamCore {
 
     /// `write`.
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), WriteError> {
-        self.check_writable()?;
+        if self.refuse_writes.get() {
+            return Err(self.refusal());
+        }
         self.write_unchecked(data);
         Ok(())
     }
 
-    /// Why a protocol write is refused, if it is (asyncio's order: the writing half, then a
-    /// running `sendfile`).
-    fn check_writable(&self) -> Result<(), WriteError> {
+    /// Why protocol writes are refused (asyncio's order: no writing half, then a running
+    /// `sendfile`).
+    #[cold]
+    fn refusal(&self) -> WriteError {
         if self.kind == Kind::ReadPipe {
-            return Err(WriteError::NotWritable);
+            WriteError::NotWritable
+        } else if self.eof.get() {
+            WriteError::AfterWriteEof
+        } else {
+            WriteError::SendfileInProgress
         }
-        if self.eof.get() {
-            return Err(WriteError::AfterWriteEof);
-        }
-        if self.sendfile_active.get() {
-            return Err(WriteError::SendfileInProgress);
-        }
-        Ok(())
+    }
+
+    /// Recomputes [`StreamCore::refuse_writes`] after `eof` or `sendfile_active` changed.
+    fn update_refusal(&self) {
+        self.refuse_writes
+            .set(self.kind == Kind::ReadPipe || self.eof.get() || self.sendfile_active.get());
     }
 
     /// `write` without the checks (`sendfile`'s fallback writes through it): sends at once
@@ -393,7 +403,9 @@ impl StreamCore {
 
     /// `writelines`: one vectored write.
     pub(crate) fn writelines(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
-        self.check_writable()?;
+        if self.refuse_writes.get() {
+            return Err(self.refusal());
+        }
         if pieces.is_empty() {
             return Ok(());
         }
@@ -541,7 +553,9 @@ impl StreamCore {
 
     /// A `sendfile` starts: protocol writes are refused from now on. `false` if one runs.
     pub(crate) fn begin_sendfile(&self) -> bool {
-        !self.sendfile_active.replace(true)
+        let began = !self.sendfile_active.replace(true);
+        self.update_refusal();
+        began
     }
 
     /// The running `sendfile` waits for the buffer to drain, the fd to be writable
@@ -577,6 +591,7 @@ impl StreamCore {
         if !self.sendfile_active.replace(false) {
             return;
         }
+        self.update_refusal();
         drop(self.waiter.take());
         if self.buffer.borrow().is_empty() && self.life.conn_lost.get() == 0 {
             self.life.remove_writer();
@@ -711,6 +726,7 @@ impl StreamCore {
             Kind::WritePipe => {
                 if !self.life.closing.get() {
                     self.eof.set(true);
+                    self.update_refusal();
                     self.close();
                 }
             }
@@ -718,6 +734,7 @@ impl StreamCore {
                 if self.life.closing.get() || self.eof.replace(true) {
                     return;
                 }
+                self.update_refusal();
                 // A running `sendfile` shuts it when it ends.
                 if self.buffer.borrow().is_empty() && !self.sendfile_active.get() {
                     let _ = self
