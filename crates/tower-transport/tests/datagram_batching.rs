@@ -404,3 +404,36 @@ fn queued_datagrams_count_for_flow_control() {
         close_all(&lp, &[&t]);
     });
 }
+
+#[test]
+fn a_connected_socket_batches_to_its_peer() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let peer = udp();
+        let sock = udp();
+        sock.connect(peer.local_addr().unwrap()).unwrap();
+        let me = sock.local_addr().unwrap();
+        let (t, log) = collecting(&lp, sock, Some(Batching::default()));
+        let want: Vec<Vec<u8>> = (0..20).map(|i| payload(b'c', i, 500)).collect();
+        for d in &want {
+            t.sendto(d, None).unwrap();
+        }
+        run_once(&lp);
+        let got = recv_n(&peer, 20);
+        assert!(got.iter().all(|(_, from)| *from == me));
+        assert!(got.into_iter().map(|(d, _)| d).collect::<Vec<_>>() == want);
+        for d in &want[..5] {
+            peer.send_to(d, me).unwrap();
+        }
+        run_until(&lp, || log.borrow().len() == 5);
+        let from = Some(addr_of(&peer));
+        assert_eq!(
+            *log.borrow(),
+            want[..5]
+                .iter()
+                .map(|d| Got::Datagram(d.clone(), from.clone()))
+                .collect::<Vec<_>>()
+        );
+        close_all(&lp, &[&t]);
+    });
+}
