@@ -13,13 +13,12 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use tower_loop::{EventLoop, TimerHandle};
 
 use crate::Protocol;
 use tower_transport::{
-    BaseTransport, SocketAddress, SocketTransport, StreamTransport, WriteTransport, extra,
+    BaseTransport, DetachListener, SocketAddress, SocketTransport, WriteTransport,
 };
 
 /// A server: what [`create_server`](crate::create_server) and
@@ -154,17 +153,8 @@ struct Clients {
     len: usize,
 }
 
-/// One accepted connection.
-struct Client {
-    /// Its transport (`None` between the protocol's creation and the transport's).
-    transport: Option<SocketTransport>,
-    /// Its protocol was replaced (`set_protocol`): the guard that reports `connection_lost` is
-    /// gone, so the server looks at the transport on a timer instead.
-    unwatched: bool,
-}
-
-/// How often a client whose protocol was replaced is looked at (see [`Client::unwatched`]).
-const UNWATCHED_POLL: Duration = Duration::from_millis(50);
+/// One accepted connection: its transport (`None` while the transport is being built).
+type Client = Option<SocketTransport>;
 
 /// The server's state. Every field is a `Cell` or a `RefCell` borrowed only for a statement:
 /// nothing is borrowed while a transport, a protocol factory or a waker runs.
@@ -190,8 +180,9 @@ pub(crate) struct ServerInner {
     forever: Cell<bool>,
     /// Its waker.
     forever_waker: RefCell<Option<Waker>>,
-    /// The timer looking at unwatched clients, while one runs.
-    unwatched_timer: RefCell<Option<TimerHandle>>,
+    /// What each client's transport calls when it is done (asyncio's `_detach`): this
+    /// server, weakly; one for all clients.
+    detacher: Rc<dyn DetachListener>,
     /// Fd exhaustion handling (accept.rs): the reserved fd, the back-off.
     pub(crate) exhaustion: crate::accept::Exhaustion,
 }
@@ -204,7 +195,8 @@ impl ServerInner {
         backlog: u32,
         make: MakeConnection,
     ) -> Rc<ServerInner> {
-        Rc::new(ServerInner {
+        Rc::new_cyclic(|weak| ServerInner {
+            detacher: Rc::new(Detacher(weak.clone())),
             lp: lp.clone(),
             listeners: RefCell::new(Some(listeners.into_iter().map(Rc::new).collect())),
             backlog,
@@ -215,7 +207,6 @@ impl ServerInner {
             finished: Cell::new(false),
             forever: Cell::new(false),
             forever_waker: RefCell::new(None),
-            unwatched_timer: RefCell::new(None),
             exhaustion: crate::accept::Exhaustion::new(),
         })
     }
@@ -292,10 +283,7 @@ impl ServerInner {
     fn attach(&self) -> usize {
         let mut c = self.clients.borrow_mut();
         c.len += 1;
-        let entry = Some(Client {
-            transport: None,
-            unwatched: false,
-        });
+        let entry = Some(None);
         if let Some(key) = c.free.pop() {
             c.slots[key] = entry;
             key
@@ -308,7 +296,7 @@ impl ServerInner {
     /// Gives client `key` its transport.
     fn set_transport(&self, key: usize, t: SocketTransport) {
         if let Some(Some(c)) = self.clients.borrow_mut().slots.get_mut(key) {
-            c.transport = Some(t);
+            *c = Some(t);
         }
     }
 
@@ -329,47 +317,6 @@ impl ServerInner {
         }
     }
 
-    /// Client `key`'s protocol was dropped while its transport is open (replaced with
-    /// `set_protocol`): from now on the server looks at the transport on a timer.
-    fn unwatch(self: &Rc<Self>, key: usize) {
-        if let Some(Some(c)) = self.clients.borrow_mut().slots.get_mut(key) {
-            c.unwatched = true;
-        }
-        self.poll_unwatched();
-    }
-
-    /// Detaches the unwatched clients whose transport is gone; runs again while any is left.
-    fn poll_unwatched(self: &Rc<Self>) {
-        let mut left = false;
-        let mut gone = Vec::new();
-        for (key, slot) in self.clients.borrow().slots.iter().enumerate() {
-            if let Some(c) = slot {
-                if c.unwatched {
-                    if c.transport.as_ref().is_none_or(transport_gone) {
-                        gone.push(key);
-                    } else {
-                        left = true;
-                    }
-                }
-            }
-        }
-        for key in gone {
-            self.detach(key);
-        }
-        let mut timer = self.unwatched_timer.borrow_mut();
-        if let Some(t) = timer.take() {
-            t.cancel();
-        }
-        if left && !self.lp.is_closed() {
-            let weak = Rc::downgrade(self);
-            *timer = Some(self.lp.call_later(UNWATCHED_POLL, move || {
-                if let Some(s) = weak.upgrade() {
-                    s.poll_unwatched();
-                }
-            }));
-        }
-    }
-
     /// The client transports, cloned out.
     fn client_transports(&self) -> Vec<SocketTransport> {
         self.clients
@@ -377,7 +324,7 @@ impl ServerInner {
             .slots
             .iter()
             .flatten()
-            .filter_map(|c| c.transport.clone())
+            .filter_map(Clone::clone)
             .collect()
     }
 
@@ -401,14 +348,20 @@ impl Drop for ServerInner {
     }
 }
 
-/// Whether a client's transport finished (`connection_lost` ran: its socket is closed). Tier 7's
-/// `finish` closes the socket before it drops the protocol, so a protocol dropped by its
-/// transport sees its transport gone here.
-fn transport_gone(t: &SocketTransport) -> bool {
-    t.get_extra_info(extra::Socket).is_none()
+/// A server as its clients' transports see it ([`DetachListener`]): weak, so a client does
+/// not keep its server alive.
+struct Detacher(Weak<ServerInner>);
+
+impl DetachListener for Detacher {
+    fn detach(&self, key: usize) {
+        if let Some(s) = self.0.upgrade() {
+            s.detach(key);
+        }
+    }
 }
 
-/// Makes each accepted connection with a protocol from `factory`.
+/// Makes each accepted connection with a protocol from `factory`: the transport gets the
+/// factory's protocol itself, and tells the server when it is done.
 pub(crate) fn make_connection<F, P>(factory: F) -> MakeConnection
 where
     F: Fn() -> P + 'static,
@@ -416,125 +369,20 @@ where
 {
     Box::new(move |server: &Rc<ServerInner>, fd: OwnedFd| {
         // The factory first: if it panics, nothing is attached and `fd` closes.
-        let protocol = factory();
+        let protocol = Rc::new(RefCell::new(factory()));
         let key = server.attach();
-        let conn = Rc::new(RefCell::new(ServerConnection {
-            protocol,
-            guard: ClientGuard {
-                server: Rc::downgrade(server),
-                key,
-                detached: false,
-            },
-        }));
-        match SocketTransport::new(&server.lp, fd, conn) {
+        match SocketTransport::accepted(&server.lp, fd, protocol, server.detacher.clone(), key) {
             Ok(t) => server.set_transport(key, t),
-            Err(e) => server
-                .lp
-                .call_exception_handler(&tower_loop::ExceptionContext::new(format!(
-                    "error on transport creation for incoming connection: {e}"
-                ))),
-        }
-    })
-}
-
-/// The protocol a server gives an accepted connection's transport: the factory's protocol,
-/// and the guard that tells the server when the connection is gone (asyncio's transport calls
-/// `server._detach` in `_call_connection_lost`; tier 7's transports know no server, so the
-/// server's own protocol wrapper does it). Every call goes straight to the protocol (the
-/// wrapper is generic: no extra dynamic call).
-struct ServerConnection<P> {
-    /// The user's protocol.
-    protocol: P,
-    /// Reports `connection_lost` (or the protocol's drop) to the server.
-    guard: ClientGuard,
-}
-
-/// Detaches a client from its server at `connection_lost`, or when the protocol is dropped.
-struct ClientGuard {
-    /// The server (weak: a client does not keep its server alive).
-    server: Weak<ServerInner>,
-    /// The client's key.
-    key: usize,
-    /// Already detached.
-    detached: bool,
-}
-
-impl ClientGuard {
-    /// The connection is lost.
-    fn lost(&mut self) {
-        if !self.detached {
-            self.detached = true;
-            if let Some(s) = self.server.upgrade() {
-                s.detach(self.key);
+            Err(e) => {
+                server.detach(key);
+                server
+                    .lp
+                    .call_exception_handler(&tower_loop::ExceptionContext::new(format!(
+                        "error on transport creation for incoming connection: {e}"
+                    )));
             }
         }
-    }
-}
-
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        if self.detached {
-            return;
-        }
-        let Some(s) = self.server.upgrade() else {
-            return;
-        };
-        let open = s
-            .clients
-            .borrow()
-            .slots
-            .get(self.key)
-            .and_then(|c| c.as_ref())
-            .and_then(|c| c.transport.as_ref())
-            .is_some_and(|t| !transport_gone(t));
-        if open {
-            // Dropped while the transport is open: `set_protocol` replaced this protocol.
-            s.unwatch(self.key);
-        } else {
-            // The transport never came up (its constructor failed, or the loop closed before
-            // `connection_made`), or it finished.
-            s.detach(self.key);
-        }
-    }
-}
-
-impl<P: Protocol> Protocol for ServerConnection<P> {
-    #[inline]
-    fn connection_made(&mut self, transport: StreamTransport) {
-        self.protocol.connection_made(transport);
-    }
-    #[inline]
-    fn buffered(&self) -> bool {
-        self.protocol.buffered()
-    }
-    #[inline]
-    fn data_received(&mut self, data: &[u8]) {
-        self.protocol.data_received(data);
-    }
-    #[inline]
-    fn get_buffer(&mut self, size_hint: usize) -> &mut [u8] {
-        self.protocol.get_buffer(size_hint)
-    }
-    #[inline]
-    fn buffer_updated(&mut self, nbytes: usize) {
-        self.protocol.buffer_updated(nbytes);
-    }
-    #[inline]
-    fn eof_received(&mut self) -> bool {
-        self.protocol.eof_received()
-    }
-    #[inline]
-    fn pause_writing(&mut self) {
-        self.protocol.pause_writing();
-    }
-    #[inline]
-    fn resume_writing(&mut self) {
-        self.protocol.resume_writing();
-    }
-    fn connection_lost(&mut self, exc: Option<io::Error>) {
-        self.protocol.connection_lost(exc);
-        self.guard.lost();
-    }
+    })
 }
 
 /// A listening socket of a [`Server`], as [`Server::sockets`] lists it (asyncio's
@@ -855,6 +703,5 @@ mod tests {
     #[test]
     fn per_connection_sizes() {
         assert_eq!(std::mem::size_of::<Option<Client>>(), 16);
-        assert_eq!(std::mem::size_of::<ClientGuard>(), 24);
     }
 }

@@ -71,7 +71,7 @@
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
 //! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control |
-//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook |
+//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook; [`DetachListener`], how a server learns its connection is done |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
@@ -109,6 +109,7 @@ pub use error::{InvalidLimits, SendToError, WriteError};
 pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};
 pub use extra::SocketAddress;
 pub use flow::DEFAULT_HIGH_WATER;
+pub use lifecycle::DetachListener;
 pub use pipe::{ReadPipeTransport, WritePipeTransport};
 pub use sendfile::Sendfile;
 pub use socket::SocketTransport;

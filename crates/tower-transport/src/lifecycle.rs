@@ -17,6 +17,20 @@ use crate::deliver::{CallError, ProtocolSlot, report_panic};
 use crate::events::{DatagramEvents, FlowTarget, StreamEvents};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
 
+/// What a server gives the transports of the connections it accepted, to learn when each is
+/// done (asyncio's `Server._detach`, which `_SelectorTransport._call_connection_lost` calls
+/// when the transport was built with a `server`). See
+/// [`SocketTransport::accepted`](crate::SocketTransport::accepted).
+///
+/// [`detach`](Self::detach) runs once per transport, right after the protocol's
+/// `connection_lost` (the socket closed and the protocol dropped by then), or when the
+/// transport finishes without one (the loop closed before `connection_made`). The protocol
+/// may be replaced with `set_protocol` in between: the hook belongs to the transport.
+pub trait DetachListener {
+    /// The transport built with `key` is done.
+    fn detach(&self, key: usize);
+}
+
 /// The last call of both event interfaces, for the shared closing sequence.
 pub(crate) trait LostTarget {
     /// `connection_lost`.
@@ -186,6 +200,10 @@ pub(crate) trait Lifecycle: Sized + 'static {
     /// Wakes whatever waits on the transport's lifecycle (a `sendfile`); nothing by default.
     fn wake_waiters(&self) {}
 
+    /// The transport is done (`connection_lost` ran, or it never will): tells the server that
+    /// accepted the connection, if any ([`DetachListener`]); nothing by default.
+    fn detach(&self) {}
+
     /// asyncio's `close`: no more reading; `connection_lost(None)` is scheduled now if nothing
     /// is buffered, else when the buffer drains ([`Lifecycle::drained`]).
     fn close(self: &Rc<Self>) {
@@ -298,6 +316,7 @@ pub(crate) trait Lifecycle: Sized + 'static {
         // The slot may be reused at once: forget it, so `drop` frees nothing twice.
         life.per_loop.unregister(life.index.replace(usize::MAX));
         self.wake_waiters();
+        self.detach();
     }
 }
 

@@ -10,6 +10,7 @@ use tower_loop::EventLoop;
 
 use crate::events::SharedStreamEvents;
 use crate::extra::SocketAddress;
+use crate::lifecycle::DetachListener;
 use crate::stream_core::{
     Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport, no_sigpipe,
 };
@@ -68,6 +69,47 @@ impl SocketTransport {
             return Err(io::Error::other("the event loop is closed"));
         }
         rustix::io::ioctl_fionbio(&sock, true)?;
+        Self::build(lp, sock, protocol)
+    }
+
+    /// A transport over a connection a server accepted (asyncio's `_SelectorSocketTransport`
+    /// built with `server=`): as [`new`](Self::new), and once the transport is done — right
+    /// after the protocol's `connection_lost` — it calls `server.detach(key)` (asyncio's
+    /// `Server._detach`), whatever protocol it has by then (`set_protocol` may replace it).
+    ///
+    /// `sock` must be non-blocking already (`accept4` with `SOCK_NONBLOCK`): this saves
+    /// [`new`](Self::new)'s `ioctl(FIONBIO)`, one system call per connection. Debug builds
+    /// check it.
+    ///
+    /// # Errors
+    ///
+    /// If `lp` is closed, or `sock` is not a socket; `server` is not called then.
+    pub fn accepted(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedStreamEvents,
+        server: Rc<dyn DetachListener>,
+        key: usize,
+    ) -> io::Result<SocketTransport> {
+        if lp.is_closed() {
+            return Err(io::Error::other("the event loop is closed"));
+        }
+        debug_assert!(
+            rustix::fs::fcntl_getfl(&sock).is_ok_and(|f| f.contains(rustix::fs::OFlags::NONBLOCK)),
+            "SocketTransport::accepted: the socket is blocking"
+        );
+        let t = Self::build(lp, sock, protocol)?;
+        t.0.set_detach(server, key);
+        Ok(t)
+    }
+
+    /// The transport over the non-blocking stream socket `sock`: no `SIGPIPE`, `TCP_NODELAY`
+    /// for TCP, the socket's address read.
+    fn build(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedStreamEvents,
+    ) -> io::Result<SocketTransport> {
         no_sigpipe(&sock);
         let local = rustix::net::getsockname(&sock)?;
         let family = local.address_family();

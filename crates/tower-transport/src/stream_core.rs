@@ -25,7 +25,7 @@ use crate::error::{InvalidLimits, WriteError};
 use crate::events::{SharedStreamEvents, StreamEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::lifecycle::{Life, Lifecycle, register};
+use crate::lifecycle::{DetachListener, Life, Lifecycle, register};
 use crate::stream::StreamTransport;
 use crate::write_buffer::{WriteBuffer, gather};
 
@@ -93,6 +93,9 @@ pub(crate) struct StreamCore {
     /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
     /// (while it runs, the writer callback only wakes it), and when the connection is lost.
     waiter: Cell<Option<Waker>>,
+    /// The server that accepted the connection and this connection's key there, told once
+    /// when the transport is done ([`DetachListener`]); `None` for every other transport.
+    detach: Cell<Option<(Rc<dyn DetachListener>, usize)>>,
 }
 
 /// What one read did.
@@ -139,11 +142,17 @@ impl StreamCore {
             sendfile_active: Cell::new(false),
             refuse_writes: Cell::new(kind == Kind::ReadPipe),
             waiter: Cell::new(None),
+            detach: Cell::new(None),
         });
         register(&core);
         let t = core.clone();
         lp.call_soon(move || t.connection_made());
         core
+    }
+
+    /// Links the transport to the server that accepted it (before `connection_made` runs).
+    pub(crate) fn set_detach(&self, server: Rc<dyn DetachListener>, key: usize) {
+        self.detach.set(Some((server, key)));
     }
 
     /// The handle a protocol is given.
@@ -648,6 +657,12 @@ impl Lifecycle for StreamCore {
     fn wake_waiters(&self) {
         if let Some(w) = self.waiter.take() {
             w.wake();
+        }
+    }
+
+    fn detach(&self) {
+        if let Some((server, key)) = self.detach.take() {
+            server.detach(key);
         }
     }
 }
