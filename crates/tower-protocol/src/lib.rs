@@ -32,7 +32,10 @@
 //! | `accepted.rs` | [`connect_accepted_socket`] |
 //! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`] |
 //! | `pipes.rs` | [`connect_read_pipe`], [`connect_write_pipe`] |
-//! | `server.rs` | [`Server`]: listening sockets, the accepted connections' transports, `close`/`wait_closed`/`serve_forever` |
+//! | `server.rs` | [`Server`] and its methods; its state: starting to serve, `close` |
+//! | `server_listener.rs` | a server's listening sockets, the Unix path unlinked at close (`cleanup_socket`) |
+//! | `server_clients.rs` | a server's clients (asyncio's `_attach`/`_detach`): the transports in a slab, each told to detach itself after `connection_lost` |
+//! | `server_wait.rs` | the futures waiting on a server: [`WaitClosed`], [`ServeForever`] |
 //! | `create_server.rs` | [`create_server`], its options ([`CreateServer`], [`Hosts`]): binding one socket per address |
 //! | `unix_server.rs` | [`create_unix_server`] ([`CreateUnixServer`]): a path or an abstract name, `cleanup_socket` |
 //! | `accept.rs` | the accept loop (`backlog` per readiness) and fd exhaustion: reserved fd, report once, back-off |
@@ -48,6 +51,9 @@ mod pipes;
 mod protocols;
 mod resolve;
 mod server;
+mod server_clients;
+mod server_listener;
+mod server_wait;
 mod staggered;
 mod unix_connect;
 mod unix_server;
