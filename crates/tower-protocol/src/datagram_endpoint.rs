@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use tower_loop::EventLoop;
-use tower_transport::DatagramSocketTransport;
+use tower_transport::{DatagramSocketTransport, SocketAddress};
 
 use crate::connect::{Host, check_type, connection_made, resolve, running_loop, socket_for};
 use crate::protocols::DatagramProtocol;
@@ -149,7 +149,9 @@ where
         self
     }
 
-    /// Connect to `host`/`port` (asyncio's `remote_addr`).
+    /// Connect to `host`/`port` (asyncio's `remote_addr`). With
+    /// [`allow_broadcast`](Self::allow_broadcast) the socket stays unconnected and the address
+    /// is the transport's default destination instead (asyncio's).
     pub fn remote_addr(mut self, host: impl Into<Host>, port: u16) -> Self {
         self.remote_addr = Some((host.into(), port));
         self
@@ -170,7 +172,8 @@ where
     }
 
     /// Set `SO_BROADCAST`, so datagrams may go to broadcast addresses (asyncio's
-    /// `allow_broadcast`).
+    /// `allow_broadcast`); with [`remote_addr`](Self::remote_addr), the socket is not
+    /// connected (see there).
     pub fn allow_broadcast(mut self, on: bool) -> Self {
         self.allow_broadcast = on;
         self
@@ -206,7 +209,7 @@ where
     /// What awaiting the builder runs.
     async fn run(mut self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
         let lp = running_loop()?;
-        let sock = match self.sock.take() {
+        let (sock, default) = match self.sock.take() {
             Some(sock) => {
                 let set = self.modifiers();
                 if !set.is_empty() {
@@ -216,18 +219,28 @@ where
                     )));
                 }
                 check_type(&sock, SocketType::DGRAM, "datagram")?;
-                sock
+                (sock, None)
             }
             None => self.open(&lp).await?,
         };
         let protocol = Rc::new(RefCell::new((self.factory)()));
-        let transport = DatagramSocketTransport::new(&lp, sock, protocol.clone())?;
+        let transport = match default {
+            // `allow_broadcast` with `remote_addr`: unconnected, the remote the default.
+            Some(remote) => DatagramSocketTransport::with_default_address(
+                &lp,
+                sock,
+                protocol.clone(),
+                SocketAddress::Inet(remote),
+            )?,
+            None => DatagramSocketTransport::new(&lp, sock, protocol.clone())?,
+        };
         connection_made(&lp, &transport).await;
         Ok((transport, protocol))
     }
 
-    /// asyncio's search: a socket per family that has every address asked for.
-    async fn open(&self, lp: &EventLoop) -> io::Result<OwnedFd> {
+    /// asyncio's search: a socket per family that has every address asked for; with it, the
+    /// remote address the socket was not connected to (`allow_broadcast`).
+    async fn open(&self, lp: &EventLoop) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
         if self.local_addr.is_none() && self.remote_addr.is_none() {
             let domain = match self.family {
                 Family::Any => return Err(invalid("unexpected address family".into())),
@@ -237,7 +250,7 @@ where
             let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
             let sock = rustix::net::socket_with(domain, SocketType::DGRAM, flags, None)?;
             self.set_options(&sock)?;
-            return Ok(sock);
+            return Ok((sock, None));
         }
         // (is IPv4, [local, remote]) in order of first appearance; the last address of a
         // family wins, as asyncio's `setdefault(key, [None, None])[idx] = address`.
@@ -277,13 +290,16 @@ where
         Err(first_error.unwrap_or_else(|| invalid("can not get address information".into())))
     }
 
-    /// One family's socket: options, bind, connect.
+    /// One family's socket: options, bind, connect — except with `allow_broadcast`, where the
+    /// socket stays unconnected and the remote address is returned, for the transport to keep
+    /// as its default destination (asyncio's: a connected socket could not send to a broadcast
+    /// address).
     async fn try_pair(
         &self,
         lp: &EventLoop,
         local: Option<SocketAddr>,
         remote: Option<SocketAddr>,
-    ) -> io::Result<OwnedFd> {
+    ) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
         let Some(any) = local.or(remote) else {
             return Err(invalid("can not get address information".into()));
         };
@@ -292,10 +308,12 @@ where
         if let Some(local) = local {
             rustix::net::bind(&sock, &local)?;
         }
-        if let Some(remote) = remote {
-            lp.sock_connect(&sock, remote).await?;
+        match remote {
+            Some(remote) if self.allow_broadcast => return Ok((sock, Some(remote))),
+            Some(remote) => lp.sock_connect(&sock, remote).await?,
+            None => {}
         }
-        Ok(sock)
+        Ok((sock, None))
     }
 
     /// `SO_REUSEPORT`, `SO_BROADCAST`.

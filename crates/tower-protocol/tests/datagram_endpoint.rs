@@ -118,6 +118,60 @@ fn connected_endpoint_errors_go_to_error_received() {
     });
 }
 
+/// `allow_broadcast` with `remote_addr` (asyncio's): the socket stays unconnected (a connected
+/// one could not send to a broadcast address), `sendto(data, None)` goes to the remote, any
+/// other address is refused as on a connected endpoint, and any sender is heard.
+#[test]
+fn allow_broadcast_with_remote_addr_keeps_the_socket_unconnected() {
+    no_fd_leak(|| {
+        let remote = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to, other_at) = (remote.local_addr().unwrap(), other.local_addr().unwrap());
+        run(async move {
+            let (t, p) = create_datagram_endpoint(Udp::default)
+                .remote_addr("127.0.0.1", to.port())
+                .allow_broadcast(true)
+                .await
+                .unwrap();
+            let fd = t.get_extra_info(extra::Socket).unwrap();
+            // SAFETY: the transport owns `fd` and stays open for this borrow.
+            let sock = unsafe { BorrowedFd::borrow_raw(fd) };
+            assert!(rustix::net::sockopt::socket_broadcast(sock).unwrap());
+            assert_eq!(
+                rustix::net::getpeername(sock).unwrap_err(),
+                rustix::io::Errno::NOTCONN,
+                "not connected"
+            );
+            assert!(t.get_extra_info(extra::Peername).is_none());
+            t.sendto(b"default", None).unwrap();
+            t.sendto(b"same", Some(&SocketAddress::Inet(to))).unwrap();
+            let mut buf = [0; 16];
+            let (n, from) = remote.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"default");
+            let (n, _) = remote.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"same");
+            let err = t
+                .sendto(b"elsewhere", Some(&SocketAddress::Inet(other_at)))
+                .unwrap_err();
+            assert!(
+                matches!(err, tower_transport::SendToError::InvalidAddress { ref connected }
+                    if *connected == SocketAddress::Inet(to)),
+                "{err}"
+            );
+            // Unconnected: a datagram from a third socket arrives too.
+            other.send_to(b"hello", from).unwrap();
+            until(|| !p.borrow().got.is_empty()).await;
+            assert_eq!(
+                p.borrow().got[0],
+                (b"hello".to_vec(), Some(SocketAddress::Inet(other_at)))
+            );
+            t.close();
+            until(|| p.borrow().lost).await;
+        })
+        .unwrap();
+    });
+}
+
 #[test]
 fn family_alone_gives_an_unbound_socket() {
     no_fd_leak(|| {

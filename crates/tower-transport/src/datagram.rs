@@ -69,8 +69,12 @@ struct Inner {
     flow: FlowControl,
     /// The socket's own address.
     sockname: Option<SocketAddress>,
-    /// The connected peer, if the socket is connected (read at construction).
+    /// The default destination (asyncio's `_address`): the connected peer if the socket is
+    /// connected (read at construction), else the address given to
+    /// [`DatagramSocketTransport::with_default_address`], if any. `sendto` accepts no other.
     peer: Option<SocketAddress>,
+    /// The socket is connected to `peer` (sends use `send`; else `sendto` to `peer`).
+    connected: bool,
     /// Batching, when on (`set_batching`; `datagram_batch.rs`).
     batch: RefCell<Option<Rc<BatchState>>>,
     /// A batched flush of the datagrams queued this iteration is scheduled.
@@ -93,25 +97,58 @@ impl DatagramSocketTransport {
         sock: impl Into<OwnedFd>,
         protocol: SharedDatagramEvents,
     ) -> io::Result<DatagramSocketTransport> {
-        let sock = sock.into();
+        Self::build(lp, sock.into(), protocol, None)
+    }
+
+    /// As [`new`](Self::new), with `address` as the default destination of an unconnected
+    /// socket (asyncio's datagram transport built with `address`: what
+    /// `create_datagram_endpoint` does with `remote_addr` and `allow_broadcast`, where the
+    /// socket stays unconnected to be able to send to a broadcast address).
+    /// `sendto(data, None)` sends to `address`; `sendto` to any other address is
+    /// [`SendToError::InvalidAddress`], as on a connected transport. Datagrams from any sender
+    /// are received. `get_extra_info(Peername)` is `None` (the socket has no peer), unless the
+    /// socket is connected, when the connected peer is the default destination.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_default_address(
+        lp: &EventLoop,
+        sock: impl Into<OwnedFd>,
+        protocol: SharedDatagramEvents,
+        address: SocketAddress,
+    ) -> io::Result<DatagramSocketTransport> {
+        Self::build(lp, sock.into(), protocol, Some(address))
+    }
+
+    /// The transport over `sock`, sending to `default` when given no address and the socket
+    /// is not connected.
+    fn build(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedDatagramEvents,
+        default: Option<SocketAddress>,
+    ) -> io::Result<DatagramSocketTransport> {
         if lp.is_closed() {
             return Err(io::Error::other("the event loop is closed"));
         }
         rustix::io::ioctl_fionbio(&sock, true)?;
         no_sigpipe(&sock);
         let local = rustix::net::getsockname(&sock)?;
-        let peer = match rustix::net::getpeername(&sock) {
+        let connected_peer = match rustix::net::getpeername(&sock) {
             Ok(p) => p.as_ref().and_then(SocketAddress::from_any),
             Err(Errno::NOTCONN) => None,
             Err(e) => return Err(e.into()),
         };
+        let connected = connected_peer.is_some();
         let inner = Rc::new(Inner {
             life: Life::new(lp, sock, protocol),
             buffer: RefCell::new(VecDeque::new()),
             buffer_size: Cell::new(0),
             flow: FlowControl::default(),
             sockname: SocketAddress::from_any(&local),
-            peer,
+            peer: connected_peer.or(default),
+            connected,
             batch: RefCell::new(None),
             flush_queued: Cell::new(false),
         });
@@ -343,7 +380,7 @@ impl Inner {
         let Some(s) = sock.as_ref() else {
             return Err(Errno::NOTCONN);
         };
-        if self.peer.is_some() {
+        if self.connected {
             return rustix::net::send(s, data, SEND_FLAGS);
         }
         match addr.and_then(SocketAddress::to_any) {
@@ -364,7 +401,8 @@ impl Inner {
                     connected: peer.clone(),
                 });
             }
-            (Some(_), _) => None,
+            (Some(_), _) if self.connected => None,
+            (Some(peer), _) => Some(peer),
             (None, None) => return Err(SendToError::NoAddress),
             (None, Some(SocketAddress::UnixUnnamed)) => return Err(SendToError::NoAddress),
             (None, Some(a)) => Some(a),
@@ -511,6 +549,7 @@ impl fmt::Debug for DatagramSocketTransport {
         f.debug_struct("DatagramSocketTransport")
             .field("fd", &i.life.raw_fd())
             .field("peer", &i.peer)
+            .field("connected", &i.connected)
             .field("closing", &i.life.closing.get())
             .field("buffered", &i.buffer.borrow().len())
             .field("buffer_size", &i.buffer_size.get())
@@ -535,7 +574,11 @@ impl BaseTransport for DatagramSocketTransport {
         let i = &self.0;
         match key {
             ExtraKey::Sockname => i.sockname.clone().map(ExtraValue::Address),
-            ExtraKey::Peername => i.peer.clone().map(ExtraValue::Address),
+            ExtraKey::Peername => i
+                .peer
+                .clone()
+                .filter(|_| i.connected)
+                .map(ExtraValue::Address),
             ExtraKey::Socket => i.life.raw_fd().map(ExtraValue::Fd),
             _ => None,
         }
