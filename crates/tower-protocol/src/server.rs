@@ -349,8 +349,14 @@ impl Server {
     }
 
     /// Serves until the server is closed (asyncio's `serve_forever`): starts serving if it does
-    /// not, then waits. Returns `Ok(())` when [`close`](Self::close) is called (asyncio raises
-    /// `CancelledError` in the awaiting task then).
+    /// not, then waits. Returns `Ok(())` when [`close`](Self::close) is called — by anyone,
+    /// from any task or callback.
+    ///
+    /// **Difference from asyncio:** asyncio's `close` cancels the `serve_forever` future, so
+    /// the awaiting task gets `CancelledError`. Here a close is the normal end of serving,
+    /// not a cancellation of the awaiting task (which could not tell it from its own
+    /// cancellation): `server.serve_forever().await?` returns `Ok(())` after a shutdown,
+    /// and the task goes on (to `wait_closed`, say). Decision 0013, "Servers".
     ///
     /// # Errors
     ///
