@@ -17,7 +17,8 @@ use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use tower_loop::EventLoop;
 use tower_transport::{DatagramSocketTransport, SocketAddress};
 
-use crate::connect::{Host, check_type, connection_made, resolve, running_loop, socket_for};
+use crate::connect::{check_type, connection_made, running_loop, socket_for};
+use crate::host::{Host, NoHost, resolve};
 use crate::protocols::DatagramProtocol;
 use crate::resolve::Family;
 
@@ -26,8 +27,7 @@ use crate::resolve::Family;
 /// [`local_addr`](CreateDatagramEndpoint::local_addr) (bind),
 /// [`remote_addr`](CreateDatagramEndpoint::remote_addr) (connect: `sendto` needs no address
 /// and only that peer's datagrams arrive), [`family`](CreateDatagramEndpoint::family) (neither
-/// address: an unbound socket of that family), or [`sock`](CreateDatagramEndpoint::sock);
-/// then `.await` it for the transport and the protocol, whose `connection_made` has run.
+/// address: an unbound socket of that family); then `.await` it for the transport and the protocol, whose `connection_made` has run.
 ///
 /// When the addresses resolve to both families, each family with every asked-for address is
 /// tried in turn, as asyncio does.
@@ -35,8 +35,7 @@ use crate::resolve::Family;
 /// # Errors
 ///
 /// `InvalidInput` for options that do not go together (asyncio's `ValueError`): no address
-/// and no family, `sock` with any other option, a `sock` that is not a datagram socket,
-/// local and remote addresses of no common family. The resolver's error; the first family's
+/// and no family, local and remote addresses of no common family. The resolver's error; the first family's
 /// socket, bind or connect error if no family worked. Outside a running loop, `Other`.
 ///
 /// # Cancellation
@@ -94,9 +93,40 @@ where
         family: Family::Any,
         reuse_port: false,
         allow_broadcast: false,
-        sock: None,
         _protocol: PhantomData,
     }
+}
+
+/// A datagram endpoint over an existing datagram socket, used as it is (asyncio's
+/// `loop.create_datagram_endpoint(protocol_factory, sock=sock)`; no other option applies, so
+/// this takes none — the rule of every factory, decision 0013: an existing socket is its own
+/// `_sock` function). Returns once `connection_made` ran.
+///
+/// ```compile_fail
+/// # struct Quiet;
+/// # impl tower_protocol::DatagramProtocol for Quiet {}
+/// let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let _ = tower_protocol::create_datagram_endpoint(|| Quiet).sock(sock);
+/// ```
+///
+/// # Errors
+///
+/// `InvalidInput` if `sock` is not a datagram socket; outside a running loop, `Other`.
+pub async fn create_datagram_endpoint_sock<P, F>(
+    factory: F,
+    sock: impl Into<OwnedFd>,
+) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)>
+where
+    P: DatagramProtocol,
+    F: FnOnce() -> P,
+{
+    let lp = running_loop()?;
+    let sock = sock.into();
+    check_type(&sock, SocketType::DGRAM, "datagram")?;
+    let protocol = Rc::new(RefCell::new(factory()));
+    let transport = DatagramSocketTransport::new(&lp, sock, protocol.clone())?;
+    connection_made(&lp, &transport).await;
+    Ok((transport, protocol))
 }
 
 /// The options of [`create_datagram_endpoint`] (asyncio's keyword arguments); `.await` it.
@@ -114,8 +144,6 @@ pub struct CreateDatagramEndpoint<P, F> {
     reuse_port: bool,
     /// `SO_BROADCAST`.
     allow_broadcast: bool,
-    /// An existing socket instead.
-    sock: Option<OwnedFd>,
     /// The protocol type.
     _protocol: PhantomData<fn() -> P>,
 }
@@ -128,7 +156,6 @@ impl<P, F> fmt::Debug for CreateDatagramEndpoint<P, F> {
             .field("family", &self.family)
             .field("reuse_port", &self.reuse_port)
             .field("allow_broadcast", &self.allow_broadcast)
-            .field("sock", &self.sock)
             .finish_non_exhaustive()
     }
 }
@@ -179,50 +206,10 @@ where
         self
     }
 
-    /// Use this datagram socket as it is (asyncio's `sock`); no other option may be set.
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
-    }
-
-    /// The options set that `sock` excludes.
-    fn modifiers(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        if self.local_addr.is_some() {
-            set.push("local_addr");
-        }
-        if self.remote_addr.is_some() {
-            set.push("remote_addr");
-        }
-        if self.family != Family::Any {
-            set.push("family");
-        }
-        if self.reuse_port {
-            set.push("reuse_port");
-        }
-        if self.allow_broadcast {
-            set.push("allow_broadcast");
-        }
-        set
-    }
-
     /// What awaiting the builder runs.
-    async fn run(mut self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
+    async fn run(self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
         let lp = running_loop()?;
-        let (sock, default) = match self.sock.take() {
-            Some(sock) => {
-                let set = self.modifiers();
-                if !set.is_empty() {
-                    return Err(invalid(format!(
-                        "socket modifier options can not be used when sock is specified: {}",
-                        set.join(", ")
-                    )));
-                }
-                check_type(&sock, SocketType::DGRAM, "datagram")?;
-                (sock, None)
-            }
-            None => self.open(&lp).await?,
-        };
+        let (sock, default) = self.open(&lp).await?;
         let protocol = Rc::new(RefCell::new((self.factory)()));
         let transport = match default {
             // `allow_broadcast` with `remote_addr`: unconnected, the remote the default.
@@ -260,7 +247,12 @@ where
             .enumerate()
         {
             let Some((host, port)) = addr else { continue };
-            for a in resolve(host, *port, self.family).await? {
+            let no_host = if idx == 0 {
+                NoHost::Wildcard
+            } else {
+                NoHost::Refused
+            };
+            for a in resolve(host, *port, self.family, no_host).await? {
                 match pairs.iter_mut().find(|(v4, _)| *v4 == a.is_ipv4()) {
                     Some((_, pair)) => pair[idx] = Some(a),
                     None => {
