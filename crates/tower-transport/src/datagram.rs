@@ -20,8 +20,8 @@ use crate::error::{InvalidLimits, SendToError};
 use crate::events::{DatagramEvents, SharedDatagramEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::lifecycle::{Life, Lifecycle, register};
-use crate::stream_core::{SEND_FLAGS, no_sigpipe};
+use crate::lifecycle::{Life, Lifecycle, prepare_socket, register, transient};
+use crate::stream_core::SEND_FLAGS;
 use crate::traits::{BaseTransport, DatagramTransport, ReadTransport};
 
 /// asyncio's `_header_size`: what each buffered datagram adds to the buffer size beyond its
@@ -81,10 +81,6 @@ struct Inner {
     flush_queued: Cell<bool>,
 }
 
-fn transient(e: Errno) -> bool {
-    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
-}
-
 impl DatagramSocketTransport {
     /// A transport over the datagram socket `sock` (connected or not), driving `protocol` on
     /// `lp`. Makes the socket non-blocking; schedules `connection_made`, then reading.
@@ -129,12 +125,7 @@ impl DatagramSocketTransport {
         protocol: SharedDatagramEvents,
         default: Option<SocketAddress>,
     ) -> io::Result<DatagramSocketTransport> {
-        if lp.is_closed() {
-            return Err(io::Error::other("the event loop is closed"));
-        }
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        no_sigpipe(&sock);
-        let local = rustix::net::getsockname(&sock)?;
+        let local = prepare_socket(lp, &sock, false)?;
         let connected_peer = match rustix::net::getpeername(&sock) {
             Ok(p) => p.as_ref().and_then(SocketAddress::from_any),
             Err(Errno::NOTCONN) => None,
@@ -231,23 +222,6 @@ impl DatagramSocketTransport {
 }
 
 impl Inner {
-    /// Schedules the pending-event flush.
-    fn schedule_flush(self: &Rc<Self>) {
-        let t = self.clone();
-        self.life.lp.call_soon(move || {
-            if t.life.slot.scheduled_flush(&t.life.lp) {
-                t.schedule_flush();
-            }
-        });
-    }
-
-    /// Raises an event for the protocol (now, or when its running callback returns).
-    fn raise(self: &Rc<Self>, event: FlowEvent) {
-        if self.life.slot.raise(&self.life.lp, event) {
-            self.schedule_flush();
-        }
-    }
-
     /// asyncio's `_maybe_pause_protocol`.
     fn maybe_pause(self: &Rc<Self>) {
         if self.flow.maybe_pause(self.buffer_size.get()) == Transition::Pause {
@@ -272,28 +246,6 @@ impl Inner {
         if let Err(e) = self.life.add_writer(move || t.sendto_ready()) {
             self.force_close(Some(e));
         }
-    }
-
-    /// The scheduled `connection_made`.
-    fn connection_made(self: &Rc<Self>) {
-        if self.life.lost.get() {
-            return;
-        }
-        if self.life.slot.is_busy() {
-            let t = self.clone();
-            self.life.lp.call_soon(move || t.connection_made());
-            return;
-        }
-        self.life.made.set(true);
-        let t = DatagramSocketTransport(self.clone());
-        let (r, schedule) = self.life.slot.call(&self.life.lp, |p| p.connection_made(t));
-        if schedule {
-            self.schedule_flush();
-        }
-        if let Err(CallError::Panicked(p)) = r {
-            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
-        }
-        self.add_reader();
     }
 
     /// The reader callback: one `recvfrom` (or, batching, one `recvmmsg`), to the protocol.
@@ -540,6 +492,14 @@ impl Lifecycle for Inner {
     fn clear_buffer(&self) {
         self.buffer.borrow_mut().clear();
         self.buffer_size.set(0);
+    }
+
+    fn deliver_made(self: &Rc<Self>, protocol: &mut dyn DatagramEvents) {
+        protocol.connection_made(DatagramSocketTransport(self.clone()));
+    }
+
+    fn start_reading(self: &Rc<Self>) {
+        self.add_reader();
     }
 }
 

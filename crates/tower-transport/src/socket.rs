@@ -5,14 +5,14 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 
-use rustix::net::AddressFamily;
+use rustix::net::{AddressFamily, SocketAddrAny};
 use tower_loop::EventLoop;
 
 use crate::events::SharedStreamEvents;
 use crate::extra::SocketAddress;
-use crate::lifecycle::DetachListener;
+use crate::lifecycle::{DetachListener, prepare_socket};
 use crate::stream_core::{
-    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport, no_sigpipe,
+    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport,
 };
 
 /// A stream transport over a connected TCP or Unix stream socket (asyncio's
@@ -65,11 +65,8 @@ impl SocketTransport {
         protocol: SharedStreamEvents,
     ) -> io::Result<SocketTransport> {
         let sock = sock.into();
-        if lp.is_closed() {
-            return Err(io::Error::other("the event loop is closed"));
-        }
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        Self::build(lp, sock, protocol)
+        let local = prepare_socket(lp, &sock, false)?;
+        Ok(Self::build(lp, sock, protocol, &local))
     }
 
     /// A transport over a connection a server accepted (asyncio's `_SelectorSocketTransport`
@@ -91,41 +88,38 @@ impl SocketTransport {
         server: Rc<dyn DetachListener>,
         key: usize,
     ) -> io::Result<SocketTransport> {
-        if lp.is_closed() {
-            return Err(io::Error::other("the event loop is closed"));
-        }
         debug_assert!(
             rustix::fs::fcntl_getfl(&sock).is_ok_and(|f| f.contains(rustix::fs::OFlags::NONBLOCK)),
             "SocketTransport::accepted: the socket is blocking"
         );
-        let t = Self::build(lp, sock, protocol)?;
+        let local = prepare_socket(lp, &sock, true)?;
+        let t = Self::build(lp, sock, protocol, &local);
         t.0.set_detach(server, key);
         Ok(t)
     }
 
-    /// The transport over the non-blocking stream socket `sock`: no `SIGPIPE`, `TCP_NODELAY`
-    /// for TCP, the socket's address read.
+    /// The transport over the prepared stream socket `sock` whose address is `local`:
+    /// `TCP_NODELAY` for TCP.
     fn build(
         lp: &EventLoop,
         sock: OwnedFd,
         protocol: SharedStreamEvents,
-    ) -> io::Result<SocketTransport> {
-        no_sigpipe(&sock);
-        let local = rustix::net::getsockname(&sock)?;
+        local: &SocketAddrAny,
+    ) -> SocketTransport {
         let family = local.address_family();
         if family == AddressFamily::INET || family == AddressFamily::INET6 {
             // asyncio's `_set_nodelay`; a socket that is not TCP (SCTP...) just refuses.
             let _ = rustix::net::sockopt::set_tcp_nodelay(&sock, true);
         }
-        let sockname = SocketAddress::from_any(&local);
-        Ok(SocketTransport(StreamCore::new(
+        let sockname = SocketAddress::from_any(local);
+        SocketTransport(StreamCore::new(
             lp,
             sock,
             protocol,
             Kind::Socket,
             sockname,
             false,
-        )))
+        ))
     }
 
     /// Whether two handles are the same transport.

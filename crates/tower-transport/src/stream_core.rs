@@ -25,7 +25,7 @@ use crate::error::{InvalidLimits, WriteError};
 use crate::events::{SharedStreamEvents, StreamEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::lifecycle::{DetachListener, Life, Lifecycle, register};
+use crate::lifecycle::{DetachListener, Life, Lifecycle, register, transient};
 use crate::stream::StreamTransport;
 use crate::write_buffer::{WriteBuffer, gather};
 
@@ -114,10 +114,6 @@ fn io_err(e: Errno) -> io::Error {
     io::Error::from(e)
 }
 
-fn transient(e: Errno) -> bool {
-    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
-}
-
 impl StreamCore {
     /// A core over `fd`, registered with the loop's open transports; schedules
     /// `connection_made`, then reading (asyncio's order).
@@ -164,16 +160,6 @@ impl StreamCore {
         }
     }
 
-    /// Schedules the flow-event flush (the protocol was borrowed by its owner).
-    fn schedule_flush(self: &Rc<Self>) {
-        let t = self.clone();
-        self.life.lp.call_soon(move || {
-            if t.life.slot.scheduled_flush(&t.life.lp) {
-                t.schedule_flush();
-            }
-        });
-    }
-
     /// Raises a flow transition.
     fn flow_event(self: &Rc<Self>, transition: Transition) {
         let event = match transition {
@@ -181,9 +167,7 @@ impl StreamCore {
             Transition::Pause => FlowEvent::Pause,
             Transition::Resume => FlowEvent::Resume,
         };
-        if self.life.slot.raise(&self.life.lp, event) {
-            self.schedule_flush();
-        }
+        self.raise(event);
     }
 
     /// Calls `f` on the protocol; schedules a flush if needed.
@@ -232,27 +216,6 @@ impl StreamCore {
         if let Err(e) = self.life.add_writer(move || t.write_ready()) {
             self.fatal_error(e);
         }
-    }
-
-    /// The scheduled `connection_made`.
-    /// Then reading starts (asyncio schedules that right after; starting it here is the same
-    /// to the protocol: no read can run before the next poll).
-    fn connection_made(self: &Rc<Self>) {
-        if self.life.lost.get() {
-            return;
-        }
-        if self.life.slot.is_busy() {
-            // The protocol's owner holds it borrowed: try again next iteration.
-            let t = self.clone();
-            self.life.lp.call_soon(move || t.connection_made());
-            return;
-        }
-        self.life.made.set(true);
-        let t = self.handle();
-        if let Err(CallError::Panicked(p)) = self.call(|p| p.connection_made(t)) {
-            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
-        }
-        self.add_reader();
     }
 
     /// The reader callback: one `recv`, to the protocol.
@@ -658,6 +621,14 @@ impl Lifecycle for StreamCore {
         if let Some(w) = self.waiter.take() {
             w.wake();
         }
+    }
+
+    fn deliver_made(self: &Rc<Self>, protocol: &mut dyn StreamEvents) {
+        protocol.connection_made(self.handle());
+    }
+
+    fn start_reading(self: &Rc<Self>) {
+        self.add_reader();
     }
 
     fn detach(&self) {
