@@ -12,10 +12,12 @@ use std::task::{Context, Poll};
 
 use crate::Protocol;
 use rustix::net::{AddressFamily, SocketType, sockopt};
+use tower_transport::SocketAddress;
 
+use crate::connect::{check_type, new_socket};
 use crate::host::{Host, NoHost, resolve};
 use crate::resolve::Family;
-use crate::server::{Listener, Server, ServerInner, local_address, make_connection};
+use crate::server::{Listener, Server, ServerInner, make_connection};
 
 /// asyncio's default `backlog`.
 pub const DEFAULT_BACKLOG: u32 = 100;
@@ -310,7 +312,7 @@ fn bind_all(addrs: &[SocketAddr], opts: &SocketOptions) -> io::Result<Vec<Listen
             AddressFamily::INET6
         };
         // A family the system lacks: skip it, as asyncio does.
-        let Ok(sock) = stream_socket(family) else {
+        let Ok(sock) = new_socket(family, SocketType::STREAM) else {
             continue;
         };
         if opts.reuse_address {
@@ -338,7 +340,7 @@ fn bind_all(addrs: &[SocketAddr], opts: &SocketOptions) -> io::Result<Vec<Listen
                 ));
             }
         }
-        let address = local_address(&sock)?;
+        let address = SocketAddress::of_socket(&sock)?;
         listeners.push(Listener::new(sock, address, None));
     }
     if listeners.is_empty() {
@@ -356,34 +358,8 @@ pub(crate) fn existing_listener(
     sock: OwnedFd,
     cleanup: Option<crate::server::UnixCleanup>,
 ) -> io::Result<Listener> {
-    if sockopt::socket_type(&sock)? != SocketType::STREAM {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a stream socket was expected",
-        ));
-    }
+    check_type(&sock, SocketType::STREAM, "stream")?;
     rustix::io::ioctl_fionbio(&sock, true)?;
-    let address = local_address(&sock)?;
+    let address = SocketAddress::of_socket(&sock)?;
     Ok(Listener::new(sock, address, cleanup))
-}
-
-/// A new non-blocking, close-on-exec stream socket of `family`.
-pub(crate) fn stream_socket(family: AddressFamily) -> io::Result<OwnedFd> {
-    #[cfg(not(target_vendor = "apple"))]
-    {
-        use rustix::net::SocketFlags;
-        Ok(rustix::net::socket_with(
-            family,
-            SocketType::STREAM,
-            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-            None,
-        )?)
-    }
-    #[cfg(target_vendor = "apple")]
-    {
-        let sock = rustix::net::socket(family, SocketType::STREAM, None)?;
-        rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        Ok(sock)
-    }
 }

@@ -13,11 +13,11 @@ use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, SocketType};
 use tower_loop::EventLoop;
 use tower_transport::{DatagramSocketTransport, SocketAddress};
 
-use crate::connect::{check_type, connection_made, running_loop, socket_for};
+use crate::connect::{check_type, connection_made, new_socket, running_loop, socket_for};
 use crate::host::{Host, NoHost, resolve};
 use crate::protocols::DatagramProtocol;
 use crate::resolve::Family;
@@ -234,8 +234,7 @@ where
                 Family::V4 => AddressFamily::INET,
                 Family::V6 => AddressFamily::INET6,
             };
-            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-            let sock = rustix::net::socket_with(domain, SocketType::DGRAM, flags, None)?;
+            let sock = new_socket(domain, SocketType::DGRAM)?;
             self.set_options(&sock)?;
             return Ok((sock, None));
         }

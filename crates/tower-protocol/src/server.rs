@@ -16,7 +16,7 @@ use tower_transport::{BaseTransport, DetachListener, SocketAddress, WriteTranspo
 
 use crate::server_clients::{Clients, Detacher};
 pub(crate) use crate::server_clients::{MakeConnection, make_connection};
-pub(crate) use crate::server_listener::{Listener, UnixCleanup, local_address};
+pub(crate) use crate::server_listener::{Listener, UnixCleanup};
 use crate::server_wait::ForeverState;
 pub use crate::server_wait::{ServeForever, WaitClosed};
 

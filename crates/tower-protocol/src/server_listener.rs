@@ -1,10 +1,9 @@
 //! A server's listening sockets: [`Listener`] (the socket, its address, the accept reader's
-//! state, the `EMFILE` back-off timer), the Unix socket file to unlink at close
-//! ([`UnixCleanup`], 3.13's `cleanup_socket`), and the address of a bound socket.
+//! state, the `EMFILE` back-off timer), and the Unix socket file to unlink at close
+//! ([`UnixCleanup`], 3.13's `cleanup_socket`).
 
 use std::cell::{Cell, RefCell};
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use tower_loop::TimerHandle;
@@ -63,27 +62,4 @@ impl UnixCleanup {
             let _ = rustix::fs::unlink(&self.path);
         }
     }
-}
-
-/// The address of a bound socket, as the transports report addresses.
-pub(crate) fn local_address(fd: impl AsFd) -> io::Result<SocketAddress> {
-    let any = rustix::net::getsockname(fd)?;
-    if let Ok(a) = std::net::SocketAddr::try_from(any.clone()) {
-        return Ok(SocketAddress::Inet(a));
-    }
-    let unix = rustix::net::SocketAddrUnix::try_from(any)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not an IP or Unix socket"))?;
-    if let Some(path) = unix.path_bytes() {
-        use std::os::unix::ffi::OsStrExt;
-        return Ok(SocketAddress::UnixPath(PathBuf::from(
-            std::ffi::OsStr::from_bytes(path),
-        )));
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(name) = unix.abstract_name() {
-        if !name.is_empty() {
-            return Ok(SocketAddress::UnixAbstract(name.to_vec()));
-        }
-    }
-    Ok(SocketAddress::UnixUnnamed)
 }

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use crate::Protocol;
 use rustix::fs::FileType;
-use rustix::net::{AddressFamily, SocketAddrUnix};
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
+use tower_transport::SocketAddress;
 
-use crate::create_server::{
-    CreateServerFuture, DEFAULT_BACKLOG, existing_listener, finish, stream_socket,
-};
-use crate::server::{Listener, Server, UnixCleanup, local_address, make_connection};
+use crate::connect::new_socket;
+use crate::create_server::{CreateServerFuture, DEFAULT_BACKLOG, existing_listener, finish};
+use crate::server::{Listener, Server, UnixCleanup, make_connection};
 
 /// A Unix stream server on `path` (asyncio's `loop.create_unix_server`), on the running loop.
 /// `protocol_factory` is called once per accepted connection.
@@ -185,8 +185,8 @@ where
         let lp = tower_loop::get_running_loop().map_err(io::Error::other)?;
         let listener = match self.sock {
             Some(sock) => {
-                let cleanup = match (self.cleanup_socket, local_address(&sock)?) {
-                    (true, tower_transport::SocketAddress::UnixPath(p)) => identity(&p).ok(),
+                let cleanup = match (self.cleanup_socket, SocketAddress::of_socket(&sock)?) {
+                    (true, SocketAddress::UnixPath(p)) => identity(&p).ok(),
                     _ => None,
                 };
                 existing_listener(sock, cleanup)?
@@ -242,7 +242,7 @@ fn bind_unix(path: &Path, cleanup_socket: bool) -> io::Result<Listener> {
             (SocketAddrUnix::new(path)?, true)
         }
     };
-    let sock = stream_socket(AddressFamily::UNIX)?;
+    let sock = new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
     if let Err(e) = rustix::net::bind(&sock, &addr) {
         let e = io::Error::from(e);
         let msg = if e.kind() == io::ErrorKind::AddrInUse {
@@ -257,6 +257,6 @@ fn bind_unix(path: &Path, cleanup_socket: bool) -> io::Result<Listener> {
     } else {
         None
     };
-    let address = local_address(&sock)?;
+    let address = SocketAddress::of_socket(&sock)?;
     Ok(Listener::new(sock, address, cleanup))
 }
