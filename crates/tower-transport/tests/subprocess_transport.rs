@@ -319,8 +319,9 @@ fn devnull_and_stderr_into_stdout() {
     });
 }
 
-// process_exited before the pipes close: a grandchild keeps stdout open, so connection_lost
-// waits for it (asyncio's `_try_finish`).
+// process_exited before the pipes close: a grandchild keeps the pipes open (its stdin given
+// explicitly: a background job's stdin is /dev/null otherwise), so connection_lost waits for
+// it (asyncio's `_try_finish`).
 #[test]
 fn process_exited_before_the_pipes_close() {
     clean(|lp| {
@@ -331,7 +332,7 @@ fn process_exited_before_the_pipes_close() {
                 stdin.write(b"go\n").unwrap();
             }
         }));
-        let mut cmd = piped("sh", &["-c", "(read x; echo late) & exit 0"]);
+        let mut cmd = piped("sh", &["-c", "exec 3<&0; (read x <&3; echo late) & exit 0"]);
         let _t = spawn(lp, &mut cmd, proto);
         run_until(lp, || lost(&log));
         let log_ = log.borrow();
@@ -399,7 +400,7 @@ fn kill_terminate_send_signal_return_codes() {
         // After the exit, before the transport is done: nothing to signal, no error (asyncio's
         // Popen.send_signal); an unknown signal number is refused while it runs.
         let (proto, log) = Rec::new();
-        let mut cmd = piped("sh", &["-c", "(read x) & exit 0"]);
+        let mut cmd = piped("sh", &["-c", "exec 3<&0; (read x <&3) & exit 0"]);
         let t = spawn(lp, &mut cmd, proto);
         assert_eq!(
             t.send_signal(12345).unwrap_err().kind(),
@@ -527,11 +528,13 @@ fn pipe_transports_pause_reading() {
 fn events_wait_while_the_owner_borrows_the_protocol() {
     clean(|lp| {
         let (proto, log) = Rec::new();
-        let mut cmd = piped("sh", &["-c", "echo a; echo b >&2; exit 5"]);
-        let _t = spawn(lp, &mut cmd, proto.clone());
+        let mut cmd = piped("sh", &["-c", "read x; echo a; echo b >&2; exit 5"]);
+        let t = spawn(lp, &mut cmd, proto.clone());
         run_until(lp, || log.borrow().contains(&Ev::Made));
         {
             let _held = proto.borrow_mut();
+            t.get_pipe_transport(0).unwrap().write(b"go\n").unwrap();
+            t.get_pipe_transport(0).unwrap().close();
             let deadline = Instant::now() + Duration::from_millis(300);
             while Instant::now() < deadline {
                 run_once(lp);
