@@ -9,7 +9,8 @@
 //!
 //! - the protocol traits, asyncio's names: [`Protocol`], [`BufferedProtocol`] (through
 //!   [`Buffered`]), [`DatagramProtocol`];
-//! - name resolution off the loop: [`getaddrinfo`].
+//! - name resolution off the loop: [`getaddrinfo`];
+//! - subprocesses driven by a [`SubprocessProtocol`]: [`subprocess_exec`], [`subprocess_shell`].
 //!
 //! Design and the differences from asyncio: docs/decisions/0013-protocols.md.
 //!
@@ -19,10 +20,15 @@
 //! |---|---|
 //! | `protocols.rs` | [`Protocol`], [`BufferedProtocol`], [`Buffered`], [`DatagramProtocol`] |
 //! | `resolve.rs` | [`getaddrinfo`], [`Family`]: host names resolved on the blocking pool |
+//! | `subprocess.rs` | [`SubprocessProtocol`], [`subprocess_exec`], [`subprocess_shell`]: a child and its pipes as a [`SubprocessTransport`](tower_transport::SubprocessTransport) |
 #![doc(test(attr(deny(warnings))))]
 
 mod protocols;
 mod resolve;
+mod subprocess;
 
 pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol};
 pub use resolve::{Family, getaddrinfo};
+pub use subprocess::{
+    SpawnSubprocess, Subprocess, SubprocessProtocol, subprocess_exec, subprocess_shell,
+};
