@@ -1,7 +1,8 @@
 //! asyncio's `SubprocessProtocol` (tier 7's [`SubprocessEvents`](tower_transport::SubprocessEvents)
 //! under asyncio's name) and the factories `subprocess_exec`/`subprocess_shell` of
 //! `base_events.py`: a [`Subprocess`] builder that spawns the child, makes its
-//! [`SubprocessTransport`] and resolves once the protocol's `connection_made` ran.
+//! [`SubprocessTransport`] and resolves once the protocol's `connection_made` ran. Decision:
+//! docs/decisions/0014-subprocess-transport.md.
 
 use std::cell::RefCell;
 use std::ffi::OsStr;

@@ -4,7 +4,7 @@
 //! asyncio's `ReadSubprocessPipeProto`/`WriteSubprocessPipeProto`) that forwards to the
 //! [`SubprocessEvents`] protocol with the child's fd number; the exit is seen through the loop
 //! (the child's pidfd, or a watcher thread's pipe, registered as a reader) and reaped there
-//! without blocking.
+//! without blocking. Decision: docs/decisions/0014-subprocess-transport.md.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
