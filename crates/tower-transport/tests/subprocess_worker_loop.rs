@@ -47,8 +47,66 @@ fn gone(pid: u32) -> bool {
 
 #[test]
 fn echo_through_cat_on_a_worker_loop() {
+    echo_through_cat_on_workers(2);
+}
+
+// One worker: it holds the runtime's shared poller all the time, so its own poller's
+// level-triggered leftovers (a pipe's data and its end of stream, read in two iterations) are
+// seen only if the driver polls it again (the fix in tower-loop's `driver.rs`).
+#[test]
+fn echo_through_cat_on_a_lone_worker_loop() {
+    echo_through_cat_on_workers(1);
+}
+
+// The driver fix alone: a read pipe holding data and end of stream at once, on a worker loop,
+// gets both (the end of stream is left level-triggered after the first read).
+#[test]
+fn read_pipe_sees_eof_after_data_on_a_worker_loop() {
+    use std::io::Write;
+    use tower_transport::{ReadPipeTransport, StreamEvents};
+    /// Collects, and notes the end.
+    #[derive(Default)]
+    struct Collect(Vec<u8>, bool);
+    impl StreamEvents for Collect {
+        fn data_received(&mut self, data: &[u8]) {
+            self.0.extend_from_slice(data);
+        }
+        fn connection_lost(&mut self, _exc: Option<io::Error>) {
+            self.1 = true;
+        }
+    }
     no_fd_leak(|| {
-        let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
+        let rt = RuntimeBuilder::new().worker_threads(1).build().unwrap();
+        let task = rt.spawn(async {
+            spawn_local(async {
+                let lp = tower_loop::get_running_loop().unwrap();
+                let (r, w) = tower_loop::nonblocking_pipe().unwrap();
+                std::fs::File::from(w).write_all(b"data then eof").unwrap();
+                let proto = Rc::new(RefCell::new(Collect::default()));
+                let _t = ReadPipeTransport::new(&lp, r, proto.clone()).unwrap();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !proto.borrow().1 {
+                    assert!(Instant::now() < deadline, "no end of stream");
+                    tower_task::sleep(Duration::from_millis(1)).await;
+                }
+                std::mem::take(&mut proto.borrow_mut().0)
+            })
+            .unwrap()
+            .await
+            .unwrap()
+        });
+        assert_eq!(rt.block_on(task).unwrap().unwrap(), b"data then eof");
+        rt.shutdown_timeout(Duration::from_secs(5));
+    });
+}
+
+/// Four cats at once on one worker loop of a runtime with `workers` workers.
+fn echo_through_cat_on_workers(workers: usize) {
+    no_fd_leak(|| {
+        let rt = RuntimeBuilder::new()
+            .worker_threads(workers)
+            .build()
+            .unwrap();
         let task = rt.spawn(async {
             spawn_local(async {
                 let lp = tower_loop::get_running_loop().unwrap();
