@@ -310,7 +310,8 @@ impl LocalReactor {
         };
         if !holds {
             let n = self.wait_events(shared.poller(), events, timeout)?;
-            self.own_ready.set(n > 0);
+            self.own_ready
+                .set(n > 0 && self.has_own_registrations(shared));
             return Ok(n);
         }
         // Level-triggered events our own poller reported last time may still be ready (a read
