@@ -153,3 +153,13 @@ pub(crate) fn raise(stored: &Stored) -> io::Error {
 pub(crate) fn connection_lost() -> io::Error {
     io::Error::new(io::ErrorKind::ConnectionReset, "Connection lost")
 }
+
+/// A transport's write error as an `io::Error` (the `WriteError` inside): `BrokenPipe` after
+/// `write_eof`, `Unsupported` on a transport that cannot write.
+pub(crate) fn write_error(e: tower_transport::WriteError) -> io::Error {
+    let kind = match e {
+        tower_transport::WriteError::NotWritable => io::ErrorKind::Unsupported,
+        _ => io::ErrorKind::BrokenPipe,
+    };
+    io::Error::new(kind, e)
+}

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
-use tower_transport::{BaseTransport, WriteError};
+use tower_transport::BaseTransport;
 
 use crate::protocol::{Core, Outcome};
 use crate::reader::{OpState, ReadOp, Step, StreamReader};
@@ -135,11 +135,6 @@ impl AsyncBufRead for StreamReader {
     }
 }
 
-/// A transport's write error as an `io::Error`.
-fn write_error(e: WriteError) -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, e)
-}
-
 impl AsyncWrite for StreamWriter {
     /// Waits while the transport paused writing (flow control, as [`drain`](StreamWriter::drain)),
     /// then writes all of `buf` (the transport buffers what the socket does not take).
@@ -156,7 +151,7 @@ impl AsyncWrite for StreamWriter {
         let r = this.poll_flow(&mut token, cx);
         this.io_token = token;
         std::task::ready!(r)?;
-        this.write(buf).map_err(write_error)?;
+        this.write(buf)?;
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -171,7 +166,7 @@ impl AsyncWrite for StreamWriter {
         this.io_token = token;
         std::task::ready!(r)?;
         let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
-        this.writelines(&slices).map_err(write_error)?;
+        this.writelines(&slices)?;
         Poll::Ready(Ok(slices.iter().map(|s| s.len()).sum()))
     }
 

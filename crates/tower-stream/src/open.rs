@@ -46,7 +46,7 @@ fn pair(transport: StreamTransport, protocol: &Rc<RefCell<Buffered<StreamReaderP
 /// and tier 8's `create_connection` options, forwarded — then `.await` it.
 ///
 /// ```
-/// use std::io::{Read, Write};
+/// use std::io::Write;
 /// use std::net::TcpListener;
 /// use tower_stream::open_connection;
 ///

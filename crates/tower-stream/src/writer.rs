@@ -9,9 +9,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tower_transport::extra::ExtraInfoKey;
-use tower_transport::{BaseTransport, StreamTransport, WriteError, WriteTransport};
+use tower_transport::{BaseTransport, StreamTransport, WriteTransport};
 
-use crate::error::{connection_lost, raise};
+use crate::error::{connection_lost, raise, write_error};
 use crate::protocol::{Outcome, Shared};
 use crate::reader::StreamReader;
 
@@ -112,10 +112,11 @@ impl StreamWriter {
     ///
     /// # Errors
     ///
-    /// After [`write_eof`](Self::write_eof) (`WriteError::AfterWriteEof`), or on a read-only
-    /// transport. Writes after the connection is lost are dropped (the transport's rule).
-    pub fn write(&self, data: &[u8]) -> Result<(), WriteError> {
-        self.transport.write(data)
+    /// After [`write_eof`](Self::write_eof) (`BrokenPipe`), or on a read-only transport
+    /// (`Unsupported`); the transport's [`WriteError`](tower_transport::WriteError) is inside. Writes after the connection
+    /// is lost are dropped (the transport's rule).
+    pub fn write(&self, data: &[u8]) -> io::Result<()> {
+        self.transport.write(data).map_err(write_error)
     }
 
     /// Writes every buffer of `data`, in order (the transport's `writelines`).
@@ -123,8 +124,8 @@ impl StreamWriter {
     /// # Errors
     ///
     /// As [`write`](Self::write).
-    pub fn writelines(&self, data: &[&[u8]]) -> Result<(), WriteError> {
-        self.transport.writelines(data)
+    pub fn writelines(&self, data: &[&[u8]]) -> io::Result<()> {
+        self.transport.writelines(data).map_err(write_error)
     }
 
     /// Shuts the writing half once the buffer is sent (half-close).
