@@ -216,4 +216,3 @@ impl AsyncWrite for StreamWriter {
         }
     }
 }
-

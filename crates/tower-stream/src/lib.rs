@@ -71,7 +71,9 @@ mod server;
 mod writer;
 
 pub use error::{AlreadyWaiting, IncompleteReadError, LimitOverrunError};
-pub use open::{OpenConnection, OpenFuture, OpenUnixConnection, Streams, open_connection, open_unix_connection};
+pub use open::{
+    OpenConnection, OpenFuture, OpenUnixConnection, Streams, open_connection, open_unix_connection,
+};
 pub use protocol::{DEFAULT_LIMIT, StreamReaderProtocol};
 pub use reader::{Lines, Read, ReadExactly, ReadLine, ReadToEnd, ReadUntil, StreamReader};
 pub use server::{

@@ -35,7 +35,10 @@ impl StreamReaderProtocol {
 }
 
 /// The pair on a factory's transport and protocol.
-fn pair(transport: StreamTransport, protocol: &Rc<RefCell<Buffered<StreamReaderProtocol>>>) -> Streams {
+fn pair(
+    transport: StreamTransport,
+    protocol: &Rc<RefCell<Buffered<StreamReaderProtocol>>>,
+) -> Streams {
     let reader = StreamReader::from_protocol(protocol);
     let writer = StreamWriter::from_parts(transport, reader.core.clone());
     (reader, writer)
@@ -156,9 +159,13 @@ impl OpenConnection {
     async fn run(self) -> io::Result<Streams> {
         check_limit(self.limit)?;
         let limit = self.limit;
-        let mut b = create_connection(move || StreamReaderProtocol::build(limit, None), self.host, self.port)
-            .all_errors(self.all_errors)
-            .family(self.family);
+        let mut b = create_connection(
+            move || StreamReaderProtocol::build(limit, None),
+            self.host,
+            self.port,
+        )
+        .all_errors(self.all_errors)
+        .family(self.family);
         if let Some(d) = self.happy_eyeballs_delay {
             b = b.happy_eyeballs_delay(d);
         }
@@ -225,9 +232,11 @@ impl IntoFuture for OpenUnixConnection {
         Box::pin(async move {
             check_limit(self.limit)?;
             let limit = self.limit;
-            let (transport, protocol) =
-                create_unix_connection(move || StreamReaderProtocol::build(limit, None), &self.path)
-                    .await?;
+            let (transport, protocol) = create_unix_connection(
+                move || StreamReaderProtocol::build(limit, None),
+                &self.path,
+            )
+            .await?;
             Ok(pair(transport, &protocol))
         })
     }

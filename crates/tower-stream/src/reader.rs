@@ -67,7 +67,11 @@ impl<O: ReadOp> OpState<O> {
     }
 
     /// One poll against `shared`.
-    pub(crate) fn poll(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<io::Result<O::Output>> {
+    pub(crate) fn poll(
+        &mut self,
+        shared: &Shared,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<O::Output>> {
         let mut core = shared.borrow_mut();
         if self.token != 0 {
             if core.waiter_failed == Some(self.token) {
@@ -434,7 +438,9 @@ impl StreamReader {
     /// `InvalidInput` if `limit` is 0 (asyncio's `ValueError`).
     pub fn with_limit(limit: usize) -> io::Result<StreamReader> {
         check_limit(limit)?;
-        Ok(StreamReader::from_core(Rc::new(RefCell::new(Core::new(limit)))))
+        Ok(StreamReader::from_core(Rc::new(RefCell::new(Core::new(
+            limit,
+        )))))
     }
 
     /// The reader a [`StreamReaderProtocol`] feeds (the protocol a factory gave back).
@@ -464,7 +470,10 @@ impl StreamReader {
     /// Stores `exc` as the stream's exception: the waiting read, and every read after, fails
     /// with it (asyncio's `set_exception`).
     pub fn set_exception(&self, exc: io::Error) {
-        let w = self.core.borrow_mut().set_exception(std::sync::Arc::new(exc));
+        let w = self
+            .core
+            .borrow_mut()
+            .set_exception(std::sync::Arc::new(exc));
         wake_all(w);
     }
 

@@ -96,7 +96,11 @@ where
 /// # Cancellation
 ///
 /// As `create_server`'s: dropped mid-way, every socket it made is closed.
-pub fn start_server<C, Fut>(client_connected_cb: C, host: impl Into<Hosts>, port: u16) -> StartServer<C>
+pub fn start_server<C, Fut>(
+    client_connected_cb: C,
+    host: impl Into<Hosts>,
+    port: u16,
+) -> StartServer<C>
 where
     C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future + 'static,

@@ -89,8 +89,12 @@ fn async_write_writes_and_close_half_closes() {
             .await
             .unwrap();
         assert_eq!(n, 3);
-        poll_fn(|cx| Pin::new(&mut writer).poll_flush(cx)).await.unwrap();
-        poll_fn(|cx| Pin::new(&mut writer).poll_close(cx)).await.unwrap();
+        poll_fn(|cx| Pin::new(&mut writer).poll_flush(cx))
+            .await
+            .unwrap();
+        poll_fn(|cx| Pin::new(&mut writer).poll_close(cx))
+            .await
+            .unwrap();
         let mut got = Vec::new();
         // The peer reads everything, then the end of stream (write_eof).
         let th = std::thread::spawn(move || {
@@ -122,7 +126,9 @@ fn async_write_waits_on_flow_control() {
             peer
         });
         assert_eq!(write(&mut writer, b"!").await.unwrap(), 1);
-        poll_fn(|cx| Pin::new(&mut writer).poll_flush(cx)).await.unwrap();
+        poll_fn(|cx| Pin::new(&mut writer).poll_flush(cx))
+            .await
+            .unwrap();
         while !th.is_finished() {
             util::turns(1).await;
         }

@@ -104,8 +104,9 @@ impl Model {
             if buflen >= offset + min {
                 let mut best: Option<(usize, usize)> = None;
                 for sep in &seps {
-                    let found = (offset..=buflen - sep.len().min(buflen))
-                        .find(|&i| i + sep.len() <= buflen && self.buf[i..i + sep.len()] == sep[..]);
+                    let found = (offset..=buflen - sep.len().min(buflen)).find(|&i| {
+                        i + sep.len() <= buflen && self.buf[i..i + sep.len()] == sep[..]
+                    });
                     if let Some(i) = found {
                         let e = i + sep.len();
                         if best.is_none_or(|(_, be)| e < be) {

@@ -357,14 +357,22 @@ fn readuntil_limit_overrun_leaves_the_data() {
     r.feed_data(b"some dataAA");
     tower_coro::block_on(async {
         let e = poll_once(pin!(r.readuntil(b"AAA")));
-        let Poll::Ready(Err(e)) = e else { panic!("expected an overrun, got {e:?}") };
+        let Poll::Ready(Err(e)) = e else {
+            panic!("expected an overrun, got {e:?}")
+        };
         let over = LimitOverrunError::from_io(&e).unwrap();
-        assert_eq!(over.message, "Separator is not found, and chunk exceed the limit");
+        assert_eq!(
+            over.message,
+            "Separator is not found, and chunk exceed the limit"
+        );
         assert_eq!(over.consumed, 9);
         r.feed_data(b"A");
         let e = r.readuntil(b"AAA").await.unwrap_err();
         let over = LimitOverrunError::from_io(&e).unwrap();
-        assert_eq!(over.message, "Separator is found, but chunk is longer than limit");
+        assert_eq!(
+            over.message,
+            "Separator is found, but chunk is longer than limit"
+        );
         assert_eq!(over.consumed, 9);
         // Nothing was taken.
         assert_eq!(r.read(100).await.unwrap(), b"some dataAAA");
@@ -388,7 +396,10 @@ fn readuntil_any_takes_the_first_match_to_end() {
     let r = limited(7);
     r.feed_data(b"abcdef\r\n");
     tower_coro::block_on(async {
-        assert_eq!(r.readuntil_any(&[b"\r\n", b"\n"]).await.unwrap(), b"abcdef\r\n");
+        assert_eq!(
+            r.readuntil_any(&[b"\r\n", b"\n"]).await.unwrap(),
+            b"abcdef\r\n"
+        );
     });
     let r = limited(6);
     r.feed_data(b"abcdef\r\n");
@@ -580,11 +591,13 @@ fn lines_stream_ends_at_eof() {
     let r = fed(b"a\nbb\nccc", true);
     let mut lines = pin!(r.lines());
     let mut got = Vec::new();
-    tower_coro::block_on(tower_coro::poll_fn(|cx| loop {
-        match lines.as_mut().poll_next(cx) {
-            Poll::Ready(Some(line)) => got.push(line.unwrap()),
-            Poll::Ready(None) => return Poll::Ready(()),
-            Poll::Pending => return Poll::Pending,
+    tower_coro::block_on(tower_coro::poll_fn(|cx| {
+        loop {
+            match lines.as_mut().poll_next(cx) {
+                Poll::Ready(Some(line)) => got.push(line.unwrap()),
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }));
     assert_eq!(got, [&b"a\n"[..], b"bb\n", b"ccc"]);

@@ -68,7 +68,9 @@ fn tcp_echo_through_start_server_and_open_connection() {
         )
         .await
         .unwrap();
-        let (reader, writer) = open_connection("127.0.0.1", port_of(&server)).await.unwrap();
+        let (reader, writer) = open_connection("127.0.0.1", port_of(&server))
+            .await
+            .unwrap();
         for i in 0..10 {
             let msg = format!("message {i}\n");
             writer.write(msg.as_bytes()).unwrap();
@@ -133,7 +135,10 @@ fn open_connection_forwards_options_and_errors() {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
-        let e = open_connection("127.0.0.1", port).limit(0).await.unwrap_err();
+        let e = open_connection("127.0.0.1", port)
+            .limit(0)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     });
 }
@@ -188,7 +193,10 @@ fn drain_waits_for_resume_writing_and_wakes_every_drainer() {
     run(async {
         let (_reader, writer, peer) = pair_streams(1024).await;
         let writer = Rc::new(writer);
-        writer.transport().set_write_buffer_limits(Some(1024), None).unwrap();
+        writer
+            .transport()
+            .set_write_buffer_limits(Some(1024), None)
+            .unwrap();
         // More than the kernel takes: the transport buffers and pauses writing.
         let big = vec![b'z'; 1 << 20];
         writer.write(&big).unwrap();
@@ -227,14 +235,20 @@ fn drain_waits_for_resume_writing_and_wakes_every_drainer() {
 fn drain_raises_the_connections_error() {
     run(async {
         let (reader, writer, peer) = pair_streams(1024).await;
-        writer.transport().set_write_buffer_limits(Some(1024), None).unwrap();
+        writer
+            .transport()
+            .set_write_buffer_limits(Some(1024), None)
+            .unwrap();
         writer.write(&vec![b'z'; 1 << 20]).unwrap();
         let lp = tower_loop::get_running_loop().unwrap();
         let peer = RefCell::new(Some(peer));
         lp.call_soon(move || drop(peer.borrow_mut().take())); // the peer goes away unread
         let e = writer.drain().await.unwrap_err();
         assert!(
-            matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset),
+            matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
             "{e:?}"
         );
         // The reader has it as its exception; drain raises it again.
@@ -313,7 +327,9 @@ fn client_callback_error_is_reported_and_closes_the_connection() {
         )
         .await
         .unwrap();
-        let (reader, _writer) = open_connection("127.0.0.1", port_of(&server)).await.unwrap();
+        let (reader, _writer) = open_connection("127.0.0.1", port_of(&server))
+            .await
+            .unwrap();
         assert_eq!(reader.read_to_end().await.unwrap(), b"");
         assert_eq!(
             reported.borrow().as_slice(),
@@ -355,7 +371,11 @@ fn closing_the_server_with_clients_leaks_nothing() {
         .unwrap();
         let mut clients = Vec::new();
         for _ in 0..4 {
-            clients.push(open_connection("127.0.0.1", port_of(&server)).await.unwrap());
+            clients.push(
+                open_connection("127.0.0.1", port_of(&server))
+                    .await
+                    .unwrap(),
+            );
         }
         while server.client_count() < 4 {
             turns(1).await;
