@@ -389,3 +389,47 @@ fn closing_the_server_with_clients_leaks_nothing() {
         server.wait_closed().await;
     });
 }
+
+// Streams on a worker loop of the multi-thread runtime: the server and the client live on
+// that worker's loop (made by a `spawn_local` task there); each client task runs there too.
+#[test]
+fn streams_on_a_worker_loop() {
+    util::no_fd_leak(|| {
+        use tower_task::runtime::{RuntimeBuilder, spawn_local};
+        let rt = RuntimeBuilder::new().worker_threads(2).build().unwrap();
+        let task = rt.spawn(async {
+            spawn_local(async {
+                let server = start_server(
+                    |reader, writer| async move {
+                        let line = reader.readline().await?;
+                        writer.write(&line)?;
+                        writer.drain().await
+                    },
+                    "127.0.0.1",
+                    0,
+                )
+                .await
+                .unwrap();
+                let mut got = Vec::new();
+                for i in 0..3 {
+                    let (reader, writer) = open_connection("127.0.0.1", port_of(&server))
+                        .await
+                        .unwrap();
+                    writer.write(format!("client {i}\n").as_bytes()).unwrap();
+                    got.push(String::from_utf8(reader.readline().await.unwrap()).unwrap());
+                    writer.close();
+                    writer.wait_closed().await.unwrap();
+                }
+                server.close();
+                server.wait_closed().await;
+                got
+            })
+            .unwrap()
+            .await
+            .unwrap()
+        });
+        let got = rt.block_on(task).unwrap().unwrap();
+        assert_eq!(got, ["client 0\n", "client 1\n", "client 2\n"]);
+        rt.shutdown_timeout(Duration::from_secs(5));
+    });
+}
