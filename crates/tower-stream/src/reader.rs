@@ -107,6 +107,11 @@ impl<O: ReadOp> OpState<O> {
                 Poll::Ready(r)
             }
             Step::Wait => {
+                if let Some(exc) = &core.exception {
+                    // The exception came while we were woken but not yet polled (asyncio would
+                    // wait again and never see it): raise it rather than wait forever.
+                    return Poll::Ready(Err(raise(exc)));
+                }
                 if core.waiter.is_some() {
                     return Poll::Ready(Err(AlreadyWaiting { func: O::NAME }.into_io()));
                 }

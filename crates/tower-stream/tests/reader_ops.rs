@@ -611,3 +611,18 @@ fn feed_after_eof_is_dropped() {
         assert_eq!(r.read_to_end().await.unwrap(), b"x");
     });
 }
+
+// Not in asyncio (which would wait again forever): an exception set between a read's wake-up
+// and its next poll ends it instead of leaving it waiting.
+#[test]
+fn exception_after_a_wake_ends_the_read() {
+    let r = StreamReader::new();
+    let mut f = pin!(r.readexactly(10));
+    assert!(poll_once(f.as_mut()).is_pending());
+    r.feed_data(b"abc"); // wakes the read; it has not run yet
+    r.set_exception(io::Error::other("late"));
+    let Poll::Ready(Err(e)) = poll_once(f.as_mut()) else {
+        panic!("the read should fail")
+    };
+    assert_eq!(e.to_string(), "late");
+}
