@@ -10,7 +10,7 @@
 
 use std::cmp::max;
 
-/// The first allocation, and the least free space offered to one read.
+/// The first allocation.
 pub(crate) const INITIAL: usize = 16 * 1024;
 /// Below this much free space a read first compacts or grows the buffer.
 const MIN_FREE: usize = 4 * 1024;
@@ -37,6 +37,8 @@ pub(crate) struct ReadBuffer {
     retired: Option<Vec<u8>>,
     /// The last read filled the whole free tail: offer twice as much next time.
     grow_next: bool,
+    /// The size of the last offer.
+    last_offer: usize,
     /// Bytes taken out since the start (tells a `poll_fill_buf` copy whether it is current).
     taken: u64,
 }
@@ -138,9 +140,9 @@ impl ReadBuffer {
     }
 
     /// The free tail for one read (the transport's `get_buffer`): resets an empty buffer to
-    /// its start, gives back memory after a burst (more than [`MAX_READ`] unused), makes at
-    /// least [`MIN_FREE`] bytes free (twice the last read if that filled the tail), then lends
-    /// `vec[end..]`. Returns its start and length.
+    /// its start, gives back an empty allocation larger than 2 × [`MAX_READ`] (after a burst),
+    /// makes at least [`MIN_FREE`] bytes free (twice the last offer, up to [`MAX_READ`], if the
+    /// last read filled it), then lends `vec[end..]`. Returns its start and length.
     ///
     /// Called by the protocol's `get_buffer(&mut self)`: any earlier loan is over.
     pub(crate) fn lend(&mut self) -> (*mut u8, usize) {
@@ -155,7 +157,7 @@ impl ReadBuffer {
         let free = self.vec.len() - self.end;
         let want = if self.grow_next {
             self.grow_next = false;
-            (2 * free).clamp(MIN_FREE, MAX_READ)
+            (2 * self.last_offer).clamp(MIN_FREE, MAX_READ)
         } else {
             MIN_FREE
         };
@@ -184,6 +186,7 @@ impl ReadBuffer {
             None => {
                 self.end += n;
                 self.grow_next = n == to - from && to - from < MAX_READ;
+                self.last_offer = to - from;
             }
         }
     }
