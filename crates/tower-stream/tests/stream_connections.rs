@@ -433,3 +433,54 @@ fn streams_on_a_worker_loop() {
         rt.shutdown_timeout(Duration::from_secs(5));
     });
 }
+
+// test_eof_feed_when_closing_writer: closing our writer ends our reader too
+#[test]
+fn closing_the_writer_feeds_eof_to_the_reader() {
+    run(async {
+        let (reader, writer, _peer) = pair_streams(1024).await;
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(reader.read(10).await.unwrap(), b"");
+        assert!(reader.at_eof());
+    });
+}
+
+// test_wait_closed_on_close_with_unread_data
+#[test]
+fn wait_closed_with_unread_data() {
+    run(async {
+        let (reader, writer, mut peer) = pair_streams(1024).await;
+        peer.write_all(b"unread").unwrap();
+        while reader.read(0).await.is_ok() && !format!("{reader:?}").contains("buffered: 6") {
+            turns(1).await;
+        }
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        // The bytes received before the close are still there to read.
+        assert_eq!(reader.read_to_end().await.unwrap(), b"unread");
+    });
+}
+
+// test_read_all_from_pipe_reader: a StreamReaderProtocol on a read pipe, more than the limit
+#[test]
+fn reader_on_a_read_pipe_reads_everything() {
+    run(async {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        let (_t, protocol) = tower_protocol::connect_read_pipe(
+            || StreamReaderProtocol::new(1).unwrap(),
+            OwnedFd::from(r),
+        )
+        .await
+        .unwrap();
+        let reader = StreamReader::from_protocol(&protocol);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let d = data.clone();
+        let th = std::thread::spawn(move || {
+            let mut w = std::fs::File::from(w);
+            w.write_all(&d).unwrap();
+        });
+        assert_eq!(reader.read_to_end().await.unwrap(), data);
+        th.join().unwrap();
+    });
+}
