@@ -467,12 +467,10 @@ fn wait_closed_with_unread_data() {
 fn reader_on_a_read_pipe_reads_everything() {
     run(async {
         let (r, w) = rustix::pipe::pipe().unwrap();
-        let (_t, protocol) = tower_protocol::connect_read_pipe(
-            || StreamReaderProtocol::new(1).unwrap(),
-            OwnedFd::from(r),
-        )
-        .await
-        .unwrap();
+        let (_t, protocol) =
+            tower_protocol::connect_read_pipe(|| StreamReaderProtocol::new(1).unwrap(), r)
+                .await
+                .unwrap();
         let reader = StreamReader::from_protocol(&protocol);
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         let d = data.clone();
