@@ -56,7 +56,7 @@
 //! | `reader.rs` | [`StreamReader`] and its named futures ([`Read`], [`ReadToEnd`], [`ReadLine`], [`ReadExactly`], [`ReadUntil`]), [`Lines`]; one waiting read at a time |
 //! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`] |
 //! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]) |
-//! | `server.rs` | [`start_server`] ([`StartServer`]), [`start_unix_server`] ([`StartUnixServer`]), [`ClientOutcome`] |
+//! | `server.rs` | [`start_server`] ([`StartServer`]), [`start_server_sock`], [`start_unix_server`] ([`StartUnixServer`]), [`start_unix_server_sock`], [`ClientOutcome`] |
 //! | `io.rs` | `futures-io`: `AsyncRead` + `AsyncBufRead` on [`StreamReader`], `AsyncWrite` on [`StreamWriter`] |
 //! | `error.rs` | [`IncompleteReadError`], [`LimitOverrunError`], [`AlreadyWaiting`] (inside `io::Error`s) |
 #![doc(test(attr(deny(warnings))))]
@@ -77,6 +77,7 @@ pub use open::{
 pub use protocol::{DEFAULT_LIMIT, StreamReaderProtocol};
 pub use reader::{Lines, Read, ReadExactly, ReadLine, ReadToEnd, ReadUntil, StreamReader};
 pub use server::{
-    ClientOutcome, StartServer, StartServerFuture, StartUnixServer, start_server, start_unix_server,
+    ClientOutcome, StartServer, StartServerFuture, StartUnixServer, start_server,
+    start_server_sock, start_unix_server, start_unix_server_sock,
 };
 pub use writer::{Drain, StreamWriter, WaitClosed};

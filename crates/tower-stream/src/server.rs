@@ -12,7 +12,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use tower_loop::ExceptionContext;
-use tower_protocol::{Family, Hosts, Server, create_server, create_unix_server};
+use tower_protocol::{
+    Family, Host, Server, create_server, create_server_sock, create_unix_server,
+    create_unix_server_sock,
+};
 use tower_transport::{BaseTransport, StreamTransport};
 
 use crate::protocol::{DEFAULT_LIMIT, OnConnect, StreamReaderProtocol, check_limit};
@@ -98,7 +101,7 @@ where
 /// As `create_server`'s: dropped mid-way, every socket it made is closed.
 pub fn start_server<C, Fut>(
     client_connected_cb: C,
-    host: impl Into<Hosts>,
+    host: impl Into<Host>,
     port: u16,
 ) -> StartServer<C>
 where
@@ -108,8 +111,7 @@ where
 {
     StartServer {
         cb: client_connected_cb,
-        hosts: host.into(),
-        port,
+        target: Target::At(host.into(), port),
         limit: DEFAULT_LIMIT,
         family: None,
         reuse_address: None,
@@ -117,8 +119,31 @@ where
         backlog: None,
         keep_alive: None,
         start_serving: None,
-        sock: None,
     }
+}
+
+/// asyncio's `start_server(client_connected_cb, sock=sock)`: serves on an existing bound stream
+/// socket (TCP or Unix) instead of a host and port (tier 8's `create_server_sock`); otherwise
+/// as [`start_server`], with the same options.
+pub fn start_server_sock<C, Fut>(client_connected_cb: C, sock: impl Into<OwnedFd>) -> StartServer<C>
+where
+    C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
+{
+    StartServer {
+        target: Target::Sock(sock.into()),
+        ..start_server(client_connected_cb, Host::All, 0)
+    }
+}
+
+/// Where a server listens.
+#[derive(Debug)]
+enum Target<A> {
+    /// A host and port, or a path.
+    At(A, u16),
+    /// An existing socket.
+    Sock(OwnedFd),
 }
 
 /// The options of [`start_server`]; `.await` it.
@@ -127,9 +152,7 @@ pub struct StartServer<C> {
     /// The client callback.
     cb: C,
     /// Where to listen.
-    hosts: Hosts,
-    /// The port.
-    port: u16,
+    target: Target<Host>,
     /// The readers' limit.
     limit: usize,
     /// `create_server`'s options, forwarded when given.
@@ -144,19 +167,15 @@ pub struct StartServer<C> {
     keep_alive: Option<bool>,
     /// `start_serving`.
     start_serving: Option<bool>,
-    /// `sock`.
-    sock: Option<OwnedFd>,
 }
 
 impl<C> fmt::Debug for StartServer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StartServer")
-            .field("hosts", &self.hosts)
-            .field("port", &self.port)
+            .field("target", &self.target)
             .field("limit", &self.limit)
             .field("family", &self.family)
             .field("backlog", &self.backlog)
-            .field("sock", &self.sock)
             .finish_non_exhaustive()
     }
 }
@@ -197,11 +216,6 @@ impl<C> StartServer<C> {
         self.start_serving = Some(on);
         self
     }
-    /// `create_server`'s [`sock`](tower_protocol::CreateServer::sock).
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
-    }
 }
 
 /// The future of an awaited [`StartServer`] or [`StartUnixServer`]: the server.
@@ -233,11 +247,11 @@ where
     fn into_future(self) -> StartServerFuture {
         let limit = self.limit;
         let cb = Rc::new(self.cb);
-        let mut b = create_server(
-            move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone()))),
-            self.hosts,
-            self.port,
-        );
+        let factory = move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone())));
+        let mut b = match self.target {
+            Target::At(host, port) => create_server(factory, host, port),
+            Target::Sock(sock) => create_server_sock(factory, sock),
+        };
         if let Some(v) = self.family {
             b = b.family(v);
         }
@@ -255,9 +269,6 @@ where
         }
         if let Some(v) = self.start_serving {
             b = b.start_serving(v);
-        }
-        if let Some(v) = self.sock {
-            b = b.sock(v);
         }
         StartServerFuture(Box::pin(async move {
             check_limit(limit)?;
@@ -288,12 +299,29 @@ where
 {
     StartUnixServer {
         cb: client_connected_cb,
-        path: path.into(),
+        target: Target::At(path.into(), 0),
         limit: DEFAULT_LIMIT,
         backlog: None,
         start_serving: None,
         cleanup_socket: None,
-        sock: None,
+    }
+}
+
+/// asyncio's `start_unix_server(client_connected_cb, sock=sock)`: serves on an existing bound
+/// Unix stream socket (tier 8's `create_unix_server_sock`); otherwise as
+/// [`start_unix_server`].
+pub fn start_unix_server_sock<C, Fut>(
+    client_connected_cb: C,
+    sock: impl Into<OwnedFd>,
+) -> StartUnixServer<C>
+where
+    C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
+{
+    StartUnixServer {
+        target: Target::Sock(sock.into()),
+        ..start_unix_server(client_connected_cb, "")
     }
 }
 
@@ -302,8 +330,8 @@ where
 pub struct StartUnixServer<C> {
     /// The client callback.
     cb: C,
-    /// The socket's path.
-    path: PathBuf,
+    /// The socket's path (the port is unused), or the socket.
+    target: Target<PathBuf>,
     /// The readers' limit.
     limit: usize,
     /// `backlog`.
@@ -312,17 +340,14 @@ pub struct StartUnixServer<C> {
     start_serving: Option<bool>,
     /// `cleanup_socket`.
     cleanup_socket: Option<bool>,
-    /// `sock`.
-    sock: Option<OwnedFd>,
 }
 
 impl<C> fmt::Debug for StartUnixServer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StartUnixServer")
-            .field("path", &self.path)
+            .field("target", &self.target)
             .field("limit", &self.limit)
             .field("backlog", &self.backlog)
-            .field("sock", &self.sock)
             .finish_non_exhaustive()
     }
 }
@@ -348,11 +373,6 @@ impl<C> StartUnixServer<C> {
         self.cleanup_socket = Some(on);
         self
     }
-    /// `create_unix_server`'s [`sock`](tower_protocol::CreateUnixServer::sock).
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
-    }
 }
 
 impl<C, Fut> IntoFuture for StartUnixServer<C>
@@ -367,10 +387,11 @@ where
     fn into_future(self) -> StartServerFuture {
         let limit = self.limit;
         let cb = Rc::new(self.cb);
-        let mut b = create_unix_server(
-            move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone()))),
-            self.path,
-        );
+        let factory = move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone())));
+        let mut b = match self.target {
+            Target::At(path, _) => create_unix_server(factory, path),
+            Target::Sock(sock) => create_unix_server_sock(factory, sock),
+        };
         if let Some(v) = self.backlog {
             b = b.backlog(v);
         }
@@ -379,9 +400,6 @@ where
         }
         if let Some(v) = self.cleanup_socket {
             b = b.cleanup_socket(v);
-        }
-        if let Some(v) = self.sock {
-            b = b.sock(v);
         }
         StartServerFuture(Box::pin(async move {
             check_limit(limit)?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tower_protocol::create_connection_sock;
 use tower_stream::{
     StreamReader, StreamReaderProtocol, StreamWriter, open_connection, open_unix_connection,
-    start_server, start_unix_server,
+    start_server, start_server_sock, start_unix_server,
 };
 use tower_transport::{BaseTransport, ReadTransport, SocketAddress, WriteTransport, extra};
 use util::{run, turns};
@@ -480,5 +480,31 @@ fn reader_on_a_read_pipe_reads_everything() {
         });
         assert_eq!(reader.read_to_end().await.unwrap(), data);
         th.join().unwrap();
+    });
+}
+
+// test_start_server with sock=: an existing listening socket
+#[test]
+fn start_server_on_an_existing_socket() {
+    run(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = start_server_sock(
+            |reader, writer| async move {
+                let line = reader.readline().await?;
+                writer.write(&line)?;
+                writer.drain().await
+            },
+            OwnedFd::from(listener),
+        )
+        .limit(100)
+        .await
+        .unwrap();
+        let (reader, writer) = open_connection("127.0.0.1", port).await.unwrap();
+        writer.write(b"via sock\n").unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"via sock\n");
+        drop(writer);
+        server.close();
+        server.wait_closed().await;
     });
 }

@@ -12,6 +12,9 @@ pub enum WriteError {
     AfterWriteEof,
     /// The transport has no writing half (a read pipe).
     NotWritable,
+    /// A [`sendfile`](crate::SocketTransport::sendfile) is running on the transport (asyncio's
+    /// "unable to write; sendfile is in progress").
+    SendfileInProgress,
 }
 
 impl fmt::Display for WriteError {
@@ -23,6 +26,9 @@ impl fmt::Display for WriteError {
             WriteError::NotWritable => {
                 f.write_str("this transport cannot write: it is a read pipe's")
             }
+            WriteError::SendfileInProgress => f.write_str(
+                "unable to write: sendfile is in progress; write once its future completes",
+            ),
         }
     }
 }
@@ -55,9 +61,12 @@ impl std::error::Error for InvalidLimits {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendToError {
-    /// The transport is connected to `connected`, and another address was given.
+    /// The transport is connected to `connected` (or has it as its default destination:
+    /// [`DatagramSocketTransport::with_default_address`](crate::DatagramSocketTransport::with_default_address)),
+    /// and another address was given.
     InvalidAddress {
-        /// The address the transport is connected to (the only one `sendto` accepts).
+        /// The address the transport is connected to, or its default destination (the only
+        /// one `sendto` accepts).
         connected: SocketAddress,
     },
     /// The transport is not connected and no address was given (or an unnamed Unix address,
