@@ -12,6 +12,11 @@
 //!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
 //!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
 //!   a short read or write) waits for the next edge without trying its syscall, as tokio does.
+//!   A TCP read that fills its buffer asks what it left behind: on its own (`TCP_INQ`,
+//!   `sock/inq.rs`), or — on a loop that makes many such reads per poll interval — in the
+//!   *batched probe*: the read is a plain `recv`, its direction counts as used up, and the next
+//!   poll asks the kernel in one `poll(2)` which of those sockets still hold bytes, making them
+//!   readable again (`LocalReactor::defer_to_probe`, [`PROBE_MIN`]).
 //! - **[`Async`](crate::Async) sources**, `Send`, keyed by `SOURCE_BIT | slab index`, registered
 //!   edge-triggered once for both directions; readiness is cached in the source until an
 //!   operation reports `WouldBlock`.

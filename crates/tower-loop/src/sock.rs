@@ -6,7 +6,9 @@
 //! its readiness is cached: a read that returns fewer bytes than asked (or a write that takes
 //! fewer) uses the readiness up, so the next operation waits for the next edge instead of
 //! making a syscall that returns `EAGAIN`; writes and reads go straight to the socket while
-//! it is ready. The caller may still close a socket whenever no operation on it is pending
+//! it is ready. A TCP read that fills its buffer learns whether it left bytes behind from
+//! `TCP_INQ` (`inq.rs`) or, on a busy loop, from the reactor's batched probe at the next poll
+//! (the reactor's docs). The caller may still close a socket whenever no operation on it is pending
 //! (see "Trusting a registration" in the reactor's docs). Each waiting operation holds its own
 //! registration: dropping it removes that one only, so an operation started while a cancelled
 //! one unwinds is still woken, and several operations may wait on one socket and direction
