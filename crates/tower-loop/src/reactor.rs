@@ -190,10 +190,10 @@ pub(crate) enum Attempt {
 /// sockets are plain `recv`s, and the poll asks the
 /// kernel in one `poll(2)` which of the sockets they filled still hold bytes (the batched
 /// probe); with fewer, each read asks `TCP_INQ` (a `recvmsg` with a control message). Measured
-/// on the 50-connection echo (docs/decisions/0009): `recvmsg` with `TCP_CM_INQ` costs ~110 ns
-/// more per read than `recv`; one `poll(2)` costs less than that once it covers a handful of
-/// sockets, and more for one or two (a single-connection ping-pong keeps `TCP_INQ`).
-const PROBE_MIN: u32 = 8;
+/// (docs/decisions/0009, the syscall floor of an echo over N connections): `recvmsg` with
+/// `TCP_CM_INQ` costs ~110 ns more per read than `recv`; the probe costs more than that at 1
+/// and 2 connections (about N full reads per interval), less from 4 on.
+const PROBE_MIN: u32 = 4;
 
 /// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
 /// events (a loop that never runs out of work).

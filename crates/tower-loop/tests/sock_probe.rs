@@ -15,7 +15,7 @@ use sock_util::no_fd_leak;
 use tower_coro::join_all;
 use tower_loop::EventLoop;
 
-/// Connections: more than the probe's threshold of full reads per poll (8).
+/// Connections: more than the probe's threshold of full reads per poll (4).
 const CONNS: usize = 16;
 
 /// The byte at offset `i` of every stream.
