@@ -187,6 +187,20 @@ fn write_estimate(group: &str, id: &str, rps: f64) {
 }
 
 fn main() {
+    // For profiling (callgrind): `HYPER_BENCH_SERVE=tower|tokio|tower_mt|tokio_mt` only serves,
+    // printing the address, until killed.
+    if let Ok(which) = std::env::var("HYPER_BENCH_SERVE") {
+        let workers = which.ends_with("_mt").then_some(2);
+        let addr = if which.starts_with("tower") {
+            start_tower(workers)
+        } else {
+            start_tokio(workers)
+        };
+        println!("{addr}");
+        loop {
+            std::thread::park();
+        }
+    }
     // `cargo bench` passes `--bench` and the filter, if any.
     let filter = std::env::args()
         .skip(1)
