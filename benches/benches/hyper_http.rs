@@ -67,8 +67,10 @@ fn start_tower(workers: Option<usize>) -> SocketAddr {
             loop {
                 let (stream, _) = listener.read_with(|l| l.accept()).await.unwrap();
                 stream.set_nodelay(true).unwrap();
-                let io = TowerIo::new(Async::new(stream).unwrap()).with_vectored_writes(true);
                 drop(tower_task::spawn(async move {
+                    // Registered by the task, so on the multi-thread runtime the worker that
+                    // runs it (not the accepting thread) owns its readiness.
+                    let io = TowerIo::new(Async::new(stream).unwrap()).with_vectored_writes(true);
                     let _ = http1()
                         .timer(TowerTimer::new())
                         .serve_connection(io, service_fn(hello))

@@ -50,11 +50,17 @@ pub async fn serve(
         loop {
             let (stream, _) = listener.read_with(|l| l.accept()).await?;
             stream.set_nodelay(true)?;
-            let io = TowerIo::new(Async::new(stream)?).with_vectored_writes(true);
             open.fetch_add(1, Ordering::Relaxed);
             let open = open.clone();
             // Detached: the connection's task runs to its end (`open` counts it).
             drop(tower_task::spawn(async move {
+                // Registered by the task, so on the multi-thread runtime the worker running it
+                // (not the accepting thread) owns its readiness.
+                let Ok(io) = Async::new(stream) else {
+                    open.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                };
+                let io = TowerIo::new(io).with_vectored_writes(true);
                 let mut builder = auto::Builder::new(TowerExecutor::new());
                 builder.http1().timer(TowerTimer::new());
                 builder.http2().timer(TowerTimer::new());
