@@ -12,6 +12,10 @@
 //! `--rounds N` runs the benches N times and prints, per row, the median ratio and each round's
 //! ratio: on a shared or virtual machine one run's ratio can move by ±0.3, and the median of
 //! a few rounds, each compared within its own run, is the figure to report.
+//!
+//! `benches/benches/hyper_http.rs` is not criterion (wrk measures requests per second) but writes
+//! criterion's `estimates.json` (time per request) for its groups (`hyper_http1_*`), so
+//! `cargo xtask bench hyper_http` prints them in the same table; it needs `wrk` (`cargo xtask tools`).
 
 use crate::run;
 use std::path::Path;

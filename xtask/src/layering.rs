@@ -17,8 +17,17 @@ const TIERS: &[(&str, u32)] = &[
     ("tower-transport", 7),
     ("tower-protocol", 8),
     ("tower-stream", 9),
-    ("tower-asyncio", 10),
+    ("tower-asyncio", 11),
 ];
+
+/// Adapters: not tiers. Each builds on tiers (so it counts as above tier 9), no tier depends on
+/// it, and only the facade re-exports it, behind an off-by-default feature. An adapter may bring
+/// a peer runtime in as a library through the crate it adapts (hyper brings tokio's sync
+/// primitives), never as a direct dependency: see docs/decisions/0016-hyper-adapter.md.
+const ADAPTERS: &[&str] = &["tower-hyper"];
+
+/// Where an adapter sits in the order: above every tier, below the facade.
+const ADAPTER_LEVEL: u32 = 10;
 
 /// Peer runtimes: never a dependency of a crate under `crates/`, in any section.
 const PEERS: &[&str] = &[
@@ -35,6 +44,9 @@ const PEERS: &[&str] = &[
 ];
 
 fn tier(name: &str) -> Option<u32> {
+    if ADAPTERS.contains(&name) {
+        return Some(ADAPTER_LEVEL);
+    }
     TIERS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 

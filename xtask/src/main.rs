@@ -3,7 +3,7 @@
 //! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
 //! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers;
 //! `portability` checks that the crates build for other Unixes; `syscalls` counts syscalls per
-//! echo round trip under `strace`.
+//! echo round trip under `strace`; `tools` installs curl, wrk and h2load when missing.
 
 mod bench;
 mod layering;
@@ -11,6 +11,7 @@ mod loom;
 mod portability;
 mod run;
 mod syscalls;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ commands:
   layering    check that every tier depends only on tiers below it
   portability cargo check for FreeBSD and macOS (adds the targets with rustup if it can)
   syscalls    syscalls per TCP/UDP echo round trip under strace, tower next to tokio and smol [--mt]
+  tools       install curl, wrk, h2load when missing (apt-get, as root) [TOOL...]
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("layering") => layering::check(),
         Some("portability") => portability::check(true),
         Some("syscalls") => syscalls::run(&args[1..]),
+        Some("tools") => tools::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -55,6 +58,13 @@ fn main() -> ExitCode {
 fn ci() -> Result<(), String> {
     let started = std::time::Instant::now();
     run::step("layering", layering::check)?;
+    // curl for tower-hyper's tests; best effort (they say SKIPPED without it).
+    run::step("tools", || {
+        if let Err(e) = tools::ensure("curl") {
+            eprintln!("xtask: {e}; the curl tests will be skipped");
+        }
+        Ok(())
+    })?;
     run::step("fmt", || run::cargo(&["fmt", "--all", "--check"]))?;
     run::step("clippy", || {
         run::cargo(&[

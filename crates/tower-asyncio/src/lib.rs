@@ -14,6 +14,10 @@
 //! | [`protocol`] | `protocol` | 8 — [`tower_protocol`] | `protocols.py`, the connection factories of `base_events.py` |
 //! | [`stream`] | `stream` | 9 — [`tower_stream`] | `streams.py` |
 //!
+//! Off by default, an adapter rather than a tier: `hyper` re-exports `tower-hyper` as `hyper`
+//! (hyper 1.x on the tower: `TowerIo`, `TowerExecutor`, `LocalExecutor`, `TowerTimer`; hyper
+//! brings tokio in as a library, see docs/decisions/0016-hyper-adapter.md).
+//!
 //! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
 //! that it needs).
 //!
@@ -81,6 +85,10 @@ pub use tower_protocol as protocol;
 #[cfg(feature = "stream")]
 #[doc(inline)]
 pub use tower_stream as stream;
+
+/// hyper 1.x on the tower (the `hyper` feature, off by default; docs/decisions/0016).
+#[cfg(feature = "hyper")]
+pub use tower_hyper as hyper;
 
 #[cfg(feature = "loop")]
 #[doc(inline)]

@@ -192,7 +192,60 @@ impl<T: AsFd> Async<T> {
             Poll::Pending => Poll::Pending,
         }
     }
+    /// Polls `op` on the I/O object in direction `dir` (`READ` or `WRITE`) until it does not
+    /// report `WouldBlock`: tried first, then, after `WouldBlock`, the cached readiness is
+    /// cleared (unless an event came meanwhile) and the task registered for the next event.
+    /// The poll-style core of the `futures-io` impls (`async_io_traits.rs`).
+    pub(crate) fn poll_io_ref<R>(
+        &self,
+        dir: u8,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.io.as_ref().expect("io is present until into_inner");
+        poll_io(&self.source, &self.handle, dir, cx, || op(io))
+    }
+
+    /// [`poll_io_ref`](Self::poll_io_ref) with the I/O object borrowed mutably (for
+    /// `T: Read`/`Write` rather than `&T: Read`/`Write`).
+    pub(crate) fn poll_io_mut<R>(
+        &mut self,
+        dir: u8,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.io.as_mut().expect("io is present until into_inner");
+        poll_io(&self.source, &self.handle, dir, cx, || op(io))
+    }
 }
+
+/// The loop of [`Async::poll_io_ref`]: try, clear readiness on `WouldBlock`, wait for the next
+/// event of `dir` (a closed loop reports an error instead of waiting forever).
+fn poll_io<R>(
+    source: &Source,
+    handle: &LoopHandle,
+    dir: u8,
+    cx: &mut Context<'_>,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        let tick = source.waiters.tick();
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            res => return Poll::Ready(res),
+        }
+        source.waiters.clear(dir, tick);
+        match source.waiters.poll_ready(dir, cx.waker()) {
+            Poll::Ready(_) => {}
+            Poll::Pending if handle.is_closed() => return Poll::Ready(Err(closed())),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+// An `Async` never pins its I/O object (nothing is projected through a pin), so it may move
+// while pinned whatever `T` is, as async-io's `Async` does; the `futures-io` impls rely on it.
+impl<T: AsFd> Unpin for Async<T> {}
 
 impl<T: AsFd> AsFd for Async<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -65,6 +65,8 @@
 //! | `reactor/driver.rs` | [`IoDriver`]: a multi-thread runtime's shared poller for its loops' [`Async`] sources, polled by the member that blocks (docs/decisions/0011; its role word loom-checked) |
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
+//! | `async_io_traits.rs` | `futures-io`'s `AsyncRead`/`AsyncWrite` on `Async<T>` and `&Async<T>` |
+//! | `connect.rs` | [`Async::<TcpStream>::connect`](Async::connect), `Async::<UnixStream>::connect`: a `Send` async connect |
 //! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
 //! | `sock/datagram.rs` | `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into` |
 //! | `signals.rs` | `add_signal_handler` (self-pipe), restoring a signal's disposition |
@@ -81,11 +83,13 @@
 mod abstract_loop;
 mod any_runnable;
 mod async_fd;
+mod async_io_traits;
 mod attached;
 mod builder;
 mod callback;
 mod clock;
 mod close;
+mod connect;
 mod context;
 mod core;
 mod debug;
