@@ -1,0 +1,70 @@
+//! The protocol echo rows of issue 15, side by side: echo over loopback through tower's
+//! protocols (asyncio's `Protocol` on a `SocketTransport`, single-thread `EventLoop`) against
+//! tokio's streams (current-thread runtime) and async-io's streams (`Async<TcpStream>` on a
+//! `LocalExecutor`), each server on its own thread, all driven by the same native load client
+//! (`tower_benches::load_client`, one epoll thread: the bench thread) with the same work.
+//!
+//! One criterion group per message size and mode, `proto_echo_<size>_<mode>`: sizes 1, 10 and
+//! 100 KiB; mode `pp` (ping-pong: one message in flight per connection) or `p16` (16-deep
+//! pipelining). [`CONNS`] connections per server, opened once and kept across iterations, so
+//! an iteration is echo alone: [`trips`] round trips in total, every byte checked.
+//! The servers are in `proto_work/mod.rs` (shared with `examples/proto_echo.rs`, which
+//! `cargo xtask syscalls` and `cargo xtask idle` run).
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+mod proto_work;
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use proto_work::{RUNTIMES, ServerThread};
+use tower_benches::load_client::LoadClient;
+
+/// Connections per server.
+const CONNS: usize = 50;
+
+/// Round trips per iteration for a message size: about the same bytes each way for 10 and
+/// 100 KiB, more for 1 KiB where the per-message cost dominates.
+fn trips(size: usize) -> u64 {
+    match size {
+        s if s <= 1024 => 20_000,
+        s if s <= 10 * 1024 => 10_000,
+        _ => 2_000,
+    }
+}
+
+fn proto_echo(c: &mut Criterion) {
+    // Every server and its client up front, so each row measures a warm server.
+    let mut sides: Vec<(&str, ServerThread, LoadClient)> = RUNTIMES
+        .iter()
+        .map(|rt| {
+            let server = ServerThread::start(rt);
+            let client = LoadClient::connect(server.addr, CONNS).unwrap();
+            (*rt, server, client)
+        })
+        .collect();
+    for (size, size_name) in [(1024, "1k"), (10 * 1024, "10k"), (100 * 1024, "100k")] {
+        for (depth, mode) in [(1, "pp"), (16, "p16")] {
+            let mut g = c.benchmark_group(format!("proto_echo_{size_name}_{mode}"));
+            g.sample_size(10)
+                .measurement_time(Duration::from_secs(2))
+                .warm_up_time(Duration::from_millis(300));
+            for (rt, _, client) in sides.iter_mut() {
+                g.bench_function(*rt, |b| {
+                    b.iter(|| client.run(size, depth, trips(size)).unwrap())
+                });
+            }
+            g.finish();
+        }
+    }
+    // Clients first (the servers see every connection close), then the servers.
+    for (_, server, client) in sides.drain(..) {
+        drop(client);
+        drop(server);
+    }
+}
+
+criterion_group!(benches, proto_echo);
+criterion_main!(benches);
