@@ -175,8 +175,7 @@ impl LoadClient {
                 if flags.contains(epoll::EventFlags::OUT) {
                     self.conns[i].blocked = false;
                 }
-                if flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::ERR)
-                {
+                if flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::ERR) {
                     self.recv(i, size)?;
                 }
                 self.send(i, size, depth)?;

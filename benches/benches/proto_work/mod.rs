@@ -8,7 +8,8 @@
 //!   writes what it got; `pause_writing`/`resume_writing` pause and resume reading, as a correct
 //!   asyncio echo protocol does (tokio's `write_all` gives the same back-pressure).
 //! - **tokio**: a current-thread runtime; per connection a task that reads into its own
-//!   [`PEER_BUF`]-byte buffer and `write_all`s it back.
+//!   [`PEER_BUF`]-byte buffer (or another size: [`ServerThread::start_with`]; tokio's own echo
+//!   example uses 1 KiB) and `write_all`s it back.
 //! - **smol**: async-io's `Async<TcpStream>` in an `async_executor::LocalExecutor` run by
 //!   `async_io::block_on`, the same read/`write_all` loop per connection.
 //!
@@ -137,14 +138,20 @@ impl ServerThread {
     ///
     /// On an unknown runtime or a failed listener.
     pub(crate) fn start(runtime: &str) -> ServerThread {
+        ServerThread::start_with(runtime, PEER_BUF)
+    }
+
+    /// [`start`](Self::start) with a per-connection read buffer of `buf` bytes for tokio and
+    /// smol (tower ignores it: its loop has one read buffer).
+    pub(crate) fn start_with(runtime: &str, buf: usize) -> ServerThread {
         let (tx, rx) = mpsc::channel::<(SocketAddr, Stop)>();
         let runtime = runtime.to_owned();
         let thread = std::thread::Builder::new()
             .name(format!("{runtime}-server"))
             .spawn(move || match runtime.as_str() {
                 "tower" => tower_server(tx),
-                "tokio" => tokio_server(tx),
-                "smol" => smol_server(tx),
+                "tokio" => tokio_server(tx, buf),
+                "smol" => smol_server(tx, buf),
                 r => panic!("unknown runtime {r} (tower, tokio, smol)"),
             })
             .expect("spawn the server thread");
@@ -184,7 +191,7 @@ fn tower_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
 }
 
 /// tokio's server thread: a current-thread runtime, one task per connection.
-fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
+fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -201,7 +208,7 @@ fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
                 let (mut s, _) = l.accept().await.unwrap();
                 s.set_nodelay(true).unwrap();
                 tokio::spawn(async move {
-                    let mut buf = vec![0u8; PEER_BUF];
+                    let mut buf = vec![0u8; buf];
                     loop {
                         let n = match s.read(&mut buf).await {
                             Ok(0) | Err(_) => return,
@@ -224,7 +231,7 @@ fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
 }
 
 /// smol's server thread: async-io's `Async` on a `LocalExecutor`, one task per connection.
-fn smol_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
+fn smol_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
     let ex = Rc::new(async_executor::LocalExecutor::new());
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
@@ -237,7 +244,7 @@ fn smol_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
             let (mut s, _) = l.accept().await.unwrap();
             s.get_ref().set_nodelay(true).unwrap();
             ex2.spawn(async move {
-                let mut buf = vec![0u8; PEER_BUF];
+                let mut buf = vec![0u8; buf];
                 loop {
                     let n = match s.read(&mut buf).await {
                         Ok(0) | Err(_) => return,
