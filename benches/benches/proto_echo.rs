@@ -8,6 +8,14 @@
 //! 100 KiB; mode `pp` (ping-pong: one message in flight per connection) or `p16` (16-deep
 //! pipelining). [`CONNS`] connections per server, opened once and kept across iterations, so
 //! an iteration is echo alone: [`trips`] round trips in total, every byte checked.
+//!
+//! Beside each group, `proto_echo_<size>_<mode>_server_cpu` runs the same work timed by the
+//! server thread's CPU time (user + system, from `/proc/self/task/<tid>/stat`, 10 ms ticks
+//! summed over each sample) instead of the wall clock: on 2 cores with the client busy on one,
+//! a ping-pong row's wall time is mostly the client's and the kernel's, and the server's own
+//! cost per round trip shows only here. (smol's `async-io` may also drive its reactor from its
+//! own helper thread, not counted; it is idle while `block_on` is polling, as here.)
+//!
 //! The servers are in `proto_work/mod.rs` (shared with `examples/proto_echo.rs`, which
 //! `cargo xtask syscalls` and `cargo xtask idle` run).
 
@@ -20,7 +28,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use proto_work::{RUNTIMES, ServerThread};
-use tower_benches::load_client::LoadClient;
+use tower_benches::load_client::{LoadClient, thread_cpu_time};
 
 /// Connections per server.
 const CONNS: usize = 50;
@@ -56,6 +64,24 @@ fn proto_echo(c: &mut Criterion) {
             for (rt, _, client) in sides.iter_mut() {
                 g.bench_function(*rt, |b| {
                     b.iter(|| client.run(size, depth, trips(size, depth)).unwrap())
+                });
+            }
+            g.finish();
+            // The same work, timed by the server thread's CPU time instead of the wall clock.
+            let mut g = c.benchmark_group(format!("proto_echo_{size_name}_{mode}_server_cpu"));
+            g.sample_size(10)
+                .measurement_time(Duration::from_secs(2))
+                .warm_up_time(Duration::from_millis(300));
+            for (rt, server, client) in sides.iter_mut() {
+                let tid = server.tid;
+                g.bench_function(*rt, |b| {
+                    b.iter_custom(|iters| {
+                        let before = thread_cpu_time(tid).unwrap();
+                        for _ in 0..iters {
+                            client.run(size, depth, trips(size, depth)).unwrap();
+                        }
+                        thread_cpu_time(tid).unwrap() - before
+                    })
                 });
             }
             g.finish();

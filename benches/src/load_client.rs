@@ -310,3 +310,34 @@ pub fn vm_rss(pid: u32) -> io::Result<u64> {
         .map(|kb| kb * 1024)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no VmRSS line"))
 }
+
+/// The calling thread's id (`gettid`), for [`thread_cpu_time`].
+pub fn thread_id() -> i32 {
+    rustix::thread::gettid().as_raw_nonzero().get()
+}
+
+/// CPU time (user + system) a thread of this process has used so far, from
+/// `/proc/self/task/<tid>/stat`: in clock ticks (10 ms here), so measure over a second or more.
+///
+/// # Errors
+///
+/// The file cannot be read or parsed (the thread has exited).
+pub fn thread_cpu_time(tid: i32) -> io::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces): state is
+    // field 3; utime and stime are fields 14 and 15.
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "stat: no command name"))?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> io::Result<u64> {
+        f.get(i)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "stat: short line"))
+    };
+    // `rest` starts at field 3 (index 0).
+    let ticks = tick(14 - 3)? + tick(15 - 3)?;
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
+}

@@ -25,6 +25,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use tower_benches::load_client::thread_id;
 use tower_loop::EventLoop;
 use tower_protocol::Protocol;
 use tower_transport::{ReadTransport, SocketTransport, StreamTransport, WriteTransport};
@@ -116,6 +117,8 @@ fn serve<P: Protocol, F: Fn() -> P + 'static>(
 pub(crate) struct ServerThread {
     /// Where it listens.
     pub(crate) addr: SocketAddr,
+    /// The server thread's id (its CPU time: `tower_benches::load_client::thread_cpu_time`).
+    pub(crate) tid: i32,
     /// Stops the server's runtime.
     stop: Option<Stop>,
     /// The server's thread.
@@ -144,7 +147,7 @@ impl ServerThread {
     /// [`start`](Self::start) with a per-connection read buffer of `buf` bytes for tokio and
     /// smol (tower ignores it: its loop has one read buffer).
     pub(crate) fn start_with(runtime: &str, buf: usize) -> ServerThread {
-        let (tx, rx) = mpsc::channel::<(SocketAddr, Stop)>();
+        let (tx, rx) = mpsc::channel::<(SocketAddr, Stop, i32)>();
         let runtime = runtime.to_owned();
         let thread = std::thread::Builder::new()
             .name(format!("{runtime}-server"))
@@ -155,9 +158,10 @@ impl ServerThread {
                 r => panic!("unknown runtime {r} (tower, tokio, smol)"),
             })
             .expect("spawn the server thread");
-        let (addr, stop) = rx.recv().expect("the server thread did not start");
+        let (addr, stop, tid) = rx.recv().expect("the server thread did not start");
         ServerThread {
             addr,
+            tid,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -179,19 +183,23 @@ impl Drop for ServerThread {
 
 /// tower's server thread: the loop runs until stopped, then closes (every transport gets
 /// `connection_lost` and its socket is closed).
-fn tower_server(tx: mpsc::Sender<(SocketAddr, Stop)>) {
+fn tower_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>) {
     let lp = EventLoop::new().expect("tower loop");
     let l = Rc::new(listener().expect("listener"));
     serve(&lp, l.clone(), Echo::default).expect("serve");
-    tx.send((l.local_addr().unwrap(), Stop::Tower(lp.handle())))
-        .unwrap();
+    tx.send((
+        l.local_addr().unwrap(),
+        Stop::Tower(lp.handle()),
+        thread_id(),
+    ))
+    .unwrap();
     lp.run_forever().expect("run_forever");
     lp.remove_reader(&*l).expect("remove_reader");
     lp.close().expect("close the loop");
 }
 
 /// tokio's server thread: a current-thread runtime, one task per connection.
-fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
+fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>, buf: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -202,7 +210,8 @@ fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
     let addr = std_l.local_addr().unwrap();
     rt.block_on(async move {
         let l = tokio::net::TcpListener::from_std(std_l).unwrap();
-        tx.send((addr, Stop::Channel(stop_tx))).unwrap();
+        tx.send((addr, Stop::Channel(stop_tx), thread_id()))
+            .unwrap();
         let accept = async {
             loop {
                 let (mut s, _) = l.accept().await.unwrap();
@@ -231,13 +240,17 @@ fn tokio_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
 }
 
 /// smol's server thread: async-io's `Async` on a `LocalExecutor`, one task per connection.
-fn smol_server(tx: mpsc::Sender<(SocketAddr, Stop)>, buf: usize) {
+fn smol_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>, buf: usize) {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
     let ex = Rc::new(async_executor::LocalExecutor::new());
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let l = async_io::Async::new(listener().expect("listener")).unwrap();
-    tx.send((l.get_ref().local_addr().unwrap(), Stop::Channel(stop_tx)))
-        .unwrap();
+    tx.send((
+        l.get_ref().local_addr().unwrap(),
+        Stop::Channel(stop_tx),
+        thread_id(),
+    ))
+    .unwrap();
     let ex2 = ex.clone();
     let accept = async move {
         loop {
