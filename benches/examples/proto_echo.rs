@@ -101,9 +101,12 @@ fn idle(args: &[String]) -> Result<(), String> {
              (each side needs about {need}; raise the hard limit, e.g. `ulimit -Hn`)"
         ));
     }
+    let lim = |l: Option<u64>| l.map_or("unlimited".to_owned(), |n| n.to_string());
     println!(
         "{conns} idle connections, each echoed once (1 KiB); server RSS from /proc/<pid>/status \
-         (fd limit: soft {soft:?}, hard {hard:?})"
+         (fd limit: soft {}, hard {})",
+        lim(soft),
+        lim(hard)
     );
     println!("| runtime | RSS before | RSS with {conns} idle | bytes per idle connection |");
     println!("|---|---|---|---|");

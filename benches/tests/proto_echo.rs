@@ -119,3 +119,24 @@ fn zero_round_trips_return_at_once() {
         client.run(1024, 1, 1).unwrap(); // one connection works, two have nothing to do
     });
 }
+
+#[test]
+fn a_thousand_connections_held_at_once_each_echoed_once() {
+    // The cheap form of the 10 000 idle connections (`cargo xtask idle`): both sides in this
+    // process, so 2 000 fds.
+    let (soft, _) = tower_benches::load_client::raise_fd_limit().unwrap();
+    if soft.is_some_and(|s| s < 2200) {
+        eprintln!("skipped: the fd limit ({soft:?}) is below 2 200");
+        return;
+    }
+    no_fd_leak(|| {
+        for rt in ["tower", "tokio"] {
+            let server = proto_work::ServerThread::start(rt);
+            let mut client = LoadClient::connect(server.addr, 1000).unwrap();
+            client.run(1024, 1, 1000).unwrap();
+            client.run(1, 1, 1000).unwrap();
+            drop(client);
+            drop(server);
+        }
+    });
+}
