@@ -323,7 +323,22 @@ pub fn thread_id() -> i32 {
 ///
 /// The file cannot be read or parsed (the thread has exited).
 pub fn thread_cpu_time(tid: i32) -> io::Result<Duration> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))?;
+    stat_cpu_time(&format!("/proc/self/task/{tid}/stat"))
+}
+
+/// CPU time (user + system) process `pid` has used so far, all its threads, from
+/// `/proc/<pid>/stat` (clock ticks, as [`thread_cpu_time`]).
+///
+/// # Errors
+///
+/// The file cannot be read or parsed (the process has exited).
+pub fn process_cpu_time(pid: u32) -> io::Result<Duration> {
+    stat_cpu_time(&format!("/proc/{pid}/stat"))
+}
+
+/// utime + stime of a `stat` file of `/proc`.
+fn stat_cpu_time(path: &str) -> io::Result<Duration> {
+    let text = std::fs::read_to_string(path)?;
     // Fields after the command name (which is in parentheses and may hold spaces): state is
     // field 3; utime and stime are fields 14 and 15.
     let rest = text
