@@ -8,6 +8,10 @@
 //! of `async_task::Runnable`s, a `block_on` that polls the main future only when it was woken,
 //! and `Rc` primitives. It has no reactor, no timers and no cross-thread path; the tower's time
 //! over the floor's says how close a path is to nothing at all (BENCHMARKS.md).
+//!
+//! [`load_client`] is the native load client of the protocol echo benches (`proto_echo`): N
+//! connections on one epoll thread, ping-pong or pipelined, every echoed byte checked.
 
 pub mod floor;
+pub mod load_client;
 pub mod oneshot;

@@ -78,6 +78,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask idle [--conns N] [runtime...]`: 10 000 idle connections (or N) to a protocol
+/// echo server in a child process, each echoed once, and the server's RSS per connection,
+/// tower beside tokio and smol (`benches/examples/proto_echo.rs idle`, which raises the soft
+/// fd limit of both processes and says so if the hard limit is too low).
+pub(crate) fn idle(args: &[String]) -> Result<(), String> {
+    let mut cargo_args: Vec<&str> = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "tower-benches",
+        "--example",
+        "proto_echo",
+        "--",
+        "idle",
+    ];
+    cargo_args.extend(args.iter().map(String::as_str));
+    run::cargo(&cargo_args)
+}
+
 /// The mean of one criterion measurement, in nanoseconds, and when it was written.
 fn mean_ns(dir: &Path) -> Option<(f64, SystemTime)> {
     let file = dir.join("new").join("estimates.json");

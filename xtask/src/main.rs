@@ -3,7 +3,8 @@
 //! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
 //! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers;
 //! `portability` checks that the crates build for other Unixes; `syscalls` counts syscalls per
-//! echo round trip under `strace`; `tools` installs curl, wrk and h2load when missing.
+//! echo round trip under `strace`; `idle` measures memory per idle connection; `tools` installs
+//! curl, wrk and h2load when missing.
 
 mod bench;
 mod layering;
@@ -26,6 +27,8 @@ commands:
   layering    check that every tier depends only on tiers below it
   portability cargo check for FreeBSD and macOS (adds the targets with rustup if it can)
   syscalls    syscalls per TCP/UDP echo round trip under strace, tower next to tokio and smol [--mt]
+              and the protocol echo server's reads/writes per round trip [proto: only those]
+  idle        10 000 idle connections to an echo server process: bytes per connection [--conns N]
   tools       install curl, wrk, h2load when missing (apt-get, as root) [TOOL...]
 ";
 
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Some("layering") => layering::check(),
         Some("portability") => portability::check(true),
         Some("syscalls") => syscalls::run(&args[1..]),
+        Some("idle") => bench::idle(&args[1..]),
         Some("tools") => tools::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");

@@ -1,0 +1,160 @@
+//! The protocol echo rows of issue 15, side by side: echo over loopback through tower's
+//! protocols (asyncio's `Protocol` on a `SocketTransport`, single-thread `EventLoop`) against
+//! tokio's streams (current-thread runtime) and async-io's streams (`Async<TcpStream>` on a
+//! `LocalExecutor`), each server on its own thread, all driven by the same native load client
+//! (`tower_benches::load_client`, one epoll thread: the bench thread) with the same work. Each
+//! server runs in a child process of this binary ([`ServerProcess`]), as a server does.
+//!
+//! One criterion group per message size and mode, `proto_echo_<size>_<mode>`: sizes 1, 10 and
+//! 100 KiB; mode `pp` (ping-pong: one message in flight per connection) or `p16` (16-deep
+//! pipelining). [`CONNS`] connections per server, opened once and kept across iterations, so
+//! an iteration is echo alone: [`trips`] round trips in total, every byte checked.
+//!
+//! Beside each group, `proto_echo_<size>_<mode>_server_cpu` runs the same work timed by the
+//! server process's CPU time (user + system of all its threads, smol's `async-io` helper
+//! thread included, from `/proc/<pid>/stat`, 10 ms ticks summed over each sample) instead of
+//! the wall clock: in ping-pong the pace is set by the kernel's loopback path and the hand-over
+//! between client and server, and the server's own cost per round trip shows only here.
+//!
+//! The servers are in `proto_work/mod.rs` (shared with `examples/proto_echo.rs`, which
+//! `cargo xtask syscalls` and `cargo xtask idle` run).
+
+mod proto_work;
+
+use std::time::Duration;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use criterion::Criterion;
+use proto_work::{RUNTIMES, ServerThread};
+use tower_benches::load_client::{LoadClient, process_cpu_time};
+
+/// Connections per server.
+const CONNS: usize = 50;
+
+/// Round trips per iteration for a message size and depth: each iteration takes some 30–80 ms
+/// on this machine (pipelining runs 2–5× as many round trips per second as ping-pong).
+fn trips(size: usize, depth: usize) -> u64 {
+    match (size, depth) {
+        (s, 1) if s <= 1024 => 20_000,
+        (s, _) if s <= 1024 => 100_000,
+        (s, 1) if s <= 10 * 1024 => 10_000,
+        (s, _) if s <= 10 * 1024 => 20_000,
+        (_, 1) => 2_000,
+        // 40 messages per connection would be mostly the 16-deep window filling and draining.
+        _ => 5_000,
+    }
+}
+
+/// Set in a child process of this binary: serve `<runtime>`'s echo (see [`ServerProcess`]).
+const SERVER_ENV: &str = "PROTO_ECHO_SERVER";
+
+/// An echo server in a child process of this bench binary (so the servers share nothing, not
+/// even an allocator or a scheduler's view of one process, with each other or the client):
+/// it prints its address and serves until its stdin closes, which dropping this does.
+struct ServerProcess {
+    /// Where it listens.
+    addr: SocketAddr,
+    /// The child.
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts `rt`'s server in a child process.
+    fn start(rt: &str) -> ServerProcess {
+        let exe = std::env::current_exe().expect("the bench binary's path");
+        let mut child = Command::new(exe)
+            .env(SERVER_ENV, rt)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the server child");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the server's address");
+        let addr = line.trim().parse().expect("the server prints its address");
+        ServerProcess { addr, child }
+    }
+
+    /// The server process's CPU time so far (all its threads).
+    fn cpu_time(&self) -> Duration {
+        process_cpu_time(self.child.id()).expect("the server's /proc stat")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side of [`ServerProcess`].
+fn serve_in_child(rt: &str) {
+    let server = ServerThread::start(rt);
+    println!("{}", server.addr);
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    drop(server);
+}
+
+fn proto_echo(c: &mut Criterion) {
+    // Every server and its client up front, so each row measures a warm server.
+    let mut sides: Vec<(&str, ServerProcess, LoadClient)> = RUNTIMES
+        .iter()
+        .map(|rt| {
+            let server = ServerProcess::start(rt);
+            let client = LoadClient::connect(server.addr, CONNS).unwrap();
+            (*rt, server, client)
+        })
+        .collect();
+    for (size, size_name) in [(1024, "1k"), (10 * 1024, "10k"), (100 * 1024, "100k")] {
+        for (depth, mode) in [(1, "pp"), (16, "p16")] {
+            let mut g = c.benchmark_group(format!("proto_echo_{size_name}_{mode}"));
+            g.sample_size(10)
+                .measurement_time(Duration::from_secs(2))
+                .warm_up_time(Duration::from_millis(300));
+            for (rt, _, client) in sides.iter_mut() {
+                g.bench_function(*rt, |b| {
+                    b.iter(|| client.run(size, depth, trips(size, depth)).unwrap())
+                });
+            }
+            g.finish();
+            // The same work, timed by the server thread's CPU time instead of the wall clock.
+            let mut g = c.benchmark_group(format!("proto_echo_{size_name}_{mode}_server_cpu"));
+            g.sample_size(10)
+                .measurement_time(Duration::from_secs(2))
+                .warm_up_time(Duration::from_millis(300));
+            for (rt, server, client) in sides.iter_mut() {
+                g.bench_function(*rt, |b| {
+                    b.iter_custom(|iters| {
+                        let before = server.cpu_time();
+                        for _ in 0..iters {
+                            client.run(size, depth, trips(size, depth)).unwrap();
+                        }
+                        server.cpu_time() - before
+                    })
+                });
+            }
+            g.finish();
+        }
+    }
+    // Clients first (the servers see every connection close), then the servers.
+    for (_, server, client) in sides.drain(..) {
+        drop(client);
+        drop(server);
+    }
+}
+
+fn main() {
+    if let Ok(rt) = std::env::var(SERVER_ENV) {
+        serve_in_child(&rt);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    proto_echo(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,154 @@
+//! The protocol echo servers of the `proto_echo` bench as separate processes: for counting a
+//! server's syscalls (`cargo xtask syscalls` runs `server` under `strace -c -f` and `client`
+//! beside it) and for holding 10 000 idle connections (`cargo xtask idle`, or `idle` here).
+//!
+//! - `proto_echo server <tower|tokio|smol>`: raises the soft fd limit, starts that runtime's
+//!   echo server (`benches/proto_work/mod.rs`), prints its address on a line, and serves until
+//!   its stdin closes. `tokio:1024` (or `smol:1024`): a 1 KiB per-connection read buffer, as
+//!   tokio's own echo example has, instead of the bench's 64 KiB.
+//! - `proto_echo client <addr> <size> <depth> <conns> <trips>`: the load client
+//!   (`tower_benches::load_client`): `conns` connections, one warm-up round of 10 round trips
+//!   per connection, then `trips` round trips in total of `size`-byte messages with `depth` in
+//!   flight per connection.
+//! - `proto_echo idle [--conns N] [runtime...]` (default 10 000 connections; tower, tokio,
+//!   `tokio:1024`, smol, `smol:1024`): per runtime, starts `server` as a child process, warms it with one connection,
+//!   reads its `VmRSS`, opens N connections from this process, echoes 1 KiB once on each, holds
+//!   them idle for a moment and reads its `VmRSS` again; prints the bytes per idle connection.
+
+#[path = "../benches/proto_work/mod.rs"]
+mod proto_work;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tower_benches::load_client::{LoadClient, raise_fd_limit, vm_rss};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let res = match args.first().map(String::as_str) {
+        Some("server") if args.len() == 2 => server(&args[1]),
+        Some("client") if args.len() == 6 => client(&args[1..]),
+        Some("idle") => idle(&args[1..]),
+        _ => Err("usage: proto_echo server <tower|tokio|smol>\n       \
+                  proto_echo client <addr> <size> <depth> <conns> <trips>\n       \
+                  proto_echo idle [--conns N] [tower|tokio|smol]..."
+            .to_owned()),
+    };
+    if let Err(e) = res {
+        eprintln!("proto_echo: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// Serves until stdin closes. `rt` is a runtime, or `tokio:<bytes>`/`smol:<bytes>` for a
+/// per-connection read buffer other than the bench's.
+fn server(rt: &str) -> Result<(), String> {
+    raise_fd_limit().map_err(|e| format!("setrlimit: {e}"))?;
+    let (name, buf) = match rt.split_once(':') {
+        Some((n, b)) => (n, b.parse().map_err(|e| format!("{rt}: {e}"))?),
+        None => (rt, proto_work::PEER_BUF),
+    };
+    let s = proto_work::ServerThread::start_with(name, buf);
+    println!("{}", s.addr);
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    drop(s);
+    Ok(())
+}
+
+/// One warm-up round, then the measured round.
+fn client(args: &[String]) -> Result<(), String> {
+    let num = |i: usize| -> Result<u64, String> {
+        args[i]
+            .parse::<u64>()
+            .map_err(|e| format!("{}: {e}", args[i]))
+    };
+    let addr: SocketAddr = args[0].parse().map_err(|e| format!("address: {e}"))?;
+    let (size, depth, conns, trips) = (num(1)? as usize, num(2)? as usize, num(3)?, num(4)?);
+    let mut c = LoadClient::connect(addr, conns as usize).map_err(|e| e.to_string())?;
+    c.run(size, depth, 10 * conns).map_err(|e| e.to_string())?;
+    c.run(size, depth, trips).map_err(|e| e.to_string())
+}
+
+/// Memory per idle connection, per runtime, each server in its own child process.
+fn idle(args: &[String]) -> Result<(), String> {
+    let mut conns = 10_000usize;
+    let mut rts: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--conns" {
+            conns = it
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or("--conns needs a number")?;
+        } else {
+            rts.push(a.clone());
+        }
+    }
+    if rts.is_empty() {
+        rts = ["tower", "tokio", "tokio:1024", "smol", "smol:1024"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    let (soft, hard) = raise_fd_limit().map_err(|e| format!("setrlimit: {e}"))?;
+    let need = conns as u64 + 64;
+    if soft.is_some_and(|s| s < need) {
+        return Err(format!(
+            "the fd limit is too low for {conns} connections: soft {soft:?}, hard {hard:?} \
+             (each side needs about {need}; raise the hard limit, e.g. `ulimit -Hn`)"
+        ));
+    }
+    let lim = |l: Option<u64>| l.map_or("unlimited".to_owned(), |n| n.to_string());
+    println!(
+        "{conns} idle connections, each echoed once (1 KiB); server RSS from /proc/<pid>/status \
+         (fd limit: soft {}, hard {})",
+        lim(soft),
+        lim(hard)
+    );
+    println!("| runtime | RSS before | RSS with {conns} idle | bytes per idle connection |");
+    println!("|---|---|---|---|");
+    for rt in &rts {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["server", rt])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn the {rt} server: {e}"))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let addr: SocketAddr = line
+            .trim()
+            .parse()
+            .map_err(|e| format!("the {rt} server's address {line:?}: {e}"))?;
+        let pid = child.id();
+        // Warm the server (first connection, first read: its lazily made buffers).
+        let mut warm = LoadClient::connect(addr, 1).map_err(|e| e.to_string())?;
+        warm.run(1024, 1, 10).map_err(|e| e.to_string())?;
+        drop(warm);
+        std::thread::sleep(Duration::from_millis(300));
+        let before = vm_rss(pid).map_err(|e| e.to_string())?;
+        let mut c = LoadClient::connect(addr, conns).map_err(|e| e.to_string())?;
+        c.run(1024, 1, conns as u64).map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(500));
+        let after = vm_rss(pid).map_err(|e| e.to_string())?;
+        println!(
+            "| {rt} | {:.1} MiB | {:.1} MiB | {:.0} |",
+            before as f64 / 1048576.0,
+            after as f64 / 1048576.0,
+            (after as f64 - before as f64) / conns as f64
+        );
+        drop(c);
+        drop(child.stdin.take());
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("the {rt} server exited with {status}"));
+        }
+    }
+    Ok(())
+}
