@@ -13,5 +13,6 @@
 //! connections on one epoll thread, ping-pong or pipelined, every echoed byte checked.
 
 pub mod floor;
+#[cfg(target_os = "linux")]
 pub mod load_client;
 pub mod oneshot;

@@ -19,7 +19,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, SocketType};
 use tower_loop::EventLoop;
 use tower_transport::{BaseTransport, SocketTransport, StreamTransport};
 
@@ -48,7 +48,7 @@ pub(crate) fn socket_for(addr: &SocketAddr, kind: SocketType) -> io::Result<Owne
 pub(crate) fn new_socket(domain: AddressFamily, kind: SocketType) -> io::Result<OwnedFd> {
     #[cfg(not(target_vendor = "apple"))]
     {
-        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
         Ok(rustix::net::socket_with(domain, kind, flags, None)?)
     }
     #[cfg(target_vendor = "apple")]

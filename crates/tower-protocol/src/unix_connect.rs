@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rustix::io::Errno;
-use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
 use tower_loop::Async;
 use tower_transport::StreamTransport;
 
@@ -60,12 +60,7 @@ where
 {
     let lp = running_loop()?;
     let addr = SocketAddrUnix::new(path.as_ref())?;
-    let mut sock = rustix::net::socket_with(
-        AddressFamily::UNIX,
-        SocketType::STREAM,
-        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-        None,
-    )?;
+    let mut sock = crate::connect::new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
     let mut pause = Duration::from_millis(1);
     loop {
         match rustix::net::connect(&sock, &addr) {

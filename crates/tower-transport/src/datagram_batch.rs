@@ -574,7 +574,8 @@ mod other {
     use super::{Batching, DatagramTruncated};
     use crate::extra::SocketAddress;
 
-    /// What one received datagram is.
+    /// What one received datagram is (never made here: batching is Linux only).
+    #[allow(dead_code)]
     pub(crate) enum Received<'a> {
         /// A datagram and its sender.
         Datagram(&'a [u8], Option<SocketAddress>),

@@ -258,7 +258,7 @@ impl Sendfile<'_> {
             let file = self.file;
             let r = self
                 .core
-                .sendfile_fd(|sock| Ok(rustix::fs::sendfile(sock, file, Some(&mut pos), want)));
+                .sendfile_fd(|sock| Ok(native_sendfile(sock, file, &mut pos, want)));
             match r? {
                 Ok(0) => return Poll::Ready(Ok(self.sent)),
                 Ok(n) => self.sent += n as u64,
@@ -405,4 +405,28 @@ impl Drop for Sendfile<'_> {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// `sendfile(2)` from `file` at `*pos` to `sock`; where the kernel has none (not Linux),
+/// `ENOSYS` before the first byte, so [`Sendfile`] takes the read/write fallback.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn native_sendfile(
+    sock: std::os::fd::BorrowedFd<'_>,
+    file: &File,
+    pos: &mut u64,
+    want: usize,
+) -> rustix::io::Result<usize> {
+    rustix::fs::sendfile(sock, file, Some(pos), want)
+}
+
+/// `sendfile(2)` from `file` at `*pos` to `sock`; where the kernel has none (not Linux),
+/// `ENOSYS` before the first byte, so [`Sendfile`] takes the read/write fallback.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn native_sendfile(
+    _sock: std::os::fd::BorrowedFd<'_>,
+    _file: &File,
+    _pos: &mut u64,
+    _want: usize,
+) -> rustix::io::Result<usize> {
+    Err(Errno::NOSYS)
 }
