@@ -67,6 +67,7 @@
 //! | `events.rs` | the event interface: [`StreamEvents`], [`DatagramEvents`] |
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
+//! | `custom.rs` | [`CustomStreamTransport`]: a higher tier's stream transport (TLS's) behind [`StreamTransport::Custom`] |
 //! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control, closing |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
@@ -79,6 +80,7 @@
 //! | `error.rs` | [`error`]: the caller's errors |
 #![doc(test(attr(deny(warnings))))]
 
+mod custom;
 mod datagram;
 mod deliver;
 pub mod error;
@@ -93,6 +95,7 @@ mod stream_core;
 mod traits;
 mod write_buffer;
 
+pub use custom::CustomStreamTransport;
 pub use datagram::{DATAGRAM_HEADER_SIZE, DatagramSocketTransport};
 pub use error::{InvalidLimits, SendToError, WriteError};
 pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};
