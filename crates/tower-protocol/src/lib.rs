@@ -30,6 +30,7 @@
 //! | `accepted.rs` | [`connect_accepted_socket`] |
 //! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`] |
 //! | `pipes.rs` | [`connect_read_pipe`], [`connect_write_pipe`] |
+//! | `tls/` | feature `tls`: [`tls`], asyncio's `sslproto` on rustls — [`tls::TlsProtocol`], the app-side transport, [`tls::start_tls`], config helpers |
 #![doc(test(attr(deny(warnings))))]
 
 mod accepted;
@@ -40,6 +41,8 @@ mod pipes;
 mod protocols;
 mod resolve;
 mod staggered;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod unix_connect;
 
 pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol};
