@@ -13,7 +13,9 @@
 //! - the client-side factories, asyncio's names: [`create_connection`] (happy eyeballs on
 //!   [`staggered_race`]), [`create_connection_sock`], [`create_unix_connection`],
 //!   [`connect_accepted_socket`], [`create_datagram_endpoint`], [`connect_read_pipe`],
-//!   [`connect_write_pipe`].
+//!   [`connect_write_pipe`];
+//! - servers: [`create_server`], [`create_unix_server`] and the [`Server`] they give (accept at
+//!   most `backlog` per readiness; no spin and no death when fds run out).
 //!
 //! Design and the differences from asyncio: docs/decisions/0013-protocols.md.
 //!
@@ -30,21 +32,30 @@
 //! | `accepted.rs` | [`connect_accepted_socket`] |
 //! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`] |
 //! | `pipes.rs` | [`connect_read_pipe`], [`connect_write_pipe`] |
+//! | `server.rs` | [`Server`]: listening sockets, the accepted connections' transports, `close`/`wait_closed`/`serve_forever` |
+//! | `create_server.rs` | [`create_server`], its options ([`CreateServer`], [`Hosts`]): binding one socket per address |
+//! | `unix_server.rs` | [`create_unix_server`] ([`CreateUnixServer`]): a path or an abstract name, `cleanup_socket` |
+//! | `accept.rs` | the accept loop (`backlog` per readiness) and fd exhaustion: reserved fd, report once, back-off |
 //! | `tls/` | feature `tls`: [`tls`], asyncio's `sslproto` on rustls — [`tls::TlsProtocol`], the app-side transport, [`tls::start_tls`], config helpers |
 #![doc(test(attr(deny(warnings))))]
 
+mod accept;
 mod accepted;
 mod connect;
+mod create_server;
 mod datagram_endpoint;
 mod eyeballs;
 mod pipes;
 mod protocols;
 mod resolve;
+mod server;
 mod staggered;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod unix_connect;
+mod unix_server;
 
+pub use create_server::{CreateServer, CreateServerFuture, DEFAULT_BACKLOG, Hosts, create_server};
 pub use protocols::{Buffered, BufferedProtocol, DatagramProtocol, Protocol};
 pub use resolve::{Family, getaddrinfo};
 
@@ -53,5 +64,7 @@ pub use connect::{CreateConnection, Host, create_connection, create_connection_s
 pub use datagram_endpoint::{CreateDatagramEndpoint, create_datagram_endpoint};
 pub use eyeballs::{ConnectCallFailed, ConnectionErrors, interleave};
 pub use pipes::{connect_read_pipe, connect_write_pipe};
+pub use server::{ServeForever, Server, ServerError, ServerSocket, WaitClosed};
 pub use staggered::{Staggered, staggered_race};
 pub use unix_connect::create_unix_connection;
+pub use unix_server::{CreateUnixServer, create_unix_server};

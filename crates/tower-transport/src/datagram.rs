@@ -7,19 +7,20 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::rc::{Rc, Weak};
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
 
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use tower_loop::EventLoop;
 
-use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report_panic};
+use crate::datagram_batch::{BatchState, Batching, Received};
+use crate::deliver::{CallError, FlowEvent, report_panic};
 use crate::error::{InvalidLimits, SendToError};
 use crate::events::{DatagramEvents, SharedDatagramEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+use crate::lifecycle::{Life, Lifecycle, register};
 use crate::stream_core::{SEND_FLAGS, no_sigpipe};
 use crate::traits::{BaseTransport, DatagramTransport, ReadTransport};
 
@@ -58,42 +59,22 @@ pub struct DatagramSocketTransport(Rc<Inner>);
 
 /// The transport's state (as the stream transport's: cells, no borrow across a protocol call).
 struct Inner {
-    /// The loop it runs on.
-    lp: EventLoop,
-    /// The loop's transport state.
-    per_loop: Rc<PerLoop>,
-    /// The socket; `None` once `connection_lost` ran.
-    sock: RefCell<Option<OwnedFd>>,
-    /// The protocol and its pending events.
-    slot: ProtocolSlot<dyn DatagramEvents>,
+    /// The loop, the socket, the protocol and the lifecycle flags (`lifecycle.rs`).
+    life: Life<dyn DatagramEvents>,
     /// Datagrams not yet sent, with their destination (`None`: the connected peer).
     buffer: RefCell<VecDeque<(Vec<u8>, Option<SocketAddress>)>>,
     /// asyncio's `_buffer_size`: bytes + a header per datagram.
     buffer_size: Cell<usize>,
     /// The water marks.
     flow: FlowControl,
-    /// `close` or a fatal error ran.
-    closing: Cell<bool>,
-    /// asyncio's `_conn_lost`.
-    conn_lost: Cell<u32>,
-    /// `pause_reading` was called.
-    reading_paused: Cell<bool>,
-    /// Whether the loop has a reader callback.
-    reader_on: Cell<bool>,
-    /// Whether the loop has a writer callback.
-    writer_on: Cell<bool>,
-    /// `connection_made` was delivered.
-    made: Cell<bool>,
-    /// `connection_lost` was delivered.
-    lost: Cell<bool>,
-    /// The per-loop registry slot.
-    index: Cell<usize>,
     /// The socket's own address.
     sockname: Option<SocketAddress>,
     /// The connected peer, if the socket is connected (read at construction).
     peer: Option<SocketAddress>,
-    /// The error of a scheduled `connection_lost`.
-    lost_exc: RefCell<Option<io::Error>>,
+    /// Batching, when on (`set_batching`; `datagram_batch.rs`).
+    batch: RefCell<Option<Rc<BatchState>>>,
+    /// A batched flush of the datagrams queued this iteration is scheduled.
+    flush_queued: Cell<bool>,
 }
 
 fn transient(e: Errno) -> bool {
@@ -124,29 +105,17 @@ impl DatagramSocketTransport {
             Err(Errno::NOTCONN) => None,
             Err(e) => return Err(e.into()),
         };
-        let per_loop = per_loop(lp);
         let inner = Rc::new(Inner {
-            lp: lp.clone(),
-            per_loop: per_loop.clone(),
-            sock: RefCell::new(Some(sock)),
-            slot: ProtocolSlot::new(protocol),
+            life: Life::new(lp, sock, protocol),
             buffer: RefCell::new(VecDeque::new()),
             buffer_size: Cell::new(0),
             flow: FlowControl::default(),
-            closing: Cell::new(false),
-            conn_lost: Cell::new(0),
-            reading_paused: Cell::new(false),
-            reader_on: Cell::new(false),
-            writer_on: Cell::new(false),
-            made: Cell::new(false),
-            lost: Cell::new(false),
-            index: Cell::new(usize::MAX),
             sockname: SocketAddress::from_any(&local),
             peer,
-            lost_exc: RefCell::new(None),
+            batch: RefCell::new(None),
+            flush_queued: Cell::new(false),
         });
-        let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&inner) as Weak<Inner>;
-        inner.index.set(per_loop.register(weak));
+        register(&inner);
         let t = inner.clone();
         lp.call_soon(move || t.connection_made());
         Ok(DatagramSocketTransport(inner))
@@ -160,6 +129,52 @@ impl DatagramSocketTransport {
     /// `(low, high)`, the water marks.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         self.0.flow.get()
+    }
+
+    /// Turns batching on (`Some`) or off (`None`; the default): with it, each readiness reads
+    /// up to [`Batching::max_datagrams`] datagrams with one `recvmmsg`, and `sendto` queues
+    /// its datagram for one `sendmmsg` at the end of the loop iteration (or, for a run of
+    /// equal-size datagrams to one address, one UDP GSO `sendmsg`), instead of one system call
+    /// per datagram. GSO and GRO are used where the kernel has them (probed here; see
+    /// [`batching`](Self::batching)), silently not elsewhere.
+    ///
+    /// What changes for the protocol: `sendto` never sends inside the call (the datagram is in
+    /// `get_write_buffer_size` until the iteration's flush, and flow control counts it); a
+    /// send error reaches `error_received` from the flush; a batch already read is delivered
+    /// whole even if the protocol pauses reading during it (`close` stops it); a datagram
+    /// larger than [`Batching::slot_size`] is dropped and reported to `error_received`
+    /// ([`DatagramTruncated`](crate::datagram_batch::DatagramTruncated)).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a `max_datagrams` outside 1 to 1024 or a zero `slot_size`;
+    /// `Unsupported` off Linux; `NotConnected` once closed.
+    pub fn set_batching(&self, batching: Option<Batching>) -> io::Result<()> {
+        let i = &self.0;
+        let new = match batching {
+            Some(cfg) => Some(Rc::new(i.life.with_fd(|fd| BatchState::new(fd, cfg))?)),
+            None => None,
+        };
+        let old = std::mem::replace(&mut *i.batch.borrow_mut(), new);
+        if let Some(old) = old {
+            let keep_gro = i.batch.borrow().as_ref().is_some_and(|b| b.cfg.gro);
+            if !keep_gro {
+                let _ = i.life.with_fd(|fd| {
+                    old.undo(fd);
+                    Ok(())
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The batching in force (`None`: off), with `gso`/`gro` as the kernel granted them.
+    pub fn batching(&self) -> Option<Batching> {
+        self.0.batch.borrow().as_ref().map(|b| {
+            let mut cfg = b.cfg;
+            cfg.gso = b.gso_in_use();
+            cfg
+        })
     }
 
     /// Sets the water marks as [`WriteTransport::set_write_buffer_limits`](crate::WriteTransport::set_write_buffer_limits).
@@ -179,19 +194,11 @@ impl DatagramSocketTransport {
 }
 
 impl Inner {
-    /// Runs `f` on the socket.
-    fn with_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
-        match self.sock.borrow().as_ref() {
-            Some(s) => f(s.as_fd()),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
     /// Schedules the pending-event flush.
     fn schedule_flush(self: &Rc<Self>) {
         let t = self.clone();
-        self.lp.call_soon(move || {
-            if t.slot.scheduled_flush(&t.lp) {
+        self.life.lp.call_soon(move || {
+            if t.life.slot.scheduled_flush(&t.life.lp) {
                 t.schedule_flush();
             }
         });
@@ -199,7 +206,7 @@ impl Inner {
 
     /// Raises an event for the protocol (now, or when its running callback returns).
     fn raise(self: &Rc<Self>, event: FlowEvent) {
-        if self.slot.raise(&self.lp, event) {
+        if self.life.slot.raise(&self.life.lp, event) {
             self.schedule_flush();
         }
     }
@@ -211,102 +218,128 @@ impl Inner {
         }
     }
 
-    /// Registers the reader.
+    /// Registers the reader (unless paused or closing).
     fn add_reader(self: &Rc<Self>) {
-        if self.reader_on.get() || self.closing.get() || self.reading_paused.get() {
+        if self.life.closing.get() || self.life.reading_paused.get() {
             return;
         }
         let t = self.clone();
-        match self.with_fd(|fd| self.lp.add_reader(fd, move || t.read_ready())) {
-            Ok(()) => self.reader_on.set(true),
-            Err(e) => self.force_close(Some(e)),
-        }
-    }
-
-    /// Unregisters the reader.
-    fn remove_reader(&self) {
-        if self.reader_on.replace(false) {
-            let _ = self.with_fd(|fd| self.lp.remove_reader(fd));
+        if let Err(e) = self.life.add_reader(move || t.read_ready()) {
+            self.force_close(Some(e));
         }
     }
 
     /// Registers the writer.
     fn add_writer(self: &Rc<Self>) {
-        if self.writer_on.get() {
-            return;
-        }
         let t = self.clone();
-        match self.with_fd(|fd| self.lp.add_writer(fd, move || t.sendto_ready())) {
-            Ok(()) => self.writer_on.set(true),
-            Err(e) => self.force_close(Some(e)),
-        }
-    }
-
-    /// Unregisters the writer.
-    fn remove_writer(&self) {
-        if self.writer_on.replace(false) {
-            let _ = self.with_fd(|fd| self.lp.remove_writer(fd));
+        if let Err(e) = self.life.add_writer(move || t.sendto_ready()) {
+            self.force_close(Some(e));
         }
     }
 
     /// The scheduled `connection_made`.
     fn connection_made(self: &Rc<Self>) {
-        if self.lost.get() {
+        if self.life.lost.get() {
             return;
         }
-        if self.slot.is_busy() {
+        if self.life.slot.is_busy() {
             let t = self.clone();
-            self.lp.call_soon(move || t.connection_made());
+            self.life.lp.call_soon(move || t.connection_made());
             return;
         }
-        self.made.set(true);
+        self.life.made.set(true);
         let t = DatagramSocketTransport(self.clone());
-        let (r, schedule) = self.slot.call(&self.lp, |p| p.connection_made(t));
+        let (r, schedule) = self.life.slot.call(&self.life.lp, |p| p.connection_made(t));
         if schedule {
             self.schedule_flush();
         }
         if let Err(CallError::Panicked(p)) = r {
-            report_panic(&self.lp, "protocol.connection_made() failed", p);
+            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
         }
         self.add_reader();
     }
 
-    /// The reader callback: one `recvfrom`, to the protocol.
+    /// The reader callback: one `recvfrom` (or, batching, one `recvmmsg`), to the protocol.
     fn read_ready(self: &Rc<Self>) {
-        if self.conn_lost.get() > 0 || self.slot.is_busy() {
+        if self.life.conn_lost.get() > 0 || self.life.slot.is_busy() {
             return;
         }
-        let mut buf = self.per_loop.take_read_buf();
-        let got = match self.sock.borrow().as_ref() {
+        let batch = self.batch.borrow().clone();
+        if let Some(batch) = batch {
+            return self.read_batch(&batch);
+        }
+        let mut buf = self.life.per_loop.take_read_buf();
+        let got = match self.life.sock.borrow().as_ref() {
             Some(s) => rustix::net::recvfrom(s, &mut buf[..], RecvFlags::empty()),
             None => Err(Errno::NOTCONN),
         };
         let (r, schedule) = match got {
             Ok((n, _, addr)) => {
                 let addr = addr.as_ref().and_then(SocketAddress::from_any);
-                self.slot
-                    .call(&self.lp, |p| p.datagram_received(&buf[..n], addr))
+                self.life
+                    .slot
+                    .call(&self.life.lp, |p| p.datagram_received(&buf[..n], addr))
             }
             Err(e) if transient(e) => (Ok(()), false),
             Err(e) => self
+                .life
                 .slot
-                .call(&self.lp, |p| p.error_received(io::Error::from(e))),
+                .call(&self.life.lp, |p| p.error_received(io::Error::from(e))),
         };
-        self.per_loop.put_read_buf(buf);
+        self.life.per_loop.put_read_buf(buf);
+        self.delivered(r, schedule);
+    }
+
+    /// After a delivery: the flow-event flush if one is due; a panic reported and fatal.
+    /// Returns whether the transport is still open to deliveries.
+    fn delivered(self: &Rc<Self>, r: Result<(), CallError>, schedule: bool) -> bool {
         if schedule {
             self.schedule_flush();
         }
         if let Err(CallError::Panicked(p)) = r {
-            report_panic(&self.lp, "protocol.datagram_received() call failed", p);
+            report_panic(&self.life.lp, "protocol.datagram_received() call failed", p);
             self.force_close(Some(io::Error::other(
                 "protocol.datagram_received() call failed",
             )));
+            return false;
         }
+        true
+    }
+
+    /// One `recvmmsg`; each datagram to the protocol, in order, until the transport closes.
+    fn read_batch(self: &Rc<Self>, batch: &BatchState) {
+        let got = match self.life.sock.borrow().as_ref() {
+            Some(s) => batch.recv(s.as_fd()),
+            None => Err(Errno::NOTCONN),
+        };
+        let count = match got {
+            Ok(n) => n,
+            Err(e) if transient(e) => return,
+            Err(e) => {
+                self.raise(FlowEvent::Error(io::Error::from(e)));
+                return;
+            }
+        };
+        batch.deliver(count, |received| {
+            if self.life.closing.get() {
+                return false;
+            }
+            let (r, schedule) = match received {
+                Received::Datagram(data, addr) => self
+                    .life
+                    .slot
+                    .call(&self.life.lp, |p| p.datagram_received(data, addr)),
+                Received::Truncated(t) => self.life.slot.call(&self.life.lp, |p| {
+                    p.error_received(io::Error::new(io::ErrorKind::InvalidData, t))
+                }),
+            };
+            self.delivered(r, schedule)
+        });
     }
 
     /// Sends one datagram now.
     fn send_one(&self, data: &[u8], addr: Option<&SocketAddress>) -> Result<usize, Errno> {
-        let sock = self.sock.borrow();
+        let sock = self.life.sock.borrow();
         let Some(s) = sock.as_ref() else {
             return Err(Errno::NOTCONN);
         };
@@ -336,17 +369,28 @@ impl Inner {
             (None, Some(SocketAddress::UnixUnnamed)) => return Err(SendToError::NoAddress),
             (None, Some(a)) => Some(a),
         };
-        if self.conn_lost.get() > 0 {
-            if self.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+        if self.life.conn_lost.get() > 0 {
+            if self.life.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
                 crate::deliver::report(
-                    &self.lp,
+                    &self.life.lp,
                     "socket.sendto() raised exception: sendto() on a closed transport (ignored)",
                 );
             }
-            self.conn_lost.set(self.conn_lost.get().saturating_add(1));
+            self.life
+                .conn_lost
+                .set(self.life.conn_lost.get().saturating_add(1));
             return Ok(());
         }
-        if self.buffer.borrow().is_empty() {
+        if self.batch.borrow().is_some() {
+            // Batching: queued for the iteration's flush (or the writer, if it waits).
+            if !self.life.writer_on.get() && !self.flush_queued.replace(true) {
+                let t = self.clone();
+                self.life.lp.call_soon(move || {
+                    t.flush_queued.set(false);
+                    t.sendto_ready();
+                });
+            }
+        } else if self.buffer.borrow().is_empty() {
             match self.send_one(data, addr) {
                 Ok(_) => return Ok(()),
                 Err(e) if transient(e) => self.add_writer(),
@@ -367,6 +411,16 @@ impl Inner {
 
     /// The writer callback: sends buffered datagrams until the kernel refuses one.
     fn sendto_ready(self: &Rc<Self>) {
+        let batch = self.batch.borrow().clone();
+        if let Some(batch) = batch {
+            if !self.send_batches(&batch) {
+                // The kernel would block: the writer waits; the drain so far may resume.
+                if self.flow.maybe_resume(self.buffer_size.get()) == Transition::Resume {
+                    self.raise(FlowEvent::Resume);
+                }
+                return;
+            }
+        }
         loop {
             let Some((data, addr)) = self.buffer.borrow_mut().pop_front() else {
                 break;
@@ -391,124 +445,63 @@ impl Inner {
             self.raise(FlowEvent::Resume);
         }
         if self.buffer.borrow().is_empty() {
-            self.remove_writer();
-            if self.closing.get() && self.conn_lost.get() == 0 {
-                self.conn_lost.set(1);
-                self.call_connection_lost(None);
+            self.life.remove_writer();
+            self.drained();
+        }
+    }
+
+    /// Sends the queue in batches (`sendmmsg`, GSO runs) until it is empty (`true`) or the
+    /// kernel would block (`false`, the writer registered). A datagram the kernel refuses
+    /// goes to `error_received` and the rest are still sent.
+    fn send_batches(self: &Rc<Self>, batch: &BatchState) -> bool {
+        loop {
+            if self.buffer.borrow().is_empty() {
+                return true;
             }
-        }
-    }
-
-    /// `close`.
-    fn close(self: &Rc<Self>) {
-        if self.closing.replace(true) {
-            return;
-        }
-        self.remove_reader();
-        if self.buffer.borrow().is_empty() {
-            self.conn_lost.set(self.conn_lost.get() + 1);
-            self.remove_writer();
-            self.schedule_connection_lost(None);
-        }
-    }
-
-    /// asyncio's `_force_close`.
-    fn force_close(self: &Rc<Self>, exc: Option<io::Error>) {
-        if self.conn_lost.get() > 0 {
-            return;
-        }
-        if !self.buffer.borrow().is_empty() {
-            self.buffer.borrow_mut().clear();
-            self.buffer_size.set(0);
-            self.remove_writer();
-        }
-        if !self.closing.replace(true) {
-            self.remove_reader();
-        }
-        self.conn_lost.set(self.conn_lost.get() + 1);
-        self.schedule_connection_lost(exc);
-    }
-
-    /// Schedules `connection_lost(exc)`.
-    /// The error waits in `lost_exc`, where a closing loop finds it too.
-    fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
-        *self.lost_exc.borrow_mut() = exc;
-        let t = self.clone();
-        self.lp.call_soon(move || {
-            let exc = t.lost_exc.borrow_mut().take();
-            t.call_connection_lost(exc);
-        });
-    }
-
-    /// The protocol's last call, then the socket is closed and the protocol dropped.
-    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
-        if self.lost.get() {
-            return;
-        }
-        if self.made.get() {
-            if self.slot.is_busy() && !self.lp.is_closed() {
-                // The protocol's owner holds it borrowed: try again next iteration.
-                let t = self.clone();
-                self.lp.call_soon(move || t.call_connection_lost(exc));
-                return;
-            }
-            // The error waits in `lost_exc` until the protocol takes it, so a retry (or a
-            // closing loop) still has it if the protocol is found borrowed.
-            *self.lost_exc.borrow_mut() = exc;
-            let called = self.slot.call(&self.lp, |p| {
-                let exc = self.lost_exc.borrow_mut().take();
-                p.connection_lost(exc)
-            });
-            match called.0 {
-                Err(CallError::Busy) if !self.lp.is_closed() => {
-                    let t = self.clone();
-                    self.lp.call_soon(move || {
-                        let exc = t.lost_exc.borrow_mut().take();
-                        t.call_connection_lost(exc);
-                    });
-                    return;
+            let sent = match self.life.sock.borrow().as_ref() {
+                Some(s) => batch.send(s.as_fd(), &self.buffer.borrow()),
+                None => return true,
+            };
+            let (n, error) = match sent {
+                Ok(n) => (n, None),
+                Err(Errno::INTR) => continue,
+                Err(e) if transient(e) => {
+                    self.add_writer();
+                    return false;
                 }
-                Err(CallError::Panicked(p)) => {
-                    report_panic(&self.lp, "protocol.connection_lost() failed", p);
+                Err(e) => (1, Some(e)),
+            };
+            {
+                let mut buffer = self.buffer.borrow_mut();
+                for (data, _) in buffer.drain(..n) {
+                    self.buffer_size
+                        .set(self.buffer_size.get() - data.len() - DATAGRAM_HEADER_SIZE);
                 }
-                _ => {}
+            }
+            if let Some(e) = error {
+                self.raise(FlowEvent::Error(io::Error::from(e)));
+                if self.life.conn_lost.get() > 0 {
+                    return true;
+                }
             }
         }
-        self.finish();
-    }
-
-    /// Releases the registrations, the socket and the protocol.
-    fn finish(&self) {
-        self.lost.set(true);
-        self.remove_reader();
-        self.remove_writer();
-        self.buffer.borrow_mut().clear();
-        self.buffer_size.set(0);
-        let sock = self.sock.borrow_mut().take();
-        drop(sock);
-        let protocol = self.slot.replace(None);
-        drop(protocol);
-        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
-        self.per_loop.unregister(self.index.replace(usize::MAX));
     }
 }
 
-impl OnLoopClose for Inner {
-    fn loop_closed(self: Rc<Self>) {
-        if self.lost.get() {
-            return;
-        }
-        self.closing.set(true);
-        self.conn_lost.set(self.conn_lost.get().max(1));
-        let exc = self.lost_exc.borrow_mut().take();
-        if self.made.get() {
-            if let (Err(CallError::Panicked(p)), _) =
-                self.slot.call(&self.lp, |p| p.connection_lost(exc))
-            {
-                report_panic(&self.lp, "protocol.connection_lost() failed", p);
-            }
-        }
-        self.finish();
+impl Lifecycle for Inner {
+    type Protocol = dyn DatagramEvents;
+
+    fn life(&self) -> &Life<dyn DatagramEvents> {
+        &self.life
+    }
+
+    fn buffer_is_empty(&self) -> bool {
+        self.buffer.borrow().is_empty()
+    }
+
+    fn clear_buffer(&self) {
+        self.buffer.borrow_mut().clear();
+        self.buffer_size.set(0);
     }
 }
 
@@ -516,12 +509,13 @@ impl fmt::Debug for DatagramSocketTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.0;
         f.debug_struct("DatagramSocketTransport")
-            .field("fd", &i.sock.borrow().as_ref().map(|s| s.as_raw_fd()))
+            .field("fd", &i.life.raw_fd())
             .field("peer", &i.peer)
-            .field("closing", &i.closing.get())
+            .field("closing", &i.life.closing.get())
             .field("buffered", &i.buffer.borrow().len())
             .field("buffer_size", &i.buffer_size.get())
-            .field("slot", &i.slot)
+            .field("batching", &self.batching())
+            .field("slot", &i.life.slot)
             .finish()
     }
 }
@@ -534,7 +528,7 @@ impl BaseTransport for DatagramSocketTransport {
     }
 
     fn is_closing(&self) -> bool {
-        self.0.closing.get()
+        self.0.life.closing.get()
     }
 
     fn extra_info(&self, key: ExtraKey) -> Option<ExtraValue> {
@@ -542,22 +536,18 @@ impl BaseTransport for DatagramSocketTransport {
         match key {
             ExtraKey::Sockname => i.sockname.clone().map(ExtraValue::Address),
             ExtraKey::Peername => i.peer.clone().map(ExtraValue::Address),
-            ExtraKey::Socket => i
-                .sock
-                .borrow()
-                .as_ref()
-                .map(|s| ExtraValue::Fd(s.as_raw_fd())),
+            ExtraKey::Socket => i.life.raw_fd().map(ExtraValue::Fd),
             _ => None,
         }
     }
 
     fn set_protocol(&self, protocol: SharedDatagramEvents) {
-        let old = self.0.slot.replace(Some(protocol));
+        let old = self.0.life.slot.replace(Some(protocol));
         drop(old);
     }
 
     fn get_protocol(&self) -> Option<SharedDatagramEvents> {
-        self.0.slot.get()
+        self.0.life.slot.get()
     }
 }
 
@@ -571,34 +561,26 @@ impl DatagramTransport for DatagramSocketTransport {
     }
 }
 
-impl Drop for Inner {
-    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
-    /// leaves the loop's registry; its fd closes with it.
-    fn drop(&mut self) {
-        self.per_loop.unregister(self.index.get());
-    }
-}
-
 /// asyncio's selector datagram transport can pause reading too (`_SelectorTransport`).
 impl ReadTransport for DatagramSocketTransport {
     fn is_reading(&self) -> bool {
-        !self.0.reading_paused.get() && !self.0.closing.get()
+        !self.0.life.reading_paused.get() && !self.0.life.closing.get()
     }
 
     fn pause_reading(&self) {
         if !self.is_reading() {
             return;
         }
-        self.0.reading_paused.set(true);
-        self.0.remove_reader();
+        self.0.life.reading_paused.set(true);
+        self.0.life.remove_reader();
     }
 
     fn resume_reading(&self) {
-        if self.0.closing.get() || !self.0.reading_paused.get() {
+        if self.0.life.closing.get() || !self.0.life.reading_paused.get() {
             return;
         }
-        self.0.reading_paused.set(false);
-        if self.0.made.get() {
+        self.0.life.reading_paused.set(false);
+        if self.0.life.made.get() {
             self.0.add_reader();
         }
     }

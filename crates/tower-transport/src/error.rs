@@ -12,6 +12,9 @@ pub enum WriteError {
     AfterWriteEof,
     /// The transport has no writing half (a read pipe).
     NotWritable,
+    /// A [`sendfile`](crate::SocketTransport::sendfile) is running on the transport (asyncio's
+    /// "unable to write; sendfile is in progress").
+    SendfileInProgress,
 }
 
 impl fmt::Display for WriteError {
@@ -23,6 +26,9 @@ impl fmt::Display for WriteError {
             WriteError::NotWritable => {
                 f.write_str("this transport cannot write: it is a read pipe's")
             }
+            WriteError::SendfileInProgress => f.write_str(
+                "unable to write: sendfile is in progress; write once its future completes",
+            ),
         }
     }
 }

@@ -15,7 +15,10 @@
 //!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
 //! - write buffering with asyncio's flow control (pause strictly above high, resume at or
 //!   below low; 64 KiB and high / 4 by default), half-close, abort, and `connection_lost`
-//!   exactly once — also when the loop closes with the transport open.
+//!   exactly once — also when the loop closes with the transport open;
+//! - [`SocketTransport::sendfile`] (`sendfile(2)` after the buffer drains, a read/write
+//!   fallback), socket options ([`sockopt`]: keep-alive, `TCP_NODELAY`, `SO_REUSEPORT`), and
+//!   UDP batching behind an option ([`datagram_batch`]: `recvmmsg`, `sendmmsg`, GSO, GRO).
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -68,10 +71,14 @@
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
 //! | `custom.rs` | [`CustomStreamTransport`]: a higher tier's stream transport (TLS's) behind [`StreamTransport::Custom`] |
-//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control, closing |
+//! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control |
+//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
+//! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
+//! | `sockopt.rs` | [`sockopt`]: keep-alive and its timing, `TCP_NODELAY`, `SO_REUSEPORT` |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
+//! | `datagram_batch.rs` | [`datagram_batch`]: UDP batching behind an option: `recvmmsg`, `sendmmsg`, UDP GSO and GRO |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
 //! | `deliver.rs` | calling the protocol without a `RefCell` panic; events raised during a callback |
@@ -82,14 +89,18 @@
 
 mod custom;
 mod datagram;
+pub mod datagram_batch;
 mod deliver;
 pub mod error;
 mod events;
 pub mod extra;
 mod flow;
+mod lifecycle;
 mod per_loop;
 mod pipe;
+mod sendfile;
 mod socket;
+pub mod sockopt;
 mod stream;
 mod stream_core;
 mod traits;
@@ -102,6 +113,7 @@ pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, Strea
 pub use extra::SocketAddress;
 pub use flow::DEFAULT_HIGH_WATER;
 pub use pipe::{ReadPipeTransport, WritePipeTransport};
+pub use sendfile::Sendfile;
 pub use socket::SocketTransport;
 pub use stream::StreamTransport;
 pub use traits::{BaseTransport, DatagramTransport, ReadTransport, WriteTransport};

@@ -1,7 +1,7 @@
 //! The state and the logic every stream transport shares (asyncio's `_SelectorTransport`,
 //! `_SelectorSocketTransport`, `_UnixReadPipeTransport`, `_UnixWritePipeTransport`): reading
 //! on readiness straight to the protocol, `write` trying the fd first, the buffer drained with
-//! one vectored write per writable event, flow control, closing. [`SocketTransport`],
+//! one vectored write per writable event, flow control (closing is `lifecycle.rs`). [`SocketTransport`],
 //! [`ReadPipeTransport`] and [`WritePipeTransport`] are handles to a [`StreamCore`].
 //!
 //! [`SocketTransport`]: crate::SocketTransport
@@ -11,19 +11,21 @@
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::io::{self, IoSlice};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::rc::{Rc, Weak};
+use std::os::fd::BorrowedFd;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::task::Waker;
 
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
 use tower_loop::EventLoop;
 
-use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report, report_panic};
+use crate::deliver::{CallError, FlowEvent, report, report_panic};
 use crate::error::{InvalidLimits, WriteError};
 use crate::events::{SharedStreamEvents, StreamEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+use crate::lifecycle::{Life, Lifecycle, register};
 use crate::stream::StreamTransport;
 use crate::write_buffer::{WriteBuffer, gather};
 
@@ -68,45 +70,29 @@ pub(crate) struct StreamCore {
     /// A write pipe watches its fd for the read end closing (pipes and sockets, not
     /// character devices).
     eof_reader: bool,
-    /// The loop it runs on.
-    lp: EventLoop,
-    /// The loop's transport state (read buffer, open transports).
-    per_loop: Rc<PerLoop>,
-    /// The socket (or pipe end); `None` once `connection_lost` ran (it is closed then, as
-    /// asyncio's).
-    sock: RefCell<Option<OwnedFd>>,
-    /// The protocol and its pending flow events.
-    slot: ProtocolSlot<dyn StreamEvents>,
+    /// The loop, the fd, the protocol and the lifecycle flags (`lifecycle.rs`).
+    life: Life<dyn StreamEvents>,
     /// Bytes the kernel has not taken.
     buffer: RefCell<WriteBuffer>,
     /// The water marks and whether the protocol is paused.
     flow: FlowControl,
-    /// `close` or a fatal error ran: no more reading.
-    closing: Cell<bool>,
     /// `write_eof` was called.
     eof: Cell<bool>,
-    /// asyncio's `_conn_lost`: nonzero once `connection_lost` is due; counts ignored writes.
-    conn_lost: Cell<u32>,
-    /// `pause_reading` was called (asyncio's `_paused`).
-    reading_paused: Cell<bool>,
     /// End of stream was read: never register the reader again.
     read_eof: Cell<bool>,
-    /// Whether the loop has a reader callback for the socket.
-    reader_on: Cell<bool>,
-    /// Whether the loop has a writer callback for the socket.
-    writer_on: Cell<bool>,
-    /// `connection_made` was delivered.
-    made: Cell<bool>,
-    /// `connection_lost` was delivered (or given up on).
-    lost: Cell<bool>,
-    /// This transport's slot in the per-loop registry.
-    index: Cell<usize>,
     /// The socket's own address, read at construction.
     sockname: Option<SocketAddress>,
     /// The peer's address, read on first use.
     peername: OnceCell<Option<SocketAddress>>,
-    /// The error of a scheduled `connection_lost`.
-    lost_exc: RefCell<Option<io::Error>>,
+    /// A `sendfile` runs (`sendfile.rs`): protocol writes are refused, `close` and `write_eof`
+    /// wait for it as for buffered data.
+    sendfile_active: Cell<bool>,
+    /// Protocol writes are refused: a read pipe, after `write_eof`, or while a `sendfile`
+    /// runs (one flag for `write`'s hot path; [`StreamCore::refusal`] says why).
+    refuse_writes: Cell<bool>,
+    /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
+    /// (while it runs, the writer callback only wakes it), and when the connection is lost.
+    waiter: Cell<Option<Waker>>,
 }
 
 /// What one read did.
@@ -140,32 +126,21 @@ impl StreamCore {
         sockname: Option<SocketAddress>,
         eof_reader: bool,
     ) -> Rc<StreamCore> {
-        let per_loop = per_loop(lp);
         let core = Rc::new(StreamCore {
             kind,
             eof_reader,
-            lp: lp.clone(),
-            per_loop: per_loop.clone(),
-            sock: RefCell::new(Some(fd)),
-            slot: ProtocolSlot::new(protocol),
+            life: Life::new(lp, fd, protocol),
             buffer: RefCell::new(WriteBuffer::default()),
             flow: FlowControl::default(),
-            closing: Cell::new(false),
             eof: Cell::new(false),
-            conn_lost: Cell::new(0),
-            reading_paused: Cell::new(false),
             read_eof: Cell::new(false),
-            reader_on: Cell::new(false),
-            writer_on: Cell::new(false),
-            made: Cell::new(false),
-            lost: Cell::new(false),
-            index: Cell::new(usize::MAX),
             sockname,
             peername: OnceCell::new(),
-            lost_exc: RefCell::new(None),
+            sendfile_active: Cell::new(false),
+            refuse_writes: Cell::new(kind == Kind::ReadPipe),
+            waiter: Cell::new(None),
         });
-        let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&core) as Weak<StreamCore>;
-        core.index.set(per_loop.register(weak));
+        register(&core);
         let t = core.clone();
         lp.call_soon(move || t.connection_made());
         core
@@ -180,19 +155,11 @@ impl StreamCore {
         }
     }
 
-    /// Runs `f` on the fd (`NotConnected` once it is closed).
-    fn with_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
-        match self.sock.borrow().as_ref() {
-            Some(s) => f(s.as_fd()),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
     /// Schedules the flow-event flush (the protocol was borrowed by its owner).
     fn schedule_flush(self: &Rc<Self>) {
         let t = self.clone();
-        self.lp.call_soon(move || {
-            if t.slot.scheduled_flush(&t.lp) {
+        self.life.lp.call_soon(move || {
+            if t.life.slot.scheduled_flush(&t.life.lp) {
                 t.schedule_flush();
             }
         });
@@ -205,7 +172,7 @@ impl StreamCore {
             Transition::Pause => FlowEvent::Pause,
             Transition::Resume => FlowEvent::Resume,
         };
-        if self.slot.raise(&self.lp, event) {
+        if self.life.slot.raise(&self.life.lp, event) {
             self.schedule_flush();
         }
     }
@@ -215,7 +182,7 @@ impl StreamCore {
         self: &Rc<Self>,
         f: impl FnOnce(&mut dyn StreamEvents) -> R,
     ) -> Result<R, CallError> {
-        let (r, schedule) = self.slot.call(&self.lp, f);
+        let (r, schedule) = self.life.slot.call(&self.life.lp, f);
         if schedule {
             self.schedule_flush();
         }
@@ -224,55 +191,37 @@ impl StreamCore {
 
     /// Whether the transport reads (asyncio's `is_reading`; never for a write pipe).
     pub(crate) fn is_reading(&self) -> bool {
-        self.kind != Kind::WritePipe && !self.reading_paused.get() && !self.closing.get()
+        self.kind != Kind::WritePipe && !self.life.reading_paused.get() && !self.life.closing.get()
     }
 
     /// Whether the reader should be registered: the transport reads, or it is a write pipe
     /// watching for its read end to close.
     fn wants_reader(&self) -> bool {
         match self.kind {
-            Kind::WritePipe => self.eof_reader && !self.closing.get(),
+            Kind::WritePipe => self.eof_reader && !self.life.closing.get(),
             _ => self.is_reading() && !self.read_eof.get(),
         }
     }
 
     /// Registers the reader if the transport reads and it is not registered.
     fn add_reader(self: &Rc<Self>) {
-        if self.reader_on.get() || !self.wants_reader() {
+        if self.life.reader_on.get() || !self.wants_reader() {
             return;
         }
         let t = self.clone();
-        let r = self.with_fd(|fd| self.lp.add_reader(fd, move || t.read_ready()));
-        match r {
-            Ok(()) => self.reader_on.set(true),
-            Err(e) => self.fatal_error(e),
-        }
-    }
-
-    /// Unregisters the reader.
-    fn remove_reader(&self) {
-        if self.reader_on.replace(false) {
-            let _ = self.with_fd(|fd| self.lp.remove_reader(fd));
+        if let Err(e) = self.life.add_reader(move || t.read_ready()) {
+            self.fatal_error(e);
         }
     }
 
     /// Registers the writer (while data is buffered).
     fn add_writer(self: &Rc<Self>) {
-        if self.writer_on.get() {
+        if self.life.writer_on.get() {
             return;
         }
         let t = self.clone();
-        let r = self.with_fd(|fd| self.lp.add_writer(fd, move || t.write_ready()));
-        match r {
-            Ok(()) => self.writer_on.set(true),
-            Err(e) => self.fatal_error(e),
-        }
-    }
-
-    /// Unregisters the writer.
-    fn remove_writer(&self) {
-        if self.writer_on.replace(false) {
-            let _ = self.with_fd(|fd| self.lp.remove_writer(fd));
+        if let Err(e) = self.life.add_writer(move || t.write_ready()) {
+            self.fatal_error(e);
         }
     }
 
@@ -280,19 +229,19 @@ impl StreamCore {
     /// Then reading starts (asyncio schedules that right after; starting it here is the same
     /// to the protocol: no read can run before the next poll).
     fn connection_made(self: &Rc<Self>) {
-        if self.lost.get() {
+        if self.life.lost.get() {
             return;
         }
-        if self.slot.is_busy() {
+        if self.life.slot.is_busy() {
             // The protocol's owner holds it borrowed: try again next iteration.
             let t = self.clone();
-            self.lp.call_soon(move || t.connection_made());
+            self.life.lp.call_soon(move || t.connection_made());
             return;
         }
-        self.made.set(true);
+        self.life.made.set(true);
         let t = self.handle();
         if let Err(CallError::Panicked(p)) = self.call(|p| p.connection_made(t)) {
-            report_panic(&self.lp, "protocol.connection_made() failed", p);
+            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
         }
         self.add_reader();
     }
@@ -308,12 +257,12 @@ impl StreamCore {
             }
             return;
         }
-        if self.conn_lost.get() > 0 {
+        if self.life.conn_lost.get() > 0 {
             return;
         }
         // The read happens inside the protocol's borrow: if its owner holds it borrowed,
         // nothing is read (`Busy`) and the level-triggered reader comes back next iteration.
-        let per_loop = &self.per_loop;
+        let per_loop = &self.life.per_loop;
         let r = self.call(|p| {
             if p.buffered() {
                 let buf = p.get_buffer(0);
@@ -351,7 +300,7 @@ impl StreamCore {
                 self.fatal_error(io::Error::other("get_buffer() returned an empty buffer"))
             }
             Err(CallError::Panicked(p)) => {
-                report_panic(&self.lp, "protocol.data_received() call failed", p);
+                report_panic(&self.life.lp, "protocol.data_received() call failed", p);
                 self.fatal_error(io::Error::other("protocol.data_received() call failed"));
             }
         }
@@ -359,7 +308,7 @@ impl StreamCore {
 
     /// One `recv` (`read` for a pipe) into `buf`.
     fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
-        match (self.sock.borrow().as_ref(), self.kind) {
+        match (self.life.sock.borrow().as_ref(), self.kind) {
             (Some(s), Kind::Socket) => {
                 rustix::net::recv(s, buf, RecvFlags::empty()).map(|(n, _)| n)
             }
@@ -370,7 +319,7 @@ impl StreamCore {
 
     /// One `send` (`write` for a pipe) of `data`.
     fn send(&self, data: &[u8]) -> Result<usize, Errno> {
-        match (self.sock.borrow().as_ref(), self.kind) {
+        match (self.life.sock.borrow().as_ref(), self.kind) {
             (Some(s), Kind::Socket) => rustix::net::send(s, data, SEND_FLAGS),
             (Some(s), _) => rustix::io::write(s, data),
             (None, _) => Err(Errno::NOTCONN),
@@ -382,11 +331,11 @@ impl StreamCore {
         self.read_eof.set(true);
         match self.call(|p| p.eof_received()) {
             // A read pipe closes at end of stream whatever the protocol says (asyncio's).
-            Ok(true) if self.kind == Kind::Socket => self.remove_reader(),
+            Ok(true) if self.kind == Kind::Socket => self.life.remove_reader(),
             Ok(true) => self.close(),
             Ok(false) | Err(CallError::Gone | CallError::Busy) => self.close(),
             Err(CallError::Panicked(p)) => {
-                report_panic(&self.lp, "protocol.eof_received() call failed", p);
+                report_panic(&self.life.lp, "protocol.eof_received() call failed", p);
                 self.fatal_error(io::Error::other("protocol.eof_received() call failed"));
             }
         }
@@ -394,18 +343,41 @@ impl StreamCore {
 
     /// `write`.
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), WriteError> {
+        if self.refuse_writes.get() {
+            return Err(self.refusal());
+        }
+        self.write_unchecked(data);
+        Ok(())
+    }
+
+    /// Why protocol writes are refused (asyncio's order: no writing half, then a running
+    /// `sendfile`).
+    #[cold]
+    fn refusal(&self) -> WriteError {
         if self.kind == Kind::ReadPipe {
-            return Err(WriteError::NotWritable);
+            WriteError::NotWritable
+        } else if self.eof.get() {
+            WriteError::AfterWriteEof
+        } else {
+            WriteError::SendfileInProgress
         }
-        if self.eof.get() {
-            return Err(WriteError::AfterWriteEof);
-        }
+    }
+
+    /// Recomputes [`StreamCore::refuse_writes`] after `eof` or `sendfile_active` changed.
+    fn update_refusal(&self) {
+        self.refuse_writes
+            .set(self.kind == Kind::ReadPipe || self.eof.get() || self.sendfile_active.get());
+    }
+
+    /// `write` without the checks (`sendfile`'s fallback writes through it): sends at once
+    /// if nothing is buffered, buffers the rest.
+    pub(crate) fn write_unchecked(self: &Rc<Self>, data: &[u8]) {
         if data.is_empty() {
-            return Ok(());
+            return;
         }
-        if self.conn_lost.get() > 0 {
+        if self.life.conn_lost.get() > 0 {
             self.write_after_lost();
-            return Ok(());
+            return;
         }
         let mut data = data;
         if self.buffer.borrow().is_empty() {
@@ -414,34 +386,30 @@ impl StreamCore {
                 Ok(n) => {
                     data = &data[n..];
                     if data.is_empty() {
-                        return Ok(());
+                        return;
                     }
                 }
                 Err(e) if transient(e) => {}
                 Err(e) => {
                     self.fatal_error(io_err(e));
-                    return Ok(());
+                    return;
                 }
             }
             self.add_writer();
         }
         self.buffer.borrow_mut().push(data);
         self.maybe_pause();
-        Ok(())
     }
 
     /// `writelines`: one vectored write.
     pub(crate) fn writelines(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
-        if self.kind == Kind::ReadPipe {
-            return Err(WriteError::NotWritable);
-        }
-        if self.eof.get() {
-            return Err(WriteError::AfterWriteEof);
+        if self.refuse_writes.get() {
+            return Err(self.refusal());
         }
         if pieces.is_empty() {
             return Ok(());
         }
-        if self.conn_lost.get() > 0 {
+        if self.life.conn_lost.get() > 0 {
             self.write_after_lost();
             return Ok(());
         }
@@ -494,7 +462,7 @@ impl StreamCore {
 
     /// A write after the connection is lost: ignored, reported once at asyncio's threshold.
     fn write_after_lost(&self) {
-        if self.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+        if self.life.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
             let message = match self.kind {
                 Kind::Socket => {
                     "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
@@ -503,14 +471,16 @@ impl StreamCore {
                     "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
                 }
             };
-            report(&self.lp, message);
+            report(&self.life.lp, message);
         }
-        self.conn_lost.set(self.conn_lost.get().saturating_add(1));
+        self.life
+            .conn_lost
+            .set(self.life.conn_lost.get().saturating_add(1));
     }
 
     /// One vectored send of `iov` (`writev` for a pipe).
     fn sendmsg(&self, iov: &[IoSlice<'_>]) -> Result<usize, Errno> {
-        match (self.sock.borrow().as_ref(), self.kind) {
+        match (self.life.sock.borrow().as_ref(), self.kind) {
             (Some(s), Kind::Socket) => {
                 rustix::net::sendmsg(s, iov, &mut SendAncillaryBuffer::default(), SEND_FLAGS)
             }
@@ -528,7 +498,7 @@ impl StreamCore {
 
     /// The writer callback: one vectored send of the buffer.
     fn write_ready(self: &Rc<Self>) {
-        if self.conn_lost.get() > 0 {
+        if self.life.conn_lost.get() > 0 {
             return;
         }
         let sent = {
@@ -551,140 +521,134 @@ impl StreamCore {
             }
             Some(Err(e)) if transient(e) => return,
             Some(Err(e)) => {
-                self.remove_writer();
+                self.life.remove_writer();
                 self.buffer.borrow_mut().clear();
                 self.fatal_error(io_err(e));
                 return;
             }
         }
         if self.buffer.borrow().is_empty() {
-            self.remove_writer();
-            if self.closing.get() {
-                if self.conn_lost.get() == 0 {
-                    self.conn_lost.set(1);
-                    self.call_connection_lost(None);
-                }
-            } else if self.eof.get() {
-                let _ = self.with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+            self.life.remove_writer();
+            if self.sendfile_active.get() {
+                // The buffer drained, or the fd is writable, for a running `sendfile`: it
+                // finishes a pending `close` or `write_eof` when it ends.
+                self.wake_waiters();
+            } else {
+                self.after_drain();
             }
         }
     }
 
-    /// `close`.
-    pub(crate) fn close(self: &Rc<Self>) {
-        if self.closing.replace(true) {
+    /// The buffer is empty and no `sendfile` runs: a pending `close` completes, a pending
+    /// `write_eof` shuts the writing half.
+    fn after_drain(self: &Rc<Self>) {
+        if self.life.closing.get() {
+            self.drained();
+        } else if self.eof.get() {
+            let _ = self
+                .life
+                .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+        }
+    }
+
+    /// A `sendfile` starts: protocol writes are refused from now on. `false` if one runs.
+    pub(crate) fn begin_sendfile(&self) -> bool {
+        let began = !self.sendfile_active.replace(true);
+        self.update_refusal();
+        began
+    }
+
+    /// The running `sendfile` waits for the buffer to drain, the fd to be writable
+    /// (`want_writable`) or the connection to be lost.
+    pub(crate) fn wait_sendfile(self: &Rc<Self>, waker: &Waker, want_writable: bool) {
+        self.waiter.set(Some(waker.clone()));
+        if want_writable || !self.buffer.borrow().is_empty() {
+            self.add_writer();
+        }
+    }
+
+    /// Runs `f` on the fd (`NotConnected` once it is closed): socket options.
+    pub(crate) fn with_fd<R>(
+        &self,
+        f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.life.with_fd(f)
+    }
+
+    /// The loop the transport runs on.
+    pub(crate) fn event_loop(&self) -> &EventLoop {
+        &self.life.lp
+    }
+
+    /// Whether the write buffer is empty (`sendfile` waits for that).
+    pub(crate) fn buffer_drained(&self) -> bool {
+        self.buffer.borrow().is_empty()
+    }
+
+    /// The `sendfile` ended (done, failed or dropped): writes are accepted again, and what
+    /// waited for it (a `close`, a `write_eof`) happens once the buffer is empty.
+    pub(crate) fn end_sendfile(self: &Rc<Self>) {
+        if !self.sendfile_active.replace(false) {
             return;
         }
-        self.remove_reader();
-        if self.buffer.borrow().is_empty() {
-            self.conn_lost.set(self.conn_lost.get() + 1);
-            self.remove_writer();
-            self.schedule_connection_lost(None);
+        self.update_refusal();
+        drop(self.waiter.take());
+        if self.buffer.borrow().is_empty() && self.life.conn_lost.get() == 0 {
+            self.life.remove_writer();
+            self.after_drain();
         }
+    }
+
+    /// Runs `f` on the fd for `sendfile(2)`; an error once the connection is lost (or due).
+    pub(crate) fn sendfile_fd<R>(
+        &self,
+        f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        if self.life.conn_lost.get() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the transport closed during sendfile",
+            ));
+        }
+        self.life.with_fd(f)
+    }
+
+    /// `close` ([`Lifecycle::close`]).
+    pub(crate) fn close(self: &Rc<Self>) {
+        Lifecycle::close(self);
+    }
+
+    /// `abort` and fatal errors ([`Lifecycle::force_close`]).
+    pub(crate) fn force_close(self: &Rc<Self>, exc: Option<io::Error>) {
+        Lifecycle::force_close(self, exc);
     }
 
     /// asyncio's `_fatal_error`: closes at once with `exc`.
     fn fatal_error(self: &Rc<Self>, exc: io::Error) {
         self.force_close(Some(exc));
     }
-
-    /// asyncio's `_force_close` (`abort` is `force_close(None)`).
-    pub(crate) fn force_close(self: &Rc<Self>, exc: Option<io::Error>) {
-        if self.conn_lost.get() > 0 {
-            return;
-        }
-        if !self.buffer.borrow().is_empty() {
-            self.buffer.borrow_mut().clear();
-            self.remove_writer();
-        }
-        if !self.closing.replace(true) {
-            self.remove_reader();
-        }
-        self.conn_lost.set(self.conn_lost.get() + 1);
-        self.schedule_connection_lost(exc);
-    }
-
-    /// Schedules `connection_lost(exc)` with `call_soon`.
-    /// The error waits in `lost_exc`, where a closing loop finds it too.
-    fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
-        *self.lost_exc.borrow_mut() = exc;
-        let t = self.clone();
-        self.lp.call_soon(move || {
-            let exc = t.lost_exc.borrow_mut().take();
-            t.call_connection_lost(exc);
-        });
-    }
-
-    /// asyncio's `_call_connection_lost`: the protocol's last call, then the socket is closed
-    /// and the protocol dropped.
-    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
-        if self.lost.get() {
-            return;
-        }
-        if self.made.get() {
-            if self.slot.is_busy() && !self.lp.is_closed() {
-                // The protocol's owner holds it borrowed: try again next iteration.
-                let t = self.clone();
-                self.lp.call_soon(move || t.call_connection_lost(exc));
-                return;
-            }
-            // The error waits in `lost_exc` until the protocol takes it, so a retry (or a
-            // closing loop) still has it if the protocol is found borrowed.
-            *self.lost_exc.borrow_mut() = exc;
-            let called = self.slot.call(&self.lp, |p| {
-                let exc = self.lost_exc.borrow_mut().take();
-                p.connection_lost(exc)
-            });
-            match called.0 {
-                Err(CallError::Busy) if !self.lp.is_closed() => {
-                    // The protocol's owner holds it: try again next iteration.
-                    let t = self.clone();
-                    self.lp.call_soon(move || {
-                        let exc = t.lost_exc.borrow_mut().take();
-                        t.call_connection_lost(exc);
-                    });
-                    return;
-                }
-                Err(CallError::Panicked(p)) => {
-                    report_panic(&self.lp, "protocol.connection_lost() failed", p);
-                }
-                _ => {}
-            }
-        }
-        self.finish();
-    }
-
-    /// After `connection_lost`: releases the registrations, the socket and the protocol.
-    fn finish(&self) {
-        self.lost.set(true);
-        self.remove_reader();
-        self.remove_writer();
-        self.buffer.borrow_mut().clear();
-        let sock = self.sock.borrow_mut().take();
-        drop(sock);
-        let protocol = self.slot.replace(None);
-        drop(protocol);
-        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
-        self.per_loop.unregister(self.index.replace(usize::MAX));
-    }
 }
 
-impl OnLoopClose for StreamCore {
-    fn loop_closed(self: Rc<Self>) {
-        if self.lost.get() {
-            return;
+impl Lifecycle for StreamCore {
+    type Protocol = dyn StreamEvents;
+
+    fn life(&self) -> &Life<dyn StreamEvents> {
+        &self.life
+    }
+
+    /// A running `sendfile` counts as buffered data: `close` waits for it.
+    fn buffer_is_empty(&self) -> bool {
+        self.buffer.borrow().is_empty() && !self.sendfile_active.get()
+    }
+
+    fn clear_buffer(&self) {
+        self.buffer.borrow_mut().clear();
+    }
+
+    fn wake_waiters(&self) {
+        if let Some(w) = self.waiter.take() {
+            w.wake();
         }
-        self.closing.set(true);
-        self.conn_lost.set(self.conn_lost.get().max(1));
-        let exc = self.lost_exc.borrow_mut().take();
-        if self.made.get() {
-            if let (Err(CallError::Panicked(p)), _) =
-                self.slot.call(&self.lp, |p| p.connection_lost(exc))
-            {
-                report_panic(&self.lp, "protocol.connection_lost() failed", p);
-            }
-        }
-        self.finish();
     }
 }
 
@@ -693,17 +657,12 @@ impl OnLoopClose for StreamCore {
 impl StreamCore {
     /// `is_closing`.
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.get()
+        self.life.closing.get()
     }
 
     /// `get_extra_info`.
     pub(crate) fn extra_info(&self, key: ExtraKey) -> Option<ExtraValue> {
-        let fd = || {
-            self.sock
-                .borrow()
-                .as_ref()
-                .map(|s| ExtraValue::Fd(s.as_raw_fd()))
-        };
+        let fd = || self.life.raw_fd().map(ExtraValue::Fd);
         match (key, self.kind) {
             (ExtraKey::Sockname, Kind::Socket) => self.sockname.clone().map(ExtraValue::Address),
             (ExtraKey::Peername, Kind::Socket) => {
@@ -711,6 +670,7 @@ impl StreamCore {
                     return p.clone().map(ExtraValue::Address);
                 }
                 let peer = self
+                    .life
                     .with_fd(|fd| Ok(rustix::net::getpeername(fd)?))
                     .ok()?
                     .as_ref()
@@ -726,13 +686,13 @@ impl StreamCore {
 
     /// `set_protocol`.
     pub(crate) fn set_protocol(&self, protocol: SharedStreamEvents) {
-        let old = self.slot.replace(Some(protocol));
+        let old = self.life.slot.replace(Some(protocol));
         drop(old);
     }
 
     /// `get_protocol`.
     pub(crate) fn get_protocol(&self) -> Option<SharedStreamEvents> {
-        self.slot.get()
+        self.life.slot.get()
     }
 
     /// `pause_reading`.
@@ -740,17 +700,20 @@ impl StreamCore {
         if !self.is_reading() {
             return;
         }
-        self.reading_paused.set(true);
-        self.remove_reader();
+        self.life.reading_paused.set(true);
+        self.life.remove_reader();
     }
 
     /// `resume_reading`.
     pub(crate) fn resume_reading(self: &Rc<Self>) {
-        if self.kind == Kind::WritePipe || self.closing.get() || !self.reading_paused.get() {
+        if self.kind == Kind::WritePipe
+            || self.life.closing.get()
+            || !self.life.reading_paused.get()
+        {
             return;
         }
-        self.reading_paused.set(false);
-        if self.made.get() {
+        self.life.reading_paused.set(false);
+        if self.life.made.get() {
             self.add_reader();
         }
     }
@@ -761,17 +724,22 @@ impl StreamCore {
         match self.kind {
             Kind::ReadPipe => {}
             Kind::WritePipe => {
-                if !self.closing.get() {
+                if !self.life.closing.get() {
                     self.eof.set(true);
+                    self.update_refusal();
                     self.close();
                 }
             }
             Kind::Socket => {
-                if self.closing.get() || self.eof.replace(true) {
+                if self.life.closing.get() || self.eof.replace(true) {
                     return;
                 }
-                if self.buffer.borrow().is_empty() {
-                    let _ = self.with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
+                self.update_refusal();
+                // A running `sendfile` shuts it when it ends.
+                if self.buffer.borrow().is_empty() && !self.sendfile_active.get() {
+                    let _ = self
+                        .life
+                        .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
                 }
             }
         }
@@ -806,12 +774,12 @@ impl StreamCore {
     /// The `Debug` output of a handle named `name`.
     pub(crate) fn fmt_fields(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)
-            .field("fd", &self.sock.borrow().as_ref().map(|s| s.as_raw_fd()))
-            .field("closing", &self.closing.get())
+            .field("fd", &self.life.raw_fd())
+            .field("closing", &self.life.closing.get())
             .field("reading", &self.is_reading())
             .field("write_buffer", &self.buffer.borrow().len())
             .field("protocol_paused", &self.flow.is_paused())
-            .field("slot", &self.slot)
+            .field("slot", &self.life.slot)
             .finish()
     }
 }
@@ -904,11 +872,3 @@ macro_rules! impl_write_transport {
 }
 
 pub(crate) use {impl_read_transport, impl_stream_traits, impl_write_transport};
-
-impl Drop for StreamCore {
-    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
-    /// leaves the loop's registry; its fd closes with it.
-    fn drop(&mut self) {
-        self.per_loop.unregister(self.index.get());
-    }
-}

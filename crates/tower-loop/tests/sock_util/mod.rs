@@ -1,33 +1,15 @@
-//! What the `sock_*` tests share: the fd-leak check (the fd count of
-//! `event_loop_fd_leak.rs`, taken around each test) and socket constructors.
+//! What the `sock_*` tests share: the fd-leak check (`fd_leak.rs`, shared with
+//! tower-transport's tests) and socket constructors.
 #![allow(dead_code)] // each test binary uses a part
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::OwnedFd;
-use std::sync::Mutex;
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
 
-/// Open fds of this process.
-pub(crate) fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Serialises the fd-counting tests of one test binary (`cargo test` runs them on threads of
-/// one process; nextest runs each in its own process, where this costs nothing).
-static FD_TESTS: Mutex<()> = Mutex::new(());
-
-/// Runs `f` and asserts that it left no fd open that it did not find open: every socket, loop
-/// and registration it made is closed when it returns.
-pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
-    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    let before = fd_count();
-    let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
-    r
-}
+mod fd_leak;
+#[allow(unused_imports)] // each test binary uses a part
+pub(crate) use fd_leak::{fd_count, no_fd_leak};
 
 /// A non-blocking, close-on-exec socket of `family` and `ty`, not yet connected.
 pub(crate) fn socket(family: AddressFamily, ty: SocketType) -> OwnedFd {

@@ -1,0 +1,27 @@
+//! The fd-leak check every test that opens fds uses (the fd count of `event_loop_fd_leak.rs`,
+//! taken around each test). One file, included by tower-loop's `tests/sock_util` and by
+//! tower-transport's `tests/util` with `#[path]`: no test-support crate, no public API.
+#![allow(dead_code)] // each test binary uses a part
+
+use std::sync::Mutex;
+
+/// Open fds of this process.
+pub(crate) fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Serialises the fd-counting tests of one test binary (`cargo test` runs them on threads of
+/// one process; nextest runs each in its own process, where this costs nothing).
+static FD_TESTS: Mutex<()> = Mutex::new(());
+
+/// Runs `f` and asserts that it left no fd open that it did not find open: every socket, loop
+/// and registration it made is closed when it returns.
+pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
+    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let before = fd_count();
+    let r = f();
+    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
+    r
+}

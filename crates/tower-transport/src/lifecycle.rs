@@ -1,0 +1,322 @@
+//! The state and the closing sequence every transport shares (asyncio's `_SelectorTransport`:
+//! `close`, `_force_close`, `_call_connection_lost`, plus the loop-close hook): [`Life`] holds
+//! the fd, the protocol and the lifecycle flags; [`Lifecycle`] closes once, calls
+//! `connection_lost` exactly once (retrying while the protocol is borrowed, the error kept),
+//! then releases the fd, the registrations and the protocol. The stream and datagram
+//! transports each supply their buffer and nothing else.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::rc::{Rc, Weak};
+
+use tower_loop::EventLoop;
+
+use crate::deliver::{CallError, ProtocolSlot, report_panic};
+use crate::events::{DatagramEvents, FlowTarget, StreamEvents};
+use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+
+/// The last call of both event interfaces, for the shared closing sequence.
+pub(crate) trait LostTarget {
+    /// `connection_lost`.
+    fn lost(&mut self, exc: Option<io::Error>);
+}
+
+impl LostTarget for dyn StreamEvents {
+    fn lost(&mut self, exc: Option<io::Error>) {
+        self.connection_lost(exc);
+    }
+}
+
+impl LostTarget for dyn DatagramEvents {
+    fn lost(&mut self, exc: Option<io::Error>) {
+        self.connection_lost(exc);
+    }
+}
+
+/// What every transport keeps: its loop, fd, protocol, registrations and lifecycle flags.
+/// Every field is a `Cell` or a `RefCell` borrowed only for a statement, never across a
+/// protocol call.
+pub(crate) struct Life<P: ?Sized> {
+    /// The loop it runs on.
+    pub(crate) lp: EventLoop,
+    /// The loop's transport state (read buffer, open transports).
+    pub(crate) per_loop: Rc<PerLoop>,
+    /// The socket (or pipe end); `None` once `connection_lost` ran (it is closed then, as
+    /// asyncio's).
+    pub(crate) sock: RefCell<Option<OwnedFd>>,
+    /// The protocol and its pending events.
+    pub(crate) slot: ProtocolSlot<P>,
+    /// `close` or a fatal error ran: no more reading.
+    pub(crate) closing: Cell<bool>,
+    /// asyncio's `_conn_lost`: nonzero once `connection_lost` is due; counts ignored writes.
+    pub(crate) conn_lost: Cell<u32>,
+    /// `pause_reading` was called (asyncio's `_paused`).
+    pub(crate) reading_paused: Cell<bool>,
+    /// Whether the loop has a reader callback for the fd.
+    pub(crate) reader_on: Cell<bool>,
+    /// Whether the loop has a writer callback for the fd.
+    pub(crate) writer_on: Cell<bool>,
+    /// `connection_made` was delivered.
+    pub(crate) made: Cell<bool>,
+    /// `connection_lost` was delivered (or given up on).
+    pub(crate) lost: Cell<bool>,
+    /// This transport's slot in the per-loop registry.
+    pub(crate) index: Cell<usize>,
+    /// The error of a scheduled (or retried) `connection_lost`, until the protocol takes it.
+    pub(crate) lost_exc: RefCell<Option<io::Error>>,
+}
+
+impl<P: ?Sized + FlowTarget> Life<P> {
+    /// The state of a transport over `fd` driving `protocol` on `lp` (not registered yet:
+    /// [`register`] does that once the transport is in its `Rc`).
+    pub(crate) fn new(lp: &EventLoop, fd: OwnedFd, protocol: Rc<RefCell<P>>) -> Life<P> {
+        Life {
+            lp: lp.clone(),
+            per_loop: per_loop(lp),
+            sock: RefCell::new(Some(fd)),
+            slot: ProtocolSlot::new(protocol),
+            closing: Cell::new(false),
+            conn_lost: Cell::new(0),
+            reading_paused: Cell::new(false),
+            reader_on: Cell::new(false),
+            writer_on: Cell::new(false),
+            made: Cell::new(false),
+            lost: Cell::new(false),
+            index: Cell::new(usize::MAX),
+            lost_exc: RefCell::new(None),
+        }
+    }
+}
+
+impl<P: ?Sized> Life<P> {
+    /// Runs `f` on the fd (`NotConnected` once it is closed).
+    pub(crate) fn with_fd<R>(
+        &self,
+        f: impl FnOnce(BorrowedFd<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        match self.sock.borrow().as_ref() {
+            Some(s) => f(s.as_fd()),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// The raw fd, while open (`Debug`, `get_extra_info`).
+    pub(crate) fn raw_fd(&self) -> Option<i32> {
+        self.sock.borrow().as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Registers `f` as the reader unless one is registered; the error is the caller's to
+    /// treat as fatal.
+    pub(crate) fn add_reader(&self, f: impl FnMut() + 'static) -> io::Result<()> {
+        if !self.reader_on.get() {
+            self.with_fd(|fd| self.lp.add_reader(fd, f))?;
+            self.reader_on.set(true);
+        }
+        Ok(())
+    }
+
+    /// Unregisters the reader.
+    pub(crate) fn remove_reader(&self) {
+        if self.reader_on.replace(false) {
+            let _ = self.with_fd(|fd| self.lp.remove_reader(fd));
+        }
+    }
+
+    /// Registers `f` as the writer unless one is registered.
+    pub(crate) fn add_writer(&self, f: impl FnMut() + 'static) -> io::Result<()> {
+        if !self.writer_on.get() {
+            self.with_fd(|fd| self.lp.add_writer(fd, f))?;
+            self.writer_on.set(true);
+        }
+        Ok(())
+    }
+
+    /// Unregisters the writer.
+    pub(crate) fn remove_writer(&self) {
+        if self.writer_on.replace(false) {
+            let _ = self.with_fd(|fd| self.lp.remove_writer(fd));
+        }
+    }
+}
+
+impl<P: ?Sized> fmt::Debug for Life<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Life")
+            .field("fd", &self.raw_fd())
+            .field("closing", &self.closing.get())
+            .field("conn_lost", &self.conn_lost.get())
+            .field("made", &self.made.get())
+            .field("lost", &self.lost.get())
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl<P: ?Sized> Drop for Life<P> {
+    /// A transport nothing holds any more (its handles, protocol and registrations all gone)
+    /// leaves the loop's registry; its fd closes with it.
+    fn drop(&mut self) {
+        self.per_loop.unregister(self.index.get());
+    }
+}
+
+/// Registers `t` with its loop's open transports (closed by the loop's close).
+pub(crate) fn register<T: Lifecycle>(t: &Rc<T>) {
+    let weak: Weak<dyn OnLoopClose> = Rc::downgrade(t) as Weak<T>;
+    let life = t.life();
+    life.index.set(life.per_loop.register(weak));
+}
+
+/// The closing sequence, on a transport that supplies its [`Life`] and its write buffer.
+pub(crate) trait Lifecycle: Sized + 'static {
+    /// The protocol type (`dyn StreamEvents`, `dyn DatagramEvents`).
+    type Protocol: ?Sized + FlowTarget + LostTarget + 'static;
+
+    /// The shared state.
+    fn life(&self) -> &Life<Self::Protocol>;
+
+    /// Whether the write buffer is empty.
+    fn buffer_is_empty(&self) -> bool;
+
+    /// Drops the write buffer (and any count kept of it).
+    fn clear_buffer(&self);
+
+    /// Wakes whatever waits on the transport's lifecycle (a `sendfile`); nothing by default.
+    fn wake_waiters(&self) {}
+
+    /// asyncio's `close`: no more reading; `connection_lost(None)` is scheduled now if nothing
+    /// is buffered, else when the buffer drains ([`Lifecycle::drained`]).
+    fn close(self: &Rc<Self>) {
+        let life = self.life();
+        if life.closing.replace(true) {
+            return;
+        }
+        life.remove_reader();
+        if self.buffer_is_empty() {
+            life.conn_lost.set(life.conn_lost.get() + 1);
+            life.remove_writer();
+            self.schedule_connection_lost(None);
+        }
+    }
+
+    /// asyncio's `_force_close` (`abort` is `force_close(None)`, a fatal error
+    /// `force_close(Some(err))`): the buffer is dropped, `connection_lost(exc)` scheduled.
+    fn force_close(self: &Rc<Self>, exc: Option<io::Error>) {
+        let life = self.life();
+        if life.conn_lost.get() > 0 {
+            return;
+        }
+        if !self.buffer_is_empty() {
+            self.clear_buffer();
+            life.remove_writer();
+        }
+        if !life.closing.replace(true) {
+            life.remove_reader();
+        }
+        life.conn_lost.set(life.conn_lost.get() + 1);
+        self.schedule_connection_lost(exc);
+    }
+
+    /// The buffer just drained: a pending `close` completes with `connection_lost(None)`.
+    fn drained(self: &Rc<Self>) {
+        let life = self.life();
+        if life.closing.get() && life.conn_lost.get() == 0 {
+            life.conn_lost.set(1);
+            self.call_connection_lost(None);
+        }
+    }
+
+    /// Schedules `connection_lost(exc)` with `call_soon`. The error waits in `lost_exc`,
+    /// where a retry and a closing loop find it too.
+    fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        *self.life().lost_exc.borrow_mut() = exc;
+        self.wake_waiters();
+        let t = self.clone();
+        self.life().lp.call_soon(move || {
+            let exc = t.life().lost_exc.borrow_mut().take();
+            t.call_connection_lost(exc);
+        });
+    }
+
+    /// asyncio's `_call_connection_lost`: the protocol's last call, then the fd is closed and
+    /// the protocol dropped. If the protocol is borrowed (by its owner, or a callback of it
+    /// runs), the call is retried next iteration with the error kept in `lost_exc` (a loop
+    /// closing meanwhile delivers it from there).
+    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+        let life = self.life();
+        if life.lost.get() {
+            return;
+        }
+        if life.made.get() {
+            // The error waits in `lost_exc` until the protocol takes it: a retry, or a loop
+            // closing before the retry runs (its callback is then dropped unrun), finds it.
+            *life.lost_exc.borrow_mut() = exc;
+            let retry = |t: &Rc<Self>| {
+                let t = t.clone();
+                t.life().lp.clone().call_soon(move || {
+                    let exc = t.life().lost_exc.borrow_mut().take();
+                    t.call_connection_lost(exc);
+                });
+            };
+            if life.slot.is_busy() && !life.lp.is_closed() {
+                // The protocol's owner holds it borrowed: try again next iteration.
+                retry(self);
+                return;
+            }
+            let called = life.slot.call(&life.lp, |p| {
+                let exc = life.lost_exc.borrow_mut().take();
+                p.lost(exc)
+            });
+            match called.0 {
+                Err(CallError::Busy) if !life.lp.is_closed() => {
+                    retry(self);
+                    return;
+                }
+                Err(CallError::Panicked(p)) => {
+                    report_panic(&life.lp, "protocol.connection_lost() failed", p);
+                }
+                _ => {}
+            }
+        }
+        self.finish();
+    }
+
+    /// After `connection_lost`: releases the registrations, the fd and the protocol, and
+    /// leaves the loop's registry.
+    fn finish(&self) {
+        let life = self.life();
+        life.lost.set(true);
+        life.remove_reader();
+        life.remove_writer();
+        self.clear_buffer();
+        let sock = life.sock.borrow_mut().take();
+        drop(sock);
+        let protocol = life.slot.replace(None);
+        drop(protocol);
+        // The slot may be reused at once: forget it, so `drop` frees nothing twice.
+        life.per_loop.unregister(life.index.replace(usize::MAX));
+        self.wake_waiters();
+    }
+}
+
+impl<T: Lifecycle> OnLoopClose for T {
+    /// The loop closes with the transport open: `connection_lost` now (with the error of one
+    /// already due, else `None`), as the ready queue is about to be dropped.
+    fn loop_closed(self: Rc<Self>) {
+        let life = self.life();
+        if life.lost.get() {
+            return;
+        }
+        life.closing.set(true);
+        life.conn_lost.set(life.conn_lost.get().max(1));
+        let exc = life.lost_exc.borrow_mut().take();
+        if life.made.get() {
+            if let (Err(CallError::Panicked(p)), _) = life.slot.call(&life.lp, |p| p.lost(exc)) {
+                report_panic(&life.lp, "protocol.connection_lost() failed", p);
+            }
+        }
+        self.finish();
+    }
+}
