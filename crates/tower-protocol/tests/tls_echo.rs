@@ -392,3 +392,89 @@ fn app_transport_flow_control_and_reading_pause() {
         .unwrap();
     });
 }
+
+/// Counts the servers' protocols made and lost.
+#[derive(Debug, Default)]
+struct Counts {
+    made: usize,
+    lost: usize,
+}
+
+thread_local! {
+    static SERVED: RefCell<Counts> = RefCell::default();
+}
+
+/// A server-side echo that counts itself.
+#[derive(Default)]
+struct CountedEcho(Option<StreamTransport>);
+
+impl Protocol for CountedEcho {
+    fn connection_made(&mut self, t: StreamTransport) {
+        SERVED.with(|c| c.borrow_mut().made += 1);
+        self.0 = Some(t);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        self.0.as_ref().unwrap().write(data).unwrap();
+    }
+    fn connection_lost(&mut self, _exc: Option<io::Error>) {
+        SERVED.with(|c| c.borrow_mut().lost += 1);
+        self.0 = None;
+    }
+}
+
+#[test]
+fn create_server_with_ssl_serves_tls_and_drops_failed_handshakes() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        tower_task::run(async move {
+            let server = tower_protocol::create_server(CountedEcho::default, "127.0.0.1", 0)
+                .ssl(cert.server())
+                .ssl_handshake_timeout(Duration::from_secs(5))
+                .await
+                .unwrap();
+            let port = match &server.sockets()[0].address {
+                extra::SocketAddress::Inet(a) => a.port(),
+                other => panic!("{other:?}"),
+            };
+            // Two clients at once, each echoed.
+            let mut clients = Vec::new();
+            for i in 0..2u8 {
+                let (t, p) = create_connection(Sink::default, "localhost", port)
+                    .ssl(cert.client())
+                    .family(tower_protocol::Family::V4)
+                    .await
+                    .unwrap();
+                t.write(&[i; 1000]).unwrap();
+                clients.push((t, p));
+            }
+            for (i, (_, p)) in clients.iter().enumerate() {
+                until(|| p.borrow().data.len() == 1000).await;
+                assert_eq!(p.borrow().data, vec![i as u8; 1000]);
+            }
+            // A client that rejects the server: the server's protocol is never made.
+            let err = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(TestCert::new().client())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            for (t, p) in &clients {
+                t.close();
+                until(|| p.borrow().lost.is_some()).await;
+            }
+            until(|| server.client_count() == 0).await;
+            SERVED.with(|c| {
+                let c = c.borrow();
+                assert_eq!((c.made, c.lost), (2, 2));
+            });
+            server.close();
+            server.wait_closed().await;
+            // Timeouts without ssl are refused, as asyncio.
+            let err = tower_protocol::create_server(CountedEcho::default, "127.0.0.1", 0)
+                .ssl_handshake_timeout(Duration::from_secs(5))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        })
+        .unwrap();
+    });
+}

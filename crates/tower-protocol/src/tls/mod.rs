@@ -3,17 +3,20 @@
 //! transport and the user's protocol, which gets the application-side transport (asyncio's
 //! `_SSLProtocolTransport`, a [`StreamTransport::Custom`](tower_transport::StreamTransport::Custom))
 //! in `connection_made`. [`start_tls`] upgrades a connection mid-way; `create_connection`'s
-//! [`ssl`](crate::CreateConnection::ssl) opens one. Decision: docs/decisions/0015-tls.md.
+//! [`ssl`](crate::CreateConnection::ssl) opens one, `create_server`'s
+//! [`ssl`](crate::CreateServer::ssl) serves them. Decision: docs/decisions/0015-tls.md.
 //!
 //! | file | idea |
 //! |---|---|
 //! | `mod.rs` | [`TlsConfig`], [`TlsOptions`], the config helpers ([`client_config`], [`server_config`]) |
 //! | `engine.rs` | the state machine: rustls's connection between the two transports, flow control, timeouts, close_notify |
 //! | `protocol.rs` | [`TlsProtocol`] (on the transport below) and the app-side transport; [`tls_info`] |
-//! | `start.rs` | [`start_tls`] and its builder [`StartTls`]; the handshake waiter |
+//! | `start.rs` | [`start_tls`] and its builder [`StartTls`]; the handshake waiter; `create_connection`'s TLS branch |
+//! | `server.rs` | `create_server`'s TLS option: the user's protocol under a [`TlsProtocol`] per connection |
 
 mod engine;
 mod protocol;
+mod server;
 mod start;
 
 use std::fmt;
@@ -25,6 +28,7 @@ pub use protocol::{TlsInfo, TlsProtocol, tls_info};
 pub use rustls;
 pub use rustls::pki_types;
 pub use start::{StartTls, start_tls};
+pub(crate) use server::ServerTls;
 pub(crate) use start::connect_tls;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
