@@ -502,7 +502,10 @@ where
         if let Some(t) = self.tls.shutdown_timeout {
             options.shutdown_timeout = t;
         }
-        Ok(Some((crate::tls::TlsConfig::client(config.clone(), &name)?, options)))
+        Ok(Some((
+            crate::tls::TlsConfig::client(config.clone(), &name)?,
+            options,
+        )))
     }
 
     /// What awaiting the builder runs.

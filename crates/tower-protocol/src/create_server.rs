@@ -386,7 +386,9 @@ where
             }
         };
         #[cfg(feature = "tls")]
-        let make = self.tls.make_connection(&lp, self.factory, make_connection)?;
+        let make = self
+            .tls
+            .make_connection(&lp, self.factory, make_connection)?;
         #[cfg(not(feature = "tls"))]
         let make = make_connection(self.factory);
         finish(&lp, listeners, self.backlog, self.start_serving, make)

@@ -15,7 +15,10 @@
 //!   [`connect_accepted_socket`], [`create_datagram_endpoint`], [`connect_read_pipe`],
 //!   [`connect_write_pipe`];
 //! - servers: [`create_server`], [`create_unix_server`] and the [`Server`] they give (accept at
-//!   most `backlog` per readiness; no spin and no death when fds run out).
+//!   most `backlog` per readiness; no spin and no death when fds run out);
+//! - with the `tls` feature (off by default, on in the facade): TLS on rustls, asyncio's
+//!   `sslproto` — the `tls` module, `start_tls`, and `ssl` on the factories (decision
+//!   docs/decisions/0015-tls.md).
 //!
 //! Design and the differences from asyncio: docs/decisions/0013-protocols.md.
 //!
@@ -36,7 +39,7 @@
 //! | `create_server.rs` | [`create_server`], its options ([`CreateServer`], [`Hosts`]): binding one socket per address |
 //! | `unix_server.rs` | [`create_unix_server`] ([`CreateUnixServer`]): a path or an abstract name, `cleanup_socket` |
 //! | `accept.rs` | the accept loop (`backlog` per readiness) and fd exhaustion: reserved fd, report once, back-off |
-//! | `tls/` | feature `tls`: [`tls`], asyncio's `sslproto` on rustls — [`tls::TlsProtocol`], the app-side transport, [`tls::start_tls`], config helpers |
+//! | `tls/` | feature `tls`: `tls`, asyncio's `sslproto` on rustls — `tls::TlsProtocol`, the app-side transport, `tls::start_tls`, `create_connection`'s and `create_server`'s `ssl`, config helpers |
 #![doc(test(attr(deny(warnings))))]
 
 mod accept;

@@ -18,9 +18,7 @@ use tower_protocol::tls::rustls;
 use tower_protocol::tls::{TlsConfig, TlsOptions, start_tls, tls_info};
 use tower_protocol::{Buffered, BufferedProtocol, Protocol, create_connection};
 use tower_task::spawn_local;
-use tower_transport::{
-    BaseTransport, ReadTransport, StreamTransport, WriteTransport, extra,
-};
+use tower_transport::{BaseTransport, ReadTransport, StreamTransport, WriteTransport, extra};
 
 /// Collects what it receives; records its events.
 #[derive(Debug, Default)]
@@ -80,7 +78,10 @@ fn echo_both_ends_on_the_tower_with_close_notify() {
             // What the handshake agreed on, and the socket's details through the TLS transport.
             let info = tls_info(&t).unwrap();
             assert!(info.handshake_done && !info.server_side);
-            assert_eq!(info.protocol_version, Some(rustls::ProtocolVersion::TLSv1_3));
+            assert_eq!(
+                info.protocol_version,
+                Some(rustls::ProtocolVersion::TLSv1_3)
+            );
             assert_eq!(info.peer_certificates.unwrap()[0], cert.der);
             assert!(t.get_extra_info(extra::Peername).is_some());
             assert!(!t.can_write_eof());
@@ -102,7 +103,10 @@ fn echo_both_ends_on_the_tower_with_close_notify() {
             until(|| client.borrow().lost.is_some() && server.borrow().lost.is_some()).await;
             assert_eq!(client.borrow().lost, Some(None));
             assert_eq!(server.borrow().lost, Some(None));
-            assert!(server.borrow().eof, "the server saw the client's close_notify");
+            assert!(
+                server.borrow().eof,
+                "the server saw the client's close_notify"
+            );
         })
         .unwrap();
     });
@@ -180,7 +184,11 @@ fn wrong_name_fails_the_handshake_without_leaking() {
                 .await
                 .unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-            let inner = err.get_ref().unwrap().downcast_ref::<rustls::Error>().unwrap();
+            let inner = err
+                .get_ref()
+                .unwrap()
+                .downcast_ref::<rustls::Error>()
+                .unwrap();
             assert!(
                 matches!(inner, rustls::Error::InvalidCertificate(_)),
                 "{inner:?}"
@@ -251,7 +259,10 @@ fn handshake_times_out_against_a_silent_peer_on_virtual_time() {
             })
             .unwrap();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
-        assert!(err.to_string().contains("SSL handshake is taking longer than 5.0 seconds"));
+        assert!(
+            err.to_string()
+                .contains("SSL handshake is taking longer than 5.0 seconds")
+        );
         assert!(waited >= Duration::from_secs(5), "{waited:?}");
         lp.close().unwrap();
         drop(l);
@@ -302,7 +313,11 @@ fn start_tls_mid_connection_on_a_transport_paused_for_writing() {
             tower_task::sleep(Duration::from_millis(10)).await;
             b.resume_reading();
             until(|| b_plain.borrow().data.len() == plain.len()).await;
-            assert_eq!(b_plain.borrow().data, plain, "the plaintext came first, whole");
+            assert_eq!(
+                b_plain.borrow().data,
+                plain,
+                "the plaintext came first, whole"
+            );
 
             // B upgrades as the client.
             let b_app = Rc::new(RefCell::new(Sink::default()));
@@ -313,7 +328,10 @@ fn start_tls_mid_connection_on_a_transport_paused_for_writing() {
                 .unwrap();
             let a_tls = a_tls.await.unwrap().unwrap();
             assert!(tls_info(&a_tls).unwrap().server_side);
-            assert!(tls_info(&b).is_none(), "the plaintext transport is not a TLS one");
+            assert!(
+                tls_info(&b).is_none(),
+                "the plaintext transport is not a TLS one"
+            );
             assert_eq!(a.get_write_buffer_limits(), (250, 1000), "limits restored");
 
             b_tls.write(b"after the upgrade").unwrap();
@@ -373,7 +391,11 @@ fn app_transport_flow_control_and_reading_pause() {
             }
             assert_eq!(client.borrow().paused, 1, "the app was paused");
             assert!(t.get_write_buffer_size() >= 64 * 1024);
-            assert_eq!(server.borrow().data.len(), 0, "nothing delivered while paused");
+            assert_eq!(
+                server.borrow().data.len(),
+                0,
+                "nothing delivered while paused"
+            );
 
             // Reading again: everything arrives, the client is resumed.
             st.resume_reading();

@@ -6,6 +6,67 @@
 //! [`ssl`](crate::CreateConnection::ssl) opens one, `create_server`'s
 //! [`ssl`](crate::CreateServer::ssl) serves them. Decision: docs/decisions/0015-tls.md.
 //!
+//! ```
+//! use std::io;
+//! use tower_protocol::tls::pki_types::PrivateKeyDer;
+//! use tower_protocol::tls::rustls::RootCertStore;
+//! use tower_protocol::tls::{client_config, server_config, tls_info};
+//! use tower_protocol::{Protocol, create_connection, create_server};
+//! use tower_transport::{BaseTransport, StreamTransport, WriteTransport, extra};
+//!
+//! /// Echoes what it receives.
+//! #[derive(Default)]
+//! struct Echo(Option<StreamTransport>);
+//! impl Protocol for Echo {
+//!     fn connection_made(&mut self, t: StreamTransport) {
+//!         self.0 = Some(t); // the app-side transport: what it writes is encrypted
+//!     }
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         self.0.as_ref().unwrap().write(data).unwrap();
+//!     }
+//!     fn connection_lost(&mut self, _exc: Option<io::Error>) {
+//!         self.0 = None;
+//!     }
+//! }
+//!
+//! /// Stops the loop at the echo.
+//! #[derive(Default)]
+//! struct Client(Vec<u8>);
+//! impl Protocol for Client {
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         self.0.extend_from_slice(data);
+//!     }
+//! }
+//!
+//! // A certificate made on the spot (rcgen), trusted by the client.
+//! let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+//! let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+//! let server_cfg = server_config(vec![cert.cert.der().clone()], key).unwrap();
+//! let mut roots = RootCertStore::empty();
+//! roots.add(cert.cert.der().clone()).unwrap();
+//! let client_cfg = client_config(roots);
+//!
+//! tower_task::run(async move {
+//!     let server = create_server(Echo::default, "127.0.0.1", 0).ssl(server_cfg).await?;
+//!     let extra::SocketAddress::Inet(addr) = &server.sockets()[0].address else { panic!() };
+//!     let (t, client) = create_connection(Client::default, "127.0.0.1", addr.port())
+//!         .ssl(client_cfg)
+//!         .server_hostname("localhost")
+//!         .await?;
+//!     assert!(tls_info(&t).unwrap().handshake_done);
+//!     t.write(b"over TLS")?;
+//!     while client.borrow().0.len() < 8 {
+//!         tower_task::sleep(std::time::Duration::from_millis(1)).await;
+//!     }
+//!     assert_eq!(client.borrow().0, b"over TLS");
+//!     t.close(); // close_notify, then the peer's
+//!     server.close();
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })
+//! .unwrap()
+//! .unwrap();
+//! ```
+//!
 //! | file | idea |
 //! |---|---|
 //! | `mod.rs` | [`TlsConfig`], [`TlsOptions`], the config helpers ([`client_config`], [`server_config`]) |
@@ -27,9 +88,9 @@ use std::time::Duration;
 pub use protocol::{TlsInfo, TlsProtocol, tls_info};
 pub use rustls;
 pub use rustls::pki_types;
-pub use start::{StartTls, start_tls};
 pub(crate) use server::ServerTls;
 pub(crate) use start::connect_tls;
+pub use start::{StartTls, start_tls};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};

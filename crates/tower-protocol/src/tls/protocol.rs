@@ -212,7 +212,10 @@ pub struct TlsInfo {
 
 /// The TLS details of `transport`, if it is a TLS app-side transport.
 pub fn tls_info(transport: &StreamTransport) -> Option<TlsInfo> {
-    let t = transport.as_custom()?.as_any().downcast_ref::<TlsTransport>()?;
+    let t = transport
+        .as_custom()?
+        .as_any()
+        .downcast_ref::<TlsTransport>()?;
     let engine = &t.0;
     let handshake_done = !matches!(
         engine.state(),
@@ -227,4 +230,3 @@ pub fn tls_info(transport: &StreamTransport) -> Option<TlsInfo> {
         peer_certificates: c.peer_certificates().map(<[_]>::to_vec),
     }))
 }
-
