@@ -500,3 +500,46 @@ fn create_server_with_ssl_serves_tls_and_drops_failed_handshakes() {
         .unwrap();
     });
 }
+
+#[test]
+fn shutdown_times_out_when_the_peer_never_answers_close_notify_on_virtual_time() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        let lp = tower_loop::EventLoop::builder()
+            .paused_clock()
+            .build()
+            .unwrap();
+        let l2 = lp.clone();
+        lp.run_until_complete(async move {
+            let server = spawn_local({
+                let config = cert.server();
+                async move { serve_one::<Sink>(&l, config, TlsOptions::default()).await }
+            });
+            let (t, client) = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .ssl_shutdown_timeout(Duration::from_secs(5))
+                .await
+                .unwrap();
+            let server = server.await.unwrap();
+            until(|| server.borrow().transport.is_some()).await;
+            // The server reads no more: our close_notify is never answered.
+            let st = server.borrow().transport.clone().unwrap();
+            st.pause_reading();
+            let t0 = l2.time();
+            t.close();
+            until(|| client.borrow().lost.is_some()).await;
+            assert_eq!(client.borrow().lost, Some(Some(io::ErrorKind::TimedOut)));
+            let waited = l2.time() - t0;
+            assert!(
+                waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+                "{waited:?}"
+            );
+            st.abort();
+            until(|| server.borrow().lost.is_some()).await;
+        })
+        .unwrap();
+        lp.close().unwrap();
+    });
+}

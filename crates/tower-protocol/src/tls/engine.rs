@@ -456,8 +456,7 @@ impl Engine {
                 self.emit(AppEvent::Eof);
                 if self.state.get() == State::Wrapped {
                     self.app_closed.set(true);
-                    self.state.set(State::Flushing);
-                    self.do_flush();
+                    self.start_shutdown();
                 }
             }
             State::Shutdown => self.shutdown_complete(),
@@ -542,10 +541,7 @@ impl Engine {
             return;
         }
         match self.state.get() {
-            State::Wrapped => {
-                self.state.set(State::Flushing);
-                self.do_flush();
-            }
+            State::Wrapped => self.start_shutdown(),
             State::Unwrapped | State::Closed => {}
             _ => self.abort_with_none(),
         }
@@ -674,6 +670,19 @@ impl Engine {
         }
     }
 
+    /// asyncio's `_start_shutdown`: FLUSHING, with the shutdown timeout running from here
+    /// (through SHUTDOWN) — the transport is aborted with `TimedOut` when it fires.
+    fn start_shutdown(self: &Rc<Self>) {
+        self.state.set(State::Flushing);
+        self.arm_timer(self.options.shutdown_timeout, |e| {
+            e.abort_with(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "SSL shutdown timed out",
+            ));
+        });
+        self.do_flush();
+    }
+
     /// FLUSHING: once `outgoing` is handed over, close_notify and SHUTDOWN.
     fn do_flush(self: &Rc<Self>) {
         self.flush_out();
@@ -683,12 +692,6 @@ impl Engine {
         self.state.set(State::Shutdown);
         self.conn.borrow_mut().send_close_notify();
         self.flush_out();
-        self.arm_timer(self.options.shutdown_timeout, |e| {
-            e.abort_with(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "SSL shutdown timed out",
-            ));
-        });
         if self.peer_closed.get() {
             self.shutdown_complete();
         }
