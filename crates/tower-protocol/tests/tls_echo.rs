@@ -543,3 +543,110 @@ fn shutdown_times_out_when_the_peer_never_answers_close_notify_on_virtual_time()
         lp.close().unwrap();
     });
 }
+
+/// Pauses reading from inside `data_received` after each chunk; the test resumes it.
+#[derive(Debug, Default)]
+struct Stutter {
+    transport: Option<StreamTransport>,
+    data: Vec<u8>,
+    pauses: usize,
+    lost: bool,
+}
+
+impl Protocol for Stutter {
+    fn connection_made(&mut self, t: StreamTransport) {
+        self.transport = Some(t);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        self.data.extend_from_slice(data);
+        let t = self.transport.as_ref().unwrap();
+        assert!(t.is_reading(), "no data while paused");
+        t.pause_reading();
+        self.pauses += 1;
+    }
+    fn connection_lost(&mut self, _exc: Option<io::Error>) {
+        self.lost = true;
+        self.transport = None;
+    }
+}
+
+#[test]
+fn pause_reading_inside_data_received_holds_plaintext_and_ciphertext_until_resumed() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        tower_task::run(async move {
+            let server = spawn_local({
+                let config = cert.server();
+                async move { serve_one::<Stutter>(&l, config, TlsOptions::default()).await }
+            });
+            let (t, client) = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            let server = server.await.unwrap();
+            until(|| server.borrow().transport.is_some()).await;
+            let data = pattern(2 << 20);
+            t.write(&data).unwrap();
+            // Resume each time the protocol paused itself, until everything arrived, in order.
+            while server.borrow().data.len() < data.len() {
+                let st = server.borrow().transport.clone().unwrap();
+                if !st.is_reading() {
+                    st.resume_reading();
+                }
+                tower_task::sleep(Duration::from_millis(1)).await;
+            }
+            assert!(server.borrow().data == data, "all of it, in order");
+            assert!(server.borrow().pauses > 1);
+            // The peer's close arrives while paused: it waits for resume_reading too.
+            let st = server.borrow().transport.clone().unwrap();
+            assert!(!st.is_reading());
+            t.close();
+            tower_task::sleep(Duration::from_millis(20)).await;
+            assert!(!server.borrow().lost && client.borrow().lost.is_none());
+            st.resume_reading();
+            until(|| server.borrow().lost && client.borrow().lost.is_some()).await;
+            assert_eq!(client.borrow().lost, Some(None));
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn tls12_only_client_talks_to_the_server() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.der.clone()).unwrap();
+        let tls12 = std::sync::Arc::new(
+            rustls::ClientConfig::builder_with_provider(tower_protocol::tls::provider())
+                .with_protocol_versions(&[&rustls::version::TLS12])
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        tower_task::run(async move {
+            let server = spawn_local({
+                let config = cert.server();
+                async move { serve_one::<Echo>(&l, config, TlsOptions::default()).await }
+            });
+            let (t, client) = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(tls12)
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            let server = server.await.unwrap();
+            assert_eq!(
+                tls_info(&t).unwrap().protocol_version,
+                Some(rustls::ProtocolVersion::TLSv1_2)
+            );
+            t.write(b"twelve").unwrap();
+            until(|| client.borrow().data == b"twelve").await;
+            t.close();
+            until(|| client.borrow().lost.is_some() && server.borrow().lost.is_some()).await;
+        })
+        .unwrap();
+    });
+}
