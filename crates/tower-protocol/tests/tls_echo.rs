@@ -650,3 +650,52 @@ fn tls12_only_client_talks_to_the_server() {
         .unwrap();
     });
 }
+
+#[test]
+fn pause_writing_raised_while_the_protocol_is_borrowed_is_delivered_after() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        tower_task::run(async move {
+            let server = spawn_local({
+                let config = cert.server();
+                async move { serve_one::<Sink>(&l, config, TlsOptions::default()).await }
+            });
+            let (t, client) = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            let server = server.await.unwrap();
+            until(|| server.borrow().transport.is_some()).await;
+            server.borrow().transport.as_ref().unwrap().pause_reading();
+            t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+            // Fill the socket until the TLS layer keeps records back.
+            let chunk = pattern(64 * 1024);
+            let mut sent = 0;
+            while t.get_write_buffer_size() == 0 {
+                t.write(&chunk).unwrap();
+                sent += chunk.len();
+                tower_task::sleep(Duration::from_millis(1)).await;
+            }
+            let size = t.get_write_buffer_size();
+            t.set_write_buffer_limits(Some(size + 1000), Some(0))
+                .unwrap();
+            {
+                // The user holds its protocol while writing past the mark.
+                let held = client.borrow_mut();
+                t.write(&[7; 2000]).unwrap();
+                sent += 2000;
+                assert_eq!(held.paused, 0, "not delivered into a borrowed protocol");
+            }
+            tower_task::sleep(Duration::from_millis(1)).await;
+            assert_eq!(client.borrow().paused, 1, "delivered once it was free");
+            server.borrow().transport.as_ref().unwrap().resume_reading();
+            until(|| server.borrow().data.len() == sent).await;
+            until(|| client.borrow().resumed == 1).await;
+            t.close();
+            until(|| client.borrow().lost.is_some() && server.borrow().lost.is_some()).await;
+        })
+        .unwrap();
+    });
+}

@@ -311,6 +311,9 @@ impl Engine {
     /// Feeds `data` to rustls and delivers what comes out; returns how many bytes at its end
     /// rustls could not take (the user paused reading with plaintext waiting).
     fn feed_remaining(self: &Rc<Self>, mut data: &[u8]) -> usize {
+        // Rounds in a row in which rustls took nothing: after one, the delivery in between
+        // has made room or nothing will (the user paused reading or is borrowed).
+        let mut stalls = 0;
         loop {
             let mut progressed = false;
             let result = {
@@ -344,8 +347,16 @@ impl Engine {
                 return 0;
             }
             self.after_packets();
-            if data.is_empty() || !progressed || self.state.get() == State::Closed {
+            if data.is_empty() || self.state.get() == State::Closed {
                 break;
+            }
+            if progressed {
+                stalls = 0;
+            } else {
+                stalls += 1;
+                if stalls > 1 {
+                    break;
+                }
             }
             if self.state.get() == State::Wrapped
                 && (self.app_reading_paused.get() || !self.events.borrow().is_empty())
@@ -585,14 +596,20 @@ impl Engine {
         let weak = Rc::downgrade(self);
         self.lp.call_soon(move || {
             if let Some(e) = weak.upgrade() {
-                let incoming = mem::take(&mut *e.incoming.borrow_mut());
-                if incoming.is_empty() {
-                    e.after_packets();
-                } else {
-                    e.feed(&incoming);
-                }
+                e.pump();
             }
         });
+    }
+
+    /// Goes on where delivery stopped (the user resumed reading, or its protocol is free
+    /// again): the ciphertext kept back, the plaintext waiting, the peer's close.
+    fn pump(self: &Rc<Self>) {
+        let incoming = mem::take(&mut *self.incoming.borrow_mut());
+        if incoming.is_empty() {
+            self.after_packets();
+        } else {
+            self.feed(&incoming);
+        }
     }
 
     /// `get_write_buffer_size`: encrypted bytes not yet handed to the transport.
@@ -811,8 +828,7 @@ impl Engine {
             if let Some(e) = weak.upgrade() {
                 e.retry_queued.set(false);
                 e.flush_events();
-                e.deliver_plaintext();
-                e.check_peer_closed();
+                e.pump();
             }
         });
     }
