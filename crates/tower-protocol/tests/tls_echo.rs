@@ -699,3 +699,41 @@ fn pause_writing_raised_while_the_protocol_is_borrowed_is_delivered_after() {
         .unwrap();
     });
 }
+
+#[test]
+fn closing_while_reading_is_paused_still_reads_the_peers_close_notify() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        tower_task::run(async move {
+            let server = spawn_local({
+                let config = cert.server();
+                async move { serve_one::<Sink>(&l, config, TlsOptions::default()).await }
+            });
+            let (t, client) = create_connection(Echo::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            let server = server.await.unwrap();
+            until(|| server.borrow().transport.is_some()).await;
+            let st = server.borrow().transport.clone().unwrap();
+            // The server writes (the client echoes it back), stops reading, then closes: the
+            // echo and the client's close_notify must still be read, and the echo dropped.
+            st.write(&pattern(100_000)).unwrap();
+            st.pause_reading();
+            tower_task::sleep(Duration::from_millis(20)).await;
+            st.close();
+            until(|| server.borrow().lost.is_some() && client.borrow().lost.is_some()).await;
+            assert_eq!(
+                server.borrow().lost,
+                Some(None),
+                "clean: no shutdown timeout"
+            );
+            assert!(server.borrow().data.is_empty());
+            assert!(client.borrow().eof);
+            drop(t);
+        })
+        .unwrap();
+    });
+}

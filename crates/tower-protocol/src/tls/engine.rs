@@ -218,15 +218,6 @@ impl Engine {
             return;
         }
         *self.transport.borrow_mut() = Some(transport.clone());
-        self.arm_timer(self.options.handshake_timeout, |e| {
-            let secs = e.options.handshake_timeout.as_secs_f64();
-            e.abort_with(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "SSL handshake is taking longer than {secs:?} seconds: aborting the connection"
-                ),
-            ));
-        });
         if transport.get_write_buffer_size() > 0 {
             // asyncio's start_tls awaits the buffer's drain first; tier 7 tells us through
             // resume_writing once it is empty (both marks at 0).
@@ -241,8 +232,18 @@ impl Engine {
     }
 
     /// DO_HANDSHAKE: the client's hello goes out; reading resumes (`start_tls` paused it).
+    /// The handshake timeout runs from here (asyncio's start_tls starts it after the drain).
     fn start_handshake(self: &Rc<Self>) {
         self.state.set(State::Handshake);
+        self.arm_timer(self.options.handshake_timeout, |e| {
+            let secs = e.options.handshake_timeout.as_secs_f64();
+            e.abort_with(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "SSL handshake is taking longer than {secs:?} seconds: aborting the connection"
+                ),
+            ));
+        });
         self.ssl_writing_paused.set(false);
         self.flush_out();
         if let Some(t) = self.transport() {
@@ -388,8 +389,19 @@ impl Engine {
                 return;
             }
         }
+        if matches!(self.state.get(), State::Flushing | State::Shutdown) {
+            self.discard_plaintext();
+        }
         self.deliver_plaintext();
         self.check_peer_closed();
+    }
+
+    /// Closing: plaintext that still arrives is dropped (asyncio reads none after close), so
+    /// rustls keeps taking records until the peer's close_notify.
+    fn discard_plaintext(&self) {
+        let mut conn = self.conn.borrow_mut();
+        let mut sink = [0u8; 4096];
+        while matches!(conn.reader().read(&mut sink), Ok(n) if n > 0) {}
     }
 
     /// The handshake is done: WRAPPED, the user's `connection_made`, the waiter.
@@ -691,6 +703,18 @@ impl Engine {
     /// (through SHUTDOWN) — the transport is aborted with `TimedOut` when it fires.
     fn start_shutdown(self: &Rc<Self>) {
         self.state.set(State::Flushing);
+        if self.app_reading_paused.get() {
+            // The peer's close_notify must be read: reading goes on, the data is dropped.
+            if let Some(t) = self.transport() {
+                t.resume_reading();
+            }
+            let weak = Rc::downgrade(self);
+            self.lp.call_soon(move || {
+                if let Some(e) = weak.upgrade() {
+                    e.pump();
+                }
+            });
+        }
         self.arm_timer(self.options.shutdown_timeout, |e| {
             e.abort_with(io::Error::new(
                 io::ErrorKind::TimedOut,
