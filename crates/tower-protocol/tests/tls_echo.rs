@@ -737,3 +737,51 @@ fn closing_while_reading_is_paused_still_reads_the_peers_close_notify() {
         .unwrap();
     });
 }
+
+#[test]
+fn writes_before_the_handshake_is_done_are_sent_after_it() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        tower_task::run(async move {
+            let config = TlsConfig::server(cert.server());
+            let app = Rc::new(RefCell::new(Sink::default()));
+            let server = spawn_local({
+                let app = app.clone();
+                async move {
+                    let lp = tower_loop::get_running_loop().unwrap();
+                    let sock = lp.sock_accept(&l).await.unwrap();
+                    let (_t, tls) = tower_protocol::connect_accepted_socket(
+                        move || {
+                            tower_protocol::tls::TlsProtocol::new(
+                                &lp,
+                                app,
+                                &config,
+                                TlsOptions::default(),
+                            )
+                            .unwrap()
+                        },
+                        sock,
+                    )
+                    .await
+                    .unwrap();
+                    // The handshake has not run yet: rustls keeps this until it has.
+                    let early = tls.borrow().app_transport();
+                    early.write(b"early words").unwrap();
+                    early
+                }
+            });
+            let (t, client) = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .await
+                .unwrap();
+            let _early = server.await.unwrap();
+            until(|| client.borrow().data == b"early words").await;
+            until(|| app.borrow().transport.is_some()).await;
+            t.close();
+            until(|| client.borrow().lost.is_some() && app.borrow().lost.is_some()).await;
+        })
+        .unwrap();
+    });
+}

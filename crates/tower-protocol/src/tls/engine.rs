@@ -544,9 +544,16 @@ impl Engine {
 
     /// `write`/`writelines`: encrypt, hand to the transport.
     pub(crate) fn app_write(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
-        if self.state.get() != State::Wrapped || self.app_closed.get() {
+        if self.app_closed.get()
+            || matches!(
+                self.state.get(),
+                State::Flushing | State::Shutdown | State::Closed
+            )
+        {
             return Ok(()); // asyncio: ignored (and warned about) once closing
         }
+        // Before the handshake is done rustls keeps the plaintext and sends it right after
+        // (asyncio's write backlog).
         {
             let mut conn = self.conn.borrow_mut();
             for piece in pieces {
