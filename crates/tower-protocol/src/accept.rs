@@ -95,12 +95,13 @@ fn accept(l: impl AsFd) -> Result<OwnedFd, Errno> {
     rustix::net::accept_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
 }
 
-/// Apple's systems have no `accept4`: `accept`, then `CLOEXEC` (the transport makes the socket
-/// non-blocking and sets `SO_NOSIGPIPE`).
+/// Apple's systems have no `accept4`: `accept`, then `CLOEXEC` and non-blocking (the transport
+/// sets `SO_NOSIGPIPE`).
 #[cfg(target_vendor = "apple")]
 fn accept(l: impl AsFd) -> Result<OwnedFd, Errno> {
     let fd = rustix::net::accept(l)?;
     rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    rustix::io::ioctl_fionbio(&fd, true)?;
     Ok(fd)
 }
 

@@ -12,7 +12,7 @@ use std::fmt;
 use std::future::{Future, IntoFuture, poll_fn};
 use std::io;
 use std::marker::PhantomData;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -24,84 +24,10 @@ use tower_loop::EventLoop;
 use tower_transport::{BaseTransport, SocketTransport, StreamTransport};
 
 use crate::eyeballs::{ConnectCallFailed, combine, interleave};
+use crate::host::{Host, NoHost, resolve};
 use crate::protocols::Protocol;
-use crate::resolve::{Family, getaddrinfo};
+use crate::resolve::Family;
 use crate::staggered::staggered_race;
-
-/// Where to connect or bind: a host name or literal address (resolved off the loop,
-/// [`getaddrinfo`]), or addresses already known (tried in the order given). Made with `From`:
-/// `"example.org"`, `"::1"`, an [`IpAddr`], a `Vec<IpAddr>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Host {
-    /// A name or a literal address, as asyncio's `host`.
-    Name(String),
-    /// Addresses already resolved (asyncio's caller would pass one; several are tried in
-    /// turn, as a name with several addresses).
-    Addrs(Vec<IpAddr>),
-}
-
-impl From<&str> for Host {
-    fn from(host: &str) -> Self {
-        Host::Name(host.to_owned())
-    }
-}
-
-impl From<String> for Host {
-    fn from(host: String) -> Self {
-        Host::Name(host)
-    }
-}
-
-impl From<IpAddr> for Host {
-    fn from(ip: IpAddr) -> Self {
-        Host::Addrs(vec![ip])
-    }
-}
-
-impl From<Ipv4Addr> for Host {
-    fn from(ip: Ipv4Addr) -> Self {
-        Host::Addrs(vec![ip.into()])
-    }
-}
-
-impl From<Ipv6Addr> for Host {
-    fn from(ip: Ipv6Addr) -> Self {
-        Host::Addrs(vec![ip.into()])
-    }
-}
-
-impl From<Vec<IpAddr>> for Host {
-    fn from(ips: Vec<IpAddr>) -> Self {
-        Host::Addrs(ips)
-    }
-}
-
-impl From<&[IpAddr]> for Host {
-    fn from(ips: &[IpAddr]) -> Self {
-        Host::Addrs(ips.to_vec())
-    }
-}
-
-/// `host`'s addresses at `port` of `family` (asyncio's `_ensure_resolved`).
-pub(crate) async fn resolve(host: &Host, port: u16, family: Family) -> io::Result<Vec<SocketAddr>> {
-    match host {
-        Host::Name(name) => getaddrinfo(name, port, family).await,
-        Host::Addrs(ips) => {
-            let addrs: Vec<SocketAddr> = ips
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, port))
-                .filter(|a| family.admits(a))
-                .collect();
-            if addrs.is_empty() {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrNotAvailable,
-                    "getaddrinfo() returned empty list",
-                ));
-            }
-            Ok(addrs)
-        }
-    }
-}
 
 /// The running loop, as an `io::Error` if there is none.
 pub(crate) fn running_loop() -> io::Result<EventLoop> {
@@ -115,12 +41,24 @@ pub(crate) fn socket_for(addr: &SocketAddr, kind: SocketType) -> io::Result<Owne
     } else {
         AddressFamily::INET6
     };
-    Ok(rustix::net::socket_with(
-        domain,
-        kind,
-        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-        None,
-    )?)
+    new_socket(domain, kind)
+}
+
+/// A new non-blocking, close-on-exec socket (every factory's sockets are made here).
+pub(crate) fn new_socket(domain: AddressFamily, kind: SocketType) -> io::Result<OwnedFd> {
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        Ok(rustix::net::socket_with(domain, kind, flags, None)?)
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        // No `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags there: set both after.
+        let sock = rustix::net::socket(domain, kind, None)?;
+        rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
+        rustix::io::ioctl_fionbio(&sock, true)?;
+        Ok(sock)
+    }
 }
 
 /// `Err(InvalidInput)` unless `sock` is a socket of type `want` (asyncio's `ValueError`).
@@ -255,7 +193,7 @@ fn bind_error(laddr: &SocketAddr, err: io::Error) -> io::Error {
 /// on the returned builder, then `.await` it; it gives the transport (`TCP_NODELAY` set) and
 /// the protocol, whose `connection_made` has run.
 ///
-/// The host is resolved off the loop ([`getaddrinfo`]; a literal address or a [`Host::Addrs`]
+/// The host is resolved off the loop ([`getaddrinfo`](crate::getaddrinfo); a literal address or a [`Host::Addrs`]
 /// list needs no resolver); each address is tried in turn until one connects, or, with
 /// [`happy_eyeballs_delay`](CreateConnection::happy_eyeballs_delay), the attempts are raced
 /// ([`staggered_race`]).
@@ -431,8 +369,8 @@ where
     /// Open TLS over the connection (asyncio's `ssl=`; feature `tls`): the handshake runs
     /// before the builder resolves, the protocol gets the app-side transport, and the
     /// transport returned is that one. The server's certificate is checked against
-    /// [`server_hostname`](Self::server_hostname), by default the host (asyncio's rule; with
-    /// [`Host::Addrs`], the first address).
+    /// [`server_hostname`](Self::server_hostname), by default the host (asyncio's rule; of a
+    /// list, the first name or address; [`Host::All`] needs it given).
     #[cfg(feature = "tls")]
     pub fn ssl(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls.config = Some(config);
@@ -482,18 +420,17 @@ where
             }
             return Ok(None);
         };
-        let name = match (&self.tls.server_hostname, &self.host) {
-            (Some(name), _) => name.clone(),
-            (None, Host::Name(name)) => name.clone(),
-            (None, Host::Addrs(ips)) => match ips.first() {
-                Some(ip) => ip.to_string(),
-                None => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "you must set server_hostname when using ssl without a host",
-                    ));
-                }
-            },
+        let first = match (&self.tls.server_hostname, &self.host) {
+            (Some(name), _) => Some(name.clone()),
+            (None, Host::Names(names)) => names.first().cloned(),
+            (None, Host::Addrs(ips)) => ips.first().map(|ip| ip.to_string()),
+            (None, Host::All) => None,
+        };
+        let Some(name) = first else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "you must set server_hostname when using ssl without a host",
+            ));
         };
         let mut options = crate::tls::TlsOptions::default();
         if let Some(t) = self.tls.handshake_timeout {
@@ -513,9 +450,9 @@ where
         let lp = running_loop()?;
         #[cfg(feature = "tls")]
         let tls = self.tls_config()?;
-        let mut addrs = resolve(&self.host, self.port, self.family).await?;
+        let mut addrs = resolve(&self.host, self.port, self.family, NoHost::Refused).await?;
         let local = match &self.local_addr {
-            Some((host, port)) => Some(resolve(host, *port, self.family).await?),
+            Some((host, port)) => Some(resolve(host, *port, self.family, NoHost::Wildcard).await?),
             None => None,
         };
         let count = self

@@ -5,123 +5,22 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::Protocol;
 use rustix::net::{AddressFamily, SocketType, sockopt};
+use tower_transport::SocketAddress;
 
-use crate::resolve::{Family, getaddrinfo};
-use crate::server::{Listener, Server, ServerInner, local_address, make_connection};
+use crate::connect::{check_type, new_socket};
+use crate::host::{Host, NoHost, resolve};
+use crate::resolve::Family;
+use crate::server::{Listener, Server, ServerInner, make_connection};
 
 /// asyncio's default `backlog`.
 pub const DEFAULT_BACKLOG: u32 = 100;
-
-/// Which hosts a server listens on (asyncio's `host` argument of `create_server`).
-///
-/// `None`, `""` or [`Hosts::All`]: every interface — one socket per address family (`0.0.0.0`
-/// and `::`, the IPv6 one with `IPV6_V6ONLY`), as asyncio's `getaddrinfo(None, port,
-/// AI_PASSIVE)` gives. A name or a literal address, or a list of them: each is resolved and the
-/// server listens on every address they give, once each.
-///
-/// ```
-/// use tower_protocol::Hosts;
-///
-/// assert_eq!(Hosts::from(None), Hosts::All);
-/// assert_eq!(Hosts::from(""), Hosts::All);
-/// assert_eq!(Hosts::from("::1"), Hosts::Names(vec!["::1".into()]));
-/// assert_eq!(Hosts::from(["127.0.0.1", "localhost"]).len(), Some(2));
-/// assert_eq!(Hosts::from(std::net::Ipv4Addr::LOCALHOST), Hosts::from("127.0.0.1"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
-pub enum Hosts {
-    /// Every interface.
-    #[default]
-    All,
-    /// These names or literal addresses.
-    Names(Vec<String>),
-}
-
-impl Hosts {
-    /// How many names; `None` for [`Hosts::All`].
-    pub fn len(&self) -> Option<usize> {
-        match self {
-            Hosts::All => None,
-            Hosts::Names(n) => Some(n.len()),
-        }
-    }
-
-    /// Whether this is an empty list of names (a server on no address: an error).
-    pub fn is_empty(&self) -> bool {
-        matches!(self, Hosts::Names(n) if n.is_empty())
-    }
-}
-
-impl From<&str> for Hosts {
-    fn from(host: &str) -> Self {
-        if host.is_empty() {
-            Hosts::All
-        } else {
-            Hosts::Names(vec![host.to_owned()])
-        }
-    }
-}
-
-impl From<String> for Hosts {
-    fn from(host: String) -> Self {
-        Hosts::from(host.as_str())
-    }
-}
-
-impl From<Option<&str>> for Hosts {
-    fn from(host: Option<&str>) -> Self {
-        host.map_or(Hosts::All, Hosts::from)
-    }
-}
-
-impl From<&[&str]> for Hosts {
-    fn from(hosts: &[&str]) -> Self {
-        Hosts::Names(hosts.iter().map(|h| (*h).to_owned()).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for Hosts {
-    fn from(hosts: [&str; N]) -> Self {
-        Hosts::from(&hosts[..])
-    }
-}
-
-impl From<Vec<&str>> for Hosts {
-    fn from(hosts: Vec<&str>) -> Self {
-        Hosts::from(&hosts[..])
-    }
-}
-
-impl From<IpAddr> for Hosts {
-    fn from(ip: IpAddr) -> Self {
-        Hosts::Names(vec![ip.to_string()])
-    }
-}
-
-impl From<Ipv4Addr> for Hosts {
-    fn from(ip: Ipv4Addr) -> Self {
-        Hosts::from(IpAddr::V4(ip))
-    }
-}
-
-impl From<Ipv6Addr> for Hosts {
-    fn from(ip: Ipv6Addr) -> Self {
-        Hosts::from(IpAddr::V6(ip))
-    }
-}
-
-impl From<Vec<String>> for Hosts {
-    fn from(hosts: Vec<String>) -> Self {
-        Hosts::Names(hosts)
-    }
-}
 
 /// A TCP server listening on `host` at `port` (asyncio's `loop.create_server`), on the running
 /// loop (the single-thread loop, or the worker loop of a multi-thread runtime the calling task
@@ -131,8 +30,9 @@ impl From<Vec<String>> for Hosts {
 /// [`reuse_address`](CreateServer::reuse_address) (on by default),
 /// [`reuse_port`](CreateServer::reuse_port), [`backlog`](CreateServer::backlog) (100),
 /// [`keep_alive`](CreateServer::keep_alive), [`start_serving`](CreateServer::start_serving)
-/// (true), [`sock`](CreateServer::sock) (an existing socket instead of host and port). Await
-/// the builder to get the [`Server`]. Port 0: the kernel picks a port (one per socket).
+/// (true). Await the builder to get the [`Server`]. Port 0: the kernel picks a port (one per
+/// socket). An existing socket instead of host and port (asyncio's `sock=`) is
+/// [`create_server_sock`].
 ///
 /// ```
 /// use tower_loop::EventLoop;
@@ -163,17 +63,12 @@ impl From<Vec<String>> for Hosts {
 /// The awaited builder fails if no loop runs; if a name does not resolve; if a `bind` fails
 /// (other than with `EADDRNOTAVAIL`, which skips that address as asyncio does: a disabled
 /// address family), with the address in the message and the OS error's kind (`AddrInUse`...);
-/// if nothing could be bound; if both `sock` and a host or port are given (`InvalidInput`), or
-/// `sock` is not a stream socket.
+/// if nothing could be bound; if the host is an empty list (`InvalidInput`).
 ///
 /// # Cancel safety
 ///
 /// Dropping the future before it completes closes every socket it made; no server exists.
-pub fn create_server<F, P>(
-    protocol_factory: F,
-    host: impl Into<Hosts>,
-    port: u16,
-) -> CreateServer<F>
+pub fn create_server<F, P>(protocol_factory: F, host: impl Into<Host>, port: u16) -> CreateServer<F>
 where
     F: Fn() -> P + 'static,
     P: Protocol,
@@ -200,7 +95,7 @@ pub struct CreateServer<F> {
     /// The protocol factory.
     factory: F,
     /// The hosts.
-    hosts: Hosts,
+    hosts: Host,
     /// The port.
     port: u16,
     /// Which address families to keep.
@@ -215,7 +110,7 @@ pub struct CreateServer<F> {
     keep_alive: bool,
     /// Start serving before returning.
     start_serving: bool,
-    /// An existing socket instead of host and port.
+    /// An existing socket instead of host and port ([`create_server_sock`]).
     sock: Option<OwnedFd>,
     /// TLS (feature `tls`): asyncio's `ssl`, `ssl_handshake_timeout`, `ssl_shutdown_timeout`.
     #[cfg(feature = "tls")]
@@ -309,14 +204,39 @@ impl<F> CreateServer<F> {
         self.start_serving = on;
         self
     }
+}
 
-    /// Serves on an existing bound stream socket (a TCP or Unix one) instead of host and port
-    /// (asyncio's `sock=`). The server owns it from now on: it is made non-blocking, listens
-    /// with the server's backlog when serving starts, and is closed by [`Server::close`]. Give
-    /// `None` (or `""`) as the host and 0 as the port with it.
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
+/// A server on an existing bound stream socket, TCP or Unix (asyncio's
+/// `loop.create_server(protocol_factory, sock=sock)`): as [`create_server`] without host and
+/// port. The server owns the socket from now on: it is made non-blocking, listens with the
+/// server's backlog when serving starts, and is closed by [`Server::close`].
+///
+/// Of the builder's options, [`backlog`](CreateServer::backlog) and
+/// [`start_serving`](CreateServer::start_serving) apply; the ones about making a socket
+/// (`family`, `reuse_address`, `reuse_port`, `keep_alive`) have no effect, as in asyncio.
+///
+/// The rule of every factory (decision 0013): an existing socket is its own `_sock` function,
+/// never an option next to the address, so "both an address and a socket" cannot be written:
+///
+/// ```compile_fail
+/// # struct Quiet;
+/// # impl tower_protocol::Protocol for Quiet {}
+/// let sock = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let _ = tower_protocol::create_server(|| Quiet, "127.0.0.1", 0).sock(sock);
+/// ```
+///
+/// # Errors
+///
+/// The awaited builder fails if no loop runs, or if `sock` is not a stream socket
+/// (`InvalidInput`).
+pub fn create_server_sock<F, P>(protocol_factory: F, sock: impl Into<OwnedFd>) -> CreateServer<F>
+where
+    F: Fn() -> P + 'static,
+    P: Protocol,
+{
+    CreateServer {
+        sock: Some(sock.into()),
+        ..create_server(protocol_factory, Host::All, 0)
     }
 }
 
@@ -366,17 +286,9 @@ where
     async fn run(self) -> io::Result<Server> {
         let lp = tower_loop::get_running_loop().map_err(io::Error::other)?;
         let listeners = match self.sock {
-            Some(sock) => {
-                if self.hosts != Hosts::All || self.port != 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "host/port and sock can not be specified at the same time",
-                    ));
-                }
-                vec![existing_listener(sock, None)?]
-            }
+            Some(sock) => vec![existing_listener(sock, None)?],
             None => {
-                let addrs = addresses(&self.hosts, self.port, self.family).await?;
+                let addrs = resolve(&self.hosts, self.port, self.family, NoHost::Wildcard).await?;
                 let opts = SocketOptions {
                     reuse_address: self.reuse_address.unwrap_or(true),
                     reuse_port: self.reuse_port,
@@ -413,41 +325,6 @@ pub(crate) fn finish(
     Ok(Server(server))
 }
 
-/// The addresses of `hosts` at `port`, of `family`, each once, in the resolver's order.
-async fn addresses(hosts: &Hosts, port: u16, family: Family) -> io::Result<Vec<SocketAddr>> {
-    let mut out: Vec<SocketAddr> = Vec::new();
-    match hosts {
-        Hosts::All => {
-            // asyncio's getaddrinfo(None, port, AI_PASSIVE): the wildcard of each family.
-            for ip in [
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            ] {
-                let a = SocketAddr::new(ip, port);
-                if family.admits(&a) {
-                    out.push(a);
-                }
-            }
-        }
-        Hosts::Names(names) => {
-            if names.is_empty() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "create_server() was given an empty list of hosts",
-                ));
-            }
-            for name in names {
-                for a in getaddrinfo(name, port, family).await? {
-                    if !out.contains(&a) {
-                        out.push(a);
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The socket options `create_server` sets before `bind`.
 struct SocketOptions {
     /// `SO_REUSEADDR`.
@@ -468,7 +345,7 @@ fn bind_all(addrs: &[SocketAddr], opts: &SocketOptions) -> io::Result<Vec<Listen
             AddressFamily::INET6
         };
         // A family the system lacks: skip it, as asyncio does.
-        let Ok(sock) = stream_socket(family) else {
+        let Ok(sock) = new_socket(family, SocketType::STREAM) else {
             continue;
         };
         if opts.reuse_address {
@@ -496,7 +373,7 @@ fn bind_all(addrs: &[SocketAddr], opts: &SocketOptions) -> io::Result<Vec<Listen
                 ));
             }
         }
-        let address = local_address(&sock)?;
+        let address = SocketAddress::of_socket(&sock)?;
         listeners.push(Listener::new(sock, address, None));
     }
     if listeners.is_empty() {
@@ -514,34 +391,8 @@ pub(crate) fn existing_listener(
     sock: OwnedFd,
     cleanup: Option<crate::server::UnixCleanup>,
 ) -> io::Result<Listener> {
-    if sockopt::socket_type(&sock)? != SocketType::STREAM {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a stream socket was expected",
-        ));
-    }
+    check_type(&sock, SocketType::STREAM, "stream")?;
     rustix::io::ioctl_fionbio(&sock, true)?;
-    let address = local_address(&sock)?;
+    let address = SocketAddress::of_socket(&sock)?;
     Ok(Listener::new(sock, address, cleanup))
-}
-
-/// A new non-blocking, close-on-exec stream socket of `family`.
-pub(crate) fn stream_socket(family: AddressFamily) -> io::Result<OwnedFd> {
-    #[cfg(not(target_vendor = "apple"))]
-    {
-        use rustix::net::SocketFlags;
-        Ok(rustix::net::socket_with(
-            family,
-            SocketType::STREAM,
-            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-            None,
-        )?)
-    }
-    #[cfg(target_vendor = "apple")]
-    {
-        let sock = rustix::net::socket(family, SocketType::STREAM, None)?;
-        rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        Ok(sock)
-    }
 }

@@ -13,11 +13,12 @@ use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, SocketType};
 use tower_loop::EventLoop;
-use tower_transport::DatagramSocketTransport;
+use tower_transport::{DatagramSocketTransport, SocketAddress};
 
-use crate::connect::{Host, check_type, connection_made, resolve, running_loop, socket_for};
+use crate::connect::{check_type, connection_made, new_socket, running_loop, socket_for};
+use crate::host::{Host, NoHost, resolve};
 use crate::protocols::DatagramProtocol;
 use crate::resolve::Family;
 
@@ -26,8 +27,7 @@ use crate::resolve::Family;
 /// [`local_addr`](CreateDatagramEndpoint::local_addr) (bind),
 /// [`remote_addr`](CreateDatagramEndpoint::remote_addr) (connect: `sendto` needs no address
 /// and only that peer's datagrams arrive), [`family`](CreateDatagramEndpoint::family) (neither
-/// address: an unbound socket of that family), or [`sock`](CreateDatagramEndpoint::sock);
-/// then `.await` it for the transport and the protocol, whose `connection_made` has run.
+/// address: an unbound socket of that family); then `.await` it for the transport and the protocol, whose `connection_made` has run.
 ///
 /// When the addresses resolve to both families, each family with every asked-for address is
 /// tried in turn, as asyncio does.
@@ -35,8 +35,7 @@ use crate::resolve::Family;
 /// # Errors
 ///
 /// `InvalidInput` for options that do not go together (asyncio's `ValueError`): no address
-/// and no family, `sock` with any other option, a `sock` that is not a datagram socket,
-/// local and remote addresses of no common family. The resolver's error; the first family's
+/// and no family, local and remote addresses of no common family. The resolver's error; the first family's
 /// socket, bind or connect error if no family worked. Outside a running loop, `Other`.
 ///
 /// # Cancellation
@@ -94,9 +93,40 @@ where
         family: Family::Any,
         reuse_port: false,
         allow_broadcast: false,
-        sock: None,
         _protocol: PhantomData,
     }
+}
+
+/// A datagram endpoint over an existing datagram socket, used as it is (asyncio's
+/// `loop.create_datagram_endpoint(protocol_factory, sock=sock)`; no other option applies, so
+/// this takes none — the rule of every factory, decision 0013: an existing socket is its own
+/// `_sock` function). Returns once `connection_made` ran.
+///
+/// ```compile_fail
+/// # struct Quiet;
+/// # impl tower_protocol::DatagramProtocol for Quiet {}
+/// let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let _ = tower_protocol::create_datagram_endpoint(|| Quiet).sock(sock);
+/// ```
+///
+/// # Errors
+///
+/// `InvalidInput` if `sock` is not a datagram socket; outside a running loop, `Other`.
+pub async fn create_datagram_endpoint_sock<P, F>(
+    factory: F,
+    sock: impl Into<OwnedFd>,
+) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)>
+where
+    P: DatagramProtocol,
+    F: FnOnce() -> P,
+{
+    let lp = running_loop()?;
+    let sock = sock.into();
+    check_type(&sock, SocketType::DGRAM, "datagram")?;
+    let protocol = Rc::new(RefCell::new(factory()));
+    let transport = DatagramSocketTransport::new(&lp, sock, protocol.clone())?;
+    connection_made(&lp, &transport).await;
+    Ok((transport, protocol))
 }
 
 /// The options of [`create_datagram_endpoint`] (asyncio's keyword arguments); `.await` it.
@@ -114,8 +144,6 @@ pub struct CreateDatagramEndpoint<P, F> {
     reuse_port: bool,
     /// `SO_BROADCAST`.
     allow_broadcast: bool,
-    /// An existing socket instead.
-    sock: Option<OwnedFd>,
     /// The protocol type.
     _protocol: PhantomData<fn() -> P>,
 }
@@ -128,7 +156,6 @@ impl<P, F> fmt::Debug for CreateDatagramEndpoint<P, F> {
             .field("family", &self.family)
             .field("reuse_port", &self.reuse_port)
             .field("allow_broadcast", &self.allow_broadcast)
-            .field("sock", &self.sock)
             .finish_non_exhaustive()
     }
 }
@@ -149,7 +176,9 @@ where
         self
     }
 
-    /// Connect to `host`/`port` (asyncio's `remote_addr`).
+    /// Connect to `host`/`port` (asyncio's `remote_addr`). With
+    /// [`allow_broadcast`](Self::allow_broadcast) the socket stays unconnected and the address
+    /// is the transport's default destination instead (asyncio's).
     pub fn remote_addr(mut self, host: impl Into<Host>, port: u16) -> Self {
         self.remote_addr = Some((host.into(), port));
         self
@@ -170,74 +199,44 @@ where
     }
 
     /// Set `SO_BROADCAST`, so datagrams may go to broadcast addresses (asyncio's
-    /// `allow_broadcast`).
+    /// `allow_broadcast`); with [`remote_addr`](Self::remote_addr), the socket is not
+    /// connected (see there).
     pub fn allow_broadcast(mut self, on: bool) -> Self {
         self.allow_broadcast = on;
         self
     }
 
-    /// Use this datagram socket as it is (asyncio's `sock`); no other option may be set.
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
-    }
-
-    /// The options set that `sock` excludes.
-    fn modifiers(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        if self.local_addr.is_some() {
-            set.push("local_addr");
-        }
-        if self.remote_addr.is_some() {
-            set.push("remote_addr");
-        }
-        if self.family != Family::Any {
-            set.push("family");
-        }
-        if self.reuse_port {
-            set.push("reuse_port");
-        }
-        if self.allow_broadcast {
-            set.push("allow_broadcast");
-        }
-        set
-    }
-
     /// What awaiting the builder runs.
-    async fn run(mut self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
+    async fn run(self) -> io::Result<(DatagramSocketTransport, Rc<RefCell<P>>)> {
         let lp = running_loop()?;
-        let sock = match self.sock.take() {
-            Some(sock) => {
-                let set = self.modifiers();
-                if !set.is_empty() {
-                    return Err(invalid(format!(
-                        "socket modifier options can not be used when sock is specified: {}",
-                        set.join(", ")
-                    )));
-                }
-                check_type(&sock, SocketType::DGRAM, "datagram")?;
-                sock
-            }
-            None => self.open(&lp).await?,
-        };
+        let (sock, default) = self.open(&lp).await?;
         let protocol = Rc::new(RefCell::new((self.factory)()));
-        let transport = DatagramSocketTransport::new(&lp, sock, protocol.clone())?;
+        let transport = match default {
+            // `allow_broadcast` with `remote_addr`: unconnected, the remote the default.
+            Some(remote) => DatagramSocketTransport::with_default_address(
+                &lp,
+                sock,
+                protocol.clone(),
+                SocketAddress::Inet(remote),
+            )?,
+            None => DatagramSocketTransport::new(&lp, sock, protocol.clone())?,
+        };
         connection_made(&lp, &transport).await;
         Ok((transport, protocol))
     }
 
-    /// asyncio's search: a socket per family that has every address asked for.
-    async fn open(&self, lp: &EventLoop) -> io::Result<OwnedFd> {
+    /// asyncio's search: a socket per family that has every address asked for; with it, the
+    /// remote address the socket was not connected to (`allow_broadcast`).
+    async fn open(&self, lp: &EventLoop) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
         if self.local_addr.is_none() && self.remote_addr.is_none() {
             let domain = match self.family {
                 Family::Any => return Err(invalid("unexpected address family".into())),
                 Family::V4 => AddressFamily::INET,
                 Family::V6 => AddressFamily::INET6,
             };
-            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-            let sock = rustix::net::socket_with(domain, SocketType::DGRAM, flags, None)?;
+            let sock = new_socket(domain, SocketType::DGRAM)?;
             self.set_options(&sock)?;
-            return Ok(sock);
+            return Ok((sock, None));
         }
         // (is IPv4, [local, remote]) in order of first appearance; the last address of a
         // family wins, as asyncio's `setdefault(key, [None, None])[idx] = address`.
@@ -247,7 +246,12 @@ where
             .enumerate()
         {
             let Some((host, port)) = addr else { continue };
-            for a in resolve(host, *port, self.family).await? {
+            let no_host = if idx == 0 {
+                NoHost::Wildcard
+            } else {
+                NoHost::Refused
+            };
+            for a in resolve(host, *port, self.family, no_host).await? {
                 match pairs.iter_mut().find(|(v4, _)| *v4 == a.is_ipv4()) {
                     Some((_, pair)) => pair[idx] = Some(a),
                     None => {
@@ -277,13 +281,16 @@ where
         Err(first_error.unwrap_or_else(|| invalid("can not get address information".into())))
     }
 
-    /// One family's socket: options, bind, connect.
+    /// One family's socket: options, bind, connect — except with `allow_broadcast`, where the
+    /// socket stays unconnected and the remote address is returned, for the transport to keep
+    /// as its default destination (asyncio's: a connected socket could not send to a broadcast
+    /// address).
     async fn try_pair(
         &self,
         lp: &EventLoop,
         local: Option<SocketAddr>,
         remote: Option<SocketAddr>,
-    ) -> io::Result<OwnedFd> {
+    ) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
         let Some(any) = local.or(remote) else {
             return Err(invalid("can not get address information".into()));
         };
@@ -292,10 +299,12 @@ where
         if let Some(local) = local {
             rustix::net::bind(&sock, &local)?;
         }
-        if let Some(remote) = remote {
-            lp.sock_connect(&sock, remote).await?;
+        match remote {
+            Some(remote) if self.allow_broadcast => return Ok((sock, Some(remote))),
+            Some(remote) => lp.sock_connect(&sock, remote).await?,
+            None => {}
         }
-        Ok(sock)
+        Ok((sock, None))
     }
 
     /// `SO_REUSEPORT`, `SO_BROADCAST`.

@@ -1,26 +1,24 @@
-//! [`Server`]: asyncio's `Server` object — the listening sockets of one `create_server` or
-//! `create_unix_server` call, the transports of the connections they accepted, and the
-//! futures that wait on them ([`WaitClosed`], [`ServeForever`]). The accept loop itself is
-//! in `accept.rs`.
+//! [`Server`]: asyncio's `Server` object — the handle and its methods, and the state behind
+//! it (`ServerInner`: starting to serve, closing). The listening sockets are
+//! `server_listener.rs`, the clients' bookkeeping `server_clients.rs`, the futures that wait on
+//! the server (`wait_closed`, `serve_forever`) `server_wait.rs`, the accept loop `accept.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
-use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::path::PathBuf;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::task::Waker;
 
-use tower_loop::{EventLoop, TimerHandle};
+use tower_loop::EventLoop;
+use tower_transport::{BaseTransport, DetachListener, SocketAddress, WriteTransport};
 
-use crate::Protocol;
-use tower_transport::{
-    BaseTransport, SocketAddress, SocketTransport, StreamTransport, WriteTransport, extra,
-};
+use crate::server_clients::{Clients, Detacher};
+pub(crate) use crate::server_clients::{MakeConnection, make_connection};
+pub(crate) use crate::server_listener::{Listener, UnixCleanup};
+use crate::server_wait::ForeverState;
+pub use crate::server_wait::{ServeForever, WaitClosed};
 
 /// A server: what [`create_server`](crate::create_server) and
 /// [`create_unix_server`](crate::create_unix_server) resolve to (asyncio's `Server`). A cheap
@@ -28,7 +26,7 @@ use tower_transport::{
 /// single-thread loop or one worker loop of the multi-thread runtime).
 ///
 /// While it serves, each connection its listening sockets accept gets a fresh protocol from the
-/// factory and a [`SocketTransport`]; the server keeps track of those transports (its
+/// factory and a [`SocketTransport`](tower_transport::SocketTransport); the server keeps track of those transports (its
 /// *clients*) until their `connection_lost`.
 ///
 /// ```
@@ -85,87 +83,6 @@ use tower_transport::{
 #[derive(Clone)]
 pub struct Server(pub(crate) Rc<ServerInner>);
 
-/// Makes the transport of one accepted connection (the factory's generic part, erased).
-pub(crate) type MakeConnection = Box<dyn Fn(&Rc<ServerInner>, OwnedFd)>;
-
-/// A listening socket of a server.
-pub(crate) struct Listener {
-    /// The socket (non-blocking, bound; listening once the server started serving).
-    pub(crate) fd: OwnedFd,
-    /// Its address, read after `bind`.
-    pub(crate) address: SocketAddress,
-    /// Whether the loop has its reader (the accept callback).
-    pub(crate) reading: Cell<bool>,
-    /// The back-off timer after `EMFILE` (accept.rs), while one is pending.
-    pub(crate) retry: RefCell<Option<TimerHandle>>,
-    /// A Unix socket path to unlink at close, if it is still this socket's (3.13's
-    /// `cleanup_socket`).
-    pub(crate) cleanup: Option<UnixCleanup>,
-}
-
-impl Listener {
-    /// A listener over the bound socket `fd`, not watched yet.
-    pub(crate) fn new(fd: OwnedFd, address: SocketAddress, cleanup: Option<UnixCleanup>) -> Self {
-        Listener {
-            fd,
-            address,
-            reading: Cell::new(false),
-            retry: RefCell::new(None),
-            cleanup,
-        }
-    }
-}
-
-/// The identity of the socket file a Unix server bound: the path is unlinked at close only if
-/// it still names this file (asyncio compares the inode; the device is compared too here).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UnixCleanup {
-    /// The path bound.
-    pub(crate) path: PathBuf,
-    /// `st_dev` of the socket file after `bind`.
-    pub(crate) dev: u64,
-    /// `st_ino` of the socket file after `bind`.
-    pub(crate) ino: u64,
-}
-
-impl UnixCleanup {
-    /// Unlinks the path if it is still the socket file this server bound.
-    fn run(&self) {
-        let Ok(st) = rustix::fs::lstat(&self.path) else {
-            return;
-        };
-        let is_socket =
-            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket;
-        #[allow(clippy::unnecessary_cast)] // `st_dev`/`st_ino` are not u64 everywhere
-        if is_socket && st.st_dev as u64 == self.dev && st.st_ino as u64 == self.ino {
-            let _ = rustix::fs::unlink(&self.path);
-        }
-    }
-}
-
-/// The transports of the accepted connections, by key (a slab: a freed key is reused).
-#[derive(Default)]
-struct Clients {
-    /// Slot `key`: `None` if free; the entry otherwise.
-    slots: Vec<Option<Client>>,
-    /// Free keys.
-    free: Vec<usize>,
-    /// Occupied slots.
-    len: usize,
-}
-
-/// One accepted connection.
-struct Client {
-    /// Its transport (`None` between the protocol's creation and the transport's).
-    transport: Option<SocketTransport>,
-    /// Its protocol was replaced (`set_protocol`): the guard that reports `connection_lost` is
-    /// gone, so the server looks at the transport on a timer instead.
-    unwatched: bool,
-}
-
-/// How often a client whose protocol was replaced is looked at (see [`Client::unwatched`]).
-const UNWATCHED_POLL: Duration = Duration::from_millis(50);
-
 /// The server's state. Every field is a `Cell` or a `RefCell` borrowed only for a statement:
 /// nothing is borrowed while a transport, a protocol factory or a waker runs.
 pub(crate) struct ServerInner {
@@ -180,18 +97,19 @@ pub(crate) struct ServerInner {
     /// Makes a connection's protocol and transport.
     pub(crate) make: MakeConnection,
     /// The connections accepted and not yet lost.
-    clients: RefCell<Clients>,
+    pub(crate) clients: RefCell<Clients>,
     /// `wait_closed` callers' wakers.
-    waiters: RefCell<Vec<Waker>>,
+    pub(crate) waiters: RefCell<Vec<Waker>>,
     /// Closed and every client gone: `wait_closed` returns at once (asyncio's `_waiters is
     /// None`).
-    finished: Cell<bool>,
+    pub(crate) finished: Cell<bool>,
     /// A `serve_forever` is pending (asyncio's `_serving_forever_fut`).
-    forever: Cell<bool>,
+    pub(crate) forever: Cell<bool>,
     /// Its waker.
-    forever_waker: RefCell<Option<Waker>>,
-    /// The timer looking at unwatched clients, while one runs.
-    unwatched_timer: RefCell<Option<TimerHandle>>,
+    pub(crate) forever_waker: RefCell<Option<Waker>>,
+    /// What each client's transport calls when it is done (asyncio's `_detach`): this
+    /// server, weakly; one for all clients.
+    pub(crate) detacher: Rc<dyn DetachListener>,
     /// Fd exhaustion handling (accept.rs): the reserved fd, the back-off.
     pub(crate) exhaustion: crate::accept::Exhaustion,
 }
@@ -204,7 +122,8 @@ impl ServerInner {
         backlog: u32,
         make: MakeConnection,
     ) -> Rc<ServerInner> {
-        Rc::new(ServerInner {
+        Rc::new_cyclic(|weak| ServerInner {
+            detacher: Rc::new(Detacher(weak.clone())),
             lp: lp.clone(),
             listeners: RefCell::new(Some(listeners.into_iter().map(Rc::new).collect())),
             backlog,
@@ -215,7 +134,6 @@ impl ServerInner {
             finished: Cell::new(false),
             forever: Cell::new(false),
             forever_waker: RefCell::new(None),
-            unwatched_timer: RefCell::new(None),
             exhaustion: crate::accept::Exhaustion::new(),
         })
     }
@@ -280,105 +198,12 @@ impl ServerInner {
     }
 
     /// Wakes `wait_closed` callers for good (asyncio's `_wakeup`).
-    fn wakeup(&self) {
+    pub(crate) fn wakeup(&self) {
         self.finished.set(true);
         let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
         for w in waiters {
             w.wake();
         }
-    }
-
-    /// A slot for a new client (asyncio's `_attach`).
-    fn attach(&self) -> usize {
-        let mut c = self.clients.borrow_mut();
-        c.len += 1;
-        let entry = Some(Client {
-            transport: None,
-            unwatched: false,
-        });
-        if let Some(key) = c.free.pop() {
-            c.slots[key] = entry;
-            key
-        } else {
-            c.slots.push(entry);
-            c.slots.len() - 1
-        }
-    }
-
-    /// Gives client `key` its transport.
-    fn set_transport(&self, key: usize, t: SocketTransport) {
-        if let Some(Some(c)) = self.clients.borrow_mut().slots.get_mut(key) {
-            c.transport = Some(t);
-        }
-    }
-
-    /// Client `key` is gone (asyncio's `_detach`).
-    fn detach(&self, key: usize) {
-        let (gone, now_empty) = {
-            let mut c = self.clients.borrow_mut();
-            let gone = c.slots.get_mut(key).and_then(Option::take);
-            if gone.is_some() {
-                c.len -= 1;
-                c.free.push(key);
-            }
-            (gone, c.len == 0)
-        };
-        drop(gone); // the transport handle, outside the borrow
-        if now_empty && self.is_closed() && !self.finished.get() {
-            self.wakeup();
-        }
-    }
-
-    /// Client `key`'s protocol was dropped while its transport is open (replaced with
-    /// `set_protocol`): from now on the server looks at the transport on a timer.
-    fn unwatch(self: &Rc<Self>, key: usize) {
-        if let Some(Some(c)) = self.clients.borrow_mut().slots.get_mut(key) {
-            c.unwatched = true;
-        }
-        self.poll_unwatched();
-    }
-
-    /// Detaches the unwatched clients whose transport is gone; runs again while any is left.
-    fn poll_unwatched(self: &Rc<Self>) {
-        let mut left = false;
-        let mut gone = Vec::new();
-        for (key, slot) in self.clients.borrow().slots.iter().enumerate() {
-            if let Some(c) = slot {
-                if c.unwatched {
-                    if c.transport.as_ref().is_none_or(transport_gone) {
-                        gone.push(key);
-                    } else {
-                        left = true;
-                    }
-                }
-            }
-        }
-        for key in gone {
-            self.detach(key);
-        }
-        let mut timer = self.unwatched_timer.borrow_mut();
-        if let Some(t) = timer.take() {
-            t.cancel();
-        }
-        if left && !self.lp.is_closed() {
-            let weak = Rc::downgrade(self);
-            *timer = Some(self.lp.call_later(UNWATCHED_POLL, move || {
-                if let Some(s) = weak.upgrade() {
-                    s.poll_unwatched();
-                }
-            }));
-        }
-    }
-
-    /// The client transports, cloned out.
-    fn client_transports(&self) -> Vec<SocketTransport> {
-        self.clients
-            .borrow()
-            .slots
-            .iter()
-            .flatten()
-            .filter_map(|c| c.transport.clone())
-            .collect()
     }
 
     /// Makes the connection of the accepted socket `fd` (accept.rs calls this).
@@ -398,142 +223,6 @@ impl Drop for ServerInner {
                 }
             }
         }
-    }
-}
-
-/// Whether a client's transport finished (`connection_lost` ran: its socket is closed). Tier 7's
-/// `finish` closes the socket before it drops the protocol, so a protocol dropped by its
-/// transport sees its transport gone here.
-fn transport_gone(t: &SocketTransport) -> bool {
-    t.get_extra_info(extra::Socket).is_none()
-}
-
-/// Makes each accepted connection with a protocol from `factory`.
-pub(crate) fn make_connection<F, P>(factory: F) -> MakeConnection
-where
-    F: Fn() -> P + 'static,
-    P: Protocol,
-{
-    Box::new(move |server: &Rc<ServerInner>, fd: OwnedFd| {
-        // The factory first: if it panics, nothing is attached and `fd` closes.
-        let protocol = factory();
-        let key = server.attach();
-        let conn = Rc::new(RefCell::new(ServerConnection {
-            protocol,
-            guard: ClientGuard {
-                server: Rc::downgrade(server),
-                key,
-                detached: false,
-            },
-        }));
-        match SocketTransport::new(&server.lp, fd, conn) {
-            Ok(t) => server.set_transport(key, t),
-            Err(e) => server
-                .lp
-                .call_exception_handler(&tower_loop::ExceptionContext::new(format!(
-                    "error on transport creation for incoming connection: {e}"
-                ))),
-        }
-    })
-}
-
-/// The protocol a server gives an accepted connection's transport: the factory's protocol,
-/// and the guard that tells the server when the connection is gone (asyncio's transport calls
-/// `server._detach` in `_call_connection_lost`; tier 7's transports know no server, so the
-/// server's own protocol wrapper does it). Every call goes straight to the protocol (the
-/// wrapper is generic: no extra dynamic call).
-struct ServerConnection<P> {
-    /// The user's protocol.
-    protocol: P,
-    /// Reports `connection_lost` (or the protocol's drop) to the server.
-    guard: ClientGuard,
-}
-
-/// Detaches a client from its server at `connection_lost`, or when the protocol is dropped.
-struct ClientGuard {
-    /// The server (weak: a client does not keep its server alive).
-    server: Weak<ServerInner>,
-    /// The client's key.
-    key: usize,
-    /// Already detached.
-    detached: bool,
-}
-
-impl ClientGuard {
-    /// The connection is lost.
-    fn lost(&mut self) {
-        if !self.detached {
-            self.detached = true;
-            if let Some(s) = self.server.upgrade() {
-                s.detach(self.key);
-            }
-        }
-    }
-}
-
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        if self.detached {
-            return;
-        }
-        let Some(s) = self.server.upgrade() else {
-            return;
-        };
-        let open = s
-            .clients
-            .borrow()
-            .slots
-            .get(self.key)
-            .and_then(|c| c.as_ref())
-            .and_then(|c| c.transport.as_ref())
-            .is_some_and(|t| !transport_gone(t));
-        if open {
-            // Dropped while the transport is open: `set_protocol` replaced this protocol.
-            s.unwatch(self.key);
-        } else {
-            // The transport never came up (its constructor failed, or the loop closed before
-            // `connection_made`), or it finished.
-            s.detach(self.key);
-        }
-    }
-}
-
-impl<P: Protocol> Protocol for ServerConnection<P> {
-    #[inline]
-    fn connection_made(&mut self, transport: StreamTransport) {
-        self.protocol.connection_made(transport);
-    }
-    #[inline]
-    fn buffered(&self) -> bool {
-        self.protocol.buffered()
-    }
-    #[inline]
-    fn data_received(&mut self, data: &[u8]) {
-        self.protocol.data_received(data);
-    }
-    #[inline]
-    fn get_buffer(&mut self, size_hint: usize) -> &mut [u8] {
-        self.protocol.get_buffer(size_hint)
-    }
-    #[inline]
-    fn buffer_updated(&mut self, nbytes: usize) {
-        self.protocol.buffer_updated(nbytes);
-    }
-    #[inline]
-    fn eof_received(&mut self) -> bool {
-        self.protocol.eof_received()
-    }
-    #[inline]
-    fn pause_writing(&mut self) {
-        self.protocol.pause_writing();
-    }
-    #[inline]
-    fn resume_writing(&mut self) {
-        self.protocol.resume_writing();
-    }
-    fn connection_lost(&mut self, exc: Option<io::Error>) {
-        self.protocol.connection_lost(exc);
-        self.guard.lost();
     }
 }
 
@@ -660,8 +349,14 @@ impl Server {
     }
 
     /// Serves until the server is closed (asyncio's `serve_forever`): starts serving if it does
-    /// not, then waits. Returns `Ok(())` when [`close`](Self::close) is called (asyncio raises
-    /// `CancelledError` in the awaiting task then).
+    /// not, then waits. Returns `Ok(())` when [`close`](Self::close) is called — by anyone,
+    /// from any task or callback.
+    ///
+    /// **Difference from asyncio:** asyncio's `close` cancels the `serve_forever` future, so
+    /// the awaiting task gets `CancelledError`. Here a close is the normal end of serving,
+    /// not a cancellation of the awaiting task (which could not tell it from its own
+    /// cancellation): `server.serve_forever().await?` returns `Ok(())` after a shutdown,
+    /// and the task goes on (to `wait_closed`, say). Decision 0013, "Servers".
     ///
     /// # Errors
     ///
@@ -716,145 +411,5 @@ impl fmt::Debug for Server {
             .field("clients", &self.client_count())
             .field("closed", &self.0.is_closed())
             .finish()
-    }
-}
-
-/// [`Server::wait_closed`]'s future.
-#[must_use = "futures do nothing unless awaited"]
-pub struct WaitClosed {
-    /// The server.
-    server: Rc<ServerInner>,
-}
-
-impl fmt::Debug for WaitClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitClosed")
-            .field("finished", &self.server.finished.get())
-            .finish()
-    }
-}
-
-impl Future for WaitClosed {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let s = &self.server;
-        if s.finished.get() {
-            return Poll::Ready(());
-        }
-        let mut waiters = s.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-/// Where a [`ServeForever`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ForeverState {
-    /// Not polled yet.
-    Start,
-    /// Serving; it owns the server's `forever` flag.
-    Serving,
-    /// Returned.
-    Done,
-}
-
-/// [`Server::serve_forever`]'s future. Dropping it while it serves closes the server.
-#[must_use = "futures do nothing unless awaited"]
-pub struct ServeForever {
-    /// The server.
-    server: Rc<ServerInner>,
-    /// Where it is.
-    state: ForeverState,
-}
-
-impl fmt::Debug for ServeForever {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServeForever")
-            .field("state", &self.state)
-            .finish()
-    }
-}
-
-impl Future for ServeForever {
-    type Output = Result<(), ServerError>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.state {
-            ForeverState::Done => return Poll::Ready(Ok(())),
-            ForeverState::Start => {
-                let s = &self.server;
-                if s.forever.get() {
-                    self.state = ForeverState::Done;
-                    return Poll::Ready(Err(ServerError::AlreadyServingForever));
-                }
-                if s.is_closed() {
-                    self.state = ForeverState::Done;
-                    return Poll::Ready(Err(ServerError::Closed));
-                }
-                if let Err(e) = s.start_serving() {
-                    self.state = ForeverState::Done;
-                    return Poll::Ready(Err(ServerError::Io(e)));
-                }
-                s.forever.set(true);
-                self.state = ForeverState::Serving;
-            }
-            ForeverState::Serving => {}
-        }
-        let s = &self.server;
-        if s.is_closed() {
-            s.forever.set(false);
-            s.forever_waker.borrow_mut().take();
-            self.state = ForeverState::Done;
-            return Poll::Ready(Ok(()));
-        }
-        *s.forever_waker.borrow_mut() = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-impl Drop for ServeForever {
-    fn drop(&mut self) {
-        if self.state == ForeverState::Serving {
-            let s = &self.server;
-            s.forever.set(false);
-            s.forever_waker.borrow_mut().take();
-            s.close();
-        }
-    }
-}
-
-/// The address of a bound socket, as the transports report addresses.
-pub(crate) fn local_address(fd: impl AsFd) -> io::Result<SocketAddress> {
-    let any = rustix::net::getsockname(fd)?;
-    if let Ok(a) = std::net::SocketAddr::try_from(any.clone()) {
-        return Ok(SocketAddress::Inet(a));
-    }
-    let unix = rustix::net::SocketAddrUnix::try_from(any)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not an IP or Unix socket"))?;
-    if let Some(path) = unix.path_bytes() {
-        use std::os::unix::ffi::OsStrExt;
-        return Ok(SocketAddress::UnixPath(PathBuf::from(
-            std::ffi::OsStr::from_bytes(path),
-        )));
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(name) = unix.abstract_name() {
-        if !name.is_empty() {
-            return Ok(SocketAddress::UnixAbstract(name.to_vec()));
-        }
-    }
-    Ok(SocketAddress::UnixUnnamed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What a server adds per connection (decision 0013 states these figures).
-    #[test]
-    fn per_connection_sizes() {
-        assert_eq!(std::mem::size_of::<Option<Client>>(), 16);
-        assert_eq!(std::mem::size_of::<ClientGuard>(), 24);
     }
 }

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use crate::Protocol;
 use rustix::fs::FileType;
-use rustix::net::{AddressFamily, SocketAddrUnix};
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
+use tower_transport::SocketAddress;
 
-use crate::create_server::{
-    CreateServerFuture, DEFAULT_BACKLOG, existing_listener, finish, stream_socket,
-};
-use crate::server::{Listener, Server, UnixCleanup, local_address, make_connection};
+use crate::connect::new_socket;
+use crate::create_server::{CreateServerFuture, DEFAULT_BACKLOG, existing_listener, finish};
+use crate::server::{Listener, Server, UnixCleanup, make_connection};
 
 /// A Unix stream server on `path` (asyncio's `loop.create_unix_server`), on the running loop.
 /// `protocol_factory` is called once per accepted connection.
@@ -28,8 +28,8 @@ use crate::server::{Listener, Server, UnixCleanup, local_address, make_connectio
 ///
 /// Options: [`backlog`](CreateUnixServer::backlog) (100),
 /// [`start_serving`](CreateUnixServer::start_serving) (true),
-/// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (true),
-/// [`sock`](CreateUnixServer::sock) (an existing bound Unix socket; give `""` as the path).
+/// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (true). An existing bound Unix socket
+/// instead of a path (asyncio's `sock=`) is [`create_unix_server_sock`].
 ///
 /// ```
 /// use tower_loop::EventLoop;
@@ -56,8 +56,7 @@ use crate::server::{Listener, Server, UnixCleanup, local_address, make_connectio
 /// # Errors
 ///
 /// The awaited builder fails if no loop runs, if `bind` fails (`AddrInUse` when another
-/// server's socket or another file is there), if the path is too long for a Unix address, or
-/// if both `sock` and a path are given (`InvalidInput`).
+/// server's socket or another file is there), or if the path is too long for a Unix address.
 ///
 /// # Cancel safety
 ///
@@ -91,7 +90,7 @@ pub struct CreateUnixServer<F> {
     start_serving: bool,
     /// Unlink the path at close if it is still this server's socket.
     cleanup_socket: bool,
-    /// An existing socket instead of a path.
+    /// An existing socket instead of a path ([`create_unix_server_sock`]).
     sock: Option<OwnedFd>,
 }
 
@@ -127,12 +126,39 @@ impl<F> CreateUnixServer<F> {
         self.cleanup_socket = on;
         self
     }
+}
 
-    /// Serves on an existing bound Unix stream socket (give `""` as the path). The server owns
-    /// it; with `cleanup_socket`, its path is unlinked at close as if the server had bound it.
-    pub fn sock(mut self, sock: impl Into<OwnedFd>) -> Self {
-        self.sock = Some(sock.into());
-        self
+/// A Unix server on an existing bound Unix stream socket (asyncio's
+/// `loop.create_unix_server(protocol_factory, sock=sock)`): as [`create_unix_server`] without
+/// a path (the rule of every factory, decision 0013: an existing socket is its own `_sock`
+/// function). The server owns the socket; with
+/// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (the default), its path is unlinked at
+/// close as if the server had bound it.
+///
+/// A path and a socket together cannot be written:
+///
+/// ```compile_fail
+/// # struct Quiet;
+/// # impl tower_protocol::Protocol for Quiet {}
+/// let sock = std::os::unix::net::UnixListener::bind("/tmp/x.sock").unwrap();
+/// let _ = tower_protocol::create_unix_server(|| Quiet, "/tmp/x.sock").sock(sock);
+/// ```
+///
+/// # Errors
+///
+/// The awaited builder fails if no loop runs, or if `sock` is not a stream socket
+/// (`InvalidInput`).
+pub fn create_unix_server_sock<F, P>(
+    protocol_factory: F,
+    sock: impl Into<OwnedFd>,
+) -> CreateUnixServer<F>
+where
+    F: Fn() -> P + 'static,
+    P: Protocol,
+{
+    CreateUnixServer {
+        sock: Some(sock.into()),
+        ..create_unix_server(protocol_factory, "")
     }
 }
 
@@ -159,14 +185,8 @@ where
         let lp = tower_loop::get_running_loop().map_err(io::Error::other)?;
         let listener = match self.sock {
             Some(sock) => {
-                if !self.path.as_os_str().is_empty() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "path and sock can not be specified at the same time",
-                    ));
-                }
-                let cleanup = match (self.cleanup_socket, local_address(&sock)?) {
-                    (true, tower_transport::SocketAddress::UnixPath(p)) => identity(&p).ok(),
+                let cleanup = match (self.cleanup_socket, SocketAddress::of_socket(&sock)?) {
+                    (true, SocketAddress::UnixPath(p)) => identity(&p).ok(),
                     _ => None,
                 };
                 existing_listener(sock, cleanup)?
@@ -222,7 +242,7 @@ fn bind_unix(path: &Path, cleanup_socket: bool) -> io::Result<Listener> {
             (SocketAddrUnix::new(path)?, true)
         }
     };
-    let sock = stream_socket(AddressFamily::UNIX)?;
+    let sock = new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
     if let Err(e) = rustix::net::bind(&sock, &addr) {
         let e = io::Error::from(e);
         let msg = if e.kind() == io::ErrorKind::AddrInUse {
@@ -237,6 +257,6 @@ fn bind_unix(path: &Path, cleanup_socket: bool) -> io::Result<Listener> {
     } else {
         None
     };
-    let address = local_address(&sock)?;
+    let address = SocketAddress::of_socket(&sock)?;
     Ok(Listener::new(sock, address, cleanup))
 }

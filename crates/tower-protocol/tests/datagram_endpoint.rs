@@ -10,7 +10,9 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use connect_util::{closed_port, no_fd_leak, until};
-use tower_protocol::{DatagramProtocol, Family, create_datagram_endpoint};
+use tower_protocol::{
+    DatagramProtocol, Family, create_datagram_endpoint, create_datagram_endpoint_sock,
+};
 use tower_task::{run, sleep};
 use tower_transport::{
     BaseTransport, DatagramSocketTransport, DatagramTransport, SocketAddress, extra,
@@ -118,6 +120,60 @@ fn connected_endpoint_errors_go_to_error_received() {
     });
 }
 
+/// `allow_broadcast` with `remote_addr` (asyncio's): the socket stays unconnected (a connected
+/// one could not send to a broadcast address), `sendto(data, None)` goes to the remote, any
+/// other address is refused as on a connected endpoint, and any sender is heard.
+#[test]
+fn allow_broadcast_with_remote_addr_keeps_the_socket_unconnected() {
+    no_fd_leak(|| {
+        let remote = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (to, other_at) = (remote.local_addr().unwrap(), other.local_addr().unwrap());
+        run(async move {
+            let (t, p) = create_datagram_endpoint(Udp::default)
+                .remote_addr("127.0.0.1", to.port())
+                .allow_broadcast(true)
+                .await
+                .unwrap();
+            let fd = t.get_extra_info(extra::Socket).unwrap();
+            // SAFETY: the transport owns `fd` and stays open for this borrow.
+            let sock = unsafe { BorrowedFd::borrow_raw(fd) };
+            assert!(rustix::net::sockopt::socket_broadcast(sock).unwrap());
+            assert_eq!(
+                rustix::net::getpeername(sock).unwrap_err(),
+                rustix::io::Errno::NOTCONN,
+                "not connected"
+            );
+            assert!(t.get_extra_info(extra::Peername).is_none());
+            t.sendto(b"default", None).unwrap();
+            t.sendto(b"same", Some(&SocketAddress::Inet(to))).unwrap();
+            let mut buf = [0; 16];
+            let (n, from) = remote.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"default");
+            let (n, _) = remote.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"same");
+            let err = t
+                .sendto(b"elsewhere", Some(&SocketAddress::Inet(other_at)))
+                .unwrap_err();
+            assert!(
+                matches!(err, tower_transport::SendToError::InvalidAddress { ref connected }
+                    if *connected == SocketAddress::Inet(to)),
+                "{err}"
+            );
+            // Unconnected: a datagram from a third socket arrives too.
+            other.send_to(b"hello", from).unwrap();
+            until(|| !p.borrow().got.is_empty()).await;
+            assert_eq!(
+                p.borrow().got[0],
+                (b"hello".to_vec(), Some(SocketAddress::Inet(other_at)))
+            );
+            t.close();
+            until(|| p.borrow().lost).await;
+        })
+        .unwrap();
+    });
+}
+
 #[test]
 fn family_alone_gives_an_unbound_socket() {
     no_fd_leak(|| {
@@ -181,30 +237,20 @@ fn reuse_port_and_allow_broadcast_are_set() {
 
 #[test]
 fn sock_is_used_as_it_is_and_excludes_the_other_options() {
+    // The other options with a socket cannot be written: `create_datagram_endpoint_sock`
+    // takes none (a `compile_fail` example on it).
     no_fd_leak(|| {
         run(async {
             let std_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let at = std_sock.local_addr().unwrap();
-            let (t, _p) = create_datagram_endpoint(Udp::default)
-                .sock(std_sock)
+            let (t, _p) = create_datagram_endpoint_sock(Udp::default, std_sock)
                 .await
                 .unwrap();
             assert_eq!(sockname(&t), at);
             t.close();
 
-            let other = UdpSocket::bind("127.0.0.1:0").unwrap();
-            let err = create_datagram_endpoint(Udp::default)
-                .sock(other)
-                .reuse_port(true)
-                .await
-                .err()
-                .unwrap();
-            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-            assert!(err.to_string().contains("reuse_port"), "{err}");
-
             let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let err = create_datagram_endpoint(Udp::default)
-                .sock(tcp)
+            let err = create_datagram_endpoint_sock(Udp::default, tcp)
                 .await
                 .err()
                 .unwrap();

@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
-use tower_protocol::create_unix_server;
+use tower_protocol::{create_unix_server, create_unix_server_sock};
 use tower_transport::SocketAddress;
 
 use server_util::{Echo, echo, make, no_fd_leak, run_until, setup, shut_down};
@@ -172,7 +172,7 @@ fn unix_sock_option_and_cleanup() {
         let (lp, stats) = setup();
         let server = make(
             &lp,
-            create_unix_server(Echo::factory(&stats), "").sock(listener),
+            create_unix_server_sock(Echo::factory(&stats), listener),
         )
         .unwrap();
         let mut c = connect(&path);
@@ -185,12 +185,10 @@ fn unix_sock_option_and_cleanup() {
             "cleanup_socket applies to a given socket too"
         );
 
-        let listener = UnixListener::bind(&path).unwrap();
-        let err = make(
-            &lp,
-            create_unix_server(Echo::factory(&stats), &path).sock(listener),
-        )
-        .unwrap_err();
+        // A path with it cannot be written (create_unix_server_sock takes none); a datagram
+        // socket is not a stream socket.
+        let (dgram, _other) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        let err = make(&lp, create_unix_server_sock(Echo::factory(&stats), dgram)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         lp.close().unwrap();
     });

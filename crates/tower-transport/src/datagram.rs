@@ -20,8 +20,8 @@ use crate::error::{InvalidLimits, SendToError};
 use crate::events::{DatagramEvents, SharedDatagramEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::lifecycle::{Life, Lifecycle, register};
-use crate::stream_core::{SEND_FLAGS, no_sigpipe};
+use crate::lifecycle::{Life, Lifecycle, prepare_socket, register, transient};
+use crate::stream_core::SEND_FLAGS;
 use crate::traits::{BaseTransport, DatagramTransport, ReadTransport};
 
 /// asyncio's `_header_size`: what each buffered datagram adds to the buffer size beyond its
@@ -69,16 +69,16 @@ struct Inner {
     flow: FlowControl,
     /// The socket's own address.
     sockname: Option<SocketAddress>,
-    /// The connected peer, if the socket is connected (read at construction).
+    /// The default destination (asyncio's `_address`): the connected peer if the socket is
+    /// connected (read at construction), else the address given to
+    /// [`DatagramSocketTransport::with_default_address`], if any. `sendto` accepts no other.
     peer: Option<SocketAddress>,
+    /// The socket is connected to `peer` (sends use `send`; else `sendto` to `peer`).
+    connected: bool,
     /// Batching, when on (`set_batching`; `datagram_batch.rs`).
     batch: RefCell<Option<Rc<BatchState>>>,
     /// A batched flush of the datagrams queued this iteration is scheduled.
     flush_queued: Cell<bool>,
-}
-
-fn transient(e: Errno) -> bool {
-    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
 }
 
 impl DatagramSocketTransport {
@@ -93,25 +93,53 @@ impl DatagramSocketTransport {
         sock: impl Into<OwnedFd>,
         protocol: SharedDatagramEvents,
     ) -> io::Result<DatagramSocketTransport> {
-        let sock = sock.into();
-        if lp.is_closed() {
-            return Err(io::Error::other("the event loop is closed"));
-        }
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        no_sigpipe(&sock);
-        let local = rustix::net::getsockname(&sock)?;
-        let peer = match rustix::net::getpeername(&sock) {
+        Self::build(lp, sock.into(), protocol, None)
+    }
+
+    /// As [`new`](Self::new), with `address` as the default destination of an unconnected
+    /// socket (asyncio's datagram transport built with `address`: what
+    /// `create_datagram_endpoint` does with `remote_addr` and `allow_broadcast`, where the
+    /// socket stays unconnected to be able to send to a broadcast address).
+    /// `sendto(data, None)` sends to `address`; `sendto` to any other address is
+    /// [`SendToError::InvalidAddress`], as on a connected transport. Datagrams from any sender
+    /// are received. `get_extra_info(Peername)` is `None` (the socket has no peer), unless the
+    /// socket is connected, when the connected peer is the default destination.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_default_address(
+        lp: &EventLoop,
+        sock: impl Into<OwnedFd>,
+        protocol: SharedDatagramEvents,
+        address: SocketAddress,
+    ) -> io::Result<DatagramSocketTransport> {
+        Self::build(lp, sock.into(), protocol, Some(address))
+    }
+
+    /// The transport over `sock`, sending to `default` when given no address and the socket
+    /// is not connected.
+    fn build(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedDatagramEvents,
+        default: Option<SocketAddress>,
+    ) -> io::Result<DatagramSocketTransport> {
+        let local = prepare_socket(lp, &sock, false)?;
+        let connected_peer = match rustix::net::getpeername(&sock) {
             Ok(p) => p.as_ref().and_then(SocketAddress::from_any),
             Err(Errno::NOTCONN) => None,
             Err(e) => return Err(e.into()),
         };
+        let connected = connected_peer.is_some();
         let inner = Rc::new(Inner {
             life: Life::new(lp, sock, protocol),
             buffer: RefCell::new(VecDeque::new()),
             buffer_size: Cell::new(0),
             flow: FlowControl::default(),
             sockname: SocketAddress::from_any(&local),
-            peer,
+            peer: connected_peer.or(default),
+            connected,
             batch: RefCell::new(None),
             flush_queued: Cell::new(false),
         });
@@ -194,23 +222,6 @@ impl DatagramSocketTransport {
 }
 
 impl Inner {
-    /// Schedules the pending-event flush.
-    fn schedule_flush(self: &Rc<Self>) {
-        let t = self.clone();
-        self.life.lp.call_soon(move || {
-            if t.life.slot.scheduled_flush(&t.life.lp) {
-                t.schedule_flush();
-            }
-        });
-    }
-
-    /// Raises an event for the protocol (now, or when its running callback returns).
-    fn raise(self: &Rc<Self>, event: FlowEvent) {
-        if self.life.slot.raise(&self.life.lp, event) {
-            self.schedule_flush();
-        }
-    }
-
     /// asyncio's `_maybe_pause_protocol`.
     fn maybe_pause(self: &Rc<Self>) {
         if self.flow.maybe_pause(self.buffer_size.get()) == Transition::Pause {
@@ -235,28 +246,6 @@ impl Inner {
         if let Err(e) = self.life.add_writer(move || t.sendto_ready()) {
             self.force_close(Some(e));
         }
-    }
-
-    /// The scheduled `connection_made`.
-    fn connection_made(self: &Rc<Self>) {
-        if self.life.lost.get() {
-            return;
-        }
-        if self.life.slot.is_busy() {
-            let t = self.clone();
-            self.life.lp.call_soon(move || t.connection_made());
-            return;
-        }
-        self.life.made.set(true);
-        let t = DatagramSocketTransport(self.clone());
-        let (r, schedule) = self.life.slot.call(&self.life.lp, |p| p.connection_made(t));
-        if schedule {
-            self.schedule_flush();
-        }
-        if let Err(CallError::Panicked(p)) = r {
-            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
-        }
-        self.add_reader();
     }
 
     /// The reader callback: one `recvfrom` (or, batching, one `recvmmsg`), to the protocol.
@@ -343,7 +332,7 @@ impl Inner {
         let Some(s) = sock.as_ref() else {
             return Err(Errno::NOTCONN);
         };
-        if self.peer.is_some() {
+        if self.connected {
             return rustix::net::send(s, data, SEND_FLAGS);
         }
         match addr.and_then(SocketAddress::to_any) {
@@ -364,7 +353,8 @@ impl Inner {
                     connected: peer.clone(),
                 });
             }
-            (Some(_), _) => None,
+            (Some(_), _) if self.connected => None,
+            (Some(peer), _) => Some(peer),
             (None, None) => return Err(SendToError::NoAddress),
             (None, Some(SocketAddress::UnixUnnamed)) => return Err(SendToError::NoAddress),
             (None, Some(a)) => Some(a),
@@ -503,6 +493,14 @@ impl Lifecycle for Inner {
         self.buffer.borrow_mut().clear();
         self.buffer_size.set(0);
     }
+
+    fn deliver_made(self: &Rc<Self>, protocol: &mut dyn DatagramEvents) {
+        protocol.connection_made(DatagramSocketTransport(self.clone()));
+    }
+
+    fn start_reading(self: &Rc<Self>) {
+        self.add_reader();
+    }
 }
 
 impl fmt::Debug for DatagramSocketTransport {
@@ -511,6 +509,7 @@ impl fmt::Debug for DatagramSocketTransport {
         f.debug_struct("DatagramSocketTransport")
             .field("fd", &i.life.raw_fd())
             .field("peer", &i.peer)
+            .field("connected", &i.connected)
             .field("closing", &i.life.closing.get())
             .field("buffered", &i.buffer.borrow().len())
             .field("buffer_size", &i.buffer_size.get())
@@ -535,7 +534,11 @@ impl BaseTransport for DatagramSocketTransport {
         let i = &self.0;
         match key {
             ExtraKey::Sockname => i.sockname.clone().map(ExtraValue::Address),
-            ExtraKey::Peername => i.peer.clone().map(ExtraValue::Address),
+            ExtraKey::Peername => i
+                .peer
+                .clone()
+                .filter(|_| i.connected)
+                .map(ExtraValue::Address),
             ExtraKey::Socket => i.life.raw_fd().map(ExtraValue::Fd),
             _ => None,
         }

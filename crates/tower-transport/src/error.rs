@@ -61,9 +61,12 @@ impl std::error::Error for InvalidLimits {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendToError {
-    /// The transport is connected to `connected`, and another address was given.
+    /// The transport is connected to `connected` (or has it as its default destination:
+    /// [`DatagramSocketTransport::with_default_address`](crate::DatagramSocketTransport::with_default_address)),
+    /// and another address was given.
     InvalidAddress {
-        /// The address the transport is connected to (the only one `sendto` accepts).
+        /// The address the transport is connected to, or its default destination (the only
+        /// one `sendto` accepts).
         connected: SocketAddress,
     },
     /// The transport is not connected and no address was given (or an unnamed Unix address,

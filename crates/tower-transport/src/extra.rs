@@ -40,6 +40,27 @@ impl From<std::net::SocketAddr> for SocketAddress {
 }
 
 impl SocketAddress {
+    /// The address `sock` is bound to (`getsockname`), as the transports report addresses:
+    /// what a server lists for its listening sockets.
+    ///
+    /// ```
+    /// use tower_transport::SocketAddress;
+    ///
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let at = SocketAddress::of_socket(&l).unwrap();
+    /// assert_eq!(at, SocketAddress::Inet(l.local_addr().unwrap()));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `getsockname`'s; `InvalidInput` for a socket neither IP nor Unix.
+    pub fn of_socket(sock: impl std::os::fd::AsFd) -> std::io::Result<SocketAddress> {
+        let any = rustix::net::getsockname(sock)?;
+        SocketAddress::from_any(&any).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not an IP or Unix socket")
+        })
+    }
+
     /// The address of `any`, if it is an IP or Unix address.
     pub(crate) fn from_any(any: &SocketAddrAny) -> Option<SocketAddress> {
         let family = any.address_family();

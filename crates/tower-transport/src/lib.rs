@@ -72,7 +72,7 @@
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
 //! | `custom.rs` | [`CustomStreamTransport`]: a higher tier's stream transport (TLS's) behind [`StreamTransport::Custom`] |
 //! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control |
-//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook |
+//! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook; [`DetachListener`], how a server learns its connection is done |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
@@ -112,6 +112,7 @@ pub use error::{InvalidLimits, SendToError, WriteError};
 pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};
 pub use extra::SocketAddress;
 pub use flow::DEFAULT_HIGH_WATER;
+pub use lifecycle::DetachListener;
 pub use pipe::{ReadPipeTransport, WritePipeTransport};
 pub use sendfile::Sendfile;
 pub use socket::SocketTransport;

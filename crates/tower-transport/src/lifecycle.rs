@@ -11,11 +11,27 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::rc::{Rc, Weak};
 
+use rustix::io::Errno;
+use rustix::net::SocketAddrAny;
 use tower_loop::EventLoop;
 
-use crate::deliver::{CallError, ProtocolSlot, report_panic};
+use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report_panic};
 use crate::events::{DatagramEvents, FlowTarget, StreamEvents};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
+
+/// What a server gives the transports of the connections it accepted, to learn when each is
+/// done (asyncio's `Server._detach`, which `_SelectorTransport._call_connection_lost` calls
+/// when the transport was built with a `server`). See
+/// [`SocketTransport::accepted`](crate::SocketTransport::accepted).
+///
+/// [`detach`](Self::detach) runs once per transport, right after the protocol's
+/// `connection_lost` (the socket closed and the protocol dropped by then), or when the
+/// transport finishes without one (the loop closed before `connection_made`). The protocol
+/// may be replaced with `set_protocol` in between: the hook belongs to the transport.
+pub trait DetachListener {
+    /// The transport built with `key` is done.
+    fn detach(&self, key: usize);
+}
 
 /// The last call of both event interfaces, for the shared closing sequence.
 pub(crate) trait LostTarget {
@@ -162,6 +178,31 @@ impl<P: ?Sized> Drop for Life<P> {
     }
 }
 
+/// Whether a socket call's error only means "not now" (`EAGAIN`, `EWOULDBLOCK`, `EINTR`).
+pub(crate) fn transient(e: Errno) -> bool {
+    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
+}
+
+/// Prepares a socket for a transport on `lp` (the set-up the socket transports share): the
+/// loop must be open; the socket made non-blocking unless it is already
+/// (`already_nonblocking`: `accept4(SOCK_NONBLOCK)` gave it); no
+/// `SIGPIPE` ([`no_sigpipe`](crate::stream_core::no_sigpipe)). Returns the socket's own
+/// address.
+pub(crate) fn prepare_socket(
+    lp: &EventLoop,
+    sock: &OwnedFd,
+    already_nonblocking: bool,
+) -> io::Result<SocketAddrAny> {
+    if lp.is_closed() {
+        return Err(io::Error::other("the event loop is closed"));
+    }
+    if !already_nonblocking {
+        rustix::io::ioctl_fionbio(sock, true)?;
+    }
+    crate::stream_core::no_sigpipe(sock);
+    Ok(rustix::net::getsockname(sock)?)
+}
+
 /// Registers `t` with its loop's open transports (closed by the loop's close).
 pub(crate) fn register<T: Lifecycle>(t: &Rc<T>) {
     let weak: Weak<dyn OnLoopClose> = Rc::downgrade(t) as Weak<T>;
@@ -183,8 +224,62 @@ pub(crate) trait Lifecycle: Sized + 'static {
     /// Drops the write buffer (and any count kept of it).
     fn clear_buffer(&self);
 
+    /// Calls the protocol's `connection_made` with this transport's handle.
+    fn deliver_made(self: &Rc<Self>, protocol: &mut Self::Protocol);
+
+    /// Registers the reader, if the transport reads (after `connection_made`).
+    fn start_reading(self: &Rc<Self>);
+
+    /// The scheduled `connection_made` (asyncio's `call_soon(protocol.connection_made, self)`),
+    /// then reading starts (asyncio schedules that right after; starting it here is the same
+    /// to the protocol: no read can run before the next poll). If the protocol's owner holds it
+    /// borrowed, tried again next iteration.
+    fn connection_made(self: &Rc<Self>) {
+        let life = self.life();
+        if life.lost.get() {
+            return;
+        }
+        if life.slot.is_busy() {
+            let t = self.clone();
+            life.lp.call_soon(move || t.connection_made());
+            return;
+        }
+        life.made.set(true);
+        let (r, schedule) = life.slot.call(&life.lp, |p| self.deliver_made(p));
+        if schedule {
+            self.schedule_flush();
+        }
+        if let Err(CallError::Panicked(p)) = r {
+            report_panic(&life.lp, "protocol.connection_made() failed", p);
+        }
+        self.start_reading();
+    }
+
+    /// Schedules the flush of the events waiting for the protocol (it was borrowed by its
+    /// owner when they were raised); again while it stays borrowed.
+    fn schedule_flush(self: &Rc<Self>) {
+        let t = self.clone();
+        self.life().lp.call_soon(move || {
+            if t.life().slot.scheduled_flush(&t.life().lp) {
+                t.schedule_flush();
+            }
+        });
+    }
+
+    /// Raises `event` for the protocol: delivered now, or when its running callback returns,
+    /// or by a scheduled flush.
+    fn raise(self: &Rc<Self>, event: FlowEvent) {
+        if self.life().slot.raise(&self.life().lp, event) {
+            self.schedule_flush();
+        }
+    }
+
     /// Wakes whatever waits on the transport's lifecycle (a `sendfile`); nothing by default.
     fn wake_waiters(&self) {}
+
+    /// The transport is done (`connection_lost` ran, or it never will): tells the server that
+    /// accepted the connection, if any ([`DetachListener`]); nothing by default.
+    fn detach(&self) {}
 
     /// asyncio's `close`: no more reading; `connection_lost(None)` is scheduled now if nothing
     /// is buffered, else when the buffer drains ([`Lifecycle::drained`]).
@@ -298,6 +393,7 @@ pub(crate) trait Lifecycle: Sized + 'static {
         // The slot may be reused at once: forget it, so `drop` frees nothing twice.
         life.per_loop.unregister(life.index.replace(usize::MAX));
         self.wake_waiters();
+        self.detach();
     }
 }
 

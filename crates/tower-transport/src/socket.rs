@@ -5,13 +5,14 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 
-use rustix::net::AddressFamily;
+use rustix::net::{AddressFamily, SocketAddrAny};
 use tower_loop::EventLoop;
 
 use crate::events::SharedStreamEvents;
 use crate::extra::SocketAddress;
+use crate::lifecycle::{DetachListener, prepare_socket};
 use crate::stream_core::{
-    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport, no_sigpipe,
+    Kind, StreamCore, impl_read_transport, impl_stream_traits, impl_write_transport,
 };
 
 /// A stream transport over a connected TCP or Unix stream socket (asyncio's
@@ -64,26 +65,61 @@ impl SocketTransport {
         protocol: SharedStreamEvents,
     ) -> io::Result<SocketTransport> {
         let sock = sock.into();
-        if lp.is_closed() {
-            return Err(io::Error::other("the event loop is closed"));
-        }
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        no_sigpipe(&sock);
-        let local = rustix::net::getsockname(&sock)?;
+        let local = prepare_socket(lp, &sock, false)?;
+        Ok(Self::build(lp, sock, protocol, &local))
+    }
+
+    /// A transport over a connection a server accepted (asyncio's `_SelectorSocketTransport`
+    /// built with `server=`): as [`new`](Self::new), and once the transport is done — right
+    /// after the protocol's `connection_lost` — it calls `server.detach(key)` (asyncio's
+    /// `Server._detach`), whatever protocol it has by then (`set_protocol` may replace it).
+    ///
+    /// `sock` must be non-blocking already (`accept4` with `SOCK_NONBLOCK`): this saves
+    /// [`new`](Self::new)'s `ioctl(FIONBIO)`, one system call per connection. Debug builds
+    /// check it.
+    ///
+    /// # Errors
+    ///
+    /// If `lp` is closed, or `sock` is not a socket; `server` is not called then.
+    pub fn accepted(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedStreamEvents,
+        server: Rc<dyn DetachListener>,
+        key: usize,
+    ) -> io::Result<SocketTransport> {
+        debug_assert!(
+            rustix::fs::fcntl_getfl(&sock).is_ok_and(|f| f.contains(rustix::fs::OFlags::NONBLOCK)),
+            "SocketTransport::accepted: the socket is blocking"
+        );
+        let local = prepare_socket(lp, &sock, true)?;
+        let t = Self::build(lp, sock, protocol, &local);
+        t.0.set_detach(server, key);
+        Ok(t)
+    }
+
+    /// The transport over the prepared stream socket `sock` whose address is `local`:
+    /// `TCP_NODELAY` for TCP.
+    fn build(
+        lp: &EventLoop,
+        sock: OwnedFd,
+        protocol: SharedStreamEvents,
+        local: &SocketAddrAny,
+    ) -> SocketTransport {
         let family = local.address_family();
         if family == AddressFamily::INET || family == AddressFamily::INET6 {
             // asyncio's `_set_nodelay`; a socket that is not TCP (SCTP...) just refuses.
             let _ = rustix::net::sockopt::set_tcp_nodelay(&sock, true);
         }
-        let sockname = SocketAddress::from_any(&local);
-        Ok(SocketTransport(StreamCore::new(
+        let sockname = SocketAddress::from_any(local);
+        SocketTransport(StreamCore::new(
             lp,
             sock,
             protocol,
             Kind::Socket,
             sockname,
             false,
-        )))
+        ))
     }
 
     /// Whether two handles are the same transport.

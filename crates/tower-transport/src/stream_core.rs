@@ -25,7 +25,7 @@ use crate::error::{InvalidLimits, WriteError};
 use crate::events::{SharedStreamEvents, StreamEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
 use crate::flow::{FlowControl, Transition};
-use crate::lifecycle::{Life, Lifecycle, register};
+use crate::lifecycle::{DetachListener, Life, Lifecycle, register, transient};
 use crate::stream::StreamTransport;
 use crate::write_buffer::{WriteBuffer, gather};
 
@@ -93,6 +93,9 @@ pub(crate) struct StreamCore {
     /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
     /// (while it runs, the writer callback only wakes it), and when the connection is lost.
     waiter: Cell<Option<Waker>>,
+    /// The server that accepted the connection and this connection's key there, told once
+    /// when the transport is done ([`DetachListener`]); `None` for every other transport.
+    detach: Cell<Option<(Rc<dyn DetachListener>, usize)>>,
 }
 
 /// What one read did.
@@ -109,10 +112,6 @@ enum ReadOutcome {
 
 fn io_err(e: Errno) -> io::Error {
     io::Error::from(e)
-}
-
-fn transient(e: Errno) -> bool {
-    e == Errno::AGAIN || e == Errno::WOULDBLOCK || e == Errno::INTR
 }
 
 impl StreamCore {
@@ -139,11 +138,17 @@ impl StreamCore {
             sendfile_active: Cell::new(false),
             refuse_writes: Cell::new(kind == Kind::ReadPipe),
             waiter: Cell::new(None),
+            detach: Cell::new(None),
         });
         register(&core);
         let t = core.clone();
         lp.call_soon(move || t.connection_made());
         core
+    }
+
+    /// Links the transport to the server that accepted it (before `connection_made` runs).
+    pub(crate) fn set_detach(&self, server: Rc<dyn DetachListener>, key: usize) {
+        self.detach.set(Some((server, key)));
     }
 
     /// The handle a protocol is given.
@@ -155,16 +160,6 @@ impl StreamCore {
         }
     }
 
-    /// Schedules the flow-event flush (the protocol was borrowed by its owner).
-    fn schedule_flush(self: &Rc<Self>) {
-        let t = self.clone();
-        self.life.lp.call_soon(move || {
-            if t.life.slot.scheduled_flush(&t.life.lp) {
-                t.schedule_flush();
-            }
-        });
-    }
-
     /// Raises a flow transition.
     fn flow_event(self: &Rc<Self>, transition: Transition) {
         let event = match transition {
@@ -172,9 +167,7 @@ impl StreamCore {
             Transition::Pause => FlowEvent::Pause,
             Transition::Resume => FlowEvent::Resume,
         };
-        if self.life.slot.raise(&self.life.lp, event) {
-            self.schedule_flush();
-        }
+        self.raise(event);
     }
 
     /// Calls `f` on the protocol; schedules a flush if needed.
@@ -223,27 +216,6 @@ impl StreamCore {
         if let Err(e) = self.life.add_writer(move || t.write_ready()) {
             self.fatal_error(e);
         }
-    }
-
-    /// The scheduled `connection_made`.
-    /// Then reading starts (asyncio schedules that right after; starting it here is the same
-    /// to the protocol: no read can run before the next poll).
-    fn connection_made(self: &Rc<Self>) {
-        if self.life.lost.get() {
-            return;
-        }
-        if self.life.slot.is_busy() {
-            // The protocol's owner holds it borrowed: try again next iteration.
-            let t = self.clone();
-            self.life.lp.call_soon(move || t.connection_made());
-            return;
-        }
-        self.life.made.set(true);
-        let t = self.handle();
-        if let Err(CallError::Panicked(p)) = self.call(|p| p.connection_made(t)) {
-            report_panic(&self.life.lp, "protocol.connection_made() failed", p);
-        }
-        self.add_reader();
     }
 
     /// The reader callback: one `recv`, to the protocol.
@@ -648,6 +620,20 @@ impl Lifecycle for StreamCore {
     fn wake_waiters(&self) {
         if let Some(w) = self.waiter.take() {
             w.wake();
+        }
+    }
+
+    fn deliver_made(self: &Rc<Self>, protocol: &mut dyn StreamEvents) {
+        protocol.connection_made(self.handle());
+    }
+
+    fn start_reading(self: &Rc<Self>) {
+        self.add_reader();
+    }
+
+    fn detach(&self) {
+        if let Some((server, key)) = self.detach.take() {
+            server.detach(key);
         }
     }
 }

@@ -154,6 +154,37 @@ fn sendto_address_rules() {
     });
 }
 
+// asyncio's datagram transport built with `address` on an unconnected socket (what
+// create_datagram_endpoint does for allow_broadcast): `None` goes to the default address, a
+// buffered datagram too, another address is refused, no peername.
+#[test]
+fn default_address_on_an_unconnected_socket() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer_addr = SocketAddress::Inet(peer.local_addr().unwrap());
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (p, _log) = dg_recorder();
+        let t =
+            DatagramSocketTransport::with_default_address(&lp, sock, p, peer_addr.clone()).unwrap();
+        assert_eq!(t.get_extra_info(Peername), None, "the socket has no peer");
+        let other = SocketAddress::Inet("127.0.0.1:9".parse().unwrap());
+        assert_eq!(
+            t.sendto(b"x", Some(&other)),
+            Err(SendToError::InvalidAddress {
+                connected: peer_addr.clone()
+            })
+        );
+        t.sendto(b"default", None).unwrap();
+        t.sendto(b"named", Some(&peer_addr)).unwrap();
+        let mut buf = [0u8; 32];
+        assert_eq!(peer.recv(&mut buf).unwrap(), 7);
+        assert_eq!(peer.recv(&mut buf).unwrap(), 5);
+        assert!(format!("{t:?}").contains("connected: false"));
+        lp.close().unwrap();
+    });
+}
+
 // test_read_ready_oserr / test_sendto_error_received_connected: ICMP port unreachable comes
 // back as ECONNREFUSED to error_received; the transport stays open.
 #[test]
