@@ -785,3 +785,43 @@ fn writes_before_the_handshake_is_done_are_sent_after_it() {
         .unwrap();
     });
 }
+
+#[test]
+fn start_tls_on_both_ends_of_a_unix_socketpair() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        tower_task::run(async move {
+            let lp = tower_loop::get_running_loop().unwrap();
+            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let pa = Rc::new(RefCell::new(Sink::default()));
+            let pb = Rc::new(RefCell::new(Sink::default()));
+            let ta: StreamTransport = tower_transport::SocketTransport::new(&lp, a, pa.clone())
+                .unwrap()
+                .into();
+            let tb: StreamTransport = tower_transport::SocketTransport::new(&lp, b, pb.clone())
+                .unwrap()
+                .into();
+            let server_app = Rc::new(RefCell::new(Echo::default()));
+            let server = spawn_local({
+                let (ta, app) = (ta.clone(), server_app.clone());
+                let config = TlsConfig::server(cert.server());
+                async move { start_tls(&ta, app, config).await }
+            });
+            let client_app = Rc::new(RefCell::new(Sink::default()));
+            let config = TlsConfig::client(cert.client(), "localhost").unwrap();
+            let tls = start_tls(&tb, client_app.clone(), config).await.unwrap();
+            let _server_tls = server.await.unwrap().unwrap();
+            tls.write(b"over a socketpair").unwrap();
+            until(|| client_app.borrow().data == b"over a socketpair").await;
+            assert_eq!(
+                tls.get_extra_info(extra::Peername),
+                Some(extra::SocketAddress::UnixUnnamed)
+            );
+            tls.close();
+            until(|| client_app.borrow().lost.is_some() && server_app.borrow().lost.is_some())
+                .await;
+            assert!(pa.borrow().data.is_empty() && pb.borrow().data.is_empty());
+        })
+        .unwrap();
+    });
+}
