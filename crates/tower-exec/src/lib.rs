@@ -18,7 +18,9 @@
 //!   drains stdout and stderr together), signals; its pipes are [`PipeWriter`]/[`PipeReader`]
 //!   (`futures-io` traits) on [`tower_loop::Async`]. Children are reaped through a pidfd (Linux ≥
 //!   5.3) registered with the loop, with a watcher-thread fallback, and a process-wide reaper for
-//!   children whose `Process` was dropped: never a zombie.
+//!   children whose `Process` was dropped: never a zombie. [`Command::spawn_raw`] gives a
+//!   [`RawChild`] instead — plain pipe fds and an exit fd to watch, bound to no loop — for
+//!   code driven by loop callbacks (tier 7's subprocess transport).
 //! - **debug mode** for blocking calls: [`blocking_call`] names a blocking call made on the loop
 //!   thread that exceeds the loop's slow-callback threshold.
 //!
@@ -85,6 +87,7 @@ pub use crate::process::command::{
     Command, Spawn, Stdio, create_subprocess_exec, create_subprocess_shell,
 };
 pub use crate::process::pipe::{PipeReader, PipeWriter, Read, ReadToEnd, Write, WriteAll};
+pub use crate::process::raw::RawChild;
 pub use crate::to_thread::{
     Blocking, run_in_executor, run_in_executor_cancellable, to_thread, to_thread_cancellable,
 };

@@ -185,6 +185,11 @@ pub(crate) struct LocalReactor {
     since_poll: Cell<usize>,
     /// Polls made so far (the age of an unconfirmed registration is counted in polls).
     polls: Cell<u64>,
+    /// The loop's own poller reported events at its last wait: level-triggered ones may still
+    /// be ready, and its nesting in an [`IoDriver`](driver::IoDriver)'s poller reports no new
+    /// edge for them, so the holder of the driver's role polls its own poller again
+    /// (`driver.rs`).
+    own_ready: Cell<bool>,
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
     /// Registrations keyed by fd.

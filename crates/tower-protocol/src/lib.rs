@@ -17,7 +17,8 @@
 //!   most `backlog` per readiness; no spin and no death when fds run out);
 //! - one rule for both sides: where to connect or listen is a [`Host`]; an existing socket is
 //!   its own `_sock` function ([`create_connection_sock`], [`create_server_sock`],
-//!   [`create_unix_server_sock`], [`create_datagram_endpoint_sock`]), never an option.
+//!   [`create_unix_server_sock`], [`create_datagram_endpoint_sock`]), never an option;
+//! - subprocesses driven by a [`SubprocessProtocol`]: [`subprocess_exec`], [`subprocess_shell`];
 //! - with the `tls` feature (off by default, on in the facade): TLS on rustls, asyncio's
 //!   `sslproto` — the `tls` module, `start_tls`, and `ssl` on the factories (decision
 //!   docs/decisions/0015-tls.md).
@@ -45,6 +46,7 @@
 //! | `create_server.rs` | [`create_server`], its options ([`CreateServer`]), [`create_server_sock`]: binding one socket per address |
 //! | `unix_server.rs` | [`create_unix_server`] ([`CreateUnixServer`]), [`create_unix_server_sock`]: a path or an abstract name, `cleanup_socket` |
 //! | `accept.rs` | the accept loop (`backlog` per readiness) and fd exhaustion: reserved fd, report once, back-off |
+//! | `subprocess.rs` | [`SubprocessProtocol`], [`subprocess_exec`], [`subprocess_shell`]: a child and its pipes as a [`SubprocessTransport`](tower_transport::SubprocessTransport) |
 //! | `tls/` | feature `tls`: `tls`, asyncio's `sslproto` on rustls — `tls::TlsProtocol`, the app-side transport, `tls::start_tls`, `create_connection`'s and `create_server`'s `ssl`, config helpers |
 #![doc(test(attr(deny(warnings))))]
 
@@ -63,6 +65,7 @@ mod server_clients;
 mod server_listener;
 mod server_wait;
 mod staggered;
+mod subprocess;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod unix_connect;
@@ -84,5 +87,8 @@ pub use eyeballs::{ConnectCallFailed, ConnectionErrors, interleave};
 pub use pipes::{connect_read_pipe, connect_write_pipe};
 pub use server::{ServeForever, Server, ServerError, ServerSocket, WaitClosed};
 pub use staggered::{Staggered, staggered_race};
+pub use subprocess::{
+    SpawnSubprocess, Subprocess, SubprocessProtocol, subprocess_exec, subprocess_shell,
+};
 pub use unix_connect::create_unix_connection;
 pub use unix_server::{CreateUnixServer, create_unix_server, create_unix_server_sock};

@@ -3,16 +3,17 @@
 //! asyncio's transports (`transports.py`, the transport classes of `selector_events.py`), run
 //! in the loop: on readiness the loop reads straight to the protocol, and `write` tries the
 //! socket before it buffers. This tier also defines the small event interface a transport
-//! drives ([`StreamEvents`], [`DatagramEvents`]); tier 8 defines asyncio's protocol traits on
-//! it. Design and the differences from asyncio: docs/decisions/0012-transports.md.
+//! drives ([`StreamEvents`], [`DatagramEvents`], [`SubprocessEvents`]); tier 8 defines
+//! asyncio's protocol traits on it. Design and the differences from asyncio: docs/decisions/0012-transports.md.
 //!
 //! It owns:
 //!
 //! - the transport traits, asyncio's names: [`BaseTransport`], [`ReadTransport`],
 //!   [`WriteTransport`], [`DatagramTransport`], with typed [`get_extra_info`](BaseTransport::get_extra_info);
 //! - [`SocketTransport`] over TCP and Unix stream sockets, [`ReadPipeTransport`] and
-//!   [`WritePipeTransport`] over pipes (each handed to protocols as a [`StreamTransport`]), and
-//!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets;
+//!   [`WritePipeTransport`] over pipes (each handed to protocols as a [`StreamTransport`]),
+//!   [`DatagramSocketTransport`] over UDP and Unix datagram sockets, and
+//!   [`SubprocessTransport`] over a `tower-exec` child and its pipes;
 //! - write buffering with asyncio's flow control (pause strictly above high, resume at or
 //!   below low; 64 KiB and high / 4 by default), half-close, abort, and `connection_lost`
 //!   exactly once — also when the loop closes with the transport open;
@@ -77,6 +78,8 @@
 //! | `pipe.rs` | [`ReadPipeTransport`], [`WritePipeTransport`]: the ends of a pipe |
 //! | `sendfile.rs` | [`SocketTransport::sendfile`] and its future [`Sendfile`]: `sendfile(2)` after the buffer drains, the read/write fallback |
 //! | `sockopt.rs` | [`sockopt`]: keep-alive and its timing, `TCP_NODELAY`, `SO_REUSEPORT` |
+//! | `subprocess_events.rs` | the subprocess event interface: [`SubprocessEvents`] |
+//! | `subprocess.rs` | [`SubprocessTransport`]: a child and its pipes (pipe transports with forwarding protocols), its exit watched by the loop |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
 //! | `datagram_batch.rs` | [`datagram_batch`]: UDP batching behind an option: `recvmmsg`, `sendmmsg`, UDP GSO and GRO |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
@@ -103,6 +106,8 @@ mod socket;
 pub mod sockopt;
 mod stream;
 mod stream_core;
+mod subprocess;
+mod subprocess_events;
 mod traits;
 mod write_buffer;
 
@@ -117,4 +122,6 @@ pub use pipe::{ReadPipeTransport, WritePipeTransport};
 pub use sendfile::Sendfile;
 pub use socket::SocketTransport;
 pub use stream::StreamTransport;
+pub use subprocess::{Connected, SubprocessTransport};
+pub use subprocess_events::{SharedSubprocessEvents, SubprocessEvents};
 pub use traits::{BaseTransport, DatagramTransport, ReadTransport, WriteTransport};

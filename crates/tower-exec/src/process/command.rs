@@ -266,7 +266,7 @@ impl Command {
     }
 
     /// Forks and execs the child; no loop needed.
-    fn spawn_std(&self) -> io::Result<Spawned> {
+    pub(crate) fn spawn_std(&self) -> io::Result<Spawned> {
         for (stream, cfg) in [("stdin", self.stdin), ("stdout", self.stdout)] {
             if cfg == Stdio::Stdout {
                 return Err(io::Error::new(
@@ -329,13 +329,13 @@ impl Command {
 /// A started child not yet registered with a loop. Dropped unregistered (its `Spawn` future was
 /// cancelled), it kills the child and hands it to the orphan reaper.
 #[derive(Debug)]
-struct Spawned {
+pub(crate) struct Spawned {
     /// The child; `None` once registered.
-    child: Option<std::process::Child>,
+    pub(crate) child: Option<std::process::Child>,
     /// The read end of a stdout+stderr pipe, when stderr goes to a stdout pipe.
-    merged_stdout: Option<OwnedFd>,
+    pub(crate) merged_stdout: Option<OwnedFd>,
     /// The `Command`'s setting.
-    kill_on_drop: bool,
+    pub(crate) kill_on_drop: bool,
 }
 
 impl Spawned {

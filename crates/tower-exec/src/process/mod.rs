@@ -5,4 +5,5 @@ pub(crate) mod child;
 pub(crate) mod command;
 pub(crate) mod pidfd;
 pub(crate) mod pipe;
+pub(crate) mod raw;
 pub(crate) mod reaper;

@@ -309,11 +309,17 @@ impl LocalReactor {
             driver.role.holds(me)
         };
         if !holds {
-            return self.wait_events(shared.poller(), events, timeout);
+            let n = self.wait_events(shared.poller(), events, timeout)?;
+            self.own_ready
+                .set(n > 0 && self.has_own_registrations(shared));
+            return Ok(n);
         }
-        let mut own = driver.role.take_lost(me);
-        // An edge of our own poller went to another member: do not block on the shared
-        // poller; this iteration polls both without blocking.
+        // Level-triggered events our own poller reported last time may still be ready (a read
+        // that left data or an end of stream behind), and its nesting in the shared poller
+        // reports no new edge for them: poll it again.
+        let mut own = driver.role.take_lost(me) | self.own_ready.replace(false);
+        // An edge of our own poller went to another member (or events may be left in it): do
+        // not block on the shared poller; this iteration polls both without blocking.
         let t = if own { Some(Duration::ZERO) } else { timeout };
         let res = driver.poll_shared(me, events, t, wakers);
         if blocking {
@@ -332,7 +338,9 @@ impl LocalReactor {
         // A loop without fds or sources of its own has only its wake-up eventfd in its own
         // poller, which is never read (the park word carries the wake-up): no syscall then.
         if own && self.has_own_registrations(shared) {
-            Ok(n + self.wait_events(shared.poller(), events, Some(Duration::ZERO))?)
+            let own_n = self.wait_events(shared.poller(), events, Some(Duration::ZERO))?;
+            self.own_ready.set(own_n > 0);
+            Ok(n + own_n)
         } else {
             self.polls.set(self.polls.get() + 1);
             Ok(n)
