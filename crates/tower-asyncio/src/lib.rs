@@ -13,6 +13,7 @@
 //! | [`transport`] | `transport` | 7 — [`tower_transport`] | `transports.py`, the transports of `selector_events.py` |
 //! | [`protocol`] | `protocol` | 8 — [`tower_protocol`] | `protocols.py`, the connection factories of `base_events.py` |
 //! | `protocol::tls` | `tls` | 8 — [`tower_protocol`]'s `tls` feature (rustls) | `sslproto.py`, `start_tls`, `ssl=` |
+//! | [`stream`] | `stream` | 9 — [`tower_stream`] | `streams.py` |
 //!
 //! Depend on a single tier's crate instead to pull in only that tier (and the tiers below it
 //! that it needs).
@@ -77,6 +78,10 @@ pub use tower_transport as transport;
 #[cfg(feature = "protocol")]
 #[doc(inline)]
 pub use tower_protocol as protocol;
+
+#[cfg(feature = "stream")]
+#[doc(inline)]
+pub use tower_stream as stream;
 
 #[cfg(feature = "loop")]
 #[doc(inline)]

@@ -58,7 +58,7 @@
 //! | `timer_queue.rs` | the timer queue: a 4-ary heap with lazy deletion (docs/decisions/0001, 0010) |
 //! | `timer.rs` | the [`Timer`] future |
 //! | `clock.rs` | real or paused (virtual) time; the time cached for one iteration (docs/decisions/0010) |
-//! | `reactor.rs` | fd registrations (edge-triggered for `sock_*`, level for callbacks), cached readiness, event dispatch, when to poll for fairness |
+//! | `reactor.rs` | fd registrations (edge-triggered for `sock_*`, level for callbacks), cached readiness, the batched probe of TCP reads that filled their buffers, event dispatch, when to poll for fairness |
 //! | `reactor/backend.rs` | the OS poller: `epoll` through `rustix` on Linux, `polling` elsewhere |
 //! | `reactor/fd_table.rs` | the loop-thread fd table: entries indexed by fd number (hashed above 2^16) |
 //! | `reactor/waiters.rs` | the waiters of an fd, each with its own id (loom-checked) |

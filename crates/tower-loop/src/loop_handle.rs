@@ -258,6 +258,7 @@ impl LoopHandle {
     /// # Errors
     ///
     /// The runnable, unscheduled, if this loop is not running on this thread (or is closed).
+    #[inline]
     pub fn try_schedule_local<M: Send + Sync + 'static>(
         &self,
         runnable: Runnable<M>,

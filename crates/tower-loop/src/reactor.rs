@@ -12,6 +12,11 @@
 //!   the rest of the fd's life: no syscall per wait or per event. The entry caches the
 //!   readiness the events reported; an operation whose direction was used up (its `EAGAIN`, or
 //!   a short read or write) waits for the next edge without trying its syscall, as tokio does.
+//!   A TCP read that fills its buffer asks what it left behind: on its own (`TCP_INQ`,
+//!   `sock/inq.rs`), or — on a loop that makes many such reads per poll interval — in the
+//!   *batched probe*: the read is a plain `recv`, its direction counts as used up, and the next
+//!   poll asks the kernel in one `poll(2)` which of those sockets still hold bytes, making them
+//!   readable again (`LocalReactor::defer_to_probe`, [`PROBE_MIN`]).
 //! - **[`Async`](crate::Async) sources**, `Send`, keyed by `SOURCE_BIT | slab index`, registered
 //!   edge-triggered once for both directions; readiness is cached in the source until an
 //!   operation reports `WouldBlock`.
@@ -123,6 +128,9 @@ pub(crate) struct FdEntry {
     /// Whether `TCP_INQ` is on for the fd (`None`: not asked yet), so that its reads say what
     /// they left behind (`sock/inq.rs`).
     inq: Option<bool>,
+    /// The fd is in `LocalReactor::probe`: a plain read filled the buffer, and whether it left
+    /// bytes behind is asked at the next poll.
+    probing: bool,
 }
 
 impl FdEntry {
@@ -163,15 +171,29 @@ impl FdEntry {
 pub(crate) enum Attempt {
     /// Its waiter still waits: stay pending.
     Waiting,
-    /// Make the syscall; `inq`: a read asks `TCP_INQ` what it leaves behind.
+    /// Make the syscall; `inq`: a read asks `TCP_INQ` what it leaves behind; `probe`: a plain
+    /// read that fills the buffer leaves the question to the next poll's batched probe
+    /// ([`LocalReactor::defer_to_probe`]).
     Try {
         /// Ask `TCP_INQ`.
         inq: bool,
+        /// Read plainly and defer the question to the probe.
+        probe: bool,
     },
     /// The direction's readiness is used up: the operation now waits for the next edge, as
     /// this new waiter (registered as [`LocalReactor::wait`] would, without a syscall).
     Registered(WaiterId),
 }
+
+/// With at least this many reads that filled their buffer on `TCP_INQ` sockets since the last
+/// poll (an interval with none leaves the mode as it was), the next interval's reads on such
+/// sockets are plain `recv`s, and the poll asks the
+/// kernel in one `poll(2)` which of the sockets they filled still hold bytes (the batched
+/// probe); with fewer, each read asks `TCP_INQ` (a `recvmsg` with a control message). Measured
+/// (docs/decisions/0009, the syscall floor of an echo over N connections): `recvmsg` with
+/// `TCP_CM_INQ` costs ~110 ns more per read than `recv`; the probe costs more than that at 1
+/// and 2 connections (about N full reads per interval), less from 4 on.
+const PROBE_MIN: u32 = 4;
 
 /// After this many polls, waiters still unconfirmed are confirmed even if every poll brought
 /// events (a loop that never runs out of work).
@@ -205,6 +227,16 @@ pub(crate) struct LocalReactor {
     ids: RefCell<WaiterIds>,
     /// The error of the poller's last `wait`, until the running `run_*` call takes it.
     error: RefCell<Option<io::Error>>,
+    /// Fds whose last plain read filled its buffer: the next poll asks the kernel, in one
+    /// `poll(2)`, whether they still hold bytes ([`defer_to_probe`](Self::defer_to_probe)).
+    probe: RefCell<Vec<RawFd>>,
+    /// The `pollfd` array of the probe, reused.
+    probe_fds: RefCell<Vec<libc::pollfd>>,
+    /// Reads that filled their buffer on `TCP_INQ` sockets since the last poll.
+    full_reads: Cell<u32>,
+    /// This interval's reads on `TCP_INQ` sockets are plain, their question batched
+    /// ([`PROBE_MIN`]).
+    probe_mode: Cell<bool>,
 }
 
 /// Registers or re-arms `fd` with `bits` interest in `mode`; `known`: the fd is believed to be
@@ -409,7 +441,10 @@ impl LocalReactor {
     ) -> Attempt {
         let mut fds = self.fds.borrow_mut();
         let Some(e) = fds.get_mut(fd) else {
-            return Attempt::Try { inq: false };
+            return Attempt::Try {
+                inq: false,
+                probe: false,
+            };
         };
         if let Some(id) = id {
             // Woken (the common case): the list was emptied, no search.
@@ -419,7 +454,10 @@ impl LocalReactor {
             }
         }
         if e.armed != Some(Armed::Edge) {
-            return Attempt::Try { inq: false };
+            return Attempt::Try {
+                inq: false,
+                probe: false,
+            };
         }
         if e.ready & dir == 0 && !e.level() {
             return Attempt::Registered(self.register_edge(fd, e, dir, waker));
@@ -430,7 +468,12 @@ impl LocalReactor {
                 // fd; the caller of `sock_*` keeps the socket open while the operation runs.
                 crate::sock::inq::enable(unsafe { BorrowedFd::borrow_raw(fd) })
             });
-        Attempt::Try { inq }
+        // A socket already queued for the probe reads plainly too: the probe answers for it.
+        let probe = inq && (self.probe_mode.get() || e.probing);
+        Attempt::Try {
+            inq: inq && !probe,
+            probe,
+        }
     }
 
     /// After a successful `sock_*` syscall on `dir` of `fd`: `used_up` if it used the
@@ -451,6 +494,86 @@ impl LocalReactor {
                 e.inq = None;
             }
         }
+    }
+
+    /// Counts a read on a `TCP_INQ` socket that filled its buffer (what decides
+    /// [`PROBE_MIN`]'s mode for the next interval).
+    #[inline(always)]
+    pub(crate) fn count_full_read(&self) {
+        self.full_reads.set(self.full_reads.get().wrapping_add(1));
+    }
+
+    /// After a plain read on `fd` that filled its buffer (asked with `probe`): whether it left
+    /// bytes behind is unknown, so its readiness is used up as if it had not, and the fd is
+    /// queued for the next poll's probe, which restores the readiness (and wakes the readers)
+    /// if bytes remain. The next read waits for that poll instead of making a `recv` that may
+    /// return `EAGAIN`.
+    #[inline]
+    pub(crate) fn defer_to_probe(&self, fd: RawFd) {
+        self.count_full_read();
+        if let Some(e) = self.fds.borrow_mut().get_mut(fd) {
+            e.ready &= !READ;
+            if !e.probing {
+                e.probing = true;
+                self.probe.borrow_mut().push(fd);
+            }
+        }
+    }
+
+    /// The batched probe: one `poll(2)` (zero timeout) over the fds [`defer_to_probe`]
+    /// queued; each that still holds bytes (or reports an error, a hang-up or an invalid fd)
+    /// becomes readable again, its readers' wakers go to `wakers`. Returns how many fds were
+    /// found readable. Also decides the next interval's read mode ([`PROBE_MIN`]).
+    ///
+    /// [`defer_to_probe`]: Self::defer_to_probe
+    fn run_probe(&self, wakers: &mut Vec<Waker>) -> usize {
+        // An interval without full reads says nothing: the mode stays (an idle poll between two
+        // bursts of an echo does not turn it off).
+        let full = self.full_reads.take();
+        if full > 0 {
+            self.probe_mode.set(full >= PROBE_MIN);
+        }
+        let mut list = self.probe.borrow_mut();
+        if list.is_empty() {
+            return 0;
+        }
+        let mut pfds = self.probe_fds.borrow_mut();
+        pfds.clear();
+        pfds.extend(list.iter().map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
+        let all_ready = loop {
+            // SAFETY: `pfds` is a live, exclusively borrowed array of `pfds.len()` `pollfd`s,
+            // which `poll` reads and whose `revents` it writes; the fd numbers are only looked
+            // at by the kernel (a closed one reports `POLLNVAL`).
+            let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
+            if r >= 0 {
+                break false;
+            }
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                // Cannot ask: every queued fd is treated as readable (its readers retry their
+                // read, which reports what is wrong or returns `EAGAIN` and waits).
+                break true;
+            }
+        };
+        let mut fds = self.fds.borrow_mut();
+        let mut found = 0;
+        for p in pfds.iter() {
+            let Some(e) = fds.get_mut(p.fd) else { continue };
+            if !e.probing {
+                continue;
+            }
+            e.probing = false;
+            if all_ready || p.revents != 0 {
+                e.ready |= READ;
+                e.readers.take_all(wakers);
+                found += 1;
+            }
+        }
+        list.clear();
+        found
     }
 
     /// A `sock_*` wait: registers a new waiter for `dir` on `fd` with `waker` and makes sure the
@@ -621,27 +744,45 @@ impl LocalReactor {
         timeout: Option<Duration>,
     ) -> Result<usize, PollFailed> {
         self.since_poll.set(0);
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        // Sockets whose plain read filled the buffer: those that still hold bytes are ready
+        // work (their readers are woken now, outside every borrow), so the wait below must
+        // not block.
+        let probed = self.run_probe(&mut wakers);
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        let timeout = if probed > 0 {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         let poller = shared.poller();
         let mut events_slot = self.events.borrow_mut();
         let events = events_slot.get_or_insert_with(Events::new);
-        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        let n = if self.unconfirmed.borrow().is_empty() {
-            self.wait_any(shared, events, &mut wakers, timeout)?
-        } else {
-            let n = crate::park::probe_then_block(
-                shared.park(),
-                &mut Confirming {
-                    reactor: self,
-                    shared,
-                    poller,
-                    events: &mut *events,
-                    wakers: &mut wakers,
-                    timeout,
-                },
-            )?;
-            // A loop that never blocks still confirms its oldest waits.
-            n + self.confirm(poller, false, &mut wakers)
-        };
+        let n = probed
+            + if self.unconfirmed.borrow().is_empty() {
+                self.wait_any(shared, events, &mut wakers, timeout)?
+            } else if probed > 0 {
+                // The probe found work: this poll does not block, so nothing needs confirming
+                // first; a loop that never blocks still confirms its oldest waits.
+                let n = self.wait_any(shared, events, &mut wakers, timeout)?;
+                n + self.confirm(poller, false, &mut wakers)
+            } else {
+                let n = crate::park::probe_then_block(
+                    shared.park(),
+                    &mut Confirming {
+                        reactor: self,
+                        shared,
+                        poller,
+                        events: &mut *events,
+                        wakers: &mut wakers,
+                        timeout,
+                    },
+                )?;
+                // A loop that never blocks still confirms its oldest waits.
+                n + self.confirm(poller, false, &mut wakers)
+            };
         if n == 0 {
             *self.wakers.borrow_mut() = wakers;
             return Ok(0);
@@ -718,6 +859,7 @@ impl LocalReactor {
     /// Drops every registration (loop close), returning the callbacks and wakers to drop.
     pub(crate) fn clear(&self, poller: &Poller) -> Vec<FdEntry> {
         self.unconfirmed.borrow_mut().clear();
+        self.probe.borrow_mut().clear();
         let fds = self.fds.borrow_mut().drain();
         fds.into_iter()
             .map(|(fd, entry)| {

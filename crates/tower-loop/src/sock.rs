@@ -6,7 +6,9 @@
 //! its readiness is cached: a read that returns fewer bytes than asked (or a write that takes
 //! fewer) uses the readiness up, so the next operation waits for the next edge instead of
 //! making a syscall that returns `EAGAIN`; writes and reads go straight to the socket while
-//! it is ready. The caller may still close a socket whenever no operation on it is pending
+//! it is ready. A TCP read that fills its buffer learns whether it left bytes behind from
+//! `TCP_INQ` (`inq.rs`) or, on a busy loop, from the reactor's batched probe at the next poll
+//! (the reactor's docs). The caller may still close a socket whenever no operation on it is pending
 //! (see "Trusting a registration" in the reactor's docs). Each waiting operation holds its own
 //! registration: dropping it removes that one only, so an operation started while a cancelled
 //! one unwinds is still woken, and several operations may wait on one socket and direction
@@ -123,32 +125,41 @@ impl<'a> Waiter<'a> {
         mut op: impl FnMut() -> rustix::io::Result<T>,
         drained: impl Fn(&T) -> bool,
     ) -> Poll<io::Result<T>> {
-        self.poll_read_op(cx, false, |_| op(), |v, _| (drained(v), false))
+        self.poll_read_op(cx, false, |_| op(), |v, _| (drained(v), false, false))
     }
 
     /// [`poll_op`](Self::poll_op) for an operation that may ask `TCP_INQ` (`want_inq`; see
     /// `inq.rs`): `op` is told whether to ask, and `after` says of its result whether it used
-    /// the readiness up, and whether a read asked with `TCP_INQ` got no answer (the fd number
-    /// names another socket now: the reactor asks again next time). One look at the fd's
-    /// entry before the syscall, and at most one after.
+    /// the readiness up, whether a read asked with `TCP_INQ` got no answer (the fd number
+    /// names another socket now: the reactor asks again next time), and whether it filled the
+    /// buffer. A plain read that filled the buffer where the reactor batches the question
+    /// (`probe`) leaves it to the next poll's probe (`LocalReactor::defer_to_probe`). One look
+    /// at the fd's entry before the syscall, and at most one after.
     #[inline]
     fn poll_read_op<T>(
         &mut self,
         cx: &mut Context<'_>,
         want_inq: bool,
         mut op: impl FnMut(bool) -> rustix::io::Result<T>,
-        after: impl Fn(&T, bool) -> (bool, bool),
+        after: impl Fn(&T, bool) -> (bool, bool, bool),
     ) -> Poll<io::Result<T>> {
         let reactor = self.core.reactor();
         match reactor.attempt(self.fd, self.dir, self.id, cx.waker(), want_inq) {
             Attempt::Waiting => return Poll::Pending,
-            Attempt::Try { inq } => {
+            Attempt::Try { inq, probe } => {
                 self.id = None;
                 loop {
                     match op(inq) {
                         Ok(v) => {
-                            let (used_up, inq_lost) = after(&v, inq);
-                            reactor.finish(self.fd, self.dir, used_up, inq_lost);
+                            let (used_up, inq_lost, full) = after(&v, inq);
+                            if full && probe {
+                                reactor.defer_to_probe(self.fd);
+                            } else {
+                                if full && inq {
+                                    reactor.count_full_read();
+                                }
+                                reactor.finish(self.fd, self.dir, used_up, inq_lost);
+                            }
                             return Poll::Ready(Ok(v));
                         }
                         Err(Errno::AGAIN) => break,
@@ -218,10 +229,15 @@ fn took_all((n, left): (usize, Option<u32>), len: usize) -> bool {
 }
 
 /// What a read of `len` bytes that returned `r`, asked with `TCP_INQ` or not (`inq`), tells the
-/// reactor: whether it took everything ([`took_all`]), and whether `TCP_INQ` was asked and not
-/// answered (the fd number names another socket now).
-fn read_after(r: (usize, Option<u32>), len: usize, inq: bool) -> (bool, bool) {
-    (took_all(r, len), inq && r.1.is_none())
+/// reactor: whether it took everything ([`took_all`]), whether `TCP_INQ` was asked and not
+/// answered (the fd number names another socket now), and whether it filled the buffer (a
+/// plain read then cannot tell whether bytes remain).
+fn read_after(r: (usize, Option<u32>), len: usize, inq: bool) -> (bool, bool, bool) {
+    (
+        took_all(r, len),
+        inq && r.1.is_none(),
+        r.0 > 0 && r.0 == len,
+    )
 }
 
 /// Debug mode's check: `sock` is in non-blocking mode.
