@@ -20,7 +20,30 @@ pub(crate) fn check(install: bool) -> Result<(), String> {
             println!("portability: skipping {target} (its standard library is not installed)");
             continue;
         }
-        crate::run::cargo(&["check", "--workspace", "--lib", "--target", target])?;
+        // TLS's `ring` compiles C for the target, which needs that target's C toolchain: the
+        // facade is checked with its default features less `tls` (docs/decisions/0015-tls.md);
+        // no tier turns `tls` on by default.
+        crate::run::cargo(&[
+            "check",
+            "--workspace",
+            "--exclude",
+            "tower-asyncio",
+            "--lib",
+            "--target",
+            target,
+        ])?;
+        let features = facade_features_without_tls()?;
+        crate::run::cargo(&[
+            "check",
+            "--package",
+            "tower-asyncio",
+            "--lib",
+            "--no-default-features",
+            "--features",
+            &features,
+            "--target",
+            target,
+        ])?;
         checked += 1;
     }
     println!(
@@ -28,6 +51,24 @@ pub(crate) fn check(install: bool) -> Result<(), String> {
         TARGETS.len()
     );
     Ok(())
+}
+
+/// The facade's default features but `tls`, comma-separated (from its Cargo.toml).
+fn facade_features_without_tls() -> Result<String, String> {
+    let path = crate::run::root().join("crates/tower-asyncio/Cargo.toml");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("default = ["))
+        .ok_or_else(|| format!("{} has no `default = [...]` feature line", path.display()))?;
+    let features: Vec<&str> = line
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|f| *f != "tls")
+        .collect();
+    Ok(features.join(","))
 }
 
 /// `rustup target list --installed`, or nothing if rustup is missing.

@@ -84,6 +84,8 @@ where
         keep_alive: false,
         start_serving: true,
         sock: None,
+        #[cfg(feature = "tls")]
+        tls: crate::tls::ServerTls::default(),
     }
 }
 
@@ -110,12 +112,15 @@ pub struct CreateServer<F> {
     start_serving: bool,
     /// An existing socket instead of host and port ([`create_server_sock`]).
     sock: Option<OwnedFd>,
+    /// TLS (feature `tls`): asyncio's `ssl`, `ssl_handshake_timeout`, `ssl_shutdown_timeout`.
+    #[cfg(feature = "tls")]
+    tls: crate::tls::ServerTls,
 }
 
 impl<F> fmt::Debug for CreateServer<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CreateServer")
-            .field("hosts", &self.hosts)
+        let mut d = f.debug_struct("CreateServer");
+        d.field("hosts", &self.hosts)
             .field("port", &self.port)
             .field("family", &self.family)
             .field("reuse_address", &self.reuse_address)
@@ -123,12 +128,40 @@ impl<F> fmt::Debug for CreateServer<F> {
             .field("backlog", &self.backlog)
             .field("keep_alive", &self.keep_alive)
             .field("start_serving", &self.start_serving)
-            .field("sock", &self.sock)
-            .finish_non_exhaustive()
+            .field("sock", &self.sock);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.finish_non_exhaustive()
     }
 }
 
 impl<F> CreateServer<F> {
+    /// Serve TLS (asyncio's `ssl=`; feature `tls`): each accepted connection runs the
+    /// handshake under a [`TlsProtocol`](crate::tls::TlsProtocol), and the protocol made by the
+    /// factory gets the app-side transport once it is done. A failed handshake closes the
+    /// connection; the factory's protocol never hears of it.
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls.config = Some(config);
+        self
+    }
+
+    /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.tls.options.handshake_timeout = timeout;
+        self.tls.timeouts_set = true;
+        self
+    }
+
+    /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.tls.options.shutdown_timeout = timeout;
+        self.tls.timeouts_set = true;
+        self
+    }
+
     /// Keeps only the addresses of `family` (asyncio's `family=`; default both).
     pub fn family(mut self, family: Family) -> Self {
         self.family = family;
@@ -264,13 +297,13 @@ where
                 bind_all(&addrs, &opts)?
             }
         };
-        finish(
-            &lp,
-            listeners,
-            self.backlog,
-            self.start_serving,
-            make_connection(self.factory),
-        )
+        #[cfg(feature = "tls")]
+        let make = self
+            .tls
+            .make_connection(&lp, self.factory, make_connection)?;
+        #[cfg(not(feature = "tls"))]
+        let make = make_connection(self.factory);
+        finish(&lp, listeners, self.backlog, self.start_serving, make)
     }
 }
 

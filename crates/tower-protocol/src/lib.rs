@@ -18,7 +18,10 @@
 //! - one rule for both sides: where to connect or listen is a [`Host`]; an existing socket is
 //!   its own `_sock` function ([`create_connection_sock`], [`create_server_sock`],
 //!   [`create_unix_server_sock`], [`create_datagram_endpoint_sock`]), never an option;
-//! - subprocesses driven by a [`SubprocessProtocol`]: [`subprocess_exec`], [`subprocess_shell`].
+//! - subprocesses driven by a [`SubprocessProtocol`]: [`subprocess_exec`], [`subprocess_shell`];
+//! - with the `tls` feature (off by default, on in the facade): TLS on rustls, asyncio's
+//!   `sslproto` — the `tls` module, `start_tls`, and `ssl` on the factories (decision
+//!   docs/decisions/0015-tls.md).
 //!
 //! Design and the differences from asyncio: docs/decisions/0013-protocols.md.
 //!
@@ -44,6 +47,7 @@
 //! | `unix_server.rs` | [`create_unix_server`] ([`CreateUnixServer`]), [`create_unix_server_sock`]: a path or an abstract name, `cleanup_socket` |
 //! | `accept.rs` | the accept loop (`backlog` per readiness) and fd exhaustion: reserved fd, report once, back-off |
 //! | `subprocess.rs` | [`SubprocessProtocol`], [`subprocess_exec`], [`subprocess_shell`]: a child and its pipes as a [`SubprocessTransport`](tower_transport::SubprocessTransport) |
+//! | `tls/` | feature `tls`: `tls`, asyncio's `sslproto` on rustls — `tls::TlsProtocol`, the app-side transport, `tls::start_tls`, `create_connection`'s and `create_server`'s `ssl`, config helpers |
 #![doc(test(attr(deny(warnings))))]
 
 mod accept;
@@ -62,6 +66,8 @@ mod server_listener;
 mod server_wait;
 mod staggered;
 mod subprocess;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod unix_connect;
 mod unix_server;
 

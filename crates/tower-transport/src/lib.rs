@@ -71,6 +71,7 @@
 //! | `events.rs` | the event interface: [`StreamEvents`], [`DatagramEvents`] |
 //! | `traits.rs` | [`BaseTransport`], [`ReadTransport`], [`WriteTransport`], [`DatagramTransport`] |
 //! | `stream.rs` | [`StreamTransport`]: the stream transports behind one handle type |
+//! | `custom.rs` | [`CustomStreamTransport`]: a higher tier's stream transport (TLS's) behind [`StreamTransport::Custom`] |
 //! | `stream_core.rs` | `StreamCore`, what every stream transport shares: reading to the protocol, write-then-buffer, drain, flow control |
 //! | `lifecycle.rs` | what every transport shares: the fd, protocol and lifecycle flags (`Life`), `close`/`abort`, `connection_lost` exactly once (retried while the protocol is borrowed), the loop-close hook; [`DetachListener`], how a server learns its connection is done |
 //! | `socket.rs` | [`SocketTransport`]: TCP and Unix stream sockets |
@@ -89,6 +90,7 @@
 //! | `error.rs` | [`error`]: the caller's errors |
 #![doc(test(attr(deny(warnings))))]
 
+mod custom;
 mod datagram;
 pub mod datagram_batch;
 mod deliver;
@@ -109,6 +111,7 @@ mod subprocess_events;
 mod traits;
 mod write_buffer;
 
+pub use custom::CustomStreamTransport;
 pub use datagram::{DATAGRAM_HEADER_SIZE, DatagramSocketTransport};
 pub use error::{InvalidLimits, SendToError, WriteError};
 pub use events::{DatagramEvents, SharedDatagramEvents, SharedStreamEvents, StreamEvents};

@@ -1,9 +1,11 @@
 //! [`StreamTransport`]: the handle a stream protocol is given in `connection_made` — any of the
 //! stream transports, behind one type, implementing the transport traits (a read pipe refuses
-//! writes with [`WriteError::NotWritable`]; a write pipe never reads).
+//! writes with [`WriteError::NotWritable`]; a write pipe never reads), or a higher tier's own
+//! ([`StreamTransport::Custom`], e.g. TLS's application-side transport).
 
 use std::rc::Rc;
 
+use crate::custom::CustomStreamTransport;
 use crate::error::{InvalidLimits, WriteError};
 use crate::events::SharedStreamEvents;
 use crate::extra::{ExtraKey, ExtraValue};
@@ -23,6 +25,9 @@ pub enum StreamTransport {
     ReadPipe(ReadPipeTransport),
     /// Over the write end of a pipe.
     WritePipe(WritePipeTransport),
+    /// A transport a higher tier implements (TLS's application-side transport): every call
+    /// goes to the trait object.
+    Custom(Rc<dyn CustomStreamTransport>),
 }
 
 impl From<SocketTransport> for StreamTransport {
@@ -52,75 +57,104 @@ impl StreamTransport {
         }
     }
 
-    /// The shared core.
-    fn core(&self) -> &Rc<StreamCore> {
+    /// The higher tier's transport, if it is one ([`StreamTransport::Custom`]).
+    pub fn as_custom(&self) -> Option<&Rc<dyn CustomStreamTransport>> {
         match self {
-            StreamTransport::Socket(t) => &t.0,
-            StreamTransport::ReadPipe(t) => &t.0,
-            StreamTransport::WritePipe(t) => &t.0,
+            StreamTransport::Custom(t) => Some(t),
+            _ => None,
         }
     }
+
+    /// The shared core of tier 7's transports, or the higher tier's transport.
+    #[inline]
+    fn core(&self) -> Result<&Rc<StreamCore>, &dyn CustomStreamTransport> {
+        match self {
+            StreamTransport::Socket(t) => Ok(&t.0),
+            StreamTransport::ReadPipe(t) => Ok(&t.0),
+            StreamTransport::WritePipe(t) => Ok(&t.0),
+            StreamTransport::Custom(t) => Err(&**t),
+        }
+    }
+}
+
+impl From<Rc<dyn CustomStreamTransport>> for StreamTransport {
+    fn from(t: Rc<dyn CustomStreamTransport>) -> Self {
+        StreamTransport::Custom(t)
+    }
+}
+
+/// `$self.core()`'s method: tier 7's core, or the higher tier's transport.
+macro_rules! dispatch {
+    ($self:ident . $m:ident ( $($a:expr),* )) => {
+        match $self.core() {
+            Ok(core) => core.$m($($a),*),
+            Err(custom) => custom.$m($($a),*),
+        }
+    };
 }
 
 impl BaseTransport for StreamTransport {
     type Protocol = dyn crate::StreamEvents;
 
     fn close(&self) {
-        self.core().close();
+        dispatch!(self.close());
     }
     fn is_closing(&self) -> bool {
-        self.core().is_closing()
+        dispatch!(self.is_closing())
     }
     fn extra_info(&self, key: ExtraKey) -> Option<ExtraValue> {
-        self.core().extra_info(key)
+        dispatch!(self.extra_info(key))
     }
     fn set_protocol(&self, protocol: SharedStreamEvents) {
-        self.core().set_protocol(protocol);
+        dispatch!(self.set_protocol(protocol));
     }
     fn get_protocol(&self) -> Option<SharedStreamEvents> {
-        self.core().get_protocol()
+        dispatch!(self.get_protocol())
     }
 }
 
 impl ReadTransport for StreamTransport {
     fn is_reading(&self) -> bool {
-        self.core().is_reading()
+        dispatch!(self.is_reading())
     }
     fn pause_reading(&self) {
-        self.core().pause_reading();
+        dispatch!(self.pause_reading());
     }
     fn resume_reading(&self) {
-        self.core().resume_reading();
+        dispatch!(self.resume_reading());
     }
 }
 
 impl WriteTransport for StreamTransport {
     fn write(&self, data: &[u8]) -> Result<(), WriteError> {
-        self.core().write(data)
+        dispatch!(self.write(data))
     }
     fn writelines(&self, data: &[&[u8]]) -> Result<(), WriteError> {
-        self.core().writelines(data)
+        dispatch!(self.writelines(data))
     }
     fn write_eof(&self) {
-        self.core().write_eof();
+        dispatch!(self.write_eof());
     }
     fn can_write_eof(&self) -> bool {
-        self.core().can_write_eof()
+        dispatch!(self.can_write_eof())
     }
     fn abort(&self) {
-        self.core().force_close(None);
+        match self.core() {
+            Ok(core) => core.force_close(None),
+            Err(custom) => custom.abort(),
+        }
     }
     fn get_write_buffer_size(&self) -> usize {
-        self.core().get_write_buffer_size()
+        dispatch!(self.get_write_buffer_size())
     }
     fn get_write_buffer_limits(&self) -> (usize, usize) {
-        self.core().get_write_buffer_limits()
+        dispatch!(self.get_write_buffer_limits())
     }
     fn set_write_buffer_limits(
         &self,
         high: Option<usize>,
         low: Option<usize>,
     ) -> Result<(), InvalidLimits> {
-        self.core().set_write_buffer_limits(high, low)
+        dispatch!(self.set_write_buffer_limits(high, low))
     }
 }

@@ -731,6 +731,8 @@ impl OnLoopClose for SubprocessCore {
                 StreamTransport::ReadPipe(t) => t.0,
                 StreamTransport::WritePipe(t) => t.0,
                 StreamTransport::Socket(t) => t.0,
+                // A subprocess's pipes are tier 7's own: never a higher tier's transport.
+                StreamTransport::Custom(_) => continue,
             };
             core.loop_closed();
         }

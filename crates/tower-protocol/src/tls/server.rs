@@ -1,0 +1,64 @@
+//! TLS on the server factories (asyncio's `create_server(ssl=)`): each accepted connection's
+//! protocol is a [`TlsProtocol`] around the one the user's factory makes.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use tower_loop::EventLoop;
+
+use super::{TlsConfig, TlsOptions, TlsProtocol};
+use crate::Protocol;
+use crate::server::MakeConnection;
+
+/// A server factory's TLS options: asyncio's `ssl`, `ssl_handshake_timeout`,
+/// `ssl_shutdown_timeout`.
+#[derive(Debug, Default)]
+pub(crate) struct ServerTls {
+    /// The server config (`None`: plaintext).
+    pub(crate) config: Option<Arc<ServerConfig>>,
+    /// The timeouts.
+    pub(crate) options: TlsOptions,
+    /// A timeout was given (refused without `ssl`, as asyncio).
+    pub(crate) timeouts_set: bool,
+}
+
+impl ServerTls {
+    /// What makes each accepted connection: `plain(factory)` without TLS, else the user's
+    /// protocol under a [`TlsProtocol`].
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a timeout without `ssl`; rustls's refusal of the config.
+    pub(crate) fn make_connection<F, P>(
+        self,
+        lp: &EventLoop,
+        factory: F,
+        plain: impl FnOnce(F) -> MakeConnection,
+    ) -> io::Result<MakeConnection>
+    where
+        F: Fn() -> P + 'static,
+        P: Protocol,
+    {
+        let Some(config) = self.config else {
+            if self.timeouts_set {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "ssl_handshake_timeout and ssl_shutdown_timeout are only meaningful with ssl",
+                ));
+            }
+            return Ok(plain(factory));
+        };
+        let config = TlsConfig::Server(config);
+        config.connect()?; // rustls accepts it: each connection's will succeed
+        let lp = lp.clone();
+        let options = self.options;
+        Ok(crate::server::make_connection(move || {
+            let app = Rc::new(RefCell::new(factory()));
+            TlsProtocol::new(&lp, app, &config, options)
+                .expect("rustls accepted this config when the server was made")
+        }))
+    }
+}
