@@ -307,12 +307,13 @@ impl BufferedProtocol for StreamReaderProtocol {
 
     fn get_buffer(&mut self, _size_hint: usize) -> &mut [u8] {
         let (ptr, len) = self.core.borrow_mut().buf.lend();
-        // SAFETY: `lend` hands out `[end, len)` of the buffer's allocation, and from now until
-        // the next call of a `&mut self` method of this protocol (which the returned borrow
-        // must end before) the buffer neither reads nor writes those bytes, nor moves or frees
-        // the allocation: a `feed` meanwhile moves the data to a new allocation and keeps this
-        // one alive in `retired` (buffer.rs, the `loan` invariant). `self.core` keeps the
-        // buffer alive as long as `self` lives. `len` bytes from `ptr` are initialised.
+        // `lend` hands out `[end, len)` of the buffer's allocation, and from now until the next
+        // call of a `&mut self` method of this protocol (which the returned borrow must end
+        // before) the buffer neither reads nor writes those bytes, nor moves or frees the
+        // allocation: a `feed` meanwhile moves the data to a new allocation and keeps this one
+        // alive in `retired` (buffer.rs, the `loan` invariant).
+        // SAFETY: by that invariant the `len` initialised bytes at `ptr` are alive (`self.core`
+        // keeps the buffer) and touched by nothing else while the returned borrow lives.
         unsafe { std::slice::from_raw_parts_mut(ptr, len) }
     }
 
