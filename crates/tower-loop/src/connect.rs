@@ -97,24 +97,8 @@ impl Async<UnixStream> {
 }
 
 /// A non-blocking, close-on-exec stream socket of `family`.
-#[cfg(not(target_vendor = "apple"))]
 fn socket(family: AddressFamily) -> io::Result<OwnedFd> {
-    Ok(rustix::net::socket_with(
-        family,
-        SocketType::STREAM,
-        rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )?)
-}
-
-/// A non-blocking, close-on-exec stream socket of `family` (Apple's `socket` takes no flags:
-/// they are set after it).
-#[cfg(target_vendor = "apple")]
-fn socket(family: AddressFamily) -> io::Result<OwnedFd> {
-    let fd = rustix::net::socket(family, SocketType::STREAM, None)?;
-    rustix::io::ioctl_fionbio(&fd, true)?;
-    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
-    Ok(fd)
+    Ok(crate::sock::nonblocking_socket(family, SocketType::STREAM)?)
 }
 
 /// The result of starting a non-blocking connect: done, or in progress (to be waited for).

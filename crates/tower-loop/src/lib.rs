@@ -129,7 +129,7 @@ pub use reactor::driver as io_driver;
 pub use reactor::driver::IoDriver;
 pub use sock::{
     SockAccept, SockConnect, SockRecv, SockRecvFrom, SockRecvFromInto, SockRecvInto, SockSendAll,
-    SockSendTo,
+    SockSendTo, accept_nonblocking, nonblocking_socket,
 };
 pub use timer::Timer;
 pub use work_source::{FILL_BUDGET, WorkSource};

@@ -52,8 +52,13 @@ pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT.union(SendFlags::NO
 pub(crate) const SEND_FLAGS: SendFlags = SendFlags::DONTWAIT;
 
 /// `accept4(NONBLOCK | CLOEXEC)`: the accepted socket is non-blocking and closed on `exec`.
+/// The one accept of the workspace: [`EventLoop::sock_accept`] and tier 8's servers use it.
+///
+/// # Errors
+///
+/// `accept`'s (`EAGAIN` when no connection waits).
 #[cfg(not(target_vendor = "apple"))]
-fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+pub fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
     use rustix::net::SocketFlags;
     rustix::net::accept_with(sock, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
 }
@@ -61,12 +66,53 @@ fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
 /// Apple's systems have no `accept4`: `accept`, then set `CLOEXEC`, `O_NONBLOCK` and
 /// `SO_NOSIGPIPE` (there is no `MSG_NOSIGNAL` either). A `fork` in another thread between the
 /// `accept` and the `fcntl` may leak the fd into the child, as with any `accept` on these systems.
+///
+/// # Errors
+///
+/// `accept`'s (`EAGAIN` when no connection waits).
 #[cfg(target_vendor = "apple")]
-fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
+pub fn accept_nonblocking(sock: impl AsFd) -> rustix::io::Result<OwnedFd> {
     let fd = rustix::net::accept(sock)?;
     rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
     rustix::fs::fcntl_setfl(&fd, rustix::fs::OFlags::NONBLOCK)?;
     rustix::net::sockopt::set_socket_nosigpipe(&fd, true)?;
+    Ok(fd)
+}
+
+/// A new non-blocking, close-on-exec socket: the one socket maker of the workspace (tier 2's
+/// `Async::connect`, tier 8's factories).
+///
+/// # Errors
+///
+/// `socket`'s (`EAFNOSUPPORT`, `EMFILE`...).
+#[cfg(not(target_vendor = "apple"))]
+pub fn nonblocking_socket(
+    domain: rustix::net::AddressFamily,
+    kind: rustix::net::SocketType,
+) -> rustix::io::Result<OwnedFd> {
+    use rustix::net::SocketFlags;
+    rustix::net::socket_with(
+        domain,
+        kind,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+}
+
+/// A new non-blocking, close-on-exec socket (Apple's `socket` takes no flags: both are set
+/// after it).
+///
+/// # Errors
+///
+/// `socket`'s (`EAFNOSUPPORT`, `EMFILE`...).
+#[cfg(target_vendor = "apple")]
+pub fn nonblocking_socket(
+    domain: rustix::net::AddressFamily,
+    kind: rustix::net::SocketType,
+) -> rustix::io::Result<OwnedFd> {
+    let fd = rustix::net::socket(domain, kind, None)?;
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    rustix::io::ioctl_fionbio(&fd, true)?;
     Ok(fd)
 }
 

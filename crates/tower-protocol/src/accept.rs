@@ -15,12 +15,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::time::Duration;
 
 use rustix::io::Errno;
-use tower_loop::ExceptionContext;
+use tower_loop::{ExceptionContext, accept_nonblocking};
 
 use crate::server::{Listener, ServerInner};
 
@@ -88,23 +88,6 @@ fn open_reserve() -> io::Result<OwnedFd> {
     )?)
 }
 
-/// `accept4(NONBLOCK | CLOEXEC)`.
-#[cfg(not(target_vendor = "apple"))]
-fn accept(l: impl AsFd) -> Result<OwnedFd, Errno> {
-    use rustix::net::SocketFlags;
-    rustix::net::accept_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)
-}
-
-/// Apple's systems have no `accept4`: `accept`, then `CLOEXEC` and non-blocking (the transport
-/// sets `SO_NOSIGPIPE`).
-#[cfg(target_vendor = "apple")]
-fn accept(l: impl AsFd) -> Result<OwnedFd, Errno> {
-    let fd = rustix::net::accept(l)?;
-    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
-    rustix::io::ioctl_fionbio(&fd, true)?;
-    Ok(fd)
-}
-
 /// Whether `e` means the process or the system is out of fds or memory for a socket.
 fn out_of_resources(e: Errno) -> bool {
     e == Errno::MFILE || e == Errno::NFILE || e == Errno::NOBUFS || e == Errno::NOMEM
@@ -134,7 +117,7 @@ pub(crate) fn stop_reading(server: &ServerInner, l: &Listener) {
 fn accept_ready(server: &Rc<ServerInner>, l: &Rc<Listener>) {
     let mut n = 0;
     while n < server.backlog.max(1) {
-        match accept(&l.fd) {
+        match accept_nonblocking(&l.fd) {
             Ok(fd) => {
                 n += 1;
                 server.exhaustion.accepted();
@@ -181,7 +164,7 @@ fn exhausted(server: &Rc<ServerInner>, l: &Rc<Listener>, e: Errno) {
     let reserve = ex.reserve.borrow_mut().take();
     let dropped = reserve.is_some() && {
         drop(reserve);
-        let got = accept(&l.fd);
+        let got = accept_nonblocking(&l.fd);
         let ok = got.is_ok();
         drop(got);
         ok

@@ -46,19 +46,7 @@ pub(crate) fn socket_for(addr: &SocketAddr, kind: SocketType) -> io::Result<Owne
 
 /// A new non-blocking, close-on-exec socket (every factory's sockets are made here).
 pub(crate) fn new_socket(domain: AddressFamily, kind: SocketType) -> io::Result<OwnedFd> {
-    #[cfg(not(target_vendor = "apple"))]
-    {
-        let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
-        Ok(rustix::net::socket_with(domain, kind, flags, None)?)
-    }
-    #[cfg(target_vendor = "apple")]
-    {
-        // No `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags there: set both after.
-        let sock = rustix::net::socket(domain, kind, None)?;
-        rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
-        rustix::io::ioctl_fionbio(&sock, true)?;
-        Ok(sock)
-    }
+    Ok(tower_loop::nonblocking_socket(domain, kind)?)
 }
 
 /// `Err(InvalidInput)` unless `sock` is a socket of type `want` (asyncio's `ValueError`).
