@@ -165,9 +165,21 @@ impl AsyncWrite for StreamWriter {
         let r = this.poll_flow(&mut token, cx);
         this.io_token = token;
         std::task::ready!(r)?;
-        let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
-        this.writelines(&slices)?;
-        Poll::Ready(Ok(slices.iter().map(|s| s.len()).sum()))
+        let total = bufs.iter().map(|b| b.len()).sum();
+        // One `writelines` (one vectored send); the slices on the stack when they are few, so
+        // the common call allocates nothing.
+        const ON_STACK: usize = 16;
+        if bufs.len() <= ON_STACK {
+            let mut slices: [&[u8]; ON_STACK] = [&[]; ON_STACK];
+            for (slot, b) in slices.iter_mut().zip(bufs) {
+                *slot = b;
+            }
+            this.writelines(&slices[..bufs.len()])?;
+        } else {
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
+            this.writelines(&slices)?;
+        }
+        Poll::Ready(Ok(total))
     }
 
     /// Waits until the transport's buffer is at or below its low-water mark (asyncio's

@@ -237,8 +237,9 @@ impl Engine {
         self.state.set(State::Handshake);
         self.arm_timer(self.options.handshake_timeout, |e| {
             let secs = e.options.handshake_timeout.as_secs_f64();
+            // asyncio's `_check_handshake_timeout`: a `ConnectionAbortedError`.
             e.abort_with(io::Error::new(
-                io::ErrorKind::TimedOut,
+                io::ErrorKind::ConnectionAborted,
                 format!(
                     "SSL handshake is taking longer than {secs:?} seconds: aborting the connection"
                 ),

@@ -90,7 +90,7 @@ impl Drop for CloseOnDrop {
 /// # Errors
 ///
 /// The handshake's error (`InvalidData` with rustls's error inside, e.g. a certificate for
-/// another name), `TimedOut` after the handshake timeout, the connection's error; on error the
+/// another name), `ConnectionAborted` after the handshake timeout (asyncio's), the connection's error; on error the
 /// transport is closed.
 ///
 /// # Cancellation
