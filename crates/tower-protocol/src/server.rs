@@ -192,7 +192,7 @@ impl ServerInner {
                 w.wake();
             }
         }
-        if self.clients.borrow().len == 0 {
+        if self.clients.borrow().len() == 0 {
             self.wakeup();
         }
     }
@@ -333,7 +333,7 @@ impl Server {
 
     /// How many accepted connections are still open (their `connection_lost` has not run).
     pub fn client_count(&self) -> usize {
-        self.0.clients.borrow().len
+        self.0.clients.borrow().len()
     }
 
     /// Waits until the server is closed **and** every client's transport is gone (asyncio

@@ -22,8 +22,13 @@ pub(crate) struct Clients {
     pub(crate) slots: Vec<Option<Client>>,
     /// Free keys.
     pub(crate) free: Vec<usize>,
-    /// Occupied slots.
-    pub(crate) len: usize,
+}
+
+impl Clients {
+    /// Occupied slots: the clients not yet detached.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
 }
 
 /// One accepted connection: its transport (`None` while the transport is being built).
@@ -33,7 +38,6 @@ impl ServerInner {
     /// A slot for a new client (asyncio's `_attach`).
     pub(crate) fn attach(&self) -> usize {
         let mut c = self.clients.borrow_mut();
-        c.len += 1;
         let entry = Some(None);
         if let Some(key) = c.free.pop() {
             c.slots[key] = entry;
@@ -57,10 +61,9 @@ impl ServerInner {
             let mut c = self.clients.borrow_mut();
             let gone = c.slots.get_mut(key).and_then(Option::take);
             if gone.is_some() {
-                c.len -= 1;
                 c.free.push(key);
             }
-            (gone, c.len == 0)
+            (gone, c.len() == 0)
         };
         drop(gone); // the transport handle, outside the borrow
         if now_empty && self.is_closed() && !self.finished.get() {

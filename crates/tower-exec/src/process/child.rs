@@ -5,14 +5,13 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
 use rustix::process::{Pid, Signal};
 use tower_loop::Async;
 
-use crate::error::ProcessLookupError;
 use crate::handoff::Receiver;
 use crate::process::pipe::{PipeReader, PipeWriter};
 use crate::process::{pidfd, reaper};
@@ -202,24 +201,14 @@ impl Process {
     ///
     /// # Errors
     ///
-    /// `NotFound` carrying [`ProcessLookupError`] once the child has been reaped;
+    /// `NotFound` carrying [`ProcessLookupError`](crate::error::ProcessLookupError) once the child has been reaped;
     /// `InvalidInput` for a signal number the OS does not name; or what `kill` reports.
     pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
-        let Some(signal) = Signal::from_named_raw(sig) else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{sig} is not a signal number this OS names"),
-            ));
+        let pidfd = match &self.exit {
+            Some(Exit::Pidfd(fd)) => Some(fd.get_ref().as_fd()),
+            _ => None,
         };
-        match &self.exit {
-            None => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                ProcessLookupError { pid: self.pid() },
-            )),
-            Some(Exit::Pidfd(fd)) => pidfd::send_signal(fd.get_ref(), signal),
-            // Not reaped yet, so the pid still names our child (a zombie at worst).
-            Some(Exit::Watcher(_)) => Ok(rustix::process::kill_process(self.pid, signal)?),
-        }
+        pidfd::signal_child(self.pid, self.exit.is_none(), pidfd, sig)
     }
 
     /// Sends `SIGTERM` (asyncio's `terminate`).

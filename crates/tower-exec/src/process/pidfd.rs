@@ -3,7 +3,7 @@
 //! thread and orphan backoff (see `reaper.rs`) are the only way to learn of an exit.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::process::{Pid, Signal};
 
@@ -44,5 +44,36 @@ pub(crate) fn send_signal(pidfd: impl AsFd, signal: Signal) -> io::Result<()> {
         // `open` never makes a pidfd here, so there is none to signal through.
         let _ = (pidfd, signal);
         Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+/// A child's `send_signal` (asyncio's), for [`Process`](crate::Process) and
+/// [`RawChild`](crate::RawChild): `sig` must be a signal the OS names; once the child is
+/// `reaped` it is a [`ProcessLookupError`](crate::error::ProcessLookupError); through its
+/// `pidfd` when there is one (a recycled pid is never hit), else `kill` (not reaped yet, so the
+/// pid still names our child, a zombie at worst).
+pub(crate) fn signal_child(
+    pid: Pid,
+    reaped: bool,
+    pidfd: Option<BorrowedFd<'_>>,
+    sig: i32,
+) -> io::Result<()> {
+    let Some(signal) = Signal::from_named_raw(sig) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{sig} is not a signal number this OS names"),
+        ));
+    };
+    if reaped {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            crate::error::ProcessLookupError {
+                pid: pid.as_raw_nonzero().get().unsigned_abs(),
+            },
+        ));
+    }
+    match pidfd {
+        Some(fd) => send_signal(fd, signal),
+        None => Ok(rustix::process::kill_process(pid, signal)?),
     }
 }

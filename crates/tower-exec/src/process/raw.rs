@@ -10,7 +10,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, waitid};
 
-use crate::error::ProcessLookupError;
 use crate::process::command::{Command, Spawned};
 use crate::process::{pidfd, reaper};
 
@@ -182,24 +181,14 @@ impl RawChild {
     ///
     /// # Errors
     ///
-    /// `NotFound` carrying [`ProcessLookupError`] once the child has been reaped;
+    /// `NotFound` carrying [`ProcessLookupError`](crate::error::ProcessLookupError) once the child has been reaped;
     /// `InvalidInput` for a signal number the OS does not name; or what the OS reports.
     pub fn send_signal(&self, sig: i32) -> io::Result<()> {
-        let Some(signal) = Signal::from_named_raw(sig) else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{sig} is not a signal number this OS names"),
-            ));
+        let pidfd = match &self.exit {
+            Some(ExitFd::Pidfd(fd)) => Some(fd.as_fd()),
+            _ => None,
         };
-        match &self.exit {
-            None => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                ProcessLookupError { pid: self.pid() },
-            )),
-            Some(ExitFd::Pidfd(fd)) => pidfd::send_signal(fd, signal),
-            // Not reaped yet, so the pid still names our child (a zombie at worst).
-            Some(ExitFd::Watcher(_)) => Ok(rustix::process::kill_process(self.pid, signal)?),
-        }
+        pidfd::signal_child(self.pid, self.exit.is_none(), pidfd, sig)
     }
 
     /// Sends `SIGTERM`.
