@@ -360,15 +360,9 @@ impl Inner {
             (None, Some(a)) => Some(a),
         };
         if self.life.conn_lost.get() > 0 {
-            if self.life.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
-                crate::deliver::report(
-                    &self.life.lp,
-                    "socket.sendto() raised exception: sendto() on a closed transport (ignored)",
-                );
-            }
-            self.life
-                .conn_lost
-                .set(self.life.conn_lost.get().saturating_add(1));
+            self.life.ignored_write(
+                "socket.sendto() raised exception: sendto() on a closed transport (ignored)",
+            );
             return Ok(());
         }
         if self.batch.borrow().is_some() {

@@ -107,6 +107,15 @@ impl<P: ?Sized + FlowTarget> Life<P> {
 }
 
 impl<P: ?Sized> Life<P> {
+    /// A write after the connection is lost: ignored and counted; the write at asyncio's
+    /// `LOG_THRESHOLD_FOR_CONNLOST_WRITES` is reported (once) with `message`.
+    pub(crate) fn ignored_write(&self, message: &str) {
+        if self.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+            crate::deliver::report(&self.lp, message);
+        }
+        self.conn_lost.set(self.conn_lost.get().saturating_add(1));
+    }
+
     /// Runs `f` on the fd (`NotConnected` once it is closed).
     pub(crate) fn with_fd<R>(
         &self,

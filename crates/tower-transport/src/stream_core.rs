@@ -20,7 +20,7 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags, Shutdown};
 use tower_loop::EventLoop;
 
-use crate::deliver::{CallError, FlowEvent, report, report_panic};
+use crate::deliver::{CallError, FlowEvent, report_panic};
 use crate::error::{InvalidLimits, WriteError};
 use crate::events::{SharedStreamEvents, StreamEvents};
 use crate::extra::{ExtraKey, ExtraValue, SocketAddress};
@@ -434,20 +434,14 @@ impl StreamCore {
 
     /// A write after the connection is lost: ignored, reported once at asyncio's threshold.
     fn write_after_lost(&self) {
-        if self.life.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
-            let message = match self.kind {
+        self.life.ignored_write(match self.kind {
                 Kind::Socket => {
                     "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
                 }
                 _ => {
                     "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
                 }
-            };
-            report(&self.life.lp, message);
-        }
-        self.life
-            .conn_lost
-            .set(self.life.conn_lost.get().saturating_add(1));
+        });
     }
 
     /// One vectored send of `iov` (`writev` for a pipe).
