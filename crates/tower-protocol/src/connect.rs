@@ -251,23 +251,9 @@ where
         local_addr: None,
         family: Family::Any,
         #[cfg(feature = "tls")]
-        tls: TlsOpts::default(),
+        tls: crate::tls::ClientTls::default(),
         _protocol: PhantomData,
     }
-}
-
-/// `create_connection`'s TLS options (feature `tls`).
-#[cfg(feature = "tls")]
-#[derive(Debug, Default)]
-struct TlsOpts {
-    /// asyncio's `ssl`: the client config.
-    config: Option<std::sync::Arc<rustls::ClientConfig>>,
-    /// asyncio's `server_hostname`.
-    server_hostname: Option<String>,
-    /// The handshake timeout, if given.
-    handshake_timeout: Option<Duration>,
-    /// The shutdown timeout, if given.
-    shutdown_timeout: Option<Duration>,
 }
 
 /// The options of [`create_connection`] (asyncio's keyword arguments); `.await` it.
@@ -291,7 +277,7 @@ pub struct CreateConnection<P, F> {
     family: Family,
     /// TLS.
     #[cfg(feature = "tls")]
-    tls: TlsOpts,
+    tls: crate::tls::ClientTls,
     /// The protocol type.
     _protocol: PhantomData<fn() -> P>,
 }
@@ -354,83 +340,20 @@ where
         self
     }
 
-    /// Open TLS over the connection (asyncio's `ssl=`; feature `tls`): the handshake runs
-    /// before the builder resolves, the protocol gets the app-side transport, and the
-    /// transport returned is that one. The server's certificate is checked against
-    /// [`server_hostname`](Self::server_hostname), by default the host (asyncio's rule; of a
-    /// list, the first name or address; [`Host::All`] needs it given).
     #[cfg(feature = "tls")]
-    pub fn ssl(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls.config = Some(config);
-        self
-    }
-
-    /// The name the server's certificate must carry (asyncio's `server_hostname`; needs
-    /// [`ssl`](Self::ssl)).
-    #[cfg(feature = "tls")]
-    pub fn server_hostname(mut self, name: impl Into<String>) -> Self {
-        self.tls.server_hostname = Some(name.into());
-        self
-    }
-
-    /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
-    #[cfg(feature = "tls")]
-    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.tls.handshake_timeout = Some(timeout);
-        self
-    }
-
-    /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
-    #[cfg(feature = "tls")]
-    pub fn ssl_shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.tls.shutdown_timeout = Some(timeout);
-        self
-    }
+    crate::tls::client_tls_options!(
+        "by default the host (asyncio's rule; of a list, the first name or address; [`Host::All`] needs it given)."
+    );
 
     /// The TLS end for this connection, checked as asyncio checks its options.
     #[cfg(feature = "tls")]
     fn tls_config(&self) -> io::Result<Option<(crate::tls::TlsConfig, crate::tls::TlsOptions)>> {
-        let invalid = |what: &str| {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{what} is only meaningful with ssl"),
-            ))
+        let host = match &self.host {
+            Host::Names(names) => names.first().cloned(),
+            Host::Addrs(ips) => ips.first().map(|ip| ip.to_string()),
+            Host::All => None,
         };
-        let Some(config) = &self.tls.config else {
-            if self.tls.server_hostname.is_some() {
-                return invalid("server_hostname");
-            }
-            if self.tls.handshake_timeout.is_some() {
-                return invalid("ssl_handshake_timeout");
-            }
-            if self.tls.shutdown_timeout.is_some() {
-                return invalid("ssl_shutdown_timeout");
-            }
-            return Ok(None);
-        };
-        let first = match (&self.tls.server_hostname, &self.host) {
-            (Some(name), _) => Some(name.clone()),
-            (None, Host::Names(names)) => names.first().cloned(),
-            (None, Host::Addrs(ips)) => ips.first().map(|ip| ip.to_string()),
-            (None, Host::All) => None,
-        };
-        let Some(name) = first else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "you must set server_hostname when using ssl without a host",
-            ));
-        };
-        let mut options = crate::tls::TlsOptions::default();
-        if let Some(t) = self.tls.handshake_timeout {
-            options.handshake_timeout = t;
-        }
-        if let Some(t) = self.tls.shutdown_timeout {
-            options.shutdown_timeout = t;
-        }
-        Ok(Some((
-            crate::tls::TlsConfig::client(config.clone(), &name)?,
-            options,
-        )))
+        self.tls.resolve(host)
     }
 
     /// What awaiting the builder runs.

@@ -136,31 +136,8 @@ impl<F> fmt::Debug for CreateServer<F> {
 }
 
 impl<F> CreateServer<F> {
-    /// Serve TLS (asyncio's `ssl=`; feature `tls`): each accepted connection runs the
-    /// handshake under a [`TlsProtocol`](crate::tls::TlsProtocol), and the protocol made by the
-    /// factory gets the app-side transport once it is done. A failed handshake closes the
-    /// connection; the factory's protocol never hears of it.
     #[cfg(feature = "tls")]
-    pub fn ssl(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
-        self.tls.config = Some(config);
-        self
-    }
-
-    /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
-    #[cfg(feature = "tls")]
-    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.tls.options.handshake_timeout = timeout;
-        self.tls.timeouts_set = true;
-        self
-    }
-
-    /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
-    #[cfg(feature = "tls")]
-    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.tls.options.shutdown_timeout = timeout;
-        self.tls.timeouts_set = true;
-        self
-    }
+    crate::tls::server_tls_options!();
 
     /// Keeps only the addresses of `family` (asyncio's `family=`; default both).
     pub fn family(mut self, family: Family) -> Self {

@@ -35,7 +35,7 @@
 //! | `connect.rs` | [`create_connection`] and its builder [`CreateConnection`], [`create_connection_sock`]; waiting for `connection_made` (shared by the factories) |
 //! | `staggered.rs` | [`staggered_race`], [`Staggered`]: attempts on tasks, started one after another or after a delay, first success wins |
 //! | `eyeballs.rs` | happy eyeballs helpers: [`interleave`], the failed connection's error ([`ConnectionErrors`], [`ConnectCallFailed`]) |
-//! | `unix_connect.rs` | [`create_unix_connection`] |
+//! | `unix_connect.rs` | [`create_unix_connection`] and its builder [`CreateUnixConnection`] (`ssl`) |
 //! | `accepted.rs` | [`connect_accepted_socket`] |
 //! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`], [`create_datagram_endpoint_sock`] |
 //! | `pipes.rs` | [`connect_read_pipe`], [`connect_write_pipe`] |
@@ -90,5 +90,5 @@ pub use staggered::{Staggered, staggered_race};
 pub use subprocess::{
     SpawnSubprocess, Subprocess, SubprocessProtocol, subprocess_exec, subprocess_shell,
 };
-pub use unix_connect::create_unix_connection;
+pub use unix_connect::{CreateUnixConnection, create_unix_connection};
 pub use unix_server::{CreateUnixServer, create_unix_server, create_unix_server_sock};

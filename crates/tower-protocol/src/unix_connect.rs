@@ -1,10 +1,15 @@
-//! `create_unix_connection` (asyncio's `loop.create_unix_connection`): a Unix stream socket
-//! connected to a path without blocking the loop, handed to a protocol on the running loop.
+//! [`create_unix_connection`] (asyncio's `loop.create_unix_connection`) and its builder
+//! [`CreateUnixConnection`]: a Unix stream socket connected to a path without blocking the
+//! loop, handed to a protocol on the running loop; with `ssl` (feature `tls`), under TLS.
 //! An already connected Unix socket goes through [`create_connection_sock`](crate::create_connection_sock).
 
 use std::cell::RefCell;
+use std::fmt;
+use std::future::{Future, IntoFuture};
 use std::io;
-use std::path::Path;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -17,7 +22,9 @@ use crate::connect::{running_loop, stream_transport};
 use crate::protocols::Protocol;
 
 /// Connects a Unix stream socket to `path` and hands it to a new protocol made by `factory`
-/// on the running loop; returns once `connection_made` has run.
+/// on the running loop; `.await` the returned builder, which resolves once `connection_made`
+/// has run. With [`ssl`](CreateUnixConnection::ssl) (feature `tls`; `server_hostname` is then
+/// required), the handshake runs first and the protocol gets the app-side transport.
 ///
 /// The connect never blocks the loop: a listener whose backlog is full (`EAGAIN`) is asked
 /// again after a short, growing pause (1 ms up to 64 ms), as a blocking connect would wait.
@@ -25,7 +32,8 @@ use crate::protocols::Protocol;
 /// # Errors
 ///
 /// What `connect(2)` reports (`NotFound` for no such path, `ConnectionRefused` for a path no
-/// one listens on); outside a running loop, `Other`.
+/// one listens on); outside a running loop, `Other`; with `ssl`, `InvalidInput` without
+/// `server_hostname`, and the handshake's errors (as `create_connection`'s).
 ///
 /// # Cancellation
 ///
@@ -50,36 +58,106 @@ use crate::protocols::Protocol;
 /// drop(listener);
 /// std::fs::remove_file(&dir).unwrap();
 /// ```
-pub async fn create_unix_connection<P, F>(
+pub fn create_unix_connection<P, F>(
     factory: F,
     path: impl AsRef<Path>,
-) -> io::Result<(StreamTransport, Rc<RefCell<P>>)>
+) -> CreateUnixConnection<P, F>
 where
     P: Protocol,
-    F: FnOnce() -> P,
+    F: FnOnce() -> P + 'static,
 {
-    let lp = running_loop()?;
-    let addr = SocketAddrUnix::new(path.as_ref())?;
-    let mut sock = crate::connect::new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match rustix::net::connect(&sock, &addr) {
-            Ok(()) => break,
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => {
-                tower_task::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(64));
-            }
-            Err(Errno::INPROGRESS) => {
-                // Not on Linux for Unix sockets, but POSIX allows it: wait, then ask.
-                let waiting = Async::new(sock)?;
-                waiting.writable().await?;
-                sock = waiting.into_inner()?;
-                rustix::net::sockopt::socket_error(&sock)??;
-                break;
-            }
-            Err(e) => return Err(e.into()),
-        }
+    CreateUnixConnection {
+        factory,
+        path: path.as_ref().to_path_buf(),
+        #[cfg(feature = "tls")]
+        tls: crate::tls::ClientTls::default(),
+        _protocol: PhantomData,
     }
-    stream_transport(&lp, sock, factory).await
+}
+
+/// The options of [`create_unix_connection`] (TLS, feature `tls`); `.await` it.
+#[must_use = "a connection is made only when the builder is awaited"]
+pub struct CreateUnixConnection<P, F> {
+    /// Makes the protocol.
+    factory: F,
+    /// The socket's path.
+    path: PathBuf,
+    /// TLS.
+    #[cfg(feature = "tls")]
+    tls: crate::tls::ClientTls,
+    /// The protocol type.
+    _protocol: PhantomData<fn() -> P>,
+}
+
+impl<P, F> fmt::Debug for CreateUnixConnection<P, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("CreateUnixConnection");
+        d.field("path", &self.path);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<P, F> CreateUnixConnection<P, F>
+where
+    P: Protocol,
+    F: FnOnce() -> P + 'static,
+{
+    /// The path to connect to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    #[cfg(feature = "tls")]
+    crate::tls::client_tls_options!(
+        "which must be given: a Unix socket has no host to default from (asyncio's rule; `InvalidInput` otherwise)."
+    );
+
+    /// What awaiting the builder runs.
+    async fn run(self) -> io::Result<(StreamTransport, Rc<RefCell<P>>)> {
+        let lp = running_loop()?;
+        #[cfg(feature = "tls")]
+        let tls = self.tls.resolve(None)?;
+        let addr = SocketAddrUnix::new(&self.path)?;
+        let mut sock = crate::connect::new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match rustix::net::connect(&sock, &addr) {
+                Ok(()) => break,
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => {
+                    tower_task::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(64));
+                }
+                Err(Errno::INPROGRESS) => {
+                    // Not on Linux for Unix sockets, but POSIX allows it: wait, then ask.
+                    let waiting = Async::new(sock)?;
+                    waiting.writable().await?;
+                    sock = waiting.into_inner()?;
+                    rustix::net::sockopt::socket_error(&sock)??;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        #[cfg(feature = "tls")]
+        if let Some((config, options)) = tls {
+            return crate::tls::connect_tls(&lp, sock, self.factory, config, options).await;
+        }
+        stream_transport(&lp, sock, self.factory).await
+    }
+}
+
+impl<P, F> IntoFuture for CreateUnixConnection<P, F>
+where
+    P: Protocol,
+    F: FnOnce() -> P + 'static,
+{
+    type Output = io::Result<(StreamTransport, Rc<RefCell<P>>)>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
 }

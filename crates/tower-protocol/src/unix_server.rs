@@ -28,7 +28,8 @@ use crate::server::{Listener, Server, UnixCleanup, make_connection};
 ///
 /// Options: [`backlog`](CreateUnixServer::backlog) (100),
 /// [`start_serving`](CreateUnixServer::start_serving) (true),
-/// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (true). An existing bound Unix socket
+/// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (true), and with feature `tls`
+/// [`ssl`](CreateUnixServer::ssl) and its timeouts, as `create_server`'s. An existing bound Unix socket
 /// instead of a path (asyncio's `sock=`) is [`create_unix_server_sock`].
 ///
 /// ```
@@ -74,6 +75,8 @@ where
         start_serving: true,
         cleanup_socket: true,
         sock: None,
+        #[cfg(feature = "tls")]
+        tls: crate::tls::ServerTls::default(),
     }
 }
 
@@ -92,21 +95,29 @@ pub struct CreateUnixServer<F> {
     cleanup_socket: bool,
     /// An existing socket instead of a path ([`create_unix_server_sock`]).
     sock: Option<OwnedFd>,
+    /// TLS (feature `tls`): asyncio's `ssl`, `ssl_handshake_timeout`, `ssl_shutdown_timeout`.
+    #[cfg(feature = "tls")]
+    tls: crate::tls::ServerTls,
 }
 
 impl<F> fmt::Debug for CreateUnixServer<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CreateUnixServer")
-            .field("path", &self.path)
+        let mut d = f.debug_struct("CreateUnixServer");
+        d.field("path", &self.path)
             .field("backlog", &self.backlog)
             .field("start_serving", &self.start_serving)
             .field("cleanup_socket", &self.cleanup_socket)
-            .field("sock", &self.sock)
-            .finish_non_exhaustive()
+            .field("sock", &self.sock);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.finish_non_exhaustive()
     }
 }
 
 impl<F> CreateUnixServer<F> {
+    #[cfg(feature = "tls")]
+    crate::tls::server_tls_options!();
+
     /// The `listen` backlog, and the most connections accepted per readiness (default 100).
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
@@ -193,13 +204,13 @@ where
             }
             None => bind_unix(&self.path, self.cleanup_socket)?,
         };
-        finish(
-            &lp,
-            vec![listener],
-            self.backlog,
-            self.start_serving,
-            make_connection(self.factory),
-        )
+        #[cfg(feature = "tls")]
+        let make = self
+            .tls
+            .make_connection(&lp, self.factory, make_connection)?;
+        #[cfg(not(feature = "tls"))]
+        let make = make_connection(self.factory);
+        finish(&lp, vec![listener], self.backlog, self.start_serving, make)
     }
 }
 

@@ -3,8 +3,8 @@
 //! transport and the user's protocol, which gets the application-side transport (asyncio's
 //! `_SSLProtocolTransport`, a [`StreamTransport::Custom`](tower_transport::StreamTransport::Custom))
 //! in `connection_made`. [`start_tls`] upgrades a connection mid-way; `create_connection`'s
-//! [`ssl`](crate::CreateConnection::ssl) opens one, `create_server`'s
-//! [`ssl`](crate::CreateServer::ssl) serves them. Decision: docs/decisions/0015-tls.md.
+//! [`ssl`](crate::CreateConnection::ssl) (and `create_unix_connection`'s) opens one,
+//! `create_server`'s [`ssl`](crate::CreateServer::ssl) (and `create_unix_server`'s) serves them. Decision: docs/decisions/0015-tls.md.
 //!
 //! ```
 //! use std::io;
@@ -69,12 +69,14 @@
 //!
 //! | file | idea |
 //! |---|---|
+//! | `client.rs` | the client factories' TLS options (`ssl`, `server_hostname`, the timeouts), written once for `create_connection` and `create_unix_connection` |
 //! | `mod.rs` | [`TlsConfig`], [`TlsOptions`], the config helpers ([`client_config`], [`server_config`]) |
 //! | `engine.rs` | the state machine: rustls's connection between the two transports, flow control, timeouts, close_notify |
 //! | `protocol.rs` | [`TlsProtocol`] (on the transport below) and the app-side transport; [`tls_info`] |
 //! | `start.rs` | [`start_tls`] and its builder [`StartTls`]; the handshake waiter; `create_connection`'s TLS branch |
-//! | `server.rs` | `create_server`'s TLS option: the user's protocol under a [`TlsProtocol`] per connection |
+//! | `server.rs` | the server factories' TLS options (`create_server`, `create_unix_server`): the user's protocol under a [`TlsProtocol`] per connection |
 
+mod client;
 mod engine;
 mod protocol;
 mod server;
@@ -85,10 +87,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use client::{ClientTls, client_tls_options};
 pub use protocol::{TlsInfo, TlsProtocol, tls_info};
 pub use rustls;
 pub use rustls::pki_types;
-pub(crate) use server::ServerTls;
+pub(crate) use server::{ServerTls, server_tls_options};
 pub(crate) use start::connect_tls;
 pub use start::{StartTls, start_tls};
 

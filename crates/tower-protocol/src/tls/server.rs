@@ -1,5 +1,6 @@
 //! TLS on the server factories (asyncio's `create_server(ssl=)`): each accepted connection's
-//! protocol is a [`TlsProtocol`] around the one the user's factory makes.
+//! protocol is a [`TlsProtocol`] around the one the user's factory makes; the builder methods
+//! of `create_server` and `create_unix_server`, written once (`server_tls_options!`).
 
 use std::cell::RefCell;
 use std::io;
@@ -62,3 +63,33 @@ impl ServerTls {
         }))
     }
 }
+
+/// The server factories' TLS builder methods, on a builder with a `tls: ServerTls` field
+/// (`create_server` and `create_unix_server`: one set of options).
+macro_rules! server_tls_options {
+    () => {
+        /// Serve TLS (asyncio's `ssl=`; feature `tls`): each accepted connection runs the
+        /// handshake under a [`TlsProtocol`](crate::tls::TlsProtocol), and the protocol made by
+        /// the factory gets the app-side transport once it is done. A failed handshake closes
+        /// the connection; the factory's protocol never hears of it.
+        pub fn ssl(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+            self.tls.config = Some(config);
+            self
+        }
+
+        /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
+        pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.tls.options.handshake_timeout = timeout;
+            self.tls.timeouts_set = true;
+            self
+        }
+
+        /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
+        pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.tls.options.shutdown_timeout = timeout;
+            self.tls.timeouts_set = true;
+            self
+        }
+    };
+}
+pub(crate) use server_tls_options;
