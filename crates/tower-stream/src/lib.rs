@@ -55,7 +55,7 @@
 //! | `protocol.rs` | [`StreamReaderProtocol`] (asyncio's `StreamReaderProtocol` + `FlowControlMixin`), the state reader, writer and protocol share, [`DEFAULT_LIMIT`] |
 //! | `reader.rs` | [`StreamReader`] and its named futures ([`Read`], [`ReadToEnd`], [`ReadLine`], [`ReadExactly`], [`ReadUntil`]), [`Lines`]; one waiting read at a time |
 //! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`] |
-//! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]) |
+//! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]), each holding tier 8's builder and the limit ([`StreamFactory`]); the `forward!` macro of tier 8's options |
 //! | `server.rs` | [`start_server`] ([`StartServer`]), [`start_server_sock`], [`start_unix_server`] ([`StartUnixServer`]), [`start_unix_server_sock`], [`ClientOutcome`] |
 //! | `io.rs` | `futures-io`: `AsyncRead` + `AsyncBufRead` on [`StreamReader`], `AsyncWrite` on [`StreamWriter`] |
 //! | `error.rs` | [`IncompleteReadError`], [`LimitOverrunError`], [`AlreadyWaiting`] (inside `io::Error`s) |
@@ -72,7 +72,8 @@ mod writer;
 
 pub use error::{AlreadyWaiting, IncompleteReadError, LimitOverrunError};
 pub use open::{
-    OpenConnection, OpenFuture, OpenUnixConnection, Streams, open_connection, open_unix_connection,
+    OpenConnection, OpenFuture, OpenUnixConnection, StreamFactory, Streams, open_connection,
+    open_unix_connection,
 };
 pub use protocol::{DEFAULT_LIMIT, StreamReaderProtocol};
 pub use reader::{Lines, Read, ReadExactly, ReadLine, ReadToEnd, ReadUntil, StreamReader};

@@ -1,8 +1,10 @@
-//! The client-side helpers: [`open_connection`] (asyncio's `open_connection`, on tier 8's
-//! `create_connection` with its options forwarded) and [`open_unix_connection`]; each gives a
+//! The client-side helpers: [`open_connection`] (asyncio's `open_connection`) and
+//! [`open_unix_connection`], each holding tier 8's builder (`create_connection`,
+//! `create_unix_connection`) and the reader's `limit`: tier 8's options are forwarded, never
+//! restated (`configure`, and the `forward!` one-liners, also used by server.rs). Each gives a
 //! [`StreamReader`]/[`StreamWriter`] pair on one [`StreamReaderProtocol`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::io;
@@ -11,7 +13,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tower_protocol::{Buffered, Family, Host, create_connection, create_unix_connection};
+use tower_protocol::{
+    Buffered, CreateConnection, CreateUnixConnection, Family, Host, create_connection,
+    create_unix_connection,
+};
 use tower_transport::StreamTransport;
 
 use crate::protocol::{Core, DEFAULT_LIMIT, OnConnect, StreamReaderProtocol, check_limit};
@@ -34,6 +39,30 @@ impl StreamReaderProtocol {
     }
 }
 
+/// The protocol factory the stream helpers hand tier 8's builders: a [`StreamReaderProtocol`]
+/// per connection, with the helper's `limit` (read when the connection is made).
+pub type StreamFactory = Box<dyn Fn() -> Buffered<StreamReaderProtocol>>;
+
+/// The limit shared by a helper and its factory (set by `.limit(n)` until the builder is
+/// awaited).
+pub(crate) type SharedLimit = Rc<Cell<usize>>;
+
+/// Tier 8's builder methods on a stream helper, each one line through `configure`: tier 8's
+/// options are written once, in tier 8.
+macro_rules! forward {
+    ($to:literal; $( $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty),*); )*) => {
+        $(
+            $(#[$attr])*
+            #[doc = concat!("[`", $to, "::", stringify!($name), "`](tower_protocol::", $to, "::",
+                stringify!($name), "), forwarded (as `configure(|b| b.", stringify!($name), "(..))`).")]
+            pub fn $name(self, $($arg: $ty),*) -> Self {
+                self.configure(|b| b.$name($($arg),*))
+            }
+        )*
+    };
+}
+pub(crate) use forward;
+
 /// The pair on a factory's transport and protocol.
 fn pair(
     transport: StreamTransport,
@@ -46,11 +75,14 @@ fn pair(
 
 /// Opens a TCP connection to `host` at `port` and returns its reader and writer (asyncio's
 /// `open_connection`). Set options on the returned builder — [`limit`](OpenConnection::limit)
-/// and tier 8's `create_connection` options, forwarded — then `.await` it.
+/// and tier 8's `create_connection` options, forwarded (each by name, or any of them with
+/// [`configure`](OpenConnection::configure)) — then `.await` it. With
+/// [`ssl`](OpenConnection::ssl) (feature `tls`) the pair reads and writes over TLS.
 ///
 /// ```
 /// use std::io::Write;
 /// use std::net::TcpListener;
+/// use std::time::Duration;
 /// use tower_stream::open_connection;
 ///
 /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -60,7 +92,11 @@ fn pair(
 ///     s.write_all(b"hello\nworld").unwrap();
 /// });
 /// tower_task::run(async move {
-///     let (reader, writer) = open_connection("127.0.0.1", port).limit(1024).await.unwrap();
+///     let (reader, writer) = open_connection("127.0.0.1", port)
+///         .limit(1024)
+///         .configure(|b| b.happy_eyeballs_delay(Duration::from_millis(250)))
+///         .await
+///         .unwrap();
 ///     assert_eq!(reader.readline().await.unwrap(), b"hello\n");
 ///     assert_eq!(reader.read_to_end().await.unwrap(), b"world");
 ///     writer.close();
@@ -72,111 +108,74 @@ fn pair(
 ///
 /// # Errors
 ///
-/// `create_connection`'s (resolution, connection, outside a running loop); `InvalidInput` for
-/// a limit of 0.
+/// `create_connection`'s (resolution, connection, TLS, outside a running loop); `InvalidInput`
+/// for a limit of 0.
 ///
 /// # Cancellation
 ///
 /// As `create_connection`'s: dropped mid-way, every socket it opened is closed.
 pub fn open_connection(host: impl Into<Host>, port: u16) -> OpenConnection {
+    let (factory, limit) = client_factory();
     OpenConnection {
-        host: host.into(),
-        port,
-        limit: DEFAULT_LIMIT,
-        happy_eyeballs_delay: None,
-        interleave: None,
-        all_errors: false,
-        local_addr: None,
-        family: Family::Any,
+        inner: create_connection(factory, host, port),
+        limit,
     }
 }
 
-/// The options of [`open_connection`]; `.await` it.
+/// A factory of client protocols and its limit.
+fn client_factory() -> (StreamFactory, SharedLimit) {
+    let limit = Rc::new(Cell::new(DEFAULT_LIMIT));
+    let l = limit.clone();
+    (
+        Box::new(move || StreamReaderProtocol::build(l.get(), None)),
+        limit,
+    )
+}
+
+/// The options of [`open_connection`]: tier 8's [`CreateConnection`] and the reader's limit;
+/// `.await` it.
 #[must_use = "a connection is made only when the builder is awaited"]
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OpenConnection {
-    /// Where to connect.
-    host: Host,
-    /// The port.
-    port: u16,
+    /// `create_connection`'s builder, on a [`StreamFactory`].
+    inner: CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
     /// The reader's limit.
-    limit: usize,
-    /// `create_connection`'s `happy_eyeballs_delay`.
-    happy_eyeballs_delay: Option<Duration>,
-    /// `create_connection`'s `interleave`.
-    interleave: Option<usize>,
-    /// `create_connection`'s `all_errors`.
-    all_errors: bool,
-    /// `create_connection`'s `local_addr`.
-    local_addr: Option<(Host, u16)>,
-    /// `create_connection`'s `family`.
-    family: Family,
+    limit: SharedLimit,
 }
 
 impl OpenConnection {
     /// The reader's line limit (default [`DEFAULT_LIMIT`], 64 KiB; asyncio's `limit`).
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+    pub fn limit(self, limit: usize) -> Self {
+        self.limit.set(limit);
         self
     }
 
-    /// Happy eyeballs (`create_connection`'s
-    /// [`happy_eyeballs_delay`](tower_protocol::CreateConnection::happy_eyeballs_delay)).
-    pub fn happy_eyeballs_delay(mut self, delay: Duration) -> Self {
-        self.happy_eyeballs_delay = Some(delay);
+    /// Sets any of `create_connection`'s options on its builder (what the named methods below
+    /// do, one each).
+    pub fn configure(
+        mut self,
+        f: impl FnOnce(
+            CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
+        ) -> CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
+    ) -> Self {
+        self.inner = f(self.inner);
         self
     }
 
-    /// Address family interleaving (`create_connection`'s
-    /// [`interleave`](tower_protocol::CreateConnection::interleave)).
-    pub fn interleave(mut self, count: usize) -> Self {
-        self.interleave = Some(count);
-        self
-    }
-
-    /// Report every error (`create_connection`'s
-    /// [`all_errors`](tower_protocol::CreateConnection::all_errors)).
-    pub fn all_errors(mut self, all: bool) -> Self {
-        self.all_errors = all;
-        self
-    }
-
-    /// Bind before connecting (`create_connection`'s
-    /// [`local_addr`](tower_protocol::CreateConnection::local_addr)).
-    pub fn local_addr(mut self, host: impl Into<Host>, port: u16) -> Self {
-        self.local_addr = Some((host.into(), port));
-        self
-    }
-
-    /// Keep only addresses of `family` (`create_connection`'s
-    /// [`family`](tower_protocol::CreateConnection::family)).
-    pub fn family(mut self, family: Family) -> Self {
-        self.family = family;
-        self
-    }
-
-    /// What awaiting the builder runs.
-    async fn run(self) -> io::Result<Streams> {
-        check_limit(self.limit)?;
-        let limit = self.limit;
-        let mut b = create_connection(
-            move || StreamReaderProtocol::build(limit, None),
-            self.host,
-            self.port,
-        )
-        .all_errors(self.all_errors)
-        .family(self.family);
-        if let Some(d) = self.happy_eyeballs_delay {
-            b = b.happy_eyeballs_delay(d);
-        }
-        if let Some(n) = self.interleave {
-            b = b.interleave(n);
-        }
-        if let Some((host, port)) = self.local_addr {
-            b = b.local_addr(host, port);
-        }
-        let (transport, protocol) = b.await?;
-        Ok(pair(transport, &protocol))
+    forward! { "CreateConnection";
+        happy_eyeballs_delay(delay: Duration);
+        interleave(count: usize);
+        all_errors(all: bool);
+        local_addr(host: impl Into<Host>, port: u16);
+        family(family: Family);
+        #[cfg(feature = "tls")]
+        ssl(config: std::sync::Arc<tower_protocol::tls::rustls::ClientConfig>);
+        #[cfg(feature = "tls")]
+        server_hostname(name: impl Into<String>);
+        #[cfg(feature = "tls")]
+        ssl_handshake_timeout(timeout: Duration);
+        #[cfg(feature = "tls")]
+        ssl_shutdown_timeout(timeout: Duration);
     }
 }
 
@@ -185,12 +184,17 @@ impl IntoFuture for OpenConnection {
     type IntoFuture = OpenFuture;
 
     fn into_future(self) -> OpenFuture {
-        Box::pin(self.run())
+        Box::pin(async move {
+            check_limit(self.limit.get())?;
+            let (transport, protocol) = self.inner.await?;
+            Ok(pair(transport, &protocol))
+        })
     }
 }
 
 /// Opens a Unix stream connection to `path` and returns its reader and writer (asyncio's
-/// `open_unix_connection`); `.limit(n)` on the builder, then `.await` it.
+/// `open_unix_connection`); `.limit(n)` and `create_unix_connection`'s options (`ssl`,
+/// `server_hostname`, feature `tls`) on the builder, then `.await` it.
 ///
 /// # Errors
 ///
@@ -200,27 +204,48 @@ impl IntoFuture for OpenConnection {
 ///
 /// Dropped mid-way, the socket it opened is closed.
 pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
+    let (factory, limit) = client_factory();
     OpenUnixConnection {
-        path: path.into(),
-        limit: DEFAULT_LIMIT,
+        inner: create_unix_connection(factory, path.into()),
+        limit,
     }
 }
 
-/// The options of [`open_unix_connection`]; `.await` it.
+/// The options of [`open_unix_connection`]: tier 8's [`CreateUnixConnection`] and the
+/// reader's limit; `.await` it.
 #[must_use = "a connection is made only when the builder is awaited"]
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OpenUnixConnection {
-    /// The socket's path.
-    path: PathBuf,
+    /// `create_unix_connection`'s builder.
+    inner: CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
     /// The reader's limit.
-    limit: usize,
+    limit: SharedLimit,
 }
 
 impl OpenUnixConnection {
     /// The reader's line limit (default [`DEFAULT_LIMIT`]).
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+    pub fn limit(self, limit: usize) -> Self {
+        self.limit.set(limit);
         self
+    }
+
+    /// Sets any of `create_unix_connection`'s options on its builder.
+    pub fn configure(
+        mut self,
+        f: impl FnOnce(
+            CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
+        ) -> CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
+    ) -> Self {
+        self.inner = f(self.inner);
+        self
+    }
+
+    #[cfg(feature = "tls")]
+    forward! { "CreateUnixConnection";
+        ssl(config: std::sync::Arc<tower_protocol::tls::rustls::ClientConfig>);
+        server_hostname(name: impl Into<String>);
+        ssl_handshake_timeout(timeout: Duration);
+        ssl_shutdown_timeout(timeout: Duration);
     }
 }
 
@@ -230,13 +255,8 @@ impl IntoFuture for OpenUnixConnection {
 
     fn into_future(self) -> OpenFuture {
         Box::pin(async move {
-            check_limit(self.limit)?;
-            let limit = self.limit;
-            let (transport, protocol) = create_unix_connection(
-                move || StreamReaderProtocol::build(limit, None),
-                &self.path,
-            )
-            .await?;
+            check_limit(self.limit.get())?;
+            let (transport, protocol) = self.inner.await?;
             Ok(pair(transport, &protocol))
         })
     }
@@ -244,6 +264,6 @@ impl IntoFuture for OpenUnixConnection {
 
 impl fmt::Display for OpenUnixConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "open_unix_connection({})", self.path.display())
+        write!(f, "open_unix_connection({})", self.inner.path().display())
     }
 }

@@ -1,7 +1,10 @@
 //! The server-side helpers: [`start_server`] (asyncio's `start_server`, on tier 8's
 //! `create_server`) and [`start_unix_server`]: each connection gets a reader/writer pair and
-//! the callback's future runs as its own task (asyncio's `create_task` per client).
+//! the callback's future runs as its own task (asyncio's `create_task` per client). Each
+//! builder holds tier 8's builder and the readers' `limit`: tier 8's options are forwarded
+//! (`configure`, `forward!`), never restated.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::io;
@@ -13,11 +16,12 @@ use std::task::{Context, Poll};
 
 use tower_loop::ExceptionContext;
 use tower_protocol::{
-    Family, Host, Server, create_server, create_server_sock, create_unix_server,
-    create_unix_server_sock,
+    CreateServer, CreateUnixServer, Family, Host, Server, create_server, create_server_sock,
+    create_unix_server, create_unix_server_sock,
 };
 use tower_transport::{BaseTransport, StreamTransport};
 
+use crate::open::{SharedLimit, StreamFactory, forward};
 use crate::protocol::{DEFAULT_LIMIT, OnConnect, StreamReaderProtocol, check_limit};
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
@@ -80,10 +84,26 @@ where
     })
 }
 
+/// A factory of server-side protocols (each runs `cb` on its connection) and its limit.
+fn server_factory<C, Fut>(cb: C) -> (StreamFactory, SharedLimit)
+where
+    C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
+{
+    let limit = Rc::new(Cell::new(DEFAULT_LIMIT));
+    let l = limit.clone();
+    let cb = Rc::new(cb);
+    let factory: StreamFactory =
+        Box::new(move || StreamReaderProtocol::build(l.get(), Some(on_connect(cb.clone()))));
+    (factory, limit)
+}
+
 /// Starts a TCP server that calls `client_connected_cb(reader, writer)` for each connection
 /// and runs the future it returns as a task (asyncio's `start_server`). Options on the
 /// returned builder — [`limit`](StartServer::limit) and tier 8's `create_server` options,
-/// forwarded — then `.await` it for the [`Server`](tower_protocol::Server).
+/// forwarded (each by name, or any with [`configure`](StartServer::configure); `ssl` with
+/// feature `tls`) — then `.await` it for the [`Server`](tower_protocol::Server).
 ///
 /// When the client's future ends with an error ([`ClientOutcome`]) the error goes to the
 /// loop's exception handler and the transport is closed; when the task is cancelled or
@@ -99,122 +119,76 @@ where
 /// # Cancellation
 ///
 /// As `create_server`'s: dropped mid-way, every socket it made is closed.
-pub fn start_server<C, Fut>(
-    client_connected_cb: C,
-    host: impl Into<Host>,
-    port: u16,
-) -> StartServer<C>
+pub fn start_server<C, Fut>(client_connected_cb: C, host: impl Into<Host>, port: u16) -> StartServer
 where
     C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future + 'static,
     Fut::Output: ClientOutcome,
 {
+    let (factory, limit) = server_factory(client_connected_cb);
     StartServer {
-        cb: client_connected_cb,
-        target: Target::At(host.into(), port),
-        limit: DEFAULT_LIMIT,
-        family: None,
-        reuse_address: None,
-        reuse_port: None,
-        backlog: None,
-        keep_alive: None,
-        start_serving: None,
+        inner: create_server(factory, host, port),
+        limit,
     }
 }
 
 /// asyncio's `start_server(client_connected_cb, sock=sock)`: serves on an existing bound stream
 /// socket (TCP or Unix) instead of a host and port (tier 8's `create_server_sock`); otherwise
 /// as [`start_server`], with the same options.
-pub fn start_server_sock<C, Fut>(client_connected_cb: C, sock: impl Into<OwnedFd>) -> StartServer<C>
+pub fn start_server_sock<C, Fut>(client_connected_cb: C, sock: impl Into<OwnedFd>) -> StartServer
 where
     C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future + 'static,
     Fut::Output: ClientOutcome,
 {
+    let (factory, limit) = server_factory(client_connected_cb);
     StartServer {
-        target: Target::Sock(sock.into()),
-        ..start_server(client_connected_cb, Host::All, 0)
+        inner: create_server_sock(factory, sock),
+        limit,
     }
 }
 
-/// Where a server listens.
-#[derive(Debug)]
-enum Target<A> {
-    /// A host and port, or a path.
-    At(A, u16),
-    /// An existing socket.
-    Sock(OwnedFd),
-}
-
-/// The options of [`start_server`]; `.await` it.
+/// The options of [`start_server`]: tier 8's [`CreateServer`] and the readers' limit;
+/// `.await` it.
 #[must_use = "a server is made only when the builder is awaited"]
-pub struct StartServer<C> {
-    /// The client callback.
-    cb: C,
-    /// Where to listen.
-    target: Target<Host>,
+#[derive(Debug)]
+pub struct StartServer {
+    /// `create_server`'s builder, on a [`StreamFactory`].
+    inner: CreateServer<StreamFactory>,
     /// The readers' limit.
-    limit: usize,
-    /// `create_server`'s options, forwarded when given.
-    family: Option<Family>,
-    /// `reuse_address`.
-    reuse_address: Option<bool>,
-    /// `reuse_port`.
-    reuse_port: Option<bool>,
-    /// `backlog`.
-    backlog: Option<u32>,
-    /// `keep_alive`.
-    keep_alive: Option<bool>,
-    /// `start_serving`.
-    start_serving: Option<bool>,
+    limit: SharedLimit,
 }
 
-impl<C> fmt::Debug for StartServer<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartServer")
-            .field("target", &self.target)
-            .field("limit", &self.limit)
-            .field("family", &self.family)
-            .field("backlog", &self.backlog)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> StartServer<C> {
+impl StartServer {
     /// The readers' line limit (default [`DEFAULT_LIMIT`]; asyncio's `limit`).
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+    pub fn limit(self, limit: usize) -> Self {
+        self.limit.set(limit);
         self
     }
-    /// `create_server`'s [`family`](tower_protocol::CreateServer::family).
-    pub fn family(mut self, family: Family) -> Self {
-        self.family = Some(family);
+
+    /// Sets any of `create_server`'s options on its builder (what the named methods below do,
+    /// one each).
+    pub fn configure(
+        mut self,
+        f: impl FnOnce(CreateServer<StreamFactory>) -> CreateServer<StreamFactory>,
+    ) -> Self {
+        self.inner = f(self.inner);
         self
     }
-    /// `create_server`'s [`reuse_address`](tower_protocol::CreateServer::reuse_address).
-    pub fn reuse_address(mut self, on: bool) -> Self {
-        self.reuse_address = Some(on);
-        self
-    }
-    /// `create_server`'s [`reuse_port`](tower_protocol::CreateServer::reuse_port).
-    pub fn reuse_port(mut self, on: bool) -> Self {
-        self.reuse_port = Some(on);
-        self
-    }
-    /// `create_server`'s [`backlog`](tower_protocol::CreateServer::backlog).
-    pub fn backlog(mut self, backlog: u32) -> Self {
-        self.backlog = Some(backlog);
-        self
-    }
-    /// `create_server`'s [`keep_alive`](tower_protocol::CreateServer::keep_alive).
-    pub fn keep_alive(mut self, on: bool) -> Self {
-        self.keep_alive = Some(on);
-        self
-    }
-    /// `create_server`'s [`start_serving`](tower_protocol::CreateServer::start_serving).
-    pub fn start_serving(mut self, on: bool) -> Self {
-        self.start_serving = Some(on);
-        self
+
+    forward! { "CreateServer";
+        family(family: Family);
+        reuse_address(on: bool);
+        reuse_port(on: bool);
+        backlog(backlog: u32);
+        keep_alive(on: bool);
+        start_serving(on: bool);
+        #[cfg(feature = "tls")]
+        ssl(config: std::sync::Arc<tower_protocol::tls::rustls::ServerConfig>);
+        #[cfg(feature = "tls")]
+        ssl_handshake_timeout(timeout: std::time::Duration);
+        #[cfg(feature = "tls")]
+        ssl_shutdown_timeout(timeout: std::time::Duration);
     }
 }
 
@@ -235,51 +209,22 @@ impl Future for StartServerFuture {
     }
 }
 
-impl<C, Fut> IntoFuture for StartServer<C>
-where
-    C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
+impl IntoFuture for StartServer {
     type Output = io::Result<Server>;
     type IntoFuture = StartServerFuture;
 
     fn into_future(self) -> StartServerFuture {
-        let limit = self.limit;
-        let cb = Rc::new(self.cb);
-        let factory = move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone())));
-        let mut b = match self.target {
-            Target::At(host, port) => create_server(factory, host, port),
-            Target::Sock(sock) => create_server_sock(factory, sock),
-        };
-        if let Some(v) = self.family {
-            b = b.family(v);
-        }
-        if let Some(v) = self.reuse_address {
-            b = b.reuse_address(v);
-        }
-        if let Some(v) = self.reuse_port {
-            b = b.reuse_port(v);
-        }
-        if let Some(v) = self.backlog {
-            b = b.backlog(v);
-        }
-        if let Some(v) = self.keep_alive {
-            b = b.keep_alive(v);
-        }
-        if let Some(v) = self.start_serving {
-            b = b.start_serving(v);
-        }
         StartServerFuture(Box::pin(async move {
-            check_limit(limit)?;
-            b.await
+            check_limit(self.limit.get())?;
+            self.inner.await
         }))
     }
 }
 
 /// Starts a Unix stream server at `path` that calls `client_connected_cb(reader, writer)` for
 /// each connection, as [`start_server`] does (asyncio's `start_unix_server`). Options:
-/// [`limit`](StartUnixServer::limit) and `create_unix_server`'s, forwarded.
+/// [`limit`](StartUnixServer::limit) and `create_unix_server`'s, forwarded (`ssl` with
+/// feature `tls`).
 ///
 /// # Errors
 ///
@@ -291,19 +236,16 @@ where
 pub fn start_unix_server<C, Fut>(
     client_connected_cb: C,
     path: impl Into<PathBuf>,
-) -> StartUnixServer<C>
+) -> StartUnixServer
 where
     C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future + 'static,
     Fut::Output: ClientOutcome,
 {
+    let (factory, limit) = server_factory(client_connected_cb);
     StartUnixServer {
-        cb: client_connected_cb,
-        target: Target::At(path.into(), 0),
-        limit: DEFAULT_LIMIT,
-        backlog: None,
-        start_serving: None,
-        cleanup_socket: None,
+        inner: create_unix_server(factory, path.into()),
+        limit,
     }
 }
 
@@ -313,97 +255,67 @@ where
 pub fn start_unix_server_sock<C, Fut>(
     client_connected_cb: C,
     sock: impl Into<OwnedFd>,
-) -> StartUnixServer<C>
+) -> StartUnixServer
 where
     C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future + 'static,
     Fut::Output: ClientOutcome,
 {
+    let (factory, limit) = server_factory(client_connected_cb);
     StartUnixServer {
-        target: Target::Sock(sock.into()),
-        ..start_unix_server(client_connected_cb, "")
+        inner: create_unix_server_sock(factory, sock),
+        limit,
     }
 }
 
-/// The options of [`start_unix_server`]; `.await` it.
+/// The options of [`start_unix_server`]: tier 8's [`CreateUnixServer`] and the readers'
+/// limit; `.await` it.
 #[must_use = "a server is made only when the builder is awaited"]
-pub struct StartUnixServer<C> {
-    /// The client callback.
-    cb: C,
-    /// The socket's path (the port is unused), or the socket.
-    target: Target<PathBuf>,
+#[derive(Debug)]
+pub struct StartUnixServer {
+    /// `create_unix_server`'s builder.
+    inner: CreateUnixServer<StreamFactory>,
     /// The readers' limit.
-    limit: usize,
-    /// `backlog`.
-    backlog: Option<u32>,
-    /// `start_serving`.
-    start_serving: Option<bool>,
-    /// `cleanup_socket`.
-    cleanup_socket: Option<bool>,
+    limit: SharedLimit,
 }
 
-impl<C> fmt::Debug for StartUnixServer<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartUnixServer")
-            .field("target", &self.target)
-            .field("limit", &self.limit)
-            .field("backlog", &self.backlog)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> StartUnixServer<C> {
+impl StartUnixServer {
     /// The readers' line limit (default [`DEFAULT_LIMIT`]).
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = limit;
+    pub fn limit(self, limit: usize) -> Self {
+        self.limit.set(limit);
         self
     }
-    /// `create_unix_server`'s [`backlog`](tower_protocol::CreateUnixServer::backlog).
-    pub fn backlog(mut self, backlog: u32) -> Self {
-        self.backlog = Some(backlog);
+
+    /// Sets any of `create_unix_server`'s options on its builder.
+    pub fn configure(
+        mut self,
+        f: impl FnOnce(CreateUnixServer<StreamFactory>) -> CreateUnixServer<StreamFactory>,
+    ) -> Self {
+        self.inner = f(self.inner);
         self
     }
-    /// `create_unix_server`'s [`start_serving`](tower_protocol::CreateUnixServer::start_serving).
-    pub fn start_serving(mut self, on: bool) -> Self {
-        self.start_serving = Some(on);
-        self
-    }
-    /// `create_unix_server`'s [`cleanup_socket`](tower_protocol::CreateUnixServer::cleanup_socket).
-    pub fn cleanup_socket(mut self, on: bool) -> Self {
-        self.cleanup_socket = Some(on);
-        self
+
+    forward! { "CreateUnixServer";
+        backlog(backlog: u32);
+        start_serving(on: bool);
+        cleanup_socket(on: bool);
+        #[cfg(feature = "tls")]
+        ssl(config: std::sync::Arc<tower_protocol::tls::rustls::ServerConfig>);
+        #[cfg(feature = "tls")]
+        ssl_handshake_timeout(timeout: std::time::Duration);
+        #[cfg(feature = "tls")]
+        ssl_shutdown_timeout(timeout: std::time::Duration);
     }
 }
 
-impl<C, Fut> IntoFuture for StartUnixServer<C>
-where
-    C: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
+impl IntoFuture for StartUnixServer {
     type Output = io::Result<Server>;
     type IntoFuture = StartServerFuture;
 
     fn into_future(self) -> StartServerFuture {
-        let limit = self.limit;
-        let cb = Rc::new(self.cb);
-        let factory = move || StreamReaderProtocol::build(limit, Some(on_connect(cb.clone())));
-        let mut b = match self.target {
-            Target::At(path, _) => create_unix_server(factory, path),
-            Target::Sock(sock) => create_unix_server_sock(factory, sock),
-        };
-        if let Some(v) = self.backlog {
-            b = b.backlog(v);
-        }
-        if let Some(v) = self.start_serving {
-            b = b.start_serving(v);
-        }
-        if let Some(v) = self.cleanup_socket {
-            b = b.cleanup_socket(v);
-        }
         StartServerFuture(Box::pin(async move {
-            check_limit(limit)?;
-            b.await
+            check_limit(self.limit.get())?;
+            self.inner.await
         }))
     }
 }
