@@ -54,7 +54,7 @@
 //! | `buffer.rs` | the reader's buffer: one allocation the kernel reads into (lent to the transport), how it grows, compacts and shrinks |
 //! | `protocol.rs` | [`StreamReaderProtocol`] (asyncio's `StreamReaderProtocol` + `FlowControlMixin`), the state reader, writer and protocol share, [`DEFAULT_LIMIT`] |
 //! | `reader.rs` | [`StreamReader`] and its named futures ([`Read`], [`ReadToEnd`], [`ReadLine`], [`ReadExactly`], [`ReadUntil`]), [`Lines`]; one waiting read at a time |
-//! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`] |
+//! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`]; feature `tls`: `StreamWriter::start_tls` and its builder `StartTls` (the same pair upgraded to TLS) |
 //! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]), each holding tier 8's builder and the limit ([`StreamFactory`]); the `forward!` macro of tier 8's options |
 //! | `server.rs` | [`start_server`] ([`StartServer`]), [`start_server_sock`], [`start_unix_server`] ([`StartUnixServer`]), [`start_unix_server_sock`], [`ClientOutcome`] |
 //! | `io.rs` | `futures-io`: `AsyncRead` + `AsyncBufRead` on [`StreamReader`], `AsyncWrite` on [`StreamWriter`] |
@@ -81,4 +81,6 @@ pub use server::{
     ClientOutcome, StartServer, StartServerFuture, StartUnixServer, start_server,
     start_server_sock, start_unix_server, start_unix_server_sock,
 };
+#[cfg(feature = "tls")]
+pub use writer::StartTls;
 pub use writer::{Drain, StreamWriter, WaitClosed};

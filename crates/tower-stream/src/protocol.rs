@@ -300,7 +300,7 @@ impl BufferedProtocol for StreamReaderProtocol {
         self.core.borrow_mut().transport = Some(transport.clone());
         if let Some(on_connect) = self.on_connect.take() {
             let reader = StreamReader::from_core(self.core.clone());
-            let writer = StreamWriter::from_parts(transport, self.core.clone());
+            let writer = StreamWriter::from_parts(transport, self.core.clone()).server_side();
             on_connect(reader, writer);
         }
     }

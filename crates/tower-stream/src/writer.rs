@@ -1,6 +1,8 @@
 //! [`StreamWriter`]: asyncio's `StreamWriter` — the transport's writing side plus `drain`
-//! (flow control through the protocol's `pause_writing`/`resume_writing`) and `wait_closed`
-//! (the protocol's `connection_lost`) — and their named futures [`Drain`], [`WaitClosed`].
+//! (flow control through the protocol's `pause_writing`/`resume_writing`), `wait_closed`
+//! (the protocol's `connection_lost`) and, with feature `tls`, `start_tls` (the connection
+//! upgraded under the same reader and writer) — and their named futures [`Drain`],
+//! [`WaitClosed`], [`StartTls`].
 
 use std::fmt;
 use std::future::Future;
@@ -24,8 +26,8 @@ use crate::reader::StreamReader;
 /// tasks of one loop with an `Rc`; several of them may [`drain`](Self::drain) at once and all
 /// wake together.
 ///
-/// TLS (`start_tls`) lands with tier 8's TLS work (issue 16, the TLS part), which upgrades the
-/// transport under this writer; it is not here yet.
+/// With feature `tls`, [`start_tls`](Self::start_tls) upgrades the connection to TLS under
+/// the same reader and writer (asyncio 3.11's `StreamWriter.start_tls`).
 ///
 /// ```
 /// use tower_stream::{open_connection, start_server};
@@ -68,6 +70,9 @@ pub struct StreamWriter {
     pub(crate) io_token: u64,
     /// `poll_close`'s `wait_closed` token (0: none).
     pub(crate) io_close_token: u64,
+    /// Made by `start_server` for an accepted connection (asyncio: the protocol has a
+    /// `client_connected_cb`): `start_tls` takes the server end.
+    server_side: bool,
 }
 
 impl fmt::Debug for StreamWriter {
@@ -99,7 +104,14 @@ impl StreamWriter {
             core,
             io_token: 0,
             io_close_token: 0,
+            server_side: false,
         }
+    }
+
+    /// The writer of an accepted connection (`start_server`'s).
+    pub(crate) fn server_side(mut self) -> StreamWriter {
+        self.server_side = true;
+        self
     }
 
     /// The transport (asyncio's `writer.transport`).
@@ -185,6 +197,60 @@ impl StreamWriter {
         WaitClosed {
             core: &self.core,
             token: 0,
+        }
+    }
+
+    /// Upgrades the connection to TLS (asyncio 3.11's `StreamWriter.start_tls(sslcontext, *,
+    /// server_hostname=None, ssl_handshake_timeout=None, ssl_shutdown_timeout=None)`):
+    /// `.await` the builder. It waits for [`drain`](Self::drain), runs tier 8's
+    /// [`start_tls`](tower_protocol::tls::start_tls) on the transport, then this writer writes
+    /// through the TLS transport and the reader reads the plaintext (asyncio's
+    /// `_replace_transport`); bytes the reader held before are read first.
+    /// [`transport`](Self::transport) is then the TLS one ([`tls_info`] reports on it). Feature
+    /// `tls`.
+    ///
+    /// The end is the writer's side, as in asyncio: a writer from [`start_server`] takes a
+    /// server config, any other writer a client config and
+    /// [`server_hostname`](StartTls::server_hostname).
+    ///
+    /// [`tls_info`]: tower_protocol::tls::tls_info
+    /// [`start_server`]: crate::start_server
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a config of the other end, a client config without
+    /// `server_hostname`, or a writer already on TLS; `NotConnected` if the transport is
+    /// closing; `drain`'s errors; the handshake's (`InvalidData` with rustls's error inside,
+    /// `ConnectionAborted` after the handshake timeout). After a failed handshake the
+    /// connection is closed and the reader and writer hold its error (reads, `drain` and
+    /// `wait_closed` raise it), as asyncio's streams after `start_tls` raises.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropped mid-way, the connection is closed and the pair holds a `ConnectionAborted`
+    /// error.
+    ///
+    /// ```
+    /// use tower_protocol::tls::{client_config, rustls::RootCertStore};
+    /// use tower_stream::StreamWriter;
+    ///
+    /// async fn upgrade(writer: &mut StreamWriter, roots: RootCertStore) -> std::io::Result<()> {
+    ///     writer.write(b"STARTTLS\r\n")?;
+    ///     writer.start_tls(client_config(roots)).server_hostname("mail.example.org").await
+    /// }
+    /// # let _ = upgrade;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        &mut self,
+        sslcontext: impl Into<tower_protocol::tls::TlsContext>,
+    ) -> StartTls<'_> {
+        StartTls {
+            writer: self,
+            context: sslcontext.into(),
+            server_hostname: None,
+            handshake_timeout: None,
+            shutdown_timeout: None,
         }
     }
 
@@ -352,6 +418,180 @@ impl Drop for WaitClosed<'_> {
             if let Ok(mut core) = self.core.try_borrow_mut() {
                 core.closed_waiters.remove(self.token);
             }
+        }
+    }
+}
+
+/// The options of [`StreamWriter::start_tls`]; `.await` it (feature `tls`).
+#[cfg(feature = "tls")]
+#[must_use = "the upgrade starts only when the builder is awaited"]
+pub struct StartTls<'a> {
+    /// The writer to upgrade.
+    writer: &'a mut StreamWriter,
+    /// asyncio's `sslcontext`.
+    context: tower_protocol::tls::TlsContext,
+    /// asyncio's `server_hostname`.
+    server_hostname: Option<String>,
+    /// asyncio's `ssl_handshake_timeout`.
+    handshake_timeout: Option<std::time::Duration>,
+    /// asyncio's `ssl_shutdown_timeout`.
+    shutdown_timeout: Option<std::time::Duration>,
+}
+
+#[cfg(feature = "tls")]
+impl fmt::Debug for StartTls<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartTls")
+            .field("context", &self.context)
+            .field("server_hostname", &self.server_hostname)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<'a> StartTls<'a> {
+    /// The name the server's certificate must carry (asyncio's `server_hostname`): required
+    /// with a client config, refused with a server one.
+    pub fn server_hostname(mut self, name: impl Into<String>) -> Self {
+        self.server_hostname = Some(name.into());
+        self
+    }
+
+    /// asyncio's `ssl_handshake_timeout` (60 s by default).
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// asyncio's `ssl_shutdown_timeout` (30 s by default).
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// The end to take, checked against the writer's side.
+    fn config(&self) -> io::Result<tower_protocol::tls::TlsConfig> {
+        use tower_protocol::tls::{TlsConfig, TlsContext};
+        let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned()));
+        match (&self.context, self.writer.server_side) {
+            (TlsContext::Server(c), true) => match self.server_hostname {
+                Some(_) => {
+                    invalid("start_tls: server_hostname is only meaningful on a client-side writer")
+                }
+                None => Ok(TlsConfig::Server(c.clone())),
+            },
+            (TlsContext::Client(c), false) => match &self.server_hostname {
+                Some(name) => TlsConfig::client(c.clone(), name),
+                None => invalid("start_tls: a client-side writer needs server_hostname"),
+            },
+            (TlsContext::Client(_), true) => invalid(
+                "start_tls: this writer is a server's (start_server): it needs a server config",
+            ),
+            (TlsContext::Server(_), false) => {
+                invalid("start_tls: this writer is a client's: it needs a client config")
+            }
+        }
+    }
+
+    /// What awaiting the builder runs.
+    async fn run(self) -> io::Result<()> {
+        use tower_protocol::tls::tls_info;
+        use tower_transport::ReadTransport;
+
+        let config = self.config()?;
+        let writer = self.writer;
+        if tls_info(&writer.transport).is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the writer already uses TLS",
+            ));
+        }
+        if writer.transport.is_closing() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "start_tls: the transport is closing",
+            ));
+        }
+        writer.drain().await?;
+        // The protocol under TLS: a new StreamReaderProtocol on the same shared state, so the
+        // reader keeps its buffer and goes on with the plaintext (asyncio's
+        // `_replace_transport`; its `connection_made` gives the state the TLS transport).
+        let protocol = std::rc::Rc::new(std::cell::RefCell::new(tower_protocol::Buffered(
+            crate::protocol::StreamReaderProtocol {
+                core: writer.core.clone(),
+                on_connect: None,
+            },
+        )));
+        let mut guard = LoseOnDrop(Some(protocol.clone()));
+        let mut upgrade =
+            tower_protocol::tls::start_tls(&writer.transport, protocol.clone(), config);
+        if let Some(t) = self.handshake_timeout {
+            upgrade = upgrade.ssl_handshake_timeout(t);
+        }
+        if let Some(t) = self.shutdown_timeout {
+            upgrade = upgrade.ssl_shutdown_timeout(t);
+        }
+        let result = upgrade.await;
+        guard.0 = None;
+        match result {
+            Ok(tls) => {
+                writer.transport = tls.clone();
+                if writer.core.borrow().paused {
+                    // The reader's buffer is above 2 x limit: keep the new transport paused.
+                    tls.pause_reading();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // The transport is closed and the TLS layer tells the old protocol nothing:
+                // the pair gets the error here.
+                lose(&protocol, io::Error::new(e.kind(), e.to_string()));
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<'a> std::future::IntoFuture for StartTls<'a> {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// The protocol under TLS during `start_tls`.
+#[cfg(feature = "tls")]
+type UnderTls = std::rc::Rc<
+    std::cell::RefCell<tower_protocol::Buffered<crate::protocol::StreamReaderProtocol>>,
+>;
+
+/// Ends the pair's connection with `exc` (the upgrade failed or was dropped).
+#[cfg(feature = "tls")]
+fn lose(protocol: &UnderTls, exc: io::Error) {
+    use tower_protocol::BufferedProtocol;
+    if let Ok(mut p) = protocol.try_borrow_mut() {
+        p.0.connection_lost(Some(exc));
+    }
+}
+
+/// Loses the pair's connection if `start_tls` is dropped mid-way (tier 8's `start_tls` closes
+/// the transport then, and the TLS layer tells the reader nothing).
+#[cfg(feature = "tls")]
+struct LoseOnDrop(Option<UnderTls>);
+
+#[cfg(feature = "tls")]
+impl Drop for LoseOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            lose(
+                &p,
+                io::Error::new(io::ErrorKind::ConnectionAborted, "start_tls was cancelled"),
+            );
         }
     }
 }

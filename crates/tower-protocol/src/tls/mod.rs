@@ -70,7 +70,7 @@
 //! | file | idea |
 //! |---|---|
 //! | `client.rs` | the client factories' TLS options (`ssl`, `server_hostname`, the timeouts), written once for `create_connection` and `create_unix_connection` |
-//! | `mod.rs` | [`TlsConfig`], [`TlsOptions`], the config helpers ([`client_config`], [`server_config`]) |
+//! | `mod.rs` | [`TlsConfig`], [`TlsContext`], [`TlsOptions`], the config helpers ([`client_config`], [`server_config`]) |
 //! | `engine.rs` | the state machine: rustls's connection between the two transports, flow control, timeouts, close_notify |
 //! | `protocol.rs` | [`TlsProtocol`] (on the transport below) and the app-side transport; [`tls_info`] |
 //! | `start.rs` | [`start_tls`] and its builder [`StartTls`]; the handshake waiter; `create_connection`'s TLS branch |
@@ -185,6 +185,38 @@ impl TlsConfig {
 impl From<Arc<ServerConfig>> for TlsConfig {
     fn from(config: Arc<ServerConfig>) -> Self {
         TlsConfig::Server(config)
+    }
+}
+
+/// A rustls config of either end, without a server name: asyncio's `SSLContext` as
+/// `StreamWriter.start_tls(sslcontext, server_hostname=...)` takes it, the end being the
+/// writer's side (tier 9). `From` either config.
+#[derive(Clone)]
+pub enum TlsContext {
+    /// A client config (the server name is given apart).
+    Client(Arc<ClientConfig>),
+    /// A server config.
+    Server(Arc<ServerConfig>),
+}
+
+impl fmt::Debug for TlsContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsContext::Client(_) => "TlsContext::Client(..)",
+            TlsContext::Server(_) => "TlsContext::Server(..)",
+        })
+    }
+}
+
+impl From<Arc<ClientConfig>> for TlsContext {
+    fn from(config: Arc<ClientConfig>) -> Self {
+        TlsContext::Client(config)
+    }
+}
+
+impl From<Arc<ServerConfig>> for TlsContext {
+    fn from(config: Arc<ServerConfig>) -> Self {
+        TlsContext::Server(config)
     }
 }
 
