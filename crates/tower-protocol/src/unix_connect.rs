@@ -23,7 +23,7 @@ use crate::protocols::Protocol;
 
 /// Connects a Unix stream socket to `path` and hands it to a new protocol made by `factory`
 /// on the running loop; `.await` the returned builder, which resolves once `connection_made`
-/// has run. With [`ssl`](CreateUnixConnection::ssl) (feature `tls`; `server_hostname` is then
+/// has run. With `ssl` (feature `tls`; `server_hostname` is then
 /// required), the handshake runs first and the protocol gets the app-side transport.
 ///
 /// The connect never blocks the loop: a listener whose backlog is full (`EAGAIN`) is asked

@@ -29,7 +29,7 @@ use crate::server::{Listener, Server, UnixCleanup, make_connection};
 /// Options: [`backlog`](CreateUnixServer::backlog) (100),
 /// [`start_serving`](CreateUnixServer::start_serving) (true),
 /// [`cleanup_socket`](CreateUnixServer::cleanup_socket) (true), and with feature `tls`
-/// [`ssl`](CreateUnixServer::ssl) and its timeouts, as `create_server`'s. An existing bound Unix socket
+/// `ssl` and its timeouts, as `create_server`'s. An existing bound Unix socket
 /// instead of a path (asyncio's `sock=`) is [`create_unix_server_sock`].
 ///
 /// ```

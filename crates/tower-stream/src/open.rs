@@ -77,7 +77,7 @@ fn pair(
 /// `open_connection`). Set options on the returned builder — [`limit`](OpenConnection::limit)
 /// and tier 8's `create_connection` options, forwarded (each by name, or any of them with
 /// [`configure`](OpenConnection::configure)) — then `.await` it. With
-/// [`ssl`](OpenConnection::ssl) (feature `tls`) the pair reads and writes over TLS.
+/// `ssl` (feature `tls`) the pair reads and writes over TLS.
 ///
 /// ```
 /// use std::io::Write;

@@ -26,7 +26,7 @@ use crate::reader::StreamReader;
 /// tasks of one loop with an `Rc`; several of them may [`drain`](Self::drain) at once and all
 /// wake together.
 ///
-/// With feature `tls`, [`start_tls`](Self::start_tls) upgrades the connection to TLS under
+/// With feature `tls`, `start_tls` upgrades the connection to TLS under
 /// the same reader and writer (asyncio 3.11's `StreamWriter.start_tls`).
 ///
 /// ```
