@@ -12,7 +12,7 @@
 //! | [`sync`] | `sync` | 6 — [`tower_sync`] | `queues.py`, `locks.py` |
 //! | [`transport`] | `transport` | 7 — [`tower_transport`] | `transports.py`, the transports of `selector_events.py` |
 //! | [`protocol`] | `protocol` | 8 — [`tower_protocol`] | `protocols.py`, the connection factories of `base_events.py` |
-//! | `protocol::tls` | `tls` | 8 — [`tower_protocol`]'s `tls` feature (rustls) | `sslproto.py`, `start_tls`, `ssl=` |
+//! | `protocol::tls` | `tls` | 8 — [`tower_protocol`]'s `tls` feature (rustls), and [`tower_stream`]'s (`StreamWriter::start_tls`, `ssl` on the helpers) | `sslproto.py`, `start_tls`, `ssl=` |
 //! | [`stream`] | `stream` | 9 — [`tower_stream`] | `streams.py` |
 //!
 //! Off by default, an adapter rather than a tier: `hyper` re-exports `tower-hyper` as `hyper`

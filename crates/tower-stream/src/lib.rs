@@ -6,6 +6,8 @@
 //! [`start_unix_server`]). The reader is fed by a [`StreamReaderProtocol`], a
 //! `BufferedProtocol`: the kernel reads straight into the reader's buffer (one copy).
 //! `futures-io`'s `AsyncRead`/`AsyncBufRead`/`AsyncWrite` are implemented for the ecosystem.
+//! With feature `tls` (off by default, on in the facade; tower-protocol's `tls`), the helpers
+//! take `ssl` and `StreamWriter::start_tls` upgrades a connection in place.
 //!
 //! ```
 //! use tower_stream::{open_connection, start_server};

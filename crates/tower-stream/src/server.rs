@@ -22,7 +22,7 @@ use tower_protocol::{
 use tower_transport::{BaseTransport, StreamTransport};
 
 use crate::open::{SharedLimit, StreamFactory, forward};
-use crate::protocol::{DEFAULT_LIMIT, OnConnect, StreamReaderProtocol, check_limit};
+use crate::protocol::{DEFAULT_LIMIT, OnConnect, Shared, StreamReaderProtocol, check_limit};
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
 
@@ -47,14 +47,21 @@ impl<E: fmt::Display> ClientOutcome for Result<(), E> {
 }
 
 /// Closes the client's transport unless disarmed (the task ended early: cancelled or dropped).
-struct CloseOnDrop(Option<StreamTransport>);
+/// It holds the shared state, not a transport: after `start_tls` the transport to close is the
+/// TLS one (close_notify first), which the state holds.
+struct CloseOnDrop(Option<Shared>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
+        if let Some(t) = self.0.take().and_then(|core| current_transport(&core)) {
             t.close();
         }
     }
+}
+
+/// The connection's transport now (none once the connection is lost).
+fn current_transport(core: &Shared) -> Option<StreamTransport> {
+    core.try_borrow().ok().and_then(|c| c.transport.clone())
 }
 
 /// The per-connection hook: runs `cb(reader, writer)` as a task on the running loop.
@@ -65,12 +72,12 @@ where
     Fut::Output: ClientOutcome,
 {
     Box::new(move |reader, writer| {
-        let transport = writer.transport().clone();
+        let core = writer.core.clone();
         let fut = cb(reader, writer);
         let task = tower_task::spawn_local(async move {
-            let mut guard = CloseOnDrop(Some(transport));
+            let mut guard = CloseOnDrop(Some(core));
             let out = fut.await;
-            let transport = guard.0.take();
+            let transport = guard.0.take().and_then(|core| current_transport(&core));
             if let (Some(msg), Some(t)) = (out.into_error(), transport) {
                 if let Ok(lp) = tower_loop::get_running_loop() {
                     lp.call_exception_handler(&ExceptionContext::new(format!(
