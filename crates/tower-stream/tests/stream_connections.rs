@@ -143,6 +143,63 @@ fn open_connection_forwards_options_and_errors() {
     });
 }
 
+// One set of options (D6): configure() reaches tier 8's builder; the named forwards and the
+// limit still apply; start_serving(false) through configure leaves the server not serving.
+#[test]
+fn helpers_configure_tier_8_builders() {
+    run(async {
+        let server = start_server(
+            |reader, writer| async move {
+                let line = reader.readline().await?;
+                writer.write(&line)?;
+                writer.drain().await
+            },
+            "127.0.0.1",
+            0,
+        )
+        .limit(8)
+        .configure(|b| b.backlog(4).start_serving(false))
+        .await
+        .unwrap();
+        assert!(!server.is_serving());
+        server.start_serving().unwrap();
+        let SocketAddress::Inet(addr) = server.sockets()[0].address.clone() else {
+            panic!()
+        };
+        let (reader, writer) = open_connection("127.0.0.1", addr.port())
+            .configure(|b| b.family(tower_protocol::Family::V4).all_errors(true))
+            .limit(4)
+            .await
+            .unwrap();
+        assert_eq!(reader.limit(), 4);
+        writer.write(b"short\n").unwrap(); // under the server's limit of 8
+        assert_eq!(reader.read_to_end().await.unwrap(), b"short\n");
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        server.close();
+        server.wait_closed().await;
+
+        let path = sock_path("configure");
+        let server = start_unix_server(|_reader, _writer| async {}, &path)
+            .configure(|b| b.cleanup_socket(false))
+            .backlog(2)
+            .await
+            .unwrap();
+        let c = open_unix_connection(&path).configure(|b| b).limit(1);
+        assert_eq!(
+            c.to_string(),
+            format!("open_unix_connection({})", path.display())
+        );
+        let (_reader, writer) = c.await.unwrap();
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        server.close();
+        server.wait_closed().await;
+        assert!(path.exists(), "cleanup_socket(false) kept the path");
+        std::fs::remove_file(&path).unwrap();
+    });
+}
+
 // test_read_limit's transport side: pause above 2 × limit, resume at or below limit
 #[test]
 fn reader_pauses_the_transport_above_twice_the_limit() {

@@ -20,7 +20,7 @@ use tower_stream::{
     StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
     start_unix_server,
 };
-use tower_transport::{SocketAddress, extra};
+use tower_transport::{ReadTransport, SocketAddress, extra};
 use util::run;
 
 /// A self-signed certificate for `localhost`: the server's config and a client's trusting it.
@@ -436,6 +436,63 @@ fn start_tls_dropped_mid_way_closes_the_connection() {
         let e = reader.readline().await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionAborted, "{e}");
         assert!(writer.wait_closed().await.is_err());
+        server.close();
+        server.wait_closed().await;
+    });
+}
+
+// The reader's back-pressure across the upgrade: plaintext above 2 x limit pauses the plain
+// transport; after start_tls the TLS transport stays paused until the reader takes the
+// plaintext, then the TLS data follows.
+#[test]
+fn start_tls_with_the_reader_paused_keeps_its_back_pressure() {
+    let (server_cfg, client_cfg) = configs();
+    run(async move {
+        let plain = vec![b'p'; 200];
+        let p2 = plain.clone();
+        let server = start_server(
+            move |reader, mut writer| {
+                let cfg = server_cfg.clone();
+                let plain = p2.clone();
+                async move {
+                    assert_eq!(reader.readline().await?, b"starttls\n");
+                    writer.write(&plain)?;
+                    writer.start_tls(cfg).await?;
+                    writer.write(&[b't'; 300])?;
+                    writer.drain().await?;
+                    echo_lines(&reader, &writer).await
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let (reader, mut writer) = open_connection("127.0.0.1", port_of(&server))
+            .limit(16)
+            .await
+            .unwrap();
+        writer.write(b"starttls\n").unwrap();
+        assert_eq!(reader.readexactly(1).await.unwrap(), b"p");
+        // Let the rest of the plaintext arrive and pause the transport (199 > 2 x 16).
+        while writer.transport().is_reading() {
+            tower_task::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        writer
+            .start_tls(client_cfg)
+            .server_hostname("localhost")
+            .await
+            .unwrap();
+        assert!(
+            !writer.transport().is_reading(),
+            "the TLS transport starts paused"
+        );
+        assert_eq!(reader.readexactly(199).await.unwrap(), &plain[1..]);
+        assert_eq!(reader.readexactly(300).await.unwrap(), vec![b't'; 300]);
+        writer.write(b"end\n").unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"end\n");
+        writer.close();
+        writer.wait_closed().await.unwrap();
         server.close();
         server.wait_closed().await;
     });
