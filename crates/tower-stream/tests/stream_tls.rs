@@ -343,9 +343,10 @@ fn ssl_on_open_connection_and_start_server() {
         .ssl_handshake_timeout(std::time::Duration::from_secs(30))
         .await
         .unwrap();
-        let (reader, writer) = open_connection("localhost", port_of(&server))
+        let (reader, writer) = open_connection("127.0.0.1", port_of(&server))
             .family(tower_protocol::Family::V4)
             .ssl(client_cfg)
+            .server_hostname("localhost")
             .ssl_shutdown_timeout(std::time::Duration::from_secs(10))
             .await
             .unwrap();

@@ -11,6 +11,17 @@ pub(crate) fn fd_count() -> usize {
         .unwrap_or(0)
 }
 
+/// What each open fd is (for the leak message).
+fn fd_targets() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Serialises the fd-counting tests of one binary under `cargo test` (threads of one process).
 static FD_TESTS: Mutex<()> = Mutex::new(());
 
@@ -19,7 +30,12 @@ pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
     let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let before = fd_count();
     let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
+    assert_eq!(
+        fd_count(),
+        before,
+        "the test leaked a file descriptor: {:?}",
+        fd_targets()
+    );
     r
 }
 
