@@ -347,50 +347,59 @@ async fn iterations(n: usize) {
     .await;
 }
 
+/// What [`send_while_the_peer_writes`] saw.
+struct DuringSend {
+    /// The protocol's log 20 iterations into the send.
+    seen: Vec<Ev>,
+    /// `is_reading()` during the send.
+    reading: bool,
+    /// A `write` during the send.
+    refused: Result<(), WriteError>,
+    /// The peer's reader thread (started once the iterations passed).
+    reader: JoinHandle<Vec<u8>>,
+    /// The file's bytes.
+    data: Vec<u8>,
+}
+
 /// Sends a 4 MiB file from `t` while the peer writes `hello`, no one reading the peer until
-/// 20 loop iterations passed; returns the protocol's log as it was then, the transport's
-/// `is_reading` and a `write`'s result during the send, the peer's reader thread and the file's
-/// bytes.
+/// 20 loop iterations passed.
 fn send_while_the_peer_writes(
     lp: &EventLoop,
     t: &SocketTransport,
     peer: &UnixStream,
     log: &util::Log,
     fallback: bool,
-) -> (
-    Vec<Ev>,
-    bool,
-    Result<(), WriteError>,
-    JoinHandle<Vec<u8>>,
-    Vec<u8>,
-) {
+) -> DuringSend {
     let (file, data) = pattern_file(4 << 20);
     let file_ref = &file;
     let peer2 = peer.try_clone().unwrap();
     let log2 = log.clone();
-    let (seen, reading, refused, reader) = lp
-        .run_until_complete(async move {
-            let f = t.sendfile(file_ref, 0, None);
-            let mut f = pin!(if fallback { f.fallback_only() } else { f });
-            poll_pending(f.as_mut()).await;
-            let reading = t.is_reading();
-            let refused = t.write(b"echo");
-            // The peer writes while the file is on its way; the loop runs, nothing reads.
-            (&peer2).write_all(b"hello").unwrap();
-            poll_fn(|cx| {
-                let _ = f.as_mut().poll(cx);
-                Poll::Ready(())
-            })
-            .await;
-            iterations(20).await;
-            let seen = log2.borrow().clone();
-            let reader = read_all(peer2);
-            assert_eq!(f.await.unwrap(), data.len() as u64);
-            (seen, reading, refused, (reader, data))
+    lp.run_until_complete(async move {
+        let f = t.sendfile(file_ref, 0, None);
+        let mut f = pin!(if fallback { f.fallback_only() } else { f });
+        poll_pending(f.as_mut()).await;
+        let reading = t.is_reading();
+        let refused = t.write(b"echo");
+        // The peer writes while the file is on its way; the loop runs, nothing reads.
+        (&peer2).write_all(b"hello").unwrap();
+        poll_fn(|cx| {
+            let _ = f.as_mut().poll(cx);
+            Poll::Ready(())
         })
-        .unwrap();
-    let (reader, data) = reader;
-    (seen, reading, refused, reader, data)
+        .await;
+        iterations(20).await;
+        let seen = log2.borrow().clone();
+        let reader = read_all(peer2);
+        assert_eq!(f.await.unwrap(), data.len() as u64);
+        DuringSend {
+            seen,
+            reading,
+            refused,
+            reader,
+            data,
+        }
+    })
+    .unwrap()
 }
 
 // asyncio's `_sendfile_native` / `_sendfile_fallback`: `resume_reading = transp.is_reading()`,
@@ -409,8 +418,13 @@ fn reading_pauses_during_sendfile_and_resumes_after_it() {
             let t = SocketTransport::new(&lp, a, proto).unwrap();
             run_until(&lp, || !log.borrow().is_empty());
             assert!(t.is_reading());
-            let (seen, reading, refused, reader, mut data) =
-                send_while_the_peer_writes(&lp, &t, &peer, &log, fallback);
+            let DuringSend {
+                seen,
+                reading,
+                refused,
+                reader,
+                mut data,
+            } = send_while_the_peer_writes(&lp, &t, &peer, &log, fallback);
             assert_eq!(
                 seen,
                 [Ev::Made],
