@@ -330,6 +330,7 @@ impl StreamCore {
     /// Why protocol writes are refused (asyncio's order: no writing half, then a running
     /// `sendfile`).
     #[cold]
+    #[inline(never)]
     fn refusal(&self) -> WriteError {
         if self.kind == Kind::ReadPipe {
             WriteError::NotWritable
