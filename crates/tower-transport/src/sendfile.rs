@@ -373,7 +373,8 @@ impl Sendfile<'_> {
     }
 
     /// Ends the send (done, failed or dropped): the source's reader goes, the transport
-    /// takes writes again, the file position moves past what was sent.
+    /// takes writes again and reads again if it did before, the file position moves past
+    /// what was sent.
     fn finish(&mut self) {
         if self.state == State::Done {
             return;
