@@ -8,33 +8,25 @@ mod proto_work;
 
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
-use std::sync::Mutex;
 
 use tower_benches::load_client::LoadClient;
 
-/// Open fds of this process.
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Serialises the fd-counting tests of this binary under `cargo test`.
-static FD_TESTS: Mutex<()> = Mutex::new(());
+/// The workspace's fd-leak check.
+#[path = "../../crates/tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+use fd_leak::fd_count;
 
 /// Runs `f` and asserts it left no fd open that it did not find open. Each runtime's
 /// process-wide fds are made first (tokio's signal driver keeps a socket pair for the life of
 /// the process, async-io its global reactor's poller and notifier): one server of each runtime
 /// is started and stopped before counting.
 fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
-    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    for rt in proto_work::RUNTIMES {
-        drop(proto_work::ServerThread::start(rt));
-    }
-    let before = fd_count();
-    let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
-    r
+    let warm_up = || {
+        for rt in proto_work::RUNTIMES {
+            drop(proto_work::ServerThread::start(rt));
+        }
+    };
+    fd_leak::no_fd_leak_after(warm_up, f)
 }
 
 #[test]

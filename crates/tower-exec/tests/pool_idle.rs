@@ -2,7 +2,7 @@
 //!
 //! One test in this file, so no other test's threads change the count.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tower_exec::{ThreadPool, run_in_executor};
 
@@ -15,17 +15,10 @@ fn threads_named(prefix: &str) -> usize {
         .count()
 }
 
-/// Polls `cond` until it holds or 30 s pass (a bound, not a synchronisation sleep).
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    cond()
-}
+/// The workspace's child check and its bounded wait, one file with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+use child_leak::wait_until;
 
 // asyncio's ThreadPoolExecutor keeps its threads; tower's pool lets idle ones go (as the
 // `blocking` crate does) — the "threads of the pool exit when idle".

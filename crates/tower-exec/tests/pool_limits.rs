@@ -3,21 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tower_exec::{ThreadPool, run_in_executor};
 
-/// Polls `cond` until it holds or 30 s pass.
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    cond()
-}
+/// The workspace's child check and its bounded wait, one file with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+use child_leak::wait_until;
 
 // Ports test_base_events.py's use of `ThreadPoolExecutor(max_workers=...)`: with max 2, two
 // closures run at once and the rest queue until one returns.

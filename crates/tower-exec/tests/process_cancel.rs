@@ -1,7 +1,5 @@
 //! Dropping `wait` and `communicate` mid-way, and dropping a `Process` whose child runs.
 
-use std::time::{Duration, Instant};
-
 use tower_coro::{Either, select, yield_now};
 use tower_exec::{Command, Stdio};
 use tower_loop::EventLoop;
@@ -14,16 +12,13 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
     out
 }
 
+/// The workspace's child check and its bounded wait, one file with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+
 /// Whether `pid` is gone from the process table (reaped), polled for up to 30 s.
 fn reaped_eventually(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    false
+    child_leak::wait_until(|| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
 // Ports test_subprocess.py `test_cancel_process_wait`: cancelling wait() leaves the process
@@ -122,22 +117,5 @@ fn dropped_spawn_leaks_no_child() {
     .unwrap();
     lp.close().unwrap();
     // Every `sleep 1000` we started is gone (killed and reaped), within a bounded wait.
-    let me = std::process::id().to_string();
-    let our_children = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
-            .filter(|stat| {
-                let Some(close) = stat.rfind(')') else {
-                    return false;
-                };
-                stat[close + 2..].split(' ').nth(1) == Some(me.as_str())
-            })
-            .count()
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while our_children() > 0 {
-        assert!(Instant::now() < deadline, "children leaked");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    child_leak::assert_no_child();
 }

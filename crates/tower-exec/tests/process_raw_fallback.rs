@@ -8,12 +8,16 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, poll};
 use tower_exec::{Command, Stdio};
 
+/// The workspace's fd-leak check, one file with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+use fd_leak::fd_count as fds;
+
 #[test]
 fn watcher_pipe_shows_the_exit() {
     // SAFETY: this is the only test in this binary and it sets the variable before any other
     // thread of ours exists or reads the environment.
     unsafe { std::env::set_var("TOWER_EXEC_NO_PIDFD", "1") };
-    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
     let before = fds();
     for (cmd, rc) in [("exit 7", 7), ("kill -TERM $$", -15)] {
         let mut child = Command::shell(cmd).spawn_raw().unwrap();

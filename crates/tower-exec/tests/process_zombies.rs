@@ -1,50 +1,16 @@
 //! 500 short-lived children leave no zombie and no fd behind. One test in this file, so no other
 //! test's children or fds change the counts.
 
-use std::time::{Duration, Instant};
-
 use tower_exec::{Command, Stdio};
 use tower_loop::EventLoop;
 
-/// Our children in state Z (zombies), from /proc/*/stat.
-fn zombies() -> usize {
-    children(|state| state == "Z")
-}
-
-/// Our children (any state, from /proc/*/stat) whose state passes `which`.
-fn children(which: impl Fn(&str) -> bool) -> usize {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
-        .filter(|stat| {
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let mut f = stat[close + 2..].split(' ');
-            let state = f.next();
-            let ppid = f.next();
-            state.is_some_and(&which) && ppid == Some(me.as_str())
-        })
-        .count()
-}
-
-/// Open fds of this process.
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Polls until `cond` holds or 30 s pass.
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    cond()
-}
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+/// The workspace's fd and child checks, one file each with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+use child_leak::{children, wait_until, zombies};
+use fd_leak::fd_count as fds;
 
 // The zombie test (CPython's test_subprocess checks `support.reap_children()` leaves
 // nothing): waited, communicated, and dropped children alike are all reaped, all fds closed.

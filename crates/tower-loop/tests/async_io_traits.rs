@@ -6,30 +6,15 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::Poll;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use tower_loop::{Async, EventLoop};
 
-/// Open fds of this process.
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Serialises the fd-counting tests of this binary under `cargo test`.
-static FD_TESTS: Mutex<()> = Mutex::new(());
-
-/// Runs `f` and asserts it left no fd open that it did not find open.
-fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
-    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    let before = fd_count();
-    let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
-    r
-}
+/// The workspace's fd-leak check.
+#[path = "sock_util/fd_leak.rs"]
+mod fd_leak;
+use fd_leak::no_fd_leak;
 
 /// Reads exactly `buf.len()` bytes through `AsyncRead` (no helper crate: a `poll_fn` loop).
 async fn read_exact<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> io::Result<()> {

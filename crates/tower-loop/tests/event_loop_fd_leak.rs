@@ -4,19 +4,10 @@ use std::time::Duration;
 
 use tower_loop::{EventLoop, Timer};
 
-/// Open fds of this process.
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Threads of this process.
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
+/// The workspace's fd-leak check (its fd and thread counts).
+#[path = "sock_util/fd_leak.rs"]
+mod fd_leak;
+use fd_leak::{fd_count, thread_count};
 
 #[test]
 fn hundred_loops_leak_no_fd_and_no_thread() {

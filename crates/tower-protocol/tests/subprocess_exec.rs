@@ -61,40 +61,13 @@ impl SubprocessProtocol for Rec {
 /// Serialises the tests (fd and child counts are process-wide).
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Our children whose state passes `which` (from /proc/*/stat).
-fn children(which: impl Fn(&str) -> bool) -> usize {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
-        .filter(|stat| {
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let mut f = stat[close + 2..].split(' ');
-            let state = f.next();
-            let ppid = f.next();
-            state.is_some_and(&which) && ppid == Some(me.as_str())
-        })
-        .count()
-}
-
-/// Open fds of this process.
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Polls until `cond` holds or 30 s pass.
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    cond()
-}
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+/// The workspace's fd and child checks, one file each with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+use child_leak::{children, wait_until};
+use fd_leak::fd_count as fds;
 
 /// Runs `f` with a fresh loop (closed and dropped after); asserts that no fd leaked and no
 /// child of ours is left. The orphan reaper (its pipe lives as long as the process) is

@@ -63,16 +63,10 @@ fn ensure_openssl() -> bool {
     false
 }
 
-/// No child process of ours is left (running or zombie).
-fn assert_no_child() {
-    let children = std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .filter(|c| !c.trim().is_empty())
-        .count();
-    assert_eq!(children, 0, "a child process is left");
-}
+/// The workspace's child check, one file with tower-loop's tests.
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+use child_leak::assert_no_child;
 
 /// A temporary directory with the certificate and key as PEM files; removed on drop.
 struct PemFiles(PathBuf);

@@ -138,19 +138,10 @@ fn tasks_on_two_workers_ping_pong_over_udp() {
     assert_ne!(server_start, client_start);
 }
 
-/// Open fds of this process.
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Threads of this process.
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
+/// The workspace's fd-leak check (its fd and thread counts).
+#[path = "../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+use fd_leak::{fd_count, thread_count};
 
 #[test]
 fn runtimes_with_sockets_leak_no_fd_and_no_thread() {

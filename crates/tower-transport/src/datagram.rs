@@ -4,7 +4,6 @@
 //! control (each datagram counted with an 8-byte header).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -15,6 +14,7 @@ use rustix::net::RecvFlags;
 use tower_loop::EventLoop;
 
 use crate::datagram_batch::{BatchState, Batching, Received};
+use crate::datagram_queue::DatagramQueue;
 use crate::deliver::{CallError, FlowEvent, report_panic};
 use crate::error::{InvalidLimits, SendToError};
 use crate::events::{DatagramEvents, SharedDatagramEvents};
@@ -61,10 +61,9 @@ pub struct DatagramSocketTransport(Rc<Inner>);
 struct Inner {
     /// The loop, the socket, the protocol and the lifecycle flags (`lifecycle.rs`).
     life: Life<dyn DatagramEvents>,
-    /// Datagrams not yet sent, with their destination (`None`: the connected peer).
-    buffer: RefCell<VecDeque<(Vec<u8>, Option<SocketAddress>)>>,
-    /// asyncio's `_buffer_size`: bytes + a header per datagram.
-    buffer_size: Cell<usize>,
+    /// Datagrams not yet sent, with their destination (`None`: the connected peer), and
+    /// asyncio's `_buffer_size` (bytes + a header per datagram).
+    buffer: RefCell<DatagramQueue>,
     /// The water marks.
     flow: FlowControl,
     /// The socket's own address.
@@ -134,8 +133,7 @@ impl DatagramSocketTransport {
         let connected = connected_peer.is_some();
         let inner = Rc::new(Inner {
             life: Life::new(lp, sock, protocol),
-            buffer: RefCell::new(VecDeque::new()),
-            buffer_size: Cell::new(0),
+            buffer: RefCell::new(DatagramQueue::default()),
             flow: FlowControl::default(),
             sockname: SocketAddress::from_any(&local),
             peer: connected_peer.or(default),
@@ -151,7 +149,7 @@ impl DatagramSocketTransport {
 
     /// Bytes buffered, counting asyncio's 8-byte header per datagram.
     pub fn get_write_buffer_size(&self) -> usize {
-        self.0.buffer_size.get()
+        self.0.buffer.borrow().size()
     }
 
     /// `(low, high)`, the water marks.
@@ -224,7 +222,7 @@ impl DatagramSocketTransport {
 impl Inner {
     /// asyncio's `_maybe_pause_protocol`.
     fn maybe_pause(self: &Rc<Self>) {
-        if self.flow.maybe_pause(self.buffer_size.get()) == Transition::Pause {
+        if self.flow.maybe_pause(self.buffer.borrow().size()) == Transition::Pause {
             self.raise(FlowEvent::Pause);
         }
     }
@@ -384,11 +382,7 @@ impl Inner {
                 }
             }
         }
-        self.buffer
-            .borrow_mut()
-            .push_back((data.to_vec(), addr.cloned()));
-        self.buffer_size
-            .set(self.buffer_size.get() + data.len() + DATAGRAM_HEADER_SIZE);
+        self.buffer.borrow_mut().push(data, addr);
         self.maybe_pause();
         Ok(())
     }
@@ -399,33 +393,29 @@ impl Inner {
         if let Some(batch) = batch {
             if !self.send_batches(&batch) {
                 // The kernel would block: the writer waits; the drain so far may resume.
-                if self.flow.maybe_resume(self.buffer_size.get()) == Transition::Resume {
+                if self.flow.maybe_resume(self.buffer.borrow().size()) == Transition::Resume {
                     self.raise(FlowEvent::Resume);
                 }
                 return;
             }
         }
-        loop {
-            let Some((data, addr)) = self.buffer.borrow_mut().pop_front() else {
-                break;
+        while !self.buffer.borrow().is_empty() {
+            let sent = {
+                let buffer = self.buffer.borrow();
+                let (data, addr) = buffer.front().expect("not empty");
+                self.send_one(data, addr)
             };
-            self.buffer_size
-                .set(self.buffer_size.get() - data.len() - DATAGRAM_HEADER_SIZE);
-            match self.send_one(&data, addr.as_ref()) {
-                Ok(_) => {}
-                Err(e) if transient(e) => {
-                    self.buffer_size
-                        .set(self.buffer_size.get() + data.len() + DATAGRAM_HEADER_SIZE);
-                    self.buffer.borrow_mut().push_front((data, addr));
-                    break;
-                }
+            match sent {
+                Ok(_) => self.buffer.borrow_mut().consume(1),
+                Err(e) if transient(e) => break,
                 Err(e) => {
+                    self.buffer.borrow_mut().consume(1);
                     self.raise(FlowEvent::Error(io::Error::from(e)));
                     return;
                 }
             }
         }
-        if self.flow.maybe_resume(self.buffer_size.get()) == Transition::Resume {
+        if self.flow.maybe_resume(self.buffer.borrow().size()) == Transition::Resume {
             self.raise(FlowEvent::Resume);
         }
         if self.buffer.borrow().is_empty() {
@@ -455,13 +445,7 @@ impl Inner {
                 }
                 Err(e) => (1, Some(e)),
             };
-            {
-                let mut buffer = self.buffer.borrow_mut();
-                for (data, _) in buffer.drain(..n) {
-                    self.buffer_size
-                        .set(self.buffer_size.get() - data.len() - DATAGRAM_HEADER_SIZE);
-                }
-            }
+            self.buffer.borrow_mut().consume(n);
             if let Some(e) = error {
                 self.raise(FlowEvent::Error(io::Error::from(e)));
                 if self.life.conn_lost.get() > 0 {
@@ -485,7 +469,6 @@ impl Lifecycle for Inner {
 
     fn clear_buffer(&self) {
         self.buffer.borrow_mut().clear();
-        self.buffer_size.set(0);
     }
 
     fn deliver_made(self: &Rc<Self>, protocol: &mut dyn DatagramEvents) {
@@ -506,7 +489,7 @@ impl fmt::Debug for DatagramSocketTransport {
             .field("connected", &i.connected)
             .field("closing", &i.life.closing.get())
             .field("buffered", &i.buffer.borrow().len())
-            .field("buffer_size", &i.buffer_size.get())
+            .field("buffer_size", &i.buffer.borrow().size())
             .field("batching", &self.batching())
             .field("slot", &i.life.slot)
             .finish()

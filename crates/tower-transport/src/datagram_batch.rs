@@ -105,8 +105,8 @@ pub(crate) use other::{BatchState, Received};
 /// The kernel side, Linux.
 #[cfg(target_os = "linux")]
 mod linux {
+    use crate::datagram_queue::DatagramQueue;
     use std::cell::{Cell, RefCell};
-    use std::collections::VecDeque;
     use std::io;
     use std::mem::{size_of, zeroed};
     use std::os::fd::{AsRawFd, BorrowedFd};
@@ -394,7 +394,7 @@ mod linux {
         pub(crate) fn send(
             &self,
             fd: BorrowedFd<'_>,
-            queue: &VecDeque<(Vec<u8>, Option<SocketAddress>)>,
+            queue: &DatagramQueue,
         ) -> Result<usize, Errno> {
             let run = self.gso_run(queue);
             if run >= 2 {
@@ -403,7 +403,8 @@ mod linux {
                     Err(Errno::AGAIN) => return Err(Errno::AGAIN),
                     Err(Errno::INVAL | Errno::MSGSIZE) => {
                         // The segment is larger than the path allows: smaller ones only.
-                        self.gso_limit.set(queue[0].0.len());
+                        self.gso_limit
+                            .set(queue.front().map_or(0, |(d, _)| d.len()));
                     }
                     Err(Errno::IO | Errno::OPNOTSUPP | Errno::NOPROTOOPT) => {
                         // No GSO on this path (no checksum offload...): off for good.
@@ -417,7 +418,7 @@ mod linux {
 
         /// How many datagrams at the front of `queue` one GSO send can take: the same
         /// destination, the same size (the last may be shorter), within the kernel's limits.
-        fn gso_run(&self, queue: &VecDeque<(Vec<u8>, Option<SocketAddress>)>) -> usize {
+        fn gso_run(&self, queue: &DatagramQueue) -> usize {
             let Some((first, addr)) = queue.front() else {
                 return 0;
             };
@@ -447,18 +448,21 @@ mod linux {
         fn send_gso(
             &self,
             fd: BorrowedFd<'_>,
-            queue: &VecDeque<(Vec<u8>, Option<SocketAddress>)>,
+            queue: &DatagramQueue,
             run: usize,
         ) -> Result<(), Errno> {
             let mut send = self.send.borrow_mut();
-            let seg = queue[0].0.len() as u16;
+            let Some((first, addr)) = queue.front() else {
+                return Ok(());
+            };
+            let seg = first.len() as u16;
             for (i, (d, _)) in queue.iter().take(run).enumerate() {
                 send.iov[i] = libc::iovec {
                     iov_base: d.as_ptr().cast_mut().cast(),
                     iov_len: d.len(),
                 };
             }
-            let name = queue[0].1.as_ref().and_then(SocketAddress::to_any);
+            let name = addr.and_then(SocketAddress::to_any);
             let mut control = [0u64; CONTROL_WORDS];
             // SAFETY: all-zero is a valid `msghdr`; filled below.
             let mut h: libc::msghdr = unsafe { zeroed() };
@@ -487,11 +491,7 @@ mod linux {
         }
 
         /// One `sendmmsg` of up to `max_datagrams` from the front of `queue`.
-        fn send_mmsg(
-            &self,
-            fd: BorrowedFd<'_>,
-            queue: &VecDeque<(Vec<u8>, Option<SocketAddress>)>,
-        ) -> Result<usize, Errno> {
+        fn send_mmsg(&self, fd: BorrowedFd<'_>, queue: &DatagramQueue) -> Result<usize, Errno> {
             let mut send = self.send.borrow_mut();
             let SendBufs { names, iov, hdrs } = &mut *send;
             let n = queue.len().min(self.cfg.max_datagrams);
@@ -500,7 +500,7 @@ mod linux {
                 queue
                     .iter()
                     .take(n)
-                    .map(|(_, a)| a.as_ref().and_then(SocketAddress::to_any)),
+                    .map(|(_, a)| a.and_then(SocketAddress::to_any)),
             );
             for (v, (d, _)) in iov.iter_mut().zip(queue.iter().take(n)) {
                 *v = libc::iovec {
@@ -565,7 +565,7 @@ mod linux {
 /// Elsewhere: no batching.
 #[cfg(not(target_os = "linux"))]
 mod other {
-    use std::collections::VecDeque;
+    use crate::datagram_queue::DatagramQueue;
     use std::io;
     use std::os::fd::BorrowedFd;
 
@@ -607,7 +607,7 @@ mod other {
         pub(crate) fn send(
             &self,
             _fd: BorrowedFd<'_>,
-            _queue: &VecDeque<(Vec<u8>, Option<SocketAddress>)>,
+            _queue: &DatagramQueue,
         ) -> Result<usize, Errno> {
             Err(Errno::NOSYS)
         }

@@ -82,6 +82,7 @@
 //! | `subprocess.rs` | [`SubprocessTransport`]: a child and its pipes (pipe transports with forwarding protocols), its exit watched by the loop |
 //! | `datagram.rs` | [`DatagramSocketTransport`]: UDP and Unix datagram sockets |
 //! | `datagram_batch.rs` | [`datagram_batch`]: UDP batching behind an option: `recvmmsg`, `sendmmsg`, UDP GSO and GRO |
+//! | `datagram_queue.rs` | the datagram send queue: one contiguous buffer with offsets, asyncio's buffer size |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
 //! | `deliver.rs` | calling the protocol without a `RefCell` panic; events raised during a callback |
@@ -93,6 +94,7 @@
 mod custom;
 mod datagram;
 pub mod datagram_batch;
+mod datagram_queue;
 mod deliver;
 pub mod error;
 mod events;

@@ -328,60 +328,43 @@ pub(crate) trait Lifecycle: Sized + 'static {
         let life = self.life();
         if life.closing.get() && life.conn_lost.get() == 0 {
             life.conn_lost.set(1);
-            self.call_connection_lost(None);
+            self.call_connection_lost();
         }
     }
 
     /// Schedules `connection_lost(exc)` with `call_soon`. The error waits in `lost_exc`,
-    /// where a retry and a closing loop find it too.
+    /// where the call, its retries and a closing loop find it.
     fn schedule_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
         *self.life().lost_exc.borrow_mut() = exc;
         self.wake_waiters();
         let t = self.clone();
-        self.life().lp.call_soon(move || {
-            let exc = t.life().lost_exc.borrow_mut().take();
-            t.call_connection_lost(exc);
-        });
+        self.life().lp.call_soon(move || t.call_connection_lost());
     }
 
-    /// asyncio's `_call_connection_lost`: the protocol's last call, then the fd is closed and
-    /// the protocol dropped. If the protocol is borrowed (by its owner, or a callback of it
-    /// runs), the call is retried next iteration with the error kept in `lost_exc` (a loop
-    /// closing meanwhile delivers it from there).
-    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+    /// asyncio's `_call_connection_lost`, with the error waiting in `lost_exc` (`None` for a
+    /// `close` that drained): the protocol's last call, then the fd is closed and the protocol
+    /// dropped. If the protocol is borrowed (by its owner, or a callback of it runs), the call
+    /// is retried next iteration; the error stays in `lost_exc` until the protocol takes it,
+    /// so a loop closing before the retry runs (its callback then dropped unrun) delivers it.
+    fn call_connection_lost(self: &Rc<Self>) {
         let life = self.life();
         if life.lost.get() {
             return;
         }
         if life.made.get() {
-            // The error waits in `lost_exc` until the protocol takes it: a retry, or a loop
-            // closing before the retry runs (its callback is then dropped unrun), finds it.
-            *life.lost_exc.borrow_mut() = exc;
-            let retry = |t: &Rc<Self>| {
-                let t = t.clone();
-                t.life().lp.clone().call_soon(move || {
-                    let exc = t.life().lost_exc.borrow_mut().take();
-                    t.call_connection_lost(exc);
-                });
-            };
             if life.slot.is_busy() && !life.lp.is_closed() {
-                // The protocol's owner holds it borrowed: try again next iteration.
-                retry(self);
+                let t = self.clone();
+                life.lp.call_soon(move || t.call_connection_lost());
                 return;
             }
-            let called = life.slot.call(&life.lp, |p| {
+            // Not busy (or the loop is closed and no retry could run): the call goes through,
+            // or finds the protocol still borrowed and is given up on.
+            let (r, _) = life.slot.call(&life.lp, |p| {
                 let exc = life.lost_exc.borrow_mut().take();
-                p.lost(exc)
+                p.lost(exc);
             });
-            match called.0 {
-                Err(CallError::Busy) if !life.lp.is_closed() => {
-                    retry(self);
-                    return;
-                }
-                Err(CallError::Panicked(p)) => {
-                    report_panic(&life.lp, "protocol.connection_lost() failed", p);
-                }
-                _ => {}
+            if let Err(CallError::Panicked(p)) = r {
+                report_panic(&life.lp, "protocol.connection_lost() failed", p);
             }
         }
         self.finish();

@@ -25,6 +25,8 @@ pub(crate) struct PerLoop {
     open: RefCell<Vec<Option<Weak<dyn OnLoopClose>>>>,
     /// Free slot indices.
     free: RefCell<Vec<usize>>,
+    /// The loop's `on_close` hook is registered.
+    hooked: Cell<bool>,
 }
 
 impl fmt::Debug for PerLoop {
@@ -34,17 +36,12 @@ impl fmt::Debug for PerLoop {
     }
 }
 
-/// The per-loop state of `lp`, made (with its close hook) on first use.
+/// The per-loop state of `lp`, made (with its close hook) on first use. Looked up once per
+/// transport, where it is made: each keeps the `Rc` (`Life::per_loop`), so no event looks it
+/// up again.
 pub(crate) fn per_loop(lp: &EventLoop) -> Rc<PerLoop> {
-    /// Marks the hook as registered (a separate type, so that `attached` makes it once).
-    struct Hooked;
     let pl = lp.attached(PerLoop::default);
-    let mut fresh = false;
-    lp.attached(|| {
-        fresh = true;
-        Hooked
-    });
-    if fresh {
+    if !pl.hooked.replace(true) {
         let hook = pl.clone();
         lp.on_close(move || hook.close_all());
     }

@@ -1,8 +1,8 @@
 //! [`SocketTransport::sendfile`] and its future [`Sendfile`] (asyncio's `loop.sendfile` on a
 //! socket transport: `_sendfile_native`, `_sock_sendfile_native`, `_sendfile_fallback`): the
 //! write buffer drains, then `sendfile(2)` runs on writability, or a read/write fallback where
-//! the kernel cannot (a pipe as the source, `EINVAL`...). Protocol writes are refused while it
-//! runs; reading goes on.
+//! the kernel cannot (a pipe as the source, `EINVAL`...). Protocol writes are refused and
+//! reading is paused while it runs (asyncio's), reading resumes after it if it was on before.
 
 use std::cell::Cell;
 use std::fmt;
@@ -40,9 +40,11 @@ impl SocketTransport {
     ///
     /// While it runs, [`write`](crate::WriteTransport::write) and `writelines` are refused
     /// with [`WriteError::SendfileInProgress`](crate::WriteError::SendfileInProgress);
-    /// reading goes on (asyncio pauses reading; nothing here needs that, and a peer that
-    /// writes while it receives is never stalled); `close` and `write_eof` wait for it to end,
-    /// as for buffered data; `abort` or a socket error ends it with an error.
+    /// reading is paused, as asyncio's `_sendfile_native` and `_sendfile_fallback` do (what
+    /// the peer sends meanwhile reaches `data_received` after it), and resumed when it ends
+    /// only if the transport was reading when it started (one paused before stays paused);
+    /// `close` and `write_eof` wait for it to end, as for buffered data; `abort` or a socket
+    /// error ends it with an error.
     ///
     /// A source that is not a regular file (a pipe) is read from its current position
     /// (`offset` must be 0) when the loop says it is readable; a regular file is read on the
@@ -100,6 +102,7 @@ impl SocketTransport {
             fallback: true,
             force_fallback: false,
             state: State::Start,
+            resume_reading: false,
             block: Vec::new(),
             source: None,
         }
@@ -119,10 +122,12 @@ enum State {
     Done,
 }
 
-/// Readiness of a non-regular source (a pipe) for the fallback: a one-shot reader callback
-/// sets `ready` and wakes the task.
+/// Readiness of a non-regular source (a pipe) for the fallback: the reader callback sets
+/// `ready` and wakes the task. It stays registered from block to block while the fallback
+/// waits for the source, and is removed only while it waits for the socket (the loop would
+/// call it each iteration the pipe holds data) and at the end.
 struct SourceWait {
-    /// The loop said readable since the last read.
+    /// The loop said readable since the last read (a blocking pipe is read only then).
     ready: Cell<bool>,
     /// The reader callback is registered.
     registered: Cell<bool>,
@@ -150,6 +155,9 @@ pub struct Sendfile<'f> {
     force_fallback: bool,
     /// Where it is.
     state: State,
+    /// The transport was reading when the send started: reading resumes when it ends
+    /// (asyncio's `resume_reading = transp.is_reading()`).
+    resume_reading: bool,
     /// The fallback's block (allocated when the fallback starts).
     block: Vec<u8>,
     /// The readiness wait of a non-regular source (`None`: a regular file, read with `pread`).
@@ -212,6 +220,9 @@ impl Sendfile<'_> {
             ));
         }
         self.state = State::Native;
+        // asyncio's: reading pauses for the send, and resumes after it if it was on.
+        self.resume_reading = self.core.is_reading();
+        self.core.pause_reading();
         if !regular || self.force_fallback {
             self.enter_fallback()?;
         }
@@ -286,6 +297,9 @@ impl Sendfile<'_> {
             // The transport may have closed (or been aborted).
             self.check_open()?;
             if !self.core.buffer_drained() {
+                // Waiting for the socket, not the source: its reader would run each
+                // iteration the source holds data.
+                self.stop_source_reader();
                 self.core.wait_sendfile(cx.waker(), false);
                 return Poll::Pending;
             }
@@ -302,9 +316,6 @@ impl Sendfile<'_> {
                     if !wait.ready.replace(false) {
                         self.wait_source(cx)?;
                         return Poll::Pending;
-                    }
-                    if wait.registered.replace(false) {
-                        let _ = self.core.event_loop().remove_reader(self.file);
                     }
                     rustix::io::read(self.file, &mut self.block[..want])
                 }
@@ -332,8 +343,17 @@ impl Sendfile<'_> {
         self.core.sendfile_fd(|_| Ok(()))
     }
 
-    /// Waits for a non-regular source to be readable: the reader callback marks it ready
-    /// and wakes the task, which removes the callback before it reads.
+    /// Removes a non-regular source's reader callback, if registered.
+    fn stop_source_reader(&self) {
+        if let Some(wait) = &self.source {
+            if wait.registered.replace(false) {
+                let _ = self.core.event_loop().remove_reader(self.file);
+            }
+        }
+    }
+
+    /// Waits for a non-regular source to be readable: the reader callback (registered now
+    /// unless it already is) marks it ready and wakes the task.
     fn wait_source(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         let Some(wait) = &self.source else {
             return Ok(());
@@ -353,21 +373,23 @@ impl Sendfile<'_> {
     }
 
     /// Ends the send (done, failed or dropped): the source's reader goes, the transport
-    /// takes writes again, the file position moves past what was sent.
+    /// takes writes again and reads again if it did before, the file position moves past
+    /// what was sent.
     fn finish(&mut self) {
         if self.state == State::Done {
             return;
         }
         let started = self.state != State::Start;
         self.state = State::Done;
+        self.stop_source_reader();
         if let Some(wait) = &self.source {
-            if wait.registered.replace(false) {
-                let _ = self.core.event_loop().remove_reader(self.file);
-            }
             drop(wait.waker.take());
         }
         if started {
             self.core.end_sendfile();
+            if self.resume_reading {
+                self.core.resume_reading();
+            }
         }
         if self.sent > 0 && self.source.is_none() {
             let _ = (&*self.file).seek(SeekFrom::Start(self.offset + self.sent));

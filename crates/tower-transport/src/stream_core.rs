@@ -33,6 +33,13 @@ use crate::write_buffer::{WriteBuffer, gather};
 /// is reported (once).
 pub(crate) const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
+/// A refusal of protocol writes ([`StreamCore`]'s `refusals`): a read pipe has no writing half.
+const NO_WRITING_HALF: u8 = 1;
+/// A refusal of protocol writes: `write_eof` was called.
+const WRITE_EOF: u8 = 2;
+/// A refusal of protocol writes: a `sendfile` runs.
+const SENDFILE: u8 = 4;
+
 /// The flags of every socket send: no `SIGPIPE` when the peer is gone (`MSG_NOSIGNAL`; Apple's
 /// systems have no such flag, and get `SO_NOSIGPIPE` on the socket instead, [`no_sigpipe`]).
 #[cfg(not(target_vendor = "apple"))]
@@ -76,20 +83,16 @@ pub(crate) struct StreamCore {
     buffer: RefCell<WriteBuffer>,
     /// The water marks and whether the protocol is paused.
     flow: FlowControl,
-    /// `write_eof` was called.
-    eof: Cell<bool>,
+    /// Why protocol writes are refused, as bits ([`NO_WRITING_HALF`], [`WRITE_EOF`],
+    /// [`SENDFILE`]); zero while writes are accepted. `eof` and "a `sendfile` runs" are kept
+    /// only here, so `write`'s hot path tests one value and nothing is recomputed.
+    refusals: Cell<u8>,
     /// End of stream was read: never register the reader again.
     read_eof: Cell<bool>,
     /// The socket's own address, read at construction.
     sockname: Option<SocketAddress>,
     /// The peer's address, read on first use.
     peername: OnceCell<Option<SocketAddress>>,
-    /// A `sendfile` runs (`sendfile.rs`): protocol writes are refused, `close` and `write_eof`
-    /// wait for it as for buffered data.
-    sendfile_active: Cell<bool>,
-    /// Protocol writes are refused: a read pipe, after `write_eof`, or while a `sendfile`
-    /// runs (one flag for `write`'s hot path; [`StreamCore::refusal`] says why).
-    refuse_writes: Cell<bool>,
     /// The running `sendfile`'s waker: woken when the buffer drains or the fd is writable
     /// (while it runs, the writer callback only wakes it), and when the connection is lost.
     waiter: Cell<Option<Waker>>,
@@ -131,12 +134,14 @@ impl StreamCore {
             life: Life::new(lp, fd, protocol),
             buffer: RefCell::new(WriteBuffer::default()),
             flow: FlowControl::default(),
-            eof: Cell::new(false),
+            refusals: Cell::new(if kind == Kind::ReadPipe {
+                NO_WRITING_HALF
+            } else {
+                0
+            }),
             read_eof: Cell::new(false),
             sockname,
             peername: OnceCell::new(),
-            sendfile_active: Cell::new(false),
-            refuse_writes: Cell::new(kind == Kind::ReadPipe),
             waiter: Cell::new(None),
             detach: Cell::new(None),
         });
@@ -315,7 +320,7 @@ impl StreamCore {
 
     /// `write`.
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), WriteError> {
-        if self.refuse_writes.get() {
+        if self.refusals.get() != 0 {
             return Err(self.refusal());
         }
         self.write_unchecked(data);
@@ -325,20 +330,33 @@ impl StreamCore {
     /// Why protocol writes are refused (asyncio's order: no writing half, then a running
     /// `sendfile`).
     #[cold]
+    #[inline(never)]
     fn refusal(&self) -> WriteError {
         if self.kind == Kind::ReadPipe {
             WriteError::NotWritable
-        } else if self.eof.get() {
+        } else if self.eof() {
             WriteError::AfterWriteEof
         } else {
             WriteError::SendfileInProgress
         }
     }
 
-    /// Recomputes [`StreamCore::refuse_writes`] after `eof` or `sendfile_active` changed.
-    fn update_refusal(&self) {
-        self.refuse_writes
-            .set(self.kind == Kind::ReadPipe || self.eof.get() || self.sendfile_active.get());
+    /// `write_eof` was called.
+    fn eof(&self) -> bool {
+        self.refusals.get() & WRITE_EOF != 0
+    }
+
+    /// A `sendfile` runs (`sendfile.rs`): protocol writes are refused, `close` and `write_eof`
+    /// wait for it as for buffered data.
+    fn sendfile_active(&self) -> bool {
+        self.refusals.get() & SENDFILE != 0
+    }
+
+    /// Sets or clears the refusal `bit`; returns whether it was set before.
+    fn set_refusal(&self, bit: u8, on: bool) -> bool {
+        let old = self.refusals.get();
+        self.refusals.set(if on { old | bit } else { old & !bit });
+        old & bit != 0
     }
 
     /// `write` without the checks (`sendfile`'s fallback writes through it): sends at once
@@ -375,7 +393,7 @@ impl StreamCore {
 
     /// `writelines`: one vectored write.
     pub(crate) fn writelines(self: &Rc<Self>, pieces: &[&[u8]]) -> Result<(), WriteError> {
-        if self.refuse_writes.get() {
+        if self.refusals.get() != 0 {
             return Err(self.refusal());
         }
         if pieces.is_empty() {
@@ -495,7 +513,7 @@ impl StreamCore {
         }
         if self.buffer.borrow().is_empty() {
             self.life.remove_writer();
-            if self.sendfile_active.get() {
+            if self.sendfile_active() {
                 // The buffer drained, or the fd is writable, for a running `sendfile`: it
                 // finishes a pending `close` or `write_eof` when it ends.
                 self.wake_waiters();
@@ -510,7 +528,7 @@ impl StreamCore {
     fn after_drain(self: &Rc<Self>) {
         if self.life.closing.get() {
             self.drained();
-        } else if self.eof.get() {
+        } else if self.eof() {
             let _ = self
                 .life
                 .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));
@@ -519,9 +537,7 @@ impl StreamCore {
 
     /// A `sendfile` starts: protocol writes are refused from now on. `false` if one runs.
     pub(crate) fn begin_sendfile(&self) -> bool {
-        let began = !self.sendfile_active.replace(true);
-        self.update_refusal();
-        began
+        !self.set_refusal(SENDFILE, true)
     }
 
     /// The running `sendfile` waits for the buffer to drain, the fd to be writable
@@ -554,10 +570,9 @@ impl StreamCore {
     /// The `sendfile` ended (done, failed or dropped): writes are accepted again, and what
     /// waited for it (a `close`, a `write_eof`) happens once the buffer is empty.
     pub(crate) fn end_sendfile(self: &Rc<Self>) {
-        if !self.sendfile_active.replace(false) {
+        if !self.set_refusal(SENDFILE, false) {
             return;
         }
-        self.update_refusal();
         drop(self.waiter.take());
         if self.buffer.borrow().is_empty() && self.life.conn_lost.get() == 0 {
             self.life.remove_writer();
@@ -604,7 +619,7 @@ impl Lifecycle for StreamCore {
 
     /// A running `sendfile` counts as buffered data: `close` waits for it.
     fn buffer_is_empty(&self) -> bool {
-        self.buffer.borrow().is_empty() && !self.sendfile_active.get()
+        self.buffer.borrow().is_empty() && !self.sendfile_active()
     }
 
     fn clear_buffer(&self) {
@@ -705,18 +720,16 @@ impl StreamCore {
             Kind::ReadPipe => {}
             Kind::WritePipe => {
                 if !self.life.closing.get() {
-                    self.eof.set(true);
-                    self.update_refusal();
+                    self.set_refusal(WRITE_EOF, true);
                     self.close();
                 }
             }
             Kind::Socket => {
-                if self.life.closing.get() || self.eof.replace(true) {
+                if self.life.closing.get() || self.set_refusal(WRITE_EOF, true) {
                     return;
                 }
-                self.update_refusal();
                 // A running `sendfile` shuts it when it ends.
-                if self.buffer.borrow().is_empty() && !self.sendfile_active.get() {
+                if self.buffer.borrow().is_empty() && !self.sendfile_active() {
                     let _ = self
                         .life
                         .with_fd(|fd| Ok(rustix::net::shutdown(fd, Shutdown::Write)?));

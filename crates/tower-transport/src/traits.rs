@@ -58,7 +58,13 @@ pub trait ReadTransport: BaseTransport {
 /// The writing half (asyncio's `WriteTransport`, with its `_FlowControlMixin`).
 pub trait WriteTransport: BaseTransport {
     /// Sends `data`: at once if nothing is buffered, what the kernel does not take is buffered.
-    /// Ignored once the connection is lost (as asyncio).
+    ///
+    /// Once `connection_lost` is due (after `close` with the buffer empty or drained, `abort`,
+    /// a fatal error), non-empty writes are dropped and counted, as asyncio's; the fifth
+    /// (asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`) is reported once to the loop's exception
+    /// handler, the others are silent (asyncio logs the fifth and every later one: here each
+    /// report is a call of the user's handler, and one shows the bug). `writelines` counts
+    /// alike. After `close` with data still buffered, writes are buffered and sent (asyncio's).
     ///
     /// # Errors
     ///
@@ -103,7 +109,9 @@ pub trait WriteTransport: BaseTransport {
 /// A datagram endpoint (asyncio's `DatagramTransport`).
 pub trait DatagramTransport: BaseTransport {
     /// Sends one datagram to `addr` (or to the connected peer): at once if nothing is buffered.
-    /// Send errors go to the protocol's `error_received`.
+    /// Send errors go to the protocol's `error_received`. Once `connection_lost` is due,
+    /// datagrams are dropped and counted as [`WriteTransport::write`]'s writes are (the fifth
+    /// reported once).
     ///
     /// # Errors
     ///

@@ -325,6 +325,42 @@ fn abort_drops_and_close_drains_buffered_datagrams() {
     });
 }
 
+// test_sendto_closing / test_sendto_lost + LOG_THRESHOLD_FOR_CONNLOST_WRITES: datagrams sent
+// once connection_lost is due are dropped; writes 1-4 are silent, the fifth is reported once to
+// the exception handler (asyncio logs it and every later one), the later ones are silent.
+#[test]
+fn sendto_after_close_is_ignored_and_warns_once() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let warnings = Rc::new(std::cell::Cell::new(0));
+        let w = warnings.clone();
+        lp.set_exception_handler(move |_, ctx| {
+            assert!(ctx.message.contains("socket.sendto() raised exception"));
+            w.set(w.get() + 1);
+        });
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        let (p, log) = dg_recorder();
+        let t = DatagramSocketTransport::new(&lp, ours, p).unwrap();
+        run_once(&lp);
+        t.close();
+        for i in 1..=4 {
+            t.sendto(b"late", None).unwrap();
+            assert_eq!(warnings.get(), 0, "write {i} is silent");
+        }
+        t.sendto(b"late", None).unwrap();
+        assert_eq!(warnings.get(), 1, "the fifth write is reported");
+        for _ in 0..10 {
+            t.sendto(b"late", None).unwrap();
+        }
+        assert_eq!(warnings.get(), 1, "once");
+        assert_eq!(t.get_write_buffer_size(), 0);
+        run_until(&lp, || log.borrow().contains(&Dg::Lost));
+        peer.set_nonblocking(true).unwrap();
+        assert!(peer.recv(&mut [0u8; 16]).is_err(), "nothing was sent");
+        lp.close().unwrap();
+    });
+}
+
 // The loop closes with datagram transports open: connection_lost once each, sockets closed;
 // Unix datagram addresses in extra info.
 #[test]

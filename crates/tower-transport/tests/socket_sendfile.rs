@@ -16,7 +16,7 @@ use std::task::Poll;
 use std::thread::JoinHandle;
 
 use tower_loop::EventLoop;
-use tower_transport::{BaseTransport, SocketTransport, WriteError, WriteTransport};
+use tower_transport::{BaseTransport, ReadTransport, SocketTransport, WriteError, WriteTransport};
 use util::{Ev, Recorder, lost_count, no_fd_leak, run_until};
 
 /// A file of `len` bytes of a pattern that shows a misplaced byte (unlinked at once).
@@ -333,48 +333,139 @@ fn two_sendfiles_at_once_the_second_fails() {
     });
 }
 
+/// Lets the loop run `n` iterations (the task wakes itself each time).
+async fn iterations(n: usize) {
+    let mut left = n;
+    poll_fn(|cx| {
+        if left == 0 {
+            return Poll::Ready(());
+        }
+        left -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}
+
+/// What [`send_while_the_peer_writes`] saw.
+struct DuringSend {
+    /// The protocol's log 20 iterations into the send.
+    seen: Vec<Ev>,
+    /// `is_reading()` during the send.
+    reading: bool,
+    /// A `write` during the send.
+    refused: Result<(), WriteError>,
+    /// The peer's reader thread (started once the iterations passed).
+    reader: JoinHandle<Vec<u8>>,
+    /// The file's bytes.
+    data: Vec<u8>,
+}
+
+/// Sends a 4 MiB file from `t` while the peer writes `hello`, no one reading the peer until
+/// 20 loop iterations passed.
+fn send_while_the_peer_writes(
+    lp: &EventLoop,
+    t: &SocketTransport,
+    peer: &UnixStream,
+    log: &util::Log,
+    fallback: bool,
+) -> DuringSend {
+    let (file, data) = pattern_file(4 << 20);
+    let file_ref = &file;
+    let peer2 = peer.try_clone().unwrap();
+    let log2 = log.clone();
+    lp.run_until_complete(async move {
+        let f = t.sendfile(file_ref, 0, None);
+        let mut f = pin!(if fallback { f.fallback_only() } else { f });
+        poll_pending(f.as_mut()).await;
+        let reading = t.is_reading();
+        let refused = t.write(b"echo");
+        // The peer writes while the file is on its way; the loop runs, nothing reads.
+        (&peer2).write_all(b"hello").unwrap();
+        poll_fn(|cx| {
+            let _ = f.as_mut().poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        iterations(20).await;
+        let seen = log2.borrow().clone();
+        let reader = read_all(peer2);
+        assert_eq!(f.await.unwrap(), data.len() as u64);
+        DuringSend {
+            seen,
+            reading,
+            refused,
+            reader,
+            data,
+        }
+    })
+    .unwrap()
+}
+
+// asyncio's `_sendfile_native` / `_sendfile_fallback`: `resume_reading = transp.is_reading()`,
+// `transp.pause_reading()`, and after the send `if resume_reading: transp.resume_reading()`.
 #[test]
-fn reading_goes_on_during_sendfile_and_the_protocol_cannot_write() {
+fn reading_pauses_during_sendfile_and_resumes_after_it() {
+    for fallback in [false, true] {
+        no_fd_leak(|| {
+            let lp = EventLoop::new().unwrap();
+            let (a, peer) = UnixStream::pair().unwrap();
+            let (proto, log) = Recorder::new();
+            // After the send: the data arrived, and the protocol can write again.
+            proto.borrow_mut().on_data = Some(Box::new(move |t, _| {
+                t.write(b"echo").unwrap();
+            }));
+            let t = SocketTransport::new(&lp, a, proto).unwrap();
+            run_until(&lp, || !log.borrow().is_empty());
+            assert!(t.is_reading());
+            let DuringSend {
+                seen,
+                reading,
+                refused,
+                reader,
+                mut data,
+            } = send_while_the_peer_writes(&lp, &t, &peer, &log, fallback);
+            assert_eq!(
+                seen,
+                [Ev::Made],
+                "nothing was read during the send ({fallback})"
+            );
+            assert!(!reading, "reading is paused during the send ({fallback})");
+            assert_eq!(refused, Err(WriteError::SendfileInProgress));
+            assert!(
+                t.is_reading(),
+                "reading resumed after the send ({fallback})"
+            );
+            run_until(&lp, || log.borrow().len() > 1);
+            assert_eq!(log.borrow()[1], Ev::Data(b"hello".to_vec()));
+            close_and_wait(&lp, &t, &log);
+            drop(peer);
+            data.extend_from_slice(b"echo");
+            assert!(reader.join().unwrap() == data, "the file, then the echo");
+            lp.close().unwrap();
+        });
+    }
+}
+
+#[test]
+fn a_transport_paused_before_sendfile_stays_paused_after_it() {
     no_fd_leak(|| {
         let lp = EventLoop::new().unwrap();
-        let (a, peer) = UnixStream::pair().unwrap();
-        let (proto, log) = Recorder::new();
-        let refused = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let r = refused.clone();
-        proto.borrow_mut().on_data = Some(Box::new(move |t, _| {
-            r.borrow_mut().push(t.write(b"echo"));
-        }));
-        let t = SocketTransport::new(&lp, a, proto).unwrap();
-        run_until(&lp, || !log.borrow().is_empty());
-        let (file, data) = pattern_file(4 << 20);
-        let t2 = t.clone();
-        let file_ref = &file;
-        let peer2 = peer.try_clone().unwrap();
-        let log2 = log.clone();
-        let data_len = data.len() as u64;
-        let reader = lp
-            .run_until_complete(async move {
-                let mut f = pin!(t2.sendfile(file_ref, 0, None));
-                poll_pending(f.as_mut()).await;
-                // The peer writes while the file is on its way: data_received runs.
-                (&peer2).write_all(b"hello").unwrap();
-                poll_fn(|cx| {
-                    if log2.borrow().len() > 1 {
-                        Poll::Ready(())
-                    } else {
-                        let _ = f.as_mut().poll(cx);
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                })
-                .await;
-                let reader = read_all(peer2);
-                assert_eq!(f.await.unwrap(), data_len);
-                reader
-            })
-            .unwrap();
+        let (t, peer, log) = transport(&lp);
+        t.pause_reading();
+        let (file, data) = pattern_file(1 << 20);
+        let reader = read_all(peer.try_clone().unwrap());
+        (&peer).write_all(b"hello").unwrap();
+        let sent = lp.run_until_complete(t.sendfile(&file, 0, None)).unwrap();
+        assert_eq!(sent.unwrap(), data.len() as u64);
+        assert!(!t.is_reading(), "paused before, paused after");
+        for _ in 0..10 {
+            util::run_once(&lp);
+        }
+        assert_eq!(*log.borrow(), [Ev::Made]);
+        t.resume_reading();
+        run_until(&lp, || log.borrow().len() > 1);
         assert_eq!(log.borrow()[1], Ev::Data(b"hello".to_vec()));
-        assert_eq!(*refused.borrow(), vec![Err(WriteError::SendfileInProgress)]);
         close_and_wait(&lp, &t, &log);
         drop(peer);
         assert!(reader.join().unwrap() == data, "the bytes differ");

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use tower_exec::{Command, Stdio};
 use tower_loop::EventLoop;
@@ -163,35 +162,10 @@ fn check_order(log: &Log, pipes: &[i32]) {
 /// Serialises the tests (fd and child counts are process-wide).
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Our children whose state passes `which` (from /proc/*/stat).
-fn children(which: impl Fn(&str) -> bool) -> usize {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
-        .filter(|stat| {
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let mut f = stat[close + 2..].split(' ');
-            let state = f.next();
-            let ppid = f.next();
-            state.is_some_and(&which) && ppid == Some(me.as_str())
-        })
-        .count()
-}
-
-/// Polls until `cond` holds or 30 s pass.
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    cond()
-}
+/// The workspace's child check, one file with tower-loop's tests (beside `fd_leak.rs`).
+#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
+mod child_leak;
+use child_leak::{children, wait_until};
 
 /// Runs `f` with a fresh loop (closed and dropped after it); asserts that no fd leaked and that
 /// no child of ours is left, zombie or running. The orphan reaper (whose pipe lives as long as
@@ -535,8 +509,10 @@ fn events_wait_while_the_owner_borrows_the_protocol() {
             let _held = proto.borrow_mut();
             t.get_pipe_transport(0).unwrap().write(b"go\n").unwrap();
             t.get_pipe_transport(0).unwrap().close();
-            let deadline = Instant::now() + Duration::from_millis(300);
-            while Instant::now() < deadline {
+            // Driven by the loop's events, not by wall time: until the exit is seen (the
+            // child wrote both lines before it), then a few iterations more for the pipes.
+            run_until(lp, || t.get_returncode().is_some());
+            for _ in 0..10 {
                 run_once(lp);
             }
             assert_eq!(log.borrow().len(), 1, "delivered while borrowed");

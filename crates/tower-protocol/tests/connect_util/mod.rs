@@ -7,31 +7,17 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use tower_protocol::Protocol;
 use tower_transport::StreamTransport;
 
-/// Open fds of this process.
-pub(crate) fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Serialises the fd-counting tests of one binary under `cargo test`.
-static FD_TESTS: Mutex<()> = Mutex::new(());
-
-/// Runs `f` and asserts it left no fd open that it did not find open.
-pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
-    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    let before = fd_count();
-    let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
-    r
-}
+/// The workspace's fd-leak check, one file with tower-loop's tests (no test-support crate).
+#[path = "../../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+#[allow(unused_imports)] // each test binary uses a part
+pub(crate) use fd_leak::{fd_count, no_fd_leak};
 
 /// What a [`Recorder`] saw.
 #[derive(Debug, Default)]

@@ -8,7 +8,6 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -16,24 +15,11 @@ use tower_loop::EventLoop;
 use tower_protocol::{Protocol, Server};
 use tower_transport::{SocketAddress, StreamTransport, WriteTransport};
 
-/// Open fds of this process.
-pub(crate) fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Serialises the fd-counting tests of one binary under `cargo test` (threads of one process).
-static FD_TESTS: Mutex<()> = Mutex::new(());
-
-/// Runs `f` and asserts it left no fd open that it did not find open.
-pub(crate) fn no_fd_leak<R>(f: impl FnOnce() -> R) -> R {
-    let _serial = FD_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-    let before = fd_count();
-    let r = f();
-    assert_eq!(fd_count(), before, "the test leaked a file descriptor");
-    r
-}
+/// The workspace's fd-leak check, one file with tower-loop's tests (no test-support crate).
+#[path = "../../../tower-loop/tests/sock_util/fd_leak.rs"]
+mod fd_leak;
+#[allow(unused_imports)] // each test binary uses a part
+pub(crate) use fd_leak::{fd_count, no_fd_leak};
 
 /// One loop iteration (`stop` from a callback ends `run_forever` after the iteration, whose
 /// poll does not block because a callback is ready).
