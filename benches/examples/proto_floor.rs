@@ -31,6 +31,10 @@
 //! - `floor-tower-et`: tower's `recv` and `send` into the shared buffer with tokio's registration
 //!   (edge-triggered, once, both directions, readiness cached, the short-read rule), and
 //!   `epoll_pwait`: what the transports would cost on an edge-triggered reader.
+//! - `floor-tower-spin`: `floor-tower` whose `epoll_pwait`s do not block (zero timeout) while
+//!   traffic flows (it blocks after 20 ms without an event, to leave the core to the other
+//!   servers while they are measured): a busy-polling server, not a design to adopt (it burns its core while idle); it shows what the
+//!   blocking waits (a sleep and a cross-CPU wake-up each) cost the rows. Not in the default set.
 //!
 //! Not a correct server for every peer (no `EPOLLERR` reporting, a closed connection just closes):
 //! the load client only needs echo. Linux only.
@@ -71,7 +75,7 @@ fn main() {
         Some("bench") if args.len() >= 5 => bench(&args[1..]),
         _ => Err("usage: proto_floor server <kind>\n       \
                   proto_floor bench <size> <depth> <trips> <rounds> [kind...]\n       \
-                  kinds: tower tokio floor-tower floor-tokio floor-tower-et"
+                  kinds: tower tokio floor-tower floor-tokio floor-tower-et floor-tower-spin"
             .to_owned()),
     };
     if let Err(e) = res {
@@ -94,6 +98,7 @@ fn serve(kind: &str) -> Result<(), String> {
         "floor-tower" => Style::Tower,
         "floor-tokio" => Style::Tokio,
         "floor-tower-et" => Style::TowerEt,
+        "floor-tower-spin" => Style::TowerSpin,
         k => return Err(format!("unknown kind {k}")),
     };
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -119,6 +124,8 @@ enum Style {
     Tokio,
     /// tower's reads and writes on tokio's registration.
     TowerEt,
+    /// tower's, with a zero-timeout wait (busy polling).
+    TowerSpin,
 }
 
 /// One connection of a floor server.
@@ -167,7 +174,7 @@ impl Floor {
     fn new(style: Style, listener: TcpListener) -> rustix::io::Result<Floor> {
         let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let lflags = match style {
-            Style::Tower => tower_reader(),
+            Style::Tower | Style::TowerSpin => tower_reader(),
             Style::Tokio | Style::TowerEt => edge_both(),
         };
         epoll::add(&ep, &listener, EventData::new_u64(LISTENER), lflags)?;
@@ -208,6 +215,34 @@ impl Floor {
                     None,
                 );
             }
+            Style::TowerSpin => {
+                // Zero-timeout waits while traffic flows; a blocking one after 20 ms without any
+                // event, so that the spinning server leaves the core to the others while they
+                // are measured.
+                let zero = rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                let idle_since = Instant::now();
+                loop {
+                    let _ = epoll::wait(
+                        &self.ep,
+                        rustix::buffer::spare_capacity(&mut self.events),
+                        Some(&zero),
+                    );
+                    if !self.events.is_empty() {
+                        return;
+                    }
+                    if idle_since.elapsed().as_millis() >= 20 {
+                        let _ = epoll::wait(
+                            &self.ep,
+                            rustix::buffer::spare_capacity(&mut self.events),
+                            None,
+                        );
+                        return;
+                    }
+                }
+            }
             Style::Tokio => {
                 let cap = self.events.capacity();
                 // SAFETY: `rustix::event::epoll::Event` is `#[repr(C)]` with the layout of
@@ -235,7 +270,7 @@ impl Floor {
         loop {
             let sock = match self.style {
                 // std's accept (accept4 with CLOEXEC) then FIONBIO, as the bench's tower server.
-                Style::Tower | Style::TowerEt => match self.listener.accept() {
+                Style::Tower | Style::TowerEt | Style::TowerSpin => match self.listener.accept() {
                     Ok((s, _)) => {
                         if s.set_nonblocking(true).is_err() {
                             continue;
@@ -255,7 +290,7 @@ impl Floor {
             let _ = rustix::net::sockopt::set_tcp_nodelay(&sock, true);
             let slot = self.conns.len();
             let flags = match self.style {
-                Style::Tower => tower_reader(),
+                Style::Tower | Style::TowerSpin => tower_reader(),
                 Style::Tokio | Style::TowerEt => edge_both(),
             };
             if epoll::add(&self.ep, &sock, EventData::new_u64(slot as u64), flags).is_err() {
@@ -281,7 +316,7 @@ impl Floor {
     /// One reported event on connection `i`.
     fn event(&mut self, i: usize, flags: EventFlags) {
         let done = match self.style {
-            Style::Tower => self.tower_event(i, flags),
+            Style::Tower | Style::TowerSpin => self.tower_event(i, flags),
             Style::Tokio | Style::TowerEt => self.edge_event(i, flags),
         };
         if done {
@@ -607,6 +642,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         ("floor-tower", "floor-tokio"),
         ("floor-tower-et", "floor-tokio"),
         ("floor-tower-et", "floor-tower"),
+        ("floor-tower-spin", "floor-tower"),
         ("tokio", "floor-tokio"),
         ("tower", "floor-tower"),
     ] {
