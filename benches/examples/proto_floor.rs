@@ -36,6 +36,10 @@
 //!   servers while they are measured): a busy-polling server, not a design to adopt (it burns its core while idle); it shows what the
 //!   blocking waits (a sleep and a cross-CPU wake-up each) cost the rows. Not in the default set.
 //!
+//! - `floor-tower+<ns>`: `floor-tower` spinning `<ns>` nanoseconds of user space after each
+//!   connection's event: a stand-in for a runtime's own cost per event, to see how the server's
+//!   speed changes how often it sleeps and the wall time (not in the default set).
+//!
 //! Not a correct server for every peer (no `EPOLLERR` reporting, a closed connection just closes):
 //! the load client only needs echo. Linux only.
 
@@ -75,7 +79,8 @@ fn main() {
         Some("bench") if args.len() >= 5 => bench(&args[1..]),
         _ => Err("usage: proto_floor server <kind>\n       \
                   proto_floor bench <size> <depth> <trips> <rounds> [kind...]\n       \
-                  kinds: tower tokio floor-tower floor-tokio floor-tower-et floor-tower-spin"
+                  kinds: tower tokio floor-tower floor-tokio floor-tower-et floor-tower-spin\n       \
+                  floor-tower+<ns>"
             .to_owned()),
     };
     if let Err(e) = res {
@@ -86,6 +91,7 @@ fn main() {
 
 /// Serves `kind` until stdin closes.
 fn serve(kind: &str) -> Result<(), String> {
+    let mut work_ns = 0;
     let style = match kind {
         "tower" | "tokio" => {
             let s = proto_work::ServerThread::start(kind);
@@ -99,7 +105,13 @@ fn serve(kind: &str) -> Result<(), String> {
         "floor-tokio" => Style::Tokio,
         "floor-tower-et" => Style::TowerEt,
         "floor-tower-spin" => Style::TowerSpin,
-        k => return Err(format!("unknown kind {k}")),
+        k => match k.strip_prefix("floor-tower+").map(str::parse::<u64>) {
+            Some(Ok(ns)) => {
+                work_ns = ns;
+                Style::Tower
+            }
+            _ => return Err(format!("unknown kind {k}")),
+        },
     };
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     rustix::net::listen(&l, proto_work::BACKLOG).map_err(|e| e.to_string())?;
@@ -111,7 +123,9 @@ fn serve(kind: &str) -> Result<(), String> {
         let _ = std::io::stdin().read_to_end(&mut sink);
         std::process::exit(0);
     });
-    Floor::new(style, l).map_err(|e| e.to_string())?.run();
+    let mut floor = Floor::new(style, l).map_err(|e| e.to_string())?;
+    floor.work = std::time::Duration::from_nanos(work_ns);
+    floor.run();
     Ok(())
 }
 
@@ -148,6 +162,9 @@ struct Conn {
 struct Floor {
     /// Whose syscalls.
     style: Style,
+    /// User-space work added after each connection's event (`floor-tower+<ns>`: a spin on the
+    /// clock standing for a runtime's own cost per event).
+    work: std::time::Duration,
     /// The epoll.
     ep: OwnedFd,
     /// The listener (non-blocking).
@@ -183,6 +200,7 @@ impl Floor {
             ep,
             listener,
             conns: Vec::new(),
+            work: std::time::Duration::ZERO,
             shared_buf: vec![0; 256 * 1024],
             events: Vec::with_capacity(1024),
         })
@@ -322,6 +340,12 @@ impl Floor {
         if done {
             // Dropping the socket closes it (and removes it from the epoll).
             self.conns[i] = None;
+        }
+        if !self.work.is_zero() {
+            let t = Instant::now();
+            while t.elapsed() < self.work {
+                std::hint::spin_loop();
+            }
         }
     }
 
