@@ -2,9 +2,8 @@
 //! criterion bench (`proto_echo.rs`) and the example that counts syscalls and measures idle
 //! connections (`examples/proto_echo.rs`, run by `cargo xtask syscalls` and `cargo xtask idle`).
 //!
-//! - **tower**: asyncio's protocol path on a single-thread `EventLoop`: a reader callback on the
-//!   listener accepts (as asyncio's `create_server` does), each accepted socket is wrapped by
-//!   `tower_transport::SocketTransport::new` with an [`Echo`] protocol, whose `data_received`
+//! - **tower**: asyncio's protocol path on a single-thread `EventLoop`: tier 8's
+//!   `create_server` (asyncio's `loop.create_server`) serves an [`Echo`] protocol, whose `data_received`
 //!   writes what it got; `pause_writing`/`resume_writing` pause and resume reading, as a correct
 //!   asyncio echo protocol does (tokio's `write_all` gives the same back-pressure).
 //! - **tokio**: a current-thread runtime; per connection a task that reads into its own
@@ -18,7 +17,7 @@
 //! [`ServerThread`] is dropped.
 #![allow(dead_code)]
 
-use std::cell::RefCell;
+use std::future::IntoFuture;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
@@ -28,7 +27,7 @@ use std::thread::JoinHandle;
 use tower_benches::load_client::thread_id;
 use tower_loop::EventLoop;
 use tower_protocol::Protocol;
-use tower_transport::{ReadTransport, SocketTransport, StreamTransport, WriteTransport};
+use tower_transport::{ReadTransport, SocketAddress, StreamTransport, WriteTransport};
 
 /// The listen backlog of every server.
 pub(crate) const BACKLOG: i32 = 4096;
@@ -76,39 +75,6 @@ impl Protocol for Echo {
     fn connection_lost(&mut self, _exc: Option<io::Error>) {
         self.0 = None;
     }
-}
-
-/// Serves `factory()`'s protocol on every connection accepted on `listener`, on `lp`.
-///
-/// THE ONE PLACE where tower accepts: once tier 8's `create_server` lands, this becomes
-/// `tower_protocol::create_server(lp, factory, ..)` and nothing else changes. Until then it
-/// does what asyncio's `create_server` does: a reader callback on the listener accepts up to
-/// [`BACKLOG`] connections per readiness and wraps each with `SocketTransport::new`.
-fn serve<P: Protocol, F: Fn() -> P + 'static>(
-    lp: &EventLoop,
-    listener: Rc<TcpListener>,
-    factory: F,
-) -> io::Result<()> {
-    let l = listener.clone();
-    let lp2 = lp.clone();
-    lp.add_reader(&*listener, move || {
-        for _ in 0..BACKLOG {
-            match l.accept() {
-                Ok((sock, _)) => {
-                    let protocol = Rc::new(RefCell::new(factory()));
-                    if let Err(e) = SocketTransport::new(&lp2, sock, protocol) {
-                        eprintln!("proto_echo: tower: wrapping a connection failed: {e}");
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    eprintln!("proto_echo: tower: accept failed: {e}");
-                    return;
-                }
-            }
-        }
-    })
 }
 
 /// An echo server on its own thread; dropping it stops the server (every connection closed)
@@ -181,20 +147,26 @@ impl Drop for ServerThread {
     }
 }
 
-/// tower's server thread: the loop runs until stopped, then closes (every transport gets
-/// `connection_lost` and its socket is closed).
+/// tower's server thread: tier 8's `create_server` (asyncio's `loop.create_server`) on a
+/// single-thread loop; the loop runs until stopped, then the server closes and the loop closes
+/// (every transport gets `connection_lost` and its socket is closed).
 fn tower_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>) {
     let lp = EventLoop::new().expect("tower loop");
-    let l = Rc::new(listener().expect("listener"));
-    serve(&lp, l.clone(), Echo::default).expect("serve");
-    tx.send((
-        l.local_addr().unwrap(),
-        Stop::Tower(lp.handle()),
-        thread_id(),
-    ))
-    .unwrap();
+    let server = lp
+        .run_until_complete(
+            tower_protocol::create_server(Echo::default, "127.0.0.1", 0)
+                .backlog(BACKLOG as u32)
+                .into_future(),
+        )
+        .expect("run the loop")
+        .expect("create_server");
+    let SocketAddress::Inet(addr) = server.sockets()[0].address.clone() else {
+        panic!("create_server on 127.0.0.1 gave a non-inet socket")
+    };
+    tx.send((addr, Stop::Tower(lp.handle()), thread_id()))
+        .unwrap();
     lp.run_forever().expect("run_forever");
-    lp.remove_reader(&*l).expect("remove_reader");
+    server.close();
     lp.close().expect("close the loop");
 }
 
