@@ -207,10 +207,13 @@ pub(crate) struct LocalReactor {
     since_poll: Cell<usize>,
     /// Polls made so far (the age of an unconfirmed registration is counted in polls).
     polls: Cell<u64>,
-    /// The loop's own poller reported events at its last wait: level-triggered ones may still
-    /// be ready, and its nesting in an [`IoDriver`](driver::IoDriver)'s poller reports no new
-    /// edge for them, so the holder of the driver's role polls its own poller again
-    /// (`driver.rs`).
+    /// The loop's own poller reported, at its last wait, an event of a fd registered
+    /// level-triggered (an `add_reader`/`add_writer` callback): the kernel puts such a fd back
+    /// in the poller's ready list without a new edge, so its nesting in an
+    /// [`IoDriver`](driver::IoDriver)'s poller reports nothing for what it still has (a pipe's
+    /// end of stream after its data), and the holder of the driver's role polls its own poller
+    /// again (`driver.rs`). Edge-triggered fds and sources, and the wake-up, never set it:
+    /// each of their new readinesses is a new edge.
     own_ready: Cell<bool>,
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
@@ -784,10 +787,14 @@ impl LocalReactor {
                 n + self.confirm(poller, false, &mut wakers)
             };
         if n == 0 {
+            self.own_ready.set(false);
             *self.wakers.borrow_mut() = wakers;
             return Ok(0);
         }
         let mut failed = Vec::new();
+        // A level-triggered fd among the events (all of them came from the loop's own poller:
+        // a driver's events were dispatched as it was polled): see `own_ready`.
+        let mut level = false;
         {
             let mut fds = self.fds.borrow_mut();
             for ev in events.iter() {
@@ -843,11 +850,13 @@ impl LocalReactor {
                     // Edge-triggered: nothing to re-arm, ever.
                     _ => {}
                 }
+                level |= matches!(entry.armed, Some(Armed::Level(_)));
             }
             for (fd, e) in failed {
                 ready.push_after_collect(Ready::Callback(report_rearm_error(fd, e)));
             }
         }
+        self.own_ready.set(level);
         drop(events_slot);
         for w in wakers.drain(..) {
             w.wake();
