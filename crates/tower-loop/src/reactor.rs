@@ -529,6 +529,7 @@ impl LocalReactor {
     /// found readable. Also decides the next interval's read mode ([`PROBE_MIN`]).
     ///
     /// [`defer_to_probe`]: Self::defer_to_probe
+    #[inline(never)]
     fn run_probe(&self, wakers: &mut Vec<Waker>) -> usize {
         // An interval without full reads says nothing: the mode stays (an idle poll between two
         // bursts of an echo does not turn it off).
@@ -751,9 +752,17 @@ impl LocalReactor {
         // Sockets whose plain read filled the buffer: those that still hold bytes are ready
         // work (their readers are woken now, outside every borrow), so the wait below must
         // not block.
-        let probed = self.run_probe(&mut wakers);
-        for w in wakers.drain(..) {
-            w.wake();
+        // (Most polls have nothing to probe: two loads, no call.)
+        let probed = if self.full_reads.get() == 0 && self.probe.borrow().is_empty() {
+            0
+        } else {
+            self.run_probe(&mut wakers)
+        };
+        if probed > 0 {
+            // Only found fds woke readers.
+            for w in wakers.drain(..) {
+                w.wake();
+            }
         }
         let timeout = if probed > 0 {
             Some(Duration::ZERO)
@@ -788,6 +797,10 @@ impl LocalReactor {
             };
         if n == 0 {
             self.own_ready.set(false);
+            // (Nothing was dispatched, so normally nothing to wake.)
+            for w in wakers.drain(..) {
+                w.wake();
+            }
             *self.wakers.borrow_mut() = wakers;
             return Ok(0);
         }
