@@ -529,7 +529,6 @@ impl LocalReactor {
     /// found readable. Also decides the next interval's read mode ([`PROBE_MIN`]).
     ///
     /// [`defer_to_probe`]: Self::defer_to_probe
-    #[inline(never)]
     fn run_probe(&self, wakers: &mut Vec<Waker>) -> usize {
         // An interval without full reads says nothing: the mode stays (an idle poll between two
         // bursts of an echo does not turn it off).
@@ -805,7 +804,8 @@ impl LocalReactor {
             return Ok(0);
         }
         let mut failed = Vec::new();
-        // A level-triggered fd among the events (all of them came from the loop's own poller:
+        // A level-triggered fd among the events, i.e. one with an `add_reader`/`add_writer`
+        // callback for a direction reported (all the events came from the loop's own poller:
         // a driver's events were dispatched as it was polled): see `own_ready`.
         let mut level = false;
         {
@@ -824,6 +824,8 @@ impl LocalReactor {
                 if ev.readable {
                     entry.ready |= READ;
                     if let Some(cb) = &entry.reader {
+                        // A callback's fd is registered level-triggered.
+                        level = true;
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.readers.take_all(&mut wakers);
@@ -831,6 +833,7 @@ impl LocalReactor {
                 if ev.writable {
                     entry.ready |= WRITE;
                     if let Some(cb) = &entry.writer {
+                        level = true;
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.writers.take_all(&mut wakers);
@@ -863,7 +866,6 @@ impl LocalReactor {
                     // Edge-triggered: nothing to re-arm, ever.
                     _ => {}
                 }
-                level |= matches!(entry.armed, Some(Armed::Level(_)));
             }
             for (fd, e) in failed {
                 ready.push_after_collect(Ready::Callback(report_rearm_error(fd, e)));
