@@ -207,10 +207,13 @@ pub(crate) struct LocalReactor {
     since_poll: Cell<usize>,
     /// Polls made so far (the age of an unconfirmed registration is counted in polls).
     polls: Cell<u64>,
-    /// The loop's own poller reported events at its last wait: level-triggered ones may still
-    /// be ready, and its nesting in an [`IoDriver`](driver::IoDriver)'s poller reports no new
-    /// edge for them, so the holder of the driver's role polls its own poller again
-    /// (`driver.rs`).
+    /// The loop's own poller reported, at its last wait, an event of a fd registered
+    /// level-triggered (an `add_reader`/`add_writer` callback): the kernel puts such a fd back
+    /// in the poller's ready list without a new edge, so its nesting in an
+    /// [`IoDriver`](driver::IoDriver)'s poller reports nothing for what it still has (a pipe's
+    /// end of stream after its data), and the holder of the driver's role polls its own poller
+    /// again (`driver.rs`). Edge-triggered fds and sources, and the wake-up, never set it:
+    /// each of their new readinesses is a new edge.
     own_ready: Cell<bool>,
     /// The events buffer, reused every iteration.
     events: RefCell<Option<Events>>,
@@ -748,9 +751,17 @@ impl LocalReactor {
         // Sockets whose plain read filled the buffer: those that still hold bytes are ready
         // work (their readers are woken now, outside every borrow), so the wait below must
         // not block.
-        let probed = self.run_probe(&mut wakers);
-        for w in wakers.drain(..) {
-            w.wake();
+        // (Most polls have nothing to probe: two loads, no call.)
+        let probed = if self.full_reads.get() == 0 && self.probe.borrow().is_empty() {
+            0
+        } else {
+            self.run_probe(&mut wakers)
+        };
+        if probed > 0 {
+            // Only found fds woke readers.
+            for w in wakers.drain(..) {
+                w.wake();
+            }
         }
         let timeout = if probed > 0 {
             Some(Duration::ZERO)
@@ -784,10 +795,19 @@ impl LocalReactor {
                 n + self.confirm(poller, false, &mut wakers)
             };
         if n == 0 {
+            self.own_ready.set(false);
+            // (Nothing was dispatched, so normally nothing to wake.)
+            for w in wakers.drain(..) {
+                w.wake();
+            }
             *self.wakers.borrow_mut() = wakers;
             return Ok(0);
         }
         let mut failed = Vec::new();
+        // A level-triggered fd among the events, i.e. one with an `add_reader`/`add_writer`
+        // callback for a direction reported (all the events came from the loop's own poller:
+        // a driver's events were dispatched as it was polled): see `own_ready`.
+        let mut level = false;
         {
             let mut fds = self.fds.borrow_mut();
             for ev in events.iter() {
@@ -804,6 +824,8 @@ impl LocalReactor {
                 if ev.readable {
                     entry.ready |= READ;
                     if let Some(cb) = &entry.reader {
+                        // A callback's fd is registered level-triggered.
+                        level = true;
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.readers.take_all(&mut wakers);
@@ -811,6 +833,7 @@ impl LocalReactor {
                 if ev.writable {
                     entry.ready |= WRITE;
                     if let Some(cb) = &entry.writer {
+                        level = true;
                         ready.push_after_collect(Ready::Callback(cb.clone()));
                     }
                     entry.writers.take_all(&mut wakers);
@@ -848,6 +871,7 @@ impl LocalReactor {
                 ready.push_after_collect(Ready::Callback(report_rearm_error(fd, e)));
             }
         }
+        self.own_ready.set(level);
         drop(events_slot);
         for w in wakers.drain(..) {
             w.wake();

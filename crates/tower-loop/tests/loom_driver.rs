@@ -10,6 +10,17 @@
 //!   on `S`. The real `edge_lost`/`take_lost` run; the pollers are modelled as in
 //!   `loom_park.rs` (an edge is a flag consumed by the poll that sees it; a blocking poll waits
 //!   on a condvar). A lost edge shows up as a deadlock (member 1 waits forever).
+//! - `a_level_eof_after_data_is_never_lost` and `..._with_a_former_holder`: member 1 holds the
+//!   role and reads a pipe registered level-triggered in its own poller `E_1` (a subprocess
+//!   transport's `add_reader`), one chunk per readiness; another thread writes data, then
+//!   closes (the end of stream). Each write raises `E_1`'s edge in `S`; `E_1` reporting the
+//!   pipe puts it back in its ready list with no new edge (the kernel's level-triggered
+//!   re-queue), so what the first read left (the end of stream) reaches member 1 only through
+//!   `own_ready` and [`DriverRole::must_poll_own`], the real function. Checked: the end of
+//!   stream is read (a lost one is a deadlock: member 1 blocked on `S`), and member 1 never
+//!   blocks on `S` while the pipe is ready with nothing written since its own poller last
+//!   reported it (no new edge would come). In the second model a former holder, still polling
+//!   `S`, may also consume `E_1`'s edges (`edge_lost`, and the wake-up it makes).
 #![cfg(loom)]
 
 use loom::sync::{Arc, Condvar, Mutex};
@@ -115,5 +126,132 @@ fn a_consumed_edge_is_never_stranded() {
             false
         ));
         former.join().unwrap();
+    });
+}
+
+/// A pipe registered level-triggered in member 1's own poller `E_1`: what is unread, and how
+/// many writes were made (each raises `E_1`'s edge in `S` after it).
+#[derive(Default)]
+struct Pipe {
+    /// A chunk of data is unread.
+    data: bool,
+    /// The end of stream is unread.
+    eof: bool,
+    /// Writes made (the data, then the close).
+    writes: u32,
+}
+
+impl Pipe {
+    /// Level-triggered: readable while anything is unread.
+    fn ready(&self) -> bool {
+        self.data || self.eof
+    }
+}
+
+/// Member 1's loop until it reads the end of stream (see the module docs): it holds the
+/// role; each turn it asks [`DriverRole::must_poll_own`] with `own_ready`, blocks on `S` unless
+/// told not to, polls `E_1` without blocking, and runs the reader callback once (one chunk).
+fn level_reader(role: &DriverRole, s_edge_of_1: &Edge, pipe: &Mutex<Pipe>) {
+    // Set by a poll whose events held a level-triggered fd (`LocalReactor::poll`).
+    let mut own_ready = false;
+    // The pipe's write count when `E_1` last reported (or polled empty).
+    let mut seen_writes = 0;
+    loop {
+        assert!(role.begin_block(1));
+        let mut own = role.must_poll_own(1, own_ready);
+        if own {
+            // A zero-timeout poll of `S`: it may also carry a new edge of `E_1`.
+            s_edge_of_1.poll_now();
+        } else {
+            {
+                let p = pipe.lock().unwrap();
+                assert!(
+                    !(p.ready() && p.writes == seen_writes),
+                    "blocked on S while the own poller holds a level-ready fd that makes no new edge"
+                );
+            }
+            s_edge_of_1.wait();
+            own = true;
+        }
+        role.end_block(1);
+        assert!(own);
+        // `E_1`, without blocking: level-triggered, it reports the pipe while it is readable.
+        let mut p = pipe.lock().unwrap();
+        seen_writes = p.writes;
+        own_ready = p.ready();
+        // The reader callback: one chunk per readiness, the end of stream after the data.
+        if p.data {
+            p.data = false;
+        } else if p.eof {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_level_eof_after_data_is_never_lost() {
+    loom::model(|| {
+        let role = Arc::new(DriverRole::new(2));
+        let s_edge_of_1 = Arc::new(Edge::new(false));
+        let pipe = Arc::new(Mutex::new(Pipe::default()));
+
+        let (e, p) = (s_edge_of_1.clone(), pipe.clone());
+        let writer = loom::thread::spawn(move || {
+            {
+                let mut p = p.lock().unwrap();
+                p.data = true;
+                p.writes += 1;
+            }
+            e.raise();
+            {
+                let mut p = p.lock().unwrap();
+                p.eof = true;
+                p.writes += 1;
+            }
+            e.raise();
+        });
+
+        level_reader(&role, &s_edge_of_1, &pipe);
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_level_eof_after_data_is_never_lost_with_a_former_holder() {
+    loom::model(|| {
+        let role = Arc::new(DriverRole::new(2));
+        // Member 0 held the role and runs: its next zero-timeout poll of `S` may take `E_1`'s
+        // edge.
+        assert!(role.begin_block(0));
+        role.end_block(0);
+        let s_edge_of_1 = Arc::new(Edge::new(false));
+        // The data was written before; its edge is pending in `S`. The close comes later.
+        let pipe = Arc::new(Mutex::new(Pipe {
+            data: true,
+            eof: false,
+            writes: 1,
+        }));
+        s_edge_of_1.raise();
+
+        let (r0, s0) = (role.clone(), s_edge_of_1.clone());
+        let former = loom::thread::spawn(move || {
+            if s0.poll_now() && r0.edge_lost(1) {
+                // `IoDriver::wake_member`: member 1's eventfd, a new edge in `S`.
+                s0.raise();
+            }
+        });
+        let (e, p) = (s_edge_of_1.clone(), pipe.clone());
+        let writer = loom::thread::spawn(move || {
+            {
+                let mut p = p.lock().unwrap();
+                p.eof = true;
+                p.writes += 1;
+            }
+            e.raise();
+        });
+
+        level_reader(&role, &s_edge_of_1, &pipe);
+        former.join().unwrap();
+        writer.join().unwrap();
     });
 }

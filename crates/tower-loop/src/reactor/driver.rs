@@ -36,6 +36,13 @@
 //! taking the role ([`DriverRole::take_lost`]) and then polls `E_j` too. Each side makes two
 //! read-modify-writes, one on each word, so at least one sees the other (loom:
 //! `tests/loom_driver.rs`).
+//!
+//! **Level-triggered fds of a member's own poller** (`add_reader`/`add_writer` callbacks): the
+//! kernel puts such a fd back in `E_i`'s ready list after reporting it, without a new edge in
+//! `S`, so what it still has (a pipe's end of stream after its data) would never reach the
+//! holder blocked on `S`. A poll that reported one sets the loop's `own_ready`, and the holder
+//! then polls `E_i` once more without blocking ([`DriverRole::must_poll_own`]); an
+//! edge-triggered event or a bare wake-up does not (each new readiness of those is a new edge).
 
 use std::fmt;
 use std::io;
@@ -150,6 +157,31 @@ impl DriverRole {
     /// another member since it last asked (it must then poll its own poller too).
     pub fn take_lost(&self, me: usize) -> bool {
         self.lost[me].swap(false, Ordering::AcqRel)
+    }
+
+    /// Member `me`, holding the role, about to poll the shared poller: whether it must also
+    /// poll its own poller, without blocking on the shared one — an edge of its own poller was
+    /// consumed by another member ([`take_lost`](Self::take_lost)), or `level_left`: its last
+    /// poll reported a level-triggered fd, which its own poller keeps ready without a new edge
+    /// in the shared poller (a pipe's end of stream after its data). Nothing else (a bare
+    /// wake-up, an edge-triggered event) makes it poll without blocking.
+    ///
+    /// ```
+    /// # #[cfg(loom)] fn main() {}
+    /// # #[cfg(not(loom))] fn main() {
+    /// use tower_loop::io_driver::DriverRole;
+    ///
+    /// let role = DriverRole::new(2);
+    /// assert!(role.begin_block(0));
+    /// assert!(!role.must_poll_own(0, false)); // it may block on the shared poller
+    /// assert!(role.must_poll_own(0, true)); // a level-triggered fd was ready last time
+    /// assert!(role.edge_lost(0)); // 1 consumed 0's edge while 0 blocks on the shared poller
+    /// assert!(role.must_poll_own(0, false));
+    /// # }
+    /// ```
+    pub fn must_poll_own(&self, me: usize, level_left: bool) -> bool {
+        // Always asked: the record is cleared whatever `level_left` says.
+        self.take_lost(me) | level_left
     }
 }
 
@@ -309,15 +341,13 @@ impl LocalReactor {
             driver.role.holds(me)
         };
         if !holds {
-            let n = self.wait_events(shared.poller(), events, timeout)?;
-            self.own_ready
-                .set(n > 0 && self.has_own_registrations(shared));
-            return Ok(n);
+            // Its events set `own_ready` as they are dispatched (`LocalReactor::poll`).
+            return self.wait_events(shared.poller(), events, timeout);
         }
-        // Level-triggered events our own poller reported last time may still be ready (a read
+        // A level-triggered fd our own poller reported last time may still be ready (a read
         // that left data or an end of stream behind), and its nesting in the shared poller
-        // reports no new edge for them: poll it again.
-        let mut own = driver.role.take_lost(me) | self.own_ready.replace(false);
+        // reports no new edge for it: poll it again.
+        let mut own = driver.role.must_poll_own(me, self.own_ready.replace(false));
         // An edge of our own poller went to another member (or events may be left in it): do
         // not block on the shared poller; this iteration polls both without blocking.
         let t = if own { Some(Duration::ZERO) } else { timeout };
@@ -338,9 +368,7 @@ impl LocalReactor {
         // A loop without fds or sources of its own has only its wake-up eventfd in its own
         // poller, which is never read (the park word carries the wake-up): no syscall then.
         if own && self.has_own_registrations(shared) {
-            let own_n = self.wait_events(shared.poller(), events, Some(Duration::ZERO))?;
-            self.own_ready.set(own_n > 0);
-            Ok(n + own_n)
+            Ok(n + self.wait_events(shared.poller(), events, Some(Duration::ZERO))?)
         } else {
             self.polls.set(self.polls.get() + 1);
             Ok(n)
