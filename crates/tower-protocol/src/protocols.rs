@@ -7,6 +7,7 @@
 //! through the [`Buffered`] adapter. Decision: docs/decisions/0013-protocols.md.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 use tower_transport::{StreamEvents, StreamTransport};
@@ -79,6 +80,27 @@ pub trait BufferedProtocol: 'static {
     /// The last [`get_buffer`](Self::get_buffer) received `nbytes` bytes at its start.
     fn buffer_updated(&mut self, nbytes: usize);
 
+    /// Optionally, *uninitialised* memory for the next read, asked before
+    /// [`get_buffer`](Self::get_buffer) (`None`, the default: use `get_buffer`); the count
+    /// comes back through [`buffer_updated_uninit`](Self::buffer_updated_uninit). An empty
+    /// slice is a fatal error, as `get_buffer`'s. (Tier 7's
+    /// [`StreamEvents::get_buffer_uninit`].)
+    fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        None
+    }
+
+    /// The last [`get_buffer_uninit`](Self::get_buffer_uninit) received `nbytes` bytes at its
+    /// start. The default forwards to [`buffer_updated`](Self::buffer_updated).
+    ///
+    /// # Safety
+    ///
+    /// The caller initialised the first `nbytes` bytes of the slice the last
+    /// `get_buffer_uninit` returned (`nbytes` at most its length), and called no other method
+    /// of this protocol in between.
+    unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+        self.buffer_updated(nbytes);
+    }
+
     /// The peer shut its writing half. Return `true` to keep the transport open for writing.
     fn eof_received(&mut self) -> bool {
         false
@@ -133,6 +155,13 @@ impl<P: BufferedProtocol> StreamEvents for Buffered<P> {
     }
     fn buffer_updated(&mut self, nbytes: usize) {
         self.0.buffer_updated(nbytes);
+    }
+    fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        self.0.get_buffer_uninit(size_hint)
+    }
+    unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+        // SAFETY: the caller's promise (this method's contract) is the inner one's.
+        unsafe { self.0.buffer_updated_uninit(nbytes) }
     }
     fn eof_received(&mut self) -> bool {
         self.0.eof_received()

@@ -44,7 +44,17 @@ pub(crate) trait ReadOp {
     }
     /// Finishes from the buffer, or asks to wait. Takes bytes only when it finishes.
     fn step(&mut self, core: &mut Core) -> Step<Self::Output>;
+    /// When the read waits: `Some(n)` to read the next bytes straight into the vector it will
+    /// return, `n` long (a direct read; `readexactly` of at least [`DIRECT_MIN`] bytes).
+    fn direct_size(&self) -> Option<usize> {
+        None
+    }
 }
+
+/// The smallest `readexactly` that, when it must wait, reads straight into the vector it
+/// returns instead of into the buffer (saving the copy out of the buffer). Measured in
+/// docs/decisions/0014-streams.md.
+pub(crate) const DIRECT_MIN: usize = 8 * 1024;
 
 /// The state of one read: its step and its wait (asyncio's `_wait_for_data`).
 pub(crate) struct OpState<O> {
@@ -73,6 +83,7 @@ impl<O: ReadOp> OpState<O> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<O::Output>> {
         let mut core = shared.borrow_mut();
+        let mine = self.token;
         if self.token != 0 {
             if core.waiter_failed == Some(self.token) {
                 // `set_exception` ended our wait: asyncio's waiter raises it.
@@ -96,6 +107,11 @@ impl<O: ReadOp> OpState<O> {
             if let Some(exc) = &core.exception {
                 return Poll::Ready(Err(raise(exc)));
             }
+        }
+        if core.direct_owner().is_some_and(|t| t != mine) {
+            // Another read's direct read (it waits or was dropped unpolled): its bytes go back
+            // to the buffer's front, where this read must see them.
+            core.end_direct();
         }
         match self.op.step(&mut core) {
             Step::Done(r) => {
@@ -122,6 +138,9 @@ impl<O: ReadOp> OpState<O> {
                     waker: cx.waker().clone(),
                 });
                 self.token = token;
+                if let Some(n) = self.op.direct_size() {
+                    core.start_direct(token, n);
+                }
                 drop(core);
                 if let Some(t) = resume {
                     t.resume_reading();
@@ -139,6 +158,10 @@ impl<O: ReadOp> OpState<O> {
         if let Ok(mut core) = shared.try_borrow_mut() {
             if core.waiter.as_ref().is_some_and(|w| w.token == self.token) {
                 core.waiter = None;
+            }
+            if core.direct_owner() == Some(self.token) {
+                // Dropped mid-way: it took nothing (the bytes go back to the buffer).
+                core.end_direct();
             }
             if core.waiter_failed == Some(self.token) {
                 core.waiter_failed = None;
@@ -194,6 +217,11 @@ impl ReadOp for Exactly {
         if n == 0 {
             return Step::Done(Ok(Vec::new()));
         }
+        // Our direct read (any other was ended before this step): full, it is the result.
+        if let Some(v) = core.take_direct_full() {
+            return Step::Done(Ok(v));
+        }
+        core.end_direct();
         if core.buf.len() < n {
             if core.eof {
                 let len = core.buf.len();
@@ -207,6 +235,9 @@ impl ReadOp for Exactly {
             return Step::Wait;
         }
         Step::Done(Ok(core.buf.take(n)))
+    }
+    fn direct_size(&self) -> Option<usize> {
+        (self.0 >= DIRECT_MIN).then_some(self.0)
     }
 }
 
@@ -494,6 +525,8 @@ impl StreamReader {
             if core.eof {
                 return;
             }
+            // Appended after the direct read's bytes: it ends (they go back to the buffer).
+            core.end_direct();
             core.buf.feed(data);
             (core.wakeup_waiter(), core.should_pause())
         };
@@ -512,7 +545,7 @@ impl StreamReader {
     /// `true` once the end of the stream was fed and every byte was read.
     pub fn at_eof(&self) -> bool {
         let core = self.core.borrow();
-        core.eof && core.buf.is_empty()
+        core.eof && core.buffered() == 0
     }
 
     /// Reads up to `n` bytes: waits until at least one byte is buffered (or the stream ended)
