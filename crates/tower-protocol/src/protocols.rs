@@ -176,3 +176,79 @@ impl<P: BufferedProtocol> StreamEvents for Buffered<P> {
         self.0.connection_lost(exc);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::MaybeUninit;
+
+    use super::*;
+
+    /// Reads into a `Vec`'s spare capacity when `uninit`, else into a zeroed buffer.
+    struct Vecs {
+        uninit: bool,
+        vec: Vec<u8>,
+        plain: Vec<u8>,
+        got: Vec<u8>,
+    }
+
+    impl BufferedProtocol for Vecs {
+        fn get_buffer(&mut self, _size_hint: usize) -> &mut [u8] {
+            &mut self.plain
+        }
+        fn buffer_updated(&mut self, nbytes: usize) {
+            self.got.extend_from_slice(&self.plain[..nbytes]);
+        }
+        fn get_buffer_uninit(&mut self, _size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+            if !self.uninit {
+                return None;
+            }
+            self.vec.clear();
+            self.vec.reserve(4);
+            Some(&mut self.vec.spare_capacity_mut()[..4])
+        }
+        unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+            // SAFETY: the caller initialised `nbytes <= 4` bytes of the spare capacity lent.
+            unsafe { self.vec.set_len(nbytes) };
+            self.got.extend_from_slice(&self.vec);
+        }
+    }
+
+    /// What a transport does with an uninit loan: writes `data` into it, reports the count.
+    fn fill(p: &mut dyn StreamEvents, data: &[u8]) -> bool {
+        let Some(buf) = p.get_buffer_uninit(0) else {
+            return false;
+        };
+        let n = data.len().min(buf.len());
+        for (d, s) in buf.iter_mut().zip(&data[..n]) {
+            d.write(*s);
+        }
+        // SAFETY: the first `n` bytes of the slice were just written.
+        unsafe { p.buffer_updated_uninit(n) };
+        true
+    }
+
+    #[test]
+    fn buffered_forwards_the_uninit_opt_in() {
+        let mut p = Buffered(Vecs {
+            uninit: true,
+            vec: Vec::new(),
+            plain: vec![0; 4],
+            got: Vec::new(),
+        });
+        assert!(fill(&mut p, b"abc"));
+        assert!(fill(&mut p, b"defgh"));
+        assert_eq!(p.got, b"abcdefg");
+    }
+
+    #[test]
+    fn without_the_opt_in_get_buffer_uninit_is_none() {
+        let mut p = Buffered(Vecs {
+            uninit: false,
+            vec: Vec::new(),
+            plain: vec![0; 4],
+            got: Vec::new(),
+        });
+        assert!(!fill(&mut p, b"abc"));
+        assert!(p.got.is_empty());
+    }
+}
