@@ -110,6 +110,11 @@ pub(crate) struct Core {
     /// A direct read's vector ended while its spare capacity was lent: kept alive, untouched,
     /// until the loan is over (bytes reported for it are then appended to `buf`).
     pub(crate) direct_retired: Option<Vec<u8>>,
+    /// Whether a read that must wait may start a direct read: `true` at first and whenever
+    /// the transport asks `get_buffer_uninit`; `false` once bytes for a direct read arrived
+    /// another way (a `get_buffer` read — a TLS layer's — or `feed_data`), so a reader fed
+    /// that way does not move its bytes into a direct read and back at every chunk.
+    pub(crate) direct_ok: bool,
     /// Line and separator limit; half the pause threshold.
     pub(crate) limit: usize,
     /// `feed_eof` ran.
@@ -150,6 +155,7 @@ impl Core {
             direct: None,
             direct_lent: 0,
             direct_retired: None,
+            direct_ok: true,
             limit,
             eof: false,
             exception: None,
@@ -214,6 +220,11 @@ impl Core {
         let d = self.direct.take()?;
         self.buf.count_taken(d.vec.len());
         Some(d.vec)
+    }
+
+    /// Whether a direct read is in flight and could take bytes from the transport now.
+    pub(crate) fn direct_lendable(&self) -> bool {
+        self.buf.is_empty() && self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want)
     }
 
     /// The owner of the direct read, if any.
@@ -389,6 +400,11 @@ impl BufferedProtocol for StreamReaderProtocol {
         let (ptr, len) = {
             let mut core = self.core.borrow_mut();
             core.direct_loan_over();
+            if core.direct_lendable() {
+                // This transport does not read into uninitialised memory (a TLS layer): no
+                // more direct reads until one asks `get_buffer_uninit`.
+                core.direct_ok = false;
+            }
             core.buf.lend()
         };
         // `lend` hands out `[end, len)` of the buffer's allocation, and from now until the next
@@ -423,6 +439,7 @@ impl BufferedProtocol for StreamReaderProtocol {
         let mut core = self.core.borrow_mut();
         core.buf.loan_over();
         core.direct_loan_over();
+        core.direct_ok = true;
         if !core.buf.is_empty() {
             // Bytes after the direct read's are buffered: new ones go after them.
             return None;

@@ -138,7 +138,7 @@ impl<O: ReadOp> OpState<O> {
                     waker: cx.waker().clone(),
                 });
                 self.token = token;
-                if let Some(n) = self.op.direct_size() {
+                if let Some(n) = self.op.direct_size().filter(|_| core.direct_ok) {
                     core.start_direct(token, n);
                 }
                 drop(core);
@@ -525,7 +525,11 @@ impl StreamReader {
             if core.eof {
                 return;
             }
-            // Appended after the direct read's bytes: it ends (they go back to the buffer).
+            // Appended after the direct read's bytes: it ends (they go back to the buffer),
+            // and a reader fed by hand makes no more direct reads (each feed would end one).
+            if core.direct_lendable() {
+                core.direct_ok = false;
+            }
             core.end_direct();
             core.buf.feed(data);
             (core.wakeup_waiter(), core.should_pause())

@@ -196,6 +196,40 @@ fn back_pressure_around_a_direct_read() {
     });
 }
 
+// A reader whose bytes come through `get_buffer` only (as a TLS layer feeds it): the first
+// chunk ends the direct read and no other starts, so chunks are not moved back and forth;
+// every byte arrives in order. Then a transport asking `get_buffer_uninit` turns them on again.
+#[test]
+fn a_reader_fed_through_get_buffer_only_stops_direct_reads() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use tower_protocol::BufferedProtocol;
+
+    let proto = Rc::new(RefCell::new(StreamReaderProtocol::new(64 * 1024).unwrap()));
+    let reader = StreamReader::from_protocol(&proto);
+    let data = pattern(N);
+    let mut fut = pin!(reader.readexactly(N));
+    assert!(poll_once(fut.as_mut()).is_pending());
+    assert!(in_direct_read(&reader));
+    for c in data.chunks(1000) {
+        let mut g = proto.borrow_mut();
+        let buf = g.0.get_buffer(0);
+        buf[..c.len()].copy_from_slice(c);
+        g.0.buffer_updated(c.len());
+        drop(g);
+        if let Poll::Ready(r) = poll_once(fut.as_mut()) {
+            assert_eq!(r.unwrap(), data);
+            break;
+        }
+        assert!(!in_direct_read(&reader));
+    }
+    // A transport that reads into uninitialised memory asks first: direct reads again.
+    assert!(proto.borrow_mut().0.get_buffer_uninit(0).is_none());
+    let mut fut = pin!(reader.readexactly(N));
+    assert!(poll_once(fut.as_mut()).is_pending());
+    assert!(in_direct_read(&reader));
+}
+
 /// Runs two futures to completion, together (polls both until both are done).
 async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let mut a = pin!(a);
