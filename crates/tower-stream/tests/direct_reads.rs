@@ -230,6 +230,51 @@ fn a_reader_fed_through_get_buffer_only_stops_direct_reads() {
     assert!(in_direct_read(&reader));
 }
 
+// The loan outlives the direct read: a direct read dropped (or fed) while the transport holds
+// its spare capacity keeps that memory alive and untouched, and the bytes the transport then
+// reports land after everything buffered (as a feed during a `get_buffer` loan).
+#[test]
+fn a_direct_read_ended_during_its_loan_keeps_the_lent_memory() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use tower_protocol::BufferedProtocol;
+
+    let proto = Rc::new(RefCell::new(StreamReaderProtocol::new(64 * 1024).unwrap()));
+    let reader = StreamReader::from_protocol(&proto);
+    let data = pattern(N);
+    reader.feed_data(&data[..10]);
+    let (ptr, len) = {
+        let mut fut = pin!(reader.readexactly(N));
+        assert!(poll_once(fut.as_mut()).is_pending());
+        assert!(in_direct_read(&reader));
+        let mut g = proto.borrow_mut();
+        let s =
+            g.0.get_buffer_uninit(0)
+                .expect("a direct read's spare capacity");
+        (s.as_mut_ptr(), s.len())
+        // The read is dropped here, while its memory is lent: its 10 bytes go back to the
+        // buffer; the lent memory is kept.
+    };
+    assert_eq!(len, N - 10, "never past the message");
+    assert!(!in_direct_read(&reader));
+    reader.feed_data(&data[10..20]);
+    // SAFETY: the loan is `len` bytes at `ptr`, kept alive and untouched by the reader until
+    // the protocol is called again (the `direct_lent` invariant); 10 <= len.
+    unsafe {
+        for (i, b) in data[20..30].iter().enumerate() {
+            ptr.add(i).write(std::mem::MaybeUninit::new(*b));
+        }
+    }
+    // SAFETY: the first 10 bytes of the lent slice were just written; no other protocol method
+    // was called since `get_buffer_uninit`.
+    unsafe { proto.borrow_mut().0.buffer_updated_uninit(10) };
+    let mut read = pin!(reader.read(N));
+    match poll_once(read.as_mut()) {
+        Poll::Ready(r) => assert_eq!(r.unwrap(), data[..30]),
+        Poll::Pending => panic!("30 bytes are buffered"),
+    }
+}
+
 /// Runs two futures to completion, together (polls both until both are done).
 async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let mut a = pin!(a);
