@@ -185,12 +185,14 @@ impl Core {
     }
 
     /// Bytes received and not yet read: the direct read's and the buffer's.
+    #[inline]
     pub(crate) fn buffered(&self) -> usize {
         self.buf.len() + self.direct.as_ref().map_or(0, |d| d.vec.len())
     }
 
     /// Starts a direct read of `want` bytes for the waiting read `token`: the buffered bytes
     /// move into a vector of capacity `want` (a small copy: fewer than `want` are buffered).
+    #[inline(never)]
     pub(crate) fn start_direct(&mut self, token: u64, want: usize) {
         self.end_direct();
         let mut vec = Vec::with_capacity(want);
@@ -200,6 +202,7 @@ impl Core {
 
     /// Ends the direct read, if any, unfinished: its bytes go back to the front of the buffer,
     /// in order. If its spare capacity may be lent, the vector is kept in `direct_retired`.
+    #[inline(never)]
     pub(crate) fn end_direct(&mut self) {
         let Some(d) = self.direct.take() else {
             return;
@@ -212,6 +215,7 @@ impl Core {
     }
 
     /// The direct read's vector, if it holds its `want` bytes (and none of it is lent).
+    #[inline(never)]
     pub(crate) fn take_direct_full(&mut self) -> Option<Vec<u8>> {
         let d = self.direct.as_ref()?;
         if d.vec.len() < d.want || (self.direct_lent != 0 && self.direct_retired.is_none()) {
@@ -223,11 +227,13 @@ impl Core {
     }
 
     /// Whether a direct read is in flight and could take bytes from the transport now.
+    #[inline]
     pub(crate) fn direct_lendable(&self) -> bool {
         self.buf.is_empty() && self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want)
     }
 
     /// The owner of the direct read, if any.
+    #[inline]
     pub(crate) fn direct_owner(&self) -> Option<u64> {
         self.direct.as_ref().map(|d| d.token)
     }
@@ -437,9 +443,14 @@ impl BufferedProtocol for StreamReaderProtocol {
 
     fn get_buffer_uninit(&mut self, _size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
         let mut core = self.core.borrow_mut();
+        core.direct_ok = true;
+        if core.direct.is_none() {
+            // The common case: no direct read. Nothing is lent, so any earlier loan stays as
+            // it is (the `get_buffer` that follows ends it).
+            return None;
+        }
         core.buf.loan_over();
         core.direct_loan_over();
-        core.direct_ok = true;
         if !core.buf.is_empty() {
             // Bytes after the direct read's are buffered: new ones go after them.
             return None;

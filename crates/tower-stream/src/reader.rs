@@ -217,11 +217,14 @@ impl ReadOp for Exactly {
         if n == 0 {
             return Step::Done(Ok(Vec::new()));
         }
-        // Our direct read (any other was ended before this step): full, it is the result.
-        if let Some(v) = core.take_direct_full() {
-            return Step::Done(Ok(v));
+        if core.direct.is_some() {
+            // Our direct read (any other was ended before this step): full, it is the result;
+            // else its bytes go back to the buffer and the read goes on from there.
+            if let Some(v) = core.take_direct_full() {
+                return Step::Done(Ok(v));
+            }
+            core.end_direct();
         }
-        core.end_direct();
         if core.buf.len() < n {
             if core.eof {
                 let len = core.buf.len();
