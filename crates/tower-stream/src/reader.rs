@@ -6,7 +6,10 @@
 //! from the buffer or asks to wait, and the one generic future (`Op`) does asyncio's
 //! `_wait_for_data` around it (one waiter at a time, resume a paused transport, the waiter's
 //! exception). A step takes bytes out of the buffer only when it finishes, so dropping a read
-//! mid-way loses no byte.
+//! mid-way loses no byte. A `readexactly` of at least [`DIRECT_MIN`] bytes that must wait
+//! starts a *direct read* (protocol.rs, `Direct`): the transport reads the rest of the message
+//! straight into the vector it will return; any other read, a drop, `feed_data` or the
+//! exception ends it first, its bytes back at the buffer's front.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -52,9 +55,10 @@ pub(crate) trait ReadOp {
 }
 
 /// The smallest `readexactly` that, when it must wait, reads straight into the vector it
-/// returns instead of into the buffer (saving the copy out of the buffer). Measured in
-/// docs/decisions/0014-streams.md.
-pub(crate) const DIRECT_MIN: usize = 8 * 1024;
+/// returns instead of into the buffer (saving the copy out of the buffer). Below it, a stream
+/// of back-to-back messages loses more to the direct read's one `recv` per message than the
+/// copy costs (measured in docs/decisions/0014-streams.md).
+pub(crate) const DIRECT_MIN: usize = 16 * 1024;
 
 /// The state of one read: its step and its wait (asyncio's `_wait_for_data`).
 pub(crate) struct OpState<O> {

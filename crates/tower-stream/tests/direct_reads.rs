@@ -1,4 +1,4 @@
-//! Direct reads: a `readexactly(n)` of at least 8 KiB that must wait reads the next bytes
+//! Direct reads: a `readexactly(n)` of at least 16 KiB that must wait reads the next bytes
 //! straight into the vector it returns (docs/decisions/0014-streams.md). Over real sockets:
 //! many chunks, dropped mid-way, the end of the stream, `feed_data` and `set_exception`
 //! during it, back-pressure around it — each as asyncio's `readexactly` behaves

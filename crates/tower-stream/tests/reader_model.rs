@@ -362,7 +362,7 @@ fn big_op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (0usize..20_000).prop_map(Op::Read),
         3 => (0usize..120_000).prop_map(Op::ReadExactly),
-        2 => (8 * 1024usize..120_000).prop_map(Op::DroppedExactly),
+        2 => (16 * 1024usize..120_000).prop_map(Op::DroppedExactly),
         1 => Just(Op::ReadLine),
         1 => Just(Op::ReadUntil(vec![b"h\n".to_vec()])),
     ]
