@@ -229,7 +229,7 @@ impl Core {
     /// Whether a direct read is in flight and could take bytes from the transport now.
     #[inline]
     pub(crate) fn direct_lendable(&self) -> bool {
-        self.buf.is_empty() && self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want)
+        self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want) && self.buf.is_empty()
     }
 
     /// The owner of the direct read, if any.

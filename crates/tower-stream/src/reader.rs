@@ -216,6 +216,7 @@ pub(crate) struct Exactly(pub(crate) usize);
 impl ReadOp for Exactly {
     type Output = Vec<u8>;
     const NAME: &'static str = "readexactly";
+    #[inline]
     fn step(&mut self, core: &mut Core) -> Step<Vec<u8>> {
         let n = self.0;
         if n == 0 {
