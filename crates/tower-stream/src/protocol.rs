@@ -444,11 +444,9 @@ impl BufferedProtocol for StreamReaderProtocol {
     fn get_buffer_uninit(&mut self, _size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
         let mut core = self.core.borrow_mut();
         core.direct_ok = true;
-        if core.direct.is_none() {
-            // The common case: no direct read. Nothing is lent, so any earlier loan stays as
-            // it is (the `get_buffer` that follows ends it).
-            return None;
-        }
+        // The common case: no direct read. Nothing is lent, so any earlier loan stays as it is
+        // (the `get_buffer` that follows ends it).
+        core.direct.as_ref()?;
         core.buf.loan_over();
         core.direct_loan_over();
         if !core.buf.is_empty() {
