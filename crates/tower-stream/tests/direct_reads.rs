@@ -275,6 +275,51 @@ fn a_direct_read_ended_during_its_loan_keeps_the_lent_memory() {
     }
 }
 
+// The futures-io traits see a direct read's bytes: a readexactly forgotten mid-way (its drop
+// never runs) leaves its direct read, and `poll_fill_buf`/`consume`/`poll_read` end it and
+// read every byte, in order.
+#[test]
+fn futures_io_reads_see_a_direct_reads_bytes() {
+    use futures_io::{AsyncBufRead, AsyncRead};
+    use std::pin::Pin;
+
+    run(async {
+        let (reader, _writer, mut peer) = pair_streams(64 * 1024).await;
+        let data = pattern(40_000);
+        let mut fut = Box::pin(reader.readexactly(N));
+        assert!(poll_once(fut.as_mut()).is_pending());
+        send(&mut peer, &data).await;
+        assert!(in_direct_read(&reader));
+        // Let the loop read what is still in the socket.
+        while !format!("{reader:?}").contains("direct: Some((40000, ") {
+            turns(1).await;
+        }
+        std::mem::forget(fut);
+        let mut reader = reader;
+        let got = std::future::poll_fn(|cx| {
+            Pin::new(&mut reader)
+                .poll_fill_buf(cx)
+                .map_ok(|b| b.to_vec())
+        })
+        .await
+        .unwrap();
+        assert!(
+            got == data,
+            "got {} bytes, first diff at {:?}",
+            got.len(),
+            got.iter().zip(&data).position(|(a, b)| a != b)
+        );
+        assert!(!in_direct_read(&reader));
+        Pin::new(&mut reader).consume(10_000);
+        let mut rest = vec![0; 30_000];
+        let n = std::future::poll_fn(|cx| Pin::new(&mut reader).poll_read(cx, &mut rest))
+            .await
+            .unwrap();
+        assert_eq!(n, 30_000);
+        assert_eq!(rest, data[10_000..]);
+    });
+}
+
 /// Runs two futures to completion, together (polls both until both are done).
 async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let mut a = pin!(a);
