@@ -54,6 +54,14 @@ async fn send(peer: &mut UnixStream, data: &[u8]) {
     }
 }
 
+/// Lets the loop read until `n` bytes are in the reader (the socket may still hold some).
+async fn settle(reader: &StreamReader, n: usize) {
+    let want = format!("buffered: {n},");
+    while !format!("{reader:?}").contains(&want) {
+        turns(1).await;
+    }
+}
+
 /// Whether the reader is in a direct read (its `Debug` says so).
 fn in_direct_read(reader: &StreamReader) -> bool {
     format!("{reader:?}").contains("direct: Some")
@@ -93,6 +101,7 @@ fn dropped_direct_read_loses_no_byte() {
             assert!(poll_once(fut.as_mut()).is_pending());
             assert!(in_direct_read(&reader));
             send(&mut peer, &data[100..30_000]).await;
+            settle(&reader, 30_000).await;
             assert!(poll_once(fut.as_mut()).is_pending());
         }
         assert!(!in_direct_read(&reader));
@@ -133,6 +142,7 @@ fn feed_data_during_a_direct_read_keeps_arrival_order() {
         let mut fut = pin!(reader.readexactly(N));
         assert!(poll_once(fut.as_mut()).is_pending());
         send(&mut peer, &data[..30_000]).await;
+        settle(&reader, 30_000).await;
         reader.feed_data(&data[30_000..30_100]);
         assert!(!in_direct_read(&reader), "feed_data ends the direct read");
         assert!(poll_once(fut.as_mut()).is_pending());
@@ -151,6 +161,7 @@ fn exception_during_a_direct_read() {
         let mut fut = pin!(reader.readexactly(N));
         assert!(poll_once(fut.as_mut()).is_pending());
         send(&mut peer, &data).await;
+        settle(&reader, 30_000).await;
         reader.set_exception(io::Error::other("boom"));
         let err = fut.await.unwrap_err();
         assert_eq!(err.to_string(), "boom");
@@ -290,10 +301,7 @@ fn futures_io_reads_see_a_direct_reads_bytes() {
         assert!(poll_once(fut.as_mut()).is_pending());
         send(&mut peer, &data).await;
         assert!(in_direct_read(&reader));
-        // Let the loop read what is still in the socket.
-        while !format!("{reader:?}").contains("direct: Some((40000, ") {
-            turns(1).await;
-        }
+        settle(&reader, 40_000).await;
         std::mem::forget(fut);
         let mut reader = reader;
         let got = std::future::poll_fn(|cx| {
