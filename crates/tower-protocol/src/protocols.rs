@@ -7,6 +7,7 @@
 //! through the [`Buffered`] adapter. Decision: docs/decisions/0013-protocols.md.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 use tower_transport::{StreamEvents, StreamTransport};
@@ -79,6 +80,27 @@ pub trait BufferedProtocol: 'static {
     /// The last [`get_buffer`](Self::get_buffer) received `nbytes` bytes at its start.
     fn buffer_updated(&mut self, nbytes: usize);
 
+    /// Optionally, *uninitialised* memory for the next read, asked before
+    /// [`get_buffer`](Self::get_buffer) (`None`, the default: use `get_buffer`); the count
+    /// comes back through [`buffer_updated_uninit`](Self::buffer_updated_uninit). An empty
+    /// slice is a fatal error, as `get_buffer`'s. (Tier 7's
+    /// [`StreamEvents::get_buffer_uninit`].)
+    fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        None
+    }
+
+    /// The last [`get_buffer_uninit`](Self::get_buffer_uninit) received `nbytes` bytes at its
+    /// start. The default forwards to [`buffer_updated`](Self::buffer_updated).
+    ///
+    /// # Safety
+    ///
+    /// The caller initialised the first `nbytes` bytes of the slice the last
+    /// `get_buffer_uninit` returned (`nbytes` at most its length), and called no other method
+    /// of this protocol in between.
+    unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+        self.buffer_updated(nbytes);
+    }
+
     /// The peer shut its writing half. Return `true` to keep the transport open for writing.
     fn eof_received(&mut self) -> bool {
         false
@@ -134,6 +156,13 @@ impl<P: BufferedProtocol> StreamEvents for Buffered<P> {
     fn buffer_updated(&mut self, nbytes: usize) {
         self.0.buffer_updated(nbytes);
     }
+    fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        self.0.get_buffer_uninit(size_hint)
+    }
+    unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+        // SAFETY: the caller's promise (this method's contract) is the inner one's.
+        unsafe { self.0.buffer_updated_uninit(nbytes) }
+    }
     fn eof_received(&mut self) -> bool {
         self.0.eof_received()
     }
@@ -145,5 +174,81 @@ impl<P: BufferedProtocol> StreamEvents for Buffered<P> {
     }
     fn connection_lost(&mut self, exc: Option<io::Error>) {
         self.0.connection_lost(exc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::MaybeUninit;
+
+    use super::*;
+
+    /// Reads into a `Vec`'s spare capacity when `uninit`, else into a zeroed buffer.
+    struct Vecs {
+        uninit: bool,
+        vec: Vec<u8>,
+        plain: Vec<u8>,
+        got: Vec<u8>,
+    }
+
+    impl BufferedProtocol for Vecs {
+        fn get_buffer(&mut self, _size_hint: usize) -> &mut [u8] {
+            &mut self.plain
+        }
+        fn buffer_updated(&mut self, nbytes: usize) {
+            self.got.extend_from_slice(&self.plain[..nbytes]);
+        }
+        fn get_buffer_uninit(&mut self, _size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+            if !self.uninit {
+                return None;
+            }
+            self.vec.clear();
+            self.vec.reserve(4);
+            Some(&mut self.vec.spare_capacity_mut()[..4])
+        }
+        unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+            // SAFETY: the caller initialised `nbytes <= 4` bytes of the spare capacity lent.
+            unsafe { self.vec.set_len(nbytes) };
+            self.got.extend_from_slice(&self.vec);
+        }
+    }
+
+    /// What a transport does with an uninit loan: writes `data` into it, reports the count.
+    fn fill(p: &mut dyn StreamEvents, data: &[u8]) -> bool {
+        let Some(buf) = p.get_buffer_uninit(0) else {
+            return false;
+        };
+        let n = data.len().min(buf.len());
+        for (d, s) in buf.iter_mut().zip(&data[..n]) {
+            d.write(*s);
+        }
+        // SAFETY: the first `n` bytes of the slice were just written.
+        unsafe { p.buffer_updated_uninit(n) };
+        true
+    }
+
+    #[test]
+    fn buffered_forwards_the_uninit_opt_in() {
+        let mut p = Buffered(Vecs {
+            uninit: true,
+            vec: Vec::new(),
+            plain: vec![0; 4],
+            got: Vec::new(),
+        });
+        assert!(fill(&mut p, b"abc"));
+        assert!(fill(&mut p, b"defgh"));
+        assert_eq!(p.got, b"abcdefg");
+    }
+
+    #[test]
+    fn without_the_opt_in_get_buffer_uninit_is_none() {
+        let mut p = Buffered(Vecs {
+            uninit: false,
+            vec: Vec::new(),
+            plain: vec![0; 4],
+            got: Vec::new(),
+        });
+        assert!(!fill(&mut p, b"abc"));
+        assert!(p.got.is_empty());
     }
 }

@@ -79,6 +79,58 @@ impl ReadBuffer {
         out
     }
 
+    /// Moves every unread byte to the end of `out` (a direct read starts, protocol.rs): not a
+    /// read, so `taken` does not count them.
+    pub(crate) fn move_all_into(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.data());
+        self.start = self.end;
+        if self.loan.is_none() {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Puts `front` back before the unread bytes (a direct read ends unfinished, protocol.rs):
+    /// into the consumed hole at the front if it fits (nothing lent is touched: a loan covers
+    /// `[end, len)`), else into a new allocation (the old one, if it may be lent, kept in
+    /// `retired` as [`feed`](Self::feed) does). Not counted in `taken`.
+    pub(crate) fn prepend(&mut self, front: &[u8]) {
+        let f = front.len();
+        if f == 0 {
+            return;
+        }
+        if self.start >= f {
+            self.start -= f;
+            // SAFETY: `[start, start + f)` is inside the allocation (`start + f` is the old
+            // `start`, at most `end`), disjoint from `front` (a caller's slice, not this
+            // buffer's) and from any loan (`[end, len)`, or another allocation). Written
+            // through the raw pointer, so the lent bytes are not reborrowed.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    front.as_ptr(),
+                    self.vec.as_mut_ptr().add(self.start),
+                    f,
+                );
+            }
+            return;
+        }
+        let old = self.len();
+        let mut vec = vec![0; max(INITIAL, (f + old).next_power_of_two())];
+        vec[..f].copy_from_slice(front);
+        vec[f..f + old].copy_from_slice(self.data());
+        let prev = std::mem::replace(&mut self.vec, vec);
+        if self.loan.is_some() && self.retired.is_none() {
+            self.retired = Some(prev);
+        }
+        self.start = 0;
+        self.end = f + old;
+    }
+
+    /// Counts `n` bytes read outside the buffer (a direct read's) as taken.
+    pub(crate) fn count_taken(&mut self, n: usize) {
+        self.taken += n as u64;
+    }
+
     /// Bytes taken out since the start.
     pub(crate) fn taken(&self) -> u64 {
         self.taken

@@ -6,7 +6,10 @@
 //! from the buffer or asks to wait, and the one generic future (`Op`) does asyncio's
 //! `_wait_for_data` around it (one waiter at a time, resume a paused transport, the waiter's
 //! exception). A step takes bytes out of the buffer only when it finishes, so dropping a read
-//! mid-way loses no byte.
+//! mid-way loses no byte. A `readexactly` of at least [`DIRECT_MIN`] bytes that must wait
+//! starts a *direct read* (protocol.rs, `Direct`): the transport reads the rest of the message
+//! straight into the vector it will return; any other read, a drop, `feed_data` or the
+//! exception ends it first, its bytes back at the buffer's front.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -44,7 +47,18 @@ pub(crate) trait ReadOp {
     }
     /// Finishes from the buffer, or asks to wait. Takes bytes only when it finishes.
     fn step(&mut self, core: &mut Core) -> Step<Self::Output>;
+    /// When the read waits: `Some(n)` to read the next bytes straight into the vector it will
+    /// return, `n` long (a direct read; `readexactly` of at least [`DIRECT_MIN`] bytes).
+    fn direct_size(&self) -> Option<usize> {
+        None
+    }
 }
+
+/// The smallest `readexactly` that, when it must wait, reads straight into the vector it
+/// returns instead of into the buffer (saving the copy out of the buffer). Below it, a stream
+/// of back-to-back messages loses more to the direct read's one `recv` per message than the
+/// copy costs (measured in docs/decisions/0014-streams.md).
+pub(crate) const DIRECT_MIN: usize = 16 * 1024;
 
 /// The state of one read: its step and its wait (asyncio's `_wait_for_data`).
 pub(crate) struct OpState<O> {
@@ -73,6 +87,7 @@ impl<O: ReadOp> OpState<O> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<O::Output>> {
         let mut core = shared.borrow_mut();
+        let mine = self.token;
         if self.token != 0 {
             if core.waiter_failed == Some(self.token) {
                 // `set_exception` ended our wait: asyncio's waiter raises it.
@@ -96,6 +111,11 @@ impl<O: ReadOp> OpState<O> {
             if let Some(exc) = &core.exception {
                 return Poll::Ready(Err(raise(exc)));
             }
+        }
+        if core.direct_owner().is_some_and(|t| t != mine) {
+            // Another read's direct read (it waits or was dropped unpolled): its bytes go back
+            // to the buffer's front, where this read must see them.
+            core.end_direct();
         }
         match self.op.step(&mut core) {
             Step::Done(r) => {
@@ -122,6 +142,9 @@ impl<O: ReadOp> OpState<O> {
                     waker: cx.waker().clone(),
                 });
                 self.token = token;
+                if let Some(n) = self.op.direct_size().filter(|_| core.direct_ok) {
+                    core.start_direct(token, n);
+                }
                 drop(core);
                 if let Some(t) = resume {
                     t.resume_reading();
@@ -139,6 +162,10 @@ impl<O: ReadOp> OpState<O> {
         if let Ok(mut core) = shared.try_borrow_mut() {
             if core.waiter.as_ref().is_some_and(|w| w.token == self.token) {
                 core.waiter = None;
+            }
+            if core.direct_owner() == Some(self.token) {
+                // Dropped mid-way: it took nothing (the bytes go back to the buffer).
+                core.end_direct();
             }
             if core.waiter_failed == Some(self.token) {
                 core.waiter_failed = None;
@@ -189,10 +216,19 @@ pub(crate) struct Exactly(pub(crate) usize);
 impl ReadOp for Exactly {
     type Output = Vec<u8>;
     const NAME: &'static str = "readexactly";
+    #[inline]
     fn step(&mut self, core: &mut Core) -> Step<Vec<u8>> {
         let n = self.0;
         if n == 0 {
             return Step::Done(Ok(Vec::new()));
+        }
+        if core.direct.is_some() {
+            // Our direct read (any other was ended before this step): full, it is the result;
+            // else its bytes go back to the buffer and the read goes on from there.
+            if let Some(v) = core.take_direct_full() {
+                return Step::Done(Ok(v));
+            }
+            core.end_direct();
         }
         if core.buf.len() < n {
             if core.eof {
@@ -207,6 +243,9 @@ impl ReadOp for Exactly {
             return Step::Wait;
         }
         Step::Done(Ok(core.buf.take(n)))
+    }
+    fn direct_size(&self) -> Option<usize> {
+        (self.0 >= DIRECT_MIN).then_some(self.0)
     }
 }
 
@@ -494,6 +533,12 @@ impl StreamReader {
             if core.eof {
                 return;
             }
+            // Appended after the direct read's bytes: it ends (they go back to the buffer),
+            // and a reader fed by hand makes no more direct reads (each feed would end one).
+            if core.direct_lendable() {
+                core.direct_ok = false;
+            }
+            core.end_direct();
             core.buf.feed(data);
             (core.wakeup_waiter(), core.should_pause())
         };
@@ -512,7 +557,7 @@ impl StreamReader {
     /// `true` once the end of the stream was fed and every byte was read.
     pub fn at_eof(&self) -> bool {
         let core = self.core.borrow();
-        core.eof && core.buf.is_empty()
+        core.eof && core.buffered() == 0
     }
 
     /// Reads up to `n` bytes: waits until at least one byte is buffered (or the stream ended)

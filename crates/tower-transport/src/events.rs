@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::mem::MaybeUninit;
 use std::rc::Rc;
 
 use crate::datagram::DatagramSocketTransport;
@@ -69,6 +70,29 @@ pub trait StreamEvents: 'static {
 
     /// Buffered protocols: the last [`get_buffer`](Self::get_buffer) got `nbytes` bytes.
     fn buffer_updated(&mut self, nbytes: usize) {}
+
+    /// Buffered protocols, optionally: *uninitialised* memory for the next read, asked before
+    /// [`get_buffer`](Self::get_buffer) (`None`, the default: use `get_buffer`). The
+    /// transport reads into it and reports the count with
+    /// [`buffer_updated_uninit`](Self::buffer_updated_uninit). Lets a protocol read straight
+    /// into a `Vec`'s spare capacity without zeroing it first. An empty slice is a fatal error,
+    /// as `get_buffer`'s.
+    fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
+        None
+    }
+
+    /// Buffered protocols: the last [`get_buffer_uninit`](Self::get_buffer_uninit) got
+    /// `nbytes` bytes at its start. The default forwards to
+    /// [`buffer_updated`](Self::buffer_updated).
+    ///
+    /// # Safety
+    ///
+    /// The caller initialised the first `nbytes` bytes of the slice the last
+    /// `get_buffer_uninit` returned (`nbytes` at most its length), and calls no other method of
+    /// this protocol in between.
+    unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
+        self.buffer_updated(nbytes);
+    }
 
     /// The peer shut its writing half. Return `true` to keep the transport open for writing
     /// (half-close); `false` closes it.

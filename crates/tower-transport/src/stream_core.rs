@@ -242,6 +242,22 @@ impl StreamCore {
         let per_loop = &self.life.per_loop;
         let r = self.call(|p| {
             if p.buffered() {
+                if let Some(buf) = p.get_buffer_uninit(0) {
+                    if buf.is_empty() {
+                        return ReadOutcome::EmptyBuffer;
+                    }
+                    return match self.recv_uninit(buf) {
+                        Ok(0) => ReadOutcome::Eof,
+                        Ok(n) => {
+                            // SAFETY: `recv_uninit` initialised the first `n` bytes of the
+                            // slice `get_buffer_uninit` returned, and nothing else was called
+                            // on `p` since.
+                            unsafe { p.buffer_updated_uninit(n) };
+                            ReadOutcome::Data
+                        }
+                        Err(e) => ReadOutcome::Failed(e),
+                    };
+                }
                 let buf = p.get_buffer(0);
                 if buf.is_empty() {
                     return ReadOutcome::EmptyBuffer;
@@ -280,6 +296,18 @@ impl StreamCore {
                 report_panic(&self.life.lp, "protocol.data_received() call failed", p);
                 self.fatal_error(io::Error::other("protocol.data_received() call failed"));
             }
+        }
+    }
+
+    /// One `recv` (`read` for a pipe) into uninitialised `buf`: how many bytes it initialised
+    /// at its start.
+    fn recv_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> Result<usize, Errno> {
+        match (self.life.sock.borrow().as_ref(), self.kind) {
+            (Some(s), Kind::Socket) => {
+                rustix::net::recv(s, buf, RecvFlags::empty()).map(|((init, _), _)| init.len())
+            }
+            (Some(s), _) => rustix::io::read(s, buf).map(|(init, _)| init.len()),
+            (None, _) => Err(Errno::NOTCONN),
         }
     }
 

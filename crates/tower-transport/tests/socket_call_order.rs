@@ -453,6 +453,104 @@ fn buffered_protocol_with_an_empty_buffer_is_a_fatal_error() {
     });
 }
 
+/// A buffered protocol that reads into a `Vec`'s spare capacity (`get_buffer_uninit`), at most
+/// `chunk` bytes at a time; `get_buffer` is never used.
+struct Uninit {
+    vec: Vec<u8>,
+    chunk: usize,
+    got: Rc<RefCell<Vec<u8>>>,
+    eof: Rc<RefCell<bool>>,
+    plain_calls: Rc<RefCell<usize>>,
+}
+
+impl StreamEvents for Uninit {
+    fn buffered(&self) -> bool {
+        true
+    }
+    fn get_buffer(&mut self, _hint: usize) -> &mut [u8] {
+        *self.plain_calls.borrow_mut() += 1;
+        &mut []
+    }
+    fn get_buffer_uninit(&mut self, _hint: usize) -> Option<&mut [std::mem::MaybeUninit<u8>]> {
+        self.vec.clear();
+        self.vec.reserve(self.chunk);
+        Some(&mut self.vec.spare_capacity_mut()[..self.chunk])
+    }
+    unsafe fn buffer_updated_uninit(&mut self, n: usize) {
+        // SAFETY: the transport initialised the first `n` bytes of the spare capacity lent
+        // (this method's contract), and `n <= chunk <= capacity`.
+        unsafe { self.vec.set_len(n) };
+        self.got.borrow_mut().extend_from_slice(&self.vec);
+    }
+    fn buffer_updated(&mut self, _n: usize) {
+        *self.plain_calls.borrow_mut() += 1;
+    }
+    fn eof_received(&mut self) -> bool {
+        *self.eof.borrow_mut() = true;
+        false
+    }
+}
+
+// test_buffered_protocol, through the uninitialised-memory opt-in: every byte arrives, in
+// order, through get_buffer_uninit/buffer_updated_uninit only.
+#[test]
+fn buffered_protocol_reads_into_uninitialised_memory() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let eof = Rc::new(RefCell::new(false));
+        let plain_calls = Rc::new(RefCell::new(0));
+        let p = Uninit {
+            vec: Vec::new(),
+            chunk: 5,
+            got: got.clone(),
+            eof: eof.clone(),
+            plain_calls: plain_calls.clone(),
+        };
+        let _t = SocketTransport::new(&lp, ours, Rc::new(RefCell::new(p))).unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        peer.write_all(&data).unwrap();
+        drop(peer);
+        run_until(&lp, || *eof.borrow());
+        assert_eq!(*got.borrow(), data);
+        assert_eq!(*plain_calls.borrow(), 0);
+        lp.close().unwrap();
+    });
+}
+
+/// A buffered protocol whose get_buffer_uninit gives an empty slice.
+struct EmptyUninit(Rc<RefCell<Option<Option<std::io::ErrorKind>>>>);
+
+impl StreamEvents for EmptyUninit {
+    fn buffered(&self) -> bool {
+        true
+    }
+    fn get_buffer_uninit(&mut self, _hint: usize) -> Option<&mut [std::mem::MaybeUninit<u8>]> {
+        Some(&mut [])
+    }
+    fn connection_lost(&mut self, exc: Option<std::io::Error>) {
+        *self.0.borrow_mut() = Some(exc.map(|e| e.kind()));
+    }
+}
+
+// test_buffered_protocol_empty_buffer, for get_buffer_uninit: an empty slice is the same fatal
+// error.
+#[test]
+fn buffered_protocol_with_an_empty_uninit_buffer_is_a_fatal_error() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        let lost = Rc::new(RefCell::new(None));
+        let _t = SocketTransport::new(&lp, ours, Rc::new(RefCell::new(EmptyUninit(lost.clone()))))
+            .unwrap();
+        peer.write_all(b"x").unwrap();
+        run_until(&lp, || lost.borrow().is_some());
+        assert_eq!(*lost.borrow(), Some(Some(std::io::ErrorKind::Other)));
+        lp.close().unwrap();
+    });
+}
+
 // test_set_protocol: later events go to the new protocol; the old one gets nothing more.
 #[test]
 fn set_protocol_switches_where_events_go() {
