@@ -159,6 +159,10 @@ impl<P: BufferedProtocol> StreamEvents for Buffered<P> {
     fn get_buffer_uninit(&mut self, size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
         self.0.get_buffer_uninit(size_hint)
     }
+    /// # Safety
+    ///
+    /// The trait method's contract: `nbytes` bytes of the last `get_buffer_uninit` slice are
+    /// initialised.
     unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
         // SAFETY: the caller's promise (this method's contract) is the inner one's.
         unsafe { self.0.buffer_updated_uninit(nbytes) }
@@ -206,6 +210,10 @@ mod tests {
             self.vec.reserve(4);
             Some(&mut self.vec.spare_capacity_mut()[..4])
         }
+        /// # Safety
+        ///
+        /// The trait method's contract: `nbytes` bytes of the last `get_buffer_uninit` slice are
+        /// initialised.
         unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
             // SAFETY: the caller initialised `nbytes <= 4` bytes of the spare capacity lent.
             unsafe { self.vec.set_len(nbytes) };

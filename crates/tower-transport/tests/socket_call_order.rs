@@ -476,6 +476,10 @@ impl StreamEvents for Uninit {
         self.vec.reserve(self.chunk);
         Some(&mut self.vec.spare_capacity_mut()[..self.chunk])
     }
+    /// # Safety
+    ///
+    /// The trait method's contract: `nbytes` bytes of the last `get_buffer_uninit` slice are
+    /// initialised.
     unsafe fn buffer_updated_uninit(&mut self, n: usize) {
         // SAFETY: the transport initialised the first `n` bytes of the spare capacity lent
         // (this method's contract), and `n <= chunk <= capacity`.
