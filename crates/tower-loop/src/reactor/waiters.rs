@@ -144,6 +144,10 @@ struct SourceState {
     ready: u8,
     /// Bumped on every event, so a clear racing with a new event does not lose it.
     tick: u64,
+    /// An event said reads will not wait any more (end of stream, hang-up, error): the read
+    /// readiness is never cleared again (as tokio's `READ_CLOSED`), since no edge would come
+    /// to set it back.
+    read_closed: bool,
     /// Waiting for readability.
     readers: Waiters,
     /// Waiting for writability.
@@ -202,8 +206,16 @@ impl SourceWaiters {
     pub fn clear(&self, dir: u8, tick: u64) {
         let mut st = self.state.lock();
         if st.tick == tick {
-            st.ready &= !dir;
+            let keep = if st.read_closed { READ } else { 0 };
+            st.ready &= !(dir & !keep);
         }
+    }
+
+    /// An event said reads will not wait any more: from now on the read readiness stays set
+    /// ([`clear`](Self::clear) leaves it). Called before that event's
+    /// [`dispatch`](Self::dispatch).
+    pub fn close_read(&self) {
+        self.state.lock().read_closed = true;
     }
 
     /// An event: records the readiness and moves the wakers of the ready directions to `out`,
