@@ -6,6 +6,14 @@
 //! events are delivered by the loop it was registered with, which must keep running — or, if
 //! that loop is a member of an [`IoDriver`](crate::IoDriver) (a multi-thread runtime's worker),
 //! it is registered with the driver and its events are delivered by whichever member polls it.
+//!
+//! **Short reads of stream sockets.** When `T` is one of std's stream sockets (`TcpStream`,
+//! `UnixStream`: a `read` is one `recv`), a `futures-io` read that returns fewer bytes than asked
+//! used the kernel's bytes up, so it clears the cached readiness as `EAGAIN` would, and the next
+//! read waits for the reactor's next event instead of making a `recv` that returns `EAGAIN`
+//! (tokio's rule; the `sock_*` methods' `short` in `sock.rs`). Other types keep "try first":
+//! a `T` whose `read` returns less than is buffered (a tty's line, std's `Stdin` with its own
+//! buffer, a capped wrapper) would otherwise wait for an edge that never comes.
 
 use std::fmt;
 use std::future::Future;
@@ -13,6 +21,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use crate::context;
@@ -49,6 +58,13 @@ pub struct Async<T: AsFd> {
     driver: Option<Arc<IoDriver>>,
     /// The I/O object; `None` only after `into_inner`.
     io: Option<T>,
+    /// `T` is one of std's stream sockets: a short read means the kernel had no more bytes
+    /// (see the module docs).
+    short_read_drains: bool,
+    /// A short read cleared the read readiness and no read has seen it set since: the next
+    /// read looks at the cached readiness before its `recv`. A hint only: with it stale, a
+    /// read makes one `recv` too many (`EAGAIN`) or looks at the readiness once more.
+    read_drained: AtomicBool,
 }
 
 impl<T: AsFd> fmt::Debug for Async<T> {
@@ -90,6 +106,8 @@ impl<T: AsFd> Async<T> {
             handle: handle.clone(),
             driver,
             io: Some(io),
+            short_read_drains: is_std_stream_socket::<T>(),
+            read_drained: AtomicBool::new(false),
         })
     }
 
@@ -203,7 +221,15 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.io.as_ref().expect("io is present until into_inner");
-        poll_io(&self.source, &self.handle, dir, cx, || op(io))
+        poll_io(
+            &self.source,
+            &self.handle,
+            dir,
+            cx,
+            || op(io),
+            None,
+            |_| false,
+        )
     }
 
     /// [`poll_io_ref`](Self::poll_io_ref) with the I/O object borrowed mutably (for
@@ -215,28 +241,107 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.io.as_mut().expect("io is present until into_inner");
-        poll_io(&self.source, &self.handle, dir, cx, || op(io))
+        poll_io(
+            &self.source,
+            &self.handle,
+            dir,
+            cx,
+            || op(io),
+            None,
+            |_| false,
+        )
     }
+
+    /// [`poll_io_ref`](Self::poll_io_ref) for a read `op` of up to `len` bytes, with the
+    /// short-read rule where `T` is a std stream socket (module docs).
+    pub(crate) fn poll_read_ref(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.io.as_ref().expect("io is present until into_inner");
+        let rule = self.short_read_drains.then_some(&self.read_drained);
+        let short = |&n: &usize| crate::sock::short(n, len);
+        poll_io(&self.source, &self.handle, READ, cx, || op(io), rule, short)
+    }
+
+    /// [`poll_read_ref`](Self::poll_read_ref) with the I/O object borrowed mutably.
+    pub(crate) fn poll_read_mut(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&mut T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.io.as_mut().expect("io is present until into_inner");
+        let rule = self.short_read_drains.then_some(&self.read_drained);
+        let short = |&n: &usize| crate::sock::short(n, len);
+        poll_io(&self.source, &self.handle, READ, cx, || op(io), rule, short)
+    }
+}
+
+/// Whether `T` is one of std's stream sockets, whose `read` is one `recv` (so a short read
+/// took all the kernel had). `TypeId` would need `T: 'static`, which `Async<T>` does not ask;
+/// the type's name tells as well here. Should std's paths ever print otherwise, the answer is
+/// `false`: the rule is then skipped (one `EAGAIN` read more), never wrongly applied (a test
+/// checks the names). Only where the reactor reports end of stream apart (`RDHUP`, Linux and
+/// Android's epoll): a short read of the bytes before the end must not hide the end, for which
+/// no new edge comes.
+fn is_std_stream_socket<T>() -> bool {
+    cfg!(any(target_os = "linux", target_os = "android"))
+        && matches!(
+            std::any::type_name::<T>(),
+            "std::net::tcp::TcpStream" | "std::os::unix::net::stream::UnixStream"
+        )
 }
 
 /// The loop of [`Async::poll_io_ref`]: try, clear readiness on `WouldBlock`, wait for the next
 /// event of `dir` (a closed loop reports an error instead of waiting forever).
+///
+/// With `short_rule` (`dir` is `READ`; the `Async`'s flag), a read whose result `used_up`
+/// calls short (`sock.rs`'s `short`) clears the readiness too and sets the flag; while the flag is set, a read first looks at the cached readiness and waits for
+/// the next event if it is not set. No wake-up is lost: the readiness is only cleared when no
+/// event came since the read began (the tick), and the look and the registration are one
+/// critical section.
 fn poll_io<R>(
     source: &Source,
     handle: &LoopHandle,
     dir: u8,
     cx: &mut Context<'_>,
     mut op: impl FnMut() -> io::Result<R>,
+    short_rule: Option<&AtomicBool>,
+    used_up: impl Fn(&R) -> bool,
 ) -> Poll<io::Result<R>> {
+    let mut tick = match short_rule {
+        Some(drained) if drained.load(Ordering::Relaxed) => {
+            match source.waiters.poll_ready(dir, cx.waker()) {
+                Poll::Ready(tick) => {
+                    drained.store(false, Ordering::Relaxed);
+                    tick
+                }
+                Poll::Pending if handle.is_closed() => return Poll::Ready(Err(closed())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        _ => source.waiters.tick(),
+    };
     loop {
-        let tick = source.waiters.tick();
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(v) => {
+                if let Some(drained) = short_rule {
+                    if used_up(&v) {
+                        source.waiters.clear_short(dir, tick);
+                        drained.store(true, Ordering::Relaxed);
+                    }
+                }
+                return Poll::Ready(Ok(v));
+            }
             res => return Poll::Ready(res),
         }
         source.waiters.clear(dir, tick);
         match source.waiters.poll_ready(dir, cx.waker()) {
-            Poll::Ready(_) => {}
+            Poll::Ready(t) => tick = t,
             Poll::Pending if handle.is_closed() => return Poll::Ready(Err(closed())),
             Poll::Pending => return Poll::Pending,
         }
@@ -308,5 +413,22 @@ impl<T: AsFd> Future for Readiness<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(self.dir, cx).map_ok(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_std_stream_socket;
+
+    /// The short-read rule finds std's stream sockets by their type names: if std ever printed
+    /// them otherwise, this fails (the rule would be silently skipped).
+    #[test]
+    fn std_stream_sockets_are_known_by_name() {
+        let on = cfg!(any(target_os = "linux", target_os = "android"));
+        assert_eq!(is_std_stream_socket::<std::net::TcpStream>(), on);
+        assert_eq!(is_std_stream_socket::<std::os::unix::net::UnixStream>(), on);
+        assert!(!is_std_stream_socket::<std::net::UdpSocket>());
+        assert!(!is_std_stream_socket::<std::fs::File>());
+        assert!(!is_std_stream_socket::<&std::net::TcpStream>());
     }
 }

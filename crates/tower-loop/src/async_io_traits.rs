@@ -5,9 +5,10 @@
 //!
 //! Each call tries the operation first; on `WouldBlock` it clears the cached readiness (unless an
 //! event came meanwhile) and registers the task for the next event of that direction, so
-//! `WouldBlock` never reaches the caller. `AsyncBufRead` is not implemented: an `Async` has no
-//! buffer of its own (wrap it in `futures::io::BufReader`; tier 9's `StreamReader` is the
-//! buffered reader of the tower).
+//! `WouldBlock` never reaches the caller. A short read of one of std's stream sockets clears the
+//! readiness too, so the next read waits for the next event (`async_fd.rs`'s module docs).
+//! `AsyncBufRead` is not implemented: an `Async` has no buffer of its own (wrap it in
+//! `futures::io::BufReader`; tier 9's `StreamReader` is the buffered reader of the tower).
 //!
 //! `poll_close` flushes and does not shut the socket down: dropping the `Async` closes the fd
 //! (as async-io's `Async` does; call `shutdown` on [`get_ref`](crate::Async::get_ref) for a
@@ -21,7 +22,7 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::async_fd::Async;
-use crate::reactor::{READ, WRITE};
+use crate::reactor::WRITE;
 
 impl<T: AsFd + Read> AsyncRead for Async<T> {
     fn poll_read(
@@ -29,7 +30,8 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_io_mut(READ, cx, |io| io.read(buf))
+        let len = buf.len();
+        self.get_mut().poll_read_mut(cx, len, |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -37,8 +39,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_io_mut(READ, cx, |io| io.read_vectored(bufs))
+            .poll_read_mut(cx, len, |io| io.read_vectored(bufs))
     }
 }
 
@@ -51,7 +54,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_ref(READ, cx, |mut io| io.read(buf))
+        let len = buf.len();
+        self.poll_read_ref(cx, len, |mut io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -59,7 +63,8 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_ref(READ, cx, |mut io| io.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_read_ref(cx, len, |mut io| io.read_vectored(bufs))
     }
 }
 

@@ -1005,6 +1005,10 @@ impl SharedSources {
     fn dispatch(&self, index: usize, ev: Event, wakers: &mut Vec<Waker>) {
         let source = self.slab.lock().0.get(index).cloned().flatten();
         let Some(source) = source else { return };
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if ev.read_closed {
+            source.waiters.close_read();
+        }
         source.waiters.dispatch(ev.readable, ev.writable, wakers);
     }
 }

@@ -250,8 +250,9 @@ impl Waiter<'_> {
 /// Whether a read or write of `n` bytes out of `len` was short: the kernel had no more data
 /// (or room) then, so the next operation waits for the next edge instead of making a syscall
 /// that would return `EAGAIN` (tokio's rule). `0` (end of stream, or an empty buffer) is not
-/// short: end of stream stays readable.
-fn short(n: usize, len: usize) -> bool {
+/// short: end of stream stays readable. [`Async`](crate::Async)'s `futures-io` reads of std's
+/// stream sockets use it too (`async_fd.rs`).
+pub(crate) fn short(n: usize, len: usize) -> bool {
     n > 0 && n < len
 }
 

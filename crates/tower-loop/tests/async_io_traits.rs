@@ -147,6 +147,140 @@ fn an_empty_read_is_pending_until_data_comes() {
     });
 }
 
+/// Polls `poll_read` once and says what it returned (`None`: pending), without waiting.
+async fn read_once<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *r).poll_read(cx, buf) {
+        Poll::Ready(res) => Poll::Ready(Some(res)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// The short-read rule (tokio's, decision 0016): after a read of a std stream socket that
+/// returned fewer bytes than asked, the next read waits for the reactor's next event instead of
+/// calling `recv` (which would report `EAGAIN`). Shown without counting syscalls: bytes written
+/// after the short read and before any reactor poll are *not* read by the next poll (a `recv`
+/// would have returned them), and the event that follows wakes the task and they are read (no
+/// lost wake-up). End of stream arriving with the last bytes is still read at once. Through
+/// `Async<T>` and `&Async<T>`, over a socketpair and TCP.
+#[test]
+fn a_read_after_a_short_read_waits_for_the_next_event() {
+    fn check<S>(a: S, mut b: S, by_ref: bool)
+    where
+        S: Read + Write + std::os::fd::AsFd + 'static,
+        for<'a> &'a S: Read,
+    {
+        let lp = EventLoop::new().unwrap();
+        lp.run_until_complete(async move {
+            let mut a = Async::new(a).unwrap();
+            b.write_all(b"abc").unwrap();
+            let mut buf = [0u8; 64];
+            // Tried first (no event seen yet), short: 3 of 64.
+            let n = if by_ref {
+                read_once(&mut &a, &mut buf).await
+            } else {
+                read_once(&mut a, &mut buf).await
+            };
+            assert_eq!(n.unwrap().unwrap(), 3);
+            assert_eq!(&buf[..3], b"abc");
+            // More bytes, no reactor poll in between: the next read does not `recv` them.
+            b.write_all(b"def").unwrap();
+            let again = if by_ref {
+                read_once(&mut &a, &mut buf).await
+            } else {
+                read_once(&mut a, &mut buf).await
+            };
+            assert!(
+                again.is_none(),
+                "read again before the next event: {again:?}"
+            );
+            // The event wakes the reader, which now reads them.
+            let mut rest = [0u8; 3];
+            if by_ref {
+                read_exact(&mut &a, &mut rest).await.unwrap();
+            } else {
+                read_exact(&mut a, &mut rest).await.unwrap();
+            }
+            assert_eq!(&rest, b"def");
+            // A read that fills its buffer leaves the rule off: the next read tries `recv` at
+            // once and finds the bytes already there.
+            b.write_all(b"ghij").unwrap();
+            let mut two = [0u8; 2];
+            read_exact(&mut a, &mut two).await.unwrap();
+            let n = read_once(&mut a, &mut two).await;
+            assert_eq!(n.unwrap().unwrap(), 2);
+            assert_eq!(&two, b"ij");
+            // The last bytes and the end of stream arrive together, seen by an event first: the
+            // short read of the bytes does not hide the end (no edge would come for it).
+            assert!(read_once(&mut a, &mut buf).await.is_none(), "nothing left");
+            b.write_all(b"end").unwrap();
+            drop(b);
+            a.readable().await.unwrap();
+            let n = read_once(&mut a, &mut buf).await;
+            assert_eq!(n.unwrap().unwrap(), 3);
+            for _ in 0..2 {
+                let n = read_once(&mut a, &mut buf).await;
+                assert_eq!(n.unwrap().unwrap(), 0, "end of stream, at once");
+            }
+            drop(a);
+        })
+        .unwrap();
+        lp.close().unwrap();
+    }
+    no_fd_leak(|| {
+        for by_ref in [false, true] {
+            let (a, b) = UnixStream::pair().unwrap();
+            check(a, b, by_ref);
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let b = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (a, _) = l.accept().unwrap();
+            b.set_nodelay(true).unwrap();
+            check(a, b, by_ref);
+        }
+    });
+}
+
+/// A `Read` that returns at most one byte per call, over a socket: its short reads do not mean
+/// the kernel is drained.
+struct OneByte(UnixStream);
+
+impl Read for OneByte {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+impl std::os::fd::AsFd for OneByte {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// The short-read rule is only for std's stream sockets: a type whose `read` returns less than
+/// the kernel holds keeps "try first", so its next read gets the rest at once (with the rule it
+/// would wait for an edge that never comes).
+#[test]
+fn other_types_keep_reading_after_a_short_read() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        lp.run_until_complete(async {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let mut a = Async::new(OneByte(a)).unwrap();
+            b.write_all(b"xyz").unwrap();
+            let mut buf = [0u8; 8];
+            for want in [b'x', b'y', b'z'] {
+                let n = read_once(&mut a, &mut buf).await;
+                assert_eq!(n.unwrap().unwrap(), 1);
+                assert_eq!(buf[0], want);
+            }
+            assert!(read_once(&mut a, &mut buf).await.is_none());
+        })
+        .unwrap();
+        lp.close().unwrap();
+    });
+}
+
 /// `&Async<T>` reads and writes through shared references: one task reads while another writes
 /// the same socket.
 #[test]

@@ -8,7 +8,8 @@
 //! - An [`Async`](tower_loop::Async) source's [`SourceWaiters`], shared between task threads
 //!   and the loop thread: a registration racing the event is woken or sees the readiness, for
 //!   every task that registered; and the `WouldBlock` → clear → wait protocol of `read_with`
-//!   loses no event.
+//!   loses no event; and a short read (`clear_short`) racing an end-of-stream event
+//!   (`close_read`) never hides the end.
 //!
 //! A lost wake-up shows as a waiter left pending with no wake recorded.
 #![cfg(loom)]
@@ -102,6 +103,38 @@ fn would_block_then_wait_loses_no_event() {
             got || count.0.load(SeqCst) == 1,
             "the task waits with nobody to wake it"
         );
+    });
+}
+
+// The short-read rule (`Async`'s stream sockets): the task reads the tick, reads some bytes
+// (short), clears with `clear_short`, then its next read looks at the readiness before any
+// `recv`. The loop thread delivers the last bytes together with the end of stream: the event
+// marks the source read-closed, then dispatches. Whatever the order, the task then gets the
+// end of stream (sees the readiness, or is woken): the short read never hides it.
+#[test]
+fn a_short_read_does_not_hide_the_end_of_stream() {
+    loom::model(|| {
+        let source = loom::sync::Arc::new(SourceWaiters::new());
+        let s2 = source.clone();
+        let task = thread::spawn(move || {
+            let (w, count) = counting_waker();
+            let tick = s2.tick();
+            // The short read took what was there; the end may have come with it.
+            s2.clear_short(READ, tick);
+            let ready = s2.poll_ready(READ, &w).is_ready();
+            (ready, count)
+        });
+        source.close_read();
+        dispatch_readable(&source);
+        let (ready, count) = task.join().unwrap();
+        assert!(
+            ready || count.0.load(SeqCst) == 1,
+            "the reader waits for an end of stream already reported"
+        );
+        // After the end, reads never wait again, even after another short read.
+        let tick = source.tick();
+        source.clear_short(READ, tick);
+        assert!(source.poll_ready(READ, Waker::noop()).is_ready());
     });
 }
 

@@ -64,6 +64,9 @@ mod epoll {
         pub(crate) readable: bool,
         /// Writable (or hung up, or in error).
         pub(crate) writable: bool,
+        /// Reads will not wait any more: the peer shut down its writing, or the fd hung up or
+        /// failed (`RDHUP`, `HUP`, `ERR`). Only in events (`Async`'s short-read rule).
+        pub(crate) read_closed: bool,
     }
 
     impl Event {
@@ -73,6 +76,7 @@ mod epoll {
                 key,
                 readable,
                 writable,
+                read_closed: false,
             }
         }
 
@@ -137,6 +141,7 @@ mod epoll {
                     key: key as usize,
                     readable: broken || flags.intersects(READ_FLAGS),
                     writable: broken || flags.intersects(WRITE_FLAGS),
+                    read_closed: broken || flags.contains(EventFlags::RDHUP),
                 })
             })
         }

@@ -144,6 +144,10 @@ struct SourceState {
     ready: u8,
     /// Bumped on every event, so a clear racing with a new event does not lose it.
     tick: u64,
+    /// An event said reads will not wait any more (end of stream, hang-up, error): a short read
+    /// no longer clears the read readiness (as tokio's `READ_CLOSED`), since no edge would come
+    /// to set it back.
+    read_closed: bool,
     /// Waiting for readability.
     readers: Waiters,
     /// Waiting for writability.
@@ -204,6 +208,27 @@ impl SourceWaiters {
         if st.tick == tick {
             st.ready &= !dir;
         }
+    }
+
+    /// A read of `dir` returned fewer bytes than asked (the short-read rule of `Async`'s
+    /// stream sockets): forgets the readiness of `dir` as [`clear`](Self::clear) does, except
+    /// the read readiness once an event said reads will not wait any more (the end of stream
+    /// came with the last bytes: no edge would come for it). `WouldBlock` itself always clears
+    /// (the kernel said so), so a source marked read-closed never spins.
+    pub fn clear_short(&self, dir: u8, tick: u64) {
+        let mut st = self.state.lock();
+        if st.tick == tick {
+            let keep = if st.read_closed { READ } else { 0 };
+            st.ready &= !(dir & !keep);
+        }
+    }
+
+    /// An event said reads will not wait any more: from now on a short read leaves the read
+    /// readiness set ([`clear_short`](Self::clear_short)). Called before that event's
+    /// [`dispatch`](Self::dispatch). Only the epoll backend reports it (Linux, Android).
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    pub fn close_read(&self) {
+        self.state.lock().read_closed = true;
     }
 
     /// An event: records the readiness and moves the wakers of the ready directions to `out`,
