@@ -9,15 +9,13 @@ mod util;
 
 use std::future::Future;
 use std::io::{self, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use tower_protocol::create_connection_sock;
-use tower_stream::{IncompleteReadError, StreamReader, StreamReaderProtocol, StreamWriter};
+use tower_stream::{IncompleteReadError, StreamReader, StreamReaderProtocol};
 use tower_transport::ReadTransport;
-use util::{run, turns};
+use util::{pair_streams, run, turns};
 
 /// 100 KiB: well above the direct-read threshold.
 const N: usize = 100 * 1024;
@@ -30,20 +28,6 @@ fn pattern(len: usize) -> Vec<u8> {
 /// Polls `fut` once with a no-op waker.
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A reader/writer pair on one end of a socket pair; the other end is returned.
-async fn pair_streams(limit: usize) -> (StreamReader, StreamWriter, UnixStream) {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let (transport, protocol) = create_connection_sock(
-        move || StreamReaderProtocol::new(limit).unwrap(),
-        OwnedFd::from(ours),
-    )
-    .await
-    .unwrap();
-    let reader = StreamReader::from_protocol(&protocol);
-    let writer = StreamWriter::new(transport, &reader);
-    (reader, writer, theirs)
 }
 
 /// Writes `data` in 1 KiB pieces, letting the loop read between them.

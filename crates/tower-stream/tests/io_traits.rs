@@ -4,30 +4,13 @@
 mod util;
 
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 use tower_coro::poll_fn;
-use tower_protocol::create_connection_sock;
-use tower_stream::{StreamReader, StreamReaderProtocol, StreamWriter};
+use tower_stream::{StreamReader, StreamWriter};
 use tower_transport::WriteTransport;
-use util::run;
-
-/// A reader/writer pair on one end of a socket pair; the other end is returned.
-async fn pair_streams(limit: usize) -> (StreamReader, StreamWriter, UnixStream) {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let (transport, protocol) = create_connection_sock(
-        move || StreamReaderProtocol::new(limit).unwrap(),
-        OwnedFd::from(ours),
-    )
-    .await
-    .unwrap();
-    let reader = StreamReader::from_protocol(&protocol);
-    let writer = StreamWriter::new(transport, &reader);
-    (reader, writer, theirs)
-}
+use util::{pair_streams, run};
 
 /// `AsyncRead::poll_read` as a future.
 async fn read(r: &mut StreamReader, buf: &mut [u8]) -> io::Result<usize> {

@@ -7,17 +7,15 @@ mod util;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tower_protocol::create_connection_sock;
 use tower_stream::{
     StreamReader, StreamReaderProtocol, StreamWriter, open_connection, open_unix_connection,
     start_server, start_server_sock, start_unix_server,
 };
 use tower_transport::{BaseTransport, ReadTransport, SocketAddress, WriteTransport, extra};
-use util::{run, turns};
+use util::{pair_streams, run, turns};
 
 /// The port of a server's first socket.
 fn port_of(server: &tower_protocol::Server) -> u16 {
@@ -25,20 +23,6 @@ fn port_of(server: &tower_protocol::Server) -> u16 {
         SocketAddress::Inet(a) => a.port(),
         other => panic!("not an inet socket: {other:?}"),
     }
-}
-
-/// A reader/writer pair on one end of a socket pair; the other end is returned.
-async fn pair_streams(limit: usize) -> (StreamReader, StreamWriter, UnixStream) {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let (transport, protocol) = create_connection_sock(
-        move || StreamReaderProtocol::new(limit).unwrap(),
-        OwnedFd::from(ours),
-    )
-    .await
-    .unwrap();
-    let reader = StreamReader::from_protocol(&protocol);
-    let writer = StreamWriter::new(transport, &reader);
-    (reader, writer, theirs)
 }
 
 /// A unique socket path in the temp dir.

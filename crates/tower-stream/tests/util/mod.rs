@@ -20,3 +20,23 @@ pub(crate) async fn turns(n: usize) {
         tower_coro::yield_now().await;
     }
 }
+
+/// A reader/writer pair on one end of a socket pair; the other end is returned.
+pub(crate) async fn pair_streams(
+    limit: usize,
+) -> (
+    tower_stream::StreamReader,
+    tower_stream::StreamWriter,
+    std::os::unix::net::UnixStream,
+) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (transport, protocol) = tower_protocol::create_connection_sock(
+        move || tower_stream::StreamReaderProtocol::new(limit).unwrap(),
+        std::os::fd::OwnedFd::from(ours),
+    )
+    .await
+    .unwrap();
+    let reader = tower_stream::StreamReader::from_protocol(&protocol);
+    let writer = tower_stream::StreamWriter::new(transport, &reader);
+    (reader, writer, theirs)
+}
