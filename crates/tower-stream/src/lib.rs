@@ -57,7 +57,7 @@
 //! | `protocol.rs` | [`StreamReaderProtocol`] (asyncio's `StreamReaderProtocol` + `FlowControlMixin`), the state reader, writer and protocol share (with a large `readexactly`'s *direct read*: the kernel reads into the vector it returns), [`DEFAULT_LIMIT`] |
 //! | `reader.rs` | [`StreamReader`] and its named futures ([`Read`], [`ReadToEnd`], [`ReadLine`], [`ReadExactly`], [`ReadUntil`]), [`Lines`]; one waiting read at a time |
 //! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`]; feature `tls`: `StreamWriter::start_tls` and its builder `StartTls` (the same pair upgraded to TLS) |
-//! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]), each holding tier 8's builder and the limit ([`StreamFactory`]); the `forward!` macro of tier 8's options |
+//! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]), each a [`StreamBuilder`]: tier 8's builder and the limit ([`StreamFactory`]); the `forward!` macro of tier 8's options |
 //! | `server.rs` | [`start_server`] ([`StartServer`]), [`start_server_sock`], [`start_unix_server`] ([`StartUnixServer`]), [`start_unix_server_sock`], [`ClientOutcome`] |
 //! | `io.rs` | `futures-io`: `AsyncRead` + `AsyncBufRead` on [`StreamReader`], `AsyncWrite` on [`StreamWriter`] |
 //! | `error.rs` | [`IncompleteReadError`], [`LimitOverrunError`], [`AlreadyWaiting`] (inside `io::Error`s) |
@@ -74,8 +74,8 @@ mod writer;
 
 pub use error::{AlreadyWaiting, IncompleteReadError, LimitOverrunError};
 pub use open::{
-    OpenConnection, OpenFuture, OpenUnixConnection, StreamFactory, Streams, open_connection,
-    open_unix_connection,
+    OpenConnection, OpenFuture, OpenUnixConnection, StreamBuilder, StreamFactory, Streams,
+    open_connection, open_unix_connection,
 };
 pub use protocol::{DEFAULT_LIMIT, StreamReaderProtocol};
 pub use reader::{Lines, Read, ReadExactly, ReadLine, ReadToEnd, ReadUntil, StreamReader};

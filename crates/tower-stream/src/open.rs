@@ -63,6 +63,33 @@ macro_rules! forward {
 }
 pub(crate) use forward;
 
+/// A stream helper's builder: tier 8's builder `B` and the readers' limit; `.await` it.
+/// [`OpenConnection`], [`OpenUnixConnection`], [`StartServer`](crate::StartServer) and
+/// [`StartUnixServer`](crate::StartUnixServer) are this on their tier-8 builders, with tier 8's
+/// options forwarded by name.
+#[must_use = "nothing is made until the builder is awaited"]
+#[derive(Debug)]
+pub struct StreamBuilder<B> {
+    /// Tier 8's builder, on a [`StreamFactory`].
+    pub(crate) inner: B,
+    /// The readers' limit.
+    pub(crate) limit: SharedLimit,
+}
+
+impl<B> StreamBuilder<B> {
+    /// The readers' line limit (default [`DEFAULT_LIMIT`], 64 KiB; asyncio's `limit`).
+    pub fn limit(self, limit: usize) -> Self {
+        self.limit.set(limit);
+        self
+    }
+
+    /// Sets any of tier 8's options on its builder (what the named methods do, one each).
+    pub fn configure(mut self, f: impl FnOnce(B) -> B) -> Self {
+        self.inner = f(self.inner);
+        self
+    }
+}
+
 /// The pair on a factory's transport and protocol.
 fn pair(
     transport: StreamTransport,
@@ -134,34 +161,10 @@ fn client_factory() -> (StreamFactory, SharedLimit) {
 
 /// The options of [`open_connection`]: tier 8's [`CreateConnection`] and the reader's limit;
 /// `.await` it.
-#[must_use = "a connection is made only when the builder is awaited"]
-#[derive(Debug)]
-pub struct OpenConnection {
-    /// `create_connection`'s builder, on a [`StreamFactory`].
-    inner: CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-    /// The reader's limit.
-    limit: SharedLimit,
-}
+pub type OpenConnection =
+    StreamBuilder<CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>>;
 
 impl OpenConnection {
-    /// The reader's line limit (default [`DEFAULT_LIMIT`], 64 KiB; asyncio's `limit`).
-    pub fn limit(self, limit: usize) -> Self {
-        self.limit.set(limit);
-        self
-    }
-
-    /// Sets any of `create_connection`'s options on its builder (what the named methods below
-    /// do, one each).
-    pub fn configure(
-        mut self,
-        f: impl FnOnce(
-            CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-        ) -> CreateConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-    ) -> Self {
-        self.inner = f(self.inner);
-        self
-    }
-
     forward! { "CreateConnection";
         happy_eyeballs_delay(delay: Duration);
         interleave(count: usize);
@@ -213,33 +216,10 @@ pub fn open_unix_connection(path: impl Into<PathBuf>) -> OpenUnixConnection {
 
 /// The options of [`open_unix_connection`]: tier 8's [`CreateUnixConnection`] and the
 /// reader's limit; `.await` it.
-#[must_use = "a connection is made only when the builder is awaited"]
-#[derive(Debug)]
-pub struct OpenUnixConnection {
-    /// `create_unix_connection`'s builder.
-    inner: CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-    /// The reader's limit.
-    limit: SharedLimit,
-}
+pub type OpenUnixConnection =
+    StreamBuilder<CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>>;
 
 impl OpenUnixConnection {
-    /// The reader's line limit (default [`DEFAULT_LIMIT`]).
-    pub fn limit(self, limit: usize) -> Self {
-        self.limit.set(limit);
-        self
-    }
-
-    /// Sets any of `create_unix_connection`'s options on its builder.
-    pub fn configure(
-        mut self,
-        f: impl FnOnce(
-            CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-        ) -> CreateUnixConnection<Buffered<StreamReaderProtocol>, StreamFactory>,
-    ) -> Self {
-        self.inner = f(self.inner);
-        self
-    }
-
     #[cfg(feature = "tls")]
     forward! { "CreateUnixConnection";
         ssl(config: std::sync::Arc<tower_protocol::tls::rustls::ClientConfig>);

@@ -21,7 +21,7 @@ use tower_protocol::{
 };
 use tower_transport::{BaseTransport, StreamTransport};
 
-use crate::open::{SharedLimit, StreamFactory, forward};
+use crate::open::{SharedLimit, StreamBuilder, StreamFactory, forward};
 use crate::protocol::{DEFAULT_LIMIT, OnConnect, Shared, StreamReaderProtocol, check_limit};
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
@@ -157,32 +157,9 @@ where
 
 /// The options of [`start_server`]: tier 8's [`CreateServer`] and the readers' limit;
 /// `.await` it.
-#[must_use = "a server is made only when the builder is awaited"]
-#[derive(Debug)]
-pub struct StartServer {
-    /// `create_server`'s builder, on a [`StreamFactory`].
-    inner: CreateServer<StreamFactory>,
-    /// The readers' limit.
-    limit: SharedLimit,
-}
+pub type StartServer = StreamBuilder<CreateServer<StreamFactory>>;
 
 impl StartServer {
-    /// The readers' line limit (default [`DEFAULT_LIMIT`]; asyncio's `limit`).
-    pub fn limit(self, limit: usize) -> Self {
-        self.limit.set(limit);
-        self
-    }
-
-    /// Sets any of `create_server`'s options on its builder (what the named methods below do,
-    /// one each).
-    pub fn configure(
-        mut self,
-        f: impl FnOnce(CreateServer<StreamFactory>) -> CreateServer<StreamFactory>,
-    ) -> Self {
-        self.inner = f(self.inner);
-        self
-    }
-
     forward! { "CreateServer";
         family(family: Family);
         reuse_address(on: bool);
@@ -277,31 +254,9 @@ where
 
 /// The options of [`start_unix_server`]: tier 8's [`CreateUnixServer`] and the readers'
 /// limit; `.await` it.
-#[must_use = "a server is made only when the builder is awaited"]
-#[derive(Debug)]
-pub struct StartUnixServer {
-    /// `create_unix_server`'s builder.
-    inner: CreateUnixServer<StreamFactory>,
-    /// The readers' limit.
-    limit: SharedLimit,
-}
+pub type StartUnixServer = StreamBuilder<CreateUnixServer<StreamFactory>>;
 
 impl StartUnixServer {
-    /// The readers' line limit (default [`DEFAULT_LIMIT`]).
-    pub fn limit(self, limit: usize) -> Self {
-        self.limit.set(limit);
-        self
-    }
-
-    /// Sets any of `create_unix_server`'s options on its builder.
-    pub fn configure(
-        mut self,
-        f: impl FnOnce(CreateUnixServer<StreamFactory>) -> CreateUnixServer<StreamFactory>,
-    ) -> Self {
-        self.inner = f(self.inner);
-        self
-    }
-
     forward! { "CreateUnixServer";
         backlog(backlog: u32);
         start_serving(on: bool);
