@@ -15,38 +15,14 @@ use tower_stream::{
     start_server, start_server_sock, start_unix_server,
 };
 use tower_transport::{BaseTransport, ReadTransport, SocketAddress, WriteTransport, extra};
-use util::{pair_streams, run, turns};
-
-/// The port of a server's first socket.
-fn port_of(server: &tower_protocol::Server) -> u16 {
-    match server.sockets()[0].address.clone() {
-        SocketAddress::Inet(a) => a.port(),
-        other => panic!("not an inet socket: {other:?}"),
-    }
-}
-
-/// A unique socket path in the temp dir.
-fn sock_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("tower-stream-{}-{name}.sock", std::process::id()))
-}
+use util::{echo_lines, pair_streams, port_of, run, sock_path, turns};
 
 // test_open_connection / test_start_server: an echo server and a client, TCP
 #[test]
 fn tcp_echo_through_start_server_and_open_connection() {
     run(async {
         let server = start_server(
-            |reader, writer| async move {
-                loop {
-                    let line = reader.readline().await?;
-                    if line.is_empty() {
-                        break;
-                    }
-                    writer.write(&line)?;
-                    writer.drain().await?;
-                }
-                writer.close();
-                writer.wait_closed().await
-            },
+            |reader, writer| async move { echo_lines(&reader, &writer).await },
             "127.0.0.1",
             0,
         )

@@ -16,12 +16,9 @@ use std::sync::Arc;
 use tower_protocol::tls::pki_types::{CertificateDer, PrivateKeyDer};
 use tower_protocol::tls::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tower_protocol::tls::{client_config, server_config, tls_info};
-use tower_stream::{
-    StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
-    start_unix_server,
-};
-use tower_transport::{ReadTransport, SocketAddress, extra};
-use util::run;
+use tower_stream::{open_connection, open_unix_connection, start_server, start_unix_server};
+use tower_transport::{ReadTransport, extra};
+use util::{echo_lines, port_of, run, sock_path};
 
 /// A self-signed certificate for `localhost`: the server's config and a client's trusting it.
 fn configs() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
@@ -34,38 +31,8 @@ fn configs() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     (server, client_config(roots))
 }
 
-/// The port of a server's first socket.
-fn port_of(server: &tower_protocol::Server) -> u16 {
-    match server.sockets()[0].address.clone() {
-        SocketAddress::Inet(a) => a.port(),
-        other => panic!("not an inet socket: {other:?}"),
-    }
-}
-
-/// A unique socket path in the temp dir.
-fn sock_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "tower-stream-tls-{}-{name}.sock",
-        std::process::id()
-    ))
-}
-
 /// What a server's client task saw.
 type Log = Rc<RefCell<Vec<String>>>;
-
-/// Echoes lines until the end of stream, then closes.
-async fn echo_lines(reader: &StreamReader, writer: &StreamWriter) -> io::Result<()> {
-    loop {
-        let line = reader.readline().await?;
-        if line.is_empty() {
-            break;
-        }
-        writer.write(&line)?;
-        writer.drain().await?;
-    }
-    writer.close();
-    writer.wait_closed().await
-}
 
 // test_streams' test_start_tls: a plaintext line each way, then start_tls on the client's
 // writer and on the server's (the server end, from start_server), then echo over TLS.

@@ -40,3 +40,33 @@ pub(crate) async fn pair_streams(
     let writer = tower_stream::StreamWriter::new(transport, &reader);
     (reader, writer, theirs)
 }
+
+/// The port of a server's first socket.
+pub(crate) fn port_of(server: &tower_protocol::Server) -> u16 {
+    match server.sockets()[0].address.clone() {
+        tower_transport::SocketAddress::Inet(a) => a.port(),
+        other => panic!("not an inet socket: {other:?}"),
+    }
+}
+
+/// A unique socket path in the temp dir.
+pub(crate) fn sock_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tower-stream-{}-{name}.sock", std::process::id()))
+}
+
+/// Echoes lines until the end of stream, then closes.
+pub(crate) async fn echo_lines(
+    reader: &tower_stream::StreamReader,
+    writer: &tower_stream::StreamWriter,
+) -> std::io::Result<()> {
+    loop {
+        let line = reader.readline().await?;
+        if line.is_empty() {
+            break;
+        }
+        writer.write(&line)?;
+        writer.drain().await?;
+    }
+    writer.close();
+    writer.wait_closed().await
+}
