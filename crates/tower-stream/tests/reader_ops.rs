@@ -230,6 +230,14 @@ fn readline_over_limit_without_newline_clears_the_buffer() {
         r.readline().await.unwrap_err();
         assert!(poll_once(pin!(r.read(1))).is_pending());
     });
+    // asyncio's last case: over the limit with no newline at all, the buffer is cleared too.
+    let r = limited(7);
+    r.feed_data(b"12345678");
+    tower_coro::block_on(async {
+        let e = r.readline().await.unwrap_err();
+        assert!(LimitOverrunError::from_io(&e).is_some());
+        assert!(poll_once(pin!(r.read(1))).is_pending());
+    });
 }
 
 // test_readline_nolimit_nowait
