@@ -90,6 +90,14 @@ impl<B> StreamBuilder<B> {
     }
 }
 
+impl<T, B: IntoFuture<Output = io::Result<T>>> StreamBuilder<B> {
+    /// What awaiting any of them runs first: the limit's check, then tier 8's builder.
+    pub(crate) async fn build(self) -> io::Result<T> {
+        check_limit(self.limit.get())?;
+        self.inner.await
+    }
+}
+
 /// The pair on a factory's transport and protocol.
 fn pair(
     transport: StreamTransport,
@@ -188,8 +196,7 @@ impl IntoFuture for OpenConnection {
 
     fn into_future(self) -> OpenFuture {
         Box::pin(async move {
-            check_limit(self.limit.get())?;
-            let (transport, protocol) = self.inner.await?;
+            let (transport, protocol) = self.build().await?;
             Ok(pair(transport, &protocol))
         })
     }
@@ -235,8 +242,7 @@ impl IntoFuture for OpenUnixConnection {
 
     fn into_future(self) -> OpenFuture {
         Box::pin(async move {
-            check_limit(self.limit.get())?;
-            let (transport, protocol) = self.inner.await?;
+            let (transport, protocol) = self.build().await?;
             Ok(pair(transport, &protocol))
         })
     }

@@ -22,7 +22,7 @@ use tower_protocol::{
 use tower_transport::{BaseTransport, StreamTransport};
 
 use crate::open::{SharedLimit, StreamBuilder, StreamFactory, forward};
-use crate::protocol::{DEFAULT_LIMIT, OnConnect, Shared, StreamReaderProtocol, check_limit};
+use crate::protocol::{DEFAULT_LIMIT, OnConnect, Shared, StreamReaderProtocol};
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
 
@@ -198,10 +198,7 @@ impl IntoFuture for StartServer {
     type IntoFuture = StartServerFuture;
 
     fn into_future(self) -> StartServerFuture {
-        StartServerFuture(Box::pin(async move {
-            check_limit(self.limit.get())?;
-            self.inner.await
-        }))
+        StartServerFuture(Box::pin(self.build()))
     }
 }
 
@@ -275,9 +272,6 @@ impl IntoFuture for StartUnixServer {
     type IntoFuture = StartServerFuture;
 
     fn into_future(self) -> StartServerFuture {
-        StartServerFuture(Box::pin(async move {
-            check_limit(self.limit.get())?;
-            self.inner.await
-        }))
+        StartServerFuture(Box::pin(self.build()))
     }
 }
