@@ -89,15 +89,22 @@ fn clean(f: impl FnOnce(&EventLoop)) {
     assert_eq!(fds(), before, "an fd leaked");
 }
 
-/// Runs `lp` until `proto` saw `connection_lost`.
-fn run_until_lost(lp: &EventLoop, proto: &Rc<RefCell<Rec>>) {
+/// Runs `lp` an iteration at a time until `done`; fails with `what` after 10 s.
+fn run_until(lp: &EventLoop, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !proto.borrow().events.iter().any(|e| e == "lost") {
-        assert!(Instant::now() < deadline, "no connection_lost in 10 s");
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
         let l = lp.clone();
         lp.call_soon(move || l.stop());
         lp.run_forever().unwrap();
     }
+}
+
+/// Runs `lp` until `proto` saw `connection_lost`.
+fn run_until_lost(lp: &EventLoop, proto: &Rc<RefCell<Rec>>) {
+    run_until(lp, "no connection_lost in 10 s", || {
+        proto.borrow().events.iter().any(|e| e == "lost")
+    });
 }
 
 // test_subprocess_exec: the future resolves once connection_made ran, with all three streams
@@ -276,13 +283,7 @@ fn dropping_the_spawn_kills_the_child() {
             .unwrap();
         assert!(dbg.contains("SubprocessTransport"), "{dbg}");
         // The loop reaps the killed child; nothing is left once it ran a little.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while children(|_| true) > 0 {
-            assert!(Instant::now() < deadline, "the child was not reaped");
-            let l = lp.clone();
-            lp.call_soon(move || l.stop());
-            lp.run_forever().unwrap();
-        }
+        run_until(lp, "the child was not reaped", || children(|_| true) == 0);
     });
 }
 
