@@ -17,7 +17,7 @@ use tower_transport::SocketAddress;
 use crate::connect::{check_type, new_socket};
 use crate::host::{Host, NoHost, resolve};
 use crate::resolve::Family;
-use crate::server::{Listener, Server, ServerInner, make_connection};
+use crate::server::{Listener, Server, ServerInner};
 
 /// asyncio's default `backlog`.
 pub const DEFAULT_BACKLOG: u32 = 100;
@@ -275,11 +275,9 @@ where
             }
         };
         #[cfg(feature = "tls")]
-        let make = self
-            .tls
-            .make_connection(&lp, self.factory, make_connection)?;
+        let make = self.tls.make_connection(&lp, self.factory)?;
         #[cfg(not(feature = "tls"))]
-        let make = make_connection(self.factory);
+        let make = crate::server::make_connection(self.factory);
         finish(&lp, listeners, self.backlog, self.start_serving, make)
     }
 }

@@ -16,7 +16,7 @@ use tower_transport::SocketAddress;
 
 use crate::connect::new_socket;
 use crate::create_server::{CreateServerFuture, DEFAULT_BACKLOG, existing_listener, finish};
-use crate::server::{Listener, Server, UnixCleanup, make_connection};
+use crate::server::{Listener, Server, UnixCleanup};
 
 /// A Unix stream server on `path` (asyncio's `loop.create_unix_server`), on the running loop.
 /// `protocol_factory` is called once per accepted connection.
@@ -205,11 +205,9 @@ where
             None => bind_unix(&self.path, self.cleanup_socket)?,
         };
         #[cfg(feature = "tls")]
-        let make = self
-            .tls
-            .make_connection(&lp, self.factory, make_connection)?;
+        let make = self.tls.make_connection(&lp, self.factory)?;
         #[cfg(not(feature = "tls"))]
-        let make = make_connection(self.factory);
+        let make = crate::server::make_connection(self.factory);
         finish(&lp, vec![listener], self.backlog, self.start_serving, make)
     }
 }

@@ -9,11 +9,10 @@ use std::future::{Future, IntoFuture};
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tower_exec::{Command, Stdio};
+use tower_exec::Stdio;
 use tower_loop::EventLoop;
 use tower_protocol::{SubprocessProtocol, subprocess_exec, subprocess_shell};
 use tower_transport::{BaseTransport, SubprocessTransport, WriteTransport};
@@ -58,46 +57,31 @@ impl SubprocessProtocol for Rec {
     }
 }
 
-/// Serialises the tests (fd and child counts are process-wide).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
-mod child_leak;
-/// The workspace's fd and child checks, one file each with tower-loop's tests.
+/// The workspace's fd check, one file with tower-loop's tests.
 #[path = "../../tower-loop/tests/sock_util/fd_leak.rs"]
 mod fd_leak;
-use child_leak::{children, wait_until};
-use fd_leak::fd_count as fds;
+use fd_leak::fd_count;
+/// The subprocess tests' lock and clean-run check, one file with tower-transport's.
+#[path = "../../tower-transport/tests/subprocess_util/mod.rs"]
+mod subprocess_util;
+use subprocess_util::{SERIAL, children, clean, wait_until};
 
-/// Runs `f` with a fresh loop (closed and dropped after); asserts that no fd leaked and no
-/// child of ours is left. The orphan reaper (its pipe lives as long as the process) is
-/// started first so that it is not counted.
-fn clean(f: impl FnOnce(&EventLoop)) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    drop(Command::new("cat").stdin(Stdio::Pipe).spawn_raw().unwrap());
-    assert!(wait_until(|| children(|_| true) == 0));
-    let before = fds();
-    let lp = EventLoop::new().unwrap();
-    f(&lp);
-    lp.close().unwrap();
-    drop(lp);
-    assert!(
-        wait_until(|| children(|_| true) == 0),
-        "a child was left ({} zombies)",
-        children(|s| s == "Z")
-    );
-    assert_eq!(fds(), before, "an fd leaked");
-}
-
-/// Runs `lp` until `proto` saw `connection_lost`.
-fn run_until_lost(lp: &EventLoop, proto: &Rc<RefCell<Rec>>) {
+/// Runs `lp` an iteration at a time until `done`; fails with `what` after 10 s.
+fn run_until(lp: &EventLoop, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !proto.borrow().events.iter().any(|e| e == "lost") {
-        assert!(Instant::now() < deadline, "no connection_lost in 10 s");
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
         let l = lp.clone();
         lp.call_soon(move || l.stop());
         lp.run_forever().unwrap();
     }
+}
+
+/// Runs `lp` until `proto` saw `connection_lost`.
+fn run_until_lost(lp: &EventLoop, proto: &Rc<RefCell<Rec>>) {
+    run_until(lp, "no connection_lost in 10 s", || {
+        proto.borrow().events.iter().any(|e| e == "lost")
+    });
 }
 
 // test_subprocess_exec: the future resolves once connection_made ran, with all three streams
@@ -276,13 +260,7 @@ fn dropping_the_spawn_kills_the_child() {
             .unwrap();
         assert!(dbg.contains("SubprocessTransport"), "{dbg}");
         // The loop reaps the killed child; nothing is left once it ran a little.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while children(|_| true) > 0 {
-            assert!(Instant::now() < deadline, "the child was not reaped");
-            let l = lp.clone();
-            lp.call_soon(move || l.stop());
-            lp.run_forever().unwrap();
-        }
+        run_until(lp, "the child was not reaped", || children(|_| true) == 0);
     });
 }
 
@@ -308,7 +286,7 @@ fn loop_close_with_a_child_running() {
 #[test]
 fn exec_on_a_worker_loop() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let before = fds();
+    let before = fd_count();
     let rt = tower_task::runtime::RuntimeBuilder::new()
         .worker_threads(2)
         .build()
@@ -342,5 +320,5 @@ fn exec_on_a_worker_loop() {
     assert_eq!(rc, Some(0));
     rt.shutdown_timeout(Duration::from_secs(5));
     assert!(wait_until(|| children(|_| true) == 0));
-    assert!(wait_until(|| fds() == before), "an fd leaked");
+    assert!(wait_until(|| fd_count() == before), "an fd leaked");
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connect_util::{no_fd_leak, until};
+use connect_util::{close_when_idle, no_fd_leak, until};
 use tls_util::TestCert;
 use tower_protocol::{Protocol, create_connection, create_server};
 use tower_transport::{BaseTransport, StreamTransport, WriteTransport, extra};
@@ -237,9 +237,7 @@ fn tower_server_against_openssl_s_client() {
             );
             assert!(out.status.success(), "{text}");
             assert_eq!(out.stdout, b"ping from openssl\n", "{text}");
-            until(|| server.client_count() == 0).await;
-            server.close();
-            server.wait_closed().await;
+            close_when_idle(&server).await;
         })
         .unwrap();
     });

@@ -10,7 +10,7 @@ mod tls_util;
 use std::io;
 use std::time::Duration;
 
-use connect_util::{no_fd_leak, until};
+use connect_util::{close_when_idle, no_fd_leak, until};
 use tls_util::{Echo, TestCert};
 use tower_protocol::tls::tls_info;
 use tower_protocol::{Protocol, create_unix_connection, create_unix_server};
@@ -65,9 +65,7 @@ fn tls_echo_over_a_unix_socket_both_ends_on_the_tower() {
             t.close(); // close_notify both ways
             until(|| sink.borrow().lost.is_some()).await;
             assert_eq!(sink.borrow().lost, Some(None));
-            until(|| server.client_count() == 0).await;
-            server.close();
-            server.wait_closed().await;
+            close_when_idle(&server).await;
         })
         .unwrap();
     });
@@ -110,9 +108,7 @@ fn unix_ssl_needs_server_hostname_and_checks_it() {
                 .await
                 .unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
-            until(|| server.client_count() == 0).await;
-            server.close();
-            server.wait_closed().await;
+            close_when_idle(&server).await;
         })
         .unwrap();
     });
@@ -131,9 +127,7 @@ fn plaintext_unix_connection_is_unchanged() {
             t.write(b"plain").unwrap();
             until(|| sink.borrow().data.len() == 5).await;
             t.close();
-            until(|| server.client_count() == 0).await;
-            server.close();
-            server.wait_closed().await;
+            close_when_idle(&server).await;
         })
         .unwrap();
     });

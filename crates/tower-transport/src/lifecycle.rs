@@ -19,6 +19,10 @@ use crate::deliver::{CallError, FlowEvent, ProtocolSlot, report_panic};
 use crate::events::{DatagramEvents, FlowTarget, StreamEvents};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
 
+/// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: the write after the connection is lost that
+/// is reported (once).
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
+
 /// What a server gives the transports of the connections it accepted, to learn when each is
 /// done (asyncio's `Server._detach`, which `_SelectorTransport._call_connection_lost` calls
 /// when the transport was built with a `server`). See
@@ -110,7 +114,7 @@ impl<P: ?Sized> Life<P> {
     /// A write after the connection is lost: ignored and counted; the write at asyncio's
     /// `LOG_THRESHOLD_FOR_CONNLOST_WRITES` is reported (once) with `message`.
     pub(crate) fn ignored_write(&self, message: &str) {
-        if self.conn_lost.get() == crate::stream_core::LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+        if self.conn_lost.get() == LOG_THRESHOLD_FOR_CONNLOST_WRITES {
             crate::deliver::report(&self.lp, message);
         }
         self.conn_lost.set(self.conn_lost.get().saturating_add(1));

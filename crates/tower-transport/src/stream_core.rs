@@ -29,10 +29,6 @@ use crate::lifecycle::{DetachListener, Life, Lifecycle, register, transient};
 use crate::stream::StreamTransport;
 use crate::write_buffer::{WriteBuffer, gather};
 
-/// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: the write after the connection is lost that
-/// is reported (once).
-pub(crate) const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
-
 /// A refusal of protocol writes ([`StreamCore`]'s `refusals`): a read pipe has no writing half.
 const NO_WRITING_HALF: u8 = 1;
 /// A refusal of protocol writes: `write_eof` was called.

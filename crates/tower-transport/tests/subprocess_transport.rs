@@ -9,7 +9,6 @@ mod util;
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::sync::Mutex;
 
 use tower_exec::{Command, Stdio};
 use tower_loop::EventLoop;
@@ -159,33 +158,8 @@ fn check_order(log: &Log, pipes: &[i32]) {
     }
 }
 
-/// Serialises the tests (fd and child counts are process-wide).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// The workspace's child check, one file with tower-loop's tests (beside `fd_leak.rs`).
-#[path = "../../tower-loop/tests/sock_util/child_leak.rs"]
-mod child_leak;
-use child_leak::{children, wait_until};
-
-/// Runs `f` with a fresh loop (closed and dropped after it); asserts that no fd leaked and that
-/// no child of ours is left, zombie or running. The orphan reaper (whose pipe lives as long as
-/// the process) is started first so it is not counted.
-fn clean(f: impl FnOnce(&EventLoop)) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    drop(Command::new("cat").stdin(Stdio::Pipe).spawn_raw().unwrap());
-    assert!(wait_until(|| children(|_| true) == 0));
-    let before = fd_count();
-    let lp = EventLoop::new().unwrap();
-    f(&lp);
-    lp.close().unwrap();
-    drop(lp);
-    assert!(
-        wait_until(|| children(|_| true) == 0),
-        "a child was left ({} zombies)",
-        children(|s| s == "Z")
-    );
-    assert_eq!(fd_count(), before, "an fd leaked");
-}
+mod subprocess_util;
+use subprocess_util::{clean, wait_until};
 
 /// A transport for `cmd` on `lp` with protocol `proto`.
 fn spawn(lp: &EventLoop, cmd: &mut Command, proto: Rc<RefCell<Rec>>) -> SubprocessTransport {

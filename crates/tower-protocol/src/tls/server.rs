@@ -12,7 +12,7 @@ use tower_loop::EventLoop;
 
 use super::{TlsConfig, TlsOptions, TlsProtocol};
 use crate::Protocol;
-use crate::server::MakeConnection;
+use crate::server::{MakeConnection, make_connection};
 
 /// A server factory's TLS options: asyncio's `ssl`, `ssl_handshake_timeout`,
 /// `ssl_shutdown_timeout`.
@@ -27,8 +27,8 @@ pub(crate) struct ServerTls {
 }
 
 impl ServerTls {
-    /// What makes each accepted connection: `plain(factory)` without TLS, else the user's
-    /// protocol under a [`TlsProtocol`].
+    /// What makes each accepted connection: the plain [`make_connection`] without TLS, else
+    /// the user's protocol under a [`TlsProtocol`].
     ///
     /// # Errors
     ///
@@ -37,7 +37,6 @@ impl ServerTls {
         self,
         lp: &EventLoop,
         factory: F,
-        plain: impl FnOnce(F) -> MakeConnection,
     ) -> io::Result<MakeConnection>
     where
         F: Fn() -> P + 'static,
@@ -50,13 +49,13 @@ impl ServerTls {
                     "ssl_handshake_timeout and ssl_shutdown_timeout are only meaningful with ssl",
                 ));
             }
-            return Ok(plain(factory));
+            return Ok(make_connection(factory));
         };
         let config = TlsConfig::Server(config);
         config.connect()?; // rustls accepts it: each connection's will succeed
         let lp = lp.clone();
         let options = self.options;
-        Ok(crate::server::make_connection(move || {
+        Ok(make_connection(move || {
             let app = Rc::new(RefCell::new(factory()));
             TlsProtocol::new(&lp, app, &config, options)
                 .expect("rustls accepted this config when the server was made")

@@ -62,6 +62,13 @@ pub(crate) async fn until(mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until `server` has no client left, then closes it and waits for it to be closed.
+pub(crate) async fn close_when_idle(server: &tower_protocol::Server) {
+    until(|| server.client_count() == 0).await;
+    server.close();
+    server.wait_closed().await;
+}
+
 /// Waits until `p`'s `connection_lost` has run.
 pub(crate) async fn until_lost<P: 'static>(p: &Rc<RefCell<P>>, lost: impl Fn(&P) -> bool) {
     until(|| lost(&p.borrow())).await;
