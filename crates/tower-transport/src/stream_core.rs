@@ -476,14 +476,15 @@ impl StreamCore {
 
     /// A write after the connection is lost: ignored, reported once at asyncio's threshold.
     fn write_after_lost(&self) {
-        self.life.ignored_write(match self.kind {
-                Kind::Socket => {
-                    "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
-                }
-                _ => {
-                    "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
-                }
-        });
+        let what = match self.kind {
+            Kind::Socket => {
+                "socket.send() raised exception: write() on a transport whose connection is lost (ignored)"
+            }
+            _ => {
+                "pipe closed by peer or os.write(pipe, data) raised exception: write() on a transport whose connection is lost (ignored)"
+            }
+        };
+        self.life.ignored_write(what);
     }
 
     /// One vectored send of `iov` (`writev` for a pipe).
