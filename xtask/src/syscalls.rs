@@ -292,44 +292,5 @@ fn target_dir() -> PathBuf {
 
 /// Makes sure `strace` is installed: installs the Debian package when running as root.
 fn ensure_strace() -> Result<(), String> {
-    let have = |cmd: &str| {
-        Command::new(cmd)
-            .arg("-V")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if have("strace") {
-        return Ok(());
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    let how = "install it with `sudo apt-get install -y strace` (Debian/Ubuntu), \
-               `sudo dnf install strace` (Fedora) or your system's package manager, then run \
-               `cargo xtask syscalls` again";
-    if !root {
-        return Err(format!("strace is not installed: {how}"));
-    }
-    println!("==> xtask: strace is missing; installing it (apt-get install -y strace)");
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !apt(&["install", "-y", "strace"]) {
-        // A fresh image has no package lists yet.
-        let _ = apt(&["update"]);
-        apt(&["install", "-y", "strace"]);
-    }
-    if have("strace") {
-        Ok(())
-    } else {
-        Err(format!("installing strace failed: {how}"))
-    }
+    crate::tools::install("strace", "-V", "strace")
 }

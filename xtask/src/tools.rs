@@ -31,25 +31,28 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `name` runs (`wrk -v` exits 1 after printing its version, so any exit counts).
-pub(crate) fn have(name: &str) -> bool {
-    let flag = TOOLS
-        .iter()
-        .find(|t| t.0 == name)
-        .map_or("--version", |t| t.1);
+/// Whether `name flag` could be started (`wrk -v` exits 1 after printing its version, so any
+/// exit counts).
+fn runs(name: &str, flag: &str) -> bool {
     Command::new(name).arg(flag).output().is_ok()
 }
 
 /// Makes sure `name` is installed: installs its Debian package when running as root.
 pub(crate) fn ensure(name: &str) -> Result<(), String> {
-    let Some(&(_, _, package)) = TOOLS.iter().find(|t| t.0 == name) else {
+    let Some(&(_, flag, package)) = TOOLS.iter().find(|t| t.0 == name) else {
         let known: Vec<&str> = TOOLS.iter().map(|t| t.0).collect();
         return Err(format!(
             "unknown tool `{name}` (known: {})",
             known.join(", ")
         ));
     };
-    if have(name) {
+    install(name, flag, package)
+}
+
+/// Makes sure `name` (which prints its version with `flag`) runs: installs the Debian `package`
+/// when running as root, else says what to install.
+pub(crate) fn install(name: &str, flag: &str, package: &str) -> Result<(), String> {
+    if runs(name, flag) {
         return Ok(());
     }
     let root = Command::new("id")
@@ -78,7 +81,7 @@ pub(crate) fn ensure(name: &str) -> Result<(), String> {
         let _ = apt(&["update"]);
         apt(&["install", "-y", package]);
     }
-    if have(name) {
+    if runs(name, flag) {
         Ok(())
     } else {
         Err(format!("installing {name} failed: {how}"))

@@ -331,7 +331,7 @@ fn poll_io<R>(
             Ok(v) => {
                 if let Some(drained) = short_rule {
                     if used_up(&v) {
-                        source.waiters.clear_short(dir, tick);
+                        source.waiters.clear_short(tick);
                         drained.store(true, Ordering::Relaxed);
                     }
                 }

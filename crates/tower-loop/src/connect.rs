@@ -52,7 +52,7 @@ impl Async<TcpStream> {
             SocketAddr::V6(_) => AddressFamily::INET6,
         };
         let fd = socket(family)?;
-        start(&fd, rustix::net::connect(&fd, &addr))?;
+        start(rustix::net::connect(&fd, &addr))?;
         let stream = Async::new(TcpStream::from(fd))?;
         stream
             .write_with(|s| connected(s.take_error(), s.peer_addr().map(drop)))
@@ -87,7 +87,7 @@ impl Async<UnixStream> {
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<Async<UnixStream>> {
         let addr = SocketAddrUnix::new(path.as_ref())?;
         let fd = socket(AddressFamily::UNIX)?;
-        start(&fd, rustix::net::connect(&fd, &addr))?;
+        start(rustix::net::connect(&fd, &addr))?;
         let stream = Async::new(UnixStream::from(fd))?;
         stream
             .write_with(|s| connected(s.take_error(), s.peer_addr().map(drop)))
@@ -102,7 +102,7 @@ fn socket(family: AddressFamily) -> io::Result<OwnedFd> {
 }
 
 /// The result of starting a non-blocking connect: done, or in progress (to be waited for).
-fn start(_fd: &OwnedFd, res: rustix::io::Result<()>) -> io::Result<()> {
+fn start(res: rustix::io::Result<()>) -> io::Result<()> {
     match res {
         Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Ok(()),
         // A signal interrupted it: the connect goes on asynchronously (POSIX), as for EINPROGRESS.

@@ -1005,11 +1005,14 @@ impl SharedSources {
     fn dispatch(&self, index: usize, ev: Event, wakers: &mut Vec<Waker>) {
         let source = self.slab.lock().0.get(index).cloned().flatten();
         let Some(source) = source else { return };
+        // Only the epoll backend reports reads that will not wait any more.
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        if ev.read_closed {
-            source.waiters.close_read();
-        }
-        source.waiters.dispatch(ev.readable, ev.writable, wakers);
+        let read_closed = ev.read_closed;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let read_closed = false;
+        source
+            .waiters
+            .dispatch(ev.readable, ev.writable, read_closed, wakers);
     }
 }
 

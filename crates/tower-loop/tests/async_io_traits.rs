@@ -54,6 +54,15 @@ async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Vec<u8>> {
     }
 }
 
+/// Runs `test` to completion on a new loop, closes the loop, and checks that no fd leaked.
+fn on_a_loop(test: impl Future<Output = ()>) {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        lp.run_until_complete(test).unwrap();
+        lp.close().unwrap();
+    });
+}
+
 /// Bytes with a pattern, so a reordering or a loss shows.
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
@@ -61,30 +70,25 @@ fn pattern(n: usize) -> Vec<u8> {
 
 #[test]
 fn echo_over_a_socketpair_through_the_traits() {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        lp.run_until_complete(async {
-            let (a, b) = UnixStream::pair().unwrap();
-            let mut a = Async::new(a).unwrap();
-            let mut b = Async::new(b).unwrap();
-            for msg in [&b"ping"[..], b"", b"a longer message"] {
-                write_all(&mut a, msg).await.unwrap();
-                let mut got = vec![0; msg.len()];
-                read_exact(&mut b, &mut got).await.unwrap();
-                write_all(&mut b, &got).await.unwrap();
-                let mut back = vec![0; msg.len()];
-                read_exact(&mut a, &mut back).await.unwrap();
-                assert_eq!(back, msg);
-            }
-            // Closing: poll_close flushes; dropping the writer ends the reader at EOF.
-            std::future::poll_fn(|cx| Pin::new(&mut a).poll_close(cx))
-                .await
-                .unwrap();
-            drop(a);
-            assert!(read_to_end(&mut b).await.unwrap().is_empty());
-        })
-        .unwrap();
-        lp.close().unwrap();
+    on_a_loop(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut a = Async::new(a).unwrap();
+        let mut b = Async::new(b).unwrap();
+        for msg in [&b"ping"[..], b"", b"a longer message"] {
+            write_all(&mut a, msg).await.unwrap();
+            let mut got = vec![0; msg.len()];
+            read_exact(&mut b, &mut got).await.unwrap();
+            write_all(&mut b, &got).await.unwrap();
+            let mut back = vec![0; msg.len()];
+            read_exact(&mut a, &mut back).await.unwrap();
+            assert_eq!(back, msg);
+        }
+        // Closing: poll_close flushes; dropping the writer ends the reader at EOF.
+        std::future::poll_fn(|cx| Pin::new(&mut a).poll_close(cx))
+            .await
+            .unwrap();
+        drop(a);
+        assert!(read_to_end(&mut b).await.unwrap().is_empty());
     });
 }
 
@@ -92,24 +96,19 @@ fn echo_over_a_socketpair_through_the_traits() {
 /// empty buffer many times, and the traits wait instead of reporting `WouldBlock`.
 #[test]
 fn would_block_never_escapes() {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        lp.run_until_complete(async {
-            let (a, b) = UnixStream::pair().unwrap();
-            let mut a = Async::new(a).unwrap();
-            let mut b = Async::new(b).unwrap();
-            let data = pattern(4 << 20);
-            let writer = async {
-                write_all(&mut a, &data).await.unwrap();
-                drop(a);
-            };
-            let reader = async { read_to_end(&mut b).await.unwrap() };
-            let ((), got) = tower_coro::join(writer, reader).await;
-            assert_eq!(got.len(), data.len());
-            assert!(got == data, "the bytes came back changed");
-        })
-        .unwrap();
-        lp.close().unwrap();
+    on_a_loop(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut a = Async::new(a).unwrap();
+        let mut b = Async::new(b).unwrap();
+        let data = pattern(4 << 20);
+        let writer = async {
+            write_all(&mut a, &data).await.unwrap();
+            drop(a);
+        };
+        let reader = async { read_to_end(&mut b).await.unwrap() };
+        let ((), got) = tower_coro::join(writer, reader).await;
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "the bytes came back changed");
     });
 }
 
@@ -117,33 +116,28 @@ fn would_block_never_escapes() {
 /// wakes it.
 #[test]
 fn an_empty_read_is_pending_until_data_comes() {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        lp.run_until_complete(async {
-            let (a, b) = UnixStream::pair().unwrap();
-            let a = Async::new(a).unwrap();
-            let mut b = Async::new(b).unwrap();
-            let mut buf = [0u8; 8];
-            let mut polls = 0;
-            let read = std::future::poll_fn(|cx| {
-                polls += 1;
-                let r = Pin::new(&mut b).poll_read(cx, &mut buf);
-                if let Poll::Ready(Err(e)) = &r {
-                    assert_ne!(e.kind(), io::ErrorKind::WouldBlock);
-                }
-                if polls == 1 {
-                    assert!(r.is_pending(), "nothing was written yet");
-                    // Write through the `&Async` impls, from the same task.
-                    a.get_ref().write_all(b"late").unwrap();
-                }
-                r
-            });
-            let n = read.await.unwrap();
-            assert_eq!(&buf[..n], b"late");
-            assert!(polls >= 2);
-        })
-        .unwrap();
-        lp.close().unwrap();
+    on_a_loop(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let a = Async::new(a).unwrap();
+        let mut b = Async::new(b).unwrap();
+        let mut buf = [0u8; 8];
+        let mut polls = 0;
+        let read = std::future::poll_fn(|cx| {
+            polls += 1;
+            let r = Pin::new(&mut b).poll_read(cx, &mut buf);
+            if let Poll::Ready(Err(e)) = &r {
+                assert_ne!(e.kind(), io::ErrorKind::WouldBlock);
+            }
+            if polls == 1 {
+                assert!(r.is_pending(), "nothing was written yet");
+                // Write through the `&Async` impls, from the same task.
+                a.get_ref().write_all(b"late").unwrap();
+            }
+            r
+        });
+        let n = read.await.unwrap();
+        assert_eq!(&buf[..n], b"late");
+        assert!(polls >= 2);
     });
 }
 
@@ -262,22 +256,17 @@ impl std::os::fd::AsFd for OneByte {
 /// would wait for an edge that never comes).
 #[test]
 fn other_types_keep_reading_after_a_short_read() {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        lp.run_until_complete(async {
-            let (a, mut b) = UnixStream::pair().unwrap();
-            let mut a = Async::new(OneByte(a)).unwrap();
-            b.write_all(b"xyz").unwrap();
-            let mut buf = [0u8; 8];
-            for want in [b'x', b'y', b'z'] {
-                let n = read_once(&mut a, &mut buf).await;
-                assert_eq!(n.unwrap().unwrap(), 1);
-                assert_eq!(buf[0], want);
-            }
-            assert!(read_once(&mut a, &mut buf).await.is_none());
-        })
-        .unwrap();
-        lp.close().unwrap();
+    on_a_loop(async {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut a = Async::new(OneByte(a)).unwrap();
+        b.write_all(b"xyz").unwrap();
+        let mut buf = [0u8; 8];
+        for want in [b'x', b'y', b'z'] {
+            let n = read_once(&mut a, &mut buf).await;
+            assert_eq!(n.unwrap().unwrap(), 1);
+            assert_eq!(buf[0], want);
+        }
+        assert!(read_once(&mut a, &mut buf).await.is_none());
     });
 }
 
@@ -285,61 +274,55 @@ fn other_types_keep_reading_after_a_short_read() {
 /// the same socket.
 #[test]
 fn shared_references_read_and_write_concurrently() {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        lp.run_until_complete(async {
-            let (a, b) = UnixStream::pair().unwrap();
-            let a = Async::new(a).unwrap();
-            let b = Async::new(b).unwrap();
-            let data = pattern(1 << 20);
-            // b echoes what it reads, through two shared references at once.
-            let echo = async {
-                let mut r = &b;
-                let mut w = &b;
-                let mut buf = [0u8; 8192];
-                let mut total = 0;
-                while total < data.len() {
-                    let n = std::future::poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf))
-                        .await
-                        .unwrap();
-                    assert!(n > 0);
-                    write_all(&mut w, &buf[..n]).await.unwrap();
-                    total += n;
+    on_a_loop(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let a = Async::new(a).unwrap();
+        let b = Async::new(b).unwrap();
+        let data = pattern(1 << 20);
+        // b echoes what it reads, through two shared references at once.
+        let echo = async {
+            let mut r = &b;
+            let mut w = &b;
+            let mut buf = [0u8; 8192];
+            let mut total = 0;
+            while total < data.len() {
+                let n = std::future::poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf))
+                    .await
+                    .unwrap();
+                assert!(n > 0);
+                write_all(&mut w, &buf[..n]).await.unwrap();
+                total += n;
+            }
+        };
+        let client = async {
+            let mut w = &a;
+            let mut r = &a;
+            let send = async {
+                // Vectored writes too.
+                let half = data.len() / 2;
+                let bufs = [IoSlice::new(&data[..half]), IoSlice::new(&data[half..])];
+                let mut sent = 0;
+                while sent < data.len() {
+                    let n =
+                        std::future::poll_fn(|cx| Pin::new(&mut w).poll_write_vectored(cx, &bufs))
+                            .await
+                            .unwrap();
+                    sent += n;
+                    if sent < data.len() {
+                        write_all(&mut w, &data[sent..]).await.unwrap();
+                        sent = data.len();
+                    }
                 }
             };
-            let client = async {
-                let mut w = &a;
-                let mut r = &a;
-                let send = async {
-                    // Vectored writes too.
-                    let half = data.len() / 2;
-                    let bufs = [IoSlice::new(&data[..half]), IoSlice::new(&data[half..])];
-                    let mut sent = 0;
-                    while sent < data.len() {
-                        let n = std::future::poll_fn(|cx| {
-                            Pin::new(&mut w).poll_write_vectored(cx, &bufs)
-                        })
-                        .await
-                        .unwrap();
-                        sent += n;
-                        if sent < data.len() {
-                            write_all(&mut w, &data[sent..]).await.unwrap();
-                            sent = data.len();
-                        }
-                    }
-                };
-                let recv = async {
-                    let mut got = vec![0; data.len()];
-                    read_exact(&mut r, &mut got).await.unwrap();
-                    got
-                };
-                tower_coro::join(send, recv).await.1
+            let recv = async {
+                let mut got = vec![0; data.len()];
+                read_exact(&mut r, &mut got).await.unwrap();
+                got
             };
-            let ((), got) = tower_coro::join(echo, client).await;
-            assert!(got == data, "the echo came back changed");
-        })
-        .unwrap();
-        lp.close().unwrap();
+            tower_coro::join(send, recv).await.1
+        };
+        let ((), got) = tower_coro::join(echo, client).await;
+        assert!(got == data, "the echo came back changed");
     });
 }
 

@@ -9,7 +9,7 @@
 //!   and the loop thread: a registration racing the event is woken or sees the readiness, for
 //!   every task that registered; and the `WouldBlock` → clear → wait protocol of `read_with`
 //!   loses no event; and a short read (`clear_short`) racing an end-of-stream event
-//!   (`close_read`) never hides the end.
+//!   (`dispatch` with `read_closed`) never hides the end.
 //!
 //! A lost wake-up shows as a waiter left pending with no wake recorded.
 #![cfg(loom)]
@@ -36,8 +36,13 @@ fn counting_waker() -> (Waker, std::sync::Arc<Count>) {
 
 /// The loop thread's side of an event: dispatch under the lock, wake after it.
 fn dispatch_readable(source: &SourceWaiters) {
+    dispatch_read_event(source, false);
+}
+
+/// [`dispatch_readable`], the event saying whether reads will wait any more (`read_closed`).
+fn dispatch_read_event(source: &SourceWaiters, read_closed: bool) {
     let mut wakers = Vec::new();
-    source.dispatch(true, false, &mut wakers);
+    source.dispatch(true, false, read_closed, &mut wakers);
     for w in wakers {
         w.wake();
     }
@@ -109,7 +114,7 @@ fn would_block_then_wait_loses_no_event() {
 // The short-read rule (`Async`'s stream sockets): the task reads the tick, reads some bytes
 // (short), clears with `clear_short`, then its next read looks at the readiness before any
 // `recv`. The loop thread delivers the last bytes together with the end of stream: the event
-// marks the source read-closed, then dispatches. Whatever the order, the task then gets the
+// marks the source read-closed as it dispatches. Whatever the order, the task then gets the
 // end of stream (sees the readiness, or is woken): the short read never hides it.
 #[test]
 fn a_short_read_does_not_hide_the_end_of_stream() {
@@ -120,12 +125,11 @@ fn a_short_read_does_not_hide_the_end_of_stream() {
             let (w, count) = counting_waker();
             let tick = s2.tick();
             // The short read took what was there; the end may have come with it.
-            s2.clear_short(READ, tick);
+            s2.clear_short(tick);
             let ready = s2.poll_ready(READ, &w).is_ready();
             (ready, count)
         });
-        source.close_read();
-        dispatch_readable(&source);
+        dispatch_read_event(&source, true);
         let (ready, count) = task.join().unwrap();
         assert!(
             ready || count.0.load(SeqCst) == 1,
@@ -133,7 +137,7 @@ fn a_short_read_does_not_hide_the_end_of_stream() {
         );
         // After the end, reads never wait again, even after another short read.
         let tick = source.tick();
-        source.clear_short(READ, tick);
+        source.clear_short(tick);
         assert!(source.poll_ready(READ, Waker::noop()).is_ready());
     });
 }

@@ -291,14 +291,10 @@ impl Drop for Process {
         if self.kill_on_drop {
             let _ = self.kill();
         }
-        if let Ok(Some(_)) = reaper::try_reap(self.pid) {
-            return;
-        }
-        let pidfd = match self.exit.take() {
+        reaper::release(self.pid, || match self.exit.take() {
             Some(Exit::Pidfd(fd)) => fd.into_inner().ok(),
             _ => None,
-        };
-        reaper::adopt(self.pid, pidfd);
+        });
     }
 }
 

@@ -7,8 +7,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use rustix::io::Errno;
-use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, waitid};
+use rustix::process::{Pid, Signal};
 
 use crate::process::command::{Command, Spawned};
 use crate::process::{pidfd, reaper};
@@ -214,16 +213,7 @@ impl RawChild {
 /// `waitid(WNOWAIT)`, which does not reap it); returns the read end, non-blocking.
 fn watch_exit(pid: Pid) -> io::Result<OwnedFd> {
     let (read, write) = tower_loop::nonblocking_pipe()?;
-    std::thread::Builder::new()
-        .name("tower-waitid".to_owned())
-        .spawn(move || {
-            // Returns once exited (or already reaped by someone else); retried when interrupted.
-            while let Err(Errno::INTR) = waitid(
-                WaitId::Pid(pid),
-                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
-            ) {}
-            drop(write);
-        })?;
+    reaper::on_exit(pid, move || drop(write))?;
     Ok(read)
 }
 
@@ -235,14 +225,10 @@ impl Drop for RawChild {
         if self.kill_on_drop {
             let _ = self.kill();
         }
-        if let Ok(Some(_)) = reaper::try_reap(self.pid) {
-            return;
-        }
-        let pidfd = match self.exit.take() {
+        reaper::release(self.pid, || match self.exit.take() {
             Some(ExitFd::Pidfd(fd)) => Some(fd),
             _ => None,
-        };
-        reaper::adopt(self.pid, pidfd);
+        });
     }
 }
 

@@ -56,6 +56,17 @@ pub(crate) fn try_reap(pid: Pid) -> io::Result<Option<i32>> {
 /// If the thread cannot be started.
 pub(crate) fn watch_exit(pid: Pid) -> io::Result<Receiver<()>> {
     let (completer, receiver) = handoff();
+    on_exit(pid, move || completer.complete(Ok(())))?;
+    Ok(receiver)
+}
+
+/// Starts a thread that blocks in `waitid(WNOWAIT)` until `pid` has exited — without reaping
+/// it — and then calls `f`.
+///
+/// # Errors
+///
+/// If the thread cannot be started.
+pub(crate) fn on_exit(pid: Pid, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
     std::thread::Builder::new()
         .name("tower-waitid".to_owned())
         .spawn(move || {
@@ -65,9 +76,18 @@ pub(crate) fn watch_exit(pid: Pid) -> io::Result<Receiver<()>> {
                 WaitId::Pid(pid),
                 WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
             ) {}
-            completer.complete(Ok(()));
+            f();
         })?;
-    Ok(receiver)
+    Ok(())
+}
+
+/// A dropped child's exit nobody waits for: reaps it if it has exited, else hands it (and its
+/// pidfd, taken only then) to the orphan reaper.
+pub(crate) fn release(pid: Pid, pidfd: impl FnOnce() -> Option<OwnedFd>) {
+    if let Ok(Some(_)) = try_reap(pid) {
+        return;
+    }
+    adopt(pid, pidfd());
 }
 
 /// A child nobody waits for any more.

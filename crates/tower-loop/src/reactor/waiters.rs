@@ -210,32 +210,32 @@ impl SourceWaiters {
         }
     }
 
-    /// A read of `dir` returned fewer bytes than asked (the short-read rule of `Async`'s
-    /// stream sockets): forgets the readiness of `dir` as [`clear`](Self::clear) does, except
-    /// the read readiness once an event said reads will not wait any more (the end of stream
-    /// came with the last bytes: no edge would come for it). `WouldBlock` itself always clears
-    /// (the kernel said so), so a source marked read-closed never spins.
-    pub fn clear_short(&self, dir: u8, tick: u64) {
+    /// A read returned fewer bytes than asked (the short-read rule of `Async`'s stream
+    /// sockets): forgets the read readiness as [`clear`](Self::clear) does, unless an event
+    /// said reads will not wait any more (the end of stream came with the last bytes: no edge
+    /// would come for it). `WouldBlock` itself always clears (the kernel said so), so a source
+    /// marked read-closed never spins.
+    pub fn clear_short(&self, tick: u64) {
         let mut st = self.state.lock();
-        if st.tick == tick {
-            let keep = if st.read_closed { READ } else { 0 };
-            st.ready &= !(dir & !keep);
+        if st.tick == tick && !st.read_closed {
+            st.ready &= !READ;
         }
     }
 
-    /// An event said reads will not wait any more: from now on a short read leaves the read
-    /// readiness set ([`clear_short`](Self::clear_short)). Called before that event's
-    /// [`dispatch`](Self::dispatch). Only the epoll backend reports it (Linux, Android).
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-    pub fn close_read(&self) {
-        self.state.lock().read_closed = true;
-    }
-
     /// An event: records the readiness and moves the wakers of the ready directions to `out`,
-    /// for the caller to wake once this returned.
-    pub fn dispatch(&self, readable: bool, writable: bool, out: &mut Vec<Waker>) {
+    /// for the caller to wake once this returned. `read_closed`: the event said reads will not
+    /// wait any more (end of stream, hang-up, error; only the epoll backend reports it): from
+    /// now on a short read leaves the read readiness set ([`clear_short`](Self::clear_short)).
+    pub fn dispatch(
+        &self,
+        readable: bool,
+        writable: bool,
+        read_closed: bool,
+        out: &mut Vec<Waker>,
+    ) {
         let mut st = self.state.lock();
         st.tick = st.tick.wrapping_add(1);
+        st.read_closed |= read_closed;
         if readable {
             st.ready |= READ;
             st.readers.take_all(out);
