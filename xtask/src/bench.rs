@@ -16,8 +16,11 @@
 //! `benches/benches/hyper_http.rs` is not criterion (wrk measures requests per second) but writes
 //! criterion's `estimates.json` (time per request) for its groups (`hyper_http1_*`), so
 //! `cargo xtask bench hyper_http` prints them in the same table; it needs `wrk` (`cargo xtask tools`).
+//!
+//! `benches/benches/py_echo.rs` runs CPython asyncio's and uvloop's echo servers: before a run
+//! that may include it, [`python::bench_python`] makes their virtual environment.
 
-use crate::run;
+use crate::{python, run};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -42,13 +45,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             extra.push(a);
         }
     }
+    // The Python rows' interpreter, when this run may include them (no filter, or one that
+    // names them).
+    let filters: Vec<&str> = extra
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let python = if filters.is_empty() || filters.iter().any(|f| f.contains("py")) {
+        python::bench_python(&run::target_dir())
+    } else {
+        None
+    };
+    let python = python.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let env: Vec<(&str, &str)> = python
+        .iter()
+        .map(|p| (python::PYTHON_ENV, p.as_str()))
+        .collect();
     if !extra.is_empty() {
         cargo_args.push("--");
         cargo_args.extend(extra);
     }
     if rounds == 1 {
         let started = SystemTime::now();
-        run::cargo(&cargo_args)?;
+        run::cargo_env(&cargo_args, &env)?;
         return print_table(&last_run(Some(started))?);
     }
     // (group, id) -> the ratio of each round, in order.
@@ -56,7 +76,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for round in 1..=rounds {
         eprintln!("==> xtask: bench round {round} of {rounds}");
         let started = SystemTime::now();
-        run::cargo(&cargo_args)?;
+        run::cargo_env(&cargo_args, &env)?;
         // Only the groups this round measured (a filter leaves the others' old results).
         for row in last_run(Some(started))? {
             let Some(ratio) = row.ratio() else { continue };
@@ -177,10 +197,7 @@ impl Row {
 /// The rows of the last run, from `$CARGO_TARGET_DIR/criterion/`: per group, the ids measured
 /// within [`SAME_RUN`] of its newest result, and with `since`, only ids measured after it.
 fn last_run(since: Option<SystemTime>) -> Result<Vec<Row>, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| run::root().join("target"));
-    let dir = target.join("criterion");
+    let dir = run::target_dir().join("criterion");
     let mut groups: Vec<_> = std::fs::read_dir(&dir)
         .map_err(|e| format!("no bench results in {}: {e}", dir.display()))?
         .filter_map(Result::ok)

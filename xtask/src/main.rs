@@ -10,6 +10,7 @@ mod bench;
 mod layering;
 mod loom;
 mod portability;
+mod python;
 mod run;
 mod syscalls;
 mod tools;
