@@ -70,6 +70,23 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Closes the server's stdin and waits for it to exit.
+    ///
+    /// # Errors
+    ///
+    /// If waiting fails, or the server exits with a failure status.
+    pub fn stop(mut self) -> io::Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("the server exited with {status}")))
+        }
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         drop(self.child.stdin.take());

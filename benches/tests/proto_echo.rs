@@ -154,6 +154,24 @@ fn the_client_catches_an_echo_that_differs() {
 }
 
 #[test]
+fn a_timed_run_times_every_round_trip_once() {
+    no_fd_leak(|| {
+        let server = proto_work::ServerThread::start("tower");
+        let mut client = LoadClient::connect(server.addr, 8).unwrap();
+        for (size, depth) in [(1024, 1), (1024, 16), (100 * 1024, 16)] {
+            let times = client.run_timed(size, depth, 101).unwrap();
+            assert_eq!(times.len(), 101, "size {size}, depth {depth}");
+            assert!(times.iter().all(|t| !t.is_zero()));
+        }
+        // An untimed run after a timed one records nothing and still echoes.
+        client.run(1024, 4, 50).unwrap();
+        assert!(client.run_timed(1, 1, 0).unwrap().is_empty());
+        drop(client);
+        drop(server);
+    });
+}
+
+#[test]
 fn zero_round_trips_return_at_once() {
     no_fd_leak(|| {
         let server = proto_work::ServerThread::start("tokio");

@@ -18,7 +18,7 @@
 //! `cargo xtask bench hyper_http` prints them in the same table; it needs `wrk` (`cargo xtask tools`).
 //!
 //! `benches/benches/py_echo.rs` runs CPython asyncio's and uvloop's echo servers: before a run
-//! that may include it, [`python::bench_python`] makes their virtual environment.
+//! that may include it, [`python::bench_env`] makes their virtual environment.
 
 use crate::{python, run};
 use std::path::Path;
@@ -53,15 +53,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let python = if filters.is_empty() || filters.iter().any(|f| f.contains("py")) {
-        python::bench_python(&run::target_dir())
+        python::bench_env()
     } else {
         None
     };
-    let python = python.as_ref().map(|p| p.to_string_lossy().into_owned());
-    let env: Vec<(&str, &str)> = python
-        .iter()
-        .map(|p| (python::PYTHON_ENV, p.as_str()))
-        .collect();
+    let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if !extra.is_empty() {
         cargo_args.push("--");
         cargo_args.extend(extra);
@@ -96,6 +92,29 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         println!("| {group} | {id} | {median:.2} | {} |", each.join(", "));
     }
     Ok(())
+}
+
+/// `cargo xtask latency [--trips N] [runtime...]`: the echo round trip's p50, p99 and p99.9
+/// under the bench's load client (50 connections; 1, 10 and 100 KiB; ping-pong and 16 deep),
+/// per runtime, each server in its own child process (`benches/examples/proto_echo.rs
+/// latency`), with CPython asyncio's and uvloop's servers where [`python::bench_env`] could
+/// provide them.
+pub(crate) fn latency(args: &[String]) -> Result<(), String> {
+    let python = python::bench_env();
+    let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut cargo_args: Vec<&str> = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "tower-benches",
+        "--example",
+        "proto_echo",
+        "--",
+        "latency",
+    ];
+    cargo_args.extend(args.iter().map(String::as_str));
+    run::cargo_env(&cargo_args, &env)
 }
 
 /// `cargo xtask idle [--conns N] [runtime...]`: 10 000 idle connections (or N) to a protocol

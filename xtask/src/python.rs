@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// The variable the bench reads (`tower_benches::server_process::PYTHON_ENV`).
-pub(crate) const PYTHON_ENV: &str = "TOWER_BENCH_PYTHON";
+const PYTHON_ENV: &str = "TOWER_BENCH_PYTHON";
 
 /// Whether `python` can import `module`.
 fn imports(python: &PathBuf, module: &str) -> bool {
@@ -41,10 +41,16 @@ fn quiet(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
+/// `(TOWER_BENCH_PYTHON, interpreter)` for a bench run's environment, from [`bench_python`]
+/// on the workspace's target directory; `None` when it could make no environment.
+pub(crate) fn bench_env() -> Option<(&'static str, String)> {
+    bench_python(&crate::run::target_dir()).map(|p| (PYTHON_ENV, p.to_string_lossy().into_owned()))
+}
+
 /// The interpreter for the Python rows: the virtual environment's, with uvloop installed if pip
 /// could; `None` (and a message) if no environment could be made, so the bench falls back to
 /// `python3`.
-pub(crate) fn bench_python(target: &std::path::Path) -> Option<PathBuf> {
+fn bench_python(target: &std::path::Path) -> Option<PathBuf> {
     let venv = target.join("bench-venv");
     let python = venv.join("bin").join("python");
     if imports(&python, "uvloop") {
