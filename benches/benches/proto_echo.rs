@@ -27,9 +27,9 @@ use std::time::Duration;
 use std::process::Command;
 
 use criterion::Criterion;
-use proto_work::{RUNTIMES, ServerThread};
+use proto_work::RUNTIMES;
 use tower_benches::load_client::LoadClient;
-use tower_benches::server_process::{ServerProcess, serve_until_stdin_closes};
+use tower_benches::server_process::ServerProcess;
 
 /// Connections per server.
 const CONNS: usize = 50;
@@ -51,19 +51,12 @@ fn trips(size: usize, depth: usize) -> u64 {
 /// Set in a child process of this binary: serve `<runtime>`'s echo (see [`ServerProcess`]).
 const SERVER_ENV: &str = "PROTO_ECHO_SERVER";
 
-/// Starts `rt`'s server in a child process of this bench binary (see [`serve_in_child`]).
+/// Starts `rt`'s server in a child process of this bench binary (`proto_work::serve_in_child`).
 fn start_server(rt: &str) -> ServerProcess {
     let exe = std::env::current_exe().expect("the bench binary's path");
     let mut cmd = Command::new(exe);
     cmd.env(SERVER_ENV, rt);
     ServerProcess::spawn(cmd).expect("the server child")
-}
-
-/// The child's side of [`start_server`].
-fn serve_in_child(rt: &str) {
-    let server = ServerThread::start(rt);
-    serve_until_stdin_closes(server.addr);
-    drop(server);
 }
 
 fn proto_echo(c: &mut Criterion) {
@@ -116,7 +109,7 @@ fn proto_echo(c: &mut Criterion) {
 
 fn main() {
     if let Ok(rt) = std::env::var(SERVER_ENV) {
-        serve_in_child(&rt);
+        proto_work::serve_in_child(&rt, proto_work::PEER_BUF);
         return;
     }
     let mut c = Criterion::default().configure_from_args();

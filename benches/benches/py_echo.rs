@@ -24,9 +24,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
 use tower_benches::load_client::LoadClient;
-use tower_benches::server_process::{
-    ServerProcess, python, python_echo, python_has, serve_until_stdin_closes,
-};
+use tower_benches::server_process::{ServerProcess, python, python_echo, python_has};
 
 /// Connections per server (as `proto_echo`).
 const CONNS: usize = 50;
@@ -114,9 +112,7 @@ fn py_echo(c: &mut Criterion) {
 
 fn main() {
     if let Ok(rt) = std::env::var(SERVER_ENV) {
-        let server = proto_work::ServerThread::start(&rt);
-        serve_until_stdin_closes(server.addr);
-        drop(server);
+        proto_work::serve_in_child(&rt, proto_work::PEER_BUF);
         return;
     }
     let mut c = Criterion::default().configure_from_args();

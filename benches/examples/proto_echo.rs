@@ -29,9 +29,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use tower_benches::load_client::{LoadClient, raise_fd_limit, vm_rss};
-use tower_benches::server_process::{
-    ServerProcess, python, python_echo, python_has, serve_until_stdin_closes,
-};
+use tower_benches::server_process::{ServerProcess, python, python_echo, python_has};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,9 +58,7 @@ fn server(rt: &str) -> Result<(), String> {
         Some((n, b)) => (n, b.parse().map_err(|e| format!("{rt}: {e}"))?),
         None => (rt, proto_work::PEER_BUF),
     };
-    let s = proto_work::ServerThread::start_with(name, buf);
-    serve_until_stdin_closes(s.addr);
-    drop(s);
+    proto_work::serve_in_child(name, buf);
     Ok(())
 }
 

@@ -102,19 +102,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 pub(crate) fn latency(args: &[String]) -> Result<(), String> {
     let python = python::bench_env();
     let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut cargo_args: Vec<&str> = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "tower-benches",
-        "--example",
-        "proto_echo",
-        "--",
-        "latency",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    run::cargo_env(&cargo_args, &env)
+    proto_echo_example("latency", args, &env)
 }
 
 /// `cargo xtask idle [--conns N] [runtime...]`: 10 000 idle connections (or N) to a protocol
@@ -122,6 +110,11 @@ pub(crate) fn latency(args: &[String]) -> Result<(), String> {
 /// tower beside tokio and smol (`benches/examples/proto_echo.rs idle`, which raises the soft
 /// fd limit of both processes and says so if the hard limit is too low).
 pub(crate) fn idle(args: &[String]) -> Result<(), String> {
+    proto_echo_example("idle", args, &[])
+}
+
+/// Runs `benches/examples/proto_echo.rs <mode> <args>` (release) with `env`.
+fn proto_echo_example(mode: &str, args: &[String], env: &[(&str, &str)]) -> Result<(), String> {
     let mut cargo_args: Vec<&str> = vec![
         "run",
         "--release",
@@ -131,10 +124,10 @@ pub(crate) fn idle(args: &[String]) -> Result<(), String> {
         "--example",
         "proto_echo",
         "--",
-        "idle",
+        mode,
     ];
     cargo_args.extend(args.iter().map(String::as_str));
-    run::cargo(&cargo_args)
+    run::cargo_env(&cargo_args, env)
 }
 
 /// The mean of one criterion measurement, in nanoseconds, and when it was written.

@@ -140,6 +140,14 @@ impl ServerThread {
     }
 }
 
+/// A child process's side of `tower_benches::server_process`: starts `runtime`'s server (as
+/// [`ServerThread::start_with`]), prints its address, serves until stdin closes.
+pub(crate) fn serve_in_child(runtime: &str, buf: usize) {
+    let server = ServerThread::start_with(runtime, buf);
+    tower_benches::server_process::serve_until_stdin_closes(server.addr);
+    drop(server);
+}
+
 impl Drop for ServerThread {
     fn drop(&mut self) {
         match self.stop.take() {
