@@ -3,7 +3,8 @@
 //! tokio's streams (current-thread runtime) and async-io's streams (`Async<TcpStream>` on a
 //! `LocalExecutor`), each server on its own thread, all driven by the same native load client
 //! (`tower_benches::load_client`, one epoll thread: the bench thread) with the same work. Each
-//! server runs in a child process of this binary ([`ServerProcess`]), as a server does.
+//! server runs in a child process of this binary (`tower_benches::server_process`), as a server
+//! does.
 //!
 //! One criterion group per message size and mode, `proto_echo_<size>_<mode>`: sizes 1, 10 and
 //! 100 KiB; mode `pp` (ping-pong: one message in flight per connection) or `p16` (16-deep
@@ -23,13 +24,12 @@ mod proto_work;
 
 use std::time::Duration;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use criterion::Criterion;
-use proto_work::{RUNTIMES, ServerThread};
-use tower_benches::load_client::{LoadClient, process_cpu_time};
+use proto_work::RUNTIMES;
+use tower_benches::load_client::LoadClient;
+use tower_benches::server_process::ServerProcess;
 
 /// Connections per server.
 const CONNS: usize = 50;
@@ -51,54 +51,12 @@ fn trips(size: usize, depth: usize) -> u64 {
 /// Set in a child process of this binary: serve `<runtime>`'s echo (see [`ServerProcess`]).
 const SERVER_ENV: &str = "PROTO_ECHO_SERVER";
 
-/// An echo server in a child process of this bench binary (so the servers share nothing, not
-/// even an allocator or a scheduler's view of one process, with each other or the client):
-/// it prints its address and serves until its stdin closes, which dropping this does.
-struct ServerProcess {
-    /// Where it listens.
-    addr: SocketAddr,
-    /// The child.
-    child: Child,
-}
-
-impl ServerProcess {
-    /// Starts `rt`'s server in a child process.
-    fn start(rt: &str) -> ServerProcess {
-        let exe = std::env::current_exe().expect("the bench binary's path");
-        let mut child = Command::new(exe)
-            .env(SERVER_ENV, rt)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the server child");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the server's address");
-        let addr = line.trim().parse().expect("the server prints its address");
-        ServerProcess { addr, child }
-    }
-
-    /// The server process's CPU time so far (all its threads).
-    fn cpu_time(&self) -> Duration {
-        process_cpu_time(self.child.id()).expect("the server's /proc stat")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-/// The child's side of [`ServerProcess`].
-fn serve_in_child(rt: &str) {
-    let server = ServerThread::start(rt);
-    println!("{}", server.addr);
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
-    drop(server);
+/// Starts `rt`'s server in a child process of this bench binary (`proto_work::serve_in_child`).
+fn start_server(rt: &str) -> ServerProcess {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let mut cmd = Command::new(exe);
+    cmd.env(SERVER_ENV, rt);
+    ServerProcess::spawn(cmd).expect("the server child")
 }
 
 fn proto_echo(c: &mut Criterion) {
@@ -106,7 +64,7 @@ fn proto_echo(c: &mut Criterion) {
     let mut sides: Vec<(&str, ServerProcess, LoadClient)> = RUNTIMES
         .iter()
         .map(|rt| {
-            let server = ServerProcess::start(rt);
+            let server = start_server(rt);
             let client = LoadClient::connect(server.addr, CONNS).unwrap();
             (*rt, server, client)
         })
@@ -131,11 +89,11 @@ fn proto_echo(c: &mut Criterion) {
             for (rt, server, client) in sides.iter_mut() {
                 g.bench_function(*rt, |b| {
                     b.iter_custom(|iters| {
-                        let before = server.cpu_time();
+                        let before = server.cpu_time().expect("the server's /proc stat");
                         for _ in 0..iters {
                             client.run(size, depth, trips(size, depth)).unwrap();
                         }
-                        server.cpu_time() - before
+                        server.cpu_time().expect("the server's /proc stat") - before
                     })
                 });
             }
@@ -151,7 +109,7 @@ fn proto_echo(c: &mut Criterion) {
 
 fn main() {
     if let Ok(rt) = std::env::var(SERVER_ENV) {
-        serve_in_child(&rt);
+        proto_work::serve_in_child(&rt, proto_work::PEER_BUF);
         return;
     }
     let mut c = Criterion::default().configure_from_args();

@@ -14,16 +14,22 @@
 //!   `tokio:1024`, smol, `smol:1024`): per runtime, starts `server` as a child process, warms it with one connection,
 //!   reads its `VmRSS`, opens N connections from this process, echoes 1 KiB once on each, holds
 //!   them idle for a moment and reads its `VmRSS` again; prints the bytes per idle connection.
+//! - `proto_echo latency [--trips N] [runtime...]` (default tower, tokio, smol, and CPython
+//!   asyncio's and uvloop's protocol servers where the interpreter of
+//!   `tower_benches::server_process::python` has them): per runtime, starts its server as a child
+//!   process, opens 50 connections, warms up, then times every round trip of N (default 20 000)
+//!   at 1, 10 and 100 KiB in ping-pong and 16-deep pipelining (`LoadClient::run_timed`) and
+//!   prints p50, p99 and p99.9 of the round-trip time (`cargo xtask latency` runs it).
 
 #[path = "../benches/proto_work/mod.rs"]
 mod proto_work;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use tower_benches::load_client::{LoadClient, raise_fd_limit, vm_rss};
+use tower_benches::server_process::{ServerProcess, python, python_echo, python_has};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,9 +37,11 @@ fn main() {
         Some("server") if args.len() == 2 => server(&args[1]),
         Some("client") if args.len() == 6 => client(&args[1..]),
         Some("idle") => idle(&args[1..]),
+        Some("latency") => latency(&args[1..]),
         _ => Err("usage: proto_echo server <tower|tokio|smol>\n       \
                   proto_echo client <addr> <size> <depth> <conns> <trips>\n       \
-                  proto_echo idle [--conns N] [tower|tokio|smol]..."
+                  proto_echo idle [--conns N] [tower|tokio|smol]...\n       \
+                  proto_echo latency [--trips N] [tower|tokio|smol|asyncio|uvloop]..."
             .to_owned()),
     };
     if let Err(e) = res {
@@ -50,11 +58,7 @@ fn server(rt: &str) -> Result<(), String> {
         Some((n, b)) => (n, b.parse().map_err(|e| format!("{rt}: {e}"))?),
         None => (rt, proto_work::PEER_BUF),
     };
-    let s = proto_work::ServerThread::start_with(name, buf);
-    println!("{}", s.addr);
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
-    drop(s);
+    proto_work::serve_in_child(name, buf);
     Ok(())
 }
 
@@ -111,22 +115,9 @@ fn idle(args: &[String]) -> Result<(), String> {
     println!("| runtime | RSS before | RSS with {conns} idle | bytes per idle connection |");
     println!("|---|---|---|---|");
     for rt in &rts {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["server", rt])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawn the {rt} server: {e}"))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let addr: SocketAddr = line
-            .trim()
-            .parse()
-            .map_err(|e| format!("the {rt} server's address {line:?}: {e}"))?;
-        let pid = child.id();
+        let child = start(rt)?;
+        let addr = child.addr;
+        let pid = child.pid();
         // Warm the server (first connection, first read: its lazily made buffers).
         let mut warm = LoadClient::connect(addr, 1).map_err(|e| e.to_string())?;
         warm.run(1024, 1, 10).map_err(|e| e.to_string())?;
@@ -144,11 +135,95 @@ fn idle(args: &[String]) -> Result<(), String> {
             (after as f64 - before as f64) / conns as f64
         );
         drop(c);
-        drop(child.stdin.take());
-        let status = child.wait().map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("the {rt} server exited with {status}"));
+        child.stop().map_err(|e| format!("{rt}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Starts `rt`'s server as a child process: `server <rt>` of this example for tower, tokio and
+/// smol (with an optional `:<buffer bytes>`), `benches/python/echo_server.py protocol <rt>` for
+/// `asyncio` and `uvloop`.
+fn start(rt: &str) -> Result<ServerProcess, String> {
+    let res = if rt == "asyncio" || rt == "uvloop" {
+        python_echo("protocol", rt)
+    } else {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["server", rt]);
+        ServerProcess::spawn(cmd)
+    };
+    res.map_err(|e| format!("start the {rt} server: {e}"))
+}
+
+/// The `q` quantile of sorted `times`.
+fn quantile(times: &[Duration], q: f64) -> Duration {
+    let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
+    times[i]
+}
+
+/// Round-trip latency per runtime: p50, p99, p99.9 at each size and depth.
+fn latency(args: &[String]) -> Result<(), String> {
+    let mut trips = 20_000u64;
+    let mut rts: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--trips" {
+            trips = it
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n > 0)
+                .ok_or("--trips needs a positive number")?;
+        } else {
+            rts.push(a.clone());
         }
+    }
+    if rts.is_empty() {
+        rts = ["tower", "tokio", "smol"].map(String::from).to_vec();
+        for py in ["asyncio", "uvloop"] {
+            if python_has(py) {
+                rts.push(py.to_owned());
+            } else {
+                eprintln!(
+                    "proto_echo latency: skipping {py} ({} cannot import it)",
+                    python().display()
+                );
+            }
+        }
+    }
+    const CONNS: usize = 50;
+    println!(
+        "Round-trip time per message, {CONNS} connections, {trips} round trips per row after a \
+         warm-up (from the write of a message's last byte to the read of its last byte echoed)"
+    );
+    println!("| size | depth | runtime | p50 | p99 | p99.9 | max |");
+    println!("|---|---|---|---|---|---|---|");
+    for rt in &rts {
+        let server = start(rt)?;
+        let mut c = LoadClient::connect(server.addr, CONNS).map_err(|e| e.to_string())?;
+        for (size, name) in [
+            (1024, "1 KiB"),
+            (10 * 1024, "10 KiB"),
+            (100 * 1024, "100 KiB"),
+        ] {
+            for depth in [1, 16] {
+                c.run(size, depth, 10 * CONNS as u64)
+                    .map_err(|e| format!("{rt}: {e}"))?;
+                let mut t = c
+                    .run_timed(size, depth, trips)
+                    .map_err(|e| format!("{rt}: {e}"))?;
+                t.sort_unstable();
+                let us = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6);
+                println!(
+                    "| {name} | {depth} | {rt} | {} | {} | {} | {} |",
+                    us(quantile(&t, 0.5)),
+                    us(quantile(&t, 0.99)),
+                    us(quantile(&t, 0.999)),
+                    us(t[t.len() - 1])
+                );
+            }
+        }
+        drop(c);
+        server.stop().map_err(|e| format!("{rt}: {e}"))?;
     }
     Ok(())
 }

@@ -10,9 +10,12 @@
 //! over the floor's says how close a path is to nothing at all (BENCHMARKS.md).
 //!
 //! [`load_client`] is the native load client of the protocol echo benches (`proto_echo`): N
-//! connections on one epoll thread, ping-pong or pipelined, every echoed byte checked.
+//! connections on one epoll thread, ping-pong or pipelined, every echoed byte checked;
+//! [`server_process`] runs each server under test in its own process (tower's, tokio's, smol's,
+//! and CPython asyncio's and uvloop's from `benches/python/`).
 
 pub mod floor;
 #[cfg(target_os = "linux")]
 pub mod load_client;
 pub mod oneshot;
+pub mod server_process;

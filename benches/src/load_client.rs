@@ -24,10 +24,11 @@
 //! client.run(1024, 16, 10_000).unwrap(); // 10 000 round trips of 1 KiB, 16 in flight
 //! ```
 
+use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::epoll;
 
@@ -54,6 +55,8 @@ struct Conn {
     recvd: u64,
     /// The last write stopped at `EAGAIN`: wait for `EPOLLOUT`.
     blocked: bool,
+    /// In a timed run: when each message in flight was fully written, oldest first.
+    stamps: VecDeque<Instant>,
 }
 
 /// N connections to one echo server, driven from the calling thread.
@@ -68,6 +71,8 @@ pub struct LoadClient {
     pattern: Vec<u8>,
     /// The read buffer.
     rbuf: Vec<u8>,
+    /// In a timed run ([`run_timed`](Self::run_timed)): each message's round-trip time.
+    times: Option<Vec<Duration>>,
 }
 
 impl LoadClient {
@@ -95,6 +100,7 @@ impl LoadClient {
                 sent: 0,
                 recvd: 0,
                 blocked: false,
+                stamps: VecDeque::new(),
             });
         }
         Ok(LoadClient {
@@ -103,6 +109,7 @@ impl LoadClient {
             events: Vec::with_capacity(n.clamp(1, 1024)),
             pattern: Vec::new(),
             rbuf: vec![0; READ_BUF],
+            times: None,
         })
     }
 
@@ -142,6 +149,7 @@ impl LoadClient {
             c.sent = 0;
             c.recvd = 0;
             c.blocked = false;
+            c.stamps.clear();
             if c.target > 0 {
                 unfinished += 1;
             }
@@ -188,6 +196,26 @@ impl LoadClient {
         Ok(())
     }
 
+    /// [`run`](Self::run), timing every message: returns each message's round-trip time, from
+    /// the moment its last byte was written to the moment its last byte came back (in
+    /// pipelining this includes the wait behind the messages before it: the latency a client
+    /// sees under that load). The clock is read once per write and once per read, only here.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    pub fn run_timed(
+        &mut self,
+        size: usize,
+        depth: usize,
+        trips: u64,
+    ) -> io::Result<Vec<Duration>> {
+        self.times = Some(Vec::with_capacity(trips as usize));
+        let res = self.run(size, depth, trips);
+        let times = self.times.take().unwrap_or_default();
+        res.map(|()| times)
+    }
+
     /// Sends what connection `i`'s window allows, as one vectored write per `EAGAIN`-free step.
     fn send(&mut self, i: usize, size: usize, depth: usize) -> io::Result<()> {
         let c = &mut self.conns[i];
@@ -216,7 +244,16 @@ impl LoadClient {
             }
             match c.sock.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(k) => c.sent += k as u64,
+                Ok(k) => {
+                    let before = c.sent / size64;
+                    c.sent += k as u64;
+                    if self.times.is_some() {
+                        let now = Instant::now();
+                        for _ in before..c.sent / size64 {
+                            c.stamps.push_back(now);
+                        }
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.blocked = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -247,6 +284,7 @@ impl LoadClient {
                     format!("load client: connection {i} received more than it sent"),
                 ));
             }
+            let now = self.times.as_ref().map(|_| Instant::now());
             let mut at = 0;
             while at < got {
                 let m = c.recvd / size64;
@@ -263,6 +301,12 @@ impl LoadClient {
                 }
                 at += len;
                 c.recvd += len as u64;
+                if let (Some(now), Some(times)) = (now, self.times.as_mut())
+                    && c.recvd.is_multiple_of(size64)
+                    && let Some(sent) = c.stamps.pop_front()
+                {
+                    times.push(now - sent);
+                }
             }
             if got < self.rbuf.len() {
                 // A short read emptied the socket; the next arrival raises a new edge.

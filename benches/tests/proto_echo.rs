@@ -50,6 +50,57 @@ fn every_server_echoes_every_size_and_depth() {
     });
 }
 
+/// The load client at every size and depth against `addr`, 8 connections.
+fn echo_all(addr: std::net::SocketAddr, who: &str) {
+    let mut client = LoadClient::connect(addr, 8).unwrap();
+    for size in [1, 1024, 10 * 1024, 100 * 1024] {
+        for depth in [1, 16] {
+            client
+                .run(size, depth, 61)
+                .unwrap_or_else(|e| panic!("{who}: size {size}, depth {depth}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn the_tower_streams_server_echoes_every_size_and_depth() {
+    no_fd_leak(|| {
+        let server = proto_work::ServerThread::start("tower-streams");
+        echo_all(server.addr, "tower-streams");
+        drop(server);
+    });
+}
+
+/// CPython asyncio's servers of `py_echo` (and uvloop's, where the interpreter has it): the
+/// script serves, echoes every byte, and its process is gone (waited for) once dropped.
+#[test]
+fn the_python_servers_echo_every_size_and_depth() {
+    use tower_benches::server_process::{python, python_echo, python_has};
+    if !python_has("asyncio") {
+        eprintln!("SKIPPED: {} cannot run asyncio", python().display());
+        return;
+    }
+    let flavours: Vec<&str> = ["asyncio", "uvloop"]
+        .into_iter()
+        .filter(|f| python_has(f))
+        .collect();
+    no_fd_leak(|| {
+        for api in ["protocol", "streams"] {
+            for flavour in &flavours {
+                let server = python_echo(api, flavour).expect("the Python server");
+                let pid = server.pid();
+                echo_all(server.addr, &format!("{flavour} {api}"));
+                drop(server);
+                // Waited for: no zombie, no process.
+                assert!(
+                    !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                    "{flavour} {api}: the server process {pid} is still there"
+                );
+            }
+        }
+    });
+}
+
 #[test]
 fn the_tower_server_keeps_its_connections_across_runs_and_closes_them_when_dropped() {
     no_fd_leak(|| {
@@ -99,6 +150,24 @@ fn the_client_catches_an_echo_that_differs() {
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
         drop(client);
         server.join().unwrap();
+    });
+}
+
+#[test]
+fn a_timed_run_times_every_round_trip_once() {
+    no_fd_leak(|| {
+        let server = proto_work::ServerThread::start("tower");
+        let mut client = LoadClient::connect(server.addr, 8).unwrap();
+        for (size, depth) in [(1024, 1), (1024, 16), (100 * 1024, 16)] {
+            let times = client.run_timed(size, depth, 101).unwrap();
+            assert_eq!(times.len(), 101, "size {size}, depth {depth}");
+            assert!(times.iter().all(|t| !t.is_zero()));
+        }
+        // An untimed run after a timed one records nothing and still echoes.
+        client.run(1024, 4, 50).unwrap();
+        assert!(client.run_timed(1, 1, 0).unwrap().is_empty());
+        drop(client);
+        drop(server);
     });
 }
 

@@ -16,8 +16,11 @@
 //! `benches/benches/hyper_http.rs` is not criterion (wrk measures requests per second) but writes
 //! criterion's `estimates.json` (time per request) for its groups (`hyper_http1_*`), so
 //! `cargo xtask bench hyper_http` prints them in the same table; it needs `wrk` (`cargo xtask tools`).
+//!
+//! `benches/benches/py_echo.rs` runs CPython asyncio's and uvloop's echo servers: before a run
+//! that may include it, [`python::bench_env`] makes their virtual environment.
 
-use crate::run;
+use crate::{python, run};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -42,13 +45,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             extra.push(a);
         }
     }
+    // The Python rows' interpreter, when this run may include them (no filter, or one that
+    // names them).
+    let filters: Vec<&str> = extra
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let python = if filters.is_empty() || filters.iter().any(|f| f.contains("py")) {
+        python::bench_env()
+    } else {
+        None
+    };
+    let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if !extra.is_empty() {
         cargo_args.push("--");
         cargo_args.extend(extra);
     }
     if rounds == 1 {
         let started = SystemTime::now();
-        run::cargo(&cargo_args)?;
+        run::cargo_env(&cargo_args, &env)?;
         return print_table(&last_run(Some(started))?);
     }
     // (group, id) -> the ratio of each round, in order.
@@ -56,7 +72,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for round in 1..=rounds {
         eprintln!("==> xtask: bench round {round} of {rounds}");
         let started = SystemTime::now();
-        run::cargo(&cargo_args)?;
+        run::cargo_env(&cargo_args, &env)?;
         // Only the groups this round measured (a filter leaves the others' old results).
         for row in last_run(Some(started))? {
             let Some(ratio) = row.ratio() else { continue };
@@ -78,11 +94,27 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask latency [--trips N] [runtime...]`: the echo round trip's p50, p99 and p99.9
+/// under the bench's load client (50 connections; 1, 10 and 100 KiB; ping-pong and 16 deep),
+/// per runtime, each server in its own child process (`benches/examples/proto_echo.rs
+/// latency`), with CPython asyncio's and uvloop's servers where [`python::bench_env`] could
+/// provide them.
+pub(crate) fn latency(args: &[String]) -> Result<(), String> {
+    let python = python::bench_env();
+    let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    proto_echo_example("latency", args, &env)
+}
+
 /// `cargo xtask idle [--conns N] [runtime...]`: 10 000 idle connections (or N) to a protocol
 /// echo server in a child process, each echoed once, and the server's RSS per connection,
 /// tower beside tokio and smol (`benches/examples/proto_echo.rs idle`, which raises the soft
 /// fd limit of both processes and says so if the hard limit is too low).
 pub(crate) fn idle(args: &[String]) -> Result<(), String> {
+    proto_echo_example("idle", args, &[])
+}
+
+/// Runs `benches/examples/proto_echo.rs <mode> <args>` (release) with `env`.
+fn proto_echo_example(mode: &str, args: &[String], env: &[(&str, &str)]) -> Result<(), String> {
     let mut cargo_args: Vec<&str> = vec![
         "run",
         "--release",
@@ -92,10 +124,10 @@ pub(crate) fn idle(args: &[String]) -> Result<(), String> {
         "--example",
         "proto_echo",
         "--",
-        "idle",
+        mode,
     ];
     cargo_args.extend(args.iter().map(String::as_str));
-    run::cargo(&cargo_args)
+    run::cargo_env(&cargo_args, env)
 }
 
 /// The mean of one criterion measurement, in nanoseconds, and when it was written.
@@ -177,10 +209,7 @@ impl Row {
 /// The rows of the last run, from `$CARGO_TARGET_DIR/criterion/`: per group, the ids measured
 /// within [`SAME_RUN`] of its newest result, and with `since`, only ids measured after it.
 fn last_run(since: Option<SystemTime>) -> Result<Vec<Row>, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| run::root().join("target"));
-    let dir = target.join("criterion");
+    let dir = run::target_dir().join("criterion");
     let mut groups: Vec<_> = std::fs::read_dir(&dir)
         .map_err(|e| format!("no bench results in {}: {e}", dir.display()))?
         .filter_map(Result::ok)

@@ -3,13 +3,14 @@
 //! `ci` is the one test command (README, `.ci/run`); `loom` runs the bounded loom models;
 //! `bench` runs the criterion groups and prints the ratio table; `layering` checks the tiers;
 //! `portability` checks that the crates build for other Unixes; `syscalls` counts syscalls per
-//! echo round trip under `strace`; `idle` measures memory per idle connection; `tools` installs
+//! echo round trip under `strace`; `idle` measures memory per idle connection; `latency` the echo round trip's percentiles; `tools` installs
 //! curl, wrk and h2load when missing.
 
 mod bench;
 mod layering;
 mod loom;
 mod portability;
+mod python;
 mod run;
 mod syscalls;
 mod tools;
@@ -29,6 +30,7 @@ commands:
   syscalls    syscalls per TCP/UDP echo round trip under strace, tower next to tokio and smol [--mt]
               and the protocol echo server's reads/writes per round trip [proto: only those]
   idle        10 000 idle connections to an echo server process: bytes per connection [--conns N]
+  latency     p50/p99/p99.9 echo round-trip time, tower beside tokio, smol, asyncio, uvloop [--trips N]
   tools       install curl, wrk, h2load when missing (apt-get, as root) [TOOL...]
 ";
 
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Some("portability") => portability::check(true),
         Some("syscalls") => syscalls::run(&args[1..]),
         Some("idle") => bench::idle(&args[1..]),
+        Some("latency") => bench::latency(&args[1..]),
         Some("tools") => tools::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");

@@ -51,7 +51,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "--example",
         "echo",
     ])?;
-    let bin = target_dir().join("release/examples/echo");
+    let bin = run::target_dir().join("release/examples/echo");
     println!(
         "\nsyscalls per round trip (both sides, steady state: strace -c -f of 2N minus N round trips)"
     );
@@ -118,7 +118,7 @@ fn proto() -> Result<(), String> {
         "--example",
         "proto_echo",
     ])?;
-    let bin = target_dir().join("release/examples/proto_echo");
+    let bin = run::target_dir().join("release/examples/proto_echo");
     println!(
         "\nprotocol echo, {PROTO_CONNS} connections: the SERVER's syscalls per round trip (strace -c -f of \
          the server process, 2N minus N round trips; tower: Protocol on SocketTransport)"
@@ -280,14 +280,6 @@ fn parse(text: &str) -> BTreeMap<String, (u64, u64)> {
         m.insert(name.to_string(), (calls, errors));
     }
     m
-}
-
-/// Where cargo puts the build (`CARGO_TARGET_DIR`, else `target/` in the workspace).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => run::root().join("target"),
-    }
 }
 
 /// Makes sure `strace` is installed: installs the Debian package when running as root.

@@ -6,6 +6,10 @@
 //!   `create_server` (asyncio's `loop.create_server`) serves an [`Echo`] protocol, whose `data_received`
 //!   writes what it got; `pause_writing`/`resume_writing` pause and resume reading, as a correct
 //!   asyncio echo protocol does (tokio's `write_all` gives the same back-pressure).
+//! - **tower-streams**: asyncio's streams on the same loop: tier 9's `start_server` (asyncio's
+//!   `asyncio.start_server`) with a handler that reads up to [`PEER_BUF`] bytes, writes them
+//!   back and awaits `drain()` until EOF, as asyncio's and uvloop's streams echo servers do
+//!   (`benches/python/echo_server.py`); used by the Python rows (`py_echo.rs`).
 //! - **tokio**: a current-thread runtime; per connection a task that reads into its own
 //!   [`PEER_BUF`]-byte buffer (or another size: [`ServerThread::start_with`]; tokio's own echo
 //!   example uses 1 KiB) and `write_all`s it back.
@@ -101,7 +105,8 @@ enum Stop {
 }
 
 impl ServerThread {
-    /// Starts `runtime`'s (`"tower"`, `"tokio"`, `"smol"`) echo server on a new thread.
+    /// Starts `runtime`'s (`"tower"`, `"tower-streams"`, `"tokio"`, `"smol"`) echo server on a
+    /// new thread.
     ///
     /// # Panics
     ///
@@ -119,9 +124,10 @@ impl ServerThread {
             .name(format!("{runtime}-server"))
             .spawn(move || match runtime.as_str() {
                 "tower" => tower_server(tx),
+                "tower-streams" => tower_streams_server(tx),
                 "tokio" => tokio_server(tx, buf),
                 "smol" => smol_server(tx, buf),
-                r => panic!("unknown runtime {r} (tower, tokio, smol)"),
+                r => panic!("unknown runtime {r} (tower, tower-streams, tokio, smol)"),
             })
             .expect("spawn the server thread");
         let (addr, stop, tid) = rx.recv().expect("the server thread did not start");
@@ -132,6 +138,14 @@ impl ServerThread {
             thread: Some(thread),
         }
     }
+}
+
+/// A child process's side of `tower_benches::server_process`: starts `runtime`'s server (as
+/// [`ServerThread::start_with`]), prints its address, serves until stdin closes.
+pub(crate) fn serve_in_child(runtime: &str, buf: usize) {
+    let server = ServerThread::start_with(runtime, buf);
+    tower_benches::server_process::serve_until_stdin_closes(server.addr);
+    drop(server);
 }
 
 impl Drop for ServerThread {
@@ -162,6 +176,39 @@ fn tower_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>) {
         .expect("create_server");
     let SocketAddress::Inet(addr) = server.sockets()[0].address.clone() else {
         panic!("create_server on 127.0.0.1 gave a non-inet socket")
+    };
+    tx.send((addr, Stop::Tower(lp.handle()), thread_id()))
+        .unwrap();
+    lp.run_forever().expect("run_forever");
+    server.close();
+    lp.close().expect("close the loop");
+}
+
+/// tower's streams server thread: tier 9's `start_server` on a single-thread loop, one task per
+/// connection reading up to [`PEER_BUF`] bytes, writing them back and awaiting `drain()`.
+fn tower_streams_server(tx: mpsc::Sender<(SocketAddr, Stop, i32)>) {
+    use tower_asyncio::stream::{StreamReader, StreamWriter, start_server};
+    let lp = EventLoop::new().expect("tower loop");
+    let echo = |reader: StreamReader, writer: StreamWriter| async move {
+        loop {
+            let data = reader.read(PEER_BUF).await?;
+            if data.is_empty() {
+                return Ok::<(), io::Error>(());
+            }
+            writer.write(&data)?;
+            writer.drain().await?;
+        }
+    };
+    let server = lp
+        .run_until_complete(
+            start_server(echo, "127.0.0.1", 0)
+                .configure(|b| b.backlog(BACKLOG as u32))
+                .into_future(),
+        )
+        .expect("run the loop")
+        .expect("start_server");
+    let SocketAddress::Inet(addr) = server.sockets()[0].address.clone() else {
+        panic!("start_server on 127.0.0.1 gave a non-inet socket")
     };
     tx.send((addr, Stop::Tower(lp.handle()), thread_id()))
         .unwrap();
