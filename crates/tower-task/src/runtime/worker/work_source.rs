@@ -102,6 +102,15 @@ impl WorkSource for Worker {
 
     fn after_unpark(&self) {
         self.wake_up();
+        // The wakes of the poll that just returned went to this worker's queues without a
+        // notification (`schedule_local` defers it while the worker is recorded asleep): if
+        // they left more than the LIFO slot holds, and this worker is not a searcher (whose
+        // first find wakes the next one, `end_search`), wake one sleeper to share them, as
+        // tokio does after its driver's batch. A read-modify-write check (`notify_parked`):
+        // once per park, not per wake.
+        if !self.searching.get() && !self.local.is_empty() {
+            self.shared.notify_parked();
+        }
     }
 }
 
