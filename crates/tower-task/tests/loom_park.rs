@@ -81,7 +81,8 @@ fn io_wakes_during_a_park_reach_a_sleeping_worker() {
     // slot. Worker 0's loop takes one task per iteration here (a fill budget of 1 stands for a
     // queue longer than the loop's batch), and `a` blocks its thread until `b` ran, so worker
     // 1 must be woken to steal `b`: the notification `schedule_local` defers during the poll
-    // must come in `after_unpark` (without it, loom reports the deadlock).
+    // must come in `after_unpark` (without it, loom reports the deadlock), and not during
+    // the poll, where worker 0 could pick itself.
     loom::model(|| {
         let (sched, seeds) = Scheduler::new(2);
         let reactors: Arc<Vec<Arc<Reactor>>> =
@@ -141,6 +142,9 @@ fn io_wakes_during_a_park_reach_a_sleeping_worker() {
                 finish(&done_a, 2, &reactors_a);
             });
         });
+        // Its own wakes never picked worker 0 itself as the sleeper to notify (it is still
+        // recorded asleep during the poll: before, it could, and wrote its own eventfd).
+        assert_eq!(sched.metrics().workers[0].unparks, 0);
         if parked {
             reactor0.park.unpark();
         }
