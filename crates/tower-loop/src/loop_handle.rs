@@ -119,6 +119,19 @@ impl Shared {
         }
     }
 
+    /// Pushes `item` for the loop without waking it ([`ParkState::post`](crate::park::ParkState::post)): a message the loop
+    /// takes at its next iteration, or before it blocks, or when a blocked loop wakes for
+    /// anything else. Returns the item back if the loop is closed.
+    pub(crate) fn post_remote(&self, item: Remote) -> Result<(), Remote> {
+        match self.injector.push(item) {
+            Ok(()) => {
+                self.park.post();
+                Ok(())
+            }
+            Err(e) => Err(e.into_inner()),
+        }
+    }
+
     /// Makes the loop run an iteration: a syscall only if it is parked in the reactor.
     pub(crate) fn wake(&self) {
         self.park.notify(|| {
@@ -321,13 +334,19 @@ impl LoopHandle {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
-    /// Cancels a timer entry of this loop from wherever we are.
+    /// Cancels a timer entry of this loop from wherever we are. From another thread the
+    /// cancellation is posted without waking the loop: a timer is a waker (a multi-thread
+    /// runtime's task that moved to another worker drops or re-arms it there, as hyper does
+    /// once per request), and an entry left in place until the loop's next iteration can only
+    /// wake its task once more, spuriously, if its deadline passes first. Waking a sleeping
+    /// worker for each such cancellation was a context switch for nothing
+    /// (docs/decisions/0011-multi-thread-io.md, "Needless wake-ups").
     pub(crate) fn cancel_timer(&self, id: TimerId) {
         let local = context::with_loop(&self.shared, |core| {
             core.map(|core| core.timers().cancel(id))
         });
         if local.is_none() {
-            let _ = self.shared.push_remote(Remote::CancelTimer(id));
+            let _ = self.shared.post_remote(Remote::CancelTimer(id));
         }
     }
 }

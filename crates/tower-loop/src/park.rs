@@ -3,9 +3,10 @@
 //!
 //! # The protocol
 //!
-//! One word, two bits: [`PARKED`] (the loop is, or is about to be, blocked in the reactor) and
-//! [`NOTIFIED`] (someone handed the loop work it has not yet collected). All transitions are
-//! read-modify-writes of that one word, so they are totally ordered and need no fences:
+//! One word, three bits: [`PARKED`] (the loop is, or is about to be, blocked in the reactor),
+//! [`NOTIFIED`] (someone handed the loop work it has not yet collected) and [`POSTED`] (someone
+//! handed the loop a message that needs no wake-up). All transitions are read-modify-writes of
+//! that one word, so they are totally ordered and need no fences:
 //!
 //! - **A remote thread** pushes its work (to the injector), then calls [`ParkState::notify`],
 //!   which sets `NOTIFIED` and calls the real notify (a `Poller::notify` syscall) *only if* the
@@ -20,6 +21,13 @@
 //!   sees `PARKED` and notifies, so no wake-up is lost.
 //! - After the reactor returns, the loop calls [`ParkState::unpark`], clearing `PARKED` so that
 //!   remote threads stop issuing syscalls while the loop runs.
+//! - **A remote thread** with a message the loop need not wake for (a timer entry cancelled
+//!   from another thread: left in place, it only wakes its task once more, spuriously) pushes
+//!   it, then calls [`ParkState::post`], which sets `POSTED` and never makes the syscall. A
+//!   running loop collects it at its next `begin_collect` (which clears `POSTED` too); a loop
+//!   about to block fails `try_park` and collects it first; a blocked loop collects it when it
+//!   wakes for anything else. `notify` ignores `POSTED` when it decides whether to wake (a
+//!   posted message must not hide a parked loop from a real notification).
 //!
 //! A reactor that must prepare before it blocks (the Linux reactor confirming registrations
 //! it trusted without a syscall) first polls without blocking; that poll may consume the
@@ -42,6 +50,8 @@ use crate::loom::{AtomicUsize, Ordering};
 pub const PARKED: usize = 0b01;
 /// Work was handed to the loop since it last collected.
 pub const NOTIFIED: usize = 0b10;
+/// A message that needs no wake-up was handed to the loop since it last collected.
+pub const POSTED: usize = 0b100;
 
 /// The atomic word of the park/notify protocol (see the module docs).
 ///
@@ -59,7 +69,7 @@ pub const NOTIFIED: usize = 0b10;
 /// ```
 #[derive(Debug)]
 pub struct ParkState {
-    /// `PARKED | NOTIFIED` bits.
+    /// `PARKED | NOTIFIED | POSTED` bits.
     state: AtomicUsize,
 }
 
@@ -81,7 +91,8 @@ impl ParkState {
     /// loop is parked and not yet notified. Returns whether `wake` ran.
     pub fn notify(&self, wake: impl FnOnce()) -> bool {
         let prev = self.state.fetch_or(NOTIFIED, Ordering::AcqRel);
-        if prev == PARKED {
+        // `POSTED` does not count: a loop blocked with a posted message still needs the wake.
+        if prev & !POSTED == PARKED {
             wake();
             true
         } else {
@@ -89,8 +100,28 @@ impl ParkState {
         }
     }
 
-    /// Loop side, before draining remote work: clears both bits. Returns whether `NOTIFIED` was
-    /// set (there may be remote work to collect).
+    /// Remote side, after pushing a message the loop need not wake for: records it (the
+    /// loop's next collect takes it, and it keeps the loop from blocking before that), without
+    /// a syscall even if the loop is blocked.
+    ///
+    /// ```
+    /// use tower_loop::park::ParkState;
+    ///
+    /// let state = ParkState::new();
+    /// state.post(); // the loop runs: its next collect takes the message
+    /// assert!(state.begin_collect());
+    /// assert!(state.try_park()); // the loop blocks
+    /// state.post(); // no syscall: the message waits for the loop's next wake-up
+    /// let mut syscalls = 0;
+    /// state.notify(|| syscalls += 1); // a real notification still wakes it
+    /// assert_eq!(syscalls, 1);
+    /// ```
+    pub fn post(&self) {
+        self.state.fetch_or(POSTED, Ordering::AcqRel);
+    }
+
+    /// Loop side, before draining remote work: clears every bit. Returns whether `NOTIFIED` or
+    /// `POSTED` was set (there may be remote work to collect).
     #[inline]
     pub fn begin_collect(&self) -> bool {
         // Nothing set (the common case of a busy loop): no read-modify-write. A notification
@@ -99,26 +130,28 @@ impl ParkState {
         if self.state.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        self.state.swap(0, Ordering::AcqRel) & NOTIFIED != 0
+        self.state.swap(0, Ordering::AcqRel) & (NOTIFIED | POSTED) != 0
     }
 
     /// Loop side, before blocking: `true` if the loop may block (nothing was handed to it since
-    /// [`begin_collect`](Self::begin_collect)); `false` means "collect again, do not block".
+    /// [`begin_collect`](Self::begin_collect), posted messages included); `false` means
+    /// "collect again, do not block".
     pub fn try_park(&self) -> bool {
         self.state
             .compare_exchange(0, PARKED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
-    /// Loop side, after the reactor returned: clears `PARKED`, keeps `NOTIFIED`.
+    /// Loop side, after the reactor returned: clears `PARKED`, keeps `NOTIFIED` and `POSTED`.
     pub fn unpark(&self) {
         self.state.fetch_and(!PARKED, Ordering::AcqRel);
     }
 
-    /// Whether either bit is set (a relaxed load): the loop's cheap test before
+    /// Whether any bit is set (a relaxed load): the loop's cheap test before
     /// [`begin_collect`](Self::begin_collect) on its hot path (a local push). A set bit is
-    /// `NOTIFIED`, or `PARKED` while the loop dispatches the events of a blocking poll; the
-    /// `begin_collect` that follows clears both, which is harmless then: the loop is awake.
+    /// `NOTIFIED` or `POSTED`, or `PARKED` while the loop dispatches the events of a blocking
+    /// poll; the `begin_collect` that follows clears them all, which is harmless then: the
+    /// loop is awake.
     #[inline(always)]
     pub fn is_set(&self) -> bool {
         self.state.load(Ordering::Relaxed) != 0

@@ -176,3 +176,42 @@ impl Drop for Timer {
         self.deregister();
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    use super::Timer;
+    use crate::EventLoop;
+
+    /// Polls the timer once (registering it on the running loop), then completes.
+    struct PollOnce<'a>(Pin<&'a mut Timer>);
+
+    impl Future for PollOnce<'_> {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            assert!(self.0.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        }
+    }
+
+    /// A timer dropped on another thread (a task that moved to another worker) cancels its
+    /// entry without waking the loop it was registered on; the loop takes the cancellation at
+    /// its next iteration.
+    #[test]
+    fn cancel_from_another_thread_does_not_wake_the_loop() {
+        let lp = EventLoop::new().unwrap();
+        let mut timer = Box::pin(Timer::after(Duration::from_secs(60)));
+        lp.run_until_complete(PollOnce(timer.as_mut())).unwrap();
+        assert_eq!(lp.core().timers().len(), 1);
+        std::thread::spawn(move || drop(timer)).join().unwrap();
+        let park = lp.core().shared().park();
+        assert!(!park.is_notified(), "the cancellation asked for a wake-up");
+        assert!(park.is_set(), "the cancellation was not posted");
+        lp.run_until_complete(async {}).unwrap();
+        assert_eq!(lp.core().timers().len(), 0);
+    }
+}

@@ -126,6 +126,13 @@ impl Shared {
         self.wake();
     }
 
+    /// `LoopHandle::cancel_timer` from another thread (`Shared::post_remote`): a message
+    /// pushed without a wake-up.
+    fn post_remote(&self, v: u32) {
+        self.injector.push(v).unwrap();
+        self.park.post();
+    }
+
     /// `Shared::wake` (`LoopHandle::wake`).
     fn wake(&self) {
         self.park.notify(|| {
@@ -216,6 +223,24 @@ impl Loop {
         }
         let batch = std::mem::take(&mut *self.ready.borrow_mut());
         self.ran.borrow_mut().extend(batch);
+    }
+
+    /// An iteration that takes what was handed over without blocking (the model's threads are
+    /// done): collects, and runs the batch.
+    fn run_once_without_blocking(&self) {
+        if self.shared.park.begin_collect() {
+            self.collect();
+        }
+        let batch = std::mem::take(&mut *self.ready.borrow_mut());
+        self.ran.borrow_mut().extend(batch);
+    }
+
+    /// Iterates until `v` ran; returns what ran.
+    fn run_until_ran(&self, v: u32) -> Vec<u32> {
+        while !self.ran.borrow().contains(&v) {
+            self.run_once();
+        }
+        self.ran.take()
     }
 
     /// Iterates until `want` items ran.
@@ -348,5 +373,51 @@ fn probing_loop_sees_two_remote_pushers() {
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
         shared.check_syscalls();
+    });
+}
+
+/// A message posted without a wake-up (a timer cancelled from another thread) racing a remote
+/// push and the loop parking: the posted bit never hides a parked loop from the push's
+/// notification (with `notify` waking only on exactly `PARKED`, this deadlocks), a posted
+/// message makes no syscall, and one posted before the loop's last collect is taken.
+#[test]
+fn posted_message_does_not_hide_a_parked_loop() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let shared = Shared::new();
+        let poster = {
+            let s = shared.clone();
+            loom::thread::spawn(move || s.post_remote(10))
+        };
+        let pusher = {
+            let s = shared.clone();
+            loom::thread::spawn(move || s.push_remote(1))
+        };
+        let lp = Loop::new(&shared);
+        let mut got = lp.run_until_ran(1);
+        poster.join().unwrap();
+        pusher.join().unwrap();
+        // Posted before the loop's last collect, or still waiting in the injector.
+        lp.run_once_without_blocking();
+        got.extend(lp.ran.take());
+        got.sort_unstable();
+        assert_eq!(got, [1, 10]);
+        shared.check_syscalls();
+    });
+}
+
+/// A message posted to a running loop, and the loop going to block: it takes the message
+/// first (`try_park` fails on the posted bit), without any syscall.
+#[test]
+fn posted_message_is_taken_before_the_loop_blocks() {
+    loom::model(|| {
+        let shared = Shared::new();
+        shared.post_remote(10);
+        let lp = Loop::new(&shared);
+        lp.run_once();
+        assert_eq!(lp.ran.take(), [10]);
+        assert_eq!(shared.notifies.load(Ordering::Relaxed), 0);
+        assert_eq!(shared.parks.load(Ordering::Relaxed), 0);
     });
 }

@@ -25,7 +25,10 @@
 //! was the last one wakes another ([`Idle::transition_from_searching`]).
 //!
 //! A push to a worker's *own* local queue needs no such guarantee (its owner runs it before it
-//! sleeps); it uses [`Idle::worker_to_notify_hint`], a plain load, to spread work cheaply.
+//! sleeps); it uses [`Idle::worker_to_notify_hint`], a plain load, to spread work cheaply. The
+//! wakes a worker's own blocking poll delivers (it is still recorded asleep then) notify no one
+//! as they are pushed: the worker notifies once after the poll, when it is awake again (see
+//! `worker/work_source.rs`, `after_unpark`), so it never picks itself.
 // The items are `pub` for the loom models, which reach the module under `cfg(loom)`; without
 // it the module is private.
 #![cfg_attr(not(loom), allow(unreachable_pub))]

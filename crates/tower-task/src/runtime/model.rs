@@ -2,6 +2,7 @@
 //! same `Worker` code the runtime installs on each loop, driven by hand, with a custom
 //! wake-up in place of the loop's. Not a stable API.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
@@ -103,7 +104,10 @@ impl Seed {
     /// as inside a real worker's loop, local scheduling goes to it.
     pub fn start(self) -> ModelWorker {
         let worker = Rc::new(Worker::new(self.index, self.shared, self.local, None));
-        ModelWorker { worker }
+        ModelWorker {
+            worker,
+            budget: Cell::new(FILL_BUDGET),
+        }
     }
 }
 
@@ -112,6 +116,9 @@ pub struct ModelWorker {
     /// The worker (current on this thread inside each call, as a real worker is inside its
     /// loop's `run_forever`).
     worker: Rc<Worker>,
+    /// The budget its loop passes to `fill` (the loop's [`FILL_BUDGET`] unless a model sets
+    /// it lower, to leave work in the queue as a longer queue would).
+    budget: Cell<usize>,
 }
 
 impl fmt::Debug for ModelWorker {
@@ -130,7 +137,7 @@ impl ModelWorker {
         let w = &*self.worker;
         w.enter(|| {
             let mut batch = Vec::new();
-            let more = w.fill(&mut |r| batch.push(r), FILL_BUDGET);
+            let more = w.fill(&mut |r| batch.push(r), self.budget.get());
             for r in batch {
                 r.run();
                 while let Some(r) = w.next_in_batch() {
@@ -141,9 +148,24 @@ impl ModelWorker {
         })
     }
 
+    /// Sets the budget of the worker's later `fill`s (see [`run_once`](Self::run_once)): a
+    /// model with a few tasks sets it low to model a queue longer than the loop takes in one
+    /// iteration.
+    pub fn set_fill_budget(&self, budget: usize) {
+        self.budget.set(budget.max(1));
+    }
+
     /// The loop is about to block: whether the worker lets it.
     pub fn before_park(&self) -> bool {
         self.worker.enter(|| self.worker.before_park())
+    }
+
+    /// Runs `f` with the worker current, as the loop runs the wakers of a poll's events
+    /// (between [`before_park`](Self::before_park) and [`after_unpark`](Self::after_unpark)
+    /// when the poll is the one the loop blocked in): what `f` wakes or spawns is scheduled on
+    /// this worker.
+    pub fn dispatch(&self, f: impl FnOnce()) {
+        self.worker.enter(f);
     }
 
     /// The loop woke from blocking.

@@ -116,9 +116,15 @@ impl Worker {
             if self.local.push_back_or_overflow(r, &self.shared.inject) {
                 bump(&self.counters().overflows, 1);
             }
-            // Spread the queue to a sleeping worker, if any (cheap check first).
-            if let Some(i) = self.shared.idle.worker_to_notify_hint() {
-                self.shared.unpark(i);
+            // Spread the queue to a sleeping worker, if any (cheap check first) — unless this
+            // worker is itself still recorded asleep: the wake comes from its own blocking
+            // poll (an I/O event, while its park word still says parked), where this worker
+            // would be a candidate sleeper itself (and write its own eventfd), and where wakes
+            // come in batches; `after_unpark` then notifies once for the whole batch.
+            if !self.parked.get() {
+                if let Some(i) = self.shared.idle.worker_to_notify_hint() {
+                    self.shared.unpark(i);
+                }
             }
         }
     }

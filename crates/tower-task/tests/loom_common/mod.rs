@@ -28,7 +28,7 @@ impl Reactor {
     }
 
     /// Blocks until the "eventfd" is signalled, then consumes it.
-    fn block(&self) {
+    pub(crate) fn block(&self) {
         let mut n = self.notified.lock().unwrap();
         while !*n {
             n = self.cv.wait(n).unwrap();

@@ -14,7 +14,10 @@
 //! [`Worker::before_park`] makes a last search, then records the worker as sleeping (see
 //! [`idle`](super::super::idle)); the loop then blocks in its reactor, so timers and I/O keep
 //! working, and a notifier wakes it through the loop's cross-thread wake-up (a syscall only if
-//! it is really blocked).
+//! it is really blocked). The wakes that blocking poll delivers land in the worker's own queues
+//! without notifying anyone (the worker is still recorded asleep); [`Worker::after_unpark`]
+//! then wakes one sleeper if they left more than the LIFO slot holds (docs/decisions/
+//! 0011-multi-thread-io.md, "Needless wake-ups").
 
 use tower_loop::AnyRunnable as Runnable;
 use tower_loop::WorkSource;
@@ -102,6 +105,15 @@ impl WorkSource for Worker {
 
     fn after_unpark(&self) {
         self.wake_up();
+        // The wakes of the poll that just returned went to this worker's queues without a
+        // notification (`schedule_local` defers it while the worker is recorded asleep): if
+        // they left more than the LIFO slot holds, and this worker is not a searcher (whose
+        // first find wakes the next one, `end_search`), wake one sleeper to share them, as
+        // tokio does after its driver's batch. A read-modify-write check (`notify_parked`):
+        // once per park, not per wake.
+        if !self.searching.get() && !self.local.is_empty() {
+            self.shared.notify_parked();
+        }
     }
 }
 
