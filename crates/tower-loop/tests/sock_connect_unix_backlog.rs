@@ -1,0 +1,172 @@
+//! Connecting to a Unix listener whose backlog is full, through both ways tier 2 connects:
+//! [`EventLoop::sock_connect`] with a Unix address and [`Async::<UnixStream>::connect`].
+//!
+//! On Linux a non-blocking `connect(2)` to such a listener fails with `EAGAIN` and leaves the
+//! socket unconnected (no attempt runs in the background, unlike `EINPROGRESS`): waiting for
+//! writability would wake at once (an unconnected Unix stream socket polls writable) and read
+//! `SO_ERROR` 0 from a socket that is not connected. Both ways retry the connect after a pause
+//! instead, as a blocking connect waits for room (decision 0009, "sock_connect").
+
+mod sock_util;
+
+use std::future::Future;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
+use sock_util::no_fd_leak;
+use tower_coro::{Either, select};
+use tower_loop::{Async, EventLoop, Timer};
+
+/// A Unix listener at a fresh path with `listen(1)` whose queue is full: the connections that
+/// filled it are returned (none accepted).
+fn full_listener(name: &str) -> (OwnedFd, PathBuf, Vec<OwnedFd>) {
+    let path = std::env::temp_dir().join(format!("tower-backlog-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let l = sock_util::socket(AddressFamily::UNIX, SocketType::STREAM);
+    rustix::net::bind(&l, &SocketAddrUnix::new(&path).unwrap()).unwrap();
+    rustix::net::listen(&l, 1).unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let c = sock_util::socket(AddressFamily::UNIX, SocketType::STREAM);
+        match rustix::net::connect(&c, &SocketAddrUnix::new(&path).unwrap()) {
+            Ok(()) => queued.push(c),
+            Err(Errno::AGAIN) => break,
+            Err(e) => panic!("filling the backlog: {e}"),
+        }
+        assert!(queued.len() < 64, "the backlog never filled");
+    }
+    (l, path, queued)
+}
+
+/// `fut`'s output, or `None` if it is still pending after `ms` milliseconds of the loop
+/// running (it was polled across several retry pauses).
+async fn within<F: Future + Unpin>(ms: u64, fut: &mut F) -> Option<F::Output> {
+    match select(Timer::after(Duration::from_millis(ms)), Pin::new(fut)).await {
+        Either::Left(_) => None,
+        Either::Right(v) => Some(v),
+    }
+}
+
+/// Which way to connect.
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    /// `EventLoop::sock_connect` on a socket of ours.
+    SockConnect,
+    /// `Async::<UnixStream>::connect`.
+    AsyncConnect,
+}
+
+/// Connects to `path` the `way` way; the connected socket.
+fn connect(
+    lp: &EventLoop,
+    way: Way,
+    path: &Path,
+) -> Pin<Box<dyn Future<Output = io::Result<OwnedFd>>>> {
+    let lp = lp.clone();
+    let path = path.to_path_buf();
+    Box::pin(async move {
+        match way {
+            Way::SockConnect => {
+                let sock = sock_util::socket(AddressFamily::UNIX, SocketType::STREAM);
+                lp.sock_connect(&sock, SocketAddrUnix::new(&path)?).await?;
+                Ok(sock)
+            }
+            Way::AsyncConnect => Ok(Async::<UnixStream>::connect(&path)
+                .await?
+                .into_inner()?
+                .into()),
+        }
+    })
+}
+
+/// The connect waits while the queue is full (it neither fails with `EAGAIN` nor reports a
+/// socket that is not connected), and completes once the listener makes room.
+fn waits_for_room(way: Way) {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (listener, path, queued) = full_listener(&format!("{way:?}-room"));
+        let l2 = lp.clone();
+        let p2 = path.clone();
+        let sock = lp
+            .run_until_complete(async move {
+                let mut c = connect(&l2, way, &p2);
+                if let Some(r) = within(100, &mut c).await {
+                    return Err(r.err());
+                }
+                // Room for one: the retried connect gets in.
+                let accepted = tower_loop::accept_nonblocking(&listener).unwrap();
+                drop(accepted);
+                match within(30_000, &mut c).await {
+                    Some(Ok(sock)) => Ok(sock),
+                    other => panic!("no connection once there was room: {other:?}"),
+                }
+            })
+            .unwrap();
+        let sock = match sock {
+            Ok(sock) => sock,
+            Err(e) => panic!("{way:?}: finished with the queue full: {e:?} (Ok: not connected)"),
+        };
+        let peer = rustix::net::getpeername(&sock).unwrap().unwrap();
+        let peer = SocketAddrUnix::try_from(peer).unwrap();
+        assert_eq!(
+            peer.path().unwrap().to_bytes(),
+            path.as_os_str().as_encoded_bytes()
+        );
+        drop((sock, queued));
+        lp.close().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    });
+}
+
+#[test]
+fn sock_connect_waits_for_room_in_a_full_unix_backlog() {
+    waits_for_room(Way::SockConnect);
+}
+
+#[test]
+fn async_connect_waits_for_room_in_a_full_unix_backlog() {
+    waits_for_room(Way::AsyncConnect);
+}
+
+/// The listener closes while the connect waits: the retry fails with `ConnectionRefused`
+/// (no hang).
+fn refused_when_the_listener_closes(way: Way) {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let (listener, path, queued) = full_listener(&format!("{way:?}-closed"));
+        let l2 = lp.clone();
+        let p2 = path.clone();
+        let r = lp
+            .run_until_complete(async move {
+                let mut c = connect(&l2, way, &p2);
+                if let Some(r) = within(100, &mut c).await {
+                    return Some(r.map(drop));
+                }
+                drop((listener, queued));
+                within(30_000, &mut c).await.map(|r| r.map(drop))
+            })
+            .unwrap();
+        match r {
+            Some(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{way:?}: {e}"),
+            other => panic!("{way:?}: {other:?}"),
+        }
+        lp.close().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    });
+}
+
+#[test]
+fn sock_connect_is_refused_when_the_listener_closes() {
+    refused_when_the_listener_closes(Way::SockConnect);
+}
+
+#[test]
+fn async_connect_is_refused_when_the_listener_closes() {
+    refused_when_the_listener_closes(Way::AsyncConnect);
+}
