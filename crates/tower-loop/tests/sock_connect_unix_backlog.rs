@@ -5,7 +5,8 @@
 //! socket unconnected (no attempt runs in the background, unlike `EINPROGRESS`): waiting for
 //! writability would wake at once (an unconnected Unix stream socket polls writable) and read
 //! `SO_ERROR` 0 from a socket that is not connected. Both ways retry the connect after a pause
-//! instead, as a blocking connect waits for room (decision 0009, "sock_connect").
+//! instead, as a blocking connect waits for room (decision 0009, amendment "connecting when
+//! `connect(2)` says `EAGAIN`").
 
 mod sock_util;
 
@@ -85,32 +86,58 @@ fn connect(
     })
 }
 
-/// The connect waits while the queue is full (it neither fails with `EAGAIN` nor reports a
-/// socket that is not connected), and completes once the listener makes room.
-fn waits_for_room(way: Way) {
+/// What the listener does while the connect waits.
+#[derive(Clone, Copy, Debug)]
+enum Then {
+    /// Accepts one connection: room for one more.
+    Accept,
+    /// Closes (with the connections queued).
+    Close,
+}
+
+/// Connects the `way` way to a listener whose queue is full; checks that the connect waits
+/// (it neither fails with `EAGAIN` nor reports a socket that is not connected); has the
+/// listener do `then`; hands `check` the connect's outcome (`None`: still pending 30 s later)
+/// and the listener's path. No fd leaks.
+fn while_full(way: Way, then: Then, check: impl FnOnce(Option<io::Result<OwnedFd>>, &Path)) {
     no_fd_leak(|| {
         let lp = EventLoop::new().unwrap();
-        let (listener, path, queued) = full_listener(&format!("{way:?}-room"));
+        let (listener, path, queued) = full_listener(&format!("{way:?}-{then:?}"));
         let l2 = lp.clone();
         let p2 = path.clone();
-        let sock = lp
+        let (outcome, kept) = lp
             .run_until_complete(async move {
                 let mut c = connect(&l2, way, &p2);
                 if let Some(r) = within(100, &mut c).await {
-                    return Err(r.err());
+                    let r = r.map(|_| "connected (Ok: not connected for real)");
+                    panic!("{way:?}: finished with the queue full: {r:?}");
                 }
-                // Room for one: the retried connect gets in.
-                let accepted = tower_loop::accept_nonblocking(&listener).unwrap();
-                drop(accepted);
-                match within(30_000, &mut c).await {
-                    Some(Ok(sock)) => Ok(sock),
-                    other => panic!("no connection once there was room: {other:?}"),
-                }
+                let kept = match then {
+                    Then::Accept => {
+                        drop(tower_loop::accept_nonblocking(&listener).unwrap());
+                        Some((listener, queued))
+                    }
+                    Then::Close => {
+                        drop((listener, queued));
+                        None
+                    }
+                };
+                (within(30_000, &mut c).await, kept)
             })
             .unwrap();
-        let sock = match sock {
-            Ok(sock) => sock,
-            Err(e) => panic!("{way:?}: finished with the queue full: {e:?} (Ok: not connected)"),
+        check(outcome, &path);
+        drop(kept);
+        lp.close().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    });
+}
+
+/// Once the listener makes room, the retried connect gets in: connected to the listener.
+fn waits_for_room(way: Way) {
+    while_full(way, Then::Accept, |outcome, path| {
+        let sock = match outcome {
+            Some(Ok(sock)) => sock,
+            other => panic!("{way:?}: no connection once there was room: {other:?}"),
         };
         let peer = rustix::net::getpeername(&sock).unwrap().unwrap();
         let peer = SocketAddrUnix::try_from(peer).unwrap();
@@ -118,55 +145,26 @@ fn waits_for_room(way: Way) {
             peer.path().unwrap().to_bytes(),
             path.as_os_str().as_encoded_bytes()
         );
-        drop((sock, queued));
-        lp.close().unwrap();
-        std::fs::remove_file(&path).unwrap();
     });
 }
 
 #[test]
-fn sock_connect_waits_for_room_in_a_full_unix_backlog() {
+fn connect_waits_for_room_in_a_full_unix_backlog() {
     waits_for_room(Way::SockConnect);
-}
-
-#[test]
-fn async_connect_waits_for_room_in_a_full_unix_backlog() {
     waits_for_room(Way::AsyncConnect);
 }
 
 /// The listener closes while the connect waits: the retry fails with `ConnectionRefused`
 /// (no hang).
 fn refused_when_the_listener_closes(way: Way) {
-    no_fd_leak(|| {
-        let lp = EventLoop::new().unwrap();
-        let (listener, path, queued) = full_listener(&format!("{way:?}-closed"));
-        let l2 = lp.clone();
-        let p2 = path.clone();
-        let r = lp
-            .run_until_complete(async move {
-                let mut c = connect(&l2, way, &p2);
-                if let Some(r) = within(100, &mut c).await {
-                    return Some(r.map(drop));
-                }
-                drop((listener, queued));
-                within(30_000, &mut c).await.map(|r| r.map(drop))
-            })
-            .unwrap();
-        match r {
-            Some(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{way:?}: {e}"),
-            other => panic!("{way:?}: {other:?}"),
-        }
-        lp.close().unwrap();
-        std::fs::remove_file(&path).unwrap();
+    while_full(way, Then::Close, |outcome, _| match outcome {
+        Some(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{way:?}: {e}"),
+        other => panic!("{way:?}: {other:?}"),
     });
 }
 
 #[test]
-fn sock_connect_is_refused_when_the_listener_closes() {
+fn connect_is_refused_when_the_listener_closes() {
     refused_when_the_listener_closes(Way::SockConnect);
-}
-
-#[test]
-fn async_connect_is_refused_when_the_listener_closes() {
     refused_when_the_listener_closes(Way::AsyncConnect);
 }
