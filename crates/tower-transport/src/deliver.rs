@@ -194,15 +194,19 @@ impl<P: ?Sized, E: SlotEvent<P>> ProtocolSlot<P, E> {
         later: impl FnOnce() -> E,
         now: impl FnOnce(&mut P),
     ) -> bool {
-        let free = !self.held.get() && self.pending.borrow().is_empty() && !self.is_busy();
-        if free && self.current.borrow().is_some() {
-            let (r, schedule) = self.call(lp, now);
-            if let Err(CallError::Panicked(payload)) = r {
-                report_panic(lp, what, payload);
-            }
-            return schedule;
+        if self.held.get() || self.depth.get() > 0 || !self.pending.borrow().is_empty() {
+            return self.raise(lp, later());
         }
-        self.raise(lp, later())
+        match self.call(lp, now) {
+            // Its owner holds it: queued, as `raise` does.
+            (Err(CallError::Busy), _) => self.raise(lp, later()),
+            (Err(CallError::Panicked(payload)), schedule) => {
+                report_panic(lp, what, payload);
+                schedule
+            }
+            // Delivered, or no protocol to deliver to (`raise` would drop it too).
+            (Ok(()) | Err(CallError::Gone), schedule) => schedule,
+        }
     }
 
     /// Queues `event` without delivering it (its cause may not call the protocol: a
