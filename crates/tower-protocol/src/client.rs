@@ -26,18 +26,18 @@ pub(crate) type TlsEnd = Option<(crate::tls::TlsConfig, crate::tls::TlsOptions)>
 /// Without the `tls` feature a builder has no TLS options.
 #[cfg(not(feature = "tls"))]
 #[derive(Debug, Default)]
-pub(crate) struct ClientTls;
+pub(crate) struct ClientTls {}
 
-/// Without the `tls` feature, nothing to resolve.
+/// Without the `tls` feature there is never a TLS end (`None`).
 #[cfg(not(feature = "tls"))]
-pub(crate) type TlsEnd = ();
+pub(crate) type TlsEnd = Option<std::convert::Infallible>;
 
 #[cfg(not(feature = "tls"))]
 impl ClientTls {
     /// No TLS: always plain.
     #[allow(clippy::unnecessary_wraps, clippy::unused_self)]
     pub(crate) fn resolve(&self, _default_name: Option<String>) -> io::Result<TlsEnd> {
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -59,7 +59,9 @@ where
         return crate::tls::connect_tls(lp, sock, factory, config, options).await;
     }
     #[cfg(not(feature = "tls"))]
-    let () = tls;
+    if let Some(never) = tls {
+        match never {}
+    }
     stream_transport(lp, sock, factory).await
 }
 
