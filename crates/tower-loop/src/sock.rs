@@ -518,11 +518,21 @@ fn connected_to(sock: &impl AsFd, addr: &SocketAddrAny) -> rustix::io::Result<()
         ip_matches && peer.port() == addr.port()
     } else if let Ok(addr) = SocketAddrUnix::try_from(addr.clone()) {
         let peer = SocketAddrUnix::try_from(peer).map_err(|_| Errno::ISCONN)?;
-        peer.path_bytes() == addr.path_bytes() && peer.abstract_name() == addr.abstract_name()
+        same_unix(&peer, &addr)
     } else {
         peer == *addr
     };
     if same { Ok(()) } else { Err(Errno::ISCONN) }
+}
+
+/// Whether two Unix socket addresses name the same socket: the same path, or (Linux) the same
+/// abstract name. Not byte equality: the kernel's address may count the path's NUL, ours not.
+fn same_unix(a: &SocketAddrUnix, b: &SocketAddrUnix) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if a.abstract_name() != b.abstract_name() {
+        return false;
+    }
+    a.path_bytes() == b.path_bytes()
 }
 
 macro_rules! debug_named {
