@@ -526,7 +526,8 @@ fn connected_to(sock: &impl AsFd, addr: &SocketAddrAny) -> rustix::io::Result<()
 }
 
 /// Whether two Unix socket addresses name the same socket: the same path, or (Linux) the same
-/// abstract name. Not byte equality: the kernel's address may count the path's NUL, ours not.
+/// abstract name; the names are compared, not the address lengths (a path of the maximum
+/// length has no NUL to count).
 fn same_unix(a: &SocketAddrUnix, b: &SocketAddrUnix) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if a.abstract_name() != b.abstract_name() {

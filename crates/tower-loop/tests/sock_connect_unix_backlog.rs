@@ -168,3 +168,41 @@ fn connect_is_refused_when_the_listener_closes() {
     refused_when_the_listener_closes(Way::SockConnect);
     refused_when_the_listener_closes(Way::AsyncConnect);
 }
+
+// `sock_connect` with a Unix address on a socket already connected: `Ok` for the same path
+// (its peer's address, compared by path), `EISCONN` for another (as for an IP address).
+#[test]
+fn sock_connect_again_on_a_connected_unix_socket() {
+    no_fd_leak(|| {
+        let lp = EventLoop::new().unwrap();
+        let listener = |name: &str| {
+            let path =
+                std::env::temp_dir().join(format!("tower-again-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            (std::os::unix::net::UnixListener::bind(&path).unwrap(), path)
+        };
+        let ((la, a), (lb, b)) = (listener("a"), listener("b"));
+        let sock = sock_util::socket(AddressFamily::UNIX, SocketType::STREAM);
+        let l2 = lp.clone();
+        let (first, again, other) = lp
+            .run_until_complete(async {
+                let to = |p: &Path| SocketAddrUnix::new(p).unwrap();
+                (
+                    l2.sock_connect(&sock, to(&a)).await,
+                    l2.sock_connect(&sock, to(&a)).await,
+                    l2.sock_connect(&sock, to(&b)).await,
+                )
+            })
+            .unwrap();
+        first.unwrap();
+        again.unwrap();
+        assert_eq!(
+            other.unwrap_err().raw_os_error(),
+            Some(Errno::ISCONN.raw_os_error())
+        );
+        drop((sock, la, lb));
+        lp.close().unwrap();
+        std::fs::remove_file(&a).unwrap();
+        std::fs::remove_file(&b).unwrap();
+    });
+}
