@@ -154,11 +154,8 @@ impl ConnectRetry {
 /// listener with a full backlog). `Ready(Ok(true))`: connected at once; `Ready(Ok(false))`:
 /// in progress (`EINPROGRESS`, or `EINTR`, after which POSIX has it go on asynchronously):
 /// wait for writability; `Pending`: pausing before the next try, with `cx`'s waker registered.
-/// Other errors are returned as they are.
-///
-/// # Panics
-///
-/// Pausing outside a running tower loop (the pause is a [`Timer`]).
+/// Other errors are returned as they are, and so is `EAGAIN` when no tower loop runs on this
+/// thread to pause on (the pause is a [`Timer`], which needs one).
 pub(crate) fn poll_start(
     cx: &mut Context<'_>,
     retry: &mut ConnectRetry,
@@ -174,6 +171,9 @@ pub(crate) fn poll_start(
         match connect() {
             Ok(()) => return Poll::Ready(Ok(true)),
             Err(Errno::INPROGRESS | Errno::INTR) => return Poll::Ready(Ok(false)),
+            Err(Errno::AGAIN) if crate::context::current().is_none() => {
+                return Poll::Ready(Err(Errno::AGAIN));
+            }
             Err(Errno::AGAIN) => {
                 retry.pause = Some(Timer::after(retry.next));
                 retry.next = (retry.next * 2).min(ConnectRetry::LAST);

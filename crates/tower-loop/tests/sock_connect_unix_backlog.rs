@@ -206,3 +206,20 @@ fn sock_connect_again_on_a_connected_unix_socket() {
         std::fs::remove_file(&b).unwrap();
     });
 }
+
+// Outside a running loop there is no timer to pause on: a full backlog is reported as
+// `WouldBlock` (the connect's `EAGAIN`) instead of a panic.
+#[test]
+fn async_connect_without_a_loop_reports_would_block() {
+    no_fd_leak(|| {
+        let (listener, path, queued) = full_listener("no-loop");
+        let mut c = std::pin::pin!(Async::<UnixStream>::connect(&path));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match c.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            other => panic!("{other:?}"),
+        }
+        drop((listener, queued));
+        std::fs::remove_file(&path).unwrap();
+    });
+}
