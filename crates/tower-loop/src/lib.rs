@@ -66,7 +66,7 @@
 //! | `io.rs` | `add_reader`, `add_writer`, `remove_reader`, `remove_writer` |
 //! | `async_fd.rs` | [`Async`]: `Send` fd readiness |
 //! | `async_io_traits.rs` | `futures-io`'s `AsyncRead`/`AsyncWrite` on `Async<T>` and `&Async<T>` |
-//! | `connect.rs` | [`Async::<TcpStream>::connect`](Async::connect), `Async::<UnixStream>::connect`: a `Send` async connect |
+//! | `connect.rs` | [`Async::<TcpStream>::connect`](Async::connect), `Async::<UnixStream>::connect`: a `Send` async connect; starting a connect, `EAGAIN` retried after a pause (shared with `sock_connect`) |
 //! | `sock.rs` | `sock_recv`, `sock_sendall`, `sock_accept`, `sock_connect`… |
 //! | `sock/datagram.rs` | `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into` |
 //! | `signals.rs` | `add_signal_handler` (self-pipe), restoring a signal's disposition |

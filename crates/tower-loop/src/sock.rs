@@ -34,9 +34,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags};
+use rustix::net::{RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix};
 
 use crate::EventLoop;
+use crate::connect::ConnectRetry;
 use crate::core::Core;
 use crate::error::BlockingSocket;
 use crate::reactor::{Attempt, READ, WRITE, WaiterId};
@@ -444,9 +445,11 @@ pub struct SockConnect<'a, S: AsFd> {
     /// The socket.
     sock: S,
     /// Where to.
-    addr: SocketAddr,
+    addr: SocketAddrAny,
     /// A connection attempt is in progress (`connect(2)` said so): wait for its outcome.
     started: bool,
+    /// The pause before the connect is tried again (`EAGAIN`: a full Unix backlog).
+    retry: ConnectRetry,
     /// Writability wait.
     waiter: Waiter<'a>,
 }
@@ -459,27 +462,29 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
         if let Err(e) = this.waiter.begin(&this.sock) {
             return Poll::Ready(Err(e));
         }
-        let (sock, addr) = (&this.sock, this.addr);
+        let (sock, addr) = (&this.sock, &this.addr);
         if !this.started {
-            let mut first = rustix::net::connect(sock, &addr);
-            if first == Err(Errno::CONNABORTED) {
-                // Linux: an earlier attempt failed and its error was already reported; this
-                // call only moved the socket back to unconnected. Start the attempt afresh.
-                first = rustix::net::connect(sock, &addr);
-            }
-            match first {
-                Ok(()) => return Poll::Ready(Ok(())),
-                // Our attempt runs in the background (after EINTR too), or an earlier one does
-                // (EALREADY: a sock_connect dropped mid-way; asyncio's BlockingIOError): wait
-                // for its outcome either way.
-                Err(Errno::INPROGRESS | Errno::INTR | Errno::AGAIN | Errno::ALREADY) => {
-                    this.started = true
+            let first = crate::connect::poll_start(cx, &mut this.retry, || {
+                match rustix::net::connect(sock, addr) {
+                    // Linux: an earlier attempt failed and its error was already reported;
+                    // this call only moved the socket back to unconnected. Start afresh.
+                    Err(Errno::CONNABORTED) => rustix::net::connect(sock, addr),
+                    // An earlier attempt runs (a sock_connect dropped mid-way; asyncio's
+                    // BlockingIOError): wait for its outcome as for ours.
+                    Err(Errno::ALREADY) => Err(Errno::INPROGRESS),
+                    r => r,
                 }
+            });
+            match first {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(true)) => return Poll::Ready(Ok(())),
+                // Our attempt (or an earlier one) runs in the background: wait for it.
+                Poll::Ready(Ok(false)) => this.started = true,
                 // An earlier attempt already completed and connected: report that outcome.
-                Err(Errno::ISCONN) => {
+                Poll::Ready(Err(Errno::ISCONN)) => {
                     return Poll::Ready(connected_to(sock, addr).map_err(Into::into));
                 }
-                Err(e) => return Poll::Ready(Err(e.into())),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
             }
         }
         // Writable means the attempt finished: report its error, or connected.
@@ -502,18 +507,33 @@ impl<S: AsFd + Unpin> Future for SockConnect<'_, S> {
 }
 
 /// Whether `sock` is connected to `addr` (`EISCONN` if to another address, `ENOTCONN` if to
-/// none yet). Ports and IP addresses are compared (not IPv6 flow labels); an unspecified
-/// `addr` (`0.0.0.0`, `::`), which the kernel connects to a local address, matches any.
-fn connected_to(sock: &impl AsFd, addr: SocketAddr) -> rustix::io::Result<()> {
-    let peer = rustix::net::getpeername(sock)?
-        .and_then(|p| SocketAddr::try_from(p).ok())
-        .ok_or(Errno::NOTCONN)?;
-    let ip_matches = peer.ip() == addr.ip() || addr.ip().is_unspecified();
-    if ip_matches && peer.port() == addr.port() {
-        Ok(())
+/// none yet). IP: ports and addresses are compared (not IPv6 flow labels); an unspecified
+/// `addr` (`0.0.0.0`, `::`), which the kernel connects to a local address, matches any. Unix:
+/// the paths (or abstract names) are compared.
+fn connected_to(sock: &impl AsFd, addr: &SocketAddrAny) -> rustix::io::Result<()> {
+    let peer = rustix::net::getpeername(sock)?.ok_or(Errno::NOTCONN)?;
+    let same = if let Ok(addr) = SocketAddr::try_from(addr.clone()) {
+        let peer = SocketAddr::try_from(peer).map_err(|_| Errno::ISCONN)?;
+        let ip_matches = peer.ip() == addr.ip() || addr.ip().is_unspecified();
+        ip_matches && peer.port() == addr.port()
+    } else if let Ok(addr) = SocketAddrUnix::try_from(addr.clone()) {
+        let peer = SocketAddrUnix::try_from(peer).map_err(|_| Errno::ISCONN)?;
+        same_unix(&peer, &addr)
     } else {
-        Err(Errno::ISCONN)
+        peer == *addr
+    };
+    if same { Ok(()) } else { Err(Errno::ISCONN) }
+}
+
+/// Whether two Unix socket addresses name the same socket: the same path, or (Linux) the same
+/// abstract name; the names are compared, not the address lengths (a path of the maximum
+/// length has no NUL to count).
+fn same_unix(a: &SocketAddrUnix, b: &SocketAddrUnix) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if a.abstract_name() != b.abstract_name() {
+        return false;
     }
+    a.path_bytes() == b.path_bytes()
 }
 
 macro_rules! debug_named {
@@ -609,7 +629,15 @@ impl EventLoop {
         SockAccept { sock, waiter }
     }
 
-    /// Connects a non-blocking socket to `addr` (asyncio's `sock_connect`).
+    /// Connects a non-blocking socket to `addr` (asyncio's `sock_connect`): an IP address
+    /// ([`std::net::SocketAddr`]) or a Unix socket's ([`rustix::net::SocketAddrUnix`]).
+    ///
+    /// A Unix listener whose backlog is full turns a non-blocking connect away (`EAGAIN`: no
+    /// attempt runs); the connect is then tried again after a short, growing pause (1 ms up to
+    /// 64 ms) until the listener has room or closes (`ConnectionRefused`), as a blocking
+    /// connect waits and as a TCP connect to a full backlog stays in progress. (asyncio waits
+    /// for writability there and reports success on a socket that is not connected.) Bound the
+    /// wait with a timeout if the listener may never accept.
     ///
     /// If an earlier attempt on `sock` (a `sock_connect` dropped mid-way) is still in
     /// progress, waits for it and reports its outcome, as asyncio does; if it already completed,
@@ -627,12 +655,17 @@ impl EventLoop {
     ///
     /// The attempt's error (`ConnectionRefused`, ...); [`BlockingSocket`] in debug mode if
     /// `sock` is blocking.
-    pub fn sock_connect<S: AsFd + Unpin>(&self, sock: S, addr: SocketAddr) -> SockConnect<'_, S> {
+    pub fn sock_connect<S: AsFd + Unpin>(
+        &self,
+        sock: S,
+        addr: impl Into<SocketAddrAny>,
+    ) -> SockConnect<'_, S> {
         let waiter = Waiter::new(self, &sock, WRITE);
         SockConnect {
             sock,
-            addr,
+            addr: addr.into(),
             started: false,
+            retry: ConnectRetry::new(),
             waiter,
         }
     }

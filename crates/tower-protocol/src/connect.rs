@@ -9,12 +9,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::future::{Future, IntoFuture, poll_fn};
+use std::future::{Future, poll_fn};
 use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -23,6 +22,7 @@ use rustix::net::{AddressFamily, SocketType};
 use tower_loop::EventLoop;
 use tower_transport::{BaseTransport, SocketTransport, StreamTransport};
 
+use crate::client::{ClientTls, TlsEnd, hand_over, into_connection_future};
 use crate::eyeballs::{ConnectCallFailed, combine, interleave};
 use crate::host::{Host, NoHost, resolve};
 use crate::protocols::Protocol;
@@ -250,8 +250,7 @@ where
         all_errors: false,
         local_addr: None,
         family: Family::Any,
-        #[cfg(feature = "tls")]
-        tls: crate::tls::ClientTls::default(),
+        tls: ClientTls::default(),
         _protocol: PhantomData,
     }
 }
@@ -276,8 +275,7 @@ pub struct CreateConnection<P, F> {
     /// Which families.
     family: Family,
     /// TLS.
-    #[cfg(feature = "tls")]
-    tls: crate::tls::ClientTls,
+    tls: ClientTls,
     /// The protocol type.
     _protocol: PhantomData<fn() -> P>,
 }
@@ -346,8 +344,7 @@ where
     );
 
     /// The TLS end for this connection, checked as asyncio checks its options.
-    #[cfg(feature = "tls")]
-    fn tls_config(&self) -> io::Result<Option<(crate::tls::TlsConfig, crate::tls::TlsOptions)>> {
+    fn tls_config(&self) -> io::Result<TlsEnd> {
         let host = match &self.host {
             Host::Names(names) => names.first().cloned(),
             Host::Addrs(ips) => ips.first().map(|ip| ip.to_string()),
@@ -359,7 +356,6 @@ where
     /// What awaiting the builder runs.
     async fn run(self) -> io::Result<(StreamTransport, Rc<RefCell<P>>)> {
         let lp = running_loop()?;
-        #[cfg(feature = "tls")]
         let tls = self.tls_config()?;
         let mut addrs = resolve(&self.host, self.port, self.family, NoHost::Refused).await?;
         let local = match &self.local_addr {
@@ -407,26 +403,11 @@ where
                 }
             }
         };
-        #[cfg(feature = "tls")]
-        if let Some((config, options)) = tls {
-            return crate::tls::connect_tls(&lp, sock, self.factory, config, options).await;
-        }
-        stream_transport(&lp, sock, self.factory).await
+        hand_over(&lp, sock, self.factory, tls).await
     }
 }
 
-impl<P, F> IntoFuture for CreateConnection<P, F>
-where
-    P: Protocol,
-    F: FnOnce() -> P + 'static,
-{
-    type Output = io::Result<(StreamTransport, Rc<RefCell<P>>)>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
-}
+into_connection_future!(CreateConnection);
 
 /// asyncio's `create_connection(protocol_factory, sock=sock)`: hands the already connected
 /// stream socket `sock` (TCP or Unix) to a new protocol on the running loop; returns once

@@ -35,6 +35,7 @@
 //! | `connect.rs` | [`create_connection`] and its builder [`CreateConnection`], [`create_connection_sock`]; waiting for `connection_made` (shared by the factories) |
 //! | `staggered.rs` | [`staggered_race`], [`Staggered`]: attempts on tasks, started one after another or after a delay, first success wins |
 //! | `eyeballs.rs` | happy eyeballs helpers: [`interleave`], the failed connection's error ([`ConnectionErrors`], [`ConnectCallFailed`]) |
+//! | `client.rs` | what the client factories share once connected: the "TLS or plain" tail, their builders' `IntoFuture` |
 //! | `unix_connect.rs` | [`create_unix_connection`] and its builder [`CreateUnixConnection`] (`ssl`) |
 //! | `accepted.rs` | [`connect_accepted_socket`] |
 //! | `datagram_endpoint.rs` | [`create_datagram_endpoint`] and its builder [`CreateDatagramEndpoint`], [`create_datagram_endpoint_sock`] |
@@ -52,6 +53,7 @@
 
 mod accept;
 mod accepted;
+mod client;
 mod connect;
 mod create_server;
 mod datagram_endpoint;

@@ -5,20 +5,16 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::{Future, IntoFuture};
 use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::time::Duration;
 
-use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
-use tower_loop::Async;
 use tower_transport::StreamTransport;
 
-use crate::connect::{running_loop, stream_transport};
+use crate::client::{ClientTls, hand_over, into_connection_future};
+use crate::connect::running_loop;
 use crate::protocols::Protocol;
 
 /// Connects a Unix stream socket to `path` and hands it to a new protocol made by `factory`
@@ -26,7 +22,8 @@ use crate::protocols::Protocol;
 /// has run. With `ssl` (feature `tls`; `server_hostname` is then
 /// required), the handshake runs first and the protocol gets the app-side transport.
 ///
-/// The connect never blocks the loop: a listener whose backlog is full (`EAGAIN`) is asked
+/// The connect is the loop's [`sock_connect`](tower_loop::EventLoop::sock_connect) (as asyncio's
+/// is): it never blocks the loop, and a listener whose backlog is full (`EAGAIN`) is asked
 /// again after a short, growing pause (1 ms up to 64 ms), as a blocking connect would wait.
 ///
 /// # Errors
@@ -69,8 +66,7 @@ where
     CreateUnixConnection {
         factory,
         path: path.as_ref().to_path_buf(),
-        #[cfg(feature = "tls")]
-        tls: crate::tls::ClientTls::default(),
+        tls: ClientTls::default(),
         _protocol: PhantomData,
     }
 }
@@ -82,9 +78,8 @@ pub struct CreateUnixConnection<P, F> {
     factory: F,
     /// The socket's path.
     path: PathBuf,
-    /// TLS.
-    #[cfg(feature = "tls")]
-    tls: crate::tls::ClientTls,
+    /// TLS (options only with feature `tls`).
+    tls: ClientTls,
     /// The protocol type.
     _protocol: PhantomData<fn() -> P>,
 }
@@ -117,47 +112,12 @@ where
     /// What awaiting the builder runs.
     async fn run(self) -> io::Result<(StreamTransport, Rc<RefCell<P>>)> {
         let lp = running_loop()?;
-        #[cfg(feature = "tls")]
         let tls = self.tls.resolve(None)?;
         let addr = SocketAddrUnix::new(&self.path)?;
-        let mut sock = crate::connect::new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match rustix::net::connect(&sock, &addr) {
-                Ok(()) => break,
-                Err(Errno::INTR) => {}
-                Err(Errno::AGAIN) => {
-                    tower_task::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(64));
-                }
-                Err(Errno::INPROGRESS) => {
-                    // Not on Linux for Unix sockets, but POSIX allows it: wait, then ask.
-                    let waiting = Async::new(sock)?;
-                    waiting.writable().await?;
-                    sock = waiting.into_inner()?;
-                    rustix::net::sockopt::socket_error(&sock)??;
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        #[cfg(feature = "tls")]
-        if let Some((config, options)) = tls {
-            return crate::tls::connect_tls(&lp, sock, self.factory, config, options).await;
-        }
-        stream_transport(&lp, sock, self.factory).await
+        let sock = crate::connect::new_socket(AddressFamily::UNIX, SocketType::STREAM)?;
+        lp.sock_connect(&sock, addr).await?;
+        hand_over(&lp, sock, self.factory, tls).await
     }
 }
 
-impl<P, F> IntoFuture for CreateUnixConnection<P, F>
-where
-    P: Protocol,
-    F: FnOnce() -> P + 'static,
-{
-    type Output = io::Result<(StreamTransport, Rc<RefCell<P>>)>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output>>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
-}
+into_connection_future!(CreateUnixConnection);

@@ -76,6 +76,61 @@ fn unix_connection_errors() {
     });
 }
 
+// A listener whose backlog is full (`listen(1)`, the queue filled, nothing accepted): the
+// connect neither fails with `EAGAIN` nor hands the protocol an unconnected socket; it waits
+// (the loop's `sock_connect` retries it) and completes once the listener makes room.
+#[test]
+fn unix_connection_waits_for_room_in_a_full_backlog() {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    no_fd_leak(|| {
+        let path = socket_path("unix-full");
+        let addr = SocketAddrUnix::new(&path).unwrap();
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        let sock =
+            || rustix::net::socket_with(AddressFamily::UNIX, SocketType::STREAM, flags, None);
+        let listener = sock().unwrap();
+        rustix::net::bind(&listener, &addr).unwrap();
+        rustix::net::listen(&listener, 1).unwrap();
+        let mut queued = Vec::new();
+        loop {
+            let c = sock().unwrap();
+            match rustix::net::connect(&c, &addr) {
+                Ok(()) => queued.push(c),
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(e) => panic!("filling the backlog: {e}"),
+            }
+        }
+        let p2 = path.clone();
+        run(async move {
+            let connect =
+                spawn_local(async move { create_unix_connection(Recorder::default, &p2).await })
+                    .unwrap();
+            tower_task::sleep(Duration::from_millis(50)).await;
+            assert!(!connect.done(), "finished with the backlog full");
+            drop(tower_loop::accept_nonblocking(&listener).unwrap());
+            let (t, p) = connect.await.unwrap().unwrap();
+            assert_eq!(p.borrow().seen.made, 1);
+            // Connected for real: what it writes reaches one of the listener's connections.
+            t.write(b"hi").unwrap();
+            let mut accepted = Vec::new();
+            while let Ok(c) = tower_loop::accept_nonblocking(&listener) {
+                accepted.push(c);
+            }
+            until(|| {
+                accepted.iter().any(|c| {
+                    let mut buf = [0; 2];
+                    rustix::io::read(c, &mut buf) == Ok(2) && &buf == b"hi"
+                })
+            })
+            .await;
+            t.close();
+        })
+        .unwrap();
+        drop(queued);
+        std::fs::remove_file(&path).unwrap();
+    });
+}
+
 #[test]
 fn accepted_socket_both_ways() {
     no_fd_leak(|| {

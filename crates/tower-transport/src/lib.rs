@@ -85,7 +85,7 @@
 //! | `datagram_queue.rs` | the datagram send queue: one contiguous buffer with offsets, asyncio's buffer size |
 //! | `write_buffer.rs` | the stream write buffer: chunks, one vectored send of up to `IOV_MAX` pieces |
 //! | `flow.rs` | asyncio's water marks and the pause/resume decisions |
-//! | `deliver.rs` | calling the protocol without a `RefCell` panic; events raised during a callback |
+//! | `deliver.rs` | calling the protocol without a `RefCell` panic; the events raised during a callback (or before `connection_made`) queued in order — every transport's, the subprocess's included |
 //! | `per_loop.rs` | per-loop state: the reusable read buffer, open transports closed with the loop |
 //! | `extra.rs` | [`extra`]: typed `get_extra_info` keys, [`SocketAddress`] |
 //! | `error.rs` | [`error`]: the caller's errors |

@@ -7,11 +7,9 @@
 //! without blocking. Decision: docs/decisions/0017-subprocess-transport.md.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -20,7 +18,7 @@ use tower_exec::RawChild;
 use tower_exec::error::ProcessLookupError;
 use tower_loop::EventLoop;
 
-use crate::deliver::{report, report_panic};
+use crate::deliver::{CallError, ProtocolSlot, SlotEvent, report, report_panic};
 use crate::events::StreamEvents;
 use crate::extra::{ExtraKey, ExtraValue};
 use crate::per_loop::{OnLoopClose, PerLoop, per_loop};
@@ -88,6 +86,8 @@ use crate::traits::BaseTransport;
 pub struct SubprocessTransport(Rc<SubprocessCore>);
 
 /// An event waiting for the protocol (it was busy, or `connection_made` has not run yet).
+/// `connection_lost` is not one: it is scheduled on its own once every event before it is
+/// delivered ([`SubprocessCore::deliver_lost`]).
 #[derive(Debug)]
 enum Event {
     /// `pipe_data_received(fd, data)`.
@@ -100,12 +100,9 @@ enum Event {
     Pause,
     /// `resume_writing()`.
     Resume,
-    /// `connection_lost(exc)`: the last.
-    Lost(Option<io::Error>),
 }
 
-impl Event {
-    /// What a panic in its callback is reported as.
+impl SlotEvent<dyn SubprocessEvents> for Event {
     fn what(&self) -> &'static str {
         match self {
             Event::Data(..) => "protocol.pipe_data_received() failed",
@@ -113,19 +110,16 @@ impl Event {
             Event::Exited => "protocol.process_exited() failed",
             Event::Pause => "protocol.pause_writing() failed",
             Event::Resume => "protocol.resume_writing() failed",
-            Event::Lost(_) => "protocol.connection_lost() failed",
         }
     }
 
-    /// Calls it on `p`.
-    fn call(self, p: &mut dyn SubprocessEvents) {
+    fn deliver(self, p: &mut dyn SubprocessEvents) {
         match self {
             Event::Data(fd, data) => p.pipe_data_received(fd, &data),
             Event::PipeLost(fd, exc) => p.pipe_connection_lost(fd, exc),
             Event::Exited => p.process_exited(),
             Event::Pause => p.pause_writing(),
             Event::Resume => p.resume_writing(),
-            Event::Lost(exc) => p.connection_lost(exc),
         }
     }
 }
@@ -154,22 +148,19 @@ struct SubprocessCore {
     pipes: RefCell<[Option<StreamTransport>; 3]>,
     /// Which pipes have had their `connection_lost` (asyncio's `proto.disconnected`).
     disconnected: [Cell<bool>; 3],
-    /// The protocol; `None` once `connection_lost` ran.
-    protocol: RefCell<Option<SharedSubprocessEvents>>,
-    /// Events waiting for the protocol, oldest first.
-    pending: RefCell<VecDeque<Event>>,
-    /// Protocol callbacks running now.
-    depth: Cell<u32>,
-    /// Whether a `call_soon` flush is queued.
-    flush_scheduled: Cell<bool>,
+    /// The protocol (`None` once `connection_lost` ran) and the events waiting for it: held
+    /// until `connection_made` (asyncio's `_pending_calls`).
+    slot: ProtocolSlot<dyn SubprocessEvents, Event>,
     /// `connection_made` was delivered (asyncio's `_pending_calls is None`).
     made: Cell<bool>,
     /// Who waits for `connection_made` ([`SubprocessTransport::connected`]).
     made_waker: RefCell<Option<Waker>>,
     /// `close` was called (asyncio's `_closed`).
     closed: Cell<bool>,
-    /// `connection_lost` is queued (asyncio's `_finished`).
+    /// `connection_lost` is due (asyncio's `_finished`).
     finished: Cell<bool>,
+    /// A [`deliver_lost`](SubprocessCore::deliver_lost) is queued with `call_soon`.
+    lost_scheduled: Cell<bool>,
     /// `connection_lost` was delivered (or given up on): the transport is done.
     lost: Cell<bool>,
 }
@@ -187,7 +178,7 @@ struct PipeProto {
 impl StreamEvents for PipeProto {
     fn data_received(&mut self, data: &[u8]) {
         if let Some(core) = &self.core {
-            core.event_now_or_queue(
+            core.event_with(
                 || Event::Data(self.fd, data.to_vec()),
                 |p| p.pipe_data_received(self.fd, data),
             );
@@ -250,14 +241,12 @@ impl SubprocessTransport {
             returncode: Cell::new(None),
             pipes: RefCell::new([None, None, None]),
             disconnected: Default::default(),
-            protocol: RefCell::new(Some(protocol)),
-            pending: RefCell::new(VecDeque::new()),
-            depth: Cell::new(0),
-            flush_scheduled: Cell::new(false),
+            slot: ProtocolSlot::new_held(protocol),
             made: Cell::new(false),
             made_waker: RefCell::new(None),
             closed: Cell::new(false),
             finished: Cell::new(false),
+            lost_scheduled: Cell::new(false),
             lost: Cell::new(false),
         });
         let weak: Weak<dyn OnLoopClose> = Rc::downgrade(&core) as Weak<SubprocessCore>;
@@ -472,15 +461,14 @@ impl SubprocessCore {
         if self.lost.get() {
             return;
         }
-        self.pending
-            .borrow_mut()
-            .push_back(Event::PipeLost(fd, None));
-        self.schedule_flush();
+        if self.slot.queue(Event::PipeLost(fd, None)) {
+            self.schedule_flush();
+        }
         self.try_finish();
     }
 
     /// asyncio's `_try_finish`: once the child exited and every pipe closed, `connection_lost`
-    /// is scheduled (behind the events already waiting, so it is the last).
+    /// is scheduled (it waits for the events already queued, so it is the last).
     fn try_finish(self: &Rc<Self>) {
         if self.returncode.get().is_none() || self.finished.get() {
             return;
@@ -493,23 +481,50 @@ impl SubprocessCore {
         drop(pipes);
         if all_closed {
             self.finished.set(true);
-            self.pending.borrow_mut().push_back(Event::Lost(None));
-            self.schedule_flush();
+            self.schedule_lost();
         }
     }
 
-    /// The scheduled `connection_made`, then the events that waited for it.
+    /// Queues a [`deliver_lost`](Self::deliver_lost) with `call_soon` (asyncio's
+    /// `call_soon(self._call_connection_lost, None)`).
+    fn schedule_lost(self: &Rc<Self>) {
+        self.lost_scheduled.set(true);
+        let t = self.clone();
+        self.lp.call_soon(move || t.deliver_lost());
+    }
+
+    /// The scheduled `connection_lost`: after every event queued before it (delivered now if the
+    /// protocol is free; if its owner holds it, tried again next iteration). Before
+    /// `connection_made`, left to it.
+    fn deliver_lost(self: &Rc<Self>) {
+        self.lost_scheduled.set(false);
+        if self.lost.get() || !self.made.get() {
+            return;
+        }
+        if self.slot.deliver_pending(&self.lp) {
+            self.schedule_flush();
+        }
+        if self.slot.pending_len() > 0 || self.slot.is_busy() {
+            self.schedule_lost();
+            return;
+        }
+        self.call_connection_lost();
+    }
+
+    /// The scheduled `connection_made`, then the events that waited for it (and
+    /// `connection_lost`, if it came due meanwhile and is not scheduled).
     fn connection_made(self: &Rc<Self>) {
         if self.lost.get() || self.made.get() {
             return;
         }
-        if self.is_busy() {
+        if self.slot.is_busy() {
             // The protocol's owner holds it borrowed: try again next iteration.
             let t = self.clone();
             self.lp.call_soon(move || t.connection_made());
             return;
         }
         self.made.set(true);
+        self.slot.open();
         let t = SubprocessTransport(self.clone());
         self.call("protocol.connection_made() failed", |p| {
             p.connection_made(t)
@@ -517,138 +532,63 @@ impl SubprocessCore {
         if let Some(w) = self.made_waker.borrow_mut().take() {
             w.wake();
         }
-    }
-
-    /// Whether the protocol is borrowed now.
-    fn is_busy(&self) -> bool {
-        self.depth.get() > 0
-            || self
-                .protocol
-                .borrow()
-                .as_ref()
-                .is_some_and(|p| p.try_borrow_mut().is_err())
-    }
-
-    /// Whether an event may be delivered now, directly: connected, nothing waiting before it,
-    /// the protocol there and free.
-    fn can_deliver(&self) -> bool {
-        self.made.get()
-            && !self.lost.get()
-            && self.pending.borrow().is_empty()
-            && !self.is_busy()
-            && self.protocol.borrow().is_some()
+        if self.finished.get() && !self.lost_scheduled.get() {
+            self.deliver_lost();
+        }
     }
 
     /// Delivers `ev` now if the protocol is free, else queues it.
     fn event(self: &Rc<Self>, ev: Event) {
-        if self.lost.get() {
-            return;
-        }
-        if self.can_deliver() {
-            let what = ev.what();
-            self.call(what, |p| ev.call(p));
-        } else {
-            self.pending.borrow_mut().push_back(ev);
-            self.flush();
+        if !self.lost.get() && self.slot.raise(&self.lp, ev) {
+            self.schedule_flush();
         }
     }
 
     /// [`event`](Self::event) for a `pipe_data_received`, which calls `now` on the
     /// protocol without copying the bytes when it can, and queues `queued()` otherwise.
-    fn event_now_or_queue(
+    fn event_with(
         self: &Rc<Self>,
         queued: impl FnOnce() -> Event,
         now: impl FnOnce(&mut dyn SubprocessEvents),
     ) {
-        if self.lost.get() {
-            return;
-        }
-        if self.can_deliver() {
-            self.call("protocol.pipe_data_received() failed", now);
-        } else {
-            self.pending.borrow_mut().push_back(queued());
-            self.flush();
+        let what = "protocol.pipe_data_received() failed";
+        if !self.lost.get() && self.slot.raise_with(&self.lp, what, queued, now) {
+            self.schedule_flush();
         }
     }
 
     /// Calls `f` on the protocol (catching a panic, reported as `what`), then delivers what it
     /// raised meanwhile.
     fn call(self: &Rc<Self>, what: &str, f: impl FnOnce(&mut dyn SubprocessEvents)) {
-        let Some(p) = self.protocol.borrow().clone() else {
-            return;
-        };
-        let Ok(mut guard) = p.try_borrow_mut() else {
-            return;
-        };
-        self.depth.set(self.depth.get() + 1);
-        let r = catch_unwind(AssertUnwindSafe(|| f(&mut *guard)));
-        drop(guard);
-        self.depth.set(self.depth.get() - 1);
-        if let Err(payload) = r {
+        let (r, schedule) = self.slot.call(&self.lp, f);
+        if schedule {
+            self.schedule_flush();
+        }
+        if let Err(CallError::Panicked(payload)) = r {
             report_panic(&self.lp, what, payload);
         }
-        if !self.pending.borrow().is_empty() {
-            self.flush();
-        }
     }
 
-    /// Schedules a flush with `call_soon` (unless one is queued).
+    /// Schedules a flush of the waiting events with `call_soon` (the slot asked for one: the
+    /// protocol's owner holds it); again while it stays borrowed.
     fn schedule_flush(self: &Rc<Self>) {
-        if self.flush_scheduled.replace(true) {
-            return;
-        }
         let t = self.clone();
         self.lp.call_soon(move || {
-            t.flush_scheduled.set(false);
-            t.flush();
+            if t.slot.scheduled_flush(&t.lp) {
+                t.schedule_flush();
+            }
         });
-    }
-
-    /// Delivers the waiting events in order while the protocol is free; if its owner holds it,
-    /// tries again next iteration. `connection_lost` is never delivered synchronously from the
-    /// call that queued it: it waits for a scheduled flush (asyncio's `call_soon`).
-    fn flush(self: &Rc<Self>) {
-        loop {
-            if !self.made.get() || self.depth.get() > 0 || self.lost.get() {
-                // Before `connection_made`, its call flushes; inside a callback, that callback's
-                // return does.
-                return;
-            }
-            let Some(ev) = self.pending.borrow_mut().pop_front() else {
-                return;
-            };
-            if matches!(ev, Event::Lost(_)) && self.flush_scheduled.get() {
-                self.pending.borrow_mut().push_front(ev);
-                return;
-            }
-            let busy = self
-                .protocol
-                .borrow()
-                .as_ref()
-                .is_some_and(|p| p.try_borrow_mut().is_err());
-            if busy {
-                self.pending.borrow_mut().push_front(ev);
-                self.schedule_flush();
-                return;
-            }
-            if let Event::Lost(exc) = ev {
-                self.call_connection_lost(exc);
-                return;
-            }
-            let what = ev.what();
-            self.call(what, |p| ev.call(p));
-        }
     }
 
     /// asyncio's `_call_connection_lost`: the protocol's last call, then the transport lets go
     /// of the protocol and the child.
-    fn call_connection_lost(self: &Rc<Self>, exc: Option<io::Error>) {
+    fn call_connection_lost(self: &Rc<Self>) {
         if self.lost.get() {
             return;
         }
         if self.made.get() {
             self.call("protocol.connection_lost() failed", |p| {
-                p.connection_lost(exc)
+                p.connection_lost(None)
             });
         }
         self.finish();
@@ -659,8 +599,7 @@ impl SubprocessCore {
     fn finish(&self) {
         self.lost.set(true);
         self.unwatch_exit();
-        self.pending.borrow_mut().clear();
-        let protocol = self.protocol.borrow_mut().take();
+        let protocol = self.slot.replace(None);
         drop(protocol);
         let child = self.child.borrow_mut().take();
         drop(child);
@@ -709,7 +648,7 @@ impl SubprocessCore {
             .field("closed", &self.closed.get())
             .field("connected", &self.made.get())
             .field("finished", &self.finished.get())
-            .field("pending", &self.pending.borrow().len())
+            .field("pending", &self.slot.pending_len())
             .finish()
     }
 }
@@ -746,20 +685,12 @@ impl OnLoopClose for SubprocessCore {
             }
         }
         // Whatever is left waiting is delivered now (the loop will run nothing more); a
-        // protocol its owner holds borrowed misses it, as a stream protocol would.
+        // protocol its owner holds borrowed misses it, as a stream protocol would. Before
+        // `connection_made` the slot is held: nothing is delivered.
         self.finished.set(true);
-        self.flush_scheduled.set(false);
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.made.get() {
-            for ev in pending {
-                if matches!(ev, Event::Lost(_)) {
-                    continue;
-                }
-                let what = ev.what();
-                self.call(what, |p| ev.call(p));
-            }
-        }
-        self.call_connection_lost(None);
+        self.slot.deliver_pending(&self.lp);
+        self.slot.clear();
+        self.call_connection_lost();
     }
 }
 
@@ -787,11 +718,11 @@ impl BaseTransport for SubprocessTransport {
         None
     }
     fn set_protocol(&self, protocol: SharedSubprocessEvents) {
-        let old = self.0.protocol.borrow_mut().replace(protocol);
+        let old = self.0.slot.replace(Some(protocol));
         drop(old);
     }
     fn get_protocol(&self) -> Option<SharedSubprocessEvents> {
-        self.0.protocol.borrow().clone()
+        self.0.slot.get()
     }
 }
 
