@@ -153,9 +153,14 @@ impl<T: AsyncRead> hyper::rt::Read for TowerIo<T> {
             // SAFETY: `as_mut` asks that no initialised byte of the window be de-initialised:
             // `direct` writes only bytes read (`DirectRead`'s contract) and never uninit ones.
             let window = unsafe { buf.as_mut() };
+            let len = window.len();
             let n = ready!(direct(this.inner.as_ref().get_ref(), cx, window))?;
+            assert!(
+                n <= len,
+                "a direct read reported more bytes than it was given"
+            );
             // SAFETY: `advance(n)` asks that the next `n` bytes be initialised: `direct` just
-            // wrote them (`Ready(Ok(n))`, `n` at most the window's length).
+            // wrote them (`Ready(Ok(n))`, and `n` is within the window, checked above).
             unsafe { buf.advance(n) };
             return Poll::Ready(Ok(()));
         }
