@@ -5,9 +5,9 @@
 //!
 //! The servers are the same hyper code: `http1::Builder` with the runtime's timer,
 //! `pipeline_flush(true)`, vectored writes, `TCP_NODELAY`, one task per connection (tower:
-//! `tower_task::spawn` of a `TowerIo<Async<TcpStream>>`; tokio: `tokio::spawn` of hyper-util's
-//! `TokioIo<TcpStream>`). wrk runs one thread and 50 connections for `HYPER_BENCH_SECS` seconds
-//! (default 5) per row.
+//! `tower_task::spawn` of `TowerIo::socket(Async<TcpStream>)`, which reads into hyper's buffer;
+//! tokio: `tokio::spawn` of hyper-util's `TokioIo<TcpStream>`). wrk runs one thread and 50
+//! connections for `HYPER_BENCH_SECS` seconds (default 5) per row.
 //!
 //! Not a criterion bench (wrk measures), but it writes criterion's `estimates.json` (the mean time
 //! per request, 1/rps) under `$CARGO_TARGET_DIR/criterion/<group>/<tower|tokio>/new/`, so
@@ -70,7 +70,7 @@ fn start_tower(workers: Option<usize>) -> SocketAddr {
                 drop(tower_task::spawn(async move {
                     // Registered by the task, so on the multi-thread runtime the worker that
                     // runs it (not the accepting thread) owns its readiness.
-                    let io = TowerIo::new(Async::new(stream).unwrap()).with_vectored_writes(true);
+                    let io = TowerIo::socket(Async::new(stream).unwrap());
                     let _ = http1()
                         .timer(TowerTimer::new())
                         .serve_connection(io, service_fn(hello))

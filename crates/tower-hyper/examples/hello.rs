@@ -60,7 +60,7 @@ pub async fn serve(
                     open.fetch_sub(1, Ordering::Relaxed);
                     return;
                 };
-                let io = TowerIo::new(io).with_vectored_writes(true);
+                let io = TowerIo::socket(io);
                 let mut builder = auto::Builder::new(TowerExecutor::new());
                 builder.http1().timer(TowerTimer::new());
                 builder.http2().timer(TowerTimer::new());

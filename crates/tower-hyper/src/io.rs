@@ -5,17 +5,24 @@
 //! pipelined hello's instructions (callgrind; hyper's window is kilobytes, a read tens of
 //! bytes), so a read goes into a per-thread zeroed scratch buffer (64 KiB, zeroed once) and the
 //! bytes read are copied into hyper's buffer: a copy of what was read instead of a `memset` of
-//! what might be, and no unsafe code. Writes pass straight through; `poll_shutdown` is
-//! `poll_close`.
+//! what might be. A tower socket wrapped with [`TowerIo::socket`] skips the copy: hyper's
+//! uninitialised window goes to [`Async::poll_recv_uninit`], which `recv`s straight into it.
+//! Writes pass straight through; `poll_shutdown` is `poll_close`.
 
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
+use tower_loop::{Async, RecvSocket};
+
+/// A read into uninitialised memory ([`Async::poll_recv_uninit`]): `Ready(Ok(n))` means the
+/// first `n` bytes of the buffer were written and nothing else was.
+type DirectRead<T> = fn(&T, &mut Context<'_>, &mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>;
 
 pin_project_lite::pin_project! {
     /// A `futures-io` object seen as hyper I/O: `hyper::rt::Read` where `T: AsyncRead`,
@@ -40,6 +47,9 @@ pin_project_lite::pin_project! {
         inner: T,
         // Whether hyper should hand this object several buffers at once (`poll_write_vectored`).
         vectored: bool,
+        // How to read into hyper's uninitialised buffer without the scratch copy, where `T`
+        // can (`TowerIo::socket`).
+        direct: Option<DirectRead<T>>,
     }
 }
 
@@ -50,6 +60,7 @@ impl<T> TowerIo<T> {
         TowerIo {
             inner,
             vectored: false,
+            direct: None,
         }
     }
 
@@ -88,7 +99,37 @@ impl<T: fmt::Debug> fmt::Debug for TowerIo<T> {
         f.debug_struct("TowerIo")
             .field("inner", &self.inner)
             .field("vectored", &self.vectored)
+            .field("direct_reads", &self.direct.is_some())
             .finish()
+    }
+}
+
+impl<S: RecvSocket> TowerIo<Async<S>> {
+    /// Wraps a tower socket (`Async<TcpStream>`, `Async<UnixStream>`) the fastest way: hyper's
+    /// reads `recv` straight into its own buffer ([`Async::poll_recv_uninit`]; [`TowerIo::new`]
+    /// reads any `futures-io` type through a scratch buffer and copies), and hyper hands it
+    /// several buffers per write (`writev`; [`with_vectored_writes`](Self::with_vectored_writes)).
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use tower_hyper::TowerIo;
+    /// use tower_loop::{Async, EventLoop};
+    ///
+    /// let lp = EventLoop::new().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let stream = Async::<TcpStream>::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let io = TowerIo::socket(stream);
+    ///     assert!(hyper::rt::Write::is_write_vectored(&io));
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn socket(inner: Async<S>) -> TowerIo<Async<S>> {
+        TowerIo {
+            inner,
+            vectored: true,
+            direct: Some(Async::<S>::poll_recv_uninit),
+        }
     }
 }
 
@@ -107,13 +148,29 @@ impl<T: AsyncRead> hyper::rt::Read for TowerIo<T> {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
+        let this = self.project();
+        if let Some(direct) = *this.direct {
+            // SAFETY: `as_mut` asks that no initialised byte of the window be de-initialised:
+            // `direct` writes only bytes read (`DirectRead`'s contract) and never uninit ones.
+            let window = unsafe { buf.as_mut() };
+            let len = window.len();
+            let n = ready!(direct(this.inner.as_ref().get_ref(), cx, window))?;
+            assert!(
+                n <= len,
+                "a direct read reported more bytes than it was given"
+            );
+            // SAFETY: `advance(n)` asks that the next `n` bytes be initialised: `direct` just
+            // wrote them (`Ready(Ok(n))`, and `n` is within the window, checked above).
+            unsafe { buf.advance(n) };
+            return Poll::Ready(Ok(()));
+        }
         let want = buf.remaining().min(SCRATCH_LEN);
         let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
         if scratch.len() < SCRATCH_LEN {
             // Once per thread (calloc'd pages).
             scratch = vec![0; SCRATCH_LEN];
         }
-        let res = self.project().inner.poll_read(cx, &mut scratch[..want]);
+        let res = this.inner.poll_read(cx, &mut scratch[..want]);
         let res = match res {
             Poll::Ready(Ok(n)) => {
                 assert!(

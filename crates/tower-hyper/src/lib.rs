@@ -10,7 +10,9 @@
 //! - [`TowerIo`]: `hyper::rt::Read`/`Write` over any `futures-io` type: tier 2's
 //!   [`Async<TcpStream>`](tower_loop::Async) (from an accept or
 //!   [`Async::<TcpStream>::connect`](tower_loop::Async::connect)), tier 9's streams, anything
-//!   implementing `AsyncRead`/`AsyncWrite`.
+//!   implementing `AsyncRead`/`AsyncWrite`. [`TowerIo::socket`] wraps a tower socket so hyper
+//!   reads straight into its buffer (no copy) and writes with `writev`: the one to use for
+//!   `Async<TcpStream>` and `Async<UnixStream>`.
 //! - [`TowerExecutor`]: hyper's `Executor` on [`tower_task::spawn`] (`Send` futures; on the
 //!   multi-thread runtime they are balanced across its workers), or on a [`RuntimeHandle`].
 //! - [`LocalExecutor`]: the same on [`tower_task::spawn_local`] for `!Send` futures on one loop
@@ -30,7 +32,7 @@
 //!     // The server: one connection, answered by a hyper service.
 //!     let server = tower_task::spawn(async move {
 //!         let (stream, _) = listener.read_with(|l| l.accept()).await.unwrap();
-//!         let io = TowerIo::new(Async::new(stream).unwrap());
+//!         let io = TowerIo::socket(Async::new(stream).unwrap());
 //!         let service = hyper::service::service_fn(|_req| async {
 //!             Ok::<_, std::convert::Infallible>(hyper::Response::new(String::from("hi")))
 //!         });
@@ -41,7 +43,7 @@
 //!             .unwrap();
 //!     });
 //!     // The client, on the same loop.
-//!     let io = TowerIo::new(Async::<TcpStream>::connect(addr).await.unwrap());
+//!     let io = TowerIo::socket(Async::<TcpStream>::connect(addr).await.unwrap());
 //!     let (mut send, conn) = hyper::client::conn::http1::handshake::<_, String>(io).await.unwrap();
 //!     let conn = tower_task::spawn(conn);
 //!     let req = hyper::Request::get("/").header("host", "x").body(String::new()).unwrap();

@@ -210,73 +210,71 @@ impl<T: AsFd> Async<T> {
             Poll::Pending => Poll::Pending,
         }
     }
-    /// Polls `op` on the I/O object in direction `dir` (`READ` or `WRITE`) until it does not
-    /// report `WouldBlock`: tried first, then, after `WouldBlock`, the cached readiness is
-    /// cleared (unless an event came meanwhile) and the task registered for the next event.
-    /// The poll-style core of the `futures-io` impls (`async_io_traits.rs`).
-    pub(crate) fn poll_io_ref<R>(
+    /// Polls `op` on the I/O object until it does not report `WouldBlock`: tried first, then,
+    /// after `WouldBlock`, the cached readiness is cleared (unless an event came meanwhile) and
+    /// the task registered for the next event of `op`'s direction; a read applies the short-read
+    /// rule where `T` is a std stream socket (module docs). The poll-style core of the
+    /// `futures-io` impls (`async_io_traits.rs`) and of [`poll_recv_uninit`](Self::poll_recv_uninit).
+    pub(crate) fn poll_io_ref<R: Transferred>(
         &self,
-        dir: u8,
+        op: Op,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.io.as_ref().expect("io is present until into_inner");
-        poll_io(
-            &self.source,
-            &self.handle,
-            dir,
-            cx,
-            || op(io),
-            None,
-            |_| false,
-        )
+        let rule = self.short_read_drains.then_some(&self.read_drained);
+        poll_io(&self.source, &self.handle, rule, op, cx, || f(io))
     }
 
     /// [`poll_io_ref`](Self::poll_io_ref) with the I/O object borrowed mutably (for
     /// `T: Read`/`Write` rather than `&T: Read`/`Write`).
-    pub(crate) fn poll_io_mut<R>(
+    pub(crate) fn poll_io_mut<R: Transferred>(
         &mut self,
-        dir: u8,
+        op: Op,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&mut T) -> io::Result<R>,
+        mut f: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.io.as_mut().expect("io is present until into_inner");
-        poll_io(
-            &self.source,
-            &self.handle,
-            dir,
-            cx,
-            || op(io),
-            None,
-            |_| false,
-        )
-    }
-
-    /// [`poll_io_ref`](Self::poll_io_ref) for a read `op` of up to `len` bytes, with the
-    /// short-read rule where `T` is a std stream socket (module docs).
-    pub(crate) fn poll_read_ref(
-        &self,
-        cx: &mut Context<'_>,
-        len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        let io = self.io.as_ref().expect("io is present until into_inner");
         let rule = self.short_read_drains.then_some(&self.read_drained);
-        let short = |&n: &usize| crate::sock::short(n, len);
-        poll_io(&self.source, &self.handle, READ, cx, || op(io), rule, short)
+        poll_io(&self.source, &self.handle, rule, op, cx, || f(io))
     }
+}
 
-    /// [`poll_read_ref`](Self::poll_read_ref) with the I/O object borrowed mutably.
-    pub(crate) fn poll_read_mut(
-        &mut self,
-        cx: &mut Context<'_>,
-        len: usize,
-        mut op: impl FnMut(&mut T) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        let io = self.io.as_mut().expect("io is present until into_inner");
-        let rule = self.short_read_drains.then_some(&self.read_drained);
-        let short = |&n: &usize| crate::sock::short(n, len);
-        poll_io(&self.source, &self.handle, READ, cx, || op(io), rule, short)
+/// A poll-style operation of [`Async::poll_io_ref`]: its direction and, for a read, how many
+/// bytes it asks for (the short-read rule compares what it got with that).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Op {
+    /// A read of up to this many bytes.
+    Read(usize),
+    /// A write or a flush.
+    Write,
+}
+
+impl Op {
+    /// The reactor direction (`READ` or `WRITE`).
+    fn dir(self) -> u8 {
+        match self {
+            Op::Read(_) => READ,
+            Op::Write => WRITE,
+        }
+    }
+}
+
+/// What a poll-style operation returns: a byte count, or nothing (a flush).
+pub(crate) trait Transferred {
+    /// The bytes moved (`0` for a flush).
+    fn bytes(&self) -> usize;
+}
+
+impl Transferred for usize {
+    fn bytes(&self) -> usize {
+        *self
+    }
+}
+
+impl Transferred for () {
+    fn bytes(&self) -> usize {
+        0
     }
 }
 
@@ -296,22 +294,24 @@ fn is_std_stream_socket<T>() -> bool {
 }
 
 /// The loop of [`Async::poll_io_ref`]: try, clear readiness on `WouldBlock`, wait for the next
-/// event of `dir` (a closed loop reports an error instead of waiting forever).
+/// event of `op`'s direction (a closed loop reports an error instead of waiting forever).
 ///
-/// With `short_rule` (`dir` is `READ`; the `Async`'s flag), a read whose result `used_up`
-/// calls short (`sock.rs`'s `short`) clears the readiness too and sets the flag; while the flag is set, a read first looks at the cached readiness and waits for
-/// the next event if it is not set. No wake-up is lost: the readiness is only cleared when no
-/// event came since the read began (the tick), and the look and the registration are one
-/// critical section.
-fn poll_io<R>(
+/// With `short_rule` (the `Async`'s flag, where `T` is a std stream socket) and `op` a read, a
+/// read that returns fewer bytes than `op`
+/// asked for (`sock.rs`'s `short`) clears the readiness too and sets the flag; while the flag
+/// is set, a read first looks at the cached readiness and waits for the next event if it is not
+/// set. No wake-up is lost: the readiness is only cleared when no event came since the read
+/// began (the tick), and the look and the registration are one critical section.
+fn poll_io<R: Transferred>(
     source: &Source,
     handle: &LoopHandle,
-    dir: u8,
-    cx: &mut Context<'_>,
-    mut op: impl FnMut() -> io::Result<R>,
     short_rule: Option<&AtomicBool>,
-    used_up: impl Fn(&R) -> bool,
+    op: Op,
+    cx: &mut Context<'_>,
+    mut f: impl FnMut() -> io::Result<R>,
 ) -> Poll<io::Result<R>> {
+    let dir = op.dir();
+    let short_rule = short_rule.filter(|_| matches!(op, Op::Read(_)));
     let mut tick = match short_rule {
         Some(drained) if drained.load(Ordering::Relaxed) => {
             match source.waiters.poll_ready(dir, cx.waker()) {
@@ -326,11 +326,11 @@ fn poll_io<R>(
         _ => source.waiters.tick(),
     };
     loop {
-        match op() {
+        match f() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Ok(v) => {
-                if let Some(drained) = short_rule {
-                    if used_up(&v) {
+                if let (Some(drained), Op::Read(asked)) = (short_rule, op) {
+                    if crate::sock::short(v.bytes(), asked) {
                         source.waiters.clear_short(tick);
                         drained.store(true, Ordering::Relaxed);
                     }

@@ -21,8 +21,7 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::async_fd::Async;
-use crate::reactor::WRITE;
+use crate::async_fd::{Async, Op};
 
 impl<T: AsFd + Read> AsyncRead for Async<T> {
     fn poll_read(
@@ -30,8 +29,8 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.get_mut().poll_read_mut(cx, len, |io| io.read(buf))
+        let op = Op::Read(buf.len());
+        self.get_mut().poll_io_mut(op, cx, |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -39,9 +38,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
+        let op = Op::Read(bufs.iter().map(|b| b.len()).sum());
         self.get_mut()
-            .poll_read_mut(cx, len, |io| io.read_vectored(bufs))
+            .poll_io_mut(op, cx, |io| io.read_vectored(bufs))
     }
 }
 
@@ -54,8 +53,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.poll_read_ref(cx, len, |mut io| io.read(buf))
+        let op = Op::Read(buf.len());
+        self.poll_io_ref(op, cx, |mut io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -63,8 +62,8 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.poll_read_ref(cx, len, |mut io| io.read_vectored(bufs))
+        let op = Op::Read(bufs.iter().map(|b| b.len()).sum());
+        self.poll_io_ref(op, cx, |mut io| io.read_vectored(bufs))
     }
 }
 
@@ -74,7 +73,8 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_io_mut(WRITE, cx, |io| io.write(buf))
+        self.get_mut()
+            .poll_io_mut(Op::Write, cx, |io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -83,11 +83,11 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_io_mut(WRITE, cx, |io| io.write_vectored(bufs))
+            .poll_io_mut(Op::Write, cx, |io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_io_mut(WRITE, cx, |io| io.flush())
+        self.get_mut().poll_io_mut(Op::Write, cx, |io| io.flush())
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -104,7 +104,7 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_ref(WRITE, cx, |mut io| io.write(buf))
+        self.poll_io_ref(Op::Write, cx, |mut io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -112,11 +112,11 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_ref(WRITE, cx, |mut io| io.write_vectored(bufs))
+        self.poll_io_ref(Op::Write, cx, |mut io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_io_ref(WRITE, cx, |mut io| io.flush())
+        self.poll_io_ref(Op::Write, cx, |mut io| io.flush())
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

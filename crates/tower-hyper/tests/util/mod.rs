@@ -94,7 +94,7 @@ impl Drop for Server {
 /// HTTP/2 with prior knowledge), returning each response's version and body. Runs on the
 /// calling task's loop (or runtime worker); the future is `Send`.
 pub(crate) async fn get(addr: SocketAddr, http2: bool, n: usize) -> Vec<(hyper::Version, String)> {
-    let io = TowerIo::new(Async::<TcpStream>::connect(addr).await.unwrap());
+    let io = TowerIo::socket(Async::<TcpStream>::connect(addr).await.unwrap());
     let mut out = Vec::new();
     if http2 {
         let (mut send, conn) =
