@@ -58,6 +58,8 @@
 //!   `min_wait_usec` (default 20; Linux 6.12+) for one completion per connection: the kernel
 //!   returns when they are there, or after `<usec>` once one is.
 //!
+//! The `floor-uring*` kinds are not in the default set (decision 0013 has their figures).
+//!
 //! Not a correct server for every peer (no `EPOLLERR` reporting, a closed connection just closes):
 //! the load client only needs echo. Linux only.
 
