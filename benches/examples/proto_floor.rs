@@ -9,9 +9,13 @@
 //!   all) as a child process, connects a 50-connection load client to each, warms each up, then
 //!   runs `rounds` rounds; in each round every server serves `trips` round trips of `size`-byte
 //!   messages with `depth` in flight per connection, in an order that rotates from round to round.
-//!   Prints, per kind, the medians of wall time and of server CPU per round trip (CPU from
-//!   `/proc/<pid>/task/*/schedstat`: nanoseconds on a CPU, every thread of the server), and the
-//!   medians of the per-round ratios `floor-tower / floor-tokio` and `tower / tokio`.
+//!   Prints, per kind, the medians of wall time, of server CPU per round trip (CPU from
+//!   `/proc/<pid>/task/*/schedstat`: nanoseconds on a CPU, every thread of the server), of the
+//!   load client's own CPU and run-queue wait per round trip (its thread's `schedstat`: time on a
+//!   CPU, time runnable but waiting for one) and of its busy share (client CPU / wall time: near
+//!   1 the client, not the server, bounds the wall time), the server's
+//!   switches per round trip, and the medians of per-round ratios to `tokio` and between pairs
+//!   of kinds.
 //!
 //! The kinds:
 //!
@@ -40,11 +44,29 @@
 //!   connection's event: a stand-in for a runtime's own cost per event, to see how the server's
 //!   speed changes how often it sleeps and the wall time (not in the default set).
 //!
+//! - `floor-uring`: no epoll and no `recv`/`send` syscalls: one io_uring
+//!   (`IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN`), a multishot accept, per
+//!   connection one **multishot `recv`** on a shared **provided-buffer ring**
+//!   (`IORING_REGISTER_PBUF_RING`, 256 buffers of 64 KiB), every received buffer echoed by a
+//!   `send` SQE from the buffer itself (no copy; the buffer goes back to the ring when its send
+//!   completed), a connection's sends linked in order and never overtaking one in flight, and one
+//!   `io_uring_enter(to_submit, min_complete, GETEVENTS)` per loop turn that submits the turn's
+//!   sends and waits (`proto_floor_uring/mod.rs` says why `min_complete` counts the sends).
+//! - `floor-uring-coop`: the same with `COOP_TASKRUN` instead of `DEFER_TASKRUN`.
+//! - `floor-uring-plain`: one-shot `recv` SQEs re-armed per completion (the multishot effect).
+//! - `floor-uring-minwait[<usec>]`: `floor-uring` waiting with `IORING_ENTER_EXT_ARG` and
+//!   `min_wait_usec` (default 20; Linux 6.12+) for one completion per connection: the kernel
+//!   returns when they are there, or after `<usec>` once one is.
+//!
+//! The `floor-uring*` kinds are not in the default set (decision 0013 has their figures).
+//!
 //! Not a correct server for every peer (no `EPOLLERR` reporting, a closed connection just closes):
 //! the load client only needs echo. Linux only.
 
 #[path = "../benches/proto_work/mod.rs"]
 mod proto_work;
+#[path = "proto_floor_uring/mod.rs"]
+mod uring;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -80,7 +102,8 @@ fn main() {
         _ => Err("usage: proto_floor server <kind>\n       \
                   proto_floor bench <size> <depth> <trips> <rounds> [kind...]\n       \
                   kinds: tower tokio floor-tower floor-tokio floor-tower-et floor-tower-spin\n       \
-                  floor-tower+<ns>"
+                  floor-tower+<ns> floor-uring floor-uring-coop floor-uring-plain\n       \
+                  floor-uring-minwait[<usec>]"
             .to_owned()),
     };
     if let Err(e) = res {
@@ -105,6 +128,12 @@ fn serve(kind: &str) -> Result<(), String> {
         "floor-tokio" => Style::Tokio,
         "floor-tower-et" => Style::TowerEt,
         "floor-tower-spin" => Style::TowerSpin,
+        k if k.starts_with("floor-uring") => {
+            let cfg = uring::Config::of(k).ok_or_else(|| format!("unknown kind {k}"))?;
+            let l = listen()?;
+            let mut floor = uring::UringFloor::new(cfg, l).map_err(|e| format!("{k}: {e}"))?;
+            return floor.run().map_err(|e| format!("{k}: {e}"));
+        }
         k => match k.strip_prefix("floor-tower+").map(str::parse::<u64>) {
             Some(Ok(ns)) => {
                 work_ns = ns;
@@ -113,20 +142,26 @@ fn serve(kind: &str) -> Result<(), String> {
             _ => return Err(format!("unknown kind {k}")),
         },
     };
+    let l = listen()?;
+    let mut floor = Floor::new(style, l).map_err(|e| e.to_string())?;
+    floor.work = std::time::Duration::from_nanos(work_ns);
+    floor.run();
+    Ok(())
+}
+
+/// The floor's listener (non-blocking, on an ephemeral loopback port), its address printed;
+/// starts the thread that ends the process when stdin closes (the floor runs on this thread).
+fn listen() -> Result<TcpListener, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     rustix::net::listen(&l, proto_work::BACKLOG).map_err(|e| e.to_string())?;
     l.set_nonblocking(true).map_err(|e| e.to_string())?;
     println!("{}", l.local_addr().map_err(|e| e.to_string())?);
-    // The floor runs on its own thread; stdin closing ends the process.
     std::thread::spawn(move || {
         let mut sink = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut sink);
         std::process::exit(0);
     });
-    let mut floor = Floor::new(style, l).map_err(|e| e.to_string())?;
-    floor.work = std::time::Duration::from_nanos(work_ns);
-    floor.run();
-    Ok(())
+    Ok(l)
 }
 
 /// Whose syscalls a floor server makes.
@@ -544,7 +579,7 @@ impl Server {
         let (mut ns, mut switches) = (0, 0);
         if let Ok(rd) = std::fs::read_dir(dir) {
             for t in rd.flatten() {
-                let (n, s) = schedstat(&t.path().join("schedstat"));
+                let (n, _, s) = schedstat(&t.path().join("schedstat"));
                 ns += n;
                 switches += s;
             }
@@ -560,10 +595,11 @@ impl Drop for Server {
     }
 }
 
-/// A thread's `schedstat`: nanoseconds on a CPU, and timeslices run (each ends in a switch).
-fn schedstat(path: &std::path::Path) -> (u64, u64) {
+/// A thread's `schedstat`: nanoseconds on a CPU, nanoseconds runnable but waiting for a CPU
+/// (the run queue), and timeslices run (each ends in a switch).
+fn schedstat(path: &std::path::Path) -> (u64, u64, u64) {
     let Ok(s) = std::fs::read_to_string(path) else {
-        return (0, 0);
+        return (0, 0, 0);
     };
     let f: Vec<u64> = s
         .split_whitespace()
@@ -571,6 +607,7 @@ fn schedstat(path: &std::path::Path) -> (u64, u64) {
         .collect();
     (
         f.first().copied().unwrap_or(0),
+        f.get(1).copied().unwrap_or(0),
         f.get(2).copied().unwrap_or(0),
     )
 }
@@ -607,10 +644,11 @@ fn bench(args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("{k} warm-up: {e}"))?;
         sides.push((s, c));
     }
-    // wall[k][r], cpu[k][r], client CPU, server switches: per round trip.
+    // wall[k][r], cpu[k][r], client CPU, client run-queue wait, server switches: per round trip.
     let mut wall = vec![Vec::new(); kinds.len()];
     let mut cpu = vec![Vec::new(); kinds.len()];
     let mut ccpu = vec![Vec::new(); kinds.len()];
+    let mut cq = vec![Vec::new(); kinds.len()];
     let mut sw = vec![Vec::new(); kinds.len()];
     let me = std::path::Path::new("/proc/thread-self/schedstat");
     for r in 0..rounds as usize {
@@ -618,17 +656,18 @@ fn bench(args: &[String]) -> Result<(), String> {
             let k = (j + r) % sides.len();
             let (s, c) = &mut sides[k];
             let (c0, s0) = s.cpu_ns();
-            let m0 = schedstat(me).0;
+            let (m0, q0, _) = schedstat(me);
             let t0 = Instant::now();
             c.run(size, depth, trips)
                 .map_err(|e| format!("{}: {e}", s.kind))?;
             let w = t0.elapsed();
-            let m1 = schedstat(me).0;
+            let (m1, q1, _) = schedstat(me);
             let (c1, s1) = s.cpu_ns();
             let per = trips as f64;
             wall[k].push(w.as_nanos() as f64 / per);
             cpu[k].push((c1 - c0) as f64 / per);
             ccpu[k].push((m1 - m0) as f64 / per);
+            cq[k].push((q1 - q0) as f64 / per);
             sw[k].push((s1 - s0) as f64 / per);
         }
     }
@@ -641,9 +680,9 @@ fn bench(args: &[String]) -> Result<(), String> {
         "size {size}, depth {depth}, {CONNS} connections, {trips} round trips per run, {rounds} rounds (medians)"
     );
     println!(
-        "| server | wall ns / round trip | server CPU ns | client CPU ns | server switches | wall / tokio | server CPU / tokio |"
+        "| server | wall ns / round trip | server CPU ns | client CPU ns | client run-queue ns | client busy | server switches | wall / tokio | server CPU / tokio |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let tokio = idx("tokio");
     for (k, name) in kinds.iter().enumerate() {
         let (rw, rc) = match tokio {
@@ -653,11 +692,14 @@ fn bench(args: &[String]) -> Result<(), String> {
             ),
             None => ("-".into(), "-".into()),
         };
+        let mut busy: Vec<f64> = ccpu[k].iter().zip(&wall[k]).map(|(c, w)| c / w).collect();
         println!(
-            "| {name} | {:.0} | {:.0} | {:.0} | {:.3} | {rw} | {rc} |",
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.3} | {rw} | {rc} |",
             median(&mut wall[k].clone()),
             median(&mut cpu[k].clone()),
             median(&mut ccpu[k].clone()),
+            median(&mut cq[k].clone()),
+            median(&mut busy),
             median(&mut sw[k].clone()),
         );
     }
@@ -669,6 +711,10 @@ fn bench(args: &[String]) -> Result<(), String> {
         ("floor-tower-spin", "floor-tower"),
         ("tokio", "floor-tokio"),
         ("tower", "floor-tower"),
+        ("floor-uring", "floor-tower"),
+        ("floor-uring-plain", "floor-uring"),
+        ("floor-uring-coop", "floor-uring"),
+        ("floor-uring-minwait", "floor-uring"),
     ] {
         if let (Some(x), Some(y)) = (idx(a), idx(b)) {
             println!(
