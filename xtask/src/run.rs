@@ -4,9 +4,14 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`): from `CARGO_MANIFEST_DIR` as `cargo run` sets
+/// it for this run, so a binary built from another checkout of the workspace (a shared target
+/// directory, a worktree) still works on the checkout it was run from; the path compiled in
+/// when run directly.
 pub(crate) fn root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
