@@ -9,14 +9,17 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+mod waker_probe;
 
 use loom::thread;
 use tower_coro::Parker;
 use tower_exec::error::BlockingError;
 use tower_exec::{ThreadPool, run_in_executor, run_in_executor_cancellable};
+use waker_probe::Probe;
 
 /// Drives `fut` to completion on a loom-checked parker.
 fn block_on<F: Future>(fut: F) -> F::Output {
@@ -113,57 +116,6 @@ fn two_workers_two_submitters() {
     });
 }
 
-/// A waker around `inner` that records, with the loom thread it ran on, every clone, wake and
-/// drop of itself.
-struct Probe {
-    /// The waker woken through this one.
-    inner: Waker,
-    /// `(event, thread)` in order.
-    events: Mutex<Vec<(&'static str, loom::thread::ThreadId)>>,
-}
-
-impl Probe {
-    fn record(&self, event: &'static str) {
-        self.events
-            .lock()
-            .unwrap()
-            .push((event, thread::current().id()));
-    }
-
-    /// A waker on `probe`, owning one count of it.
-    fn waker(probe: &Arc<Probe>) -> Waker {
-        const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, release);
-        fn probe_of(data: *const ()) -> &'static Probe {
-            // SAFETY: `data` is an `Arc<Probe>` pointer of a live waker (it owns one count).
-            unsafe { &*data.cast::<Probe>() }
-        }
-        fn clone(data: *const ()) -> RawWaker {
-            probe_of(data).record("clone");
-            // SAFETY: `data` came from `Arc::into_raw`, and this waker still owns its count.
-            unsafe { Arc::increment_strong_count(data.cast::<Probe>()) };
-            RawWaker::new(data, &VTABLE)
-        }
-        fn wake(data: *const ()) {
-            probe_of(data).record("wake (consumes)");
-            probe_of(data).inner.wake_by_ref();
-            // SAFETY: this waker's count, given back once.
-            unsafe { Arc::decrement_strong_count(data.cast::<Probe>()) };
-        }
-        fn wake_by_ref(data: *const ()) {
-            probe_of(data).record("wake_by_ref");
-            probe_of(data).inner.wake_by_ref();
-        }
-        fn release(data: *const ()) {
-            probe_of(data).record("drop");
-            // SAFETY: this waker's count, given back once.
-            unsafe { Arc::decrement_strong_count(data.cast::<Probe>()) };
-        }
-        let data = Arc::into_raw(probe.clone()).cast::<()>();
-        // SAFETY: the vtable's functions keep the `Arc` count balanced (one per waker).
-        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
-    }
-}
-
 // The awaiting waker stays with the awaiting side (handoff.rs): whatever the interleaving of
 // the worker's completion with the polls, the worker only wakes it by reference; every clone
 // is dropped by the awaiting thread, and none is left once the future is done.
@@ -172,10 +124,7 @@ fn the_worker_never_keeps_the_awaiting_waker() {
     loom::model(|| {
         let pool = pool();
         let parker = Parker::new();
-        let probe = Arc::new(Probe {
-            inner: Waker::from(parker.unparker()),
-            events: Mutex::default(),
-        });
+        let probe = Probe::new(Waker::from(parker.unparker()));
         let waker = Probe::waker(&probe);
         let mut cx = Context::from_waker(&waker);
         let mut fut = run_in_executor(&pool, || 3);
@@ -189,12 +138,7 @@ fn the_worker_never_keeps_the_awaiting_waker() {
         drop(fut);
         drop(waker);
         pool.shutdown(Duration::MAX).unwrap();
-        let me = thread::current().id();
-        let events = probe.events.lock().unwrap().clone();
-        assert!(
-            events.iter().all(|(e, t)| *e == "wake_by_ref" || *t == me),
-            "{events:?}"
-        );
-        assert_eq!(Arc::strong_count(&probe), 1, "{events:?}");
+        assert!(probe.kept_elsewhere().is_empty(), "{:?}", probe.events());
+        assert_eq!(Arc::strong_count(&probe), 1, "{:?}", probe.events());
     });
 }
