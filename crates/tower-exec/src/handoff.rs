@@ -2,8 +2,19 @@
 //! a one-shot cell with a waker slot and an "abandoned" flag the closure's token can read.
 //!
 //! Rules: the [`Completer`] (owned by the job) writes the result once; the receiving future
-//! takes it once. Whoever leaves second frees the cell (it is an `Arc`). Wakers are taken out
-//! under the lock and woken after it is released; results are dropped outside the lock.
+//! takes it once. Whoever leaves second frees the cell (it is an `Arc`). Results are dropped
+//! outside the lock.
+//!
+//! The waker belongs to the receiving side: the completer wakes it *by reference, under the
+//! lock*, and never clones, takes or drops it; the receiver takes it out (under the lock, so
+//! after any wake in progress has returned) when it gets the result or is dropped, and drops
+//! it on its own thread. So once the awaiting future is done with the cell, the pool thread
+//! holds nothing of its waker, nor of what the waker keeps alive: a tower task's waker holds
+//! its loop's handle, and the last handle closes the loop's epoll and eventfd. Waking after
+//! the lock (the waker taken out first) left the pool thread holding it, or the loop handle
+//! its wake cloned, for a moment after the result was visible — long enough, on a loaded
+//! machine, for the loop to finish, close and be dropped, and its fds to be closed by the pool
+//! thread after `close()` returned (docs/decisions/0004-blocking-pool-and-child-reaping.md).
 
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -16,7 +27,8 @@ use crate::loom::{AtomicBool, Mutex, Ordering};
 struct State<T> {
     /// The result, once the closure finished (or was rejected / dropped) and until taken.
     result: Option<Result<T, BlockingError>>,
-    /// The waker of the last poll that found no result.
+    /// The waker of the last poll that found no result: the receiver's, woken by reference
+    /// by the completer, taken out and dropped only by the receiver.
     waker: Option<Waker>,
     /// The receiver is gone: the result is dropped as soon as it arrives.
     closed: bool,
@@ -79,6 +91,8 @@ impl<T> Completer<T> {
     }
 
     /// Stores `result` and wakes the receiver (or drops `result` if the receiver is gone).
+    /// The wake is by reference and under the lock (see the module doc): the receiver's
+    /// waker is neither cloned nor dropped here.
     pub(crate) fn complete(mut self, result: Result<T, BlockingError>) {
         self.finish(result);
     }
@@ -95,11 +109,10 @@ impl<T> Completer<T> {
             return;
         }
         st.result = Some(result);
-        let waker = st.waker.take();
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
+        if let Some(w) = &st.waker {
+            w.wake_by_ref();
         }
+        drop(st);
     }
 }
 
@@ -131,7 +144,9 @@ impl<T> Receiver<T> {
             .expect("blocking future polled after completion");
         let mut st = shared.state.lock();
         if let Some(result) = st.result.take() {
+            let waker = st.waker.take();
             drop(st);
+            drop(waker);
             self.shared = None;
             return Poll::Ready(result);
         }

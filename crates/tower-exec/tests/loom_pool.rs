@@ -9,13 +9,17 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+mod waker_probe;
 
 use loom::thread;
 use tower_coro::Parker;
 use tower_exec::error::BlockingError;
 use tower_exec::{ThreadPool, run_in_executor, run_in_executor_cancellable};
+use waker_probe::Probe;
 
 /// Drives `fut` to completion on a loom-checked parker.
 fn block_on<F: Future>(fut: F) -> F::Output {
@@ -109,5 +113,32 @@ fn two_workers_two_submitters() {
         assert_eq!(t.join().unwrap() + mine, 3);
         pool.shutdown(Duration::MAX).unwrap();
         assert_eq!(pool.thread_count(), 0);
+    });
+}
+
+// The awaiting waker stays with the awaiting side (handoff.rs): whatever the interleaving of
+// the worker's completion with the polls, the worker only wakes it by reference; every clone
+// is dropped by the awaiting thread, and none is left once the future is done.
+#[test]
+fn the_worker_never_keeps_the_awaiting_waker() {
+    loom::model(|| {
+        let pool = pool();
+        let parker = Parker::new();
+        let probe = Probe::new(Waker::from(parker.unparker()));
+        let waker = Probe::waker(&probe);
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = run_in_executor(&pool, || 3);
+        let v = loop {
+            if let Poll::Ready(v) = std::pin::Pin::new(&mut fut).poll(&mut cx) {
+                break v;
+            }
+            parker.park();
+        };
+        assert_eq!(v.unwrap(), 3);
+        drop(fut);
+        drop(waker);
+        pool.shutdown(Duration::MAX).unwrap();
+        assert!(probe.kept_elsewhere().is_empty(), "{:?}", probe.events());
+        assert_eq!(Arc::strong_count(&probe), 1, "{:?}", probe.events());
     });
 }

@@ -235,6 +235,44 @@ fn untrusted_server_fails_and_ssl_options_need_ssl() {
     });
 }
 
+// asyncio's SSLProtocol refuses a timeout that is not positive (ValueError): one check
+// (TlsOptions::check) for the client and server factories and start_tls, before any I/O.
+#[test]
+fn zero_tls_timeouts_are_refused() {
+    no_fd_leak(|| {
+        let cert = TestCert::new();
+        let (l, port) = listener();
+        tower_task::run(async move {
+            let err = create_connection(Sink::default, "127.0.0.1", port)
+                .ssl(cert.client())
+                .server_hostname("localhost")
+                .ssl_handshake_timeout(Duration::ZERO)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains("ssl_handshake_timeout"), "{err}");
+            let err = tower_protocol::create_server(Sink::default, "127.0.0.1", 0)
+                .ssl(cert.server())
+                .ssl_shutdown_timeout(Duration::ZERO)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains("ssl_shutdown_timeout"), "{err}");
+            let zero = TlsOptions {
+                shutdown_timeout: Duration::ZERO,
+                ..TlsOptions::default()
+            };
+            let lp = tower_loop::get_running_loop().unwrap();
+            let config = TlsConfig::client(cert.client(), "localhost").unwrap();
+            let app = Rc::new(RefCell::new(Sink::default()));
+            let err = tower_protocol::tls::TlsProtocol::new(&lp, app, &config, zero).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        })
+        .unwrap();
+        drop(l);
+    });
+}
+
 #[test]
 fn handshake_times_out_against_a_silent_peer_on_virtual_time() {
     no_fd_leak(|| {

@@ -1,14 +1,25 @@
-//! The reader's buffer: one contiguous allocation the kernel reads into directly (the
-//! transport's `get_buffer`/`buffer_updated`, one copy), read from the front by the
-//! `StreamReader`. How it grows, compacts and shrinks is in docs/decisions/0014-streams.md.
+//! The reader's bytes and the one owner of what is lent to the transport: one contiguous
+//! allocation the kernel reads into directly (the transport's `get_buffer`/`buffer_updated`,
+//! one copy), read from the front by the `StreamReader`, and, in front of it, a large
+//! `readexactly`'s *direct read* (a vector the kernel reads the rest of the message into
+//! through `get_buffer_uninit`, returned as it is). How the buffer grows, compacts and shrinks,
+//! and when a direct read starts, is in docs/decisions/0014-streams.md.
 //!
 //! Layout: `vec[start..end]` holds the unread bytes, `vec[end..]` is free (initialised: the
-//! allocation is zeroed once when it grows). The free tail is *lent* to the transport by
-//! [`ReadBuffer::lend`] as a `&mut [u8]` that lives as long as the protocol's borrow that asked
-//! for it; while a loan may be live nothing here touches the lent bytes, moves or frees the
-//! allocation (see `loan`).
+//! allocation is zeroed once when it grows); the reader's data is the direct read's bytes,
+//! then `vec[start..end]`.
+//!
+//! Loans: [`ReadBuffer::lend`] lends the free tail as a `&mut [u8]`, [`ReadBuffer::lend_spare`]
+//! the direct read's spare capacity as a `&mut [MaybeUninit<u8>]`; either lives as long as the
+//! protocol's borrow that asked for it, and at most one is live (each call of the protocol
+//! ends the last). While a loan may be live, nothing here touches the lent bytes, moves or
+//! frees the allocation they are in: an operation that must replace that allocation (a feed
+//! into a lent tail, a direct read ended while its spare capacity is lent) keeps the old one
+//! in `retired`, untouched, until the loan is over, and bytes reported for the loan are then
+//! taken from there (see [`Loan`]).
 
 use std::cmp::max;
+use std::mem::MaybeUninit;
 
 /// The first allocation.
 pub(crate) const INITIAL: usize = 16 * 1024;
@@ -17,6 +28,33 @@ const MIN_FREE: usize = 4 * 1024;
 /// Reads that fill the whole free tail double it, up to this (asyncio's selector transports
 /// read at most 256 KiB at a time).
 const MAX_READ: usize = 256 * 1024;
+
+/// What may be borrowed by the transport, from a `lend*` until the protocol is called again
+/// ([`filled`](ReadBuffer::filled), [`filled_spare`](ReadBuffer::filled_spare) or
+/// [`loan_over`](ReadBuffer::loan_over)).
+#[derive(Debug, Clone, Copy)]
+enum Loan {
+    /// `[from, to)` of the buffer's allocation ([`lend`](ReadBuffer::lend)). Invariant while
+    /// `retired` is `None`: the allocation is `vec` and `from == end`; else it is `retired`.
+    Tail { from: usize, to: usize },
+    /// `room` bytes of a direct read's spare capacity, from its `len`
+    /// ([`lend_spare`](ReadBuffer::lend_spare)). Invariant: the vector is `direct`'s while
+    /// `retired` is `None`, else `retired` (the direct read ended during the loan); only its
+    /// `[..len]` is ever read, and its length never changes while lent.
+    Spare { room: usize },
+}
+
+/// A `readexactly(n)` reading straight into the vector it returns (a *direct* read,
+/// docs/decisions/0014-streams.md): its bytes come first in the reader's data.
+struct Direct {
+    /// The bytes so far; capacity at least `want`. The transport reads into its spare
+    /// capacity ([`ReadBuffer::lend_spare`]), never past `want`.
+    vec: Vec<u8>,
+    /// The `n` of the `readexactly`.
+    want: usize,
+    /// The token of the waiting read it belongs to.
+    token: u64,
+}
 
 /// The reader's bytes.
 #[derive(Default)]
@@ -27,13 +65,13 @@ pub(crate) struct ReadBuffer {
     start: usize,
     /// One past the last unread byte.
     end: usize,
-    /// `Some((from, to))` after [`lend`](Self::lend) until the protocol is called again
-    /// ([`filled`](Self::filled) or [`loan_over`](Self::loan_over)): `vec[from..to]` may be
-    /// borrowed mutably by the transport. Invariant while it is `Some` and `retired` is `None`:
-    /// `from == end`, and the allocation is the one lent.
-    loan: Option<(usize, usize)>,
-    /// The allocation a [`feed`](Self::feed) replaced while it was lent: kept alive, untouched,
-    /// until the loan is over.
+    /// The direct read in flight, if any: its bytes come before `vec[start..end]`.
+    direct: Option<Direct>,
+    /// What the transport may borrow now, if anything.
+    loan: Option<Loan>,
+    /// The allocation holding the lent memory, if it was replaced (the buffer's old `vec`, or
+    /// an ended direct read's vector) during the loan: kept alive, untouched, until the loan
+    /// is over.
     retired: Option<Vec<u8>>,
     /// The last read filled the whole free tail: offer twice as much next time.
     grow_next: bool,
@@ -79,22 +117,34 @@ impl ReadBuffer {
         out
     }
 
-    /// Moves every unread byte to the end of `out` (a direct read starts, protocol.rs): not a
-    /// read, so `taken` does not count them.
-    pub(crate) fn move_all_into(&mut self, out: &mut Vec<u8>) {
+    /// Whether `vec`'s free tail may be borrowed by the transport now.
+    #[inline]
+    fn tail_lent(&self) -> bool {
+        matches!(self.loan, Some(Loan::Tail { .. })) && self.retired.is_none()
+    }
+
+    /// Whether `direct`'s spare capacity may be borrowed by the transport now.
+    #[inline]
+    fn spare_lent(&self) -> bool {
+        matches!(self.loan, Some(Loan::Spare { .. })) && self.retired.is_none()
+    }
+
+    /// Moves every unread byte to the end of `out` (a direct read starts): not a read, so
+    /// `taken` does not count them.
+    fn move_all_into(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.data());
         self.start = self.end;
-        if self.loan.is_none() {
+        if !self.tail_lent() {
             self.start = 0;
             self.end = 0;
         }
     }
 
-    /// Puts `front` back before the unread bytes (a direct read ends unfinished, protocol.rs):
-    /// into the consumed hole at the front if it fits (nothing lent is touched: a loan covers
-    /// `[end, len)`), else into a new allocation (the old one, if it may be lent, kept in
+    /// Puts `front` back before the unread bytes (a direct read ends unfinished): into the
+    /// consumed hole at the front if it fits (nothing lent is touched: a tail loan covers
+    /// `[end, len)`), else into a new allocation (the old one, if its tail may be lent, kept in
     /// `retired` as [`feed`](Self::feed) does). Not counted in `taken`.
-    pub(crate) fn prepend(&mut self, front: &[u8]) {
+    fn prepend(&mut self, front: &[u8]) {
         let f = front.len();
         if f == 0 {
             return;
@@ -118,17 +168,13 @@ impl ReadBuffer {
         let mut vec = vec![0; max(INITIAL, (f + old).next_power_of_two())];
         vec[..f].copy_from_slice(front);
         vec[f..f + old].copy_from_slice(self.data());
+        let lent = self.tail_lent();
         let prev = std::mem::replace(&mut self.vec, vec);
-        if self.loan.is_some() && self.retired.is_none() {
+        if lent {
             self.retired = Some(prev);
         }
         self.start = 0;
         self.end = f + old;
-    }
-
-    /// Counts `n` bytes read outside the buffer (a direct read's) as taken.
-    pub(crate) fn count_taken(&mut self, n: usize) {
-        self.taken += n as u64;
     }
 
     /// Bytes taken out since the start.
@@ -142,7 +188,7 @@ impl ReadBuffer {
         let n = n.min(self.len());
         self.taken += n as u64;
         self.start += n;
-        if self.start == self.end && self.loan.is_none() {
+        if self.start == self.end && !self.tail_lent() {
             self.start = 0;
             self.end = 0;
         }
@@ -155,7 +201,7 @@ impl ReadBuffer {
 
     /// Appends `data` (asyncio's `feed_data`: a copy).
     pub(crate) fn feed(&mut self, data: &[u8]) {
-        if self.loan.is_some() && self.retired.is_none() {
+        if self.tail_lent() {
             // The tail may be lent: move to a new allocation and keep this one alive, as is,
             // until the loan is over.
             let mut vec = vec![0; max(INITIAL, (self.len() + data.len()).next_power_of_two())];
@@ -174,7 +220,7 @@ impl ReadBuffer {
 
     /// At least `want` free bytes at the end: compacts when the hole at the front is at least
     /// as large as the data (a copy of at most half the buffer), else doubles. Only with no
-    /// live loan into `vec`.
+    /// live tail loan into `vec`.
     fn make_room(&mut self, want: usize) {
         if self.vec.len() - self.end >= want {
             return;
@@ -218,19 +264,23 @@ impl ReadBuffer {
         }
         let from = self.end;
         let to = self.vec.len();
-        self.loan = Some((from, to));
+        self.loan = Some(Loan::Tail { from, to });
         // `as_mut_ptr` makes no reference to the vector's bytes.
         // SAFETY: `from <= vec.len()`, so the offset stays inside (or one past) the allocation.
         let ptr = unsafe { self.vec.as_mut_ptr().add(from) };
         (ptr, to - from)
     }
 
-    /// The transport read `n` bytes into the loan (`buffer_updated`): they become unread data.
-    /// Called by the protocol's `buffer_updated(&mut self)`: the loan is over.
+    /// The transport read `n` bytes into the tail loan (`buffer_updated`): they become unread
+    /// data. Called by the protocol's `buffer_updated(&mut self)`: any loan is over (a count
+    /// for a spare-capacity loan only comes through [`filled_spare`](Self::filled_spare), its
+    /// bytes may be uninitialised: ignored here).
     pub(crate) fn filled(&mut self, n: usize) {
-        let Some((from, to)) = self.loan.take() else {
+        let Some(Loan::Tail { from, to }) = self.loan else {
+            self.loan_over();
             return;
         };
+        self.loan = None;
         let n = n.min(to - from);
         match self.retired.take() {
             // A feed moved the data meanwhile: the bytes are in the old allocation.
@@ -251,6 +301,138 @@ impl ReadBuffer {
             self.start = 0;
             self.end = 0;
         }
+    }
+
+    // --- the direct read ---
+
+    /// Bytes of the direct read so far (0 without one).
+    #[inline]
+    pub(crate) fn direct_len(&self) -> usize {
+        self.direct.as_ref().map_or(0, |d| d.vec.len())
+    }
+
+    /// The direct read's `(len, want)`, if any (for `Debug`).
+    pub(crate) fn direct_progress(&self) -> Option<(usize, usize)> {
+        self.direct.as_ref().map(|d| (d.vec.len(), d.want))
+    }
+
+    /// The token of the read owning the direct read, if any.
+    #[inline]
+    pub(crate) fn direct_owner(&self) -> Option<u64> {
+        self.direct.as_ref().map(|d| d.token)
+    }
+
+    /// Whether a direct read is in flight and could take bytes from the transport now.
+    #[inline]
+    pub(crate) fn direct_lendable(&self) -> bool {
+        self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want) && self.is_empty()
+    }
+
+    /// Starts a direct read of `want` bytes for the waiting read `token` (ending any other):
+    /// the unread bytes move into a vector of capacity `want` (a small copy: the caller starts
+    /// one only while fewer than `want` are unread).
+    #[inline(never)]
+    pub(crate) fn start_direct(&mut self, token: u64, want: usize) {
+        self.end_direct();
+        let mut vec = Vec::with_capacity(want);
+        self.move_all_into(&mut vec);
+        self.direct = Some(Direct { vec, want, token });
+    }
+
+    /// Ends the direct read, if any, unfinished: its bytes go back to the front of the buffer,
+    /// in order. If its spare capacity may be lent, the vector is kept in `retired`.
+    #[inline(never)]
+    pub(crate) fn end_direct(&mut self) {
+        let Some(d) = self.direct.take() else {
+            return;
+        };
+        // `d.vec`'s slice is `[0, len)`: the lent memory, if any, is past it.
+        self.prepend(&d.vec);
+        if self.spare_lent() {
+            self.retired = Some(d.vec);
+        }
+    }
+
+    /// The direct read's vector, if it holds its `want` bytes and none of it is lent (a take:
+    /// counted in `taken`).
+    #[inline(never)]
+    pub(crate) fn take_direct_full(&mut self) -> Option<Vec<u8>> {
+        let d = self.direct.as_ref()?;
+        if d.vec.len() < d.want || self.spare_lent() {
+            return None;
+        }
+        let d = self.direct.take()?;
+        self.taken += d.vec.len() as u64;
+        Some(d.vec)
+    }
+
+    /// The direct read's spare capacity for one read (the transport's `get_buffer_uninit`):
+    /// `None` without a direct read (any earlier loan then stays as it is: the `get_buffer`
+    /// that follows ends it), with bytes buffered after the direct read's (new ones go after
+    /// them), or with nothing to read; else lends the room left to `want` (the next message's
+    /// bytes stay in the kernel, for the buffer). Returns its start and length.
+    ///
+    /// Called by the protocol's `get_buffer_uninit(&mut self)`: any earlier loan is over.
+    pub(crate) fn lend_spare(&mut self) -> Option<(*mut MaybeUninit<u8>, usize)> {
+        self.direct.as_ref()?;
+        self.loan_over();
+        if !self.is_empty() {
+            return None;
+        }
+        let d = self.direct.as_mut()?;
+        let room = d.want - d.vec.len();
+        if room == 0 || d.vec.capacity() - d.vec.len() < room {
+            return None;
+        }
+        // `as_mut_ptr` makes no reference to the vector's bytes.
+        // SAFETY: `len <= capacity`, so the offset stays inside (or one past) the allocation.
+        let ptr = unsafe { d.vec.as_mut_ptr().add(d.vec.len()) };
+        self.loan = Some(Loan::Spare { room });
+        Some((ptr.cast::<MaybeUninit<u8>>(), room))
+    }
+
+    /// The transport read `nbytes` into the spare-capacity loan (`buffer_updated_uninit`):
+    /// they join the direct read, or, if it ended during the loan, are appended to the buffer.
+    /// Returns whether the reader has something new: bytes for the buffer, or a full direct
+    /// read (a direct read still short of `want` has nothing for its waiting read yet).
+    /// Called by the protocol: the loan is over.
+    ///
+    /// # Safety
+    ///
+    /// The caller initialised the first `nbytes` bytes of the memory [`lend_spare`] lent
+    /// (capped here at its length), if that loan is the current one.
+    ///
+    /// [`lend_spare`]: Self::lend_spare
+    pub(crate) unsafe fn filled_spare(&mut self, nbytes: usize) -> bool {
+        let Some(Loan::Spare { room }) = self.loan else {
+            self.loan_over();
+            return false;
+        };
+        self.loan = None;
+        let n = nbytes.min(room);
+        if n == 0 {
+            self.loan_over();
+            return false;
+        }
+        if let Some(old) = self.retired.take() {
+            // The direct read ended during the loan: the bytes are in its old vector, after its
+            // `len` bytes; they come after everything buffered.
+            // SAFETY: the loan was `room` bytes of `old`'s spare capacity from `old.len()` (the
+            // `Spare` invariant: kept alive, untouched, its length unchanged), and the caller
+            // initialised the first `nbytes` of them (this method's contract); `n` is at most
+            // both.
+            let bytes = unsafe { std::slice::from_raw_parts(old.as_ptr().add(old.len()), n) };
+            self.feed(bytes);
+            return true;
+        }
+        let Some(d) = self.direct.as_mut() else {
+            return false;
+        };
+        // SAFETY: the loan was `d.vec`'s spare capacity `[len, len + room)` (the `Spare`
+        // invariant), inside its capacity, and the caller initialised its first `nbytes`
+        // (this method's contract): `[0, len + n)` is initialised.
+        unsafe { d.vec.set_len(d.vec.len() + n) };
+        d.vec.len() >= d.want
     }
 }
 
@@ -308,6 +490,55 @@ mod tests {
         slice[..2].copy_from_slice(b"ef");
         b.filled(2);
         assert_eq!(b.data(), b"abcdef");
+    }
+
+    /// Writes `data` into a spare-capacity loan and reports it.
+    fn read_spare(b: &mut ReadBuffer, data: &[u8]) -> bool {
+        let (ptr, room) = b.lend_spare().unwrap();
+        let n = data.len().min(room);
+        // SAFETY: the loan is `room` bytes at `ptr`, untouched by `b` until `filled_spare`.
+        let slice = unsafe { std::slice::from_raw_parts_mut(ptr, room) };
+        for (d, s) in slice.iter_mut().zip(&data[..n]) {
+            d.write(*s);
+        }
+        // SAFETY: the first `n` bytes of the loan were just written.
+        unsafe { b.filled_spare(n) }
+    }
+
+    #[test]
+    fn a_direct_read_fills_through_its_spare_capacity() {
+        let mut b = ReadBuffer::default();
+        b.feed(b"ab");
+        b.start_direct(7, 6);
+        assert_eq!((b.len(), b.direct_len(), b.direct_owner()), (0, 2, Some(7)));
+        assert!(
+            !read_spare(&mut b, b"cd"),
+            "short of want: nothing to wake for"
+        );
+        assert!(b.take_direct_full().is_none());
+        assert!(read_spare(&mut b, b"efgh"), "only `want - len` is lent");
+        assert_eq!(b.take_direct_full().unwrap(), b"abcdef");
+        assert_eq!(b.taken(), 6);
+    }
+
+    #[test]
+    fn a_lent_direct_read_is_never_returned_and_outlives_its_end() {
+        let mut b = ReadBuffer::default();
+        b.feed(b"xy");
+        b.start_direct(1, 4);
+        assert_eq!(b.direct_len(), 2);
+        let (ptr, room) = b.lend_spare().unwrap();
+        assert_eq!(room, 2);
+        // Full but lent: not returned. Then ended during the loan: kept in `retired`.
+        assert!(b.take_direct_full().is_none());
+        b.end_direct();
+        b.feed(b"z");
+        // SAFETY: the loan is still live: `retired` keeps the vector, untouched.
+        let slice = unsafe { std::slice::from_raw_parts_mut(ptr, room) };
+        slice[0].write(b'!');
+        // SAFETY: the first byte of the loan was just written.
+        assert!(unsafe { b.filled_spare(1) });
+        assert_eq!(b.data(), b"xyz!");
     }
 
     #[test]

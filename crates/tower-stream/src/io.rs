@@ -63,7 +63,7 @@ impl StreamReader {
     fn consume_shared(&self, n: usize) {
         let resume = {
             let mut core = self.core.borrow_mut();
-            core.end_direct();
+            core.buf.end_direct();
             core.buf.discard(n);
             core.should_resume()
         };

@@ -53,8 +53,8 @@
 //!
 //! | file | idea |
 //! |---|---|
-//! | `buffer.rs` | the reader's buffer: one allocation the kernel reads into (lent to the transport), how it grows, compacts and shrinks |
-//! | `protocol.rs` | [`StreamReaderProtocol`] (asyncio's `StreamReaderProtocol` + `FlowControlMixin`), the state reader, writer and protocol share (with a large `readexactly`'s *direct read*: the kernel reads into the vector it returns), [`DEFAULT_LIMIT`] |
+//! | `buffer.rs` | the reader's bytes: one allocation the kernel reads into, how it grows, compacts and shrinks, and a large `readexactly`'s *direct read* (the kernel reads into the vector it returns); the one owner of what is lent to the transport |
+//! | `protocol.rs` | [`StreamReaderProtocol`] (asyncio's `StreamReaderProtocol` + `FlowControlMixin`), the state reader, writer and protocol share, [`DEFAULT_LIMIT`] |
 //! | `reader.rs` | [`StreamReader`] and its named futures ([`Read`], [`ReadToEnd`], [`ReadLine`], [`ReadExactly`], [`ReadUntil`]), [`Lines`]; one waiting read at a time |
 //! | `writer.rs` | [`StreamWriter`], [`Drain`], [`WaitClosed`]; feature `tls`: `StreamWriter::start_tls` and its builder `StartTls` (the same pair upgraded to TLS) |
 //! | `open.rs` | [`open_connection`] ([`OpenConnection`]), [`open_unix_connection`] ([`OpenUnixConnection`]), each a [`StreamBuilder`]: tier 8's builder and the limit ([`StreamFactory`]); the `forward!` macro of tier 8's options |

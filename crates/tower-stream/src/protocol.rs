@@ -83,33 +83,12 @@ pub(crate) struct ReadWaiter {
     pub(crate) waker: Waker,
 }
 
-/// A `readexactly(n)` reading straight into the vector it returns (a *direct* read,
-/// docs/decisions/0014-streams.md): its bytes come first in the reader's data, before `buf`'s.
-pub(crate) struct Direct {
-    /// The bytes so far; capacity at least `want`. The transport reads into its spare
-    /// capacity (`get_buffer_uninit`), never past `want`.
-    pub(crate) vec: Vec<u8>,
-    /// The `n` of the `readexactly`.
-    pub(crate) want: usize,
-    /// The token of the waiting read it belongs to.
-    pub(crate) token: u64,
-}
-
 /// What the protocol, the reader and the writer share.
 pub(crate) struct Core {
     // --- the reader (asyncio's StreamReader) ---
-    /// The bytes received and not yet read (after `direct`'s).
+    /// The bytes received and not yet read (a direct read's, then the buffer's), and what of
+    /// them is lent to the transport.
     pub(crate) buf: ReadBuffer,
-    /// The direct read in flight, if any: its bytes come before `buf`'s.
-    pub(crate) direct: Option<Direct>,
-    /// Length of the spare capacity `get_buffer_uninit` lent (0: no loan), until the
-    /// protocol's next call. Invariant while it is not 0: the lent memory is
-    /// `direct_retired`'s spare capacity if that is `Some`, else `direct`'s, and nothing here
-    /// moves, frees or touches it (`vec[..len]` is read, never the spare capacity).
-    pub(crate) direct_lent: usize,
-    /// A direct read's vector ended while its spare capacity was lent: kept alive, untouched,
-    /// until the loan is over (bytes reported for it are then appended to `buf`).
-    pub(crate) direct_retired: Option<Vec<u8>>,
     /// Whether a read that must wait may start a direct read: `true` at first and whenever
     /// the transport asks `get_buffer_uninit`; `false` once bytes for a direct read arrived
     /// another way (a `get_buffer` read — a TLS layer's — or `feed_data`), so a reader fed
@@ -152,9 +131,6 @@ impl Core {
     pub(crate) fn new(limit: usize) -> Core {
         Core {
             buf: ReadBuffer::default(),
-            direct: None,
-            direct_lent: 0,
-            direct_retired: None,
             direct_ok: true,
             limit,
             eof: false,
@@ -187,61 +163,7 @@ impl Core {
     /// Bytes received and not yet read: the direct read's and the buffer's.
     #[inline]
     pub(crate) fn buffered(&self) -> usize {
-        self.buf.len() + self.direct.as_ref().map_or(0, |d| d.vec.len())
-    }
-
-    /// Starts a direct read of `want` bytes for the waiting read `token`: the buffered bytes
-    /// move into a vector of capacity `want` (a small copy: fewer than `want` are buffered).
-    #[inline(never)]
-    pub(crate) fn start_direct(&mut self, token: u64, want: usize) {
-        self.end_direct();
-        let mut vec = Vec::with_capacity(want);
-        self.buf.move_all_into(&mut vec);
-        self.direct = Some(Direct { vec, want, token });
-    }
-
-    /// Ends the direct read, if any, unfinished: its bytes go back to the front of the buffer,
-    /// in order. If its spare capacity may be lent, the vector is kept in `direct_retired`.
-    #[inline(never)]
-    pub(crate) fn end_direct(&mut self) {
-        let Some(d) = self.direct.take() else {
-            return;
-        };
-        // `d.vec`'s slice is `[0, len)`: the lent memory, if any, is past it.
-        self.buf.prepend(&d.vec);
-        if self.direct_lent != 0 && self.direct_retired.is_none() {
-            self.direct_retired = Some(d.vec);
-        }
-    }
-
-    /// The direct read's vector, if it holds its `want` bytes (and none of it is lent).
-    #[inline(never)]
-    pub(crate) fn take_direct_full(&mut self) -> Option<Vec<u8>> {
-        let d = self.direct.as_ref()?;
-        if d.vec.len() < d.want || (self.direct_lent != 0 && self.direct_retired.is_none()) {
-            return None;
-        }
-        let d = self.direct.take()?;
-        self.buf.count_taken(d.vec.len());
-        Some(d.vec)
-    }
-
-    /// Whether a direct read is in flight and could take bytes from the transport now.
-    #[inline]
-    pub(crate) fn direct_lendable(&self) -> bool {
-        self.direct.as_ref().is_some_and(|d| d.vec.len() < d.want) && self.buf.is_empty()
-    }
-
-    /// The owner of the direct read, if any.
-    #[inline]
-    pub(crate) fn direct_owner(&self) -> Option<u64> {
-        self.direct.as_ref().map(|d| d.token)
-    }
-
-    /// The protocol is called again: any `get_buffer_uninit` loan is over.
-    pub(crate) fn direct_loan_over(&mut self) {
-        self.direct_lent = 0;
-        self.direct_retired = None;
+        self.buf.len() + self.buf.direct_len()
     }
 
     /// asyncio's `feed_eof`.
@@ -252,7 +174,7 @@ impl Core {
 
     /// asyncio's `set_exception`.
     pub(crate) fn set_exception(&mut self, exc: Stored) -> Option<Waker> {
-        self.end_direct();
+        self.buf.end_direct();
         self.exception = Some(exc);
         let w = self.waiter.take()?;
         self.waiter_failed = Some(w.token);
@@ -295,10 +217,7 @@ impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamReader")
             .field("buffered", &self.buffered())
-            .field(
-                "direct",
-                &self.direct.as_ref().map(|d| (d.vec.len(), d.want)),
-            )
+            .field("direct", &self.buf.direct_progress())
             .field("capacity", &self.buf.capacity())
             .field("limit", &self.limit)
             .field("eof", &self.eof)
@@ -405,8 +324,7 @@ impl BufferedProtocol for StreamReaderProtocol {
     fn get_buffer(&mut self, _size_hint: usize) -> &mut [u8] {
         let (ptr, len) = {
             let mut core = self.core.borrow_mut();
-            core.direct_loan_over();
-            if core.direct_lendable() {
+            if core.buf.direct_lendable() {
                 // This transport does not read into uninitialised memory (a TLS layer): no
                 // more direct reads until one asks `get_buffer_uninit`.
                 core.direct_ok = false;
@@ -417,7 +335,7 @@ impl BufferedProtocol for StreamReaderProtocol {
         // call of a `&mut self` method of this protocol (which the returned borrow must end
         // before) the buffer neither reads nor writes those bytes, nor moves or frees the
         // allocation: a `feed` meanwhile moves the data to a new allocation and keeps this one
-        // alive in `retired` (buffer.rs, the `loan` invariant).
+        // alive in `retired` (buffer.rs, the `Loan::Tail` invariant).
         // SAFETY: by that invariant the `len` initialised bytes at `ptr` are alive (`self.core`
         // keeps the buffer) and touched by nothing else while the returned borrow lives.
         unsafe { std::slice::from_raw_parts_mut(ptr, len) }
@@ -426,9 +344,6 @@ impl BufferedProtocol for StreamReaderProtocol {
     fn buffer_updated(&mut self, nbytes: usize) {
         let (waker, pause) = {
             let mut core = self.core.borrow_mut();
-            // A count for a `get_buffer_uninit` loan only comes through the unsafe
-            // `buffer_updated_uninit` (its bytes may be uninitialised): ignored here.
-            core.direct_loan_over();
             core.buf.filled(nbytes);
             if nbytes == 0 {
                 return;
@@ -442,67 +357,34 @@ impl BufferedProtocol for StreamReaderProtocol {
     }
 
     fn get_buffer_uninit(&mut self, _size_hint: usize) -> Option<&mut [MaybeUninit<u8>]> {
-        let mut core = self.core.borrow_mut();
-        core.direct_ok = true;
-        // The common case: no direct read. Nothing is lent, so any earlier loan stays as it is
-        // (the `get_buffer` that follows ends it).
-        core.direct.as_ref()?;
-        core.buf.loan_over();
-        core.direct_loan_over();
-        if !core.buf.is_empty() {
-            // Bytes after the direct read's are buffered: new ones go after them.
-            return None;
-        }
-        let d = core.direct.as_mut()?;
-        let room = d.want - d.vec.len();
-        if room == 0 || d.vec.capacity() - d.vec.len() < room {
-            return None;
-        }
-        // `as_mut_ptr` makes no reference to the vector's bytes.
-        // SAFETY: `len <= capacity`, so the offset stays inside (or one past) the allocation.
-        let ptr = unsafe { d.vec.as_mut_ptr().add(d.vec.len()) };
-        core.direct_lent = room;
-        drop(core);
-        // The loan is the `room` bytes of spare capacity after the direct read's bytes, at
-        // most its `want` (the next message's bytes stay in the kernel for the buffer). From
-        // now until the next call of a `&mut self` method of this protocol (which the returned
-        // borrow must end before), nothing moves, frees or touches them: `end_direct` keeps the
-        // vector alive in `direct_retired`, `take_direct_full` refuses a lent vector, and only
-        // `vec[..len]` is ever read (the `direct_lent` invariant, `Core`).
-        // SAFETY: by that invariant the `room` bytes at `ptr` are inside the allocation
-        // (`len + room <= capacity`), alive (`self.core` keeps it) and touched by nothing else
-        // while the returned borrow lives; `MaybeUninit` asks nothing of their contents.
-        Some(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<u8>>(), room) })
+        let (ptr, room) = {
+            let mut core = self.core.borrow_mut();
+            core.direct_ok = true;
+            core.buf.lend_spare()?
+        };
+        // `lend_spare` hands out the `room` bytes of the direct read's spare capacity after its
+        // bytes (at most its `want`), and from now until the next call of a `&mut self` method
+        // of this protocol (which the returned borrow must end before) nothing moves, frees or
+        // touches them: an `end_direct` meanwhile keeps the vector alive in `retired`,
+        // `take_direct_full` refuses a lent vector, only `vec[..len]` is ever read (buffer.rs,
+        // the `Loan::Spare` invariant).
+        // SAFETY: by that invariant the `room` bytes at `ptr` are inside the allocation, alive
+        // (`self.core` keeps it) and touched by nothing else while the returned borrow lives;
+        // `MaybeUninit` asks nothing of their contents.
+        Some(unsafe { std::slice::from_raw_parts_mut(ptr, room) })
     }
 
     unsafe fn buffer_updated_uninit(&mut self, nbytes: usize) {
         let (waker, pause) = {
             let mut core = self.core.borrow_mut();
-            let lent = std::mem::take(&mut core.direct_lent);
-            let n = nbytes.min(lent);
-            if lent == 0 || n == 0 {
-                core.direct_loan_over();
+            // SAFETY: the transport initialised the first `nbytes` bytes of the slice
+            // `get_buffer_uninit` returned (this method's contract), which is the buffer's
+            // current spare-capacity loan if any is.
+            if !unsafe { core.buf.filled_spare(nbytes) } {
+                // Nothing new, or a direct read not full yet: the waiting read has nothing to
+                // do, and pausing would only be undone by its wait (asyncio's
+                // `_wait_for_data` resumes).
                 return;
-            }
-            if let Some(old) = core.direct_retired.take() {
-                // The direct read ended during the loan: the bytes are in its old vector, after
-                // its `len` bytes; they come after everything buffered.
-                // SAFETY: the loan was `lent` bytes of `old`'s spare capacity from `old.len()`
-                // (the `direct_lent` invariant: kept alive, untouched), and the caller
-                // initialised the first `nbytes` of them (this method's contract); `n` is at
-                // most both.
-                let bytes = unsafe { std::slice::from_raw_parts(old.as_ptr().add(old.len()), n) };
-                core.buf.feed(bytes);
-            } else if let Some(d) = core.direct.as_mut() {
-                // SAFETY: the loan was `d.vec`'s spare capacity `[len, len + lent)` (the
-                // `direct_lent` invariant), inside its capacity, and the caller initialised
-                // its first `nbytes` (this method's contract): `[0, len + n)` is initialised.
-                unsafe { d.vec.set_len(d.vec.len() + n) };
-                if d.vec.len() < d.want {
-                    // Not full: the waiting read has nothing to do yet, and pausing would only
-                    // be undone by its wait (asyncio's `_wait_for_data` resumes).
-                    return;
-                }
             }
             (core.wakeup_waiter(), core.should_pause())
         };
@@ -516,7 +398,6 @@ impl BufferedProtocol for StreamReaderProtocol {
         let waker = {
             let mut core = self.core.borrow_mut();
             core.buf.loan_over();
-            core.direct_loan_over();
             core.feed_eof()
         };
         wake_all(waker);
@@ -543,7 +424,6 @@ impl BufferedProtocol for StreamReaderProtocol {
         {
             let mut core = self.core.borrow_mut();
             core.buf.loan_over();
-            core.direct_loan_over();
             let w = match &exc {
                 None => core.feed_eof(),
                 Some(e) => core.set_exception(e.clone()),

@@ -7,7 +7,7 @@
 //! `_wait_for_data` around it (one waiter at a time, resume a paused transport, the waiter's
 //! exception). A step takes bytes out of the buffer only when it finishes, so dropping a read
 //! mid-way loses no byte. A `readexactly` of at least [`DIRECT_MIN`] bytes that must wait
-//! starts a *direct read* (protocol.rs, `Direct`): the transport reads the rest of the message
+//! starts a *direct read* (buffer.rs, `Direct`): the transport reads the rest of the message
 //! straight into the vector it will return; any other read, a drop, `feed_data` or the
 //! exception ends it first, its bytes back at the buffer's front.
 
@@ -112,10 +112,10 @@ impl<O: ReadOp> OpState<O> {
                 return Poll::Ready(Err(raise(exc)));
             }
         }
-        if core.direct_owner().is_some_and(|t| t != mine) {
+        if core.buf.direct_owner().is_some_and(|t| t != mine) {
             // Another read's direct read (it waits or was dropped unpolled): its bytes go back
             // to the buffer's front, where this read must see them.
-            core.end_direct();
+            core.buf.end_direct();
         }
         match self.op.step(&mut core) {
             Step::Done(r) => {
@@ -143,7 +143,7 @@ impl<O: ReadOp> OpState<O> {
                 });
                 self.token = token;
                 if let Some(n) = self.op.direct_size().filter(|_| core.direct_ok) {
-                    core.start_direct(token, n);
+                    core.buf.start_direct(token, n);
                 }
                 drop(core);
                 if let Some(t) = resume {
@@ -163,9 +163,9 @@ impl<O: ReadOp> OpState<O> {
             if core.waiter.as_ref().is_some_and(|w| w.token == self.token) {
                 core.waiter = None;
             }
-            if core.direct_owner() == Some(self.token) {
+            if core.buf.direct_owner() == Some(self.token) {
                 // Dropped mid-way: it took nothing (the bytes go back to the buffer).
-                core.end_direct();
+                core.buf.end_direct();
             }
             if core.waiter_failed == Some(self.token) {
                 core.waiter_failed = None;
@@ -222,13 +222,13 @@ impl ReadOp for Exactly {
         if n == 0 {
             return Step::Done(Ok(Vec::new()));
         }
-        if core.direct.is_some() {
+        if core.buf.direct_owner().is_some() {
             // Our direct read (any other was ended before this step): full, it is the result;
             // else its bytes go back to the buffer and the read goes on from there.
-            if let Some(v) = core.take_direct_full() {
+            if let Some(v) = core.buf.take_direct_full() {
                 return Step::Done(Ok(v));
             }
-            core.end_direct();
+            core.buf.end_direct();
         }
         if core.buf.len() < n {
             if core.eof {
@@ -535,10 +535,10 @@ impl StreamReader {
             }
             // Appended after the direct read's bytes: it ends (they go back to the buffer),
             // and a reader fed by hand makes no more direct reads (each feed would end one).
-            if core.direct_lendable() {
+            if core.buf.direct_lendable() {
                 core.direct_ok = false;
             }
-            core.end_direct();
+            core.buf.end_direct();
             core.buf.feed(data);
             (core.wakeup_waiter(), core.should_pause())
         };

@@ -219,7 +219,7 @@ impl StreamWriter {
     /// # Errors
     ///
     /// `InvalidInput` for a config of the other end, a client config without
-    /// `server_hostname`, or a writer already on TLS; `NotConnected` if the transport is
+    /// `server_hostname`, a zero timeout, or a writer already on TLS; `NotConnected` if the transport is
     /// closing; `drain`'s errors; the handshake's (`InvalidData` with rustls's error inside,
     /// `ConnectionAborted` after the handshake timeout). After a failed handshake the
     /// connection is closed and the reader and writer hold its error (reads, `drain` and
@@ -249,8 +249,7 @@ impl StreamWriter {
             writer: self,
             context: sslcontext.into(),
             server_hostname: None,
-            handshake_timeout: None,
-            shutdown_timeout: None,
+            options: tower_protocol::tls::TlsOptions::default(),
         }
     }
 
@@ -432,10 +431,9 @@ pub struct StartTls<'a> {
     context: tower_protocol::tls::TlsContext,
     /// asyncio's `server_hostname`.
     server_hostname: Option<String>,
-    /// asyncio's `ssl_handshake_timeout`.
-    handshake_timeout: Option<std::time::Duration>,
-    /// asyncio's `ssl_shutdown_timeout`.
-    shutdown_timeout: Option<std::time::Duration>,
+    /// asyncio's `ssl_handshake_timeout` and `ssl_shutdown_timeout`: tier 8's options, its
+    /// defaults and its check, handed to its `start_tls` as they are.
+    options: tower_protocol::tls::TlsOptions,
 }
 
 #[cfg(feature = "tls")]
@@ -444,8 +442,7 @@ impl fmt::Debug for StartTls<'_> {
         f.debug_struct("StartTls")
             .field("context", &self.context)
             .field("server_hostname", &self.server_hostname)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -459,15 +456,19 @@ impl<'a> StartTls<'a> {
         self
     }
 
-    /// asyncio's `ssl_handshake_timeout` (60 s by default).
+    /// asyncio's `ssl_handshake_timeout`
+    /// ([`SSL_HANDSHAKE_TIMEOUT`](tower_protocol::tls::SSL_HANDSHAKE_TIMEOUT) by default;
+    /// checked by [`TlsOptions::check`](tower_protocol::tls::TlsOptions::check)).
     pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.handshake_timeout = Some(timeout);
+        self.options.handshake_timeout = timeout;
         self
     }
 
-    /// asyncio's `ssl_shutdown_timeout` (30 s by default).
+    /// asyncio's `ssl_shutdown_timeout`
+    /// ([`SSL_SHUTDOWN_TIMEOUT`](tower_protocol::tls::SSL_SHUTDOWN_TIMEOUT) by default;
+    /// checked by [`TlsOptions::check`](tower_protocol::tls::TlsOptions::check)).
     pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.shutdown_timeout = Some(timeout);
+        self.options.shutdown_timeout = timeout;
         self
     }
 
@@ -501,6 +502,8 @@ impl<'a> StartTls<'a> {
         use tower_transport::ReadTransport;
 
         let config = self.config()?;
+        // Checked before anything happens, so a bad timeout leaves the connection as it was.
+        self.options.check()?;
         let writer = self.writer;
         if tls_info(&writer.transport).is_some() {
             return Err(io::Error::new(
@@ -525,15 +528,10 @@ impl<'a> StartTls<'a> {
             },
         )));
         let mut guard = LoseOnDrop(Some(protocol.clone()));
-        let mut upgrade =
-            tower_protocol::tls::start_tls(&writer.transport, protocol.clone(), config);
-        if let Some(t) = self.handshake_timeout {
-            upgrade = upgrade.ssl_handshake_timeout(t);
-        }
-        if let Some(t) = self.shutdown_timeout {
-            upgrade = upgrade.ssl_shutdown_timeout(t);
-        }
-        let result = upgrade.await;
+        let result = tower_protocol::tls::start_tls(&writer.transport, protocol.clone(), config)
+            .ssl_handshake_timeout(self.options.handshake_timeout)
+            .ssl_shutdown_timeout(self.options.shutdown_timeout)
+            .await;
         guard.0 = None;
         match result {
             Ok(tls) => {

@@ -211,8 +211,8 @@ fn failed_handshake_leaves_the_pair_with_the_error() {
     });
 }
 
-// Misuse: a config of the other end, a client config without server_hostname, a writer already
-// on TLS (here from open_connection(..).ssl(..)), a closing transport. Each is InvalidInput (the
+// Misuse: a config of the other end, a client config without server_hostname, a zero
+// timeout, a writer already on TLS (here from open_connection(..).ssl(..)), a closing transport. Each is InvalidInput (the
 // last NotConnected) and leaves the connection as it was.
 #[test]
 fn start_tls_refuses_the_wrong_end_a_second_upgrade_and_a_closing_transport() {
@@ -248,6 +248,14 @@ fn start_tls_refuses_the_wrong_end_a_second_upgrade_and_a_closing_transport() {
         let e = writer.start_tls(tls_server_cfg.clone()).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
         let e = writer.start_tls(client_cfg.clone()).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        // A zero timeout: tier 8's check (asyncio's ValueError), before anything happens.
+        let e = writer
+            .start_tls(client_cfg.clone())
+            .server_hostname("localhost")
+            .ssl_handshake_timeout(std::time::Duration::ZERO)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
         // The connection still works in plaintext.
         writer.write(b"plain\n").unwrap();

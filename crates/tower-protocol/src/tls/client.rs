@@ -64,6 +64,7 @@ impl ClientTls {
         if let Some(t) = self.shutdown_timeout {
             options.shutdown_timeout = t;
         }
+        options.check()?;
         Ok(Some((TlsConfig::client(config.clone(), &name)?, options)))
     }
 }
@@ -88,13 +89,15 @@ macro_rules! client_tls_options {
             self
         }
 
-        /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
+        /// asyncio's `ssl_handshake_timeout` ([`SSL_HANDSHAKE_TIMEOUT`](crate::tls::SSL_HANDSHAKE_TIMEOUT) by default;
+        /// needs [`ssl`](Self::ssl)).
         pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.tls.handshake_timeout = Some(timeout);
             self
         }
 
-        /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
+        /// asyncio's `ssl_shutdown_timeout` ([`SSL_SHUTDOWN_TIMEOUT`](crate::tls::SSL_SHUTDOWN_TIMEOUT) by default;
+        /// needs [`ssl`](Self::ssl)).
         pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.tls.shutdown_timeout = Some(timeout);
             self

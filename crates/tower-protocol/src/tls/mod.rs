@@ -220,13 +220,48 @@ impl From<Arc<ServerConfig>> for TlsContext {
     }
 }
 
-/// asyncio's `ssl_handshake_timeout` and `ssl_shutdown_timeout`.
+/// asyncio's `ssl_handshake_timeout` and `ssl_shutdown_timeout`: the one definition of their
+/// defaults ([`Default`]) and of their check ([`check`](Self::check)), which every TLS entry
+/// point of tiers 8 and 9 forwards to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// How long the handshake may take before the connection is aborted (60 s).
+    /// How long the handshake may take before the connection is aborted
+    /// ([`SSL_HANDSHAKE_TIMEOUT`] by default).
     pub handshake_timeout: Duration,
-    /// How long to wait for the peer's close_notify after ours before aborting (30 s).
+    /// How long to wait for the peer's close_notify after ours before aborting
+    /// ([`SSL_SHUTDOWN_TIMEOUT`] by default).
     pub shutdown_timeout: Duration,
+}
+
+impl TlsOptions {
+    /// asyncio's check of the timeouts (`SSLProtocol.__init__`): each must be positive.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` (asyncio's `ValueError`) for a zero timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_protocol::tls::TlsOptions;
+    ///
+    /// assert!(TlsOptions::default().check().is_ok());
+    /// let zero = TlsOptions { handshake_timeout: Duration::ZERO, ..TlsOptions::default() };
+    /// assert_eq!(zero.check().unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
+    pub fn check(&self) -> io::Result<()> {
+        for (name, t) in [
+            ("ssl_handshake_timeout", self.handshake_timeout),
+            ("ssl_shutdown_timeout", self.shutdown_timeout),
+        ] {
+            if t.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{name} should be a positive duration, got {t:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TlsOptions {

@@ -60,7 +60,8 @@ impl TlsProtocol {
     ///
     /// # Errors
     ///
-    /// rustls's refusal of the config, as `InvalidData`.
+    /// rustls's refusal of the config, as `InvalidData`; `InvalidInput` for a zero timeout
+    /// ([`TlsOptions::check`]).
     pub fn new(
         lp: &tower_loop::EventLoop,
         app: SharedStreamEvents,
@@ -78,6 +79,7 @@ impl TlsProtocol {
         options: TlsOptions,
         waiter: Option<Rc<Waiter>>,
     ) -> io::Result<TlsProtocol> {
+        options.check()?;
         Ok(TlsProtocol {
             engine: Engine::new(lp.clone(), app, config, options, waiter)?,
         })

@@ -32,7 +32,8 @@ impl ServerTls {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a timeout without `ssl`; rustls's refusal of the config.
+    /// `InvalidInput` for a timeout without `ssl` or a zero one ([`TlsOptions::check`]);
+    /// rustls's refusal of the config.
     pub(crate) fn make_connection<F, P>(
         self,
         lp: &EventLoop,
@@ -51,6 +52,7 @@ impl ServerTls {
             }
             return Ok(make_connection(factory));
         };
+        self.options.check()?;
         let config = TlsConfig::Server(config);
         config.connect()?; // rustls accepts it: each connection's will succeed
         let lp = lp.clone();
@@ -76,14 +78,16 @@ macro_rules! server_tls_options {
             self
         }
 
-        /// asyncio's `ssl_handshake_timeout` (60 s by default; needs [`ssl`](Self::ssl)).
+        /// asyncio's `ssl_handshake_timeout` ([`SSL_HANDSHAKE_TIMEOUT`](crate::tls::SSL_HANDSHAKE_TIMEOUT) by default;
+        /// needs [`ssl`](Self::ssl)).
         pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.tls.options.handshake_timeout = timeout;
             self.tls.timeouts_set = true;
             self
         }
 
-        /// asyncio's `ssl_shutdown_timeout` (30 s by default; needs [`ssl`](Self::ssl)).
+        /// asyncio's `ssl_shutdown_timeout` ([`SSL_SHUTDOWN_TIMEOUT`](crate::tls::SSL_SHUTDOWN_TIMEOUT) by default;
+        /// needs [`ssl`](Self::ssl)).
         pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.tls.options.shutdown_timeout = timeout;
             self.tls.timeouts_set = true;

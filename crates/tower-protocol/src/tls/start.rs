@@ -151,13 +151,15 @@ impl fmt::Debug for StartTls {
 }
 
 impl StartTls {
-    /// asyncio's `ssl_handshake_timeout` (60 s by default).
+    /// asyncio's `ssl_handshake_timeout` ([`SSL_HANDSHAKE_TIMEOUT`](super::SSL_HANDSHAKE_TIMEOUT)
+    /// by default; checked by [`TlsOptions::check`]).
     pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.options.handshake_timeout = timeout;
         self
     }
 
-    /// asyncio's `ssl_shutdown_timeout` (30 s by default).
+    /// asyncio's `ssl_shutdown_timeout` ([`SSL_SHUTDOWN_TIMEOUT`](super::SSL_SHUTDOWN_TIMEOUT)
+    /// by default; checked by [`TlsOptions::check`]).
     pub fn ssl_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
         self
