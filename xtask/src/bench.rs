@@ -17,8 +17,8 @@
 //! criterion's `estimates.json` (time per request) for its groups (`hyper_http1_*`), so
 //! `cargo xtask bench hyper_http` prints them in the same table; it needs `wrk` (`cargo xtask tools`).
 //!
-//! `benches/benches/py_echo.rs` runs CPython asyncio's and uvloop's echo servers: before a run
-//! that may include it, [`python::bench_env`] makes their virtual environment.
+//! `benches/benches/py_echo.rs` runs CPython asyncio's and uvloop's echo servers: before every
+//! run, [`python::bench_env`] makes (once) their virtual environment.
 
 use crate::{python, run};
 use std::path::Path;
@@ -45,18 +45,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             extra.push(a);
         }
     }
-    // The Python rows' interpreter, when this run may include them (no filter, or one that
-    // names them).
-    let filters: Vec<&str> = extra
-        .iter()
-        .copied()
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let python = if filters.is_empty() || filters.iter().any(|f| f.contains("py")) {
-        python::bench_env()
-    } else {
-        None
-    };
+    // The Python rows' interpreter (a criterion filter is a regex: `echo` selects them too, so
+    // the environment is made for every run; after the first it is one `import uvloop`).
+    let python = python::bench_env();
     let env: Vec<(&str, &str)> = python.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if !extra.is_empty() {
         cargo_args.push("--");
