@@ -256,8 +256,9 @@ impl Inner {
             return self.read_batch(&batch);
         }
         let mut buf = self.life.per_loop.take_read_buf();
+        let area = buf.area();
         let got = match self.life.sock.borrow().as_ref() {
-            Some(s) => rustix::net::recvfrom(s, &mut buf[..], RecvFlags::empty()),
+            Some(s) => rustix::net::recvfrom(s, &mut *area, RecvFlags::empty()),
             None => Err(Errno::NOTCONN),
         };
         let (r, schedule) = match got {
@@ -265,7 +266,7 @@ impl Inner {
                 let addr = addr.as_ref().and_then(SocketAddress::from_any);
                 self.life
                     .slot
-                    .call(&self.life.lp, |p| p.datagram_received(&buf[..n], addr))
+                    .call(&self.life.lp, |p| p.datagram_received(&area[..n], addr))
             }
             Err(e) if transient(e) => (Ok(()), false),
             Err(e) => self

@@ -268,10 +268,11 @@ impl StreamCore {
                 }
             } else {
                 let mut buf = per_loop.take_read_buf();
-                let outcome = match self.recv(&mut buf) {
+                let area = buf.area();
+                let outcome = match self.recv(area) {
                     Ok(0) => ReadOutcome::Eof,
                     Ok(n) => {
-                        p.data_received(&buf[..n]);
+                        p.data_received(&area[..n]);
                         ReadOutcome::Data
                     }
                     Err(e) => ReadOutcome::Failed(e),
