@@ -6,10 +6,9 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 use tower_task::runtime::RuntimeHandle;
-use tower_task::runtime::model::Scheduler;
 
 mod loom_common;
-use loom_common::{Reactor, run_worker};
+use loom_common::{Reactor, run_worker, workers};
 
 /// Counts a task done; the last one wakes every worker so the model ends.
 #[derive(Clone)]
@@ -37,13 +36,7 @@ fn lifo_and_local_queue_hand_off_to_a_stealer() {
     // the LIFO slot, then to the queue when 2 takes the slot; worker 1 may steal 1 meanwhile.
     loom::model(|| {
         let total = 3;
-        let (sched, seeds) = Scheduler::new(2);
-        let reactors: Arc<Vec<Arc<Reactor>>> =
-            Arc::new((0..2).map(|_| Arc::new(Reactor::default())).collect());
-        for (i, r) in reactors.iter().enumerate() {
-            let r = r.clone();
-            sched.set_unpark(i, move || r.wake());
-        }
+        let (sched, seeds, reactors) = workers(2);
         let done = Done {
             count: Arc::new(AtomicUsize::new(0)),
             runs: Arc::new((0..total).map(|_| AtomicUsize::new(0)).collect()),

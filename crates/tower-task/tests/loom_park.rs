@@ -10,7 +10,7 @@ use loom::thread;
 use tower_task::runtime::model::Scheduler;
 
 mod loom_common;
-use loom_common::{Reactor, run_worker};
+use loom_common::{Reactor, run_worker, workers};
 
 /// `n` workers on threads, plus what `spawner` spawns from the main thread; every task bumps
 /// `done` and the last one wakes every worker so they exit.
@@ -19,13 +19,7 @@ fn model(
     total: usize,
     spawner: impl Fn(&Scheduler, &Arc<AtomicUsize>, &Arc<Vec<Arc<Reactor>>>),
 ) {
-    let (sched, seeds) = Scheduler::new(n);
-    let reactors: Arc<Vec<Arc<Reactor>>> =
-        Arc::new((0..n).map(|_| Arc::new(Reactor::default())).collect());
-    for (i, r) in reactors.iter().enumerate() {
-        let r = r.clone();
-        sched.set_unpark(i, move || r.wake());
-    }
+    let (sched, seeds, reactors) = workers(n);
     let done = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = seeds
         .into_iter()
@@ -84,13 +78,7 @@ fn io_wakes_during_a_park_reach_a_sleeping_worker() {
     // must come in `after_unpark` (without it, loom reports the deadlock), and not during
     // the poll, where worker 0 could pick itself.
     loom::model(|| {
-        let (sched, seeds) = Scheduler::new(2);
-        let reactors: Arc<Vec<Arc<Reactor>>> =
-            Arc::new((0..2).map(|_| Arc::new(Reactor::default())).collect());
-        for (i, r) in reactors.iter().enumerate() {
-            let r = r.clone();
-            sched.set_unpark(i, move || r.wake());
-        }
+        let (sched, seeds, reactors) = workers(2);
         let done = Arc::new(AtomicUsize::new(0));
         let mut seeds = seeds.into_iter();
         let (seed0, seed1) = (seeds.next().unwrap(), seeds.next().unwrap());

@@ -6,9 +6,9 @@
 pub(crate) mod task;
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Condvar, Mutex};
+use loom::sync::{Arc, Condvar, Mutex};
 use tower_loop::park::ParkState;
-use tower_task::runtime::model::ModelWorker;
+use tower_task::runtime::model::{ModelWorker, Scheduler, Seed};
 
 /// A worker's "reactor": the loop's park word plus a notification flag (the eventfd).
 #[derive(Default)]
@@ -35,6 +35,18 @@ impl Reactor {
         }
         *n = false;
     }
+}
+
+/// A scheduler of `n` workers, each with a [`Reactor`] that its unpark wakes.
+pub(crate) fn workers(n: usize) -> (Scheduler, Vec<Seed>, Arc<Vec<Arc<Reactor>>>) {
+    let (sched, seeds) = Scheduler::new(n);
+    let reactors: Arc<Vec<Arc<Reactor>>> =
+        Arc::new((0..n).map(|_| Arc::new(Reactor::default())).collect());
+    for (i, r) in reactors.iter().enumerate() {
+        let r = r.clone();
+        sched.set_unpark(i, move || r.wake());
+    }
+    (sched, seeds, reactors)
 }
 
 /// The worker loop's iteration structure (`EventLoop::run_once` with a work source), until
