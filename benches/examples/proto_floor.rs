@@ -68,16 +68,17 @@ mod proto_work;
 #[path = "proto_floor_uring/mod.rs"]
 mod uring;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags, SocketFlags};
 use tower_benches::load_client::LoadClient;
+use tower_benches::server_process::ServerProcess;
 
 /// Connections per server (the bench's `CONNS`).
 const CONNS: usize = 50;
@@ -117,11 +118,7 @@ fn serve(kind: &str) -> Result<(), String> {
     let mut work_ns = 0;
     let style = match kind {
         "tower" | "tokio" => {
-            let s = proto_work::ServerThread::start(kind);
-            println!("{}", s.addr);
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-            drop(s);
+            proto_work::serve_in_child(kind, proto_work::PEER_BUF);
             return Ok(());
         }
         "floor-tower" => Style::Tower,
@@ -545,37 +542,26 @@ fn remove_writer_if_drained(ep: &OwnedFd, c: &mut Conn, i: usize) -> bool {
 struct Server {
     kind: String,
     addr: SocketAddr,
-    child: Child,
+    process: ServerProcess,
 }
 
 impl Server {
     fn start(kind: &str) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["server", kind])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("spawn {kind}: {e}"))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .map_err(|e| format!("{kind}: {e}"))?;
-        let addr = line
-            .trim()
-            .parse()
-            .map_err(|e| format!("{kind} printed {line:?}: {e}"))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["server", kind]);
+        let process = ServerProcess::spawn(cmd).map_err(|e| format!("{kind}: {e}"))?;
         Ok(Server {
             kind: kind.to_owned(),
-            addr,
-            child,
+            addr: process.addr,
+            process,
         })
     }
 
     /// Nanoseconds the server's threads have spent on a CPU (`schedstat`'s first field) and
     /// the times they were switched out (voluntarily or not).
     fn cpu_ns(&self) -> (u64, u64) {
-        let dir = format!("/proc/{}/task", self.child.id());
+        let dir = format!("/proc/{}/task", self.process.pid());
         let (mut ns, mut switches) = (0, 0);
         if let Ok(rd) = std::fs::read_dir(dir) {
             for t in rd.flatten() {
@@ -585,13 +571,6 @@ impl Server {
             }
         }
         (ns, switches)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
     }
 }
 
